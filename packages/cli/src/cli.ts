@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { CreateOptions } from './commands/create.js';
+
+/**
+ * Commander wiring only: each action lazily imports its command module, so `--version` and `--help`
+ * load nothing but commander (fast start-up).
+ */
+export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const program = new Command('sandboxer')
+    .description('Throwaway sandboxes on demand, guaranteed to be torn down.')
+    .version(pkg.version, '-V, --version')
+    .addOption(new Option('--home <dir>', 'state directory').env('SANDBOXER_HOME'))
+    .addOption(
+      new Option(
+        '--config-dir <dir>',
+        'your declarations (extensions/, profiles/); default ./.sandboxer',
+      ).env('SANDBOXER_CONFIG_DIR'),
+    )
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'no progress on stderr')
+    .option('-v, --verbose', 'progress on stderr even when it is not a terminal')
+    .showHelpAfterError()
+    .exitOverride();
+
+  // Global options are accepted before or after the command name.
+  const merged = (command: Command) => command.optsWithGlobals();
+
+  program
+    .command('create')
+    .description('create a sandbox and wait until it is ready')
+    .requiredOption('-p, --profile <profile>', 'profile id, e.g. saas-stub or profile.compose-e2e')
+    .option('-i, --input <key=value>', 'a sandbox input (repeatable)', collect, [])
+    .option('--consumer <name>', 'who the sandbox is for (default: user@machine)')
+    .option('--host <host>', 'hosts-file alias, user@address[:port], or local')
+    .option('--ttl <duration>', "lifetime such as 30m or 2h (default: the profile's)")
+    .option('--json', 'print the sandbox record as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/create.js')).create(merged(command) as CreateOptions),
+    );
+
+  program
+    .command('status <sandbox>')
+    .description("show one sandbox's record")
+    .option('--json', 'print the record as JSON')
+    .action(async (id: string, _options, command: Command) =>
+      (await import('./commands/status.js')).status(id, merged(command)),
+    );
+
+  program
+    .command('list')
+    .description('list live sandboxes')
+    .option('-a, --all', 'include destroyed and failed sandboxes')
+    .option('--json', 'print an array of records as JSON')
+    .action(async (_options, command: Command) => (await import('./commands/list.js')).list(merged(command)));
+
+  program
+    .command('destroy <sandbox>')
+    .description('tear a sandbox down (safe to repeat)')
+    .option('--json', 'print the final record as JSON')
+    .action(async (id: string, _options, command: Command) =>
+      (await import('./commands/destroy.js')).destroy(id, merged(command)),
+    );
+
+  program
+    .command('profiles')
+    .description('list the profiles you can create')
+    .option('--json', 'print them as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/profiles.js')).profiles(merged(command)),
+    );
+
+  program
+    .command('extensions')
+    .description('list the backends and their capabilities')
+    .option('--json', 'print them as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/extensions.js')).extensions(merged(command)),
+    );
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

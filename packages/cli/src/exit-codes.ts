@@ -1,0 +1,31 @@
+import type { ErrorCode } from '@sand-boxer/core';
+
+/**
+ * Exit codes scripts can rely on (documented in docs/cli.md). Only this module maps typed errors to
+ * them; everything below the CLI throws errors with a `code`.
+ */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  notFound: 3,
+  provisionFailed: 4,
+  teardownFailed: 5,
+  conflict: 6,
+  interrupted: 130,
+} as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  CONFIG_INVALID: EXIT.usage,
+  INPUT_INVALID: EXIT.usage,
+  NOT_FOUND: EXIT.notFound,
+  PROVISION_FAILED: EXIT.provisionFailed,
+  TEARDOWN_FAILED: EXIT.teardownFailed,
+  STATE_CONFLICT: EXIT.conflict,
+  STATE_CORRUPT: EXIT.internal,
+  INTERRUPTED: EXIT.interrupted,
+};
+
+export function exitCodeFor(code: ErrorCode): number {
+  return BY_CODE[code] ?? EXIT.internal;
+}

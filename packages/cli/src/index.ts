@@ -1,0 +1,33 @@
+import { CommanderError } from 'commander';
+import { buildProgram } from './cli.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+/**
+ * Runs the CLI and maps what went wrong to an exit code — the only place that does. With --json an
+ * error is also printed as `{"error": {code, message, details}}` on stdout so scripts can parse it.
+ */
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version "fail" with exit code 0; every other commander error is a usage error.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { SandboxerError } = await import('@sand-boxer/core');
+    const json = argv.includes('--json');
+    if (error instanceof SandboxerError) {
+      if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
+      process.stderr.write(`sandboxer: ${error.message}\n`);
+      return exitCodeFor(error.code);
+    }
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (json)
+      process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', message: String(error) } })}\n`);
+    process.stderr.write(`sandboxer: unexpected error (please report it): ${message}\n`);
+    return EXIT.internal;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,25 @@
+/**
+ * Calls `onFirst` on the first SIGINT/SIGTERM so the running operation can roll back; a second
+ * signal exits at once (130) and leaves what remains to `sandboxer destroy` / gc.
+ */
+export function onInterrupt(onFirst: () => void): () => void {
+  let received = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    received += 1;
+    if (received === 1) {
+      process.stderr.write(`sandboxer: ${signal} received, rolling back (send it again to exit at once)\n`);
+      onFirst();
+    } else {
+      process.stderr.write(
+        `sandboxer: ${signal} again, exiting now; clean up with \`sandboxer list\` and \`destroy\`\n`,
+      );
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

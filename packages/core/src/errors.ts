@@ -1,0 +1,100 @@
+/**
+ * Every typed error sand-boxer raises, in one place.
+ *
+ * Each error has a stable `code` that scripts and the outer layers (CLI exit codes, the action's
+ * `setFailed`, HTTP status) rely on. Messages say what was wrong and how to fix it; `details` holds
+ * structured context for `--json` output. Nothing secret ever goes into a message or `details`.
+ */
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'INPUT_INVALID'
+  | 'NOT_FOUND'
+  | 'PROVISION_FAILED'
+  | 'TEARDOWN_FAILED'
+  | 'STATE_CONFLICT'
+  | 'STATE_CORRUPT'
+  | 'INTERRUPTED';
+
+export class SandboxerError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The JSON shape used by `--json` output and (later) the HTTP API. */
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** A declaration file (extension, profile, hosts) is malformed or refers to something unknown. */
+export class ConfigError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('CONFIG_INVALID', message, details, options);
+  }
+}
+
+/** A user-supplied value (CLI flag, sandbox input, TTL) is missing or malformed. */
+export class InputError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('INPUT_INVALID', message, details, options);
+  }
+}
+
+/** A sandbox, profile or extension that was asked for does not exist. */
+export class NotFoundError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('NOT_FOUND', message, details);
+  }
+}
+
+/** Provisioning or waiting for readiness failed; the sandbox was rolled back. */
+export class ProvisionError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('PROVISION_FAILED', message, details, options);
+  }
+}
+
+/** Teardown could not remove everything; `details.leftovers` says what remains. */
+export class TeardownError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('TEARDOWN_FAILED', message, details, options);
+  }
+}
+
+/** The operation does not fit the sandbox's current state (e.g. another process holds it). */
+export class StateConflictError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('STATE_CONFLICT', message, details);
+  }
+}
+
+/** A state file exists but cannot be read back; names the file so it can be inspected or removed. */
+export class StateCorruptError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('STATE_CORRUPT', message, details, options);
+  }
+}
+
+/** The operation was cancelled (signal or abort) and rolled back as far as it could. */
+export class InterruptedError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('INTERRUPTED', message, details);
+  }
+}
+
+/** Reads a message from anything thrown, for wrapping third-party errors. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,133 @@
+import { statSync } from 'node:fs';
+import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, InputError } from '../../errors.js';
+import type { MeterActual, MeterQuote, Usage } from '../../metering/types.js';
+import type { Profile } from '../../profiles/schema.js';
+import { loadRepoIgnore } from '../../sync/ignore-rules.js';
+import { isSandboxId } from '../../util/ids.js';
+import type {
+  CleanupReport,
+  ExtensionContext,
+  ProvisionRequest,
+  Reachability,
+  SandboxExtension,
+  SandboxHandle,
+} from '../contract.js';
+import { parseInputs } from '../inputs.js';
+
+const configSchema = z.object({
+  rate_per_minute: z.number().nonnegative().default(0.5),
+  minimum_minutes: z.number().int().nonnegative().default(1),
+  workspace_root: z.string().default(''),
+});
+
+const inputsSchema = z.looseObject({
+  repo: z.string().min(1, 'must be a path to a local directory'),
+});
+
+/** The saas-stub's handle: the plain contract plus where its workspace is. */
+interface StubHandle extends SandboxHandle {
+  workspace: string;
+}
+
+/**
+ * A metered backend with no external API. Each sandbox is a directory `<root>/sbx-<id>/` with the
+ * `repo` input copied in (without `.git`, `node_modules` and what `.sandboxerignore` lists).
+ * Billing: `rate_per_minute` per started minute, at least `minimum_minutes`.
+ */
+export class SaasStubExtension implements SandboxExtension {
+  readonly id: string;
+  readonly #config: z.infer<typeof configSchema>;
+  readonly #root: string;
+
+  constructor(context: ExtensionContext) {
+    this.id = context.declaration.id;
+    const parsed = configSchema.safeParse(context.declaration.config);
+    if (!parsed.success) {
+      throw new ConfigError(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    this.#config = parsed.data;
+    this.#root = this.#config.workspace_root
+      ? resolve(context.baseDir, this.#config.workspace_root)
+      : join(context.home, 'saas-stub');
+  }
+
+  /** Checks the repo is a local directory before anything is created, and pins it to an absolute path. */
+  validateInputs(inputs: Record<string, string>): Record<string, string> {
+    const { repo } = parseInputs(this.id, inputsSchema, inputs);
+    const absolute = resolve(repo);
+    if (!statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new InputError(
+        `${this.id}: input "repo": ${absolute} is not a directory (pass --input repo=<path to your repo>)`,
+        { extension: this.id, input: 'repo' },
+      );
+    }
+    return { ...inputs, repo: absolute };
+  }
+
+  async provision(request: ProvisionRequest): Promise<StubHandle> {
+    const repo = request.inputs.repo as string;
+    const workspace = this.#workspaceOf(request.sandboxId);
+    request.progress?.(`copying ${repo} into ${workspace}`);
+    await mkdir(this.#root, { recursive: true });
+    // `mkdir` without recursive fails if the directory exists: a sandbox id is never reused.
+    await mkdir(workspace);
+    const rules = loadRepoIgnore(repo);
+    await cp(repo, workspace, {
+      recursive: true,
+      filter: (source) => !rules.ignores(source),
+      errorOnExist: true,
+      force: false,
+    });
+    return { sandbox_id: request.sandboxId, host: 'local', workspace };
+  }
+
+  async waitReady(handle: SandboxHandle): Promise<Reachability> {
+    const workspace = this.#workspaceOf(handle.sandbox_id);
+    const info = await stat(workspace).catch(() => undefined);
+    if (!info?.isDirectory()) throw new Error(`workspace ${workspace} is missing`);
+    return { host: 'local', remote_dir: workspace };
+  }
+
+  async teardown(handle: SandboxHandle): Promise<CleanupReport> {
+    const workspace = this.#workspaceOf(handle.sandbox_id);
+    const exists = await stat(workspace).catch(() => undefined);
+    if (!exists) return { removed: [], leftovers: [], already_gone: true };
+    await rm(workspace, { recursive: true, force: true });
+    return { removed: [workspace], leftovers: [], already_gone: false };
+  }
+
+  estimateCost(_profile: Profile, durationSeconds: number): MeterQuote {
+    const minutes = this.#billableMinutes(durationSeconds);
+    const credits = roundCredits(minutes * this.#config.rate_per_minute);
+    return { credits, rate: this.#config.rate_per_minute, unit: 'minute', breakdown: { compute: credits } };
+  }
+
+  meterActual(_handle: SandboxHandle, usage: Usage): MeterActual {
+    const duration = Math.max(0, (usage.destroyedAt.getTime() - usage.createdAt.getTime()) / 1000);
+    const credits = roundCredits(this.#billableMinutes(duration) * this.#config.rate_per_minute);
+    return { credits, duration, breakdown: { compute: credits } };
+  }
+
+  /** Started minutes, never fewer than the minimum. */
+  #billableMinutes(seconds: number): number {
+    return Math.max(this.#config.minimum_minutes, Math.ceil(seconds / 60));
+  }
+
+  /** The only path this extension ever writes or deletes; the id check keeps it inside the root. */
+  #workspaceOf(sandboxId: string): string {
+    if (!isSandboxId(sandboxId))
+      throw new InputError(`${this.id}: refusing unexpected sandbox id "${sandboxId}"`);
+    return join(this.#root, `sbx-${sandboxId}`);
+  }
+}
+
+/** Credits are kept to two decimals (cents) so sums in the ledger stay exact enough. */
+function roundCredits(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export const createSaasStub = (context: ExtensionContext): SaasStubExtension =>
+  new SaasStubExtension(context);

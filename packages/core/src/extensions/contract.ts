@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import type { MeterActual, MeterQuote, Usage } from '../metering/types.js';
+import type { Profile } from '../profiles/schema.js';
+import type { ExtensionDeclaration } from './schema.js';
+
+/**
+ * What an extension returns from `provision` and gets back for every later call. It is stored in the
+ * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
+ */
+export const sandboxHandleSchema = z.looseObject({
+  sandbox_id: z.string(),
+  /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
+  host: z.string(),
+});
+export type SandboxHandle = z.infer<typeof sandboxHandleSchema>;
+
+/** How to reach a ready sandbox. Extensions fill in what applies to them. */
+export const reachabilitySchema = z.looseObject({
+  host: z.string().optional(),
+  ssh: z.string().optional(),
+  remote_dir: z.string().optional(),
+  compose_project: z.string().optional(),
+  /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
+  endpoints: z.record(z.string(), z.string()).optional(),
+});
+export type Reachability = z.infer<typeof reachabilitySchema>;
+
+/** What teardown removed, and what it could not (with how to remove it by hand). */
+export const cleanupReportSchema = z.object({
+  removed: z.array(z.string()),
+  leftovers: z.array(z.string()).default([]),
+  already_gone: z.boolean().default(false),
+});
+export type CleanupReport = z.infer<typeof cleanupReportSchema>;
+
+/** A step of a long operation, shown as progress on stderr (never secret). */
+export type ProgressFn = (message: string) => void;
+
+/**
+ * The host the user asked for, resolved from `--host` or a hosts-file alias. `local` is the
+ * machine sand-boxer runs on. Remote fields are filled in by the hosts resolver.
+ */
+export interface HostTarget {
+  name: string;
+  [field: string]: unknown;
+}
+
+/** Common to every call: cancellation and progress. */
+export interface OperationOptions {
+  signal?: AbortSignal;
+  progress?: ProgressFn;
+}
+
+export interface ProvisionRequest extends OperationOptions {
+  sandboxId: string;
+  profile: Profile;
+  /** Profile defaults merged with the user's inputs, already checked by `validateInputs`. */
+  inputs: Record<string, string>;
+  host: HostTarget | undefined;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Passed to a handler's factory once per process. */
+export interface ExtensionContext {
+  declaration: ExtensionDeclaration;
+  /** `$SANDBOXER_HOME`: where an extension may keep local files of its own. */
+  home: string;
+  /** The directory the declaration was loaded from, for resolving relative paths in its config. */
+  baseDir: string;
+}
+
+/**
+ * The contract every backend implements: provision → waitReady → teardown, plus optional
+ * capabilities discovered at run time. See docs/extension-sdk.md for a worked example.
+ *
+ * Rules the conformance suite checks:
+ * - `teardown` works from a minimal handle (`{ sandbox_id, host }`) so the manager can roll back a
+ *   provision that failed half-way, and succeeds (with `already_gone`) when nothing is left.
+ * - `validateInputs` throws an InputError naming the input; it runs before anything is created.
+ */
+export interface SandboxExtension {
+  readonly id: string;
+  validateInputs(inputs: Record<string, string>): Record<string, string>;
+  provision(request: ProvisionRequest): Promise<SandboxHandle>;
+  waitReady(handle: SandboxHandle, options?: OperationOptions): Promise<Reachability>;
+  teardown(handle: SandboxHandle, options?: OperationOptions): Promise<CleanupReport>;
+  estimateCost?(profile: Profile, durationSeconds: number): MeterQuote;
+  meterActual?(handle: SandboxHandle, usage: Usage): MeterActual;
+}
+
+/** A handler module exports a factory (or a class whose constructor takes the context). */
+export type ExtensionFactory = (context: ExtensionContext) => SandboxExtension | Promise<SandboxExtension>;

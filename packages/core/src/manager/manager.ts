@@ -1,0 +1,290 @@
+import { hostname, userInfo } from 'node:os';
+import type { Catalog } from '../declarations/catalog.js';
+import {
+  InputError,
+  InterruptedError,
+  messageOf,
+  NotFoundError,
+  ProvisionError,
+  SandboxerError,
+  TeardownError,
+} from '../errors.js';
+import type {
+  CleanupReport,
+  HostTarget,
+  OperationOptions,
+  SandboxExtension,
+  SandboxHandle,
+} from '../extensions/contract.js';
+import type { StateStore } from '../state/store.js';
+import { newSandboxId, parseSandboxId } from '../util/ids.js';
+import { LIVE_STATES, type SandboxRecord } from './record.js';
+import { resolveInputs, resolveTtl } from './request.js';
+
+export interface CreateRequest {
+  /** `saas-stub` or `profile.saas-stub`. */
+  profile: string;
+  inputs?: Record<string, string>;
+  /** Who the sandbox is for (a CI run, a person); defaults to `user@machine`. */
+  consumer?: string;
+  /** A hosts-file alias, `user@address[:port]`, or `local`. */
+  host?: string;
+  /** `30m`, `2h`, or seconds; defaults to the profile's TTL and may not exceed its `max_ttl`. */
+  ttl?: string | number;
+}
+
+/** Turns the user's `--host` into what an extension needs; the SSH resolver plugs in here. */
+export type HostResolver = (
+  name: string | undefined,
+  extension: SandboxExtension,
+) => Promise<HostTarget | undefined>;
+
+export interface ManagerOptions {
+  /** The catalog, or a loader for it: reading declarations is skipped by calls that never need them (list, get). */
+  catalog: Catalog | (() => Promise<Catalog>);
+  store: StateStore;
+  /** `$SANDBOXER_HOME`, handed to extensions for local files of their own. */
+  home: string;
+  resolveHost?: HostResolver;
+  now?: () => Date;
+}
+
+/** Only `local` (or nothing) until a resolver for remote hosts is configured. */
+const localOnly: HostResolver = async (name) => {
+  if (name === undefined || name === 'local') return undefined;
+  throw new InputError(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
+};
+
+/**
+ * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
+ * process can pick up where another left off.
+ */
+export class SandboxManager {
+  readonly #loadCatalog: () => Promise<Catalog>;
+  #catalog: Promise<Catalog> | undefined;
+  readonly #store: StateStore;
+  readonly #home: string;
+  readonly #resolveHost: HostResolver;
+  readonly #now: () => Date;
+
+  constructor(options: ManagerOptions) {
+    const { catalog } = options;
+    this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
+    this.#store = options.store;
+    this.#home = options.home;
+    this.#resolveHost = options.resolveHost ?? localOnly;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Validates everything first (nothing is recorded for bad input), then records the sandbox as
+   * `provisioning` before any backend call, so a crash at any later point leaves a trace to clean up.
+   * A failure in provision or wait-ready rolls back at once and leaves the sandbox `failed`.
+   */
+  async create(request: CreateRequest, options: OperationOptions = {}): Promise<SandboxRecord> {
+    const { progress, signal } = options;
+    const catalog = await this.catalog();
+    const profile = catalog.profile(request.profile);
+    const extension = await catalog.instantiate(profile.extension, this.#home);
+    const inputs = extension.validateInputs(resolveInputs(profile, request.inputs ?? {}));
+    const ttlSeconds = resolveTtl(profile, request.ttl);
+    const host = await this.#resolveHost(request.host, extension);
+
+    const createdAt = this.#now();
+    const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
+    const id = newSandboxId();
+    let record: SandboxRecord = {
+      id,
+      state: 'provisioning',
+      profile: profile.id,
+      extension: extension.id,
+      host: host?.name ?? 'local',
+      consumer: request.consumer ?? defaultConsumer(),
+      created_at: createdAt.toISOString(),
+      updated_at: createdAt.toISOString(),
+      expires_at: expiresAt.toISOString(),
+      ttl_seconds: ttlSeconds,
+      owner_pid: process.pid,
+    };
+
+    return this.#store.withLock(lockKey(id), async () => {
+      await this.#store.putSandbox(record);
+      progress?.(
+        `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id})`,
+      );
+      let handle: SandboxHandle | undefined;
+      let step = 'provision';
+      try {
+        throwIfAborted(signal);
+        handle = await extension.provision({
+          sandboxId: id,
+          profile,
+          inputs,
+          host,
+          createdAt,
+          expiresAt,
+          progress,
+          signal,
+        });
+        record = await this.#save({ ...record, handle });
+        throwIfAborted(signal);
+        step = 'wait_ready';
+        progress?.(`sandbox ${id}: waiting until ready`);
+        const reachability = await extension.waitReady(handle, { progress, signal });
+        throwIfAborted(signal);
+        record = await this.#save({
+          ...record,
+          state: 'ready',
+          reachability,
+          ready_at: this.#now().toISOString(),
+          owner_pid: undefined,
+        });
+        progress?.(`sandbox ${id}: ready`);
+        return record;
+      } catch (error) {
+        const cause = signal?.aborted ? new InterruptedError(`interrupted during ${step}`) : error;
+        await this.#rollback(record, extension, handle, step, cause, progress);
+        throw new ProvisionError(
+          `sandbox ${id}: ${step} failed: ${messageOf(cause)} (rolled back; see \`sandboxer status ${id}\`)`,
+          { sandbox: id, step, ...(cause instanceof SandboxerError ? { cause: cause.toJSON() } : {}) },
+          { cause },
+        );
+      }
+    });
+  }
+
+  /** The catalog, loaded on first use. */
+  catalog(): Promise<Catalog> {
+    this.#catalog ??= this.#loadCatalog();
+    return this.#catalog;
+  }
+
+  /** The record of one sandbox, in whatever state it is. */
+  async get(idText: string): Promise<SandboxRecord> {
+    const id = parseSandboxId(idText);
+    const record = await this.#store.getSandbox(id);
+    if (!record) {
+      throw new NotFoundError(
+        `no sandbox "${idText}" in ${this.#store.location} (see \`sandboxer list --all\`)`,
+        {
+          sandbox: idText,
+        },
+      );
+    }
+    return record;
+  }
+
+  /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
+  async list(options: { all?: boolean } = {}): Promise<SandboxRecord[]> {
+    const records = await this.#store.listSandboxes();
+    return options.all ? records : records.filter((r) => LIVE_STATES.has(r.state));
+  }
+
+  /**
+   * Tears the sandbox down and marks it `destroyed`. Idempotent: destroying a destroyed (or rolled
+   * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
+   * `destroying` with a report of the leftovers, and destroy can be retried.
+   */
+  async destroy(idText: string, options: OperationOptions = {}): Promise<SandboxRecord> {
+    const { progress, signal } = options;
+    const id = parseSandboxId(idText);
+    return this.#store.withLock(lockKey(id), async () => {
+      let record = await this.get(id);
+      if (record.state === 'destroyed') return record;
+      if (record.state === 'failed' && !record.cleanup?.leftovers.length) return record;
+      // Holding the lock means no live process is creating or destroying it: a `provisioning` record
+      // here belongs to a creator that died, and tearing down is exactly what it needs.
+      const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
+      record = await this.#save({ ...record, state: 'destroying', owner_pid: process.pid });
+      progress?.(`sandbox ${id}: tearing down on ${record.host}`);
+      let cleanup: CleanupReport;
+      try {
+        throwIfAborted(signal);
+        cleanup = await extension.teardown(record.handle ?? minimalHandle(record), { progress, signal });
+      } catch (error) {
+        await this.#save({ ...record, error: errorOf('teardown', error), owner_pid: undefined });
+        throw new TeardownError(
+          `sandbox ${id}: teardown failed: ${messageOf(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`,
+          { sandbox: id },
+          { cause: error },
+        );
+      }
+      if (cleanup.leftovers.length > 0) {
+        await this.#save({ ...record, cleanup, owner_pid: undefined });
+        throw new TeardownError(
+          `sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`,
+          { sandbox: id, leftovers: cleanup.leftovers },
+        );
+      }
+      record = await this.#save({
+        ...record,
+        state: 'destroyed',
+        cleanup,
+        destroyed_at: this.#now().toISOString(),
+        owner_pid: undefined,
+      });
+      progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
+      return record;
+    });
+  }
+
+  /** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
+  async #rollback(
+    record: SandboxRecord,
+    extension: SandboxExtension,
+    handle: SandboxHandle | undefined,
+    step: string,
+    cause: unknown,
+    progress: ((message: string) => void) | undefined,
+  ): Promise<void> {
+    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
+    let cleanup: CleanupReport;
+    try {
+      cleanup = await extension.teardown(handle ?? minimalHandle(record), { progress });
+    } catch (error) {
+      cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
+    }
+    await this.#save({
+      ...record,
+      state: 'failed',
+      error: errorOf(step, cause),
+      cleanup,
+      destroyed_at: this.#now().toISOString(),
+      owner_pid: undefined,
+    });
+  }
+
+  async #save(record: SandboxRecord): Promise<SandboxRecord> {
+    const updated = { ...record, updated_at: this.#now().toISOString() };
+    await this.#store.putSandbox(updated);
+    return updated;
+  }
+}
+
+function lockKey(id: string): string {
+  return `sandbox-${id}`;
+}
+
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record: SandboxRecord): SandboxHandle {
+  return { sandbox_id: record.id, host: record.host };
+}
+
+function errorOf(step: string, error: unknown) {
+  const code = error instanceof SandboxerError ? error.code : 'PROVISION_FAILED';
+  return { step, code, message: messageOf(error) };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError('interrupted');
+}
+
+function defaultConsumer(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the host name alone still says where it came from.
+  }
+  return `${user}@${hostname()}`;
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../extensions/contract.js';
+
+/**
+ * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
+ * A failed destroy stays `destroying` so that `destroy` can be retried.
+ */
+export const sandboxStateSchema = z.enum(['provisioning', 'ready', 'destroying', 'destroyed', 'failed']);
+export type SandboxState = z.infer<typeof sandboxStateSchema>;
+
+/** States in which a sandbox may still hold resources somewhere. */
+export const LIVE_STATES: ReadonlySet<SandboxState> = new Set(['provisioning', 'ready', 'destroying']);
+
+const timestamp = z.iso.datetime();
+
+export const sandboxErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** The step that failed: validate, provision, wait_ready, teardown. */
+  step: z.string(),
+});
+
+/** The record of one sandbox as the state store keeps it and `--json` prints it. */
+export const sandboxRecordSchema = z.object({
+  id: z.string(),
+  state: sandboxStateSchema,
+  profile: z.string(),
+  extension: z.string(),
+  host: z.string(),
+  consumer: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  ready_at: timestamp.optional(),
+  destroyed_at: timestamp.optional(),
+  expires_at: timestamp,
+  ttl_seconds: z.number().int().positive(),
+  handle: sandboxHandleSchema.optional(),
+  reachability: reachabilitySchema.optional(),
+  cleanup: cleanupReportSchema.optional(),
+  error: sandboxErrorSchema.optional(),
+  /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
+  owner_pid: z.number().int().optional(),
+});
+
+export type SandboxRecord = z.infer<typeof sandboxRecordSchema>;

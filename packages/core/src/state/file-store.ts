@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { messageOf, StateConflictError, StateCorruptError } from '../errors.js';
+import { type SandboxRecord, sandboxRecordSchema } from '../manager/record.js';
+import { isSandboxId } from '../util/ids.js';
+import type { LockOptions, StateStore } from './store.js';
+
+/** `$SANDBOXER_HOME`, else `~/.sandboxer`. */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SANDBOXER_HOME || join(homedir(), '.sandboxer');
+}
+
+/** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
+const STALE_LOCK_MS = 10_000;
+
+/**
+ * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`.
+ *
+ * Why it is safe with many processes and after `kill -9`: every write goes to a temporary file that
+ * is fsynced and then renamed over the record (write-file-atomic), so a reader sees the old record or
+ * the new one, never half of one; a writer killed mid-write leaves at most a stray temporary file,
+ * which readers ignore. Read-modify-write sequences run under `withLock` (proper-lockfile: an
+ * atomic `mkdir` lock that its holder keeps fresh, and that others take over once it goes stale).
+ */
+export class FileStateStore implements StateStore {
+  readonly location: string;
+  readonly #sandboxDir: string;
+  readonly #lockDir: string;
+
+  constructor(home: string = defaultHome()) {
+    this.location = home;
+    this.#sandboxDir = join(home, 'sandboxes');
+    this.#lockDir = join(home, 'locks');
+    mkdirSync(this.#sandboxDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
+  }
+
+  async getSandbox(id: string): Promise<SandboxRecord | undefined> {
+    if (!isSandboxId(id)) return undefined;
+    return this.#read(join(this.#sandboxDir, `${id}.json`));
+  }
+
+  async putSandbox(record: SandboxRecord): Promise<void> {
+    const valid = sandboxRecordSchema.parse(record);
+    await writeFileAtomic(join(this.#sandboxDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+      mode: 0o600,
+      fsync: true,
+    });
+  }
+
+  async listSandboxes(): Promise<SandboxRecord[]> {
+    const names = (await readdir(this.#sandboxDir)).filter((n) => /^[a-z0-9]{12}\.json$/.test(n));
+    const records = await Promise.all(
+      names.map((name) =>
+        this.#read(join(this.#sandboxDir, name)).catch((error: unknown) => {
+          // One unreadable file must not hide every other sandbox; `status <id>` still reports it.
+          if (error instanceof StateCorruptError) return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return records
+      .filter((r): r is SandboxRecord => r !== undefined)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+
+  async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    const target = join(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
+    const waitMs = options.waitMs ?? 30_000;
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(target, {
+        realpath: false,
+        stale: STALE_LOCK_MS,
+        // Taken over as stale (this process was frozen for longer than STALE_LOCK_MS): the default
+        // handler throws from a timer and would crash the process; the record writes stay atomic.
+        onCompromised: () => {},
+        retries: { retries: Math.ceil(waitMs / 100), factor: 1, minTimeout: 100, maxTimeout: 100 },
+      });
+    } catch (error) {
+      throw new StateConflictError(
+        `another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`,
+        { lock: key, reason: messageOf(error) },
+      );
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => {
+        // The lock was already taken over as stale; nothing of ours is left to release.
+      });
+    }
+  }
+
+  async #read(path: string): Promise<SandboxRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      return sandboxRecordSchema.parse(JSON.parse(text));
+    } catch (error) {
+      throw new StateCorruptError(
+        `state file ${path} cannot be read (${messageOf(error).split('\n')[0]}); move it aside to continue`,
+        { file: path },
+        { cause: error },
+      );
+    }
+  }
+}

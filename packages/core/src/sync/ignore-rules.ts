@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import ignore from 'ignore';
+
+/** Never copied into a sandbox: VCS metadata and installed dependencies are rebuilt where needed. */
+export const ALWAYS_EXCLUDED = ['.git', 'node_modules'] as const;
+
+/** The file in a repo's root that lists more paths to leave out, in .gitignore syntax. */
+export const IGNORE_FILE = '.sandboxerignore';
+
+/** The exclusion rules for one repo: the fixed ones plus its `.sandboxerignore`. */
+export interface RepoIgnore {
+  patterns: string[];
+  /** True when `path` (absolute, inside the repo) must not be synced. */
+  ignores(path: string): boolean;
+}
+
+export function loadRepoIgnore(repoDir: string): RepoIgnore {
+  const extraFile = join(repoDir, IGNORE_FILE);
+  const extra = existsSync(extraFile)
+    ? readFileSync(extraFile, 'utf8')
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('#'))
+    : [];
+  const patterns = [...ALWAYS_EXCLUDED, ...extra];
+  const matcher = ignore().add(patterns);
+  return {
+    patterns,
+    ignores(path) {
+      const rel = relative(repoDir, path);
+      if (!rel) return false;
+      return matcher.ignores(rel.split(sep).join('/'));
+    },
+  };
+}

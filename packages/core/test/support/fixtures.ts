@@ -1,0 +1,71 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeclarationSource } from '../../src/declarations/read.js';
+import type { Profile } from '../../src/profiles/schema.js';
+
+/** A fresh temporary directory for one test. */
+export function tempDir(prefix = 'sbx-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A small repo with a file, a nested file, and things that must never be synced. */
+export function sampleRepo(): string {
+  const repo = tempDir('sbx-repo-');
+  writeFileSync(join(repo, 'README.md'), '# sample\n');
+  mkdirSync(join(repo, 'src'));
+  writeFileSync(join(repo, 'src', 'app.txt'), 'app\n');
+  mkdirSync(join(repo, '.git'));
+  writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  mkdirSync(join(repo, 'node_modules', 'dep'), { recursive: true });
+  writeFileSync(join(repo, 'node_modules', 'dep', 'index.js'), '');
+  writeFileSync(join(repo, 'secret.log'), 'ignored by .sandboxerignore\n');
+  writeFileSync(join(repo, '.sandboxerignore'), '# comment\n*.log\n');
+  return repo;
+}
+
+export function source(
+  kind: DeclarationSource['kind'],
+  displayPath: string,
+  text: string,
+): DeclarationSource {
+  return { kind, displayPath, baseDir: undefined, text };
+}
+
+/** A profile object for direct extension calls. */
+export function profileFor(extension: string, overrides: Partial<Profile> = {}): Profile {
+  return {
+    id: 'profile.test',
+    description: 'test',
+    extension,
+    ttl: 600,
+    inputs: { required: [], defaults: {} },
+    ...overrides,
+  };
+}
+
+/** Built-in-like declarations for the in-memory reference extension. */
+export const memoryDeclarations: DeclarationSource[] = [
+  source(
+    'extension',
+    'extensions/ext.memory.yaml',
+    `id: ext.memory
+title: In-memory reference
+handler: ${join(import.meta.dirname, 'memory-extension.ts')}:createMemoryExtension
+capabilities:
+  isolation_levels: [directory]
+  pricing_model: metered
+`,
+  ),
+  source(
+    'profile',
+    'profiles/profile.memory.yaml',
+    `description: in-memory sandboxes for tests
+extension: ext.memory
+ttl: 10m
+max_ttl: 1h
+inputs:
+  required: [name]
+`,
+  ),
+];

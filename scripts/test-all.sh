@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (the README's second command ends here):
+# bring up the real testbed (sshd + dockerd; needs root), build, check generated files are fresh,
+# lint, typecheck, unit tests, e2e tests. Every step runs even if an earlier one failed, so one
+# run shows every problem; the last line is "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .reports && mkdir -p .reports
+failed_steps=()
+
+step() {
+  local name=$1
+  shift
+  printf '\n==> %s\n' "$name"
+  local started=$SECONDS
+  if "$@"; then
+    printf '==> %s ok (%ss)\n' "$name" $((SECONDS - started))
+  else
+    printf '==> %s FAILED (%ss)\n' "$name" $((SECONDS - started))
+    failed_steps+=("$name")
+  fi
+}
+
+generated_files_fresh() {
+  pnpm -s generate && git diff --exit-code --stat -- packages/core/src/declarations extensions profiles registry ||
+    { echo 'generated files are stale: run `pnpm build && pnpm generate` and commit the result'; return 1; }
+}
+
+if [ -x tests/testbed/up.sh ]; then
+  step testbed bash tests/testbed/up.sh
+  # shellcheck disable=SC1091
+  [ -f "${SANDBOXER_TESTBED_DIR:-/tmp/sandboxer-testbed}/env.sh" ] && . "${SANDBOXER_TESTBED_DIR:-/tmp/sandboxer-testbed}/env.sh"
+fi
+step build pnpm build
+step generated generated_files_fresh
+step lint pnpm lint
+step typecheck pnpm typecheck
+step unit pnpm test
+step e2e pnpm test:e2e
+
+printf '\n==> summary\n'
+[ ${#failed_steps[@]} -gt 0 ] && echo "failed steps: ${failed_steps[*]}"
+node scripts/summarize-tests.mjs .reports/core.json .reports/cli.json .reports/e2e.json
+[ ${#failed_steps[@]} -eq 0 ]
