@@ -20,6 +20,11 @@ export function buildProgram(): Command {
         'your declarations (extensions/, profiles/); default ./.sandboxer',
       ).env('SANDBOXER_CONFIG_DIR'),
     )
+    .addOption(
+      new Option('--hosts-file <file>', 'SSH hosts and their aliases; default ./.sandboxer/hosts.yaml').env(
+        'SANDBOXER_HOSTS',
+      ),
+    )
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .option('-v, --verbose', 'progress on stderr even when it is not a terminal')
@@ -36,6 +41,13 @@ export function buildProgram(): Command {
     .option('-i, --input <key=value>', 'a sandbox input (repeatable)', collect, [])
     .option('--consumer <name>', 'who the sandbox is for (default: user@machine)')
     .option('--host <host>', 'hosts-file alias, user@address[:port], or local')
+    .option('--identity-file <file>', 'SSH private key (or put the key text in SANDBOXER_SSH_KEY)')
+    .option(
+      '--known-hosts <file>',
+      'known_hosts file to verify the host key against (default ~/.ssh/known_hosts)',
+    )
+    .option('--host-fingerprint <sha256>', 'pin the host key: SHA256:… as printed by ssh-keygen -lf')
+    .option('--insecure-ignore-host-key', 'do not verify the host key (prints a warning)')
     .option('--ttl <duration>', "lifetime such as 30m or 2h (default: the profile's)")
     .option('--json', 'print the sandbox record as JSON')
     .action(async (_options, command: Command) =>

@@ -1,21 +1,50 @@
-import { defaultHome, defaultUserDirs, FileStateStore, loadCatalog, SandboxManager } from '@sand-boxer/core';
+import {
+  defaultHome,
+  defaultHostsFile,
+  defaultUserDirs,
+  FileStateStore,
+  type HostFlags,
+  type HostResolver,
+  loadCatalog,
+  loadHostsFile,
+  resolveRemoteHost,
+  SandboxManager,
+} from '@sand-boxer/core';
 
-/** Options that choose where state and declarations come from. */
+/** Options that choose where state, declarations and hosts come from. */
 export interface ContextOptions {
   home?: string;
   configDir?: string;
+  hostsFile?: string;
+  identityFile?: string;
+  knownHosts?: string;
+  hostFingerprint?: string;
+  insecureIgnoreHostKey?: boolean;
 }
 
 /**
- * The manager every command works through (the same core the action uses). Declarations are read
- * only when a command needs them, so `list` and `status` start fast.
+ * The manager every command works through (the same core the action uses). Declarations and the
+ * hosts file are read only when a command needs them, so `list` and `status` start fast.
  */
 export function openManager(options: ContextOptions = {}): SandboxManager {
   const home = options.home ?? defaultHome();
   const userDirs = options.configDir ? [options.configDir] : defaultUserDirs(process.cwd());
+  const flags: HostFlags = {
+    identityFile: options.identityFile,
+    knownHosts: options.knownHosts,
+    fingerprint: options.hostFingerprint,
+    insecureIgnoreHostKey: options.insecureIgnoreHostKey,
+  };
+  const resolveHost: HostResolver = async (name) => {
+    if (name === 'local') return undefined;
+    const path = options.hostsFile ?? defaultHostsFile(process.cwd());
+    const hostsFile = path ? await loadHostsFile(path) : undefined;
+    return resolveRemoteHost(name, hostsFile, flags);
+  };
   return new SandboxManager({
     catalog: () => loadCatalog({ userDirs }),
     store: new FileStateStore(home),
     home,
+    resolveHost,
   });
 }

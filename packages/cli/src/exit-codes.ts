@@ -24,6 +24,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   STATE_CONFLICT: EXIT.conflict,
   STATE_CORRUPT: EXIT.internal,
   INTERRUPTED: EXIT.interrupted,
+  SSH_FAILED: EXIT.provisionFailed,
+  REMOTE_COMMAND_FAILED: EXIT.provisionFailed,
 };
 
 export function exitCodeFor(code: ErrorCode): number {

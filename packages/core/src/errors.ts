@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'TEARDOWN_FAILED'
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'SSH_FAILED'
+  | 'REMOTE_COMMAND_FAILED';
 
 export class SandboxerError extends Error {
   readonly code: ErrorCode;
@@ -91,6 +93,32 @@ export class StateCorruptError extends SandboxerError {
 export class InterruptedError extends SandboxerError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('INTERRUPTED', message, details);
+  }
+}
+
+/**
+ * An SSH connection could not be opened (unreachable, refused, wrong key, host key mismatch) or
+ * broke. `phase: 'connect'` means nothing ran on the host, so there is nothing to roll back there.
+ */
+export class SshError extends SandboxerError {
+  readonly phase: 'connect' | 'session';
+  constructor(
+    message: string,
+    phase: 'connect' | 'session',
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super('SSH_FAILED', message, { ...details, phase }, options);
+    this.phase = phase;
+  }
+}
+
+/** A command on a remote host exited non-zero or timed out; the message carries its stderr tail. */
+export class RemoteCommandError extends SandboxerError {
+  readonly exitCode: number | null;
+  constructor(message: string, exitCode: number | null, details: Record<string, unknown> = {}) {
+    super('REMOTE_COMMAND_FAILED', message, { ...details, exit_code: exitCode });
+    this.exitCode = exitCode;
   }
 }
 

@@ -14,6 +14,14 @@ export {
   type PricingModel,
 } from './extensions/schema.js';
 export {
+  defaultHostsFile,
+  type HostFlags,
+  loadHostsFile,
+  type RemoteHost,
+  resolveRemoteHost,
+} from './hosts/resolve.js';
+export { type HostEntry, type HostsFile, hostEntrySchema, hostsFileSchema } from './hosts/schema.js';
+export {
   type CreateRequest,
   type HostResolver,
   type ManagerOptions,
@@ -28,6 +36,10 @@ export {
 export * from './metering/types.js';
 export { normalizeProfileId } from './profiles/load.js';
 export { type Profile, type ProfileDeclaration, profileDeclarationSchema } from './profiles/schema.js';
+export { fingerprintOf } from './ssh/known-hosts.js';
+export { command, quote } from './ssh/quote.js';
+export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';
+export { destination, parseDestination, type SshTarget } from './ssh/target.js';
 export { defaultHome, FileStateStore } from './state/file-store.js';
 export type { LockOptions, StateStore } from './state/store.js';
 export { formatDuration, parseDurationSeconds } from './util/duration.js';

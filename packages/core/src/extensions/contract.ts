@@ -11,6 +11,8 @@ export const sandboxHandleSchema = z.looseObject({
   sandbox_id: z.string(),
   /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
   host: z.string(),
+  /** The resolved host (present in the minimal handle the manager builds for rollback). */
+  target: z.looseObject({ name: z.string() }).optional(),
 });
 export type SandboxHandle = z.infer<typeof sandboxHandleSchema>;
 
@@ -37,8 +39,9 @@ export type CleanupReport = z.infer<typeof cleanupReportSchema>;
 export type ProgressFn = (message: string) => void;
 
 /**
- * The host the user asked for, resolved from `--host` or a hosts-file alias. `local` is the
- * machine sand-boxer runs on. Remote fields are filled in by the hosts resolver.
+ * The host the user asked for, resolved from `--host` or a hosts-file alias (`RemoteHost` for SSH
+ * extensions). Plain JSON without secrets: the manager stores it in the record so a later process
+ * can tear the sandbox down even if provision never returned a handle.
  */
 export interface HostTarget {
   name: string;
@@ -81,6 +84,13 @@ export interface ExtensionContext {
  */
 export interface SandboxExtension {
   readonly id: string;
+  /**
+   * `local`: runs on this machine and refuses `--host`. `ssh`: needs a host, resolved from `--host`,
+   * from `hostFromInputs`, or from the hosts file's default.
+   */
+  readonly hostKind: 'local' | 'ssh';
+  /** For `ssh` extensions whose profile names the host in an input (e.g. vm-packer's `vm`). */
+  hostFromInputs?(inputs: Record<string, string>): string | undefined;
   validateInputs(inputs: Record<string, string>): Record<string, string>;
   provision(request: ProvisionRequest): Promise<SandboxHandle>;
   waitReady(handle: SandboxHandle, options?: OperationOptions): Promise<Reachability>;

@@ -7,6 +7,7 @@ import {
   NotFoundError,
   ProvisionError,
   SandboxerError,
+  SshError,
   TeardownError,
 } from '../errors.js';
 import type {
@@ -49,11 +50,33 @@ export interface ManagerOptions {
   now?: () => Date;
 }
 
-/** Only `local` (or nothing) until a resolver for remote hosts is configured. */
+/** Without a configured resolver only `local` (or nothing) is understood. */
 const localOnly: HostResolver = async (name) => {
   if (name === undefined || name === 'local') return undefined;
   throw new InputError(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
 };
+
+/** Picks the host for an extension: local ones refuse `--host`; SSH ones must end up with one. */
+async function chooseHost(
+  extension: SandboxExtension,
+  requested: string | undefined,
+  inputs: Record<string, string>,
+  resolve: HostResolver,
+): Promise<HostTarget | undefined> {
+  if (extension.hostKind !== 'ssh') {
+    if (requested !== undefined && requested !== 'local') {
+      throw new InputError(`${extension.id} runs on this machine: omit --host (got "${requested}")`);
+    }
+    return undefined;
+  }
+  const host = await resolve(requested ?? extension.hostFromInputs?.(inputs), extension);
+  if (!host) {
+    throw new InputError(
+      `${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`,
+    );
+  }
+  return host;
+}
 
 /**
  * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
@@ -88,7 +111,7 @@ export class SandboxManager {
     const extension = await catalog.instantiate(profile.extension, this.#home);
     const inputs = extension.validateInputs(resolveInputs(profile, request.inputs ?? {}));
     const ttlSeconds = resolveTtl(profile, request.ttl);
-    const host = await this.#resolveHost(request.host, extension);
+    const host = await chooseHost(extension, request.host, inputs, this.#resolveHost);
 
     const createdAt = this.#now();
     const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
@@ -104,6 +127,7 @@ export class SandboxManager {
       updated_at: createdAt.toISOString(),
       expires_at: expiresAt.toISOString(),
       ttl_seconds: ttlSeconds,
+      ...(host ? { target: host } : {}),
       owner_pid: process.pid,
     };
 
@@ -240,7 +264,10 @@ export class SandboxManager {
     progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
     let cleanup: CleanupReport;
     try {
-      cleanup = await extension.teardown(handle ?? minimalHandle(record), { progress });
+      cleanup =
+        cause instanceof SshError && cause.phase === 'connect' && handle === undefined
+          ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
+          : await extension.teardown(handle ?? minimalHandle(record), { progress });
     } catch (error) {
       cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
     }
@@ -267,7 +294,7 @@ function lockKey(id: string): string {
 
 /** Enough for an extension to find and remove whatever a half-finished provision made. */
 function minimalHandle(record: SandboxRecord): SandboxHandle {
-  return { sandbox_id: record.id, host: record.host };
+  return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
 }
 
 function errorOf(step: string, error: unknown) {

@@ -34,6 +34,8 @@ export const sandboxRecordSchema = z.object({
   destroyed_at: timestamp.optional(),
   expires_at: timestamp,
   ttl_seconds: z.number().int().positive(),
+  /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
+  target: z.looseObject({ name: z.string() }).optional(),
   handle: sandboxHandleSchema.optional(),
   reachability: reachabilitySchema.optional(),
   cleanup: cleanupReportSchema.optional(),

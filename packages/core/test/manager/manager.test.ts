@@ -95,7 +95,7 @@ describe('SandboxManager', () => {
     ).rejects.toThrow(InputError);
     await expect(
       manager.create({ profile: 'memory', inputs: { name: 'a' }, host: 'faraway' }),
-    ).rejects.toThrow('unknown host "faraway"');
+    ).rejects.toThrow('ext.memory runs on this machine: omit --host (got "faraway")');
     await expect(manager.create({ profile: 'nope', inputs: {} })).rejects.toThrow(NotFoundError);
     expect(await manager.list({ all: true })).toEqual([]);
   });

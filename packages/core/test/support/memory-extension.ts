@@ -26,6 +26,7 @@ export class MemoryExtension implements SandboxExtension {
   // may be distinct module instances; both must see the same resources.
   static readonly resources: Map<string, { name: string }> = sharedResources();
   readonly id: string;
+  readonly hostKind = 'local';
 
   constructor(context?: Pick<ExtensionContext, 'declaration'>) {
     this.id = context?.declaration.id ?? 'ext.memory';

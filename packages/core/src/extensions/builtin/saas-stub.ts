@@ -39,6 +39,7 @@ interface StubHandle extends SandboxHandle {
  */
 export class SaasStubExtension implements SandboxExtension {
   readonly id: string;
+  readonly hostKind = 'local';
   readonly #config: z.infer<typeof configSchema>;
   readonly #root: string;
 

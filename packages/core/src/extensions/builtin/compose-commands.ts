@@ -1,0 +1,131 @@
+import { InputError } from '../../errors.js';
+import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
+
+/**
+ * Pure builders for every compose and docker command ext.compose-ssh sends, from quoted arguments
+ * only. Tested by table, including hostile values.
+ */
+
+/** The label Compose puts on everything it creates for a project; used to find leftovers. */
+export const PROJECT_LABEL = 'com.docker.compose.project';
+
+export interface ComposeRuntime {
+  /** `docker compose`, `docker-compose`, `podman-compose`: the words to run. */
+  words: string[];
+  /** The container engine CLI for inspect/logs/cleanup: `docker` or `podman`. */
+  engine: 'docker' | 'podman';
+}
+
+/** Parses a compose command such as `docker compose` (from config or SANDBOXER_COMPOSE_CMD). */
+export function composeRuntime(text: string): ComposeRuntime {
+  const words = text.trim().split(/\s+/);
+  if (words.length === 0 || words.some((w) => !/^[A-Za-z0-9_./-]+$/.test(w))) {
+    throw new InputError(
+      `compose command ${JSON.stringify(text)}: expected words like "docker compose", "docker-compose" or "podman-compose"`,
+    );
+  }
+  return { words, engine: words[0]?.startsWith('podman') ? 'podman' : 'docker' };
+}
+
+/** Everything that identifies one sandbox's compose project on the host. */
+export interface ComposeProject {
+  runtime: ComposeRuntime;
+  dir: string;
+  project: string;
+  /** Compose files, relative to `dir`. */
+  files: string[];
+  env: Record<string, string>;
+}
+
+/** `cd <dir> && env K=V … <compose> -p <project> -f … <args>`. */
+export function composeCommand(p: ComposeProject, ...args: string[]): string {
+  const env = Object.entries(p.env).map(([key, value]) => `${key}=${value}`);
+  const files = p.files.flatMap((file) => ['-f', file]);
+  return and(
+    command('cd', '--', p.dir),
+    command('env', ...env, ...p.runtime.words, '-p', p.project, ...files, ...args),
+  );
+}
+
+/**
+ * One JSON object per container of the project: id, labels, state (with health) and published ports.
+ * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
+ */
+export function inspectProjectCommand(runtime: ComposeRuntime, project: string): string {
+  const format =
+    '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}}}';
+  return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
+}
+
+/** The last `lines` log lines of one container (stdout and stderr merged). */
+export function logsTailCommand(runtime: ComposeRuntime, containerId: string, lines: number): string {
+  if (!/^[0-9a-f]{12,64}$/.test(containerId)) throw new InputError(`not a container id: ${containerId}`);
+  return `${command(runtime.engine, 'logs', '--tail', String(lines), containerId)} 2>&1`;
+}
+
+/**
+ * Removes whatever still carries the project's label (containers, then networks, then volumes) and
+ * prints one `<kind> <id>` line for each thing removed. The safety net after `compose down`, and the
+ * only way to clean up once the sandbox directory (and so the compose file) is gone.
+ */
+export function sweepProjectCommand(runtime: ComposeRuntime, project: string): string {
+  const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
+  const e = runtime.engine;
+  const sweep = (kind: string, list: string, remove: string) =>
+    `for x in $(${list}); do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
+  return [
+    sweep('container', command(e, 'ps', '-aq', ...filter), command(e, 'rm', '-f', '-v')),
+    sweep('network', command(e, 'network', 'ls', '-q', ...filter), command(e, 'network', 'rm')),
+    sweep('volume', command(e, 'volume', 'ls', '-q', ...filter), command(e, 'volume', 'rm', '-f')),
+    'true',
+  ].join('; ');
+}
+
+/** Comma- or newline-separated list input → trimmed, non-empty items. */
+export function listInput(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Compose file paths must stay inside the sandbox directory. */
+export function composeFilesInput(text: string | undefined, dir: string): string[] {
+  const files = listInput(text);
+  if (files.length === 0) throw new InputError('input "compose_files": name at least one compose file');
+  for (const file of files) remotePathInside(dir, file);
+  return files;
+}
+
+/** Service names as Compose allows them. */
+export function servicesInput(text: string | undefined): string[] {
+  const services = listInput(text);
+  for (const s of services) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s)) {
+      throw new InputError(`input "services": ${JSON.stringify(s)} is not a service name`);
+    }
+  }
+  return services;
+}
+
+/** `KEY=VALUE` lines (or comma-separated) → env for compose's variable substitution. */
+export function envInput(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    if (!line.trim()) continue;
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq).trim() : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new InputError(
+        `input "env": expected KEY=VALUE lines with KEY like "API_URL", got ${JSON.stringify(line)}`,
+      );
+    }
+    env[key] = line.slice(eq + 1);
+  }
+  return env;
+}
+
+/** Shell-quoted for messages that show a command a user can paste. */
+export function pasteable(...args: string[]): string {
+  return args.map(quote).join(' ');
+}

@@ -1,0 +1,102 @@
+import { InputError } from '../../errors.js';
+import type { RemoteHost } from '../../hosts/resolve.js';
+import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
+import { type SessionOptions, SshSession } from '../../ssh/session.js';
+import type { SshTarget } from '../../ssh/target.js';
+import type { HostTarget, SandboxHandle } from '../contract.js';
+
+/**
+ * What SSH-based extensions share: finding the host, opening the session, and creating and
+ * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
+ * never deletes a directory it did not create.
+ */
+
+/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
+export const MARKER_FILE = '.sandboxer-sandbox.json';
+
+/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
+export function sessionOptions(): SessionOptions {
+  return {
+    ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
+    warn: (message) => process.stderr.write(`${message}\n`),
+  };
+}
+
+/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
+export function remoteHostOf(host: HostTarget | undefined, extensionId: string): RemoteHost {
+  const candidate = host as RemoteHost | undefined;
+  if (!candidate?.ssh?.address) {
+    throw new InputError(
+      `${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`,
+    );
+  }
+  return candidate;
+}
+
+/** The handle's target, for teardown and wait-ready in any process. */
+export function hostOfHandle(handle: SandboxHandle, extensionId: string): RemoteHost {
+  return remoteHostOf(handle.target as HostTarget | undefined, extensionId);
+}
+
+/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
+export function openSession(target: SshTarget): Promise<SshSession> {
+  return SshSession.open(target, sessionOptions());
+}
+
+/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
+export async function resolveBaseDir(session: SshSession, configured: string, what: string): Promise<string> {
+  const base =
+    configured === '~' || configured.startsWith('~/')
+      ? `${await session.home()}${configured.slice(1)}`
+      : configured;
+  assertAbsoluteRemotePath(base.replace(/\/+$/, '') || '/', what);
+  return base.replace(/\/+$/, '');
+}
+
+export function sandboxDirOf(base: string, sandboxId: string): string {
+  return remotePathInside(base, `sbx-${sandboxId}`);
+}
+
+/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
+export function createWorkspaceCommand(base: string, dir: string): string {
+  return and(
+    command('mkdir', '-p', '--', base),
+    command('mkdir', '-m', '0750', '--', dir),
+    `cat > ${quote(`${dir}/${MARKER_FILE}`)}`,
+  );
+}
+
+export function markerContent(fields: Record<string, string>): string {
+  return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
+}
+
+/**
+ * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
+ * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
+ * otherwise empty. Prints `removed`, `absent` or `foreign`.
+ */
+export function removeWorkspaceCommand(dir: string, sandboxId: string): string {
+  const marker = quote(`${dir}/${MARKER_FILE}`);
+  const qdir = quote(dir);
+  const ours = `grep -qF ${quote(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+  return [
+    `if [ ! -e ${qdir} ]; then echo absent`,
+    `elif ${ours}; then rm -rf -- ${qdir} && echo removed`,
+    `elif { rm -f -- ${marker}; rmdir -- ${qdir}; } 2>/dev/null; then echo removed`,
+    'else echo foreign; fi',
+  ].join('; ');
+}
+
+/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
+export function workspaceRemoval(output: string, dir: string, destination: string) {
+  const answer = output.trim().split('\n').pop();
+  if (answer === 'removed') return { removed: [`directory ${dir}`], leftovers: [], existed: true };
+  if (answer === 'absent') return { removed: [], leftovers: [], existed: false };
+  return {
+    removed: [],
+    leftovers: [
+      `directory ${dir} on ${destination} is not marked as this sandbox's (no ${MARKER_FILE}); not deleted — inspect and remove it by hand`,
+    ],
+    existed: true,
+  };
+}

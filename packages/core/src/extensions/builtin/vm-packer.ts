@@ -1,0 +1,194 @@
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, InputError } from '../../errors.js';
+import { command } from '../../ssh/quote.js';
+import type { SshSession } from '../../ssh/session.js';
+import { destination } from '../../ssh/target.js';
+import { syncRepo } from '../../sync/repo-sync.js';
+import type {
+  CleanupReport,
+  ExtensionContext,
+  OperationOptions,
+  ProvisionRequest,
+  Reachability,
+  SandboxExtension,
+  SandboxHandle,
+} from '../contract.js';
+import { parseInputs } from '../inputs.js';
+import {
+  createWorkspaceCommand,
+  hostOfHandle,
+  MARKER_FILE,
+  markerContent,
+  openSession,
+  remoteHostOf,
+  removeWorkspaceCommand,
+  resolveBaseDir,
+  sandboxDirOf,
+  sessionOptions,
+  workspaceRemoval,
+} from './remote-workspace.js';
+
+const configSchema = z.object({
+  workspace_dir: z.string().default('/build'),
+  internal_rate_per_minute: z.number().nonnegative().default(0),
+});
+
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a port number')
+  .optional();
+
+const inputsSchema = z.looseObject({
+  vm: z.string().optional(),
+  ssh_target: z.string().optional(),
+  ssh_port: port,
+  tunnel_port: port,
+  repo: z.string().optional(),
+  workspace_dir: z.string().optional(),
+  sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
+});
+
+interface VmHandle extends SandboxHandle {
+  remote_dir: string;
+  tunnel_port?: string;
+}
+
+/**
+ * Attach mode on a pre-built VM: each sandbox is a workspace `<workspace_dir>/sbx-<id>/` (default
+ * `/build`) with the repo synced in. The VM itself is never touched beyond that directory.
+ */
+export class VmPackerExtension implements SandboxExtension {
+  readonly id: string;
+  readonly hostKind = 'ssh';
+  readonly #config: z.infer<typeof configSchema>;
+  readonly #sessions = new Map<string, SshSession>();
+
+  constructor(context: ExtensionContext) {
+    this.id = context.declaration.id;
+    const parsed = configSchema.safeParse(context.declaration.config);
+    if (!parsed.success)
+      throw new ConfigError(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    this.#config = parsed.data;
+  }
+
+  /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
+  hostFromInputs(inputs: Record<string, string>): string | undefined {
+    if (inputs.vm) return inputs.vm;
+    if (!inputs.ssh_target) return undefined;
+    return inputs.ssh_port && !/:\d+$/.test(inputs.ssh_target)
+      ? `${inputs.ssh_target}:${inputs.ssh_port}`
+      : inputs.ssh_target;
+  }
+
+  validateInputs(inputs: Record<string, string>): Record<string, string> {
+    const parsed = parseInputs(this.id, inputsSchema, inputs);
+    if (parsed.vm && parsed.ssh_target)
+      throw new InputError(`${this.id}: give either input "vm" or input "ssh_target", not both`);
+    if (!parsed.vm && !parsed.ssh_target) {
+      throw new InputError(
+        `${this.id}: input "vm" or "ssh_target" is required (pass --input vm=<hosts-file alias> or --input ssh_target=user@address[:port])`,
+      );
+    }
+    if (!parsed.repo) return inputs;
+    const repo = resolve(parsed.repo);
+    if (!statSync(repo, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new InputError(`${this.id}: input "repo": ${repo} is not a directory`);
+    }
+    return { ...inputs, repo };
+  }
+
+  async provision(request: ProvisionRequest): Promise<VmHandle> {
+    const { sandboxId, progress } = request;
+    const inputs = parseInputs(this.id, inputsSchema, request.inputs);
+    const host = remoteHostOf(request.host, this.id);
+    progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
+    const session = await openSession(host.ssh);
+    this.#sessions.set(sandboxId, session);
+    const base = await resolveBaseDir(
+      session,
+      inputs.workspace_dir ?? this.#config.workspace_dir,
+      'workspace_dir',
+    );
+    const dir = sandboxDirOf(base, sandboxId);
+    progress?.(`creating workspace ${dir}`);
+    await session.run(createWorkspaceCommand(base, dir), {
+      stdin: markerContent({
+        sandbox_id: sandboxId,
+        extension: this.id,
+        created_at: request.createdAt.toISOString(),
+        expires_at: request.expiresAt.toISOString(),
+      }),
+      what: 'creating the workspace',
+    });
+    if (inputs.repo) {
+      request.signal?.throwIfAborted();
+      await syncRepo({
+        session,
+        target: host.ssh,
+        privateKey: sessionOptions().keyText ?? readFileSync(host.ssh.identity_file as string, 'utf8'),
+        localDir: inputs.repo,
+        remoteDir: dir,
+        method: inputs.sync_method,
+        protect: [MARKER_FILE],
+        progress,
+      });
+    }
+    return {
+      sandbox_id: sandboxId,
+      host: host.name,
+      target: host,
+      workspace_base: base,
+      remote_dir: dir,
+      ...(inputs.tunnel_port ? { tunnel_port: inputs.tunnel_port } : {}),
+    };
+  }
+
+  async waitReady(raw: SandboxHandle, _options: OperationOptions = {}): Promise<Reachability> {
+    const handle = raw as VmHandle;
+    const host = hostOfHandle(handle, this.id);
+    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    try {
+      await session.run(command('test', '-d', handle.remote_dir), {
+        what: `checking workspace ${handle.remote_dir}`,
+      });
+      return {
+        host: host.name,
+        ssh: `ssh://${destination(host.ssh)}`,
+        remote_dir: handle.remote_dir,
+        ...(handle.tunnel_port ? { endpoints: { tunnel: `${host.ssh.address}:${handle.tunnel_port}` } } : {}),
+      };
+    } finally {
+      session.close();
+      this.#sessions.delete(handle.sandbox_id);
+    }
+  }
+
+  /** Removes the workspace only; the VM and everything else on it stay. */
+  async teardown(raw: SandboxHandle, options: OperationOptions = {}): Promise<CleanupReport> {
+    const handle = raw as Partial<VmHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    this.#sessions.delete(handle.sandbox_id);
+    try {
+      const base =
+        typeof handle.workspace_base === 'string'
+          ? handle.workspace_base
+          : await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
+      const dir = sandboxDirOf(base, handle.sandbox_id);
+      options.progress?.(`removing workspace ${dir} (the VM stays)`);
+      const result = workspaceRemoval(
+        await session.run(removeWorkspaceCommand(dir, handle.sandbox_id), { what: 'removing the workspace' }),
+        dir,
+        session.destination,
+      );
+      return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
+    } finally {
+      session.close();
+    }
+  }
+}
+
+export const createVmPacker = (context: ExtensionContext): VmPackerExtension =>
+  new VmPackerExtension(context);

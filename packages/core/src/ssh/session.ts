@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
+import { fingerprintOf, knownKeysFor } from './known-hosts.js';
+import { destination, type SshTarget } from './target.js';
+
+export interface SessionOptions {
+  /** Private key text (e.g. from the action's `ssh-key` input); never logged or stored. */
+  keyText?: string;
+  connectTimeoutMs?: number;
+  /** Default limit for one remote command. */
+  commandTimeoutMs?: number;
+  /** Where warnings go (insecure host key mode). */
+  warn?: (message: string) => void;
+}
+
+export interface ExecOptions {
+  stdin?: string | Readable;
+  timeoutMs?: number;
+  /** Keep at most this many bytes of stdout and of stderr (the tail); streams are never buffered whole. */
+  maxOutputBytes?: number;
+  onStdout?: (chunk: Buffer) => void;
+  /** A short description for errors: "compose up", "mkdir". */
+  what?: string;
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_OUTPUT = 256 * 1024;
+
+/** Counts handshakes in this process, so tests and benchmarks can check connection reuse. */
+export const sshStats = { connections: 0 };
+
+/**
+ * One SSH connection, reused for every command of one sandbox operation. Host keys are verified
+ * against a known_hosts file or a pinned fingerprint unless the target explicitly opts out.
+ */
+export class SshSession {
+  readonly destination: string;
+  /** The host key this connection verified; handed to rsync's ssh so it trusts exactly this key. */
+  readonly hostKey: Buffer;
+  readonly #ssh: NodeSSH;
+  readonly #commandTimeoutMs: number;
+  #home: string | undefined;
+
+  private constructor(ssh: NodeSSH, target: SshTarget, hostKey: Buffer, commandTimeoutMs: number) {
+    this.#ssh = ssh;
+    this.hostKey = hostKey;
+    this.destination = destination(target);
+    this.#commandTimeoutMs = commandTimeoutMs;
+  }
+
+  static async open(target: SshTarget, options: SessionOptions = {}): Promise<SshSession> {
+    const where = `${target.address}:${target.port}`;
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const privateKey = options.keyText ?? readKeyFile(target);
+    let verification: string | undefined;
+    let hostKey: Buffer | undefined;
+    const verify = buildHostVerifier(target, options, (problem) => {
+      verification = problem;
+    });
+    const hostVerifier = (key: Buffer) => {
+      hostKey = key;
+      return verify(key);
+    };
+    const ssh = new NodeSSH();
+    try {
+      sshStats.connections += 1;
+      await ssh.connect({
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        privateKey,
+        readyTimeout: timeoutMs,
+        hostVerifier,
+        // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
+        tryKeyboard: false,
+        agent: undefined,
+      });
+    } catch (error) {
+      ssh.dispose();
+      if (verification) throw new SshError(verification, 'connect', { host: where });
+      throw new SshError(
+        connectFailure(error, target, timeoutMs),
+        'connect',
+        { host: where },
+        { cause: error },
+      );
+    }
+    return new SshSession(
+      ssh,
+      target,
+      hostKey as Buffer,
+      options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    );
+  }
+
+  /** Runs a command built with `command()`/`quote()`; resolves with its exit code and output tails. */
+  async exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    const stdout = new TailBuffer(max);
+    const stderr = new TailBuffer(max);
+    const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await this.#ssh.execCommand(cmd, {
+        stdin: options.stdin,
+        onStdout: (chunk) => {
+          stdout.push(chunk);
+          options.onStdout?.(chunk);
+        },
+        onStderr: (chunk) => stderr.push(chunk),
+        onChannel: (channel) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            channel.close();
+          }, timeoutMs);
+        },
+      });
+      return { code: timedOut ? null : result.code, stdout: stdout.text(), stderr: stderr.text(), timedOut };
+    } catch (error) {
+      throw new SshError(
+        `lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${messageOf(error)}`,
+        'session',
+        {},
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Like exec, but a non-zero exit or a timeout is a RemoteCommandError carrying stderr's tail. */
+  async run(cmd: string, options: ExecOptions = {}): Promise<string> {
+    const result = await this.exec(cmd, options);
+    if (result.timedOut) {
+      const seconds = Math.round((options.timeoutMs ?? this.#commandTimeoutMs) / 1000);
+      throw new RemoteCommandError(
+        `${options.what ?? 'remote command'} on ${this.destination} timed out after ${seconds} s`,
+        null,
+      );
+    }
+    if (result.code !== 0) {
+      const tail = lastLines(result.stderr || result.stdout, 20);
+      throw new RemoteCommandError(
+        `${options.what ?? 'remote command'} on ${this.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}`,
+        result.code,
+      );
+    }
+    return result.stdout;
+  }
+
+  /** The login user's home directory, to expand `~/` in configured paths (quoting disables `~`). */
+  async home(): Promise<string> {
+    this.#home ??= (await this.run('printf %s "$HOME"', { what: 'reading $HOME' })).trim();
+    return this.#home;
+  }
+
+  close(): void {
+    this.#ssh.dispose();
+  }
+}
+
+/** Opens a session, runs `fn`, and always closes it. */
+export async function withSession<T>(
+  target: SshTarget,
+  options: SessionOptions,
+  fn: (session: SshSession) => Promise<T>,
+): Promise<T> {
+  const session = await SshSession.open(target, options);
+  try {
+    return await fn(session);
+  } finally {
+    session.close();
+  }
+}
+
+function readKeyFile(target: SshTarget): string {
+  if (!target.identity_file) {
+    throw new InputError(
+      `no SSH key for ${destination(target)}: pass --identity-file, set identity_file in the hosts file, or provide the key text in SANDBOXER_SSH_KEY`,
+    );
+  }
+  try {
+    return readFileSync(target.identity_file, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      `cannot read SSH key file ${target.identity_file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`,
+    );
+  }
+}
+
+function buildHostVerifier(
+  target: SshTarget,
+  options: SessionOptions,
+  reject: (problem: string) => void,
+): (key: Buffer) => boolean {
+  const where = `${target.address}:${target.port}`;
+  if (target.insecure_ignore_host_key) {
+    options.warn?.(
+      `WARNING: not verifying the host key of ${where} (insecure_ignore_host_key); anyone on the path could impersonate it`,
+    );
+    return () => true;
+  }
+  if (target.fingerprint) {
+    const expected = target.fingerprint;
+    return (key) => {
+      const actual = fingerprintOf(key);
+      if (actual === expected) return true;
+      reject(
+        `host key of ${where} does not match the pinned fingerprint: expected ${expected}, got ${actual}`,
+      );
+      return false;
+    };
+  }
+  if (target.known_hosts) {
+    let known: Buffer[];
+    try {
+      known = knownKeysFor(target.known_hosts, target.address, target.port);
+    } catch (error) {
+      throw new InputError(
+        `cannot read known_hosts file ${target.known_hosts}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`,
+      );
+    }
+    const path = target.known_hosts;
+    return (key) => {
+      if (known.some((k) => k.equals(key))) return true;
+      reject(
+        known.length === 0
+          ? `host ${where} is not listed in ${path} (add it with: ssh-keyscan -p ${target.port} ${target.address} >> ${path})`
+          : `host key of ${where} does not match ${path}: got ${fingerprintOf(key)}; if the host was rebuilt, update that file`,
+      );
+      return false;
+    };
+  }
+  throw new InputError(
+    `no way to verify the host key of ${where}: pass --known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)`,
+  );
+}
+
+function connectFailure(error: unknown, target: SshTarget, timeoutMs: number): string {
+  const where = `${target.address}:${target.port}`;
+  const seconds = Math.round(timeoutMs / 1000);
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = messageOf(error);
+  if (code === 'ECONNREFUSED') return `cannot reach ${where} after ${seconds} s: connection refused`;
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot reach ${where}: no route to host`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve host name ${target.address}`;
+  if (/Timed out while waiting for handshake/i.test(message) || code === 'ETIMEDOUT') {
+    return `cannot reach ${where} after ${seconds} s: timed out`;
+  }
+  if (/authentication methods failed/i.test(message)) {
+    return `${destination(target)} refused the SSH key (permission denied); check the key and the user's authorized_keys`;
+  }
+  if (/Cannot parse privateKey|Encrypted private key/i.test(message)) {
+    return `the SSH key for ${destination(target)} cannot be used: ${message.replace(/privateKey/g, 'private key')} (a passphrase-protected key is not supported)`;
+  }
+  return `SSH connection to ${where} failed: ${message}`;
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
+class TailBuffer {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #dropped = false;
+  constructor(readonly max: number) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#size > this.max && this.#chunks.length > 1) {
+      this.#size -= (this.#chunks.shift() as Buffer).length;
+      this.#dropped = true;
+    }
+  }
+
+  text(): string {
+    let buffer = Buffer.concat(this.#chunks);
+    if (buffer.length > this.max) {
+      buffer = buffer.subarray(buffer.length - this.max);
+      this.#dropped = true;
+    }
+    return (this.#dropped ? '…' : '') + buffer.toString('utf8');
+  }
+}

@@ -1,0 +1,55 @@
+import { InputError } from '../errors.js';
+
+/**
+ * Everything needed to open an SSH connection. It is stored in sandbox handles, so it holds no
+ * secret: a key is referred to by file path, or comes as text from the environment at connect time.
+ */
+export interface SshTarget {
+  address: string;
+  port: number;
+  user: string;
+  /** Path to a private key file on this machine. */
+  identity_file?: string;
+  /** A known_hosts file the host key must be listed in. */
+  known_hosts?: string;
+  /** A pinned host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it. */
+  fingerprint?: string;
+  /** Skip host key verification (explicit opt-in; a warning is printed). */
+  insecure_ignore_host_key?: boolean;
+}
+
+/** `user@address:port`, the form shown to users and accepted by `--host`. */
+export function destination(target: Pick<SshTarget, 'address' | 'port' | 'user'>): string {
+  const address = target.address.includes(':') ? `[${target.address}]` : target.address;
+  return `${target.user}@${address}:${target.port}`;
+}
+
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+const HOSTNAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i;
+const IPV6 = /^[0-9a-f:.]+$/i;
+
+/**
+ * Parses `user@address[:port]` (IPv6 in brackets: `user@[::1]:2222`). Strict on purpose: these
+ * values end up in SSH connections and rsync's `-e` argument.
+ */
+export function parseDestination(text: string): { user: string; address: string; port?: number } {
+  const match = /^([^@\s]+)@(\[[^\]]+\]|[^:\s]+)(?::(\d{1,5}))?$/.exec(text);
+  const user = match?.[1];
+  let address = match?.[2];
+  if (address?.startsWith('[')) address = address.slice(1, -1);
+  const bad = (why: string) =>
+    new InputError(
+      `--host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`,
+      {
+        host: text,
+      },
+    );
+  if (!match || !user || !address) throw bad('not a destination');
+  if (!USER.test(user)) throw bad(`"${user}" is not a valid user name`);
+  if (!(HOSTNAME.test(address) || (match[2]?.startsWith('[') && IPV6.test(address)))) {
+    throw bad(`"${address}" is not a valid host name or address`);
+  }
+  const port = match[3] === undefined ? undefined : Number(match[3]);
+  if (port !== undefined && (port < 1 || port > 65_535)) throw bad(`port ${port} is out of range`);
+  return port === undefined ? { user, address } : { user, address, port };
+}

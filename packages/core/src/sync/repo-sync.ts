@@ -1,0 +1,144 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { create as createTar } from 'tar';
+import { ProvisionError } from '../errors.js';
+import { knownHostsLine } from '../ssh/known-hosts.js';
+import { and, command } from '../ssh/quote.js';
+import type { SshSession } from '../ssh/session.js';
+import type { SshTarget } from '../ssh/target.js';
+import { loadRepoIgnore } from './ignore-rules.js';
+import { parseRsyncStats, rsyncArgs, rsyncFilterRules } from './rsync-args.js';
+
+export type SyncMethod = 'auto' | 'rsync' | 'tar';
+
+export interface SyncRequest {
+  session: SshSession;
+  target: SshTarget;
+  /** Private key text; needed by rsync's own ssh. Written to a private temp file, removed after. */
+  privateKey: string;
+  localDir: string;
+  /** Must already exist. */
+  remoteDir: string;
+  method?: SyncMethod;
+  /** Files in `remoteDir` (relative names) that sync must never delete, e.g. the sandbox marker. */
+  protect?: string[];
+  progress?: (message: string) => void;
+}
+
+export interface SyncReport {
+  method: 'rsync' | 'tar';
+  files: number;
+  bytes: number;
+  seconds: number;
+}
+
+let localRsync: boolean | undefined;
+function hasLocalRsync(): boolean {
+  localRsync ??= spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status === 0;
+  return localRsync;
+}
+
+/**
+ * Copies the repo to the host without `.git`, `node_modules` and `.sandboxerignore` matches:
+ * rsync over SSH when both ends have it (delta transfer), else a gzipped tar stream over the SSH
+ * connection that is already open. Reports files and bytes sent.
+ */
+export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
+  const started = Date.now();
+  const method = request.method ?? 'auto';
+  const useRsync =
+    method === 'rsync' ||
+    (method === 'auto' &&
+      hasLocalRsync() &&
+      (await request.session.exec('command -v rsync', { what: 'looking for rsync' })).code === 0);
+  request.progress?.(
+    `syncing ${request.localDir} to ${request.remoteDir} with ${useRsync ? 'rsync' : 'tar over ssh'}`,
+  );
+  const counts = useRsync ? await viaRsync(request) : await viaTar(request);
+  const report: SyncReport = {
+    method: useRsync ? 'rsync' : 'tar',
+    ...counts,
+    seconds: (Date.now() - started) / 1000,
+  };
+  request.progress?.(
+    `synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`,
+  );
+  return report;
+}
+
+async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: number }> {
+  const { target, session } = request;
+  const scratch = mkdtempSync(join(tmpdir(), 'sandboxer-sync-'));
+  try {
+    const keyFile = join(scratch, 'key');
+    writeFileSync(
+      keyFile,
+      request.privateKey.endsWith('\n') ? request.privateKey : `${request.privateKey}\n`,
+      { mode: 0o600 },
+    );
+    const knownHostsFile = join(scratch, 'known_hosts');
+    writeFileSync(knownHostsFile, `${knownHostsLine(target.address, target.port, session.hostKey)}\n`, {
+      mode: 0o600,
+    });
+    const filterFile = join(scratch, 'filter');
+    const protect = (request.protect ?? []).map((name) => `P /${name}`);
+    const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
+    writeFileSync(filterFile, `${rules.join('\n')}\n`);
+    const args = rsyncArgs({
+      localDir: request.localDir,
+      remoteDir: request.remoteDir,
+      user: target.user,
+      address: target.address,
+      port: target.port,
+      keyFile,
+      knownHostsFile,
+      filterFile,
+      connectTimeoutSeconds: 10,
+    });
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile('rsync', args, { maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+        if (error) {
+          const tail = stderr.trim().split('\n').slice(-10).join('\n');
+          reject(new ProvisionError(`rsync to ${session.destination} failed (exit ${error.code}): ${tail}`));
+        } else resolve(stdout);
+      });
+    });
+    return parseRsyncStats(output);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function viaTar(request: SyncRequest): Promise<{ files: number; bytes: number }> {
+  const rules = loadRepoIgnore(request.localDir);
+  let files = 0;
+  let bytes = 0;
+  const tarStream = createTar(
+    {
+      cwd: request.localDir,
+      gzip: true,
+      portable: true,
+      filter: (path, stat) => {
+        const keep = !rules.ignores(join(request.localDir, path));
+        if (keep && 'isFile' in stat && stat.isFile()) files += 1;
+        return keep;
+      },
+    },
+    ['.'],
+  );
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await request.session.run(and(command('tar', '-xzf', '-', '-C', request.remoteDir)), {
+    stdin: tarStream.pipe(counter),
+    what: 'unpacking the repo (tar)',
+    timeoutMs: 600_000,
+  });
+  return { files, bytes };
+}
