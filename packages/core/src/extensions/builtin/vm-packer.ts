@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, InputError } from '../../errors.js';
-import { command } from '../../ssh/quote.js';
+import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
 import type { SshSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import { syncRepo } from '../../sync/repo-sync.js';
@@ -91,6 +91,9 @@ export class VmPackerExtension implements SandboxExtension {
         `${this.id}: input "vm" or "ssh_target" is required (pass --input vm=<hosts-file alias> or --input ssh_target=user@address[:port])`,
       );
     }
+    const dir = parsed.workspace_dir;
+    if (dir !== undefined && dir !== '~' && !dir.startsWith('~/'))
+      assertAbsoluteRemotePath(dir, 'input "workspace_dir":');
     if (!parsed.repo) return inputs;
     const repo = resolve(parsed.repo);
     if (!statSync(repo, { throwIfNoEntry: false })?.isDirectory()) {

@@ -1,0 +1,333 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { sandboxer } from './support/cli.js';
+import { allSandboxLeftovers, containerLabels, projectResources } from './support/docker.js';
+import { loadTestbed, type Testbed } from './support/testbed.js';
+
+/**
+ * ext.compose-ssh against the real OpenSSH server and Docker engine of tests/testbed, through the
+ * real CLI: create → reach the stack through the reported address → destroy → nothing left; then
+ * every fault and hostile input, each leaving nothing behind.
+ */
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
+let testbed: Testbed;
+let env: Record<string, string>;
+
+function setup(): Record<string, string> {
+  const home = mkdtempSync(join(tmpdir(), 'sbx-e2e-home-'));
+  const hostsFile = join(home, 'hosts.yaml');
+  writeFileSync(
+    hostsFile,
+    `default: docker1
+hosts:
+  docker1:
+    address: ${testbed.host1}
+    port: ${testbed.port}
+    user: ${testbed.user}
+    identity_file: ${testbed.key}
+    known_hosts: ${testbed.knownHosts}
+    base_dir: ${testbed.sandboxBase}
+    capacity: 8
+    labels: [docker]
+`,
+  );
+  return { SANDBOXER_HOME: home, SANDBOXER_HOSTS: hostsFile, SANDBOXER_COMPOSE_CMD: 'docker-compose' };
+}
+
+/** Compose runtimes this machine has (the testbed lists them); the default `docker compose` first. */
+const RUNTIMES = ['docker compose', 'docker-compose'];
+function available(): string[] {
+  return (testbed.env.SANDBOXER_TESTBED_COMPOSE_CMDS ?? '').split(',').filter(Boolean);
+}
+
+beforeAll(() => {
+  testbed = loadTestbed();
+  env = setup();
+});
+
+afterEach(() => {
+  // Every test, passing or failing, must leave the testbed as clean as it found it.
+  expect(allSandboxLeftovers([testbed.sandboxBase])).toEqual([]);
+});
+
+describe('ext.compose-ssh on the real testbed', () => {
+  for (const runtime of RUNTIMES) {
+    const isDefault = runtime === 'docker compose';
+    const label = isDefault ? `the default compose command (${runtime})` : `SANDBOXER_COMPOSE_CMD=${runtime}`;
+
+    test(`create → fetch over HTTP → destroy leaves nothing, with ${label}`, (context) => {
+      if (!available().includes(runtime)) {
+        // Said, not silently skipped: the run shows which runtimes were exercised.
+        console.warn(
+          `compose runtime "${runtime}" is not installed on this testbed (has: ${available().join(', ')}); skipped`,
+        );
+        context.skip();
+      }
+      const runEnv = isDefault
+        ? { ...env, SANDBOXER_COMPOSE_CMD: '' }
+        : { ...env, SANDBOXER_COMPOSE_CMD: runtime };
+      const created = sandboxer(
+        [
+          'create',
+          '-p',
+          'compose-e2e',
+          '-i',
+          `repo=${join(fixtures, 'compose-http')}`,
+          '--consumer',
+          'e2e',
+          '--json',
+        ],
+        runEnv,
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const record = created.json;
+      expect(record).toMatchObject({
+        state: 'ready',
+        extension: 'ext.compose-ssh',
+        host: 'docker1',
+        reachability: {
+          ssh: `ssh://${testbed.user}@${testbed.host1}:${testbed.port}`,
+          remote_dir: `${testbed.sandboxBase}/sbx-${record.id}`,
+          compose_project: `sbx-${record.id}`,
+        },
+      });
+      const endpoint = record.reachability.endpoints['web:8080'] as string;
+      expect(endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+      const labels = containerLabels(record.id);
+      expect(labels).toMatchObject({
+        'dev.sandboxer.sandbox-id': record.id,
+        'dev.sandboxer.managed': 'true',
+        'dev.sandboxer.expires-at': record.expires_at,
+      });
+      return fetch(`http://${endpoint}/`)
+        .then((response) => response.text())
+        .then((body) => {
+          expect(body).toContain('hello from sand-boxer');
+          const destroyed = sandboxer(['destroy', record.id, '--json'], runEnv);
+          expect(destroyed.code, destroyed.stderr).toBe(0);
+          expect(destroyed.json.state).toBe('destroyed');
+          expect(projectResources(record.id)).toEqual([]);
+          expect(existsSync(record.reachability.remote_dir)).toBe(false);
+        });
+    });
+  }
+
+  test('the default `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
+    if (available().includes('docker compose')) context.skip();
+    const result = sandboxer(
+      ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`],
+      {
+        ...env,
+        SANDBOXER_COMPOSE_CMD: '',
+      },
+    );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(
+      /provision failed: compose config on sbxtest@127\.0\.0\.1:2222 failed \(exit \d+\)/,
+    );
+  });
+
+  test('an env input reaches compose verbatim and runs nothing', async () => {
+    const marker = join(tmpdir(), `sbx-pwned-${process.pid}`);
+    const greeting = `$(touch ${marker}); \`touch ${marker}\` 'quoted' "double" && touch ${marker}`;
+    const created = sandboxer(
+      [
+        'create',
+        '-p',
+        'compose-e2e',
+        '-i',
+        `repo=${join(fixtures, 'compose-http')}`,
+        '-i',
+        `env=GREETING=${greeting}`,
+        '--json',
+      ],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(containerLabels(created.json.id)['dev.test.greeting']).toBe(greeting);
+    expect(existsSync(marker)).toBe(false);
+    expect(sandboxer(['destroy', created.json.id], env).code).toBe(0);
+  });
+
+  test('the key can come as text in SANDBOXER_SSH_KEY and is never written to state or output', () => {
+    const keyText = readFileSync(testbed.key, 'utf8');
+    const { SANDBOXER_HOSTS: _hosts, ...noHosts } = env;
+    const keyEnv = { ...noHosts, SANDBOXER_SSH_KEY: keyText };
+    const args = [
+      '--host',
+      `${testbed.user}@${testbed.host1}:${testbed.port}`,
+      '--known-hosts',
+      testbed.knownHosts,
+    ];
+    const created = sandboxer(
+      [
+        'create',
+        '-p',
+        'compose-e2e',
+        '-i',
+        `repo=${join(fixtures, 'compose-http')}`,
+        ...args,
+        '--json',
+        '-v',
+      ],
+      keyEnv,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const destroyed = sandboxer(['destroy', created.json.id, '--json', '-v'], keyEnv);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    const keyBody = keyText.split('\n')[1] as string;
+    expect(keyBody.length).toBeGreaterThan(20);
+    const stateDir = join(keyEnv.SANDBOXER_HOME as string, 'sandboxes');
+    const written = readdirSync(stateDir).map((f) => readFileSync(join(stateDir, f), 'utf8'));
+    for (const text of [created.stdout, created.stderr, destroyed.stdout, destroyed.stderr, ...written]) {
+      expect(text).not.toContain(keyBody);
+    }
+  });
+});
+
+describe('ext.compose-ssh faults: a clear error and nothing left behind', () => {
+  const create = (fixture: string, extra: string[] = [], extraEnv: Record<string, string> = {}) =>
+    sandboxer(['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, fixture)}`, ...extra, '--json'], {
+      ...env,
+      ...extraEnv,
+    });
+
+  /** The failed record: rolled back, nothing left over. */
+  function expectRolledBack(result: ReturnType<typeof create>, step: string) {
+    expect(result.code).toBe(4);
+    expect(result.json.error.code).toBe('PROVISION_FAILED');
+    const id = result.json.error.details.sandbox as string;
+    const record = sandboxer(['status', id, '--json'], env).json;
+    expect(record).toMatchObject({ state: 'failed', error: { step } });
+    expect(record.cleanup.leftovers).toEqual([]);
+    expect(projectResources(id)).toEqual([]);
+  }
+
+  test('a broken compose file', () => {
+    const result = create('compose-broken');
+    expect(result.stderr).toMatch(
+      /provision failed: compose config on sbxtest@127\.0\.0\.1:2222 failed \(exit 1\)/,
+    );
+    expect(result.stderr).toMatch(/ports/);
+    expectRolledBack(result, 'provision');
+  });
+
+  test('compose up failing', () => {
+    const result = create('compose-up-fails');
+    expect(result.stderr).toMatch(
+      /provision failed: compose up on sbxtest@127\.0\.0\.1:2222 failed \(exit 1\)/,
+    );
+    expect(result.stderr).toContain('sandboxer-no-such-container');
+    expectRolledBack(result, 'provision');
+  });
+
+  test('a service that never becomes ready: the error carries a capped tail of its log', () => {
+    const result = create('compose-never-ready', ['-i', 'wait_timeout=6']);
+    expect(result.stderr).toMatch(
+      /wait_ready failed: services not ready after 6 s: web \(running, (starting|unhealthy)\)/,
+    );
+    expect(result.stderr).toContain('--- web: last 20 log lines ---');
+    expect(result.stderr).toContain('still not healthy');
+    // The service logged a 5 MB line; the message keeps only a bounded tail of it.
+    expect(result.stderr.length).toBeLessThan(20_000);
+    expectRolledBack(result, 'wait_ready');
+  });
+
+  test('a service that exits fails fast instead of waiting out the timeout', () => {
+    const started = Date.now();
+    const result = create('compose-exits', ['-i', 'wait_timeout=120']);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(result.stderr).toMatch(/services stopped: web \(exited 3\)/);
+    expect(result.stderr).toContain('config missing');
+    expectRolledBack(result, 'wait_ready');
+  });
+
+  test.each([
+    [
+      'sshd unreachable',
+      ['--host', 'sbxtest@127.0.0.9:2222', '--known-hosts', 'KNOWN'],
+      /cannot reach 127\.0\.0\.9:2222 after 10 s: connection refused/,
+    ],
+    [
+      'a wrong key',
+      ['--host', 'sbxtest@127.0.0.1:2222', '--identity-file', 'WRONG', '--known-hosts', 'KNOWN'],
+      /sbxtest@127\.0\.0\.1:2222 refused the SSH key \(permission denied\)/,
+    ],
+    [
+      'a host key that does not match',
+      ['--host', 'sbxtest@127.0.0.1:2222', '--known-hosts', 'BAD'],
+      /host key of 127\.0\.0\.1:2222 does not match .*known_hosts\.bad/,
+    ],
+  ])('%s', (_name, rawArgs, message) => {
+    const args = rawArgs.map((a) =>
+      a === 'KNOWN'
+        ? testbed.knownHosts
+        : a === 'WRONG'
+          ? testbed.wrongKey
+          : a === 'BAD'
+            ? testbed.knownHostsBad
+            : a,
+    );
+    const { SANDBOXER_HOSTS: _hosts, ...noHosts } = env;
+    const result = sandboxer(
+      [
+        'create',
+        '-p',
+        'compose-e2e',
+        '-i',
+        `repo=${join(fixtures, 'compose-http')}`,
+        '--identity-file',
+        testbed.key,
+        ...args,
+        '--json',
+      ],
+      noHosts,
+    );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(message);
+    const record = sandboxer(['status', result.json.error.details.sandbox, '--json'], noHosts).json;
+    // The connection never opened, so nothing was made and nothing needed rolling back.
+    expect(record).toMatchObject({ state: 'failed', cleanup: { leftovers: [], already_gone: true } });
+  });
+});
+
+describe('hostile inputs against the real server: refused before anything is made', () => {
+  test.each([
+    [
+      'a service name with a command in it',
+      ['-i', 'services=web; rm -rf ~'],
+      /input "services": "web; rm -rf ~" is not a service name/,
+    ],
+    ['a compose file outside the sandbox', ['-i', 'compose_files=../../etc/passwd'], /resolves outside/],
+    ['an env key that is not a name', ['-i', 'env=$(touch /tmp/x)=1'], /input "env": expected KEY=VALUE/],
+    [
+      'a host with a command in it',
+      ['--host', 'sbxtest@127.0.0.1;touch /tmp/pwned'],
+      /--host "sbxtest@127\.0\.0\.1;touch \/tmp\/pwned": not a destination/,
+    ],
+    [
+      'a repo that is not a directory',
+      ['-i', 'repo=$(touch /tmp/pwned)'],
+      /input "repo": .* is not a directory/,
+    ],
+    [
+      'a non-numeric wait timeout',
+      ['-i', 'wait_timeout=5; reboot'],
+      /input "wait_timeout": must be a whole number of seconds/,
+    ],
+  ])('%s', (_name, args, message) => {
+    const home = mkdtempSync(join(tmpdir(), 'sbx-e2e-hostile-'));
+    const result = sandboxer(
+      ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`, ...args],
+      { ...env, SANDBOXER_HOME: home },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(existsSync('/tmp/pwned')).toBe(false);
+    mkdirSync(join(home, 'sandboxes'), { recursive: true });
+    expect(readdirSync(join(home, 'sandboxes'))).toEqual([]);
+  });
+});

@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+/** The testbed's Docker engine runs on this machine, so tests can look at it directly. */
+function docker(...args: string[]): string[] {
+  return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** Every container, network and volume of a sandbox's compose project, by Compose's own label. */
+export function projectResources(sandboxId: string): string[] {
+  const filter = `label=com.docker.compose.project=sbx-${sandboxId}`;
+  return [
+    ...docker('ps', '-aq', '--filter', filter).map((id) => `container ${id}`),
+    ...docker('network', 'ls', '-q', '--filter', filter).map((id) => `network ${id}`),
+    ...docker('volume', 'ls', '-q', '--filter', filter).map((id) => `volume ${id}`),
+  ];
+}
+
+/** Everything sand-boxer made on the testbed: labelled resources and sbx-* directories. */
+export function allSandboxLeftovers(dirs: string[]): string[] {
+  const found = [
+    ...docker('ps', '-aq', '--filter', 'label=dev.sandboxer.managed=true').map((id) => `container ${id}`),
+    ...docker('network', 'ls', '--format', '{{.Name}}')
+      .filter((n) => n.startsWith('sbx-'))
+      .map((n) => `network ${n}`),
+    ...docker('volume', 'ls', '--format', '{{.Name}}')
+      .filter((n) => n.startsWith('sbx-'))
+      .map((n) => `volume ${n}`),
+  ];
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (name.startsWith('sbx-')) found.push(`directory ${dir}/${name}`);
+  }
+  return found;
+}
+
+export function containerLabels(sandboxId: string): Record<string, string> {
+  const [id] = docker('ps', '-q', '--filter', `label=com.docker.compose.project=sbx-${sandboxId}`);
+  if (!id) return {};
+  return JSON.parse(docker('inspect', '--format', '{{json .Config.Labels}}', id)[0] ?? '{}');
+}
