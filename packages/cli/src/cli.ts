@@ -72,6 +72,10 @@ export function buildProgram(): Command {
   program
     .command('destroy <sandbox>')
     .description('tear a sandbox down (safe to repeat)')
+    .option(
+      '--record <file-or-json>',
+      "the sandbox's record, when this machine's state does not have it (e.g. printed by the action)",
+    )
     .option('--json', 'print the final record as JSON')
     .action(async (id: string, _options, command: Command) =>
       (await import('./commands/destroy.js')).destroy(id, merged(command)),

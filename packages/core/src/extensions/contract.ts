@@ -97,6 +97,17 @@ export interface SandboxExtension {
   teardown(handle: SandboxHandle, options?: OperationOptions): Promise<CleanupReport>;
   estimateCost?(profile: Profile, durationSeconds: number): MeterQuote;
   meterActual?(handle: SandboxHandle, usage: Usage): MeterActual;
+  /** The last lines of each service's log, streamed to `write` and capped; for CI log dumps. */
+  logs?(handle: SandboxHandle, options: LogOptions): Promise<void>;
+}
+
+export interface LogOptions extends OperationOptions {
+  /** Lines per service, from the end. */
+  lines: number;
+  /** Bytes per service at most; the rest is dropped (a service can log gigabytes). */
+  maxBytes: number;
+  /** Called once per service with its (capped) tail. */
+  write: (service: string, text: string) => void;
 }
 
 /** A handler module exports a factory (or a class whose constructor takes the context). */

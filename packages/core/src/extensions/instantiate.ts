@@ -52,7 +52,8 @@ async function importFactory(handler: string, baseDir: string, where: string): P
       specifier.startsWith('.') || isAbsolute(specifier)
         ? resolve(baseDir, specifier)
         : createRequire(join(baseDir, 'noop.js')).resolve(specifier);
-    module = await import(pathToFileURL(path).href);
+    // webpackIgnore: the action's bundle must leave a user's handler module to Node at run time.
+    module = await import(/* webpackIgnore: true */ pathToFileURL(path).href);
   } catch (error) {
     throw new ConfigError(
       `${where}: cannot load module "${specifier}": ${messageOf(error)}`,

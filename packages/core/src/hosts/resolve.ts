@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseDeclaration, readDeclarationFile } from '../declarations/read.js';
@@ -38,7 +38,9 @@ export async function loadHostsFile(
   path: string,
   cwd = process.cwd(),
 ): Promise<HostsFile & { path: string }> {
-  if (!existsSync(path)) throw new ConfigError(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (!info) throw new ConfigError(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
+  if (!info.isFile()) throw new ConfigError(`hosts file ${path} is not a file (check SANDBOXER_HOSTS)`);
   const display = relative(cwd, path) || path;
   const source = await readDeclarationFile(
     'profile',
@@ -88,14 +90,22 @@ export function resolveRemoteHost(
 }
 
 function fromEntry(alias: string, entry: HostEntry, baseDir: string, flags: HostFlags): RemoteHost {
+  // A verification flag replaces the entry's whole verification setting; mixing them could leave an
+  // entry's insecure mode (checked first) silently in force.
+  const flagVerifies = Boolean(flags.knownHosts || flags.fingerprint || flags.insecureIgnoreHostKey);
+  const verification = flagVerifies
+    ? {}
+    : {
+        ...(entry.known_hosts ? { known_hosts: expandPath(entry.known_hosts, baseDir) } : {}),
+        ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}),
+        ...(entry.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+      };
   const ssh: SshTarget = {
     address: entry.address,
     port: entry.port,
     user: entry.user,
     ...(entry.identity_file ? { identity_file: expandPath(entry.identity_file, baseDir) } : {}),
-    ...(entry.known_hosts ? { known_hosts: expandPath(entry.known_hosts, baseDir) } : {}),
-    ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}),
-    ...(entry.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+    ...verification,
     ...sshFlags(flags, process.cwd()),
   };
   if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {

@@ -1,8 +1,14 @@
 import { z } from 'zod';
+import { isValidAddress } from '../ssh/target.js';
 
 /** One host in `.sandboxer/hosts.yaml` (or `$SANDBOXER_HOSTS`). Paths may start with `~/`. */
 export const hostEntrySchema = z.strictObject({
-  address: z.string().min(1),
+  address: z
+    .string()
+    .refine(
+      isValidAddress,
+      'expected a host name or IP address (letters, digits, dots, dashes; IPv6 without brackets)',
+    ),
   port: z.number().int().min(1).max(65_535).default(22),
   user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'expected a user name like "deploy"'),
   identity_file: z.string().min(1).optional(),

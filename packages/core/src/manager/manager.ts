@@ -13,13 +13,15 @@ import {
 import type {
   CleanupReport,
   HostTarget,
+  LogOptions,
   OperationOptions,
   SandboxExtension,
   SandboxHandle,
 } from '../extensions/contract.js';
+import type { MeterQuote } from '../metering/types.js';
 import type { StateStore } from '../state/store.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
-import { LIVE_STATES, type SandboxRecord } from './record.js';
+import { LIVE_STATES, type SandboxRecord, sandboxRecordSchema } from './record.js';
 import { resolveInputs, resolveTtl } from './request.js';
 
 export interface CreateRequest {
@@ -32,6 +34,15 @@ export interface CreateRequest {
   host?: string;
   /** `30m`, `2h`, or seconds; defaults to the profile's TTL and may not exceed its `max_ttl`. */
   ttl?: string | number;
+}
+
+/** Options of `create`: progress and cancellation, plus a hook that sees every saved record. */
+export interface CreateOptions extends OperationOptions {
+  /**
+   * Called after each state change is saved (provisioning, handle known, ready, failed), so a caller
+   * such as the GitHub Action can persist the record elsewhere before the next step runs.
+   */
+  onRecord?: (record: SandboxRecord) => void | Promise<void>;
 }
 
 /** Turns the user's `--host` into what an extension needs; the SSH resolver plugs in here. */
@@ -104,8 +115,13 @@ export class SandboxManager {
    * `provisioning` before any backend call, so a crash at any later point leaves a trace to clean up.
    * A failure in provision or wait-ready rolls back at once and leaves the sandbox `failed`.
    */
-  async create(request: CreateRequest, options: OperationOptions = {}): Promise<SandboxRecord> {
+  async create(request: CreateRequest, options: CreateOptions = {}): Promise<SandboxRecord> {
     const { progress, signal } = options;
+    const save = async (next: SandboxRecord) => {
+      const saved = await this.#save(next);
+      await options.onRecord?.(saved);
+      return saved;
+    };
     const catalog = await this.catalog();
     const profile = catalog.profile(request.profile);
     const extension = await catalog.instantiate(profile.extension, this.#home);
@@ -132,7 +148,7 @@ export class SandboxManager {
     };
 
     return this.#store.withLock(lockKey(id), async () => {
-      await this.#store.putSandbox(record);
+      record = await save(record);
       progress?.(
         `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id})`,
       );
@@ -150,13 +166,13 @@ export class SandboxManager {
           progress,
           signal,
         });
-        record = await this.#save({ ...record, handle });
+        record = await save({ ...record, handle, provisioned_at: this.#now().toISOString() });
         throwIfAborted(signal);
         step = 'wait_ready';
         progress?.(`sandbox ${id}: waiting until ready`);
         const reachability = await extension.waitReady(handle, { progress, signal });
         throwIfAborted(signal);
-        record = await this.#save({
+        record = await save({
           ...record,
           state: 'ready',
           reachability,
@@ -167,7 +183,9 @@ export class SandboxManager {
         return record;
       } catch (error) {
         const cause = signal?.aborted ? new InterruptedError(`interrupted during ${step}`) : error;
-        await this.#rollback(record, extension, handle, step, cause, progress);
+        // Not inlined into `onRecord?.(…)`: an optional call skips evaluating its arguments.
+        const failed = await this.#rollback(record, extension, handle, step, cause, progress);
+        await options.onRecord?.(failed);
         throw new ProvisionError(
           `sandbox ${id}: ${step} failed: ${messageOf(cause)} (rolled back; see \`sandboxer status ${id}\`)`,
           { sandbox: id, step, ...(cause instanceof SandboxerError ? { cause: cause.toJSON() } : {}) },
@@ -175,6 +193,14 @@ export class SandboxManager {
         );
       }
     });
+  }
+
+  /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
+  async estimate(profileId: string, ttl?: string | number): Promise<MeterQuote | undefined> {
+    const catalog = await this.catalog();
+    const profile = catalog.profile(profileId);
+    const extension = await catalog.instantiate(profile.extension, this.#home);
+    return extension.estimateCost?.(profile, resolveTtl(profile, ttl));
   }
 
   /** The catalog, loaded on first use. */
@@ -196,6 +222,30 @@ export class SandboxManager {
       );
     }
     return record;
+  }
+
+  /**
+   * Takes over a record made elsewhere (the action's main step, a record file), so that `destroy`
+   * and `logs` can work on it here. An existing record with the same id is left as it is.
+   */
+  async adopt(record: SandboxRecord): Promise<SandboxRecord> {
+    const valid = sandboxRecordSchema.parse(record);
+    return this.#store.withLock(lockKey(valid.id), async () => {
+      const existing = await this.#store.getSandbox(valid.id);
+      if (existing) return existing;
+      await this.#store.putSandbox({ ...valid, owner_pid: undefined });
+      return valid;
+    });
+  }
+
+  /** Streams the tail of each service's log, for extensions that can (others: nothing to show). */
+  async logs(idText: string, options: LogOptions): Promise<boolean> {
+    const record = await this.get(idText);
+    if (!record.handle && !record.target) return false;
+    const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
+    if (!extension.logs) return false;
+    await extension.logs(record.handle ?? minimalHandle(record), options);
+    return true;
   }
 
   /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
@@ -240,11 +290,17 @@ export class SandboxManager {
           { sandbox: id, leftovers: cleanup.leftovers },
         );
       }
+      const destroyedAt = this.#now();
+      const cost = extension.meterActual?.(record.handle ?? minimalHandle(record), {
+        createdAt: new Date(record.created_at),
+        destroyedAt,
+      });
       record = await this.#save({
         ...record,
         state: 'destroyed',
         cleanup,
-        destroyed_at: this.#now().toISOString(),
+        destroyed_at: destroyedAt.toISOString(),
+        ...(cost ? { cost } : {}),
         owner_pid: undefined,
       });
       progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
@@ -260,7 +316,7 @@ export class SandboxManager {
     step: string,
     cause: unknown,
     progress: ((message: string) => void) | undefined,
-  ): Promise<void> {
+  ): Promise<SandboxRecord> {
     progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
     let cleanup: CleanupReport;
     try {
@@ -271,7 +327,7 @@ export class SandboxManager {
     } catch (error) {
       cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
     }
-    await this.#save({
+    return this.#save({
       ...record,
       state: 'failed',
       error: errorOf(step, cause),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../extensions/contract.js';
+import { meterActualSchema } from '../metering/types.js';
 
 /**
  * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
@@ -30,6 +31,8 @@ export const sandboxRecordSchema = z.object({
   consumer: z.string(),
   created_at: timestamp,
   updated_at: timestamp,
+  /** When provision returned (so reports can split provisioning from waiting for readiness). */
+  provisioned_at: timestamp.optional(),
   ready_at: timestamp.optional(),
   destroyed_at: timestamp.optional(),
   expires_at: timestamp,
@@ -40,6 +43,8 @@ export const sandboxRecordSchema = z.object({
   reachability: reachabilitySchema.optional(),
   cleanup: cleanupReportSchema.optional(),
   error: sandboxErrorSchema.optional(),
+  /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
+  cost: meterActualSchema.optional(),
   /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
   owner_pid: z.number().int().optional(),
 });

@@ -29,13 +29,21 @@ function hostFieldMatches(field: string, name: string): boolean {
 export function knownKeysFor(knownHostsPath: string, address: string, port: number): Buffer[] {
   const name = hostPattern(address, port);
   const keys: Buffer[] = [];
+  const revoked: Buffer[] = [];
   for (const raw of readFileSync(knownHostsPath, 'utf8').split('\n')) {
     const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('@')) continue;
-    const [hosts, , keyBase64] = line.split(/\s+/);
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    if (fields[0] === '@revoked') {
+      // A revoked key is never trusted, whichever other line lists it.
+      if (fields[3]) revoked.push(Buffer.from(fields[3], 'base64'));
+      continue;
+    }
+    if (line.startsWith('@')) continue;
+    const [hosts, , keyBase64] = fields;
     if (hosts && keyBase64 && hostFieldMatches(hosts, name)) keys.push(Buffer.from(keyBase64, 'base64'));
   }
-  return keys;
+  return keys.filter((key) => !revoked.some((r) => r.equals(key)));
 }
 
 /** The key type named inside an SSH public key blob (`ssh-ed25519`, `ecdsa-sha2-nistp256`, …). */

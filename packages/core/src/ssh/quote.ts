@@ -26,11 +26,15 @@ export function and(...commands: ReadonlyArray<string>): string {
 }
 
 /**
- * A remote path under `base`, refusing anything that would land outside it (`..`, absolute parts,
- * empty names). `base` itself must be absolute and normal.
+ * A remote path under `base`, refusing anything that would land outside it (`..`, empty names,
+ * control characters); an absolute part is taken relative to `base`. `base` itself must be absolute
+ * and normal.
  */
 export function remotePathInside(base: string, ...parts: string[]): string {
   assertAbsoluteRemotePath(base, 'base directory');
+  if (parts.some(hasControlCharacter)) {
+    throw new InputError(`path ${JSON.stringify(parts.join('/'))} contains a control character`);
+  }
   const path = posix.join(base, ...parts);
   if (path === base || !path.startsWith(`${base.endsWith('/') ? base : `${base}/`}`)) {
     throw new InputError(`path ${JSON.stringify(parts.join('/'))} resolves outside ${base}`);
@@ -40,10 +44,13 @@ export function remotePathInside(base: string, ...parts: string[]): string {
 
 /** An absolute, normalised POSIX path without control characters. */
 export function assertAbsoluteRemotePath(path: string, what: string): void {
-  const hasControl = [...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-  if (!path.startsWith('/') || posix.normalize(path) !== path || hasControl || path === '/') {
+  if (!path.startsWith('/') || posix.normalize(path) !== path || hasControlCharacter(path) || path === '/') {
     throw new InputError(
       `${what} ${JSON.stringify(path)} must be an absolute, normalised path other than / (no "..", no control characters)`,
     );
   }
+}
+
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }

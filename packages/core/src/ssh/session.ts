@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
 import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
 import { fingerprintOf, knownKeysFor } from './known-hosts.js';
 import { destination, type SshTarget } from './target.js';
@@ -103,49 +104,78 @@ export class SshSession {
     );
   }
 
-  /** Runs a command built with `command()`/`quote()`; resolves with its exit code and output tails. */
-  async exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
+  /**
+   * Runs a command built with `command()`/`quote()`; resolves with its exit code and the tails of
+   * its output. Output is streamed into bounded buffers (never held whole), and on timeout the
+   * remote process is killed and the call returns at once instead of waiting for it.
+   */
+  exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
     const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     const stdout = new TailBuffer(max);
     const stderr = new TailBuffer(max);
     const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const result = await this.#ssh.execCommand(cmd, {
-        stdin: options.stdin,
-        onStdout: (chunk) => {
-          stdout.push(chunk);
-          options.onStdout?.(chunk);
-        },
-        onStderr: (chunk) => stderr.push(chunk),
-        onChannel: (channel) => {
-          timer = setTimeout(() => {
-            timedOut = true;
-            channel.close();
-          }, timeoutMs);
-        },
-      });
-      return { code: timedOut ? null : result.code, stdout: stdout.text(), stderr: stderr.text(), timedOut };
-    } catch (error) {
-      throw new SshError(
+    const connection = this.#ssh.connection;
+    const lost = (error: unknown) =>
+      new SshError(
         `lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${messageOf(error)}`,
         'session',
         {},
         { cause: error },
       );
-    } finally {
-      clearTimeout(timer);
-    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      if (!connection) return reject(lost(new Error('not connected')));
+      connection.exec(cmd, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(lost(error));
+        let code: number | null = null;
+        let settled = false;
+        const finish = (timedOut: boolean) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
+        };
+        const timer = setTimeout(() => {
+          // Closing our end alone does not stop the remote process; ask sshd to kill it too.
+          channel.signal('KILL');
+          channel.close();
+          finish(true);
+        }, timeoutMs);
+        channel.on('data', (chunk: Buffer) => {
+          stdout.push(chunk);
+          options.onStdout?.(chunk);
+        });
+        channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        channel.on('exit', (exitCode: number | null) => {
+          code = exitCode;
+        });
+        channel.on('close', () => finish(false));
+        const fail = (failure: Error) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          channel.close();
+          reject(lost(failure));
+        };
+        channel.on('error', fail);
+        const { stdin } = options;
+        if (stdin === undefined) channel.end();
+        else if (typeof stdin === 'string') channel.end(stdin);
+        else {
+          stdin.on('error', fail);
+          stdin.pipe(channel);
+        }
+      });
+    });
   }
 
   /** Like exec, but a non-zero exit or a timeout is a RemoteCommandError carrying stderr's tail. */
   async run(cmd: string, options: ExecOptions = {}): Promise<string> {
     const result = await this.exec(cmd, options);
     if (result.timedOut) {
-      const seconds = Math.round((options.timeoutMs ?? this.#commandTimeoutMs) / 1000);
+      const ms = options.timeoutMs ?? this.#commandTimeoutMs;
+      const after = ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
       throw new RemoteCommandError(
-        `${options.what ?? 'remote command'} on ${this.destination} timed out after ${seconds} s`,
+        `${options.what ?? 'remote command'} on ${this.destination} timed out after ${after}`,
         null,
       );
     }
@@ -261,8 +291,11 @@ function connectFailure(error: unknown, target: SshTarget, timeoutMs: number): s
   if (/authentication methods failed/i.test(message)) {
     return `${destination(target)} refused the SSH key (permission denied); check the key and the user's authorized_keys`;
   }
-  if (/Cannot parse privateKey|Encrypted private key/i.test(message)) {
-    return `the SSH key for ${destination(target)} cannot be used: ${message.replace(/privateKey/g, 'private key')} (a passphrase-protected key is not supported)`;
+  if (/Encrypted private key|passphrase/i.test(message)) {
+    return `the SSH key for ${destination(target)} is passphrase-protected, which is not supported: use a key without a passphrase`;
+  }
+  if (/Cannot parse privateKey|does not contain a \(valid\) private key/i.test(message)) {
+    return `the SSH key for ${destination(target)} is not a usable private key (${message.replace(/privateKey/g, 'private key')})`;
   }
   return `SSH connection to ${where} failed: ${message}`;
 }
@@ -281,7 +314,8 @@ class TailBuffer {
   push(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#size += chunk.length;
-    while (this.#size > this.max && this.#chunks.length > 1) {
+    // Drop whole chunks from the front only while what remains still covers `max` bytes.
+    while (this.#chunks.length > 1 && this.#size - (this.#chunks[0] as Buffer).length >= this.max) {
       this.#size -= (this.#chunks.shift() as Buffer).length;
       this.#dropped = true;
     }

@@ -28,15 +28,21 @@ const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 const HOSTNAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i;
 const IPV6 = /^[0-9a-f:.]+$/i;
 
+/** A host name, IPv4 address, or (bare) IPv6 address: never something ssh could read as an option. */
+export function isValidAddress(address: string): boolean {
+  return HOSTNAME.test(address) || (address.includes(':') && IPV6.test(address));
+}
+
 /**
  * Parses `user@address[:port]` (IPv6 in brackets: `user@[::1]:2222`). Strict on purpose: these
  * values end up in SSH connections and rsync's `-e` argument.
  */
 export function parseDestination(text: string): { user: string; address: string; port?: number } {
-  const match = /^([^@\s]+)@(\[[^\]]+\]|[^:\s]+)(?::(\d{1,5}))?$/.exec(text);
+  // The bare form may not contain brackets, so a lone "[" can never be half-stripped.
+  const match = /^([^@\s]+)@(\[[^\][\s]+\]|[^:\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
   const user = match?.[1];
-  let address = match?.[2];
-  if (address?.startsWith('[')) address = address.slice(1, -1);
+  const bracketed = match?.[2]?.startsWith('[') ?? false;
+  const address = bracketed ? match?.[2]?.slice(1, -1) : match?.[2];
   const bad = (why: string) =>
     new InputError(
       `--host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`,
@@ -46,7 +52,7 @@ export function parseDestination(text: string): { user: string; address: string;
     );
   if (!match || !user || !address) throw bad('not a destination');
   if (!USER.test(user)) throw bad(`"${user}" is not a valid user name`);
-  if (!(HOSTNAME.test(address) || (match[2]?.startsWith('[') && IPV6.test(address)))) {
+  if (!(bracketed ? IPV6.test(address) : HOSTNAME.test(address))) {
     throw bad(`"${address}" is not a valid host name or address`);
   }
   const port = match[3] === undefined ? undefined : Number(match[3]);

@@ -12,5 +12,9 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 
 /** One line per issue, each `field: what was expected`. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`);
+  return error.issues.map((issue) => {
+    // A bad record key: zod keeps the key schema's own message (what a key should look like) nested.
+    const nested = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : '';
+    return `${formatIssuePath(issue.path)}: ${nested || issue.message}`;
+  });
 }

@@ -5,12 +5,13 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, InputError, ProvisionError } from '../../errors.js';
 import { quote } from '../../ssh/quote.js';
-import type { SshSession } from '../../ssh/session.js';
+import { type SshSession, withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import { syncRepo } from '../../sync/repo-sync.js';
 import type {
   CleanupReport,
   ExtensionContext,
+  LogOptions,
   OperationOptions,
   ProvisionRequest,
   Reachability,
@@ -281,6 +282,27 @@ export class ComposeSshExtension implements SandboxExtension {
     } finally {
       session.close();
     }
+  }
+
+  /** The last lines of every container's log, one service at a time (one channel at a time). */
+  async logs(raw: SandboxHandle, options: LogOptions): Promise<void> {
+    const handle = raw as Partial<ComposeHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+    await withSession(host.ssh, sessionOptions(), async (session) => {
+      const containers = parseContainers(
+        await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
+          what: 'inspecting the stack',
+        }),
+      );
+      for (const c of containers) {
+        const result = await session.exec(logsTailCommand(runtime, c.id, options.lines), {
+          maxOutputBytes: options.maxBytes,
+          what: `reading the log of ${c.service}`,
+        });
+        options.write(c.service, result.stdout);
+      }
+    });
   }
 
   async #logTails(
