@@ -33,6 +33,14 @@ if [ -x tests/testbed/up.sh ]; then
 fi
 step build pnpm build
 step generated generated_files_fresh
+action_dist_fresh() {
+  # `pnpm build` has just rebuilt actions/sandbox/dist with ncc; it must equal what is committed.
+  git diff --exit-code --stat -- actions/sandbox/dist && [ -z "$(git status --porcelain -- actions/sandbox/dist)" ] ||
+    { echo 'actions/sandbox/dist is stale: run `pnpm build` and commit actions/sandbox/dist'; return 1; }
+}
+
+step action-dist action_dist_fresh
+step action-yaml node scripts/validate-actions.mjs
 step lint pnpm lint
 step typecheck pnpm typecheck
 step unit pnpm test
@@ -40,5 +48,5 @@ step e2e pnpm test:e2e
 
 printf '\n==> summary\n'
 [ ${#failed_steps[@]} -gt 0 ] && echo "failed steps: ${failed_steps[*]}"
-node scripts/summarize-tests.mjs .reports/core.json .reports/cli.json .reports/e2e.json
+node scripts/summarize-tests.mjs .reports/core.json .reports/cli.json .reports/action.json .reports/e2e.json
 [ ${#failed_steps[@]} -eq 0 ]

@@ -155,7 +155,7 @@ describe('ext.compose-ssh on the real testbed', () => {
   test('the key can come as text in SANDBOXER_SSH_KEY and is never written to state or output', () => {
     const keyText = readFileSync(testbed.key, 'utf8');
     const { SANDBOXER_HOSTS: _hosts, ...noHosts } = env;
-    const keyEnv = { ...noHosts, SANDBOXER_SSH_KEY: keyText };
+    const keyEnv: Record<string, string> = { ...noHosts, SANDBOXER_SSH_KEY: keyText };
     const args = [
       '--host',
       `${testbed.user}@${testbed.host1}:${testbed.port}`,

@@ -42,5 +42,6 @@ export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/se
 export { destination, parseDestination, type SshTarget } from './ssh/target.js';
 export { defaultHome, FileStateStore } from './state/file-store.js';
 export type { LockOptions, StateStore } from './state/store.js';
+export { stopRunningSyncs } from './sync/repo-sync.js';
 export { formatDuration, parseDurationSeconds } from './util/duration.js';
 export { isSandboxId, newSandboxId, parseSandboxId } from './util/ids.js';

@@ -23,7 +23,8 @@ export function loadRepoIgnore(repoDir: string): RepoIgnore {
         .map((line) => line.trim())
         .filter((line) => line && !line.startsWith('#'))
     : [];
-  const patterns = [...ALWAYS_EXCLUDED, ...extra];
+  // The fixed exclusions come last so that no `!` line in .sandboxerignore can re-include them.
+  const patterns = [...extra, ...ALWAYS_EXCLUDED];
   const matcher = ignore().add(patterns);
   return {
     patterns,

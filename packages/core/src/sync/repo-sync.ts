@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,14 @@ export interface SyncReport {
   files: number;
   bytes: number;
   seconds: number;
+}
+
+/** rsync processes running now, so a cancelled caller can stop them before it exits. */
+const running = new Set<ChildProcess>();
+
+/** Kills any rsync this process started (used when a step is cancelled and must exit at once). */
+export function stopRunningSyncs(): void {
+  for (const child of running) child.kill('SIGTERM');
 }
 
 let localRsync: boolean | undefined;
@@ -99,12 +107,16 @@ async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: n
       connectTimeoutSeconds: 10,
     });
     const output = await new Promise<string>((resolve, reject) => {
-      execFile('rsync', args, { maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+      // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
+      const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
+      const child = execFile('rsync', args, options, (error, stdout, stderr) => {
+        running.delete(child);
         if (error) {
           const tail = stderr.trim().split('\n').slice(-10).join('\n');
           reject(new ProvisionError(`rsync to ${session.destination} failed (exit ${error.code}): ${tail}`));
         } else resolve(stdout);
       });
+      running.add(child);
     });
     return parseRsyncStats(output);
   } finally {

@@ -5,9 +5,16 @@
 
 /** `.sandboxerignore` (gitignore: last match wins, `!` re-includes) as rsync filter rules (first match wins). */
 export function rsyncFilterRules(patterns: ReadonlyArray<string>): string[] {
-  return [...patterns]
-    .reverse()
-    .map((pattern) => (pattern.startsWith('!') ? `+ ${pattern.slice(1)}` : `- ${pattern}`));
+  return [...patterns].reverse().map((raw) => {
+    const include = raw.startsWith('!');
+    let pattern = include ? raw.slice(1) : raw;
+    // gitignore anchors a pattern with a slash before its end to the repo root; rsync would match
+    // it at any depth unless it starts with "/".
+    const inner = pattern.replace(/\/$/, '');
+    if (inner.includes('/') && !pattern.startsWith('/') && !pattern.startsWith('**/'))
+      pattern = `/${pattern}`;
+    return `${include ? '+' : '-'} ${pattern}`;
+  });
 }
 
 /** Quotes one word for rsync's `-e` splitting; refuses what it cannot express. */
@@ -77,6 +84,7 @@ export function rsyncArgs(plan: RsyncPlan): string[] {
 /** Reads files and bytes sent from `rsync --stats`. */
 export function parseRsyncStats(output: string): { files: number; bytes: number } {
   const number = (label: string) =>
-    Number((new RegExp(`${label}: ([\\d,]+)`).exec(output)?.[1] ?? '0').replaceAll(',', ''));
-  return { files: number('Number of regular files transferred'), bytes: number('Total bytes sent') };
+    Number((new RegExp(`${label}: ([\\d,.]+)`).exec(output)?.[1] ?? '0').replace(/[,.]/g, ''));
+  // rsync before 3.1 says "Number of files transferred".
+  return { files: number('Number of (?:regular )?files transferred'), bytes: number('Total bytes sent') };
 }

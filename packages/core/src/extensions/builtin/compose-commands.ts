@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { InputError } from '../../errors.js';
 import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
 
@@ -19,12 +20,13 @@ export interface ComposeRuntime {
 /** Parses a compose command such as `docker compose` (from config or SANDBOXER_COMPOSE_CMD). */
 export function composeRuntime(text: string): ComposeRuntime {
   const words = text.trim().split(/\s+/);
-  if (words.length === 0 || words.some((w) => !/^[A-Za-z0-9_./-]+$/.test(w))) {
+  // The first word follows `env`, which would read a leading "-" as its own option.
+  if (words[0]?.startsWith('-') || words.some((w) => !/^[A-Za-z0-9_./-]+$/.test(w))) {
     throw new InputError(
       `compose command ${JSON.stringify(text)}: expected words like "docker compose", "docker-compose" or "podman-compose"`,
     );
   }
-  return { words, engine: words[0]?.startsWith('podman') ? 'podman' : 'docker' };
+  return { words, engine: posix.basename(words[0] ?? '').startsWith('podman') ? 'podman' : 'docker' };
 }
 
 /** Everything that identifies one sandbox's compose project on the host. */
@@ -81,6 +83,15 @@ export function sweepProjectCommand(runtime: ComposeRuntime, project: string): s
   ].join('; ');
 }
 
+/**
+ * Stops compose commands still running for this project (e.g. an `up` whose caller was cancelled),
+ * so teardown does not race them. The `[s]` keeps pkill from matching its own command line.
+ */
+export function stopProjectCommandsCommand(project: string): string {
+  const pattern = `-p [s]${project.slice(1)}( |$)`;
+  return `if command -v pkill >/dev/null 2>&1; then ${command('pkill', '-TERM', '-f', '--', pattern)}; sleep 1; fi; true`;
+}
+
 /** Comma- or newline-separated list input → trimmed, non-empty items. */
 export function listInput(text: string | undefined): string[] {
   return (text ?? '')
@@ -89,11 +100,18 @@ export function listInput(text: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Compose file paths must stay inside the sandbox directory. */
+/** Compose file paths are relative to the sandbox directory and must stay inside it. */
 export function composeFilesInput(text: string | undefined, dir: string): string[] {
   const files = listInput(text);
   if (files.length === 0) throw new InputError('input "compose_files": name at least one compose file');
-  for (const file of files) remotePathInside(dir, file);
+  for (const file of files) {
+    if (file.startsWith('/')) {
+      throw new InputError(
+        `input "compose_files": ${JSON.stringify(file)} must be relative to the repo, not absolute`,
+      );
+    }
+    remotePathInside(dir, file);
+  }
   return files;
 }
 
@@ -108,10 +126,10 @@ export function servicesInput(text: string | undefined): string[] {
   return services;
 }
 
-/** `KEY=VALUE` lines (or comma-separated) → env for compose's variable substitution. */
+/** `KEY=VALUE` lines (a value may contain commas) → env for compose's variable substitution. */
 export function envInput(text: string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const line of (text ?? '').split('\n')) {
+  for (const line of (text ?? '').split(/\r?\n/)) {
     if (!line.trim()) continue;
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq).trim() : '';

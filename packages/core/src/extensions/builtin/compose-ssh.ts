@@ -28,6 +28,7 @@ import {
   inspectProjectCommand,
   logsTailCommand,
   servicesInput,
+  stopProjectCommandsCommand,
   sweepProjectCommand,
 } from './compose-commands.js';
 import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
@@ -246,6 +247,10 @@ export class ComposeSshExtension implements SandboxExtension {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
       const dir = sandboxDirOf(base, handle.sandbox_id);
       const removed: string[] = [];
+      // A create that was cancelled may have left `compose up` running on the host.
+      await session.exec(stopProjectCommandsCommand(projectName), {
+        what: 'stopping running compose commands',
+      });
       if (handle.compose_files) {
         // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
         options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
@@ -354,7 +359,12 @@ export function labelsOverride(
   if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
   if (!config.networks?.default?.external) override.networks = { default: { labels } };
   // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-  const text = stringifyYaml(override, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
+  const text = stringifyYaml(override, {
+    defaultStringType: 'QUOTE_DOUBLE',
+    // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+    defaultKeyType: 'QUOTE_DOUBLE',
+    aliasDuplicateObjects: false,
+  });
   return { services: selected.length > 0 ? selected : all, override: text };
 }
 

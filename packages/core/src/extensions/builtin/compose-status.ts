@@ -78,6 +78,8 @@ export function readiness(expected: string[], containers: ContainerStatus[]): Re
     }
     for (const c of mine) {
       if (c.running && c.healthy !== false) continue;
+      // A one-shot service (a migration, a seed) that finished successfully is done, not down.
+      if (c.status === 'exited 0') continue;
       notReady.push(c);
       // An unhealthy container may still recover before the deadline; an exited one will not.
       if (!c.running && c.status.startsWith('exited')) failed.push(c);

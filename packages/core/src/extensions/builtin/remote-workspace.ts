@@ -3,6 +3,7 @@ import type { RemoteHost } from '../../hosts/resolve.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
 import { type SessionOptions, SshSession } from '../../ssh/session.js';
 import type { SshTarget } from '../../ssh/target.js';
+import { isSandboxId } from '../../util/ids.js';
 import type { HostTarget, SandboxHandle } from '../contract.js';
 
 /**
@@ -45,15 +46,23 @@ export function openSession(target: SshTarget): Promise<SshSession> {
 
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 export async function resolveBaseDir(session: SshSession, configured: string, what: string): Promise<string> {
-  const base =
-    configured === '~' || configured.startsWith('~/')
-      ? `${await session.home()}${configured.slice(1)}`
-      : configured;
+  let base = configured;
+  if (configured === '~' || configured.startsWith('~/')) {
+    const home = await session.home();
+    if (!home.startsWith('/')) {
+      throw new InputError(
+        `${what} ${configured}: the login user's $HOME on the host is not an absolute path`,
+      );
+    }
+    base = `${home}${configured.slice(1)}`;
+  }
   assertAbsoluteRemotePath(base.replace(/\/+$/, '') || '/', what);
   return base.replace(/\/+$/, '');
 }
 
 export function sandboxDirOf(base: string, sandboxId: string): string {
+  if (!isSandboxId(sandboxId))
+    throw new InputError(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
   return remotePathInside(base, `sbx-${sandboxId}`);
 }
 
@@ -79,10 +88,15 @@ export function removeWorkspaceCommand(dir: string, sandboxId: string): string {
   const marker = quote(`${dir}/${MARKER_FILE}`);
   const qdir = quote(dir);
   const ours = `grep -qF ${quote(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+  // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
+  // another user), the directory is still recognisably ours and a retry gives the same advice.
+  const contents = `${command('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+  const onlyMarkerLeft = `[ -z "$(${command('ls', '-A', '--', dir)} | grep -vxF ${quote(MARKER_FILE)})" ]`;
   return [
     `if [ ! -e ${qdir} ]; then echo absent`,
-    `elif ${ours}; then rm -rf -- ${qdir} && echo removed`,
-    `elif { rm -f -- ${marker}; rmdir -- ${qdir}; } 2>/dev/null; then echo removed`,
+    `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
+    // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
+    `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
     'else echo foreign; fi',
   ].join('; ');
 }
@@ -92,10 +106,19 @@ export function workspaceRemoval(output: string, dir: string, destination: strin
   const answer = output.trim().split('\n').pop();
   if (answer === 'removed') return { removed: [`directory ${dir}`], leftovers: [], existed: true };
   if (answer === 'absent') return { removed: [], leftovers: [], existed: false };
+  if (answer === 'rm-failed') {
+    return {
+      removed: [],
+      leftovers: [
+        `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${quote(dir)}`,
+      ],
+      existed: true,
+    };
+  }
   return {
     removed: [],
     leftovers: [
-      `directory ${dir} on ${destination} is not marked as this sandbox's (no ${MARKER_FILE}); not deleted — inspect and remove it by hand`,
+      `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
     ],
     existed: true,
   };

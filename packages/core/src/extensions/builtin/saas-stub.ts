@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, InputError } from '../../errors.js';
 import type { MeterActual, MeterQuote, Usage } from '../../metering/types.js';
@@ -86,14 +86,14 @@ export class SaasStubExtension implements SandboxExtension {
   }
 
   async waitReady(handle: SandboxHandle): Promise<Reachability> {
-    const workspace = this.#workspaceOf(handle.sandbox_id);
+    const workspace = this.#workspaceOfHandle(handle);
     const info = await stat(workspace).catch(() => undefined);
     if (!info?.isDirectory()) throw new Error(`workspace ${workspace} is missing`);
     return { host: 'local', remote_dir: workspace };
   }
 
   async teardown(handle: SandboxHandle): Promise<CleanupReport> {
-    const workspace = this.#workspaceOf(handle.sandbox_id);
+    const workspace = this.#workspaceOfHandle(handle);
     const exists = await stat(workspace).catch(() => undefined);
     if (!exists) return { removed: [], leftovers: [], already_gone: true };
     await rm(workspace, { recursive: true, force: true });
@@ -115,6 +115,23 @@ export class SaasStubExtension implements SandboxExtension {
   /** Started minutes, never fewer than the minimum. */
   #billableMinutes(seconds: number): number {
     return Math.max(this.#config.minimum_minutes, Math.ceil(seconds / 60));
+  }
+
+  /**
+   * Where the handle says the workspace is (another process may have another $SANDBOXER_HOME, as
+   * the action's post step does), accepted only if it is an absolute `…/sbx-<id>` for this sandbox;
+   * from a minimal handle, the workspace under this process's root.
+   */
+  #workspaceOfHandle(handle: SandboxHandle): string {
+    const fallback = this.#workspaceOf(handle.sandbox_id);
+    const given = handle.workspace;
+    if (typeof given !== 'string') return fallback;
+    if (!isAbsolute(given) || normalize(given) !== given || basename(given) !== `sbx-${handle.sandbox_id}`) {
+      throw new InputError(
+        `${this.id}: refusing workspace ${JSON.stringify(given)}: not this sandbox's directory`,
+      );
+    }
+    return given;
   }
 
   /** The only path this extension ever writes or deletes; the id check keeps it inside the root. */

@@ -1,0 +1,307 @@
+"use strict";
+exports.id = 192;
+exports.ids = [192];
+exports.modules = {
+
+/***/ 7482:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
+/* harmony export */   TG: () => (/* binding */ createWorkspaceCommand),
+/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
+/* harmony export */   _s: () => (/* binding */ remoteHostOf),
+/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
+/* harmony export */   fA: () => (/* binding */ openSession),
+/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   wn: () => (/* binding */ hostOfHandle),
+/* harmony export */   wx: () => (/* binding */ markerContent),
+/* harmony export */   xl: () => (/* binding */ sessionOptions)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1663);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+
+
+
+
+/**
+ * What SSH-based extensions share: finding the host, opening the session, and creating and
+ * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
+ * never deletes a directory it did not create.
+ */
+/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
+const MARKER_FILE = '.sandboxer-sandbox.json';
+/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
+function sessionOptions() {
+    return {
+        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
+        warn: (message) => process.stderr.write(`${message}\n`),
+    };
+}
+/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
+function remoteHostOf(host, extensionId) {
+    const candidate = host;
+    if (!candidate?.ssh?.address) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+    }
+    return candidate;
+}
+/** The handle's target, for teardown and wait-ready in any process. */
+function hostOfHandle(handle, extensionId) {
+    return remoteHostOf(handle.target, extensionId);
+}
+/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
+function openSession(target) {
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, sessionOptions());
+}
+/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
+async function resolveBaseDir(session, configured, what) {
+    let base = configured;
+    if (configured === '~' || configured.startsWith('~/')) {
+        const home = await session.home();
+        if (!home.startsWith('/')) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+        }
+        base = `${home}${configured.slice(1)}`;
+    }
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    return base.replace(/\/+$/, '');
+}
+function sandboxDirOf(base, sandboxId) {
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+}
+/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
+function createWorkspaceCommand(base, dir) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+}
+function markerContent(fields) {
+    return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
+}
+/**
+ * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
+ * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
+ * otherwise empty. Prints `removed`, `absent` or `foreign`.
+ */
+function removeWorkspaceCommand(dir, sandboxId) {
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
+    // another user), the directory is still recognisably ours and a retry gives the same advice.
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    return [
+        `if [ ! -e ${qdir} ]; then echo absent`,
+        `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
+        // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
+        `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
+        'else echo foreign; fi',
+    ].join('; ');
+}
+/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
+function workspaceRemoval(output, dir, destination) {
+    const answer = output.trim().split('\n').pop();
+    if (answer === 'removed')
+        return { removed: [`directory ${dir}`], leftovers: [], existed: true };
+    if (answer === 'absent')
+        return { removed: [], leftovers: [], existed: false };
+    if (answer === 'rm-failed') {
+        return {
+            removed: [],
+            leftovers: [
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir)}`,
+            ],
+            existed: true,
+        };
+    }
+    return {
+        removed: [],
+        leftovers: [
+            `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
+        ],
+        existed: true,
+    };
+}
+//# sourceMappingURL=remote-workspace.js.map
+
+/***/ }),
+
+/***/ 5192:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   VmPackerExtension: () => (/* binding */ VmPackerExtension),
+/* harmony export */   createVmPacker: () => (/* binding */ createVmPacker)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8215);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(429);
+/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7603);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
+/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7482);
+
+
+
+
+
+
+
+
+
+const configSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .object */ .Ikc({
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().default('/build'),
+    internal_rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_8__/* .number */ .aig().nonnegative().default(0),
+});
+const port = zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP()
+    .regex(/^\d{1,5}$/, 'must be a port number')
+    .optional();
+const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .looseObject */ ._H3({
+    vm: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
+    ssh_target: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
+    ssh_port: port,
+    tunnel_port: port,
+    repo: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
+    sync_method: zod__WEBPACK_IMPORTED_MODULE_8__/* ["enum"] */ .k5n(['auto', 'rsync', 'tar']).default('auto'),
+});
+/**
+ * Attach mode on a pre-built VM: each sandbox is a workspace `<workspace_dir>/sbx-<id>/` (default
+ * `/build`) with the repo synced in. The VM itself is never touched beyond that directory.
+ */
+class VmPackerExtension {
+    id;
+    hostKind = 'ssh';
+    #config;
+    #sessions = new Map();
+    constructor(context) {
+        this.id = context.declaration.id;
+        const parsed = configSchema.safeParse(context.declaration.config);
+        if (!parsed.success)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        this.#config = parsed.data;
+    }
+    /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
+    hostFromInputs(inputs) {
+        if (inputs.vm)
+            return inputs.vm;
+        if (!inputs.ssh_target)
+            return undefined;
+        return inputs.ssh_port && !/:\d+$/.test(inputs.ssh_target)
+            ? `${inputs.ssh_target}:${inputs.ssh_port}`
+            : inputs.ssh_target;
+    }
+    validateInputs(inputs) {
+        const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+        if (parsed.vm && parsed.ssh_target)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${this.id}: give either input "vm" or input "ssh_target", not both`);
+        if (!parsed.vm && !parsed.ssh_target) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${this.id}: input "vm" or "ssh_target" is required (pass --input vm=<hosts-file alias> or --input ssh_target=user@address[:port])`);
+        }
+        const dir = parsed.workspace_dir;
+        if (dir !== undefined && dir !== '~' && !dir.startsWith('~/'))
+            (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(dir, 'input "workspace_dir":');
+        if (!parsed.repo)
+            return inputs;
+        const repo = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(parsed.repo);
+        if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(repo, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${this.id}: input "repo": ${repo} is not a directory`);
+        }
+        return { ...inputs, repo };
+    }
+    async provision(request) {
+        const { sandboxId, progress } = request;
+        const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, request.inputs);
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .remoteHostOf */ ._s)(request.host, this.id);
+        progress?.(`connecting to ${host.name} (${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(host.ssh)})`);
+        const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh);
+        this.#sessions.set(sandboxId, session);
+        const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
+        const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sandboxDirOf */ .YS)(base, sandboxId);
+        progress?.(`creating workspace ${dir}`);
+        await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .createWorkspaceCommand */ .TG)(base, dir), {
+            stdin: (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .markerContent */ .wx)({
+                sandbox_id: sandboxId,
+                extension: this.id,
+                created_at: request.createdAt.toISOString(),
+                expires_at: request.expiresAt.toISOString(),
+            }),
+            what: 'creating the workspace',
+        });
+        if (inputs.repo) {
+            request.signal?.throwIfAborted();
+            await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E)({
+                session,
+                target: host.ssh,
+                privateKey: (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sessionOptions */ .xl)().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
+                localDir: inputs.repo,
+                remoteDir: dir,
+                method: inputs.sync_method,
+                protect: [_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .MARKER_FILE */ .cu],
+                progress,
+            });
+        }
+        return {
+            sandbox_id: sandboxId,
+            host: host.name,
+            target: host,
+            workspace_base: base,
+            remote_dir: dir,
+            ...(inputs.tunnel_port ? { tunnel_port: inputs.tunnel_port } : {}),
+        };
+    }
+    async waitReady(raw, _options = {}) {
+        const handle = raw;
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh));
+        try {
+            await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('test', '-d', handle.remote_dir), {
+                what: `checking workspace ${handle.remote_dir}`,
+            });
+            return {
+                host: host.name,
+                ssh: `ssh://${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(host.ssh)}`,
+                remote_dir: handle.remote_dir,
+                ...(handle.tunnel_port ? { endpoints: { tunnel: `${host.ssh.address}:${handle.tunnel_port}` } } : {}),
+            };
+        }
+        finally {
+            session.close();
+            this.#sessions.delete(handle.sandbox_id);
+        }
+    }
+    /** Removes the workspace only; the VM and everything else on it stay. */
+    async teardown(raw, options = {}) {
+        const handle = raw;
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh));
+        this.#sessions.delete(handle.sandbox_id);
+        try {
+            const base = typeof handle.workspace_base === 'string'
+                ? handle.workspace_base
+                : await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
+            const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
+            options.progress?.(`removing workspace ${dir} (the VM stays)`);
+            const result = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .workspaceRemoval */ .eP)(await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .removeWorkspaceCommand */ .$e)(dir, handle.sandbox_id), { what: 'removing the workspace' }), dir, session.destination);
+            return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
+        }
+        finally {
+            session.close();
+        }
+    }
+}
+const createVmPacker = (context) => new VmPackerExtension(context);
+//# sourceMappingURL=vm-packer.js.map
+
+/***/ })
+
+};
+;

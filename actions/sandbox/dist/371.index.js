@@ -1,0 +1,646 @@
+"use strict";
+exports.id = 371;
+exports.ids = [371];
+exports.modules = {
+
+/***/ 371:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  ComposeSshExtension: () => (/* binding */ ComposeSshExtension),
+  createComposeSsh: () => (/* binding */ createComposeSsh),
+  labelsOverride: () => (/* binding */ labelsOverride)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __webpack_require__(8500);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8293);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
+var schemas = __webpack_require__(8215);
+// EXTERNAL MODULE: ../../packages/core/dist/errors.js
+var errors = __webpack_require__(1092);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
+var ssh_quote = __webpack_require__(5810);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 3 modules
+var session = __webpack_require__(1663);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
+var target = __webpack_require__(429);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 4 modules
+var repo_sync = __webpack_require__(7603);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
+var extensions_inputs = __webpack_require__(9309);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-commands.js
+
+
+
+/**
+ * Pure builders for every compose and docker command ext.compose-ssh sends, from quoted arguments
+ * only. Tested by table, including hostile values.
+ */
+/** The label Compose puts on everything it creates for a project; used to find leftovers. */
+const PROJECT_LABEL = 'com.docker.compose.project';
+/** Parses a compose command such as `docker compose` (from config or SANDBOXER_COMPOSE_CMD). */
+function composeRuntime(text) {
+    const words = text.trim().split(/\s+/);
+    // The first word follows `env`, which would read a leading "-" as its own option.
+    if (words[0]?.startsWith('-') || words.some((w) => !/^[A-Za-z0-9_./-]+$/.test(w))) {
+        throw new errors/* InputError */.dz(`compose command ${JSON.stringify(text)}: expected words like "docker compose", "docker-compose" or "podman-compose"`);
+    }
+    return { words, engine: external_node_path_.posix.basename(words[0] ?? '').startsWith('podman') ? 'podman' : 'docker' };
+}
+/** `cd <dir> && env K=V … <compose> -p <project> -f … <args>`. */
+function composeCommand(p, ...args) {
+    const env = Object.entries(p.env).map(([key, value]) => `${key}=${value}`);
+    const files = p.files.flatMap((file) => ['-f', file]);
+    return (0,ssh_quote/* and */.Uo)((0,ssh_quote/* command */.G5)('cd', '--', p.dir), (0,ssh_quote/* command */.G5)('env', ...env, ...p.runtime.words, '-p', p.project, ...files, ...args));
+}
+/**
+ * One JSON object per container of the project: id, labels, state (with health) and published ports.
+ * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
+ */
+function inspectProjectCommand(runtime, project) {
+    const format = '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}}}';
+    return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
+}
+/** The last `lines` log lines of one container (stdout and stderr merged). */
+function logsTailCommand(runtime, containerId, lines) {
+    if (!/^[0-9a-f]{12,64}$/.test(containerId))
+        throw new errors/* InputError */.dz(`not a container id: ${containerId}`);
+    return `${(0,ssh_quote/* command */.G5)(runtime.engine, 'logs', '--tail', String(lines), containerId)} 2>&1`;
+}
+/**
+ * Removes whatever still carries the project's label (containers, then networks, then volumes) and
+ * prints one `<kind> <id>` line for each thing removed. The safety net after `compose down`, and the
+ * only way to clean up once the sandbox directory (and so the compose file) is gone.
+ */
+function sweepProjectCommand(runtime, project) {
+    const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
+    const e = runtime.engine;
+    const sweep = (kind, list, remove) => `for x in $(${list}); do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
+    return [
+        sweep('container', (0,ssh_quote/* command */.G5)(e, 'ps', '-aq', ...filter), (0,ssh_quote/* command */.G5)(e, 'rm', '-f', '-v')),
+        sweep('network', (0,ssh_quote/* command */.G5)(e, 'network', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'network', 'rm')),
+        sweep('volume', (0,ssh_quote/* command */.G5)(e, 'volume', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'volume', 'rm', '-f')),
+        'true',
+    ].join('; ');
+}
+/**
+ * Stops compose commands still running for this project (e.g. an `up` whose caller was cancelled),
+ * so teardown does not race them. The `[s]` keeps pkill from matching its own command line.
+ */
+function stopProjectCommandsCommand(project) {
+    const pattern = `-p [s]${project.slice(1)}( |$)`;
+    return `if command -v pkill >/dev/null 2>&1; then ${(0,ssh_quote/* command */.G5)('pkill', '-TERM', '-f', '--', pattern)}; sleep 1; fi; true`;
+}
+/** Comma- or newline-separated list input → trimmed, non-empty items. */
+function listInput(text) {
+    return (text ?? '')
+        .split(/[,\n]/)
+        .map((item) => item.trim())
+        .filter(Boolean);
+}
+/** Compose file paths are relative to the sandbox directory and must stay inside it. */
+function composeFilesInput(text, dir) {
+    const files = listInput(text);
+    if (files.length === 0)
+        throw new errors/* InputError */.dz('input "compose_files": name at least one compose file');
+    for (const file of files) {
+        if (file.startsWith('/')) {
+            throw new errors/* InputError */.dz(`input "compose_files": ${JSON.stringify(file)} must be relative to the repo, not absolute`);
+        }
+        (0,ssh_quote/* remotePathInside */._Y)(dir, file);
+    }
+    return files;
+}
+/** Service names as Compose allows them. */
+function servicesInput(text) {
+    const services = listInput(text);
+    for (const s of services) {
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s)) {
+            throw new errors/* InputError */.dz(`input "services": ${JSON.stringify(s)} is not a service name`);
+        }
+    }
+    return services;
+}
+/** `KEY=VALUE` lines (a value may contain commas) → env for compose's variable substitution. */
+function envInput(text) {
+    const env = {};
+    for (const line of (text ?? '').split(/\r?\n/)) {
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const key = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new errors/* InputError */.dz(`input "env": expected KEY=VALUE lines with KEY like "API_URL", got ${JSON.stringify(line)}`);
+        }
+        env[key] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** Shell-quoted for messages that show a command a user can paste. */
+function pasteable(...args) {
+    return args.map(quote).join(' ');
+}
+//# sourceMappingURL=compose-commands.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-status.js
+/**
+ * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
+ * inspectProjectCommand). Pure, so readiness rules are tested by table.
+ */
+function parseContainers(output) {
+    return output
+        .split('\n')
+        .filter((line) => line.trim().startsWith('{'))
+        .map((line) => {
+        const raw = JSON.parse(line);
+        const health = raw.state.Health?.Status;
+        const running = raw.state.Status === 'running';
+        const status = raw.state.Status === 'exited'
+            ? `exited ${raw.state.ExitCode}`
+            : health
+                ? `${raw.state.Status}, ${health}`
+                : raw.state.Status;
+        return {
+            id: raw.id,
+            service: raw.labels?.['com.docker.compose.service'] ?? '?',
+            status,
+            running,
+            healthy: health === undefined ? undefined : health === 'healthy',
+            exitCode: raw.state.ExitCode,
+            ports: raw.ports ?? {},
+        };
+    });
+}
+/**
+ * Ready when every expected service has a running container that is healthy (where it has a
+ * healthcheck). A container that exited is a failure at once, not something to wait out.
+ */
+function readiness(expected, containers) {
+    const notReady = [];
+    const failed = [];
+    for (const service of expected) {
+        const mine = containers.filter((c) => c.service === service);
+        if (mine.length === 0) {
+            notReady.push({
+                id: '',
+                service,
+                status: 'no container',
+                running: false,
+                healthy: undefined,
+                exitCode: 0,
+                ports: {},
+            });
+            continue;
+        }
+        for (const c of mine) {
+            if (c.running && c.healthy !== false)
+                continue;
+            // A one-shot service (a migration, a seed) that finished successfully is done, not down.
+            if (c.status === 'exited 0')
+                continue;
+            notReady.push(c);
+            // An unhealthy container may still recover before the deadline; an exited one will not.
+            if (!c.running && c.status.startsWith('exited'))
+                failed.push(c);
+        }
+    }
+    return { ready: notReady.length === 0, notReady, failed };
+}
+//# sourceMappingURL=compose-status.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace.js
+var remote_workspace = __webpack_require__(7482);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const configSchema = schemas/* object */.Ikc({
+    compose_command: schemas/* string */.YjP().default('docker compose'),
+    base_dir: schemas/* string */.YjP().default('~/sandboxer'),
+    internal_rate_per_minute: schemas/* number */.aig().nonnegative().default(0),
+});
+const seconds = (what) => schemas/* string */.YjP().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
+const inputsSchema = schemas/* looseObject */._H3({
+    repo: schemas/* string */.YjP().min(1, 'must be a path to a local directory'),
+    compose_files: schemas/* string */.YjP().default('docker-compose.yml'),
+    services: schemas/* string */.YjP().default(''),
+    env: schemas/* string */.YjP().default(''),
+    stop_timeout: seconds('stop_timeout').default(10),
+    wait_timeout: seconds('wait_timeout').default(120),
+    sync_method: schemas/* enum */.k5n(['auto', 'rsync', 'tar']).default('auto'),
+});
+/** Generated next to the user's compose files: labels every resource with the sandbox id and expiry. */
+const LABELS_FILE = '.sandboxer-compose.labels.yml';
+const LOG_LINES = 20;
+/**
+ * A Docker Compose stack per sandbox on a host reached over SSH: `<base>/sbx-<id>/` holds the synced
+ * repo, and the stack runs as compose project `sbx-<id>`. One SSH connection serves the whole create
+ * (provision and wait-ready) plus one for rsync.
+ */
+class ComposeSshExtension {
+    id;
+    hostKind = 'ssh';
+    #config;
+    /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
+    #sessions = new Map();
+    constructor(context) {
+        this.id = context.declaration.id;
+        const parsed = configSchema.safeParse(context.declaration.config);
+        if (!parsed.success)
+            throw new errors/* ConfigError */.xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        this.#config = parsed.data;
+    }
+    /** `SANDBOXER_COMPOSE_CMD` wins over the declaration, so one machine can pick its compose runtime. */
+    get composeCommandText() {
+        return process.env.SANDBOXER_COMPOSE_CMD?.trim() || this.#config.compose_command;
+    }
+    validateInputs(inputs) {
+        const parsed = (0,extensions_inputs/* parseInputs */.T)(this.id, inputsSchema, inputs);
+        const repo = (0,external_node_path_.resolve)(parsed.repo);
+        if (!(0,external_node_fs_.statSync)(repo, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new errors/* InputError */.dz(`${this.id}: input "repo": ${repo} is not a directory (pass --input repo=<path to your repo>)`);
+        }
+        servicesInput(parsed.services);
+        envInput(parsed.env);
+        composeFilesInput(parsed.compose_files, '/check');
+        composeRuntime(this.composeCommandText);
+        return { ...inputs, repo };
+    }
+    async provision(request) {
+        const { sandboxId, progress } = request;
+        const inputs = (0,extensions_inputs/* parseInputs */.T)(this.id, inputsSchema, request.inputs);
+        const host = (0,remote_workspace/* remoteHostOf */._s)(request.host, this.id);
+        const runtime = composeRuntime(this.composeCommandText);
+        progress?.(`connecting to ${host.name} (${(0,target/* destination */.j_)(host.ssh)})`);
+        const session = await (0,remote_workspace/* openSession */.fA)(host.ssh);
+        this.#sessions.set(sandboxId, session);
+        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+        const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId);
+        const project = {
+            runtime,
+            dir,
+            project: `sbx-${sandboxId}`,
+            files: composeFilesInput(inputs.compose_files, dir),
+            env: envInput(inputs.env),
+        };
+        const labels = {
+            'dev.sandboxer.managed': 'true',
+            'dev.sandboxer.sandbox-id': sandboxId,
+            'dev.sandboxer.created-at': request.createdAt.toISOString(),
+            'dev.sandboxer.expires-at': request.expiresAt.toISOString(),
+        };
+        progress?.(`creating ${dir}`);
+        await session.run((0,remote_workspace/* createWorkspaceCommand */.TG)(base, dir), {
+            stdin: (0,remote_workspace/* markerContent */.wx)({ sandbox_id: sandboxId, extension: this.id, ...labels }),
+            what: 'creating the sandbox directory',
+        });
+        request.signal?.throwIfAborted();
+        await (0,repo_sync/* syncRepo */.E)({
+            session,
+            target: host.ssh,
+            privateKey: (0,remote_workspace/* sessionOptions */.xl)().keyText ?? (0,external_node_fs_.readFileSync)(host.ssh.identity_file, 'utf8'),
+            localDir: inputs.repo,
+            remoteDir: dir,
+            method: inputs.sync_method,
+            protect: [remote_workspace/* MARKER_FILE */.cu],
+            progress,
+        });
+        request.signal?.throwIfAborted();
+        progress?.(`checking ${project.files.join(', ')} with ${runtime.words.join(' ')} config`);
+        const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
+        const { services, override } = labelsOverride(config, labels, servicesInput(inputs.services));
+        await session.run(`cat > ${(0,ssh_quote/* quote */.hD)(`${dir}/${LABELS_FILE}`)}`, {
+            stdin: override,
+            what: 'writing the labels file',
+        });
+        project.files.push(LABELS_FILE);
+        const handle = {
+            sandbox_id: sandboxId,
+            host: host.name,
+            target: host,
+            remote_dir: dir,
+            compose_project: project.project,
+            compose_command: runtime.words.join(' '),
+            compose_files: project.files,
+            services,
+            stop_timeout: inputs.stop_timeout,
+            wait_timeout: inputs.wait_timeout,
+            env_keys: Object.keys(project.env),
+        };
+        progress?.(`${runtime.words.join(' ')} -p ${project.project} up -d`);
+        request.signal?.throwIfAborted();
+        await session.run(composeCommand(project, 'up', '-d', ...servicesInput(inputs.services)), {
+            what: 'compose up',
+            timeoutMs: 15 * 60_000,
+        });
+        return handle;
+    }
+    async waitReady(raw, options = {}) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command);
+        const timeoutSeconds = handle.wait_timeout;
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        try {
+            const deadline = Date.now() + timeoutSeconds * 1000;
+            let lastReport = '';
+            for (;;) {
+                const containers = parseContainers(await session.run(inspectProjectCommand(runtime, handle.compose_project), {
+                    what: 'inspecting the stack',
+                }));
+                const state = readiness(handle.services, containers);
+                if (state.ready) {
+                    return {
+                        host: host.name,
+                        ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
+                        remote_dir: handle.remote_dir,
+                        compose_project: handle.compose_project,
+                        endpoints: endpointsOf(containers, host.ssh.address),
+                    };
+                }
+                if (state.failed.length > 0 || Date.now() > deadline) {
+                    const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
+                    throw new errors/* ProvisionError */.uv(`services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await this.#logTails(session, runtime, state.notReady)}`);
+                }
+                const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
+                if (report !== lastReport)
+                    options.progress?.(`waiting for ${report}`);
+                lastReport = report;
+                await (0,promises_.setTimeout)(1000, undefined, { signal: options.signal });
+            }
+        }
+        finally {
+            session.close();
+            this.#sessions.delete(handle.sandbox_id);
+        }
+    }
+    async teardown(raw, options = {}) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        const projectName = `sbx-${handle.sandbox_id}`;
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        this.#sessions.delete(handle.sandbox_id);
+        try {
+            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
+            const removed = [];
+            // A create that was cancelled may have left `compose up` running on the host.
+            await session.exec(stopProjectCommandsCommand(projectName), {
+                what: 'stopping running compose commands',
+            });
+            if (handle.compose_files) {
+                // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
+                options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+                const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
+                const down = await session.exec(composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+                if (down.code === 0)
+                    removed.push(`compose project ${projectName}`);
+            }
+            const swept = await session.run(sweepProjectCommand(runtime, projectName), {
+                what: 'removing labelled resources',
+            });
+            removed.push(...swept.split('\n').filter(Boolean));
+            const workspace = (0,remote_workspace/* workspaceRemoval */.eP)(await session.run((0,remote_workspace/* removeWorkspaceCommand */.$e)(dir, handle.sandbox_id), {
+                what: 'removing the sandbox directory',
+            }), dir, session.destination);
+            removed.push(...workspace.removed);
+            const remaining = parseContainers(await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }));
+            const leftovers = [
+                ...workspace.leftovers,
+                ...remaining.map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
+            ];
+            return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
+        }
+        finally {
+            session.close();
+        }
+    }
+    /** The last lines of every container's log, one service at a time (one channel at a time). */
+    async logs(raw, options) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+            const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
+                what: 'inspecting the stack',
+            }));
+            for (const c of containers) {
+                const result = await session.exec(logsTailCommand(runtime, c.id, options.lines), {
+                    maxOutputBytes: options.maxBytes,
+                    what: `reading the log of ${c.service}`,
+                });
+                options.write(c.service, result.stdout);
+            }
+        });
+    }
+    async #logTails(session, runtime, services) {
+        const parts = [];
+        for (const s of services) {
+            if (!s.id)
+                continue;
+            const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
+                maxOutputBytes: 8 * 1024,
+                what: 'reading logs',
+            });
+            parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
+        }
+        return parts.join('\n');
+    }
+}
+/**
+ * From `compose config`'s merged view: the services to wait for, and an override file that labels
+ * every service, the default network and each named volume with the sandbox id and its expiry.
+ */
+function labelsOverride(configYaml, labels, selected) {
+    const config = ((0,dist/* parse */.qg)(configYaml) ?? {});
+    const all = Object.keys(config.services ?? {});
+    const unknown = selected.filter((s) => !all.includes(s));
+    if (unknown.length > 0) {
+        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
+    }
+    const override = {};
+    if (config.version)
+        override.version = String(config.version);
+    override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
+    const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
+    if (volumes.length > 0)
+        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
+    if (!config.networks?.default?.external)
+        override.networks = { default: { labels } };
+    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
+    const text = (0,dist/* stringify */.As)(override, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+        defaultKeyType: 'QUOTE_DOUBLE',
+        aliasDuplicateObjects: false,
+    });
+    return { services: selected.length > 0 ? selected : all, override: text };
+}
+function endpointsOf(containers, hostAddress) {
+    const endpoints = {};
+    for (const c of containers) {
+        for (const [port, bindings] of Object.entries(c.ports)) {
+            const binding = bindings?.find((b) => !b.HostIp?.includes(':'));
+            if (!binding)
+                continue;
+            const ip = !binding.HostIp || binding.HostIp === '0.0.0.0' ? hostAddress : binding.HostIp;
+            endpoints[`${c.service}:${port.replace('/tcp', '')}`] = `${ip}:${binding.HostPort}`;
+        }
+    }
+    return endpoints;
+}
+const createComposeSsh = (context) => new ComposeSshExtension(context);
+//# sourceMappingURL=compose-ssh.js.map
+
+/***/ }),
+
+/***/ 7482:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
+/* harmony export */   TG: () => (/* binding */ createWorkspaceCommand),
+/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
+/* harmony export */   _s: () => (/* binding */ remoteHostOf),
+/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
+/* harmony export */   fA: () => (/* binding */ openSession),
+/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   wn: () => (/* binding */ hostOfHandle),
+/* harmony export */   wx: () => (/* binding */ markerContent),
+/* harmony export */   xl: () => (/* binding */ sessionOptions)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1663);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+
+
+
+
+/**
+ * What SSH-based extensions share: finding the host, opening the session, and creating and
+ * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
+ * never deletes a directory it did not create.
+ */
+/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
+const MARKER_FILE = '.sandboxer-sandbox.json';
+/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
+function sessionOptions() {
+    return {
+        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
+        warn: (message) => process.stderr.write(`${message}\n`),
+    };
+}
+/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
+function remoteHostOf(host, extensionId) {
+    const candidate = host;
+    if (!candidate?.ssh?.address) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+    }
+    return candidate;
+}
+/** The handle's target, for teardown and wait-ready in any process. */
+function hostOfHandle(handle, extensionId) {
+    return remoteHostOf(handle.target, extensionId);
+}
+/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
+function openSession(target) {
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, sessionOptions());
+}
+/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
+async function resolveBaseDir(session, configured, what) {
+    let base = configured;
+    if (configured === '~' || configured.startsWith('~/')) {
+        const home = await session.home();
+        if (!home.startsWith('/')) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+        }
+        base = `${home}${configured.slice(1)}`;
+    }
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    return base.replace(/\/+$/, '');
+}
+function sandboxDirOf(base, sandboxId) {
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+}
+/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
+function createWorkspaceCommand(base, dir) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+}
+function markerContent(fields) {
+    return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
+}
+/**
+ * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
+ * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
+ * otherwise empty. Prints `removed`, `absent` or `foreign`.
+ */
+function removeWorkspaceCommand(dir, sandboxId) {
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
+    // another user), the directory is still recognisably ours and a retry gives the same advice.
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    return [
+        `if [ ! -e ${qdir} ]; then echo absent`,
+        `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
+        // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
+        `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
+        'else echo foreign; fi',
+    ].join('; ');
+}
+/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
+function workspaceRemoval(output, dir, destination) {
+    const answer = output.trim().split('\n').pop();
+    if (answer === 'removed')
+        return { removed: [`directory ${dir}`], leftovers: [], existed: true };
+    if (answer === 'absent')
+        return { removed: [], leftovers: [], existed: false };
+    if (answer === 'rm-failed') {
+        return {
+            removed: [],
+            leftovers: [
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir)}`,
+            ],
+            existed: true,
+        };
+    }
+    return {
+        removed: [],
+        leftovers: [
+            `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
+        ],
+        existed: true,
+    };
+}
+//# sourceMappingURL=remote-workspace.js.map
+
+/***/ })
+
+};
+;

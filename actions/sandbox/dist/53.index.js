@@ -1,0 +1,145 @@
+"use strict";
+exports.id = 53;
+exports.ids = [53];
+exports.modules = {
+
+/***/ 7053:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   SaasStubExtension: () => (/* binding */ SaasStubExtension),
+/* harmony export */   createSaasStub: () => (/* binding */ createSaasStub)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1455);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8215);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1092);
+/* harmony import */ var _sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9035);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
+
+
+
+
+
+
+
+
+const configSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .object */ .Ikc({
+    rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().nonnegative().default(0.5),
+    minimum_minutes: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().int().nonnegative().default(1),
+    workspace_root: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().default(''),
+});
+const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .looseObject */ ._H3({
+    repo: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().min(1, 'must be a path to a local directory'),
+});
+/**
+ * A metered backend with no external API. Each sandbox is a directory `<root>/sbx-<id>/` with the
+ * `repo` input copied in (without `.git`, `node_modules` and what `.sandboxerignore` lists).
+ * Billing: `rate_per_minute` per started minute, at least `minimum_minutes`.
+ */
+class SaasStubExtension {
+    id;
+    hostKind = 'local';
+    #config;
+    #root;
+    constructor(context) {
+        this.id = context.declaration.id;
+        const parsed = configSchema.safeParse(context.declaration.config);
+        if (!parsed.success) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ConfigError */ .xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        }
+        this.#config = parsed.data;
+        this.#root = this.#config.workspace_root
+            ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(context.baseDir, this.#config.workspace_root)
+            : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(context.home, 'saas-stub');
+    }
+    /** Checks the repo is a local directory before anything is created, and pins it to an absolute path. */
+    validateInputs(inputs) {
+        const { repo } = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+        const absolute = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(repo);
+        if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: input "repo": ${absolute} is not a directory (pass --input repo=<path to your repo>)`, { extension: this.id, input: 'repo' });
+        }
+        return { ...inputs, repo: absolute };
+    }
+    async provision(request) {
+        const repo = request.inputs.repo;
+        const workspace = this.#workspaceOf(request.sandboxId);
+        request.progress?.(`copying ${repo} into ${workspace}`);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(this.#root, { recursive: true });
+        // `mkdir` without recursive fails if the directory exists: a sandbox id is never reused.
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(workspace);
+        const rules = (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__/* .loadRepoIgnore */ .ld)(repo);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.cp)(repo, workspace, {
+            recursive: true,
+            filter: (source) => !rules.ignores(source),
+            errorOnExist: true,
+            force: false,
+        });
+        return { sandbox_id: request.sandboxId, host: 'local', workspace };
+    }
+    async waitReady(handle) {
+        const workspace = this.#workspaceOfHandle(handle);
+        const info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(workspace).catch(() => undefined);
+        if (!info?.isDirectory())
+            throw new Error(`workspace ${workspace} is missing`);
+        return { host: 'local', remote_dir: workspace };
+    }
+    async teardown(handle) {
+        const workspace = this.#workspaceOfHandle(handle);
+        const exists = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(workspace).catch(() => undefined);
+        if (!exists)
+            return { removed: [], leftovers: [], already_gone: true };
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(workspace, { recursive: true, force: true });
+        return { removed: [workspace], leftovers: [], already_gone: false };
+    }
+    estimateCost(_profile, durationSeconds) {
+        const minutes = this.#billableMinutes(durationSeconds);
+        const credits = roundCredits(minutes * this.#config.rate_per_minute);
+        return { credits, rate: this.#config.rate_per_minute, unit: 'minute', breakdown: { compute: credits } };
+    }
+    meterActual(_handle, usage) {
+        const duration = Math.max(0, (usage.destroyedAt.getTime() - usage.createdAt.getTime()) / 1000);
+        const credits = roundCredits(this.#billableMinutes(duration) * this.#config.rate_per_minute);
+        return { credits, duration, breakdown: { compute: credits } };
+    }
+    /** Started minutes, never fewer than the minimum. */
+    #billableMinutes(seconds) {
+        return Math.max(this.#config.minimum_minutes, Math.ceil(seconds / 60));
+    }
+    /**
+     * Where the handle says the workspace is (another process may have another $SANDBOXER_HOME, as
+     * the action's post step does), accepted only if it is an absolute `…/sbx-<id>` for this sandbox;
+     * from a minimal handle, the workspace under this process's root.
+     */
+    #workspaceOfHandle(handle) {
+        const fallback = this.#workspaceOf(handle.sandbox_id);
+        const given = handle.workspace;
+        if (typeof given !== 'string')
+            return fallback;
+        if (!(0,node_path__WEBPACK_IMPORTED_MODULE_2__.isAbsolute)(given) || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.normalize)(given) !== given || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.basename)(given) !== `sbx-${handle.sandbox_id}`) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: refusing workspace ${JSON.stringify(given)}: not this sandbox's directory`);
+        }
+        return given;
+    }
+    /** The only path this extension ever writes or deletes; the id check keeps it inside the root. */
+    #workspaceOf(sandboxId) {
+        if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: refusing unexpected sandbox id "${sandboxId}"`);
+        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.#root, `sbx-${sandboxId}`);
+    }
+}
+/** Credits are kept to two decimals (cents) so sums in the ledger stay exact enough. */
+function roundCredits(value) {
+    return Math.round(value * 100) / 100;
+}
+const createSaasStub = (context) => new SaasStubExtension(context);
+//# sourceMappingURL=saas-stub.js.map
+
+/***/ })
+
+};
+;

@@ -1,0 +1,98 @@
+import * as core from '@actions/core';
+import { InputError } from '@sand-boxer/core';
+
+/** Every input of action.yml, parsed once into a typed object (kebab-case → camelCase). */
+export interface ActionInputs {
+  profile: string;
+  inputs: Record<string, string>;
+  host: string | undefined;
+  sshUser: string | undefined;
+  sshPort: number | undefined;
+  sshKey: string | undefined;
+  knownHosts: string | undefined;
+  hostFingerprint: string | undefined;
+  consumer: string;
+  ttl: string | undefined;
+  waitTimeout: number | undefined;
+  composeCommand: string | undefined;
+  cleanup: boolean;
+  logs: 'on-failure' | 'always' | 'never';
+}
+
+const optional = (name: string): string | undefined => core.getInput(name) || undefined;
+
+/** Reads and checks the inputs; an error names the input and what it expected. */
+export function getInputs(): ActionInputs {
+  const profile = core.getInput('profile', { required: true });
+  return {
+    profile,
+    inputs: parseKeyValueLines(core.getInput('inputs')),
+    host: optional('host'),
+    sshUser: optional('ssh-user'),
+    sshPort: parseNumberInput('ssh-port', 1, 65_535),
+    sshKey: optional('ssh-key'),
+    knownHosts: optional('known-hosts'),
+    hostFingerprint: optional('host-fingerprint'),
+    consumer: optional('consumer') ?? defaultConsumer(process.env),
+    ttl: optional('ttl'),
+    waitTimeout: parseNumberInput('wait-timeout', 1, 86_400),
+    composeCommand: optional('compose-command'),
+    cleanup: parseBooleanInput('cleanup', true),
+    logs: parseChoice('logs', ['on-failure', 'always', 'never'] as const, 'on-failure'),
+  };
+}
+
+/** `key=value` per line; blank lines and `# comments` are skipped; the value may contain `=`. */
+export function parseKeyValueLines(text: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq).trim() : '';
+    if (!/^[a-z][a-z0-9_]*$/.test(key)) {
+      throw new InputError(
+        `input "inputs", line ${index + 1}: expected key=value with a key like "repo", got ${JSON.stringify(line)}`,
+      );
+    }
+    result[key] = line.slice(eq + 1).trim();
+  });
+  return result;
+}
+
+/** `owner/repo#run.attempt/job`: unique per job run, so leftovers can be traced to it. */
+export function defaultConsumer(env: NodeJS.ProcessEnv): string {
+  const repo = env.GITHUB_REPOSITORY ?? 'local';
+  return `${repo}#${env.GITHUB_RUN_ID ?? '0'}.${env.GITHUB_RUN_ATTEMPT ?? '1'}/${env.GITHUB_JOB ?? 'job'}`;
+}
+
+function parseNumberInput(name: string, min: number, max: number): number | undefined {
+  const text = core.getInput(name);
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InputError(
+      `input "${name}": expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function parseBooleanInput(name: string, fallback: boolean): boolean {
+  const text = core.getInput(name).toLowerCase();
+  if (!text) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new InputError(`input "${name}": expected true or false, got ${JSON.stringify(text)}`);
+}
+
+function parseChoice<const T extends readonly string[]>(
+  name: string,
+  choices: T,
+  fallback: T[number],
+): T[number] {
+  const text = core.getInput(name);
+  if (!text) return fallback;
+  if ((choices as readonly string[]).includes(text)) return text as T[number];
+  throw new InputError(`input "${name}": expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
+}

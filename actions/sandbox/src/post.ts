@@ -1,0 +1,123 @@
+import * as core from '@actions/core';
+import { messageOf, type SandboxRecord } from '@sand-boxer/core';
+import { destroyCommand, openManager } from './context.js';
+import { type ActionInputs, getInputs } from './inputs.js';
+import { state } from './state.js';
+import { summaryRows } from './summary.js';
+
+const LOG_LINES = 100;
+const LOG_BYTES = 64 * 1024;
+
+/**
+ * The post step (runs even when the job failed or was cancelled): dump logs if asked, tear down,
+ * write the job summary. It never fails the job: a cleanup problem is a warning with the command
+ * that finishes the job by hand. Running it twice is harmless (teardown is idempotent).
+ */
+export async function post(): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    core.warning(`sand-boxer post step: ${messageOf(error)}`);
+  }
+}
+
+async function run(): Promise<void> {
+  const saved = state.record();
+  if (!saved) {
+    core.info('sand-boxer: the main step created no sandbox; nothing to clean up');
+    return;
+  }
+  const inputs = tolerantInputs();
+  const manager = openManager(inputs);
+  await manager.adopt(saved);
+  const manual = destroyCommand(JSON.stringify(saved), saved.id);
+
+  if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {
+    core.info(
+      `sand-boxer: sandbox ${saved.id} was already ${saved.state === 'failed' ? 'rolled back' : 'destroyed'}`,
+    );
+    await writeSummary(saved, undefined, saved.state);
+    return;
+  }
+  if (inputs.logs === 'always' || (inputs.logs === 'on-failure' && state.mainFailed())) {
+    await dumpLogs(manager, saved.id);
+  }
+  if (!inputs.cleanup) {
+    core.notice(
+      `sand-boxer: keeping sandbox ${saved.id} (cleanup: false). Destroy it with (SANDBOXER_SSH_KEY or the identity file must give access):\n${manual}`,
+    );
+    await writeSummary(saved, undefined, 'kept (cleanup: false)');
+    return;
+  }
+  const started = Date.now();
+  try {
+    const destroyed = await manager.destroy(saved.id, { progress: (message) => core.info(message) });
+    core.info(`sand-boxer: sandbox ${saved.id} destroyed`);
+    await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
+  } catch (error) {
+    core.warning(
+      `sand-boxer: could not tear down sandbox ${saved.id}: ${messageOf(error)}\nRemove it by hand with:\n${manual}`,
+    );
+    await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
+  }
+}
+
+/** Post re-reads its inputs (the secret key is never stored); a bad one must not stop the cleanup. */
+function tolerantInputs(): ActionInputs {
+  try {
+    return getInputs();
+  } catch (error) {
+    core.warning(`sand-boxer post step: ${messageOf(error)}; cleaning up with defaults`);
+    return {
+      profile: '',
+      inputs: {},
+      host: undefined,
+      sshUser: undefined,
+      sshPort: undefined,
+      sshKey: core.getInput('ssh-key') || undefined,
+      knownHosts: core.getInput('known-hosts') || undefined,
+      hostFingerprint: core.getInput('host-fingerprint') || undefined,
+      consumer: '',
+      ttl: undefined,
+      waitTimeout: undefined,
+      composeCommand: core.getInput('compose-command') || undefined,
+      cleanup: core.getInput('cleanup') !== 'false',
+      logs: 'on-failure',
+    };
+  }
+}
+
+async function dumpLogs(manager: ReturnType<typeof openManager>, id: string): Promise<void> {
+  try {
+    const shown = await manager.logs(id, {
+      lines: LOG_LINES,
+      maxBytes: LOG_BYTES,
+      write: (service, text) => {
+        core.startGroup(`sand-boxer: last ${LOG_LINES} log lines of ${service}`);
+        core.info(text.trimEnd() || '(no output)');
+        core.endGroup();
+      },
+    });
+    if (!shown) core.info('sand-boxer: this backend has no service logs to show');
+  } catch (error) {
+    core.warning(`sand-boxer: could not read service logs: ${messageOf(error)}`);
+  }
+}
+
+async function writeSummary(
+  record: SandboxRecord,
+  teardownSeconds: number | undefined,
+  outcome: string,
+): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary
+    .addHeading('sand-boxer sandbox', 3)
+    .addTable([
+      [
+        { data: 'what', header: true },
+        { data: 'value', header: true },
+      ],
+      ...summaryRows(record, teardownSeconds, outcome),
+    ])
+    .write();
+}

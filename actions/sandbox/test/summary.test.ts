@@ -1,0 +1,32 @@
+import type { SandboxRecord } from '@sand-boxer/core';
+import { expect, test } from 'vitest';
+import { summaryRows } from '../src/summary.js';
+
+test('the summary shows each phase and the credits used', () => {
+  const record = {
+    id: 'abcdefghijkl',
+    state: 'destroyed',
+    profile: 'profile.saas-stub',
+    extension: 'ext.saas-stub',
+    host: 'local',
+    consumer: 'o/r#1.1/e2e',
+    created_at: '2026-01-01T00:00:00.000Z',
+    provisioned_at: '2026-01-01T00:00:01.500Z',
+    ready_at: '2026-01-01T00:00:04.000Z',
+    updated_at: '2026-01-01T00:01:00.000Z',
+    expires_at: '2026-01-01T00:30:00.000Z',
+    ttl_seconds: 1800,
+    cost: { credits: 0.5, duration: 60, breakdown: {} },
+  } as SandboxRecord;
+  expect(summaryRows(record, 2.25, 'destroyed')).toEqual([
+    ['sandbox', 'abcdefghijkl'],
+    ['profile', 'profile.saas-stub (ext.saas-stub)'],
+    ['host', 'local'],
+    ['consumer', 'o/r#1.1/e2e'],
+    ['outcome', 'destroyed'],
+    ['provision', '1.5 s'],
+    ['wait ready', '2.5 s'],
+    ['teardown', '2.3 s'],
+    ['credits used', '0.5'],
+  ]);
+});
