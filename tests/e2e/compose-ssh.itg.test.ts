@@ -130,6 +130,18 @@ describe('ext.compose-ssh on the real testbed', () => {
     );
   });
 
+  test('a create opens one SSH connection for its commands plus one for rsync; a destroy opens one', () => {
+    const log = testbed.env.SANDBOXER_TESTBED_SSHD_LOG1 as string;
+    const logins = () => (readFileSync(log, 'utf8').match(/Accepted publickey for /g) ?? []).length;
+    const before = logins();
+    const created = sandboxer(['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`, '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const afterCreate = logins();
+    expect(afterCreate - before).toBe(2);
+    expect(sandboxer(['destroy', created.json.id], env).code).toBe(0);
+    expect(logins() - afterCreate).toBe(1);
+  });
+
   test('an env input reaches compose verbatim and runs nothing', async () => {
     const marker = join(tmpdir(), `sbx-pwned-${process.pid}`);
     const greeting = `$(touch ${marker}); \`touch ${marker}\` 'quoted' "double" && touch ${marker}`;
