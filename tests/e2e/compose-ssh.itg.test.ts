@@ -134,7 +134,10 @@ describe('ext.compose-ssh on the real testbed', () => {
     const log = testbed.env.SANDBOXER_TESTBED_SSHD_LOG1 as string;
     const logins = () => (readFileSync(log, 'utf8').match(/Accepted publickey for /g) ?? []).length;
     const before = logins();
-    const created = sandboxer(['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`, '--json'], env);
+    const created = sandboxer(
+      ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`, '--json'],
+      env,
+    );
     expect(created.code, created.stderr).toBe(0);
     const afterCreate = logins();
     expect(afterCreate - before).toBe(2);

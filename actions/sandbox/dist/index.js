@@ -77376,9 +77376,11 @@ function constantCatch(value) {
 "use strict";
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   DZ: () => (/* binding */ SshError),
+/* harmony export */   JO: () => (/* binding */ NoBackendAvailableError),
 /* harmony export */   K$: () => (/* binding */ StateConflictError),
 /* harmony export */   LC: () => (/* binding */ StateCorruptError),
 /* harmony export */   NK: () => (/* binding */ TeardownError),
+/* harmony export */   Yo: () => (/* binding */ InsufficientCreditsError),
 /* harmony export */   at: () => (/* binding */ RemoteCommandError),
 /* harmony export */   bD: () => (/* binding */ messageOf),
 /* harmony export */   dz: () => (/* binding */ InputError),
@@ -77474,6 +77476,18 @@ class RemoteCommandError extends SandboxerError {
     constructor(message, exitCode, details = {}) {
         super('REMOTE_COMMAND_FAILED', message, { ...details, exit_code: exitCode });
         this.exitCode = exitCode;
+    }
+}
+/** The account cannot afford the hold a create needs; details carry balance, estimate and alternatives. */
+class InsufficientCreditsError extends SandboxerError {
+    constructor(message, details) {
+        super('INSUFFICIENT_CREDITS', message, details);
+    }
+}
+/** No routing candidate of a profile is feasible; details carry every candidate and why it was rejected. */
+class NoBackendAvailableError extends SandboxerError {
+    constructor(message, details) {
+        super('NO_BACKEND_AVAILABLE', message, details);
     }
 }
 /** Reads a message from anything thrown, for wrapping third-party errors. */
@@ -82385,7 +82399,7 @@ var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
-var errors = __nccwpck_require__(1092);
+var dist_errors = __nccwpck_require__(1092);
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = require("node:module");
 // EXTERNAL MODULE: external "node:url"
@@ -82421,7 +82435,7 @@ async function instantiateHandler(loaded, context) {
     const extension = await factory(context);
     const missing = REQUIRED_METHODS.filter((m) => typeof extension?.[m] !== 'function');
     if (missing.length > 0) {
-        throw new errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
+        throw new dist_errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
             file: source.displayPath,
             field: 'handler',
         });
@@ -82429,7 +82443,7 @@ async function instantiateHandler(loaded, context) {
     if (declaration.capabilities.pricing_model === 'metered') {
         const unmetered = METERED_METHODS.filter((m) => typeof extension[m] !== 'function');
         if (unmetered.length > 0) {
-            throw new errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
         }
     }
     return extension;
@@ -82447,12 +82461,12 @@ async function importFactory(handler, baseDir, where) {
         module = await import(/* webpackIgnore: true */ (0,external_node_url_.pathToFileURL)(path).href);
     }
     catch (error) {
-        throw new errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
+        throw new dist_errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,dist_errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
     }
     const exported = module[exportName];
     if (typeof exported !== 'function') {
         const names = Object.keys(module).join(', ') || 'nothing';
-        throw new errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
+        throw new dist_errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
             handler,
         });
     }
@@ -82477,7 +82491,7 @@ const MAX_DECLARATION_BYTES = 256 * 1024;
 async function readDeclarationFile(kind, path, displayPath, baseDir) {
     const { size } = await (0,promises_.stat)(path);
     if (size > MAX_DECLARATION_BYTES) {
-        throw new errors/* ConfigError */.xL(`${displayPath}: file is ${size} bytes, larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, { file: displayPath });
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: file is ${size} bytes, larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, { file: displayPath });
     }
     return { kind, displayPath, baseDir, text: await (0,promises_.readFile)(path, 'utf8') };
 }
@@ -82485,7 +82499,7 @@ async function readDeclarationFile(kind, path, displayPath, baseDir) {
 function parseDeclaration(source, schema) {
     const { displayPath, text } = source;
     if (Buffer.byteLength(text) > MAX_DECLARATION_BYTES) {
-        throw new errors/* ConfigError */.xL(`${displayPath}: larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, {
             file: displayPath,
         });
     }
@@ -82497,7 +82511,7 @@ function parseDeclaration(source, schema) {
         const at = where ? `:${where.line}:${where.col}` : '';
         // prettyErrors appends " at line L, column C:" and a source excerpt; we print our own position.
         const reason = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-        throw new errors/* ConfigError */.xL(`${displayPath}${at}: YAML syntax error: ${reason}`, { file: displayPath });
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}${at}: YAML syntax error: ${reason}`, { file: displayPath });
     }
     let value;
     try {
@@ -82505,19 +82519,19 @@ function parseDeclaration(source, schema) {
         value = doc.toJS({ maxAliasCount: 50 });
     }
     catch (error) {
-        throw new errors/* ConfigError */.xL(`${displayPath}: YAML cannot be expanded: ${(0,errors/* messageOf */.bD)(error)}`, {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: YAML cannot be expanded: ${(0,dist_errors/* messageOf */.bD)(error)}`, {
             file: displayPath,
         });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new errors/* ConfigError */.xL(`${displayPath}: expected a mapping of fields (key: value), got ${describe(value)}`, {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: expected a mapping of fields (key: value), got ${describe(value)}`, {
             file: displayPath,
         });
     }
     const result = schema.safeParse(value);
     if (!result.success) {
         const problems = (0,zod_issues/* formatIssues */.o)(result.error);
-        throw new errors/* ConfigError */.xL(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
     }
     return result.data;
 }
@@ -82574,12 +82588,12 @@ function loadExtension(source) {
     const declaration = parseDeclaration(source, extensionDeclarationSchema);
     const fileId = FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
     if (fileId !== declaration.id) {
-        throw new errors/* ConfigError */.xL(`${source.displayPath}: id: "${declaration.id}" does not match the file name (expected the file to be named ${declaration.id}.yaml)`, { file: source.displayPath, field: 'id' });
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: id: "${declaration.id}" does not match the file name (expected the file to be named ${declaration.id}.yaml)`, { file: source.displayPath, field: 'id' });
     }
     if (declaration.handler.startsWith('builtin:')) {
         const name = declaration.handler.slice('builtin:'.length);
         if (!(name in builtinHandlers)) {
-            throw new errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
                 .map((n) => `builtin:${n}`)
                 .join(', ')}; or use "<module>:<ExportName>")`, { file: source.displayPath, field: 'handler' });
         }
@@ -82689,7 +82703,7 @@ const load_FILE_NAME = /^(profile\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
 function loadProfile(source) {
     const id = load_FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
     if (!id) {
-        throw new errors/* ConfigError */.xL(`${source.displayPath}: a profile file must be named profile.<slug>.yaml with a slug of lower-case letters, digits and dashes`, { file: source.displayPath });
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: a profile file must be named profile.<slug>.yaml with a slug of lower-case letters, digits and dashes`, { file: source.displayPath });
     }
     const declaration = parseDeclaration(source, profileDeclarationSchema);
     return { profile: { id, ...declaration }, source };
@@ -82752,14 +82766,14 @@ class Catalog {
     profile(idOrSlug) {
         const found = this.#profiles.get(normalizeProfileId(idOrSlug));
         if (!found) {
-            throw new errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')}; see \`sandboxer profiles\`)`, { profile: idOrSlug });
+            throw new dist_errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')}; see \`sandboxer profiles\`)`, { profile: idOrSlug });
         }
         return found.profile;
     }
     extension(id) {
         const found = this.#extensions.get(id);
         if (!found) {
-            throw new errors/* NotFoundError */.m_(`unknown extension "${id}" (known: ${[...this.#extensions.keys()].sort().join(', ')})`, { extension: id });
+            throw new dist_errors/* NotFoundError */.m_(`unknown extension "${id}" (known: ${[...this.#extensions.keys()].sort().join(', ')})`, { extension: id });
         }
         return found.declaration;
     }
@@ -82809,7 +82823,7 @@ async function loadCatalog(options = {}) {
 }
 async function readUserDir(dir, cwd) {
     if (!(0,external_node_fs_.existsSync)(dir)) {
-        throw new errors/* ConfigError */.xL(`declarations directory ${dir} does not exist (check SANDBOXER_CONFIG_DIR)`, {
+        throw new dist_errors/* ConfigError */.xL(`declarations directory ${dir} does not exist (check SANDBOXER_CONFIG_DIR)`, {
             dir,
         });
     }
@@ -82830,11 +82844,11 @@ async function readUserDir(dir, cwd) {
 function checkReferences(profile, source, extensions) {
     const known = () => [...extensions.keys()].sort().join(', ');
     if (!extensions.has(profile.extension)) {
-        throw new errors/* ConfigError */.xL(`${source.displayPath}: extension: unknown extension "${profile.extension}" (known: ${known()})`, { file: source.displayPath, field: 'extension' });
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: extension: unknown extension "${profile.extension}" (known: ${known()})`, { file: source.displayPath, field: 'extension' });
     }
     profile.routing?.candidates.forEach((candidate, index) => {
         if (!extensions.has(candidate.extension)) {
-            throw new errors/* ConfigError */.xL(`${source.displayPath}: routing.candidates[${index}].extension: unknown extension "${candidate.extension}" (known: ${known()})`, { file: source.displayPath, field: `routing.candidates[${index}].extension` });
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: routing.candidates[${index}].extension: unknown extension "${candidate.extension}" (known: ${known()})`, { file: source.displayPath, field: `routing.candidates[${index}].extension` });
         }
     });
 }
@@ -82920,14 +82934,14 @@ function defaultHostsFile(cwd, env = process.env) {
 async function loadHostsFile(path, cwd = process.cwd()) {
     const info = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
     if (!info)
-        throw new errors/* ConfigError */.xL(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
     if (!info.isFile())
-        throw new errors/* ConfigError */.xL(`hosts file ${path} is not a file (check SANDBOXER_HOSTS)`);
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} is not a file (check SANDBOXER_HOSTS)`);
     const display = (0,external_node_path_.relative)(cwd, path) || path;
     const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
     const parsed = parseDeclaration(source, hostsFileSchema);
     if (parsed.default !== undefined && !(parsed.default in parsed.hosts)) {
-        throw new errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
     }
     return { ...parsed, path };
 }
@@ -82944,7 +82958,7 @@ function resolveRemoteHost(name, hostsFile, flags = {}) {
         return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags);
     if (!chosen.includes('@')) {
         const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
-        throw new errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
             host: chosen,
         });
     }
@@ -83005,8 +83019,8 @@ function expandPath(path, baseDir) {
     return (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(baseDir, path);
 }
 //# sourceMappingURL=resolve.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
-var ids = __nccwpck_require__(5310);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/api.js
 var api = __nccwpck_require__(8144);
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
@@ -83026,6 +83040,230 @@ function duration(params) {
     return core._isoDuration(ZodISODuration, params);
 }
 
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger-schema.js
+
+/**
+ * One line of the append-only credits history. Amounts are credits with at most two decimals;
+ * sums are done in whole cents so they stay exact.
+ *  - grant: credits added to the account
+ *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
+ *  - release: a hold given back (the sandbox was destroyed, or never got made)
+ *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
+ */
+const ledgerEntrySchema = src_schemas/* object */.Ikc({
+    id: src_schemas/* string */.YjP(),
+    at: datetime(),
+    account: src_schemas/* string */.YjP().min(1),
+    kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
+    credits: src_schemas/* number */.aig().nonnegative(),
+    sandbox: src_schemas/* string */.YjP().optional(),
+    /** For a release: the hold it gives back. */
+    hold: src_schemas/* string */.YjP().optional(),
+    /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
+    expires_at: datetime().optional(),
+    note: src_schemas/* string */.YjP().optional(),
+    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
+});
+/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
+function toCents(credits) {
+    return Math.round(credits * 100);
+}
+function fromCents(cents) {
+    return cents / 100;
+}
+//# sourceMappingURL=ledger-schema.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger.js
+
+
+
+const LOCK = 'ledger';
+/** Credits a new account starts with: `$SANDBOXER_INITIAL_CREDITS`, else 100 (see docs/payments.md). */
+function initialCreditsFromEnv(env = process.env) {
+    const text = env.SANDBOXER_INITIAL_CREDITS;
+    if (text === undefined || text === '')
+        return 100;
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0) {
+        throw new dist_errors/* InputError */.dz(`SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(text)}`);
+    }
+    return value;
+}
+/**
+ * The consumer → account mapping: everything before the first `#` (so every run of
+ * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
+ */
+function accountOf(consumer) {
+    const account = consumer.split('#')[0]?.trim();
+    return account || consumer;
+}
+/**
+ * The credits ledger: an append-only history in the state store. Every check-and-append runs under
+ * one lock, so concurrent creates can never overspend; debits are idempotent per sandbox.
+ */
+class CreditsLedger {
+    #store;
+    #now;
+    #initialCredits;
+    constructor(store, options = {}) {
+        this.#store = store;
+        this.#now = options.now ?? (() => new Date());
+        this.#initialCredits = options.initialCredits ?? 0;
+    }
+    async balance(account) {
+        return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
+    }
+    /** Every account that appears in the history, with its balance. */
+    async accounts() {
+        const entries = await this.#store.readLedger();
+        const names = [...new Set(entries.map((e) => e.account))].sort();
+        return names.map((name) => summarize(entries, name, this.#now(), 0));
+    }
+    async history(account) {
+        const entries = await this.#store.readLedger();
+        return account === undefined ? entries : entries.filter((e) => e.account === account);
+    }
+    async grant(account, credits, note) {
+        if (!account.trim())
+            throw new dist_errors/* InputError */.dz('credits grant: the account may not be empty');
+        const cents = toCents(credits);
+        // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
+        if (!Number.isFinite(credits) ||
+            cents <= 0 ||
+            Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)) {
+            throw new dist_errors/* InputError */.dz(`credits grant: expected a positive amount with at most two decimals, got ${credits}`);
+        }
+        return this.#store.withLock(LOCK, async () => {
+            const entries = await this.#withInitialGrant(account);
+            const entry = this.#entry({
+                account,
+                kind: 'grant',
+                credits: fromCents(cents),
+                ...(note ? { note } : {}),
+            });
+            await this.#store.appendLedger([...entries, entry]);
+            return entry;
+        });
+    }
+    /**
+     * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
+     * refusal (the caller knows the profile and its cheaper alternatives).
+     */
+    async hold(account, credits, sandbox, expiresAt, describe) {
+        return this.#store.withLock(LOCK, async () => {
+            const pending = await this.#withInitialGrant(account);
+            const all = [...(await this.#store.readLedger()), ...pending];
+            const balance = summarize(all, account, this.#now(), 0);
+            if (toCents(balance.available) < toCents(credits)) {
+                throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
+                    account,
+                    balance: balance.balance,
+                    held: balance.held,
+                    available: balance.available,
+                    estimate: credits,
+                });
+            }
+            const entry = this.#entry({
+                account,
+                kind: 'hold',
+                credits,
+                sandbox,
+                expires_at: expiresAt.toISOString(),
+            });
+            await this.#store.appendLedger([...pending, entry]);
+            return entry;
+        });
+    }
+    /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
+    async release(holdId, note) {
+        await this.#store.withLock(LOCK, async () => {
+            const entries = await this.#store.readLedger();
+            const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
+            if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId))
+                return;
+            await this.#store.appendLedger([
+                this.#entry({
+                    account: hold.account,
+                    kind: 'release',
+                    credits: hold.credits,
+                    hold: holdId,
+                    ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
+                    ...(note ? { note } : {}),
+                }),
+            ]);
+        });
+    }
+    /**
+     * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
+     * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
+     */
+    async settle(account, sandbox, credits, holdId, breakdown = {}) {
+        return this.#store.withLock(LOCK, async () => {
+            const entries = await this.#store.readLedger();
+            const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
+            if (existing)
+                return existing;
+            const initial = await this.#withInitialGrant(account);
+            const debit = this.#entry({ account, kind: 'debit', credits, sandbox, breakdown });
+            const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
+            const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
+            const release = hold && !released
+                ? [
+                    this.#entry({
+                        account: hold.account,
+                        kind: 'release',
+                        credits: hold.credits,
+                        hold: hold.id,
+                        sandbox,
+                    }),
+                ]
+                : [];
+            // Release first, then debit: replayed line by line, `available` never dips below zero.
+            await this.#store.appendLedger([...initial, ...release, debit]);
+            return debit;
+        });
+    }
+    /** The initial grant for an account never seen before (to append in the same locked write). */
+    async #withInitialGrant(account) {
+        if (this.#initialCredits <= 0)
+            return [];
+        const entries = await this.#store.readLedger();
+        if (entries.some((e) => e.account === account))
+            return [];
+        return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
+    }
+    #entry(fields) {
+        return { id: (0,external_node_crypto_.randomUUID)(), at: this.#now().toISOString(), ...fields };
+    }
+}
+/** Sums one account's history in whole cents. */
+function summarize(entries, account, now, initialCredits) {
+    const mine = entries.filter((e) => e.account === account);
+    const releasedHolds = new Set(mine.filter((e) => e.kind === 'release').map((e) => e.hold));
+    let balance = mine.length === 0 ? toCents(initialCredits) : 0;
+    const holds = [];
+    for (const e of mine) {
+        if (e.kind === 'grant')
+            balance += toCents(e.credits);
+        if (e.kind === 'debit')
+            balance -= toCents(e.credits);
+        if (e.kind === 'hold' &&
+            !releasedHolds.has(e.id) &&
+            (!e.expires_at || Date.parse(e.expires_at) > now.getTime())) {
+            holds.push(e);
+        }
+    }
+    const held = holds.reduce((sum, h) => sum + toCents(h.credits), 0);
+    return {
+        account,
+        balance: fromCents(balance),
+        held: fromCents(held),
+        available: fromCents(balance - held),
+        holds,
+    };
+}
+//# sourceMappingURL=ledger.js.map
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ../../packages/core/dist/metering/types.js
 
 /** What a sandbox is expected to cost for a duration, before it is created. */
@@ -83082,12 +83320,215 @@ const sandboxRecordSchema = src_schemas/* object */.Ikc({
     reachability: reachabilitySchema.optional(),
     cleanup: cleanupReportSchema.optional(),
     error: sandboxErrorSchema.optional(),
+    /** The credits account that pays for it. */
+    account: src_schemas/* string */.YjP().optional(),
+    /** The estimate made before it was created (metered extensions). */
+    estimate: meterQuoteSchema.optional(),
+    /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
+    hold: src_schemas/* string */.YjP().optional(),
+    /** Routing candidates tried before the chosen one, with why each was skipped. */
+    routing: src_schemas/* array */.YOg(src_schemas/* object */.Ikc({ extension: src_schemas/* string */.YjP(), host: src_schemas/* string */.YjP(), reasons: src_schemas/* array */.YOg(src_schemas/* string */.YjP()) }))
+        .optional(),
     /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
     cost: meterActualSchema.optional(),
     /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
     owner_pid: src_schemas/* number */.aig().int().optional(),
 });
 //# sourceMappingURL=record.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
+
+
+
+
+/**
+ * Picks the backend for a profile: tries its routing candidates in order (a profile without
+ * `routing` has one implicit candidate, its `extension`), records every rejection with its reason,
+ * and takes the first feasible one. On create, "feasible" for a metered candidate includes getting
+ * the credit hold, taken atomically, so concurrent creates can never overspend.
+ */
+class RoutingResolver {
+    #deps;
+    constructor(deps) {
+        this.#deps = deps;
+    }
+    /** Decides without creating or holding anything (`sandboxer route --explain`); looks at every candidate. */
+    explain(request) {
+        return this.#route(request, undefined);
+    }
+    /**
+     * Decides for a create and holds the credits. Throws the candidate's own error when the profile
+     * has a single candidate (e.g. InsufficientCreditsError, an InputError), else NoBackendAvailableError.
+     */
+    async choose(request, holdFor) {
+        const errors = new Map();
+        const decision = await this.#route(request, holdFor, errors);
+        if (decision.chosen)
+            return { ...decision.chosen, decision };
+        throw this.#noneFeasible(request, decision, errors);
+    }
+    async #route(request, holdFor, errors = new Map()) {
+        const { profile } = request;
+        const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
+        const routed = profile.routing !== undefined;
+        const decision = { profile: profile.id, account: request.account, candidates: [] };
+        const live = (await this.#deps.listSandboxes()).filter((r) => LIVE_STATES.has(r.state));
+        for (const [index, candidate] of candidates.entries()) {
+            const declaration = this.#deps.catalog.extension(candidate.extension);
+            const report = {
+                index,
+                extension: candidate.extension,
+                host: candidate.host ?? request.host ?? '(default)',
+                pricing: declaration.capabilities.pricing_model,
+                feasible: false,
+                reasons: [],
+            };
+            decision.candidates.push(report);
+            const reject = (reason, error) => {
+                report.reasons.push(reason);
+                if (error !== undefined && !errors.has(index))
+                    errors.set(index, error);
+            };
+            if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
+                reject(`isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
+                continue;
+            }
+            let extension;
+            let inputs;
+            let host;
+            try {
+                extension = await this.#deps.catalog.instantiate(candidate.extension, this.#deps.home);
+                inputs = extension.validateInputs(request.inputs);
+                host = await this.#host(extension, candidate, request, routed);
+            }
+            catch (error) {
+                reject((0,dist_errors/* messageOf */.bD)(error), error);
+                continue;
+            }
+            report.host = host?.name ?? 'local';
+            const remote = host;
+            if (remote?.capacity !== undefined) {
+                const used = live.filter((r) => r.host === remote.name).length;
+                if (used >= remote.capacity)
+                    reject(`host ${remote.name} is full (${used}/${remote.capacity} live sandboxes)`);
+            }
+            if (candidate.max_live !== undefined) {
+                const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
+                if (used >= candidate.max_live) {
+                    reject(`burst cap reached (${used}/${candidate.max_live} live ${profile.id} sandboxes on ${candidate.extension})`);
+                }
+            }
+            const estimate = extension.estimateCost?.(profile, request.ttlSeconds);
+            if (estimate)
+                report.estimate = estimate;
+            if (candidate.max_cost !== undefined && estimate && estimate.credits > candidate.max_cost) {
+                reject(`estimate ${estimate.credits} credits is over max_cost ${candidate.max_cost}`);
+            }
+            // Only a routed profile probes: a single candidate fails in provision with the precise SSH error.
+            if (routed && report.reasons.length === 0 && remote?.ssh) {
+                const unreachable = await (this.#deps.probe ?? probeSsh)(remote);
+                if (unreachable)
+                    reject(`host unreachable: ${unreachable}`);
+            }
+            const metered = declaration.capabilities.pricing_model === 'metered' && estimate !== undefined;
+            let hold;
+            if (report.reasons.length === 0 && metered) {
+                const describe = (balance) => this.#insufficient(profile, request, estimate, balance, extension);
+                if (holdFor) {
+                    try {
+                        hold = await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
+                    }
+                    catch (error) {
+                        if (!(error instanceof dist_errors/* InsufficientCreditsError */.Yo))
+                            throw error;
+                        reject(`insufficient credits: available ${error.details.available}, estimate ${estimate.credits}`, error);
+                    }
+                }
+                else {
+                    const balance = await this.#deps.ledger.balance(request.account);
+                    if (balance.available < estimate.credits) {
+                        reject(`insufficient credits: available ${balance.available}, estimate ${estimate.credits}`);
+                    }
+                }
+            }
+            if (report.reasons.length > 0)
+                continue;
+            report.feasible = true;
+            decision.chosen ??= { report, extension, host, inputs, ...(hold ? { hold } : {}) };
+            if (holdFor)
+                break; // a create takes the first feasible candidate and looks no further
+        }
+        return decision;
+    }
+    /** The host for one candidate: local extensions need none; SSH ones resolve the candidate's or the user's. */
+    async #host(extension, candidate, request, routed) {
+        if (extension.hostKind !== 'ssh') {
+            // A routed profile's --host is meant for its self-hosted candidates; a plain one is a mistake.
+            if (!routed && request.host !== undefined && request.host !== 'local') {
+                throw new dist_errors/* InputError */.dz(`${extension.id} runs on this machine: omit --host (got "${request.host}")`);
+            }
+            return undefined;
+        }
+        const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
+        const host = await this.#deps.resolveHost(name, extension);
+        if (!host) {
+            throw new dist_errors/* InputError */.dz(`${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`);
+        }
+        return host;
+    }
+    #noneFeasible(request, decision, errors) {
+        if (decision.candidates.length === 1) {
+            const own = errors.get(0);
+            if (own instanceof dist_errors/* SandboxerError */.j8)
+                return own;
+        }
+        const table = decision.candidates
+            .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
+            .join('\n');
+        return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
+            profile: request.profile.id,
+            candidates: decision.candidates,
+        });
+    }
+    /** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
+    #insufficient(profile, request, estimate, balance, extension) {
+        const alternatives = [];
+        let fitting;
+        for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
+            const quote = extension.estimateCost?.(profile, seconds);
+            if (quote && quote.credits <= balance.available) {
+                fitting = { seconds, credits: quote.credits };
+                break;
+            }
+        }
+        if (fitting)
+            alternatives.push(`--ttl ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
+        const selfHosted = this.#deps.catalog
+            .profiles()
+            .filter((p) => this.#deps.catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
+            .map((p) => p.id.replace(/^profile\./, ''));
+        if (selfHosted.length > 0)
+            alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
+        return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
+            `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
+            `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or add credits: sandboxer credits grant ${JSON.stringify(request.account)} <amount>`);
+    }
+}
+/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
+function probeSsh(host, timeoutMs = 3000) {
+    return new Promise((resolve) => {
+        const socket = (0,external_node_net_.connect)({ host: host.ssh.address, port: host.ssh.port });
+        const done = (problem) => {
+            socket.destroy();
+            resolve(problem);
+        };
+        socket.setTimeout(timeoutMs, () => done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`));
+        socket.once('connect', () => done(undefined));
+        socket.once('error', (error) => done(`${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`));
+    });
+}
+//# sourceMappingURL=resolver.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
+var ids = __nccwpck_require__(5310);
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/request.js
 
 
@@ -83097,7 +83538,7 @@ function resolveInputs(profile, given) {
     const missing = profile.inputs.required.filter((name) => !inputs[name]);
     if (missing.length > 0) {
         const flags = missing.map((name) => `--input ${name}=<value>`).join(' ');
-        throw new errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required (pass ${flags})`, { profile: profile.id, missing });
+        throw new dist_errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required (pass ${flags})`, { profile: profile.id, missing });
     }
     return inputs;
 }
@@ -83107,12 +83548,12 @@ function resolveTtl(profile, requested) {
         return profile.ttl;
     const seconds = parseDurationSeconds(requested);
     if (seconds === undefined) {
-        throw new errors/* InputError */.dz(`--ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, {
+        throw new dist_errors/* InputError */.dz(`--ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, {
             ttl: requested,
         });
     }
     if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
-        throw new errors/* InputError */.dz(`--ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { ttl: requested, max_ttl: profile.max_ttl });
+        throw new dist_errors/* InputError */.dz(`--ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { ttl: requested, max_ttl: profile.max_ttl });
     }
     return seconds;
 }
@@ -83123,26 +83564,16 @@ function resolveTtl(profile, requested) {
 
 
 
+
+
+/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
+const HOLD_GRACE_MS = 10 * 60_000;
 /** Without a configured resolver only `local` (or nothing) is understood. */
 const localOnly = async (name) => {
     if (name === undefined || name === 'local')
         return undefined;
-    throw new errors/* InputError */.dz(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
+    throw new dist_errors/* InputError */.dz(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
 };
-/** Picks the host for an extension: local ones refuse `--host`; SSH ones must end up with one. */
-async function chooseHost(extension, requested, inputs, resolve) {
-    if (extension.hostKind !== 'ssh') {
-        if (requested !== undefined && requested !== 'local') {
-            throw new errors/* InputError */.dz(`${extension.id} runs on this machine: omit --host (got "${requested}")`);
-        }
-        return undefined;
-    }
-    const host = await resolve(requested ?? extension.hostFromInputs?.(inputs), extension);
-    if (!host) {
-        throw new errors/* InputError */.dz(`${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`);
-    }
-    return host;
-}
 /**
  * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
  * process can pick up where another left off.
@@ -83154,6 +83585,8 @@ class SandboxManager {
     #home;
     #resolveHost;
     #now;
+    #ledger;
+    #probe;
     constructor(options) {
         const { catalog } = options;
         this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
@@ -83161,6 +83594,41 @@ class SandboxManager {
         this.#home = options.home;
         this.#resolveHost = options.resolveHost ?? localOnly;
         this.#now = options.now ?? (() => new Date());
+        this.#ledger = new CreditsLedger(this.#store, {
+            now: this.#now,
+            initialCredits: options.initialCredits ?? 0,
+        });
+        this.#probe = options.probe;
+    }
+    /** The credits ledger (balances, grants, history) over the same state store. */
+    get ledger() {
+        return this.#ledger;
+    }
+    #resolver(catalog) {
+        return new RoutingResolver({
+            catalog,
+            home: this.#home,
+            ledger: this.#ledger,
+            listSandboxes: () => this.#store.listSandboxes(),
+            resolveHost: this.#resolveHost,
+            ...(this.#probe ? { probe: this.#probe } : {}),
+        });
+    }
+    /**
+     * Decides where a sandbox of this profile would go and why, without creating anything or holding
+     * credits (`sandboxer route --explain`).
+     */
+    async route(request) {
+        const catalog = await this.catalog();
+        const profile = catalog.profile(request.profile);
+        const consumer = request.consumer ?? defaultConsumer();
+        return this.#resolver(catalog).explain({
+            profile,
+            inputs: { ...profile.inputs.defaults, ...request.inputs },
+            host: request.host,
+            ttlSeconds: resolveTtl(profile, request.ttl),
+            account: request.account ?? accountOf(consumer),
+        });
     }
     /**
      * Validates everything first (nothing is recorded for bad input), then records the sandbox as
@@ -83176,30 +83644,63 @@ class SandboxManager {
         };
         const catalog = await this.catalog();
         const profile = catalog.profile(request.profile);
-        const extension = await catalog.instantiate(profile.extension, this.#home);
-        const inputs = extension.validateInputs(resolveInputs(profile, request.inputs ?? {}));
+        const merged = resolveInputs(profile, request.inputs ?? {});
         const ttlSeconds = resolveTtl(profile, request.ttl);
-        const host = await chooseHost(extension, request.host, inputs, this.#resolveHost);
-        const createdAt = this.#now();
-        const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
+        const consumer = request.consumer ?? defaultConsumer();
+        const account = request.account ?? accountOf(consumer);
         const id = (0,ids/* newSandboxId */.Dp)();
-        let record = {
-            id,
-            state: 'provisioning',
-            profile: profile.id,
-            extension: extension.id,
-            host: host?.name ?? 'local',
-            consumer: request.consumer ?? defaultConsumer(),
-            created_at: createdAt.toISOString(),
-            updated_at: createdAt.toISOString(),
-            expires_at: expiresAt.toISOString(),
-            ttl_seconds: ttlSeconds,
-            ...(host ? { target: host } : {}),
-            owner_pid: process.pid,
-        };
         return this.#store.withLock(lockKey(id), async () => {
-            record = await save(record);
-            progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id})`);
+            // Routing and the first record happen under one lock (for every profile: host capacity counts
+            // them all), so burst caps and capacities see every sandbox decided before this one.
+            const { record: first, extension, host, inputs, } = await this.#store.withLock('route', async () => {
+                const createdAt = this.#now();
+                const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
+                const chosen = await this.#resolver(catalog).choose({ profile, inputs: merged, host: request.host, ttlSeconds, account }, { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) });
+                const rejected = chosen.decision.candidates.filter((c) => !c.feasible);
+                const record = {
+                    id,
+                    state: 'provisioning',
+                    profile: profile.id,
+                    extension: chosen.extension.id,
+                    host: chosen.host?.name ?? 'local',
+                    consumer,
+                    account,
+                    created_at: createdAt.toISOString(),
+                    updated_at: createdAt.toISOString(),
+                    expires_at: expiresAt.toISOString(),
+                    ttl_seconds: ttlSeconds,
+                    ...(chosen.host ? { target: chosen.host } : {}),
+                    ...(chosen.report.estimate ? { estimate: chosen.report.estimate } : {}),
+                    ...(chosen.hold ? { hold: chosen.hold.id } : {}),
+                    ...(rejected.length > 0
+                        ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
+                        : {}),
+                    owner_pid: process.pid,
+                };
+                try {
+                    return {
+                        record: await save(record),
+                        extension: chosen.extension,
+                        host: chosen.host,
+                        inputs: chosen.inputs,
+                    };
+                }
+                catch (error) {
+                    if (chosen.hold)
+                        await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be written');
+                    throw error;
+                }
+            });
+            let record = first;
+            const createdAt = new Date(record.created_at);
+            const expiresAt = new Date(record.expires_at);
+            for (const rejected of record.routing ?? []) {
+                progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
+            }
+            const held = record.estimate && record.hold
+                ? `, holding ${record.estimate.credits} credits from "${account}"`
+                : '';
+            progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id}${held})`);
             let handle;
             let step = 'provision';
             try {
@@ -83231,11 +83732,11 @@ class SandboxManager {
                 return record;
             }
             catch (error) {
-                const cause = signal?.aborted ? new errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
+                const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
                 // Not inlined into `onRecord?.(…)`: an optional call skips evaluating its arguments.
                 const failed = await this.#rollback(record, extension, handle, step, cause, progress);
                 await options.onRecord?.(failed);
-                throw new errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,errors/* messageOf */.bD)(cause)} (rolled back; see \`sandboxer status ${id}\`)`, { sandbox: id, step, ...(cause instanceof errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
+                throw new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (rolled back; see \`sandboxer status ${id}\`)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
             }
         });
     }
@@ -83256,7 +83757,7 @@ class SandboxManager {
         const id = (0,ids/* parseSandboxId */.Am)(idText);
         const record = await this.#store.getSandbox(id);
         if (!record) {
-            throw new errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${this.#store.location} (see \`sandboxer list --all\`)`, {
+            throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${this.#store.location} (see \`sandboxer list --all\`)`, {
                 sandbox: idText,
             });
         }
@@ -83318,17 +83819,28 @@ class SandboxManager {
             }
             catch (error) {
                 await this.#save({ ...record, error: errorOf('teardown', error), owner_pid: undefined });
-                throw new errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,errors/* messageOf */.bD)(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`, { sandbox: id }, { cause: error });
+                throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`, { sandbox: id }, { cause: error });
             }
             if (cleanup.leftovers.length > 0) {
                 await this.#save({ ...record, cleanup, owner_pid: undefined });
-                throw new errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`, { sandbox: id, leftovers: cleanup.leftovers });
+                throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`, { sandbox: id, leftovers: cleanup.leftovers });
             }
             const destroyedAt = this.#now();
-            const cost = extension.meterActual?.(record.handle ?? minimalHandle(record), {
-                createdAt: new Date(record.created_at),
-                destroyedAt,
-            });
+            // Only a sandbox that became ready is charged; one whose creator died half-way is not.
+            const cost = !record.ready_at
+                ? undefined
+                : extension.meterActual?.(record.handle ?? minimalHandle(record), {
+                    createdAt: new Date(record.created_at),
+                    destroyedAt,
+                });
+            if (cost && record.account) {
+                // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
+                const debit = await this.#ledger.settle(record.account, id, cost.credits, record.hold, cost.breakdown);
+                progress?.(`sandbox ${id}: debited ${debit.credits} credits from "${record.account}"`);
+            }
+            else if (record.hold) {
+                await this.#ledger.release(record.hold, 'destroyed');
+            }
             record = await this.#save({
                 ...record,
                 state: 'destroyed',
@@ -83347,13 +83859,16 @@ class SandboxManager {
         let cleanup;
         try {
             cleanup =
-                cause instanceof errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
+                cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
                     ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
                     : await extension.teardown(handle ?? minimalHandle(record), { progress });
         }
         catch (error) {
-            cleanup = { removed: [], leftovers: [`rollback failed: ${(0,errors/* messageOf */.bD)(error)}`], already_gone: false };
+            cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
         }
+        // A sandbox that never became ready is not charged: its hold goes back in full.
+        if (record.hold)
+            await this.#ledger.release(record.hold, `${step} failed`);
         return this.#save({
             ...record,
             state: 'failed',
@@ -83377,12 +83892,12 @@ function minimalHandle(record) {
     return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
 }
 function errorOf(step, error) {
-    const code = error instanceof errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
-    return { step, code, message: (0,errors/* messageOf */.bD)(error) };
+    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
+    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
 }
 function throwIfAborted(signal) {
     if (signal?.aborted)
-        throw new errors/* InterruptedError */.p4('interrupted');
+        throw new dist_errors/* InterruptedError */.p4('interrupted');
 }
 function defaultConsumer() {
     let user = 'unknown';
@@ -83415,6 +83930,7 @@ var lib = __nccwpck_require__(8245);
 
 
 
+
 /** `$SANDBOXER_HOME`, else `~/.sandboxer`. */
 function defaultHome(env = process.env) {
     return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
@@ -83434,10 +83950,12 @@ class FileStateStore {
     location;
     #sandboxDir;
     #lockDir;
+    #ledgerFile;
     constructor(home = defaultHome()) {
         this.location = home;
         this.#sandboxDir = (0,external_node_path_.join)(home, 'sandboxes');
         this.#lockDir = (0,external_node_path_.join)(home, 'locks');
+        this.#ledgerFile = (0,external_node_path_.join)(home, 'ledger.jsonl');
         (0,external_node_fs_.mkdirSync)(this.#sandboxDir, { recursive: true, mode: 0o700 });
         (0,external_node_fs_.mkdirSync)(this.#lockDir, { recursive: true, mode: 0o700 });
     }
@@ -83457,13 +83975,59 @@ class FileStateStore {
         const names = (await (0,promises_.readdir)(this.#sandboxDir)).filter((n) => /^[a-z0-9]{12}\.json$/.test(n));
         const records = await Promise.all(names.map((name) => this.#read((0,external_node_path_.join)(this.#sandboxDir, name)).catch((error) => {
             // One unreadable file must not hide every other sandbox; `status <id>` still reports it.
-            if (error instanceof errors/* StateCorruptError */.LC)
+            if (error instanceof dist_errors/* StateCorruptError */.LC)
                 return undefined;
             throw error;
         })));
         return records
             .filter((r) => r !== undefined)
             .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+    }
+    /**
+     * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line:
+     * readers skip a line that does not parse, and the next append starts on a fresh line.
+     */
+    async readLedger() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.#ledgerFile, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const entries = [];
+        for (const line of text.split('\n')) {
+            if (!line.trim())
+                continue;
+            try {
+                entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
+            }
+            catch {
+                // A torn line from a killed writer: it never completed, so it never counted.
+            }
+        }
+        return entries;
+    }
+    async appendLedger(entries) {
+        const handle = await (0,promises_.open)(this.#ledgerFile, 'a+', 0o600);
+        try {
+            const { size } = await handle.stat();
+            let prefix = '';
+            if (size > 0) {
+                const last = Buffer.alloc(1);
+                await handle.read(last, 0, 1, size - 1);
+                if (last.toString() !== '\n')
+                    prefix = '\n';
+            }
+            const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
+            await handle.write(`${prefix}${body}\n`);
+            await handle.sync();
+        }
+        finally {
+            await handle.close();
+        }
     }
     async withLock(key, fn, options = {}) {
         const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
@@ -83480,7 +84044,7 @@ class FileStateStore {
             });
         }
         catch (error) {
-            throw new errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key, reason: (0,errors/* messageOf */.bD)(error) });
+            throw new dist_errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key, reason: (0,dist_errors/* messageOf */.bD)(error) });
         }
         try {
             return await fn();
@@ -83505,7 +84069,7 @@ class FileStateStore {
             return sandboxRecordSchema.parse(JSON.parse(text));
         }
         catch (error) {
-            throw new errors/* StateCorruptError */.LC(`state file ${path} cannot be read (${(0,errors/* messageOf */.bD)(error).split('\n')[0]}); move it aside to continue`, { file: path }, { cause: error });
+            throw new dist_errors/* StateCorruptError */.LC(`state file ${path} cannot be read (${(0,dist_errors/* messageOf */.bD)(error).split('\n')[0]}); move it aside to continue`, { file: path }, { cause: error });
         }
     }
 }
@@ -83516,6 +84080,9 @@ var repo_sync = __nccwpck_require__(7603);
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
  */
+
+
+
 
 
 
@@ -83573,6 +84140,8 @@ function openManager(inputs) {
         catalog: () => loadCatalog({ userDirs: defaultUserDirs(cwd), cwd }),
         store: new FileStateStore(home),
         home,
+        // The action's ledger is private to the step, so this only decides whether metered profiles work.
+        initialCredits: initialCreditsFromEnv(),
         resolveHost: async (name) => {
             if (name === 'local')
                 return undefined;
@@ -83628,7 +84197,7 @@ function parseKeyValueLines(text) {
         const eq = line.indexOf('=');
         const key = eq > 0 ? line.slice(0, eq).trim() : '';
         if (!/^[a-z][a-z0-9_]*$/.test(key)) {
-            throw new errors/* InputError */.dz(`input "inputs", line ${index + 1}: expected key=value with a key like "repo", got ${JSON.stringify(line)}`);
+            throw new dist_errors/* InputError */.dz(`input "inputs", line ${index + 1}: expected key=value with a key like "repo", got ${JSON.stringify(line)}`);
         }
         result[key] = line.slice(eq + 1).trim();
     });
@@ -83645,7 +84214,7 @@ function parseNumberInput(name, min, max) {
         return undefined;
     const value = Number(text);
     if (!Number.isInteger(value) || value < min || value > max) {
-        throw new errors/* InputError */.dz(`input "${name}": expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+        throw new dist_errors/* InputError */.dz(`input "${name}": expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
     }
     return value;
 }
@@ -83657,7 +84226,7 @@ function parseBooleanInput(name, fallback) {
         return true;
     if (text === 'false')
         return false;
-    throw new errors/* InputError */.dz(`input "${name}": expected true or false, got ${JSON.stringify(text)}`);
+    throw new dist_errors/* InputError */.dz(`input "${name}": expected true or false, got ${JSON.stringify(text)}`);
 }
 function parseChoice(name, choices, fallback) {
     const text = getInput(name);
@@ -83665,7 +84234,7 @@ function parseChoice(name, choices, fallback) {
         return fallback;
     if (choices.includes(text))
         return text;
-    throw new errors/* InputError */.dz(`input "${name}": expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
+    throw new dist_errors/* InputError */.dz(`input "${name}": expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/state.ts
@@ -83747,7 +84316,7 @@ async function main() {
     }
     catch (error) {
         state.markMainFailed();
-        setFailed((0,errors/* messageOf */.bD)(error));
+        setFailed((0,dist_errors/* messageOf */.bD)(error));
     }
 }
 function publishOutputs(record) {
@@ -83801,7 +84370,7 @@ async function post() {
         await run();
     }
     catch (error) {
-        warning(`sand-boxer post step: ${(0,errors/* messageOf */.bD)(error)}`);
+        warning(`sand-boxer post step: ${(0,dist_errors/* messageOf */.bD)(error)}`);
     }
 }
 async function run() {
@@ -83834,7 +84403,7 @@ async function run() {
         await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
     }
     catch (error) {
-        warning(`sand-boxer: could not tear down sandbox ${saved.id}: ${(0,errors/* messageOf */.bD)(error)}\nRemove it by hand with:\n${manual}`);
+        warning(`sand-boxer: could not tear down sandbox ${saved.id}: ${(0,dist_errors/* messageOf */.bD)(error)}\nRemove it by hand with:\n${manual}`);
         await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
     }
 }
@@ -83844,7 +84413,7 @@ function tolerantInputs() {
         return getInputs();
     }
     catch (error) {
-        warning(`sand-boxer post step: ${(0,errors/* messageOf */.bD)(error)}; cleaning up with defaults`);
+        warning(`sand-boxer post step: ${(0,dist_errors/* messageOf */.bD)(error)}; cleaning up with defaults`);
         return {
             profile: '',
             inputs: {},
@@ -83878,7 +84447,7 @@ async function dumpLogs(manager, id) {
             info('sand-boxer: this backend has no service logs to show');
     }
     catch (error) {
-        warning(`sand-boxer: could not read service logs: ${(0,errors/* messageOf */.bD)(error)}`);
+        warning(`sand-boxer: could not read service logs: ${(0,dist_errors/* messageOf */.bD)(error)}`);
     }
 }
 async function writeSummary(record, teardownSeconds, outcome) {

@@ -7,6 +7,7 @@ import {
   defaultUserDirs,
   FileStateStore,
   type HostFlags,
+  initialCreditsFromEnv,
   loadCatalog,
   loadHostsFile,
   quote,
@@ -41,6 +42,8 @@ export function openManager(
     catalog: () => loadCatalog({ userDirs: defaultUserDirs(cwd), cwd }),
     store: new FileStateStore(home),
     home,
+    // The action's ledger is private to the step, so this only decides whether metered profiles work.
+    initialCredits: initialCreditsFromEnv(),
     resolveHost: async (name) => {
       if (name === 'local') return undefined;
       const path = defaultHostsFile(cwd);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { CreateOptions } from './commands/create.js';
+import type { RouteOptions } from './commands/route.js';
 
 /**
  * Commander wiring only: each action lazily imports its command module, so `--version` and `--help`
@@ -25,6 +26,13 @@ export function buildProgram(): Command {
         'SANDBOXER_HOSTS',
       ),
     )
+    .option('--identity-file <file>', 'SSH private key (or put the key text in SANDBOXER_SSH_KEY)')
+    .option(
+      '--known-hosts <file>',
+      'known_hosts file to verify the host key against (default ~/.ssh/known_hosts)',
+    )
+    .option('--host-fingerprint <sha256>', 'pin the host key: SHA256:… as printed by ssh-keygen -lf')
+    .option('--insecure-ignore-host-key', 'do not verify the host key (prints a warning)')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .option('-v, --verbose', 'progress on stderr even when it is not a terminal')
@@ -41,14 +49,8 @@ export function buildProgram(): Command {
     .option('-i, --input <key=value>', 'a sandbox input (repeatable)', collect, [])
     .option('--consumer <name>', 'who the sandbox is for (default: user@machine)')
     .option('--host <host>', 'hosts-file alias, user@address[:port], or local')
-    .option('--identity-file <file>', 'SSH private key (or put the key text in SANDBOXER_SSH_KEY)')
-    .option(
-      '--known-hosts <file>',
-      'known_hosts file to verify the host key against (default ~/.ssh/known_hosts)',
-    )
-    .option('--host-fingerprint <sha256>', 'pin the host key: SHA256:… as printed by ssh-keygen -lf')
-    .option('--insecure-ignore-host-key', 'do not verify the host key (prints a warning)')
     .option('--ttl <duration>', "lifetime such as 30m or 2h (default: the profile's)")
+    .option('--account <account>', 'the credits account that pays (default: derived from --consumer)')
     .option('--json', 'print the sandbox record as JSON')
     .action(async (_options, command: Command) =>
       (await import('./commands/create.js')).create(merged(command) as CreateOptions),
@@ -79,6 +81,55 @@ export function buildProgram(): Command {
     .option('--json', 'print the final record as JSON')
     .action(async (id: string, _options, command: Command) =>
       (await import('./commands/destroy.js')).destroy(id, merged(command)),
+    );
+
+  program
+    .command('estimate')
+    .description('what a sandbox of a profile would cost, without creating it')
+    .requiredOption('-p, --profile <profile>', 'profile id')
+    .option('--ttl <duration>', "lifetime to price (default: the profile's)")
+    .option('--json', 'print the quote as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/estimate.js')).estimate(merged(command) as { profile: string }),
+    );
+
+  program
+    .command('route')
+    .description('decide where a create would go (routing candidates, credits, capacity), without creating')
+    .requiredOption('-p, --profile <profile>', 'profile id')
+    .option('-i, --input <key=value>', 'a sandbox input (repeatable)', collect, [])
+    .option('--host <host>', 'hosts-file alias or user@address[:port] for self-hosted candidates')
+    .option('--ttl <duration>', "lifetime (default: the profile's)")
+    .option('--consumer <name>', 'who it would be for (chooses the account)')
+    .option('--account <account>', 'the credits account')
+    .option('--explain', 'show every candidate and why it was chosen or rejected')
+    .option('--json', 'print the decision as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/route.js')).route(merged(command) as RouteOptions),
+    );
+
+  const credits = program.command('credits').description('the credits ledger: balances, grants, history');
+  credits
+    .command('balance [account]')
+    .description('balance, held and available credits (every account when none is named)')
+    .option('--json', 'print as JSON')
+    .action(async (account: string | undefined, _options, command: Command) =>
+      (await import('./commands/credits.js')).balance(account, merged(command)),
+    );
+  credits
+    .command('grant <account> <amount>')
+    .description('add credits to an account')
+    .option('--note <text>', 'why (kept in the history)')
+    .option('--json', 'print the grant and the new balance as JSON')
+    .action(async (account: string, amount: string, _options, command: Command) =>
+      (await import('./commands/credits.js')).grant(account, amount, merged(command)),
+    );
+  credits
+    .command('history [account]')
+    .description('the append-only history: grants, holds, releases, debits')
+    .option('--json', 'print the entries as JSON')
+    .action(async (account: string | undefined, _options, command: Command) =>
+      (await import('./commands/credits.js')).history(account, merged(command)),
     );
 
   program

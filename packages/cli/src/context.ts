@@ -5,6 +5,7 @@ import {
   FileStateStore,
   type HostFlags,
   type HostResolver,
+  initialCreditsFromEnv,
   loadCatalog,
   loadHostsFile,
   resolveRemoteHost,
@@ -46,5 +47,6 @@ export function openManager(options: ContextOptions = {}): SandboxManager {
     store: new FileStateStore(home),
     home,
     resolveHost,
+    initialCredits: initialCreditsFromEnv(),
   });
 }

@@ -12,6 +12,8 @@ export const EXIT = {
   provisionFailed: 4,
   teardownFailed: 5,
   conflict: 6,
+  insufficientCredits: 7,
+  noBackend: 8,
   interrupted: 130,
 } as const;
 
@@ -26,6 +28,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   INTERRUPTED: EXIT.interrupted,
   SSH_FAILED: EXIT.provisionFailed,
   REMOTE_COMMAND_FAILED: EXIT.provisionFailed,
+  INSUFFICIENT_CREDITS: EXIT.insufficientCredits,
+  NO_BACKEND_AVAILABLE: EXIT.noBackend,
 };
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -63,11 +63,17 @@ export function describeSandbox(record: SandboxRecord): string {
     ['state', record.state],
     ['profile', `${record.profile} (${record.extension})`],
     ['host', record.host],
-    ['consumer', record.consumer],
+    ['consumer', record.account ? `${record.consumer} (account ${record.account})` : record.consumer],
     ['created', record.created_at],
     ['expires', `${record.expires_at} (${relativeTime(record.expires_at)})`],
   ];
   if (record.destroyed_at) rows.push(['ended', record.destroyed_at]);
+  if (record.estimate) rows.push(['estimate', `${record.estimate.credits} credits (held while it lives)`]);
+  if (record.cost)
+    rows.push(['cost', `${record.cost.credits} credits for ${Math.round(record.cost.duration)} s`]);
+  for (const skipped of record.routing ?? []) {
+    rows.push(['skipped', `${skipped.extension} on ${skipped.host}: ${skipped.reasons.join('; ')}`]);
+  }
   for (const [key, value] of Object.entries(record.reachability ?? {})) {
     if (key === 'host' && value === record.host) continue;
     rows.push([key, typeof value === 'string' ? value : JSON.stringify(value)]);

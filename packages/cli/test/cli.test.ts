@@ -149,7 +149,8 @@ export function createFlaky(context) {
 
   test('20 CLI processes creating and destroying at once leave a consistent store', async () => {
     const home = temp('sbx-cli-home-');
-    const env = { SANDBOXER_HOME: home };
+    // Enough credits for 20 concurrent holds of 15 (profile.saas-stub's 30 minutes at 0.5/min).
+    const env = { SANDBOXER_HOME: home, SANDBOXER_INITIAL_CREDITS: '300' };
     const repo = sampleRepo();
     const results = await Promise.all(
       Array.from({ length: 20 }, async () => {

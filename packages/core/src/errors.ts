@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'STATE_CORRUPT'
   | 'INTERRUPTED'
   | 'SSH_FAILED'
-  | 'REMOTE_COMMAND_FAILED';
+  | 'REMOTE_COMMAND_FAILED'
+  | 'INSUFFICIENT_CREDITS'
+  | 'NO_BACKEND_AVAILABLE';
 
 export class SandboxerError extends Error {
   readonly code: ErrorCode;
@@ -119,6 +121,20 @@ export class RemoteCommandError extends SandboxerError {
   constructor(message: string, exitCode: number | null, details: Record<string, unknown> = {}) {
     super('REMOTE_COMMAND_FAILED', message, { ...details, exit_code: exitCode });
     this.exitCode = exitCode;
+  }
+}
+
+/** The account cannot afford the hold a create needs; details carry balance, estimate and alternatives. */
+export class InsufficientCreditsError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super('INSUFFICIENT_CREDITS', message, details);
+  }
+}
+
+/** No routing candidate of a profile is feasible; details carry every candidate and why it was rejected. */
+export class NoBackendAvailableError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super('NO_BACKEND_AVAILABLE', message, details);
   }
 }
 

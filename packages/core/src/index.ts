@@ -33,9 +33,12 @@ export {
   type SandboxState,
   sandboxRecordSchema,
 } from './manager/record.js';
+export { type AccountBalance, accountOf, CreditsLedger, initialCreditsFromEnv } from './metering/ledger.js';
+export { type LedgerEntry, ledgerEntrySchema } from './metering/ledger-schema.js';
 export * from './metering/types.js';
 export { normalizeProfileId } from './profiles/load.js';
 export { type Profile, type ProfileDeclaration, profileDeclarationSchema } from './profiles/schema.js';
+export { type CandidateReport, probeSsh, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
 export { fingerprintOf } from './ssh/known-hosts.js';
 export { command, quote } from './ssh/quote.js';
 export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';

@@ -9,6 +9,7 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
   consumer?: string;
   host?: string;
   ttl?: string;
+  account?: string;
 }
 
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
@@ -25,6 +26,7 @@ export async function create(options: CreateOptions): Promise<void> {
         consumer: options.consumer,
         host: options.host,
         ttl: options.ttl,
+        account: options.account,
       },
       { progress: progressReporter(options), signal: controller.signal },
     );

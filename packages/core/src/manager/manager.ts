@@ -18,7 +18,9 @@ import type {
   SandboxExtension,
   SandboxHandle,
 } from '../extensions/contract.js';
+import { accountOf, CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../metering/types.js';
+import { type ResolverDeps, type RoutingDecision, RoutingResolver } from '../routing/resolver.js';
 import type { StateStore } from '../state/store.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
 import { LIVE_STATES, type SandboxRecord, sandboxRecordSchema } from './record.js';
@@ -34,7 +36,12 @@ export interface CreateRequest {
   host?: string;
   /** `30m`, `2h`, or seconds; defaults to the profile's TTL and may not exceed its `max_ttl`. */
   ttl?: string | number;
+  /** The credits account that pays; defaults to the consumer's account (see accountOf). */
+  account?: string;
 }
+
+/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
+const HOLD_GRACE_MS = 10 * 60_000;
 
 /** Options of `create`: progress and cancellation, plus a hook that sees every saved record. */
 export interface CreateOptions extends OperationOptions {
@@ -59,6 +66,10 @@ export interface ManagerOptions {
   home: string;
   resolveHost?: HostResolver;
   now?: () => Date;
+  /** Credits a new account starts with (an `initial grant` in its history); 0 by default. */
+  initialCredits?: number;
+  /** Replaces the TCP reachability probe of routing (tests). */
+  probe?: ResolverDeps['probe'];
 }
 
 /** Without a configured resolver only `local` (or nothing) is understood. */
@@ -66,28 +77,6 @@ const localOnly: HostResolver = async (name) => {
   if (name === undefined || name === 'local') return undefined;
   throw new InputError(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
 };
-
-/** Picks the host for an extension: local ones refuse `--host`; SSH ones must end up with one. */
-async function chooseHost(
-  extension: SandboxExtension,
-  requested: string | undefined,
-  inputs: Record<string, string>,
-  resolve: HostResolver,
-): Promise<HostTarget | undefined> {
-  if (extension.hostKind !== 'ssh') {
-    if (requested !== undefined && requested !== 'local') {
-      throw new InputError(`${extension.id} runs on this machine: omit --host (got "${requested}")`);
-    }
-    return undefined;
-  }
-  const host = await resolve(requested ?? extension.hostFromInputs?.(inputs), extension);
-  if (!host) {
-    throw new InputError(
-      `${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`,
-    );
-  }
-  return host;
-}
 
 /**
  * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
@@ -100,6 +89,8 @@ export class SandboxManager {
   readonly #home: string;
   readonly #resolveHost: HostResolver;
   readonly #now: () => Date;
+  readonly #ledger: CreditsLedger;
+  readonly #probe: ResolverDeps['probe'];
 
   constructor(options: ManagerOptions) {
     const { catalog } = options;
@@ -108,6 +99,46 @@ export class SandboxManager {
     this.#home = options.home;
     this.#resolveHost = options.resolveHost ?? localOnly;
     this.#now = options.now ?? (() => new Date());
+    this.#ledger = new CreditsLedger(this.#store, {
+      now: this.#now,
+      initialCredits: options.initialCredits ?? 0,
+    });
+    this.#probe = options.probe;
+  }
+
+  /** The credits ledger (balances, grants, history) over the same state store. */
+  get ledger(): CreditsLedger {
+    return this.#ledger;
+  }
+
+  #resolver(catalog: Catalog): RoutingResolver {
+    return new RoutingResolver({
+      catalog,
+      home: this.#home,
+      ledger: this.#ledger,
+      listSandboxes: () => this.#store.listSandboxes(),
+      resolveHost: this.#resolveHost,
+      ...(this.#probe ? { probe: this.#probe } : {}),
+    });
+  }
+
+  /**
+   * Decides where a sandbox of this profile would go and why, without creating anything or holding
+   * credits (`sandboxer route --explain`).
+   */
+  async route(
+    request: Omit<CreateRequest, 'inputs'> & { inputs?: Record<string, string> },
+  ): Promise<RoutingDecision> {
+    const catalog = await this.catalog();
+    const profile = catalog.profile(request.profile);
+    const consumer = request.consumer ?? defaultConsumer();
+    return this.#resolver(catalog).explain({
+      profile,
+      inputs: { ...profile.inputs.defaults, ...request.inputs },
+      host: request.host,
+      ttlSeconds: resolveTtl(profile, request.ttl),
+      account: request.account ?? accountOf(consumer),
+    });
   }
 
   /**
@@ -124,33 +155,75 @@ export class SandboxManager {
     };
     const catalog = await this.catalog();
     const profile = catalog.profile(request.profile);
-    const extension = await catalog.instantiate(profile.extension, this.#home);
-    const inputs = extension.validateInputs(resolveInputs(profile, request.inputs ?? {}));
+    const merged = resolveInputs(profile, request.inputs ?? {});
     const ttlSeconds = resolveTtl(profile, request.ttl);
-    const host = await chooseHost(extension, request.host, inputs, this.#resolveHost);
-
-    const createdAt = this.#now();
-    const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
+    const consumer = request.consumer ?? defaultConsumer();
+    const account = request.account ?? accountOf(consumer);
     const id = newSandboxId();
-    let record: SandboxRecord = {
-      id,
-      state: 'provisioning',
-      profile: profile.id,
-      extension: extension.id,
-      host: host?.name ?? 'local',
-      consumer: request.consumer ?? defaultConsumer(),
-      created_at: createdAt.toISOString(),
-      updated_at: createdAt.toISOString(),
-      expires_at: expiresAt.toISOString(),
-      ttl_seconds: ttlSeconds,
-      ...(host ? { target: host } : {}),
-      owner_pid: process.pid,
-    };
 
     return this.#store.withLock(lockKey(id), async () => {
-      record = await save(record);
+      // Routing and the first record happen under one lock (for every profile: host capacity counts
+      // them all), so burst caps and capacities see every sandbox decided before this one.
+      const {
+        record: first,
+        extension,
+        host,
+        inputs,
+      } = await this.#store.withLock('route', async () => {
+        const createdAt = this.#now();
+        const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
+        const chosen = await this.#resolver(catalog).choose(
+          { profile, inputs: merged, host: request.host, ttlSeconds, account },
+          { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) },
+        );
+        const rejected = chosen.decision.candidates.filter((c) => !c.feasible);
+        const record: SandboxRecord = {
+          id,
+          state: 'provisioning',
+          profile: profile.id,
+          extension: chosen.extension.id,
+          host: chosen.host?.name ?? 'local',
+          consumer,
+          account,
+          created_at: createdAt.toISOString(),
+          updated_at: createdAt.toISOString(),
+          expires_at: expiresAt.toISOString(),
+          ttl_seconds: ttlSeconds,
+          ...(chosen.host ? { target: chosen.host } : {}),
+          ...(chosen.report.estimate ? { estimate: chosen.report.estimate } : {}),
+          ...(chosen.hold ? { hold: chosen.hold.id } : {}),
+          ...(rejected.length > 0
+            ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
+            : {}),
+          owner_pid: process.pid,
+        };
+        try {
+          return {
+            record: await save(record),
+            extension: chosen.extension,
+            host: chosen.host,
+            inputs: chosen.inputs,
+          };
+        } catch (error) {
+          if (chosen.hold)
+            await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be written');
+          throw error;
+        }
+      });
+      let record = first;
+      const createdAt = new Date(record.created_at);
+      const expiresAt = new Date(record.expires_at);
+      for (const rejected of record.routing ?? []) {
+        progress?.(
+          `routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`,
+        );
+      }
+      const held =
+        record.estimate && record.hold
+          ? `, holding ${record.estimate.credits} credits from "${account}"`
+          : '';
       progress?.(
-        `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id})`,
+        `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id}${held})`,
       );
       let handle: SandboxHandle | undefined;
       let step = 'provision';
@@ -291,10 +364,26 @@ export class SandboxManager {
         );
       }
       const destroyedAt = this.#now();
-      const cost = extension.meterActual?.(record.handle ?? minimalHandle(record), {
-        createdAt: new Date(record.created_at),
-        destroyedAt,
-      });
+      // Only a sandbox that became ready is charged; one whose creator died half-way is not.
+      const cost = !record.ready_at
+        ? undefined
+        : extension.meterActual?.(record.handle ?? minimalHandle(record), {
+            createdAt: new Date(record.created_at),
+            destroyedAt,
+          });
+      if (cost && record.account) {
+        // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
+        const debit = await this.#ledger.settle(
+          record.account,
+          id,
+          cost.credits,
+          record.hold,
+          cost.breakdown,
+        );
+        progress?.(`sandbox ${id}: debited ${debit.credits} credits from "${record.account}"`);
+      } else if (record.hold) {
+        await this.#ledger.release(record.hold, 'destroyed');
+      }
       record = await this.#save({
         ...record,
         state: 'destroyed',
@@ -327,6 +416,8 @@ export class SandboxManager {
     } catch (error) {
       cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
     }
+    // A sandbox that never became ready is not charged: its hold goes back in full.
+    if (record.hold) await this.#ledger.release(record.hold, `${step} failed`);
     return this.#save({
       ...record,
       state: 'failed',

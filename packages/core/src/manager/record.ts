@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../extensions/contract.js';
-import { meterActualSchema } from '../metering/types.js';
+import { meterActualSchema, meterQuoteSchema } from '../metering/types.js';
 
 /**
  * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
@@ -43,6 +43,16 @@ export const sandboxRecordSchema = z.object({
   reachability: reachabilitySchema.optional(),
   cleanup: cleanupReportSchema.optional(),
   error: sandboxErrorSchema.optional(),
+  /** The credits account that pays for it. */
+  account: z.string().optional(),
+  /** The estimate made before it was created (metered extensions). */
+  estimate: meterQuoteSchema.optional(),
+  /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
+  hold: z.string().optional(),
+  /** Routing candidates tried before the chosen one, with why each was skipped. */
+  routing: z
+    .array(z.object({ extension: z.string(), host: z.string(), reasons: z.array(z.string()) }))
+    .optional(),
   /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
   cost: meterActualSchema.optional(),
   /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */

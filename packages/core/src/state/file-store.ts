@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { messageOf, StateConflictError, StateCorruptError } from '../errors.js';
 import { type SandboxRecord, sandboxRecordSchema } from '../manager/record.js';
+import { type LedgerEntry, ledgerEntrySchema } from '../metering/ledger-schema.js';
 import { isSandboxId } from '../util/ids.js';
 import type { LockOptions, StateStore } from './store.js';
 
@@ -30,11 +31,13 @@ export class FileStateStore implements StateStore {
   readonly location: string;
   readonly #sandboxDir: string;
   readonly #lockDir: string;
+  readonly #ledgerFile: string;
 
   constructor(home: string = defaultHome()) {
     this.location = home;
     this.#sandboxDir = join(home, 'sandboxes');
     this.#lockDir = join(home, 'locks');
+    this.#ledgerFile = join(home, 'ledger.jsonl');
     mkdirSync(this.#sandboxDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
   }
@@ -66,6 +69,48 @@ export class FileStateStore implements StateStore {
     return records
       .filter((r): r is SandboxRecord => r !== undefined)
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line:
+   * readers skip a line that does not parse, and the next append starts on a fresh line.
+   */
+  async readLedger(): Promise<LedgerEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.#ledgerFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const entries: LedgerEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
+      } catch {
+        // A torn line from a killed writer: it never completed, so it never counted.
+      }
+    }
+    return entries;
+  }
+
+  async appendLedger(entries: LedgerEntry[]): Promise<void> {
+    const handle = await open(this.#ledgerFile, 'a+', 0o600);
+    try {
+      const { size } = await handle.stat();
+      let prefix = '';
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last.toString() !== '\n') prefix = '\n';
+      }
+      const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
+      await handle.write(`${prefix}${body}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {

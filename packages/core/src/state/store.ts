@@ -1,4 +1,5 @@
 import type { SandboxRecord } from '../manager/record.js';
+import type { LedgerEntry } from '../metering/ledger-schema.js';
 
 export interface LockOptions {
   /** How long to wait for another process to release the lock before giving up. */
@@ -16,6 +17,10 @@ export interface StateStore {
   getSandbox(id: string): Promise<SandboxRecord | undefined>;
   putSandbox(record: SandboxRecord): Promise<void>;
   listSandboxes(): Promise<SandboxRecord[]>;
+  /** The credits history, oldest first. */
+  readLedger(): Promise<LedgerEntry[]>;
+  /** Appends to the credits history durably; callers hold the `ledger` lock around check-and-append. */
+  appendLedger(entries: LedgerEntry[]): Promise<void>;
   /** Runs `fn` while holding an exclusive, crash-safe lock named `key` (released if the holder dies). */
   withLock<T>(key: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
 }

@@ -15,7 +15,7 @@ async function setup(home = tempDir()) {
     userDirs: [],
   });
   const store = new FileStateStore(home);
-  return { home, store, manager: new SandboxManager({ catalog, store, home }) };
+  return { home, store, manager: new SandboxManager({ catalog, store, home, initialCredits: 1000 }) };
 }
 
 beforeEach(() => MemoryExtension.resources.clear());

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * One line of the append-only credits history. Amounts are credits with at most two decimals;
+ * sums are done in whole cents so they stay exact.
+ *  - grant: credits added to the account
+ *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
+ *  - release: a hold given back (the sandbox was destroyed, or never got made)
+ *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
+ */
+export const ledgerEntrySchema = z.object({
+  id: z.string(),
+  at: z.iso.datetime(),
+  account: z.string().min(1),
+  kind: z.enum(['grant', 'hold', 'release', 'debit']),
+  credits: z.number().nonnegative(),
+  sandbox: z.string().optional(),
+  /** For a release: the hold it gives back. */
+  hold: z.string().optional(),
+  /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
+  expires_at: z.iso.datetime().optional(),
+  note: z.string().optional(),
+  breakdown: z.record(z.string(), z.number()).optional(),
+});
+
+export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
+
+/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
+export function toCents(credits: number): number {
+  return Math.round(credits * 100);
+}
+
+export function fromCents(cents: number): number {
+  return cents / 100;
+}

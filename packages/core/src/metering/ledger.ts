@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import { InputError, InsufficientCreditsError } from '../errors.js';
+import type { StateStore } from '../state/store.js';
+import { fromCents, type LedgerEntry, toCents } from './ledger-schema.js';
+
+/** Where an account stands: balance = grants − debits; available = balance − live holds. */
+export interface AccountBalance {
+  account: string;
+  balance: number;
+  held: number;
+  available: number;
+  /** Holds still reserving credits (not released, not expired). */
+  holds: LedgerEntry[];
+}
+
+export interface LedgerOptions {
+  now?: () => Date;
+  /**
+   * Credits granted to an account the first time it is used, recorded as an ordinary `grant`
+   * ("initial grant"), so a fresh machine can use the metered default at once. 0 turns it off.
+   */
+  initialCredits?: number;
+}
+
+const LOCK = 'ledger';
+
+/** Credits a new account starts with: `$SANDBOXER_INITIAL_CREDITS`, else 100 (see docs/payments.md). */
+export function initialCreditsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.SANDBOXER_INITIAL_CREDITS;
+  if (text === undefined || text === '') return 100;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new InputError(
+      `SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The consumer → account mapping: everything before the first `#` (so every run of
+ * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
+ */
+export function accountOf(consumer: string): string {
+  const account = consumer.split('#')[0]?.trim();
+  return account || consumer;
+}
+
+/**
+ * The credits ledger: an append-only history in the state store. Every check-and-append runs under
+ * one lock, so concurrent creates can never overspend; debits are idempotent per sandbox.
+ */
+export class CreditsLedger {
+  readonly #store: StateStore;
+  readonly #now: () => Date;
+  readonly #initialCredits: number;
+
+  constructor(store: StateStore, options: LedgerOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? (() => new Date());
+    this.#initialCredits = options.initialCredits ?? 0;
+  }
+
+  async balance(account: string): Promise<AccountBalance> {
+    return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
+  }
+
+  /** Every account that appears in the history, with its balance. */
+  async accounts(): Promise<AccountBalance[]> {
+    const entries = await this.#store.readLedger();
+    const names = [...new Set(entries.map((e) => e.account))].sort();
+    return names.map((name) => summarize(entries, name, this.#now(), 0));
+  }
+
+  async history(account?: string): Promise<LedgerEntry[]> {
+    const entries = await this.#store.readLedger();
+    return account === undefined ? entries : entries.filter((e) => e.account === account);
+  }
+
+  async grant(account: string, credits: number, note?: string): Promise<LedgerEntry> {
+    if (!account.trim()) throw new InputError('credits grant: the account may not be empty');
+    const cents = toCents(credits);
+    // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
+    if (
+      !Number.isFinite(credits) ||
+      cents <= 0 ||
+      Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)
+    ) {
+      throw new InputError(
+        `credits grant: expected a positive amount with at most two decimals, got ${credits}`,
+      );
+    }
+    return this.#store.withLock(LOCK, async () => {
+      const entries = await this.#withInitialGrant(account);
+      const entry = this.#entry({
+        account,
+        kind: 'grant',
+        credits: fromCents(cents),
+        ...(note ? { note } : {}),
+      });
+      await this.#store.appendLedger([...entries, entry]);
+      return entry;
+    });
+  }
+
+  /**
+   * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
+   * refusal (the caller knows the profile and its cheaper alternatives).
+   */
+  async hold(
+    account: string,
+    credits: number,
+    sandbox: string,
+    expiresAt: Date,
+    describe: (balance: AccountBalance) => string,
+  ): Promise<LedgerEntry> {
+    return this.#store.withLock(LOCK, async () => {
+      const pending = await this.#withInitialGrant(account);
+      const all = [...(await this.#store.readLedger()), ...pending];
+      const balance = summarize(all, account, this.#now(), 0);
+      if (toCents(balance.available) < toCents(credits)) {
+        throw new InsufficientCreditsError(describe(balance), {
+          account,
+          balance: balance.balance,
+          held: balance.held,
+          available: balance.available,
+          estimate: credits,
+        });
+      }
+      const entry = this.#entry({
+        account,
+        kind: 'hold',
+        credits,
+        sandbox,
+        expires_at: expiresAt.toISOString(),
+      });
+      await this.#store.appendLedger([...pending, entry]);
+      return entry;
+    });
+  }
+
+  /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
+  async release(holdId: string, note?: string): Promise<void> {
+    await this.#store.withLock(LOCK, async () => {
+      const entries = await this.#store.readLedger();
+      const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
+      if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId)) return;
+      await this.#store.appendLedger([
+        this.#entry({
+          account: hold.account,
+          kind: 'release',
+          credits: hold.credits,
+          hold: holdId,
+          ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
+          ...(note ? { note } : {}),
+        }),
+      ]);
+    });
+  }
+
+  /**
+   * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
+   * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
+   */
+  async settle(
+    account: string,
+    sandbox: string,
+    credits: number,
+    holdId: string | undefined,
+    breakdown: Record<string, number> = {},
+  ): Promise<LedgerEntry> {
+    return this.#store.withLock(LOCK, async () => {
+      const entries = await this.#store.readLedger();
+      const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
+      if (existing) return existing;
+      const initial = await this.#withInitialGrant(account);
+      const debit = this.#entry({ account, kind: 'debit', credits, sandbox, breakdown });
+      const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
+      const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
+      const release =
+        hold && !released
+          ? [
+              this.#entry({
+                account: hold.account,
+                kind: 'release',
+                credits: hold.credits,
+                hold: hold.id,
+                sandbox,
+              }),
+            ]
+          : [];
+      // Release first, then debit: replayed line by line, `available` never dips below zero.
+      await this.#store.appendLedger([...initial, ...release, debit]);
+      return debit;
+    });
+  }
+
+  /** The initial grant for an account never seen before (to append in the same locked write). */
+  async #withInitialGrant(account: string): Promise<LedgerEntry[]> {
+    if (this.#initialCredits <= 0) return [];
+    const entries = await this.#store.readLedger();
+    if (entries.some((e) => e.account === account)) return [];
+    return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
+  }
+
+  #entry(fields: Omit<LedgerEntry, 'id' | 'at'>): LedgerEntry {
+    return { id: randomUUID(), at: this.#now().toISOString(), ...fields };
+  }
+}
+
+/** Sums one account's history in whole cents. */
+function summarize(
+  entries: LedgerEntry[],
+  account: string,
+  now: Date,
+  initialCredits: number,
+): AccountBalance {
+  const mine = entries.filter((e) => e.account === account);
+  const releasedHolds = new Set(mine.filter((e) => e.kind === 'release').map((e) => e.hold));
+  let balance = mine.length === 0 ? toCents(initialCredits) : 0;
+  const holds: LedgerEntry[] = [];
+  for (const e of mine) {
+    if (e.kind === 'grant') balance += toCents(e.credits);
+    if (e.kind === 'debit') balance -= toCents(e.credits);
+    if (
+      e.kind === 'hold' &&
+      !releasedHolds.has(e.id) &&
+      (!e.expires_at || Date.parse(e.expires_at) > now.getTime())
+    ) {
+      holds.push(e);
+    }
+  }
+  const held = holds.reduce((sum, h) => sum + toCents(h.credits), 0);
+  return {
+    account,
+    balance: fromCents(balance),
+    held: fromCents(held),
+    available: fromCents(balance - held),
+    holds,
+  };
+}
