@@ -84029,7 +84029,24 @@ class FileStateStore {
             await handle.close();
         }
     }
+    /**
+     * Callers in this process queue here first, so only one of them at a time polls the file lock:
+     * a busy server does not pay proper-lockfile's retry interval for contention with itself.
+     */
+    #queues = new Map();
     async withLock(key, fn, options = {}) {
+        const previous = this.#queues.get(key) ?? Promise.resolve();
+        const mine = previous.catch(() => { }).then(() => this.#withFileLock(key, fn, options));
+        this.#queues.set(key, mine);
+        try {
+            return await mine;
+        }
+        finally {
+            if (this.#queues.get(key) === mine)
+                this.#queues.delete(key);
+        }
+    }
+    async #withFileLock(key, fn, options) {
         const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
         const waitMs = options.waitMs ?? 30_000;
         let release;

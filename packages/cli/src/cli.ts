@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { CreateOptions } from './commands/create.js';
 import type { RouteOptions } from './commands/route.js';
+import type { ServeOptions } from './commands/serve.js';
 
 /**
  * Commander wiring only: each action lazily imports its command module, so `--version` and `--help`
@@ -130,6 +131,20 @@ export function buildProgram(): Command {
     .option('--json', 'print the entries as JSON')
     .action(async (account: string | undefined, _options, command: Command) =>
       (await import('./commands/credits.js')).history(account, merged(command)),
+    );
+
+  program
+    .command('serve')
+    .description('serve the same manager over HTTP (REST + /openapi.json) until SIGINT/SIGTERM')
+    .option('--host <address>', 'address to listen on (non-loopback needs tokens)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', '7070')
+    .option(
+      '--token-file <file>',
+      'bearer tokens, one per line (also: SANDBOXER_API_TOKENS, comma-separated)',
+    )
+    .option('--grace <seconds>', 'on shutdown, how long in-flight operations may take to finish', '30')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/serve.js')).serve(merged(command) as ServeOptions),
     );
 
   program

@@ -113,7 +113,24 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /**
+   * Callers in this process queue here first, so only one of them at a time polls the file lock:
+   * a busy server does not pay proper-lockfile's retry interval for contention with itself.
+   */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const mine = previous.catch(() => {}).then(() => this.#withFileLock(key, fn, options));
+    this.#queues.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#queues.get(key) === mine) this.#queues.delete(key);
+    }
+  }
+
+  async #withFileLock<T>(key: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {
     const target = join(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
     const waitMs = options.waitMs ?? 30_000;
     let release: () => Promise<void>;

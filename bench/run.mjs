@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `pnpm bench`: benchmarks that report ratios and percentiles measured in this run (never timed
+// unit tests). Now: the HTTP API under a bounded load on the embedded backend (issue 7).
+// Results go to bench/results/<name>.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runLoad } from './lib/http-load.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const results = join(root, 'bench', 'results');
+mkdirSync(results, { recursive: true });
+
+async function httpLoad() {
+  const token = 'bench-token-0123456789abcdef';
+  const env = {
+    ...process.env,
+    SANDBOXER_HOME: mkdtempSync(join(tmpdir(), 'sbx-bench-')),
+    SANDBOXER_API_TOKENS: token,
+    SANDBOXER_INITIAL_CREDITS: '100000',
+  };
+  const server = spawn(
+    process.execPath,
+    [join(root, 'packages/cli/bin/sandboxer.js'), 'serve', '--port', '0', '--quiet'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const url = await new Promise((resolve, reject) => {
+    let text = '';
+    server.stderr.on('data', (d) => {
+      text += d;
+      const match = /serving on (http:\/\/\S+) /.exec(text);
+      if (match) resolve(match[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
+  });
+  const body = {
+    profile: 'saas-stub',
+    inputs: { repo: join(root, 'tests/fixtures/sample-repo') },
+    consumer: 'bench',
+  };
+  await runLoad({ url, token, pairs: 20, concurrency: 4, body }); // warm-up, not reported
+  const result = await runLoad({ url, token, pairs: 200, concurrency: 20, body });
+  server.kill('SIGTERM');
+  const ms = (v) => `${v.toFixed(1)} ms`;
+  console.log('HTTP API load: 200 create/destroy pairs, 20 at a time, embedded backend (saas-stub)');
+  console.log(
+    `  errors: ${result.errors.length}   wall: ${result.seconds.toFixed(2)} s   ${result.pairsPerSecond.toFixed(1)} pairs/s`,
+  );
+  for (const kind of ['create', 'destroy']) {
+    const r = result[kind];
+    console.log(
+      `  ${kind.padEnd(8)} p50 ${ms(r.p50)}   p90 ${ms(r.p90)}   p99 ${ms(r.p99)}   max ${ms(r.max)}   (n=${r.count})`,
+    );
+  }
+  writeFileSync(join(results, 'http-load.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result.errors.length === 0;
+}
+
+const ok = await httpLoad();
+process.exitCode = ok ? 0 : 1;

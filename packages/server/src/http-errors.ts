@@ -1,0 +1,35 @@
+import { type ErrorCode, messageOf, SandboxerError } from '@sand-boxer/core';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** The JSON body of every error response: the typed error's stable code, its message and details. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** The HTTP surface is an outer layer: only here do typed error codes become statuses. */
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  CONFIG_INVALID: 400,
+  INPUT_INVALID: 400,
+  NOT_FOUND: 404,
+  PROVISION_FAILED: 502,
+  TEARDOWN_FAILED: 502,
+  STATE_CONFLICT: 409,
+  STATE_CORRUPT: 500,
+  INTERRUPTED: 503,
+  SSH_FAILED: 502,
+  REMOTE_COMMAND_FAILED: 502,
+  INSUFFICIENT_CREDITS: 402,
+  NO_BACKEND_AVAILABLE: 503,
+};
+
+export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+  if (error instanceof SandboxerError) {
+    return { status: STATUS[error.code] ?? 500, body: error.toJSON() };
+  }
+  return {
+    status: 500,
+    body: { code: 'INTERNAL', message: `unexpected error: ${messageOf(error)}`, details: {} },
+  };
+}

@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { InputError, type SandboxManager } from '@sand-boxer/core';
+import { createApp } from './app.js';
+import { isLoopback } from './auth.js';
+import { Operations } from './operations.js';
+
+export interface ServerOptions {
+  manager: SandboxManager;
+  host: string;
+  port: number;
+  tokens: string[];
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  /**
+   * Stops accepting connections, lets in-flight operations finish for `graceMs`, then interrupts the
+   * rest (a create rolls back and is recorded as failed; anything a hard kill leaves is for `gc`).
+   */
+  close(graceMs?: number): Promise<{ finished: number; interrupted: number }>;
+}
+
+/** Starts the HTTP API; refuses a non-loopback address without tokens. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  if (!isLoopback(options.host) && options.tokens.length === 0) {
+    throw new InputError(
+      `refusing to listen on ${options.host} without authentication: give --token-file or SANDBOXER_API_TOKENS, or listen on 127.0.0.1`,
+    );
+  }
+  const operations = new Operations();
+  const app = createApp({ manager: options.manager, tokens: options.tokens, operations, log: options.log });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    s.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new InputError(
+              `port ${options.port} on ${options.host} is already in use (pick another with --port)`,
+            )
+          : error,
+      ),
+    );
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    async close(graceMs = 30_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const result = await operations.drain(graceMs);
+      // Idle keep-alive connections would hold close() open.
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      return result;
+    },
+  };
+}
