@@ -187,6 +187,25 @@ describe('the HTTP API on the embedded backend', () => {
       /cannot afford/,
     ],
     [
+      'a repo outside the server repo root',
+      () => call('POST', '/v1/sandboxes', { profile: 'saas-stub', inputs: { repo: '/etc' } }),
+      400,
+      'INPUT_INVALID',
+      /inputs\.repo: \/etc is outside the server's repo root/,
+    ],
+    [
+      'an inline user@address host',
+      () =>
+        call('POST', '/v1/sandboxes', {
+          profile: 'compose-e2e',
+          inputs: { repo: '.' },
+          host: 'root@10.0.0.1',
+        }),
+      400,
+      'INPUT_INVALID',
+      /over HTTP only hosts-file aliases are accepted/,
+    ],
+    [
       'a missing token',
       () => call('GET', '/v1/sandboxes', undefined, {}),
       401,
@@ -205,6 +224,20 @@ describe('the HTTP API on the embedded backend', () => {
     expect(response.status).toBe(status);
     expect(response.json.code).toBe(code);
     expect(response.json.message).toMatch(message);
+  });
+
+  test('a destroy while the create is still running is a 409, and the create finishes', async () => {
+    const created = await call('POST', '/v1/sandboxes', {
+      profile: 'compose-e2e',
+      inputs: { repo: join(fixtures, 'compose-http') },
+    });
+    expect(created.status).toBe(202);
+    const early = await call('DELETE', `/v1/sandboxes/${created.json.id}`);
+    expect(early.status).toBe(409);
+    expect(early.json.code).toBe('STATE_CONFLICT');
+    await pollUntil(created.json.id, ['ready']);
+    expect((await call('DELETE', `/v1/sandboxes/${created.json.id}`)).json.state).toBe('destroyed');
+    expect(projectResources(created.json.id)).toEqual([]);
   });
 
   test('the server log never contains a token', () => {

@@ -8,21 +8,25 @@ exports.modules = {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   TG: () => (/* binding */ createWorkspaceCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
 /* harmony export */   eP: () => (/* binding */ workspaceRemoval),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   sK: () => (/* binding */ createWorkspace),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
-/* harmony export */   wx: () => (/* binding */ markerContent),
+/* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1663);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5274);
+/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1802);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+
+
 
 
 
@@ -45,7 +49,7 @@ function sessionOptions() {
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
     }
     return candidate;
 }
@@ -55,7 +59,7 @@ function hostOfHandle(handle, extensionId) {
 }
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, sessionOptions());
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .SshSession */ .vM.open(target, sessionOptions());
 }
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {
@@ -63,21 +67,21 @@ async function resolveBaseDir(session, configured, what) {
     if (configured === '~' || configured.startsWith('~/')) {
         const home = await session.home();
         if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
         }
         base = `${home}${configured.slice(1)}`;
     }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
 /** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
 function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
 }
 function markerContent(fields) {
     return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
@@ -88,13 +92,13 @@ function markerContent(fields) {
  * otherwise empty. Prints `removed`, `absent` or `foreign`.
  */
 function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir);
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
     // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
     // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
     return [
         `if [ ! -e ${qdir} ]; then echo absent`,
         `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
@@ -114,7 +118,7 @@ function workspaceRemoval(output, dir, destination) {
         return {
             removed: [],
             leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir)}`,
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}`,
             ],
             existed: true,
         };
@@ -126,6 +130,27 @@ function workspaceRemoval(output, dir, destination) {
         ],
         existed: true,
     };
+}
+/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
+async function createWorkspace(session, base, dir, marker) {
+    await session.run(createWorkspaceCommand(base, dir), {
+        stdin: markerContent(marker),
+        what: 'creating the sandbox directory',
+    });
+}
+/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
+async function syncWorkspace(session, host, repo, dir, method, progress) {
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__/* .syncRepo */ .E)({
+        session,
+        target: host.ssh,
+        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
+        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
+        localDir: repo,
+        remoteDir: dir,
+        method,
+        protect: [MARKER_FILE],
+        progress,
+    });
 }
 //# sourceMappingURL=remote-workspace.js.map
 
@@ -141,13 +166,12 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8215);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
 /* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(429);
-/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7603);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
-/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7482);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9309);
+/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(7482);
 
 
 
@@ -156,22 +180,21 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-
-const configSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .object */ .Ikc({
-    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().default('/build'),
-    internal_rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_8__/* .number */ .aig().nonnegative().default(0),
+const configSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .object */ .Ikc({
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().default('/build'),
+    internal_rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().nonnegative().default(0),
 });
-const port = zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP()
+const port = zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP()
     .regex(/^\d{1,5}$/, 'must be a port number')
     .optional();
-const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .looseObject */ ._H3({
-    vm: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
-    ssh_target: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
+const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .looseObject */ ._H3({
+    vm: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
+    ssh_target: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
     ssh_port: port,
     tunnel_port: port,
-    repo: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
-    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().optional(),
-    sync_method: zod__WEBPACK_IMPORTED_MODULE_8__/* ["enum"] */ .k5n(['auto', 'rsync', 'tar']).default('auto'),
+    repo: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
+    sync_method: zod__WEBPACK_IMPORTED_MODULE_7__/* ["enum"] */ .k5n(['auto', 'rsync', 'tar']).default('auto'),
 });
 /**
  * Attach mode on a pre-built VM: each sandbox is a workspace `<workspace_dir>/sbx-<id>/` (default
@@ -184,10 +207,7 @@ class VmPackerExtension {
     #sessions = new Map();
     constructor(context) {
         this.id = context.declaration.id;
-        const parsed = configSchema.safeParse(context.declaration.config);
-        if (!parsed.success)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-        this.#config = parsed.data;
+        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
     }
     /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
     hostFromInputs(inputs) {
@@ -200,7 +220,7 @@ class VmPackerExtension {
             : inputs.ssh_target;
     }
     validateInputs(inputs) {
-        const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+        const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
         if (parsed.vm && parsed.ssh_target)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${this.id}: give either input "vm" or input "ssh_target", not both`);
         if (!parsed.vm && !parsed.ssh_target) {
@@ -219,35 +239,31 @@ class VmPackerExtension {
     }
     async provision(request) {
         const { sandboxId, progress } = request;
-        const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, request.inputs);
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .remoteHostOf */ ._s)(request.host, this.id);
+        const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseInputs */ .T)(this.id, inputsSchema, request.inputs);
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .remoteHostOf */ ._s)(request.host, this.id);
         progress?.(`connecting to ${host.name} (${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(host.ssh)})`);
-        const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh);
+        const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh);
         this.#sessions.set(sandboxId, session);
-        const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
-        const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sandboxDirOf */ .YS)(base, sandboxId);
+        const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
+        const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .sandboxDirOf */ .YS)(base, sandboxId);
         progress?.(`creating workspace ${dir}`);
-        await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .createWorkspaceCommand */ .TG)(base, dir), {
-            stdin: (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .markerContent */ .wx)({
-                sandbox_id: sandboxId,
-                extension: this.id,
-                created_at: request.createdAt.toISOString(),
-                expires_at: request.expiresAt.toISOString(),
-            }),
-            what: 'creating the workspace',
+        // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
+        await request.checkpoint?.({
+            sandbox_id: sandboxId,
+            host: host.name,
+            target: host,
+            workspace_base: base,
+            remote_dir: dir,
+        });
+        await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .createWorkspace */ .sK)(session, base, dir, {
+            sandbox_id: sandboxId,
+            extension: this.id,
+            created_at: request.createdAt.toISOString(),
+            expires_at: request.expiresAt.toISOString(),
         });
         if (inputs.repo) {
             request.signal?.throwIfAborted();
-            await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E)({
-                session,
-                target: host.ssh,
-                privateKey: (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sessionOptions */ .xl)().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
-                localDir: inputs.repo,
-                remoteDir: dir,
-                method: inputs.sync_method,
-                protect: [_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .MARKER_FILE */ .cu],
-                progress,
-            });
+            await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .syncWorkspace */ .xF)(session, host, inputs.repo, dir, inputs.sync_method, progress);
         }
         return {
             sandbox_id: sandboxId,
@@ -260,8 +276,8 @@ class VmPackerExtension {
     }
     async waitReady(raw, _options = {}) {
         const handle = raw;
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh));
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh));
         try {
             await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('test', '-d', handle.remote_dir), {
                 what: `checking workspace ${handle.remote_dir}`,
@@ -281,16 +297,16 @@ class VmPackerExtension {
     /** Removes the workspace only; the VM and everything else on it stay. */
     async teardown(raw, options = {}) {
         const handle = raw;
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .openSession */ .fA)(host.ssh));
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh));
         this.#sessions.delete(handle.sandbox_id);
         try {
             const base = typeof handle.workspace_base === 'string'
                 ? handle.workspace_base
-                : await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
-            const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
+                : await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
+            const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
             options.progress?.(`removing workspace ${dir} (the VM stays)`);
-            const result = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .workspaceRemoval */ .eP)(await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_7__/* .removeWorkspaceCommand */ .$e)(dir, handle.sandbox_id), { what: 'removing the workspace' }), dir, session.destination);
+            const result = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .workspaceRemoval */ .eP)(await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .removeWorkspaceCommand */ .$e)(dir, handle.sandbox_id), { what: 'removing the workspace' }), dir, session.destination);
             return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
         }
         finally {

@@ -30,12 +30,10 @@ var schemas = __webpack_require__(8215);
 var errors = __webpack_require__(1092);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var ssh_quote = __webpack_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 3 modules
-var session = __webpack_require__(1663);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js
+var session = __webpack_require__(5274);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __webpack_require__(429);
-// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 4 modules
-var repo_sync = __webpack_require__(7603);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var extensions_inputs = __webpack_require__(9309);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-commands.js
@@ -232,7 +230,6 @@ var remote_workspace = __webpack_require__(7482);
 
 
 
-
 const configSchema = schemas/* object */.Ikc({
     compose_command: schemas/* string */.YjP().default('docker compose'),
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
@@ -264,10 +261,7 @@ class ComposeSshExtension {
     #sessions = new Map();
     constructor(context) {
         this.id = context.declaration.id;
-        const parsed = configSchema.safeParse(context.declaration.config);
-        if (!parsed.success)
-            throw new errors/* ConfigError */.xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-        this.#config = parsed.data;
+        this.#config = (0,extensions_inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
     }
     /** `SANDBOXER_COMPOSE_CMD` wins over the declaration, so one machine can pick its compose runtime. */
     get composeCommandText() {
@@ -309,21 +303,9 @@ class ComposeSshExtension {
             'dev.sandboxer.expires-at': request.expiresAt.toISOString(),
         };
         progress?.(`creating ${dir}`);
-        await session.run((0,remote_workspace/* createWorkspaceCommand */.TG)(base, dir), {
-            stdin: (0,remote_workspace/* markerContent */.wx)({ sandbox_id: sandboxId, extension: this.id, ...labels }),
-            what: 'creating the sandbox directory',
-        });
+        await (0,remote_workspace/* createWorkspace */.sK)(session, base, dir, { sandbox_id: sandboxId, extension: this.id, ...labels });
         request.signal?.throwIfAborted();
-        await (0,repo_sync/* syncRepo */.E)({
-            session,
-            target: host.ssh,
-            privateKey: (0,remote_workspace/* sessionOptions */.xl)().keyText ?? (0,external_node_fs_.readFileSync)(host.ssh.identity_file, 'utf8'),
-            localDir: inputs.repo,
-            remoteDir: dir,
-            method: inputs.sync_method,
-            protect: [remote_workspace/* MARKER_FILE */.cu],
-            progress,
-        });
+        await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, progress);
         request.signal?.throwIfAborted();
         progress?.(`checking ${project.files.join(', ')} with ${runtime.words.join(' ')} config`);
         const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
@@ -519,21 +501,25 @@ const createComposeSsh = (context) => new ComposeSshExtension(context);
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   TG: () => (/* binding */ createWorkspaceCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
 /* harmony export */   eP: () => (/* binding */ workspaceRemoval),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   sK: () => (/* binding */ createWorkspace),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
-/* harmony export */   wx: () => (/* binding */ markerContent),
+/* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1663);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5274);
+/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1802);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+
+
 
 
 
@@ -556,7 +542,7 @@ function sessionOptions() {
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
     }
     return candidate;
 }
@@ -566,7 +552,7 @@ function hostOfHandle(handle, extensionId) {
 }
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, sessionOptions());
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .SshSession */ .vM.open(target, sessionOptions());
 }
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {
@@ -574,21 +560,21 @@ async function resolveBaseDir(session, configured, what) {
     if (configured === '~' || configured.startsWith('~/')) {
         const home = await session.home();
         if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
         }
         base = `${home}${configured.slice(1)}`;
     }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
 /** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
 function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
 }
 function markerContent(fields) {
     return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
@@ -599,13 +585,13 @@ function markerContent(fields) {
  * otherwise empty. Prints `removed`, `absent` or `foreign`.
  */
 function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir);
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
     // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
     // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
     return [
         `if [ ! -e ${qdir} ]; then echo absent`,
         `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
@@ -625,7 +611,7 @@ function workspaceRemoval(output, dir, destination) {
         return {
             removed: [],
             leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(dir)}`,
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}`,
             ],
             existed: true,
         };
@@ -637,6 +623,27 @@ function workspaceRemoval(output, dir, destination) {
         ],
         existed: true,
     };
+}
+/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
+async function createWorkspace(session, base, dir, marker) {
+    await session.run(createWorkspaceCommand(base, dir), {
+        stdin: markerContent(marker),
+        what: 'creating the sandbox directory',
+    });
+}
+/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
+async function syncWorkspace(session, host, repo, dir, method, progress) {
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__/* .syncRepo */ .E)({
+        session,
+        target: host.ssh,
+        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
+        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
+        localDir: repo,
+        remoteDir: dir,
+        method,
+        protect: [MARKER_FILE],
+        progress,
+    });
 }
 //# sourceMappingURL=remote-workspace.js.map
 

@@ -47,11 +47,7 @@ class SaasStubExtension {
     #root;
     constructor(context) {
         this.id = context.declaration.id;
-        const parsed = configSchema.safeParse(context.declaration.config);
-        if (!parsed.success) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ConfigError */ .xL(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-        }
-        this.#config = parsed.data;
+        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
         this.#root = this.#config.workspace_root
             ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(context.baseDir, this.#config.workspace_root)
             : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(context.home, 'saas-stub');

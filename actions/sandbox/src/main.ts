@@ -36,8 +36,8 @@ export async function main(): Promise<void> {
       { progress: (message) => core.info(message), onRecord: (r) => state.saveRecord(r) },
     );
     publishOutputs(record);
-    const quote = await manager.estimate(inputs.profile, inputs.ttl).catch(() => undefined);
-    core.setOutput('cost-estimate', quote ? String(quote.credits) : '0');
+    // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
+    core.setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
     core.info(`sandbox ${record.id} is ready on ${record.host}`);
   } catch (error) {
     state.markMainFailed();

@@ -143,8 +143,21 @@ export function buildProgram(): Command {
       'bearer tokens, one per line (also: SANDBOXER_API_TOKENS, comma-separated)',
     )
     .option('--grace <seconds>', 'on shutdown, how long in-flight operations may take to finish', '30')
+    .option(
+      '--repo-root <dir>',
+      'clients may only name repos inside this directory (default: the current one)',
+    )
     .action(async (_options, command: Command) =>
       (await import('./commands/serve.js')).serve(merged(command) as ServeOptions),
+    );
+
+  program
+    .command('extend <sandbox>')
+    .description("push a live sandbox's expiry out (at most the profile's max_ttl in all)")
+    .requiredOption('--ttl <duration>', 'the sandbox expires this long from now, e.g. 30m or 2h')
+    .option('--json', 'print the updated record as JSON')
+    .action(async (id: string, _options, command: Command) =>
+      (await import('./commands/extend.js')).extend(id, merged(command) as { ttl: string }),
     );
 
   program

@@ -1,6 +1,6 @@
 /**
  * Calls `onFirst` on the first SIGINT/SIGTERM so the running operation can roll back; a second
- * signal exits at once (130) and leaves what remains to `sandboxer destroy` / gc.
+ * signal exits at once (130) and leaves what remains to `sandboxer destroy`.
  */
 export function onInterrupt(onFirst: () => void): () => void {
   let received = 0;

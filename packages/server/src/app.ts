@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
   type CreateRequest,
@@ -7,6 +9,7 @@ import {
   parseSandboxId,
   type SandboxManager,
   type SandboxRecord,
+  StateConflictError,
   sandboxRecordSchema,
 } from '@sand-boxer/core';
 import { bearerAuth } from './auth.js';
@@ -17,6 +20,8 @@ export interface AppOptions {
   manager: SandboxManager;
   tokens: string[];
   operations?: Operations;
+  /** Clients may only name repos inside this directory (default: the working directory). */
+  repoRoot?: string;
   /** One line per request (method, path, status, ms); never headers or bodies. */
   log?: (line: string) => void;
 }
@@ -132,7 +137,34 @@ export function createApp(options: AppOptions): OpenAPIHono {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  if (options.tokens.length === 0) {
+    // Without tokens the server is loopback-only; checking Host also stops DNS-rebinding pages.
+    app.use('*', async (c, next) => {
+      const host = (c.req.header('host') ?? '').replace(/:\d+$/, '');
+      if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+        return c.json(
+          { code: 'FORBIDDEN', message: `Host "${host}" is not a loopback name`, details: {} },
+          403,
+        );
+      }
+      return next();
+    });
+  }
   app.use('/v1/*', bearerAuth(options.tokens));
+  app.use('/v1/*', async (c, next) => {
+    if (operations.draining && c.req.method !== 'GET') {
+      return c.json(
+        {
+          code: 'INTERRUPTED',
+          message: 'the server is shutting down; retry on another instance',
+          details: {},
+        },
+        503,
+      );
+    }
+    return next();
+  });
+  const repoRoot = realpathSync(options.repoRoot ?? process.cwd());
 
   const view = (record: SandboxRecord) => {
     const operation = operations.get(record.id);
@@ -168,7 +200,10 @@ export function createApp(options: AppOptions): OpenAPIHono {
       const first = new Promise<SandboxRecord>((resolve) => {
         announce = resolve;
       });
-      const request: CreateRequest = { ...body, inputs: body.inputs ?? {} };
+      const request: CreateRequest = {
+        ...body,
+        inputs: confineInputs(body.inputs ?? {}, body.host, repoRoot),
+      };
       const work = operations.track(
         manager.create(request, {
           signal: controller.signal,
@@ -246,6 +281,12 @@ export function createApp(options: AppOptions): OpenAPIHono {
     }),
     async (c) => {
       const id = parseSandboxId(c.req.valid('param').id);
+      const running = operations.get(id);
+      if (running?.status === 'running') {
+        throw new StateConflictError(`sandbox ${id} has a ${running.kind} running; retry when it is done`, {
+          sandbox: id,
+        });
+      }
       const operation = operations.begin(id, 'destroy');
       const controller = new AbortController();
       try {
@@ -419,4 +460,43 @@ export function createApp(options: AppOptions): OpenAPIHono {
   );
 
   return app;
+}
+
+/**
+ * What a remote client may name is narrower than what a local user may: the `repo` must be inside
+ * the server's repo root (else any directory of the server could be copied to a host of the
+ * client's choosing), and the host must be a hosts-file alias, not an arbitrary user@address.
+ */
+function confineInputs(
+  inputs: Record<string, string>,
+  host: string | undefined,
+  repoRoot: string,
+): Record<string, string> {
+  if (host?.includes('@')) {
+    throw new InputError(`host "${host}": over HTTP only hosts-file aliases are accepted (or "local")`, {
+      host,
+    });
+  }
+  if (inputs.ssh_target !== undefined) {
+    throw new InputError('inputs.ssh_target: over HTTP name the VM with inputs.vm (a hosts-file alias)');
+  }
+  if (inputs.repo === undefined) return inputs;
+  let real: string;
+  try {
+    real = realpathSync(resolve(repoRoot, inputs.repo));
+  } catch {
+    throw new InputError(
+      `inputs.repo: ${inputs.repo} does not exist under the server's repo root ${repoRoot}`,
+    );
+  }
+  const rel = relative(repoRoot, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new InputError(
+      `inputs.repo: ${inputs.repo} is outside the server's repo root ${repoRoot} (see serve --repo-root)`,
+      {
+        repo: inputs.repo,
+      },
+    );
+  }
+  return { ...inputs, repo: real };
 }

@@ -19,6 +19,8 @@ const KEEP_FINISHED = 1000;
 export class Operations {
   readonly #byId = new Map<string, Operation>();
   readonly #running = new Map<Promise<unknown>, AbortController>();
+  /** Set by drain(): new operations are refused from then on. */
+  draining = false;
 
   get(id: string): Operation | undefined {
     return this.#byId.get(id);
@@ -65,6 +67,7 @@ export class Operations {
 
   /** Waits up to `graceMs` for running work; then aborts what is left (creates roll back) and waits for it. */
   async drain(graceMs: number, abortWaitMs = 60_000): Promise<{ finished: number; interrupted: number }> {
+    this.draining = true;
     const all = [...this.#running.keys()];
     const settle = (ms: number) =>
       // unref: a pending deadline must not keep the process alive once the work is done.

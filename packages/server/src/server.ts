@@ -10,6 +10,7 @@ export interface ServerOptions {
   host: string;
   port: number;
   tokens: string[];
+  repoRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -17,7 +18,7 @@ export interface RunningServer {
   url: string;
   /**
    * Stops accepting connections, lets in-flight operations finish for `graceMs`, then interrupts the
-   * rest (a create rolls back and is recorded as failed; anything a hard kill leaves is for `gc`).
+   * rest (a create rolls back and is recorded as failed; anything a hard kill leaves stays recorded for `sandboxer destroy`).
    */
   close(graceMs?: number): Promise<{ finished: number; interrupted: number }>;
 }
@@ -30,7 +31,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   const operations = new Operations();
-  const app = createApp({ manager: options.manager, tokens: options.tokens, operations, log: options.log });
+  const app = createApp({
+    manager: options.manager,
+    tokens: options.tokens,
+    operations,
+    log: options.log,
+    ...(options.repoRoot ? { repoRoot: options.repoRoot } : {}),
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
     s.once('error', (error: NodeJS.ErrnoException) =>

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type ContextOptions, openManager } from '../context.js';
 
 export interface ServeOptions extends ContextOptions {
@@ -5,6 +6,7 @@ export interface ServeOptions extends ContextOptions {
   port: string;
   tokenFile?: string;
   grace: string;
+  repoRoot?: string;
   quiet?: boolean;
 }
 
@@ -20,6 +22,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     throw new InputError(`--port: expected a port number, got ${JSON.stringify(options.port)}`);
   }
   const grace = Number(options.grace);
+  if (!Number.isFinite(grace) || grace < 0) {
+    throw new InputError(`--grace: expected a number of seconds ≥ 0, got ${JSON.stringify(options.grace)}`);
+  }
+  const repoRoot = options.repoRoot ? resolve(options.repoRoot) : process.cwd();
   const log = options.quiet
     ? undefined
     : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -28,9 +34,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     host: options.host,
     port,
     tokens: loadTokens(options.tokenFile),
+    repoRoot,
     log,
   });
-  process.stderr.write(`sandboxer: serving on ${server.url} (OpenAPI at ${server.url}/openapi.json)\n`);
+  process.stderr.write(
+    `sandboxer: serving on ${server.url} (OpenAPI at ${server.url}/openapi.json; repos under ${repoRoot})\n`,
+  );
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = async (signal: NodeJS.Signals) => {

@@ -62,6 +62,12 @@ export interface ProvisionRequest extends OperationOptions {
   host: HostTarget | undefined;
   createdAt: Date;
   expiresAt: Date;
+  /**
+   * Saves a partial handle before the extension makes anything that a minimal handle could not find
+   * again (e.g. a workspace under an input-chosen directory), so a rollback or a later destroy in
+   * another process removes exactly that.
+   */
+  checkpoint?: (partial: SandboxHandle) => Promise<void>;
 }
 
 /** Passed to a handler's factory once per process. */

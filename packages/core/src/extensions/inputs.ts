@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InputError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { formatIssuePath } from '../util/zod-issues.js';
 
 /**
@@ -21,4 +21,18 @@ export function parseInputs<S extends z.ZodType>(
       : `input "${name}": ${issue.message}`;
   });
   throw new InputError(`${extensionId}: ${problems.join('; ')}`, { extension: extensionId, problems });
+}
+
+/** Validates an extension's `config:` block with its own schema; errors name the field. */
+export function parseExtensionConfig<S extends z.ZodType>(
+  extensionId: string,
+  schema: S,
+  config: unknown,
+): z.infer<S> {
+  const result = schema.safeParse(config);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `config.${formatIssuePath(issue.path)}: ${issue.message}`,
+  );
+  throw new ConfigError(`${extensionId}: ${problems.join('; ')}`, { extension: extensionId, problems });
 }

@@ -8,6 +8,7 @@ import {
   ProvisionError,
   SandboxerError,
   SshError,
+  StateConflictError,
   TeardownError,
 } from '../errors.js';
 import type {
@@ -22,6 +23,7 @@ import { accountOf, CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../metering/types.js';
 import { type ResolverDeps, type RoutingDecision, RoutingResolver } from '../routing/resolver.js';
 import type { StateStore } from '../state/store.js';
+import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
 import { LIVE_STATES, type SandboxRecord, sandboxRecordSchema } from './record.js';
 import { resolveInputs, resolveTtl } from './request.js';
@@ -205,8 +207,13 @@ export class SandboxManager {
             inputs: chosen.inputs,
           };
         } catch (error) {
+          // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the
+          // hold back and leave no `provisioning` record that would count against capacity.
           if (chosen.hold)
-            await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be written');
+            await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be saved');
+          await this.#store
+            .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
+            .catch(() => {});
           throw error;
         }
       });
@@ -238,6 +245,9 @@ export class SandboxManager {
           expiresAt,
           progress,
           signal,
+          checkpoint: async (partial) => {
+            record = await save({ ...record, handle: partial });
+          },
         });
         record = await save({ ...record, handle, provisioned_at: this.#now().toISOString() });
         throwIfAborted(signal);
@@ -257,8 +267,22 @@ export class SandboxManager {
       } catch (error) {
         const cause = signal?.aborted ? new InterruptedError(`interrupted during ${step}`) : error;
         // Not inlined into `onRecord?.(…)`: an optional call skips evaluating its arguments.
-        const failed = await this.#rollback(record, extension, handle, step, cause, progress);
+        // The final handle, else what provision checkpointed, else the minimal handle.
+        const failed = await this.#rollback(
+          record,
+          extension,
+          handle ?? record.handle,
+          step,
+          cause,
+          progress,
+        );
         await options.onRecord?.(failed);
+        if (cause instanceof InterruptedError) {
+          throw new InterruptedError(`sandbox ${id}: interrupted during ${step}; rolled back`, {
+            sandbox: id,
+            step,
+          });
+        }
         throw new ProvisionError(
           `sandbox ${id}: ${step} failed: ${messageOf(cause)} (rolled back; see \`sandboxer status ${id}\`)`,
           { sandbox: id, step, ...(cause instanceof SandboxerError ? { cause: cause.toJSON() } : {}) },
@@ -308,6 +332,62 @@ export class SandboxManager {
       if (existing) return existing;
       await this.#store.putSandbox({ ...valid, owner_pid: undefined });
       return valid;
+    });
+  }
+
+  /**
+   * Pushes a live sandbox's expiry out to `ttl` from now. Its whole life may not exceed the profile's
+   * `max_ttl`; on a metered backend the hold is swapped for one covering the longer life, or the
+   * extension is refused with INSUFFICIENT_CREDITS and nothing changes.
+   */
+  async extend(idText: string, ttl: string | number): Promise<SandboxRecord> {
+    const id = parseSandboxId(idText);
+    return this.#store.withLock(lockKey(id), async () => {
+      const record = await this.get(id);
+      if (record.state !== 'ready' && record.state !== 'provisioning') {
+        throw new StateConflictError(
+          `sandbox ${id} is ${record.state}: only a live sandbox can be extended`,
+          {
+            sandbox: id,
+          },
+        );
+      }
+      const catalog = await this.catalog();
+      const profile = catalog.profile(record.profile);
+      const seconds = parseDurationSeconds(ttl);
+      if (seconds === undefined) {
+        throw new InputError(
+          `--ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(ttl)}`,
+        );
+      }
+      const expiresAt = new Date(this.#now().getTime() + seconds * 1000);
+      const lifeSeconds = Math.ceil((expiresAt.getTime() - Date.parse(record.created_at)) / 1000);
+      if (profile.max_ttl !== undefined && lifeSeconds > profile.max_ttl) {
+        throw new InputError(
+          `--ttl: the sandbox would live ${formatDuration(lifeSeconds)} in all, longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`,
+          { sandbox: id, max_ttl: profile.max_ttl },
+        );
+      }
+      let updated: SandboxRecord = {
+        ...record,
+        expires_at: expiresAt.toISOString(),
+        ttl_seconds: lifeSeconds,
+      };
+      if (record.hold) {
+        const extension = await catalog.instantiate(record.extension, this.#home);
+        const quote = extension.estimateCost?.(profile, lifeSeconds);
+        if (quote) {
+          const hold = await this.#ledger.replaceHold(
+            record.hold,
+            quote.credits,
+            new Date(expiresAt.getTime() + HOLD_GRACE_MS),
+            (b) =>
+              `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`,
+          );
+          updated = { ...updated, hold: hold.id, estimate: quote };
+        }
+      }
+      return this.#save(updated);
     });
   }
 

@@ -139,6 +139,51 @@ export class CreditsLedger {
     });
   }
 
+  /**
+   * Swaps a sandbox's hold for a new one of `credits` (e.g. when its TTL is extended), atomically:
+   * the old hold counts as available for the new one; if the new one does not fit, nothing changes.
+   */
+  async replaceHold(
+    oldHoldId: string,
+    credits: number,
+    expiresAt: Date,
+    describe: (balance: AccountBalance) => string,
+  ): Promise<LedgerEntry> {
+    return this.#store.withLock(LOCK, async () => {
+      const entries = await this.#store.readLedger();
+      const old = entries.find((e) => e.id === oldHoldId && e.kind === 'hold');
+      if (!old) throw new InputError(`no hold ${oldHoldId} in the ledger`);
+      const balance = summarize(entries, old.account, this.#now(), 0);
+      const stillHeld = balance.holds.some((h) => h.id === oldHoldId) ? toCents(old.credits) : 0;
+      if (toCents(balance.available) + stillHeld < toCents(credits)) {
+        throw new InsufficientCreditsError(describe(balance), {
+          account: old.account,
+          balance: balance.balance,
+          held: balance.held,
+          available: balance.available,
+          estimate: credits,
+        });
+      }
+      const hold = this.#entry({
+        account: old.account,
+        kind: 'hold',
+        credits,
+        ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+        expires_at: expiresAt.toISOString(),
+      });
+      const release = this.#entry({
+        account: old.account,
+        kind: 'release',
+        credits: old.credits,
+        hold: old.id,
+        ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+        note: 'replaced (TTL extended)',
+      });
+      await this.#store.appendLedger([release, hold]);
+      return hold;
+    });
+  }
+
   /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
   async release(holdId: string, note?: string): Promise<void> {
     await this.#store.withLock(LOCK, async () => {

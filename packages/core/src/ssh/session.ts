@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
 import { fingerprintOf, knownKeysFor } from './known-hosts.js';
@@ -72,6 +72,8 @@ export class SshSession {
       hostKey = key;
       return verify(key);
     };
+    // Loaded on first use: ssh2 is heavy, and commands such as `list` never need it.
+    const { NodeSSH } = await import('node-ssh');
     const ssh = new NodeSSH();
     try {
       sshStats.connections += 1;

@@ -49,6 +49,8 @@ export class FileStateStore implements StateStore {
 
   async putSandbox(record: SandboxRecord): Promise<void> {
     const valid = sandboxRecordSchema.parse(record);
+    if (!isSandboxId(valid.id))
+      throw new StateCorruptError(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
     await writeFileAtomic(join(this.#sandboxDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
       mode: 0o600,
       fsync: true,

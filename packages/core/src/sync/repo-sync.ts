@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { create as createTar } from 'tar';
 import { ProvisionError } from '../errors.js';
 import { knownHostsLine } from '../ssh/known-hosts.js';
 import { and, command } from '../ssh/quote.js';
@@ -38,10 +37,21 @@ export interface SyncReport {
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
 const running = new Set<ChildProcess>();
 
-/** Kills any rsync this process started (used when a step is cancelled and must exit at once). */
+/** Private scratch directories (they hold a copy of the key) that exist right now. */
+const scratchDirs = new Set<string>();
+
+/**
+ * Kills any rsync this process started and deletes the scratch directories holding key copies, at
+ * once and synchronously: used when a step is cancelled and is about to exit without `finally`.
+ */
 export function stopRunningSyncs(): void {
   for (const child of running) child.kill('SIGTERM');
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+  scratchDirs.clear();
 }
+process.on('exit', () => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 let localRsync: boolean | undefined;
 function hasLocalRsync(): boolean {
@@ -79,7 +89,9 @@ export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
 
 async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: number }> {
   const { target, session } = request;
-  const scratch = mkdtempSync(join(tmpdir(), 'sandboxer-sync-'));
+  // RUNNER_TEMP (emptied after every job on a runner) rather than a shared /tmp where possible.
+  const scratch = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'sandboxer-sync-'));
+  scratchDirs.add(scratch);
   try {
     const keyFile = join(scratch, 'key');
     writeFileSync(
@@ -92,7 +104,8 @@ async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: n
       mode: 0o600,
     });
     const filterFile = join(scratch, 'filter');
-    const protect = (request.protect ?? []).map((name) => `P /${name}`);
+    // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
+    const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
     const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
     writeFileSync(filterFile, `${rules.join('\n')}\n`);
     const args = rsyncArgs({
@@ -121,6 +134,7 @@ async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: n
     return parseRsyncStats(output);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    scratchDirs.delete(scratch);
   }
 }
 
@@ -128,13 +142,16 @@ async function viaTar(request: SyncRequest): Promise<{ files: number; bytes: num
   const rules = loadRepoIgnore(request.localDir);
   let files = 0;
   let bytes = 0;
+  const { create: createTar } = await import('tar');
   const tarStream = createTar(
     {
       cwd: request.localDir,
       gzip: true,
       portable: true,
       filter: (path, stat) => {
-        const keep = !rules.ignores(join(request.localDir, path));
+        const relative = path.replace(/^\.\//, '');
+        const keep =
+          !rules.ignores(join(request.localDir, path)) && !(request.protect ?? []).includes(relative);
         if (keep && 'isFile' in stat && stat.isFile()) files += 1;
         return keep;
       },

@@ -138,3 +138,40 @@ describe('SandboxManager', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('extend', () => {
+  test('pushes the expiry out, swaps the hold for the longer life, and respects max_ttl', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const home = tempDir();
+    const catalog = await loadCatalog({
+      builtins: [...builtinDeclarations, ...memoryDeclarations],
+      userDirs: [],
+    });
+    const store = new FileStateStore(home);
+    const manager = new SandboxManager({ catalog, store, home, initialCredits: 100, now: () => now });
+    const record = await manager.create({ profile: 'memory', inputs: { name: 'a' }, account: 'x' });
+    expect(record.estimate?.credits).toBe(10); // 10 minutes at 1 credit per started minute
+    now = new Date('2026-01-01T00:05:00Z');
+    const extended = await manager.extend(record.id, '30m');
+    expect(extended.expires_at).toBe('2026-01-01T00:35:00.000Z');
+    expect(extended.ttl_seconds).toBe(35 * 60);
+    expect(extended.estimate?.credits).toBe(35);
+    expect(await manager.ledger.balance('x')).toMatchObject({ balance: 100, held: 35, available: 65 });
+    await expect(manager.extend(record.id, '1h')).rejects.toThrow(
+      "--ttl: the sandbox would live 65m in all, longer than profile.memory's max_ttl of 1h",
+    );
+    await manager.destroy(record.id);
+    await expect(manager.extend(record.id, '5m')).rejects.toThrow(
+      'is destroyed: only a live sandbox can be extended',
+    );
+    expect(await manager.ledger.balance('x')).toMatchObject({ held: 0 });
+  });
+
+  test('refuses when the longer life cannot be afforded, and changes nothing', async () => {
+    const { manager } = await setup();
+    const record = await manager.create({ profile: 'memory', inputs: { name: 'a' }, account: 'y' });
+    await manager.ledger.hold('y', 985, 'other', new Date('2999-01-01'), () => 'refused');
+    await expect(manager.extend(record.id, '59m')).rejects.toThrow(/cannot afford extending sandbox/);
+    expect((await manager.get(record.id)).expires_at).toBe(record.expires_at);
+  });
+});

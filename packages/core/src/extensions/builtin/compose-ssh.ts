@@ -1,13 +1,12 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, InputError, ProvisionError } from '../../errors.js';
+import { InputError, ProvisionError } from '../../errors.js';
 import { quote } from '../../ssh/quote.js';
 import { type SshSession, withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
-import { syncRepo } from '../../sync/repo-sync.js';
 import type {
   CleanupReport,
   ExtensionContext,
@@ -18,7 +17,7 @@ import type {
   SandboxExtension,
   SandboxHandle,
 } from '../contract.js';
-import { parseInputs } from '../inputs.js';
+import { parseExtensionConfig, parseInputs } from '../inputs.js';
 import {
   type ComposeProject,
   composeCommand,
@@ -33,16 +32,15 @@ import {
 } from './compose-commands.js';
 import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
 import {
-  createWorkspaceCommand,
+  createWorkspace,
   hostOfHandle,
-  MARKER_FILE,
-  markerContent,
   openSession,
   remoteHostOf,
   removeWorkspaceCommand,
   resolveBaseDir,
   sandboxDirOf,
   sessionOptions,
+  syncWorkspace,
   workspaceRemoval,
 } from './remote-workspace.js';
 
@@ -94,10 +92,7 @@ export class ComposeSshExtension implements SandboxExtension {
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
-    const parsed = configSchema.safeParse(context.declaration.config);
-    if (!parsed.success)
-      throw new ConfigError(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    this.#config = parsed.data;
+    this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
   }
 
   /** `SANDBOXER_COMPOSE_CMD` wins over the declaration, so one machine can pick its compose runtime. */
@@ -146,21 +141,9 @@ export class ComposeSshExtension implements SandboxExtension {
     };
 
     progress?.(`creating ${dir}`);
-    await session.run(createWorkspaceCommand(base, dir), {
-      stdin: markerContent({ sandbox_id: sandboxId, extension: this.id, ...labels }),
-      what: 'creating the sandbox directory',
-    });
+    await createWorkspace(session, base, dir, { sandbox_id: sandboxId, extension: this.id, ...labels });
     request.signal?.throwIfAborted();
-    await syncRepo({
-      session,
-      target: host.ssh,
-      privateKey: sessionOptions().keyText ?? readFileSync(host.ssh.identity_file as string, 'utf8'),
-      localDir: inputs.repo,
-      remoteDir: dir,
-      method: inputs.sync_method,
-      protect: [MARKER_FILE],
-      progress,
-    });
+    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress);
     request.signal?.throwIfAborted();
 
     progress?.(`checking ${project.files.join(', ')} with ${runtime.words.join(' ')} config`);

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import type { RemoteHost } from '../../hosts/resolve.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
 import { type SessionOptions, SshSession } from '../../ssh/session.js';
 import type { SshTarget } from '../../ssh/target.js';
+import { type SyncMethod, syncRepo } from '../../sync/repo-sync.js';
 import { isSandboxId } from '../../util/ids.js';
 import type { HostTarget, SandboxHandle } from '../contract.js';
 
@@ -122,4 +124,39 @@ export function workspaceRemoval(output: string, dir: string, destination: strin
     ],
     existed: true,
   };
+}
+
+/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
+export async function createWorkspace(
+  session: SshSession,
+  base: string,
+  dir: string,
+  marker: Record<string, string>,
+): Promise<void> {
+  await session.run(createWorkspaceCommand(base, dir), {
+    stdin: markerContent(marker),
+    what: 'creating the sandbox directory',
+  });
+}
+
+/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
+export async function syncWorkspace(
+  session: SshSession,
+  host: RemoteHost,
+  repo: string,
+  dir: string,
+  method: SyncMethod,
+  progress: ((message: string) => void) | undefined,
+): Promise<void> {
+  await syncRepo({
+    session,
+    target: host.ssh,
+    // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
+    privateKey: sessionOptions().keyText ?? readFileSync(host.ssh.identity_file as string, 'utf8'),
+    localDir: repo,
+    remoteDir: dir,
+    method,
+    protect: [MARKER_FILE],
+    progress,
+  });
 }

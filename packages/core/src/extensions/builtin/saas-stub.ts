@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import type { MeterActual, MeterQuote, Usage } from '../../metering/types.js';
 import type { Profile } from '../../profiles/schema.js';
 import { loadRepoIgnore } from '../../sync/ignore-rules.js';
@@ -15,7 +15,7 @@ import type {
   SandboxExtension,
   SandboxHandle,
 } from '../contract.js';
-import { parseInputs } from '../inputs.js';
+import { parseExtensionConfig, parseInputs } from '../inputs.js';
 
 const configSchema = z.object({
   rate_per_minute: z.number().nonnegative().default(0.5),
@@ -45,11 +45,7 @@ export class SaasStubExtension implements SandboxExtension {
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
-    const parsed = configSchema.safeParse(context.declaration.config);
-    if (!parsed.success) {
-      throw new ConfigError(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    }
-    this.#config = parsed.data;
+    this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
     this.#root = this.#config.workspace_root
       ? resolve(context.baseDir, this.#config.workspace_root)
       : join(context.home, 'saas-stub');

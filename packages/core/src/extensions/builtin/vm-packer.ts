@@ -1,11 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
 import type { SshSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
-import { syncRepo } from '../../sync/repo-sync.js';
 import type {
   CleanupReport,
   ExtensionContext,
@@ -15,18 +14,16 @@ import type {
   SandboxExtension,
   SandboxHandle,
 } from '../contract.js';
-import { parseInputs } from '../inputs.js';
+import { parseExtensionConfig, parseInputs } from '../inputs.js';
 import {
-  createWorkspaceCommand,
+  createWorkspace,
   hostOfHandle,
-  MARKER_FILE,
-  markerContent,
   openSession,
   remoteHostOf,
   removeWorkspaceCommand,
   resolveBaseDir,
   sandboxDirOf,
-  sessionOptions,
+  syncWorkspace,
   workspaceRemoval,
 } from './remote-workspace.js';
 
@@ -67,10 +64,7 @@ export class VmPackerExtension implements SandboxExtension {
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
-    const parsed = configSchema.safeParse(context.declaration.config);
-    if (!parsed.success)
-      throw new ConfigError(`${this.id}: config: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    this.#config = parsed.data;
+    this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
   }
 
   /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
@@ -116,27 +110,23 @@ export class VmPackerExtension implements SandboxExtension {
     );
     const dir = sandboxDirOf(base, sandboxId);
     progress?.(`creating workspace ${dir}`);
-    await session.run(createWorkspaceCommand(base, dir), {
-      stdin: markerContent({
-        sandbox_id: sandboxId,
-        extension: this.id,
-        created_at: request.createdAt.toISOString(),
-        expires_at: request.expiresAt.toISOString(),
-      }),
-      what: 'creating the workspace',
+    // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
+    await request.checkpoint?.({
+      sandbox_id: sandboxId,
+      host: host.name,
+      target: host,
+      workspace_base: base,
+      remote_dir: dir,
+    });
+    await createWorkspace(session, base, dir, {
+      sandbox_id: sandboxId,
+      extension: this.id,
+      created_at: request.createdAt.toISOString(),
+      expires_at: request.expiresAt.toISOString(),
     });
     if (inputs.repo) {
       request.signal?.throwIfAborted();
-      await syncRepo({
-        session,
-        target: host.ssh,
-        privateKey: sessionOptions().keyText ?? readFileSync(host.ssh.identity_file as string, 'utf8'),
-        localDir: inputs.repo,
-        remoteDir: dir,
-        method: inputs.sync_method,
-        protect: [MARKER_FILE],
-        progress,
-      });
+      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress);
     }
     return {
       sandbox_id: sandboxId,
