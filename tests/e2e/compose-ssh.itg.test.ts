@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { sandboxer } from './support/cli.js';
 import { allSandboxLeftovers, containerLabels, projectResources } from './support/docker.js';
-import { loadTestbed, type Testbed } from './support/testbed.js';
+import { loadTestbed, type Testbed, writeTestbedHostsFile } from './support/testbed.js';
 
 /**
  * ext.compose-ssh against the real OpenSSH server and Docker engine of tests/testbed, through the
@@ -18,22 +18,7 @@ let env: Record<string, string>;
 
 function setup(): Record<string, string> {
   const home = mkdtempSync(join(tmpdir(), 'sbx-e2e-home-'));
-  const hostsFile = join(home, 'hosts.yaml');
-  writeFileSync(
-    hostsFile,
-    `default: docker1
-hosts:
-  docker1:
-    address: ${testbed.host1}
-    port: ${testbed.port}
-    user: ${testbed.user}
-    identity_file: ${testbed.key}
-    known_hosts: ${testbed.knownHosts}
-    base_dir: ${testbed.sandboxBase}
-    capacity: 8
-    labels: [docker]
-`,
-  );
+  const hostsFile = writeTestbedHostsFile(testbed, home);
   return { SANDBOXER_HOME: home, SANDBOXER_HOSTS: hostsFile, SANDBOXER_COMPOSE_CMD: 'docker-compose' };
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -7,7 +7,7 @@ import { runLoad } from '../../bench/lib/http-load.mjs';
 import { sandboxer } from './support/cli.js';
 import { projectResources } from './support/docker.js';
 import { type ServerProcess, startServe } from './support/server.js';
-import { loadTestbed, type Testbed } from './support/testbed.js';
+import { loadTestbed, type Testbed, writeTestbedHostsFile } from './support/testbed.js';
 
 /**
  * `sandboxer serve` as a real process on 127.0.0.1: the REST surface over the same state the CLI
@@ -46,20 +46,7 @@ async function pollUntil(id: string, states: string[], timeoutMs = 120_000) {
 beforeAll(async () => {
   testbed = loadTestbed();
   const home = mkdtempSync(join(tmpdir(), 'sbx-http-'));
-  const hostsFile = join(home, 'hosts.yaml');
-  writeFileSync(
-    hostsFile,
-    `default: docker1
-hosts:
-  docker1:
-    address: ${testbed.host1}
-    port: ${testbed.port}
-    user: ${testbed.user}
-    identity_file: ${testbed.key}
-    known_hosts: ${testbed.knownHosts}
-    base_dir: ${testbed.sandboxBase}
-`,
-  );
+  const hostsFile = writeTestbedHostsFile(testbed, home);
   env = {
     SANDBOXER_HOME: home,
     SANDBOXER_HOSTS: hostsFile,

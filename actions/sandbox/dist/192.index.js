@@ -7,18 +7,17 @@ exports.modules = {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   qh: () => (/* binding */ removeWorkspace),
 /* harmony export */   sK: () => (/* binding */ createWorkspace),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent */
+/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent, removeWorkspaceCommand, workspaceRemoval */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
@@ -151,6 +150,11 @@ async function syncWorkspace(session, host, repo, dir, method, progress) {
         protect: [MARKER_FILE],
         progress,
     });
+}
+/** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
+async function removeWorkspace(session, dir, sandboxId) {
+    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), { what: 'removing the sandbox directory' });
+    return workspaceRemoval(answer, dir, session.destination);
 }
 //# sourceMappingURL=remote-workspace.js.map
 
@@ -306,7 +310,7 @@ class VmPackerExtension {
                 : await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
             const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
             options.progress?.(`removing workspace ${dir} (the VM stays)`);
-            const result = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .workspaceRemoval */ .eP)(await session.run((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .removeWorkspaceCommand */ .$e)(dir, handle.sandbox_id), { what: 'removing the workspace' }), dir, session.destination);
+            const result = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .removeWorkspace */ .qh)(session, dir, handle.sandbox_id);
             return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
         }
         finally {

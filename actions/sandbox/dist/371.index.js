@@ -402,9 +402,7 @@ class ComposeSshExtension {
                 what: 'removing labelled resources',
             });
             removed.push(...swept.split('\n').filter(Boolean));
-            const workspace = (0,remote_workspace/* workspaceRemoval */.eP)(await session.run((0,remote_workspace/* removeWorkspaceCommand */.$e)(dir, handle.sandbox_id), {
-                what: 'removing the sandbox directory',
-            }), dir, session.destination);
+            const workspace = await (0,remote_workspace/* removeWorkspace */.qh)(session, dir, handle.sandbox_id);
             removed.push(...workspace.removed);
             const remaining = parseContainers(await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }));
             const leftovers = [
@@ -500,18 +498,17 @@ const createComposeSsh = (context) => new ComposeSshExtension(context);
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   qh: () => (/* binding */ removeWorkspace),
 /* harmony export */   sK: () => (/* binding */ createWorkspace),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent */
+/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent, removeWorkspaceCommand, workspaceRemoval */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
@@ -644,6 +641,11 @@ async function syncWorkspace(session, host, repo, dir, method, progress) {
         protect: [MARKER_FILE],
         progress,
     });
+}
+/** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
+async function removeWorkspace(session, dir, sandboxId) {
+    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), { what: 'removing the sandbox directory' });
+    return workspaceRemoval(answer, dir, session.destination);
 }
 //# sourceMappingURL=remote-workspace.js.map
 

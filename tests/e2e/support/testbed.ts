@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -110,4 +110,28 @@ function sshBanner(host: string, port: number): Promise<string> {
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * Writes `<dir>/hosts.yaml` with the testbed's Docker host as alias `docker1` (the default host),
+ * for tests that go through the hosts file; returns its path.
+ */
+export function writeTestbedHostsFile(testbed: Testbed, dir: string): string {
+  const path = join(dir, 'hosts.yaml');
+  writeFileSync(
+    path,
+    `default: docker1
+hosts:
+  docker1:
+    address: ${testbed.host1}
+    port: ${testbed.port}
+    user: ${testbed.user}
+    identity_file: ${testbed.key}
+    known_hosts: ${testbed.knownHosts}
+    base_dir: ${testbed.sandboxBase}
+    capacity: 8
+    labels: [docker]
+`,
+  );
+  return path;
 }

@@ -36,12 +36,11 @@ import {
   hostOfHandle,
   openSession,
   remoteHostOf,
-  removeWorkspaceCommand,
+  removeWorkspace,
   resolveBaseDir,
   sandboxDirOf,
   sessionOptions,
   syncWorkspace,
-  workspaceRemoval,
 } from './remote-workspace.js';
 
 const configSchema = z.object({
@@ -248,13 +247,7 @@ export class ComposeSshExtension implements SandboxExtension {
         what: 'removing labelled resources',
       });
       removed.push(...swept.split('\n').filter(Boolean));
-      const workspace = workspaceRemoval(
-        await session.run(removeWorkspaceCommand(dir, handle.sandbox_id), {
-          what: 'removing the sandbox directory',
-        }),
-        dir,
-        session.destination,
-      );
+      const workspace = await removeWorkspace(session, dir, handle.sandbox_id);
       removed.push(...workspace.removed);
       const remaining = parseContainers(
         await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }),

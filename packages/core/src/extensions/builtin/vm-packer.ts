@@ -20,11 +20,10 @@ import {
   hostOfHandle,
   openSession,
   remoteHostOf,
-  removeWorkspaceCommand,
+  removeWorkspace,
   resolveBaseDir,
   sandboxDirOf,
   syncWorkspace,
-  workspaceRemoval,
 } from './remote-workspace.js';
 
 const configSchema = z.object({
@@ -171,11 +170,7 @@ export class VmPackerExtension implements SandboxExtension {
           : await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
       const dir = sandboxDirOf(base, handle.sandbox_id);
       options.progress?.(`removing workspace ${dir} (the VM stays)`);
-      const result = workspaceRemoval(
-        await session.run(removeWorkspaceCommand(dir, handle.sandbox_id), { what: 'removing the workspace' }),
-        dir,
-        session.destination,
-      );
+      const result = await removeWorkspace(session, dir, handle.sandbox_id);
       return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
     } finally {
       session.close();
