@@ -644,7 +644,9 @@ async function syncWorkspace(session, host, repo, dir, method, progress) {
 }
 /** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
 async function removeWorkspace(session, dir, sandboxId) {
-    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), { what: 'removing the sandbox directory' });
+    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), {
+        what: 'removing the sandbox directory',
+    });
     return workspaceRemoval(answer, dir, session.destination);
 }
 //# sourceMappingURL=remote-workspace.js.map

@@ -163,6 +163,8 @@ export async function syncWorkspace(
 
 /** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
 export async function removeWorkspace(session: SshSession, dir: string, sandboxId: string) {
-  const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), { what: 'removing the sandbox directory' });
+  const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), {
+    what: 'removing the sandbox directory',
+  });
   return workspaceRemoval(answer, dir, session.destination);
 }
