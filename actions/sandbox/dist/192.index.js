@@ -3,12 +3,214 @@ exports.id = 192;
 exports.ids = [192];
 exports.modules = {
 
+/***/ 7700:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   BC: () => (/* binding */ switchDirOf),
+/* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
+/* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
+/* harmony export */   xI: () => (/* binding */ armSwitch)
+/* harmony export */ });
+/* unused harmony exports SWITCH_POLL_SECONDS, sleeperScript, armSwitchCommand */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
+
+
+
+/**
+ * The host-side dead-man's switch: when an SSH extension makes a sandbox, it leaves on the host a
+ * detached sleeper that tears the sandbox down at its expiry unless it was destroyed (or extended)
+ * first — so a sandbox whose creator vanished still disappears, with no central service running.
+ *
+ * Why a sleeper and not `systemd-run`/`at`: neither is available to an unprivileged SSH user on every
+ * host (containers run no systemd; `at` is rarely installed). A `setsid nohup sh` survives the SSH
+ * session on any POSIX host. Its state is two files under `<base>/.sandboxer-switch/`:
+ *  - `<id>.expires`: the expiry in Unix seconds. `extend` rewrites it; teardown deletes it.
+ *  - `<id>.pid`: the sleeper's process group, so teardown can stop it at once.
+ * The sleeper wakes at least once a minute, so a rewritten expiry is seen within a minute and a
+ * deleted one ends it. When it fires it runs the extension's reap command and logs one line to
+ * `<base>/.sandboxer-switch/reaped.log`.
+ */
+/** Pure builders, tested by table and run for real in a local shell. */
+function switchDirOf(base) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, '.sandboxer-switch');
+}
+function files(base, sandboxId) {
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_2__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    const dir = switchDirOf(base);
+    return {
+        dir,
+        expires: `${dir}/${sandboxId}.expires`,
+        pid: `${dir}/${sandboxId}.pid`,
+        log: `${dir}/reaped.log`,
+    };
+}
+/** How often the sleeper looks at its expiry file at most (seconds). */
+const SWITCH_POLL_SECONDS = 60;
+/**
+ * The sleeper's script. `reap` is a command built from quoted parts by the extension (stop the
+ * stack, remove the workspace); it runs only once the expiry has passed and the file still exists.
+ */
+function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS) {
+    const f = files(base, sandboxId);
+    return [
+        `echo $$ > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        'while :; do',
+        `  exp=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} 2>/dev/null) || exit 0`,
+        '  case "$exp" in ""|*[!0-9]*) exit 0;; esac',
+        '  now=$(date +%s)',
+        '  [ "$now" -ge "$exp" ] && break',
+        `  left=$((exp - now)); [ "$left" -gt ${pollSeconds} ] && left=${pollSeconds}`,
+        '  sleep "$left"',
+        'done',
+        `{ ${reap}; } >/dev/null 2>&1`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} expired: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
+    ].join('\n');
+}
+/**
+ * Arms the switch: writes the expiry file, then starts the sleeper detached from the SSH session
+ * (new session, no terminal, every descriptor closed, so sshd does not wait for it).
+ */
+function armSwitchCommand(base, sandboxId, expiresAt, reap) {
+    const f = files(base, sandboxId);
+    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
+    return [
+        'umask 077',
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', f.dir),
+        `printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)}`,
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires),
+        `(nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sleeperScript(base, sandboxId, reap))} </dev/null >/dev/null 2>&1 &)`,
+        'echo armed',
+    ].join(' && ');
+}
+/** Moves the expiry (extend); prints `gone` when the switch has already fired or was disarmed. */
+function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
+    const f = files(base, sandboxId);
+    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
+    return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)} && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires)} && echo moved; else echo gone; fi`;
+}
+/**
+ * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid
+ * file still names a sleeper of this sandbox (a recycled pid is left alone).
+ */
+function disarmSwitchCommand(base, sandboxId) {
+    const f = files(base, sandboxId);
+    return [
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)}`,
+        `pid=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} 2>/dev/null || true)`,
+        `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi;; esac`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        'true',
+    ].join('; ');
+}
+/** Arms the switch over an open session. */
+async function armSwitch(session, base, sandboxId, expiresAt, reap) {
+    await session.run(armSwitchCommand(base, sandboxId, expiresAt, reap), { what: 'arming the expiry switch' });
+}
+//# sourceMappingURL=expiry-switch.js.map
+
+/***/ }),
+
+/***/ 4650:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ parseFindings),
+/* harmony export */   i: () => (/* binding */ findSandboxesCommand)
+/* harmony export */ });
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5310);
+/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7700);
+/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7482);
+
+
+
+
+/**
+ * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),
+ * armed expiry switches and, where there is a container engine, everything labelled by sand-boxer.
+ * One remote command prints one line per thing found; parseFindings groups them by sandbox.
+ */
+function findSandboxesCommand(base, engine) {
+    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
+    const parts = [
+        `for d in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(base)}/sbx-*; do [ -d "$d" ] || continue; printf 'dir %s %s\\n' "\${d##*/}" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
+        `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do [ -f "$f" ] || continue; n=\${f##*/}; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
+    ];
+    if (engine) {
+        const format = '{{.ID}} {{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+        const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
+        const list = (kind, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', format)} 2>/dev/null | sed 's/^/${kind} /'`;
+        parts.push(list('container', 'ps', '-a'), list('network', 'network', 'ls'), list('volume', 'volume', 'ls'));
+    }
+    parts.push('true');
+    return parts.join('; ');
+}
+/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
+function parseFindings(output, base) {
+    const found = new Map();
+    const entry = (id) => {
+        let e = found.get(id);
+        if (!e) {
+            e = { resources: [] };
+            found.set(id, e);
+        }
+        return e;
+    };
+    for (const line of output.split('\n')) {
+        const [kind, first = '', ...rest] = line.trim().split(' ');
+        const tail = rest.join(' ');
+        if (kind === 'dir') {
+            const id = first.replace(/^sbx-/, '');
+            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                continue;
+            const e = entry(id);
+            e.resources.push(`directory ${base}/${first}`);
+            try {
+                const marker = JSON.parse(tail);
+                e.markerAt = marker['dev.sandboxer.expires-at'] ?? marker.expires_at;
+            }
+            catch {
+                // No marker or a torn one: the directory is still reported; removal checks the marker itself.
+            }
+        }
+        else if (kind === 'switch' && (0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(first)) {
+            const e = entry(first);
+            e.resources.push('expiry switch');
+            if (/^\d+$/.test(tail))
+                e.switchAt = new Date(Number(tail) * 1000).toISOString();
+        }
+        else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
+            const [id = '', expires] = rest;
+            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                continue;
+            const e = entry(id);
+            e.resources.push(`${kind} ${first.slice(0, 12)}`);
+            if (expires)
+                e.labelAt = expires;
+        }
+    }
+    return [...found.entries()].map(([sandbox_id, e]) => {
+        const expires = e.switchAt ?? e.markerAt ?? e.labelAt;
+        return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
+    });
+}
+//# sourceMappingURL=host-scan.js.map
+
+/***/ }),
+
 /***/ 7482:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
+/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
 /* harmony export */   qh: () => (/* binding */ removeWorkspace),
@@ -17,7 +219,7 @@ exports.modules = {
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* unused harmony exports MARKER_FILE, createWorkspaceCommand, markerContent, removeWorkspaceCommand, workspaceRemoval */
+/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
@@ -172,12 +374,15 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8215);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(429);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9309);
-/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(7482);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5274);
+/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(429);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
+/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7700);
+/* harmony import */ var _host_scan_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(4650);
+/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__ = __webpack_require__(7482);
 
 
 
@@ -186,21 +391,24 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-const configSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .object */ .Ikc({
-    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().default('/build'),
-    internal_rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().nonnegative().default(0),
+
+
+
+const configSchema = zod__WEBPACK_IMPORTED_MODULE_10__/* .object */ .Ikc({
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP().default('/build'),
+    internal_rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_10__/* .number */ .aig().nonnegative().default(0),
 });
-const port = zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP()
+const port = zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP()
     .regex(/^\d{1,5}$/, 'must be a port number')
     .optional();
-const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .looseObject */ ._H3({
-    vm: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
-    ssh_target: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
+const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_10__/* .looseObject */ ._H3({
+    vm: zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP().optional(),
+    ssh_target: zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP().optional(),
     ssh_port: port,
     tunnel_port: port,
-    repo: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
-    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().optional(),
-    sync_method: zod__WEBPACK_IMPORTED_MODULE_7__/* ["enum"] */ .k5n(['auto', 'rsync', 'tar']).default('auto'),
+    repo: zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP().optional(),
+    workspace_dir: zod__WEBPACK_IMPORTED_MODULE_10__/* .string */ .YjP().optional(),
+    sync_method: zod__WEBPACK_IMPORTED_MODULE_10__/* ["enum"] */ .k5n(['auto', 'rsync', 'tar']).default('auto'),
 });
 /**
  * Attach mode on a pre-built VM: each sandbox is a workspace `<workspace_dir>/sbx-<id>/` (default
@@ -213,7 +421,7 @@ class VmPackerExtension {
     #sessions = new Map();
     constructor(context) {
         this.id = context.declaration.id;
-        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
+        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
     }
     /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
     hostFromInputs(inputs) {
@@ -226,7 +434,7 @@ class VmPackerExtension {
             : inputs.ssh_target;
     }
     validateInputs(inputs) {
-        const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+        const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
         if (parsed.vm && parsed.ssh_target)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${this.id}: give either input "vm" or input "ssh_target", not both`);
         if (!parsed.vm && !parsed.ssh_target) {
@@ -245,13 +453,13 @@ class VmPackerExtension {
     }
     async provision(request) {
         const { sandboxId, progress } = request;
-        const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseInputs */ .T)(this.id, inputsSchema, request.inputs);
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .remoteHostOf */ ._s)(request.host, this.id);
-        progress?.(`connecting to ${host.name} (${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(host.ssh)})`);
-        const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh);
+        const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, request.inputs);
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .remoteHostOf */ ._s)(request.host, this.id);
+        progress?.(`connecting to ${host.name} (${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_5__/* .destination */ .j_)(host.ssh)})`);
+        const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh);
         this.#sessions.set(sandboxId, session);
-        const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
-        const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .sandboxDirOf */ .YS)(base, sandboxId);
+        const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
+        const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sandboxDirOf */ .YS)(base, sandboxId);
         progress?.(`creating workspace ${dir}`);
         // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
         await request.checkpoint?.({
@@ -261,15 +469,17 @@ class VmPackerExtension {
             workspace_base: base,
             remote_dir: dir,
         });
-        await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .createWorkspace */ .sK)(session, base, dir, {
+        await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .createWorkspace */ .sK)(session, base, dir, {
             sandbox_id: sandboxId,
             extension: this.id,
             created_at: request.createdAt.toISOString(),
             expires_at: request.expiresAt.toISOString(),
         });
+        // From here on the workspace goes at its expiry even if this process dies (expiry-switch.ts).
+        await (0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .armSwitch */ .xI)(session, base, sandboxId, request.expiresAt, (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .removeWorkspaceCommand */ .$e)(dir, sandboxId));
         if (inputs.repo) {
             request.signal?.throwIfAborted();
-            await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .syncWorkspace */ .xF)(session, host, inputs.repo, dir, inputs.sync_method, progress);
+            await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .syncWorkspace */ .xF)(session, host, inputs.repo, dir, inputs.sync_method, progress);
         }
         return {
             sandbox_id: sandboxId,
@@ -282,15 +492,15 @@ class VmPackerExtension {
     }
     async waitReady(raw, _options = {}) {
         const handle = raw;
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh));
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
         try {
             await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('test', '-d', handle.remote_dir), {
                 what: `checking workspace ${handle.remote_dir}`,
             });
             return {
                 host: host.name,
-                ssh: `ssh://${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(host.ssh)}`,
+                ssh: `ssh://${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_5__/* .destination */ .j_)(host.ssh)}`,
                 remote_dir: handle.remote_dir,
                 ...(handle.tunnel_port ? { endpoints: { tunnel: `${host.ssh.address}:${handle.tunnel_port}` } } : {}),
             };
@@ -303,21 +513,52 @@ class VmPackerExtension {
     /** Removes the workspace only; the VM and everything else on it stay. */
     async teardown(raw, options = {}) {
         const handle = raw;
-        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .openSession */ .fA)(host.ssh));
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
         this.#sessions.delete(handle.sandbox_id);
         try {
-            const base = typeof handle.workspace_base === 'string'
-                ? handle.workspace_base
-                : await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
-            const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
+            const base = await this.#baseOf(session, handle);
+            const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);
             options.progress?.(`removing workspace ${dir} (the VM stays)`);
-            const result = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_6__/* .removeWorkspace */ .qh)(session, dir, handle.sandbox_id);
+            const result = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .removeWorkspace */ .qh)(session, dir, handle.sandbox_id);
+            if (result.leftovers.length === 0) {
+                await session.run((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .disarmSwitchCommand */ .eK)(base, handle.sandbox_id), {
+                    what: 'disarming the expiry switch',
+                });
+            }
             return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
         }
         finally {
             session.close();
         }
+    }
+    /** Moves the host-side switch (extend); false if it already fired there. */
+    async reschedule(raw, expiresAt) {
+        const handle = raw;
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .withSession */ .fQ)(host.ssh, (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sessionOptions */ .xl)(), async (session) => {
+            const base = await this.#baseOf(session, handle);
+            const answer = await session.run((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .rescheduleSwitchCommand */ .Sr)(base, handle.sandbox_id, expiresAt), {
+                what: 'moving the expiry switch',
+            });
+            return answer.trim() === 'moved';
+        });
+    }
+    /** Workspaces and armed switches under the configured workspace directory (the VM itself is not ours). */
+    async findSandboxes(target) {
+        const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .remoteHostOf */ ._s)(target, this.id);
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .withSession */ .fQ)(host.ssh, (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sessionOptions */ .xl)(), async (session) => {
+            const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
+            const output = await session.run((0,_host_scan_js__WEBPACK_IMPORTED_MODULE_8__/* .findSandboxesCommand */ .i)(base, undefined), {
+                what: 'looking for workspaces',
+            });
+            return (0,_host_scan_js__WEBPACK_IMPORTED_MODULE_8__/* .parseFindings */ .S)(output, base);
+        });
+    }
+    async #baseOf(session, handle) {
+        return typeof handle.workspace_base === 'string'
+            ? handle.workspace_base
+            : (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir');
     }
 }
 const createVmPacker = (context) => new VmPackerExtension(context);

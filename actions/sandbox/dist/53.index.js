@@ -14,11 +14,12 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1455);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8215);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1092);
-/* harmony import */ var _sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9035);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
+/* harmony import */ var _snapshots_artifact_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3987);
+/* harmony import */ var _sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9035);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5310);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9309);
 
 
 
@@ -27,13 +28,16 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-const configSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .object */ .Ikc({
-    rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().nonnegative().default(0.5),
-    minimum_minutes: zod__WEBPACK_IMPORTED_MODULE_7__/* .number */ .aig().int().nonnegative().default(1),
-    workspace_root: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().default(''),
+
+const configSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .object */ .Ikc({
+    rate_per_minute: zod__WEBPACK_IMPORTED_MODULE_8__/* .number */ .aig().nonnegative().default(0.5),
+    minimum_minutes: zod__WEBPACK_IMPORTED_MODULE_8__/* .number */ .aig().int().nonnegative().default(1),
+    workspace_root: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().default(''),
+    /** Credits per GB (started hundredth of a credit at least) to keep a snapshot, charged when it is taken. */
+    snapshot_rate_per_gb: zod__WEBPACK_IMPORTED_MODULE_8__/* .number */ .aig().nonnegative().default(1),
 });
-const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_7__/* .looseObject */ ._H3({
-    repo: zod__WEBPACK_IMPORTED_MODULE_7__/* .string */ .YjP().min(1, 'must be a path to a local directory'),
+const inputsSchema = zod__WEBPACK_IMPORTED_MODULE_8__/* .looseObject */ ._H3({
+    repo: zod__WEBPACK_IMPORTED_MODULE_8__/* .string */ .YjP().min(1, 'must be a path to a local directory'),
 });
 /**
  * A metered backend with no external API. Each sandbox is a directory `<root>/sbx-<id>/` with the
@@ -47,14 +51,17 @@ class SaasStubExtension {
     #root;
     constructor(context) {
         this.id = context.declaration.id;
-        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
+        this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
         this.#root = this.#config.workspace_root
             ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(context.baseDir, this.#config.workspace_root)
             : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(context.home, 'saas-stub');
     }
     /** Checks the repo is a local directory before anything is created, and pins it to an absolute path. */
-    validateInputs(inputs) {
-        const { repo } = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+    validateInputs(inputs, options = {}) {
+        // A restore takes its workspace from the snapshot: no repo is copied.
+        if (options.restore)
+            return inputs;
+        const { repo } = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
         const absolute = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(repo);
         if (!(0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(absolute, { throwIfNoEntry: false })?.isDirectory()) {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: input "repo": ${absolute} is not a directory (pass --input repo=<path to your repo>)`, { extension: this.id, input: 'repo' });
@@ -68,7 +75,7 @@ class SaasStubExtension {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(this.#root, { recursive: true });
         // `mkdir` without recursive fails if the directory exists: a sandbox id is never reused.
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(workspace);
-        const rules = (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__/* .loadRepoIgnore */ .ld)(repo);
+        const rules = (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_5__/* .loadRepoIgnore */ .ld)(repo);
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.cp)(repo, workspace, {
             recursive: true,
             filter: (source) => !rules.ignores(source),
@@ -91,6 +98,56 @@ class SaasStubExtension {
             return { removed: [], leftovers: [], already_gone: true };
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(workspace, { recursive: true, force: true });
         return { removed: [workspace], leftovers: [], already_gone: false };
+    }
+    /** A tar of the workspace, written to the local store (nothing runs in it, so nothing to pause). */
+    async snapshot(handle, request) {
+        const workspace = this.#workspaceOfHandle(handle);
+        const partial = `${request.localPath}.partial`;
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)(request.localPath), { recursive: true, mode: 0o700 });
+        request.progress?.(`capturing ${workspace}`);
+        const { create } = await __webpack_require__.e(/* import() */ 274).then(__webpack_require__.bind(__webpack_require__, 4274));
+        try {
+            await create({ cwd: workspace, file: partial, portable: true }, ['.']);
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rename)(partial, request.localPath);
+        }
+        catch (error) {
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(partial, { force: true });
+            throw error;
+        }
+        const location = { kind: 'local', path: request.localPath };
+        return {
+            location,
+            size_bytes: (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(request.localPath)).size,
+            sha256: await (0,_snapshots_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q3)(request.localPath),
+            contents: { workspace: true, volumes: [] },
+            consistency: 'none',
+            paused_ms: 0,
+            inputs: {},
+        };
+    }
+    /** Unpacks the (already verified) local artifact into a new workspace, or over the sandbox's own. */
+    async restore(source, target) {
+        const file = source.localPath;
+        if (!file)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: snapshot ${source.snapshot.id} has no local copy to restore from`);
+        const { extract } = await __webpack_require__.e(/* import() */ 274).then(__webpack_require__.bind(__webpack_require__, 4274));
+        if (target.mode === 'new') {
+            const workspace = this.#workspaceOf(target.request.sandboxId);
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(this.#root, { recursive: true });
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(workspace);
+            await extract({ cwd: workspace, file, strict: true });
+            return { sandbox_id: target.request.sandboxId, host: 'local', workspace };
+        }
+        const workspace = this.#workspaceOfHandle(target.handle);
+        for (const entry of await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readdir)(workspace))
+            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(workspace, entry), { recursive: true, force: true });
+        await extract({ cwd: workspace, file, strict: true });
+        return target.handle;
+    }
+    snapshotCost(sizeBytes) {
+        const rate = this.#config.snapshot_rate_per_gb;
+        const credits = rate === 0 ? 0 : Math.max(0.01, Math.ceil((sizeBytes / 1e9) * rate * 100) / 100);
+        return { credits, breakdown: { storage: credits } };
     }
     estimateCost(_profile, durationSeconds) {
         const minutes = this.#billableMinutes(durationSeconds);
@@ -123,7 +180,7 @@ class SaasStubExtension {
     }
     /** The only path this extension ever writes or deletes; the id check keeps it inside the root. */
     #workspaceOf(sandboxId) {
-        if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
+        if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_6__/* .isSandboxId */ .rN)(sandboxId))
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: refusing unexpected sandbox id "${sandboxId}"`);
         return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.#root, `sbx-${sandboxId}`);
     }

@@ -41939,7 +41939,9 @@ __nccwpck_require__.d(__webpack_exports__, {
   You: () => (/* binding */ ZodISODateTime),
   YOg: () => (/* binding */ array),
   zMY: () => (/* binding */ schemas_boolean),
+  gMt: () => (/* binding */ discriminatedUnion),
   k5n: () => (/* binding */ _enum),
+  euz: () => (/* binding */ literal),
   _H3: () => (/* binding */ looseObject),
   aig: () => (/* binding */ number),
   Ikc: () => (/* binding */ object),
@@ -41950,7 +41952,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   L5J: () => (/* binding */ unknown)
 });
 
-// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, discriminatedUnion, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, literal, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
+// UNUSED EXPORTS: ZodAny, ZodArray, ZodBase64, ZodBase64URL, ZodBigInt, ZodBigIntFormat, ZodBoolean, ZodCIDRv4, ZodCIDRv6, ZodCUID, ZodCUID2, ZodCatch, ZodCodec, ZodCreditCard, ZodCustom, ZodCustomStringFormat, ZodDate, ZodDefault, ZodDiscriminatedUnion, ZodE164, ZodEmail, ZodEmoji, ZodEnum, ZodExactOptional, ZodFile, ZodFunction, ZodGUID, ZodIBAN, ZodIPv4, ZodIPv6, ZodISODate, ZodISODuration, ZodISOTime, ZodInstanceOf, ZodIntersection, ZodJWT, ZodKSUID, ZodLazy, ZodLiteral, ZodMAC, ZodMap, ZodNaN, ZodNanoID, ZodNever, ZodNonOptional, ZodNull, ZodNullable, ZodNumber, ZodNumberFormat, ZodObject, ZodOptional, ZodPipe, ZodPrefault, ZodPreprocess, ZodPromise, ZodReadonly, ZodRecord, ZodSet, ZodString, ZodStringFormat, ZodSuccess, ZodSymbol, ZodTemplateLiteral, ZodTransform, ZodTuple, ZodType, ZodULID, ZodURL, ZodUUID, ZodUndefined, ZodUnion, ZodUnknown, ZodVoid, ZodXID, ZodXor, _ZodString, _default, _function, any, base64, base64url, bigint, catch, check, cidrv4, cidrv6, codec, creditCard, cuid, cuid2, currencyCode, custom, date, describe, e164, email, emoji, exactOptional, file, float32, float64, function, guid, hash, hex, hostname, httpUrl, iban, instanceof, int, int32, int64, intersection, invertCodec, ipv4, ipv6, json, jwt, keyof, ksuid, lazy, looseRecord, mac, map, meta, nan, nanoid, nativeEnum, never, nonoptional, null, nullable, nullish, optional, partialRecord, pipe, prefault, preprocess, promise, readonly, refine, set, stringFormat, stringbool, success, superRefine, symbol, templateLiteral, transform, tuple, uint32, uint64, ulid, undefined, url, uuid, uuidv4, uuidv6, uuidv7, void, xid, xor
 
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8149);
@@ -43710,11 +43712,11 @@ function discriminatorMap(def) {
 }
 const $ZodDiscriminatedUnion = 
 /*@__PURE__*/
-(/* unused pure expression or super */ null && (core.$constructor("$ZodDiscriminatedUnion", (inst, def) => {
+core_core/* $constructor */.xI("$ZodDiscriminatedUnion", (inst, def) => {
     def.inclusive = false;
     $ZodUnion.init(inst, def);
     const _super = inst._zod.parse;
-    util.defineLazyInternal(inst, "propValues", (zod) => {
+    core_util/* defineLazyInternal */.v5(inst, "propValues", (zod) => {
         const propValues = {};
         let undefinedCount = 0;
         for (const option of zod.def.options) {
@@ -43725,7 +43727,7 @@ const $ZodDiscriminatedUnion =
                 undefinedCount++;
             for (const [k, v] of Object.entries(pv)) {
                 if (!Object.prototype.hasOwnProperty.call(propValues, k)) {
-                    util.assignProp(propValues, k, new Set());
+                    core_util/* assignProp */.Vy(propValues, k, new Set());
                 }
                 for (const val of v) {
                     propValues[k].add(val);
@@ -43738,15 +43740,15 @@ const $ZodDiscriminatedUnion =
     });
     // Checked now rather than in the lookup map below, so an option that lacks the discriminator fails at the `discriminatedUnion` call instead of on the first object parsed. Options whose shape cannot be enumerated without resolving it — pipes and lazies — are left to the map.
     def.options.forEach((option, i) => {
-        const propShape = util.rawShape(option._zod.def);
+        const propShape = core_util/* rawShape */.MO(option._zod.def);
         if (propShape && !Object.prototype.hasOwnProperty.call(propShape, def.discriminator)) {
             throw new Error(`Invalid discriminated union option at index "${i}"`);
         }
     });
-    const disc = util.cached(() => discriminatorMap(def));
+    const disc = core_util/* cached */.PO(() => discriminatorMap(def));
     inst._zod.parse = (payload, ctx) => {
         const input = payload.value;
-        if (!util.isObject(input)) {
+        if (!core_util/* isObject */.Gv(input)) {
             payload.issues.push({
                 code: "invalid_type",
                 expected: "object",
@@ -43780,7 +43782,7 @@ const $ZodDiscriminatedUnion =
         });
         return payload;
     };
-})));
+});
 const $ZodIntersection = /*@__PURE__*/ core_core/* $constructor */.xI("$ZodIntersection", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, ctx) => {
@@ -44351,16 +44353,16 @@ const $ZodEnum = /*@__PURE__*/ core_core/* $constructor */.xI("$ZodEnum", (inst,
         return payload;
     };
 });
-const $ZodLiteral = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodLiteral", (inst, def) => {
+const $ZodLiteral = /*@__PURE__*/ core_core/* $constructor */.xI("$ZodLiteral", (inst, def) => {
     $ZodType.init(inst, def);
     const values = new Set(def.values);
     inst._zod.values = values;
-    util.defineLazyInternal(inst, "pattern", (zod) => {
+    core_util/* defineLazyInternal */.v5(inst, "pattern", (zod) => {
         const vals = zod.def.values;
         // unmatchable fallback, RE2-safe: an empty alternation would compile to /^()$/, which matches ""
         return new RegExp(vals.length
             ? `^(${vals
-                .map((o) => typeof o === "string" ? util.escapeRegex(o) : o ? util.escapeRegex(o.toString()) : String(o))
+                .map((o) => typeof o === "string" ? core_util/* escapeRegex */.sD(o) : o ? core_util/* escapeRegex */.sD(o.toString()) : String(o))
                 .join("|")})$`
             : "^[^\\s\\S]$");
     });
@@ -44377,7 +44379,7 @@ const $ZodLiteral = /*@__PURE__*/ (/* unused pure expression or super */ null &&
         });
         return payload;
     };
-})));
+});
 const $ZodFile = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodFile", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, _ctx) => {
@@ -48066,17 +48068,17 @@ function xor(options, params) {
         ...util.normalizeParams(params),
     });
 }
-const ZodDiscriminatedUnion = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodDiscriminatedUnion", (inst, def) => {
+const ZodDiscriminatedUnion = /*@__PURE__*/ core_core/* $constructor */.xI("ZodDiscriminatedUnion", (inst, def) => {
     ZodUnion.init(inst, def);
-    core.$ZodDiscriminatedUnion.init(inst, def);
-})));
+    $ZodDiscriminatedUnion.init(inst, def);
+});
 function discriminatedUnion(discriminator, options, params) {
     // const [options, params] = args;
     return new ZodDiscriminatedUnion({
         type: "union",
         options: options,
         discriminator,
-        ...util.normalizeParams(params),
+        ...core_util/* normalizeParams */.A2(params),
     });
 }
 const ZodIntersection = /*@__PURE__*/ core_core/* $constructor */.xI("ZodIntersection", (inst, def) => {
@@ -48270,10 +48272,10 @@ function nativeEnum(entries, params) {
         ...util.normalizeParams(params),
     });
 }
-const ZodLiteral = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodLiteral", (inst, def) => {
-    core.$ZodLiteral.init(inst, def);
+const ZodLiteral = /*@__PURE__*/ core_core/* $constructor */.xI("ZodLiteral", (inst, def) => {
+    $ZodLiteral.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.literalProcessor(inst, ctx, json, params);
+    inst._zod.processJSONSchema = (ctx, json, params) => literalProcessor(inst, ctx, json, params);
     inst.values = new Set(def.values);
     Object.defineProperty(inst, "value", {
         get() {
@@ -48283,12 +48285,12 @@ const ZodLiteral = /*@__PURE__*/ (/* unused pure expression or super */ null && 
             return def.values[0];
         },
     });
-})));
+});
 function literal(value, params) {
     return new ZodLiteral({
         type: "literal",
         values: Array.isArray(value) ? value : [value],
-        ...util.normalizeParams(params),
+        ...core_util/* normalizeParams */.A2(params),
     });
 }
 const ZodFile = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodFile", (inst, def) => {
@@ -51731,10 +51733,13 @@ function constantCatch(value) {
 "use strict";
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   DZ: () => (/* binding */ SshError),
+/* harmony export */   JC: () => (/* binding */ SnapshotError),
 /* harmony export */   JO: () => (/* binding */ NoBackendAvailableError),
 /* harmony export */   K$: () => (/* binding */ StateConflictError),
 /* harmony export */   LC: () => (/* binding */ StateCorruptError),
+/* harmony export */   MD: () => (/* binding */ SnapshotCorruptError),
 /* harmony export */   NK: () => (/* binding */ TeardownError),
+/* harmony export */   Wt: () => (/* binding */ UnsupportedError),
 /* harmony export */   Yo: () => (/* binding */ InsufficientCreditsError),
 /* harmony export */   at: () => (/* binding */ RemoteCommandError),
 /* harmony export */   bD: () => (/* binding */ messageOf),
@@ -51845,6 +51850,24 @@ class NoBackendAvailableError extends SandboxerError {
         super('NO_BACKEND_AVAILABLE', message, details);
     }
 }
+/** The extension lacks a capability the operation needs (e.g. snapshots); says which and where it is declared. */
+class UnsupportedError extends SandboxerError {
+    constructor(message, details = {}) {
+        super('UNSUPPORTED', message, details);
+    }
+}
+/** Capturing or restoring a snapshot failed; services were resumed and nothing half-made was kept. */
+class SnapshotError extends SandboxerError {
+    constructor(message, details = {}, options) {
+        super('SNAPSHOT_FAILED', message, details, options);
+    }
+}
+/** A snapshot artifact does not match its recorded sha256; it was refused before anything was touched. */
+class SnapshotCorruptError extends SandboxerError {
+    constructor(message, details = {}) {
+        super('SNAPSHOT_CORRUPT', message, details);
+    }
+}
 /** Reads a message from anything thrown, for wrapping third-party errors. */
 function messageOf(error) {
     return error instanceof Error ? error.message : String(error);
@@ -51891,6 +51914,94 @@ function parseExtensionConfig(extensionId, schema, config) {
     throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`${extensionId}: ${problems.join('; ')}`, { extension: extensionId, problems });
 }
 //# sourceMappingURL=inputs.js.map
+
+/***/ }),
+
+/***/ 3987:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DL: () => (/* binding */ localArtifactPath),
+/* harmony export */   Q3: () => (/* binding */ sha256File),
+/* harmony export */   nX: () => (/* binding */ verifyLocalArtifact)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1092);
+/* harmony import */ var _ids_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(951);
+
+
+
+
+
+
+/** The sha256 of a local file, hex, streamed (artifacts can be large). */
+async function sha256File(path) {
+    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
+    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createReadStream)(path))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+/** Where the local store keeps the copy of a snapshot's artifact. */
+function localArtifactPath(artifactDir, snapshotId) {
+    if (!(0,_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSnapshotId */ .Yr)(snapshotId))
+        throw new Error(`not a snapshot id: ${snapshotId}`);
+    return (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(artifactDir, `${snapshotId}.tar`);
+}
+/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
+async function verifyLocalArtifact(path, expected, id) {
+    const info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.stat)(path).catch(() => undefined);
+    if (!info?.isFile()) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .SnapshotCorruptError */ .MD(`snapshot ${id}: its local copy ${path} is missing; nothing was restored`, {
+            snapshot: id,
+            path,
+        });
+    }
+    const actual = await sha256File(path);
+    if (actual !== expected) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .SnapshotCorruptError */ .MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
+    }
+}
+//# sourceMappingURL=artifact.js.map
+
+/***/ }),
+
+/***/ 951:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FZ: () => (/* binding */ parseSnapshotName),
+/* harmony export */   Yr: () => (/* binding */ isSnapshotId),
+/* harmony export */   qc: () => (/* binding */ newSnapshotId)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1092);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5310);
+
+
+const SNAPSHOT_ID = /^snap-[a-z0-9]{12}$/;
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** `snap-` and 12 characters of [a-z0-9]: safe in a path and a shell word, told apart from a sandbox id. */
+function newSnapshotId() {
+    return `snap-${(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .newSandboxId */ .Dp)()}`;
+}
+function isSnapshotId(text) {
+    return SNAPSHOT_ID.test(text);
+}
+/**
+ * A snapshot's optional name (`--name before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
+ * not starting with a punctuation mark, so it is safe anywhere it is shown or typed.
+ */
+function parseSnapshotName(text) {
+    if (!SNAPSHOT_NAME.test(text) || isSnapshotId(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`--name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`, { input: 'name' });
+    }
+    return text;
+}
+//# sourceMappingURL=ids.js.map
 
 /***/ }),
 
@@ -55859,7 +55970,7 @@ var external_node_url_ = __nccwpck_require__(3136);
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await __nccwpck_require__.e(/* import() */ 371).then(__nccwpck_require__.bind(__nccwpck_require__, 371))).createComposeSsh,
+    'compose-ssh': async () => (await __nccwpck_require__.e(/* import() */ 74).then(__nccwpck_require__.bind(__nccwpck_require__, 1074))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
     'vm-packer': async () => (await __nccwpck_require__.e(/* import() */ 192).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };
@@ -56165,7 +56276,7 @@ function normalizeProfileId(text) {
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 const builtinDeclarations = [
     { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
-    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
+    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
     { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
     { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
     { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
@@ -56661,6 +56772,12 @@ class CreditsLedger {
             return hold;
         });
     }
+    /** Holds never released (expired ones too): what `gc` checks against the sandboxes they were for. */
+    async unreleasedHolds() {
+        const entries = await this.#store.readLedger();
+        const released = new Set(entries.filter((e) => e.kind === 'release').map((e) => e.hold));
+        return entries.filter((e) => e.kind === 'hold' && !released.has(e.id));
+    }
     /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
     async release(holdId, note) {
         await this.#store.withLock(LOCK, async () => {
@@ -56819,6 +56936,8 @@ const sandboxRecordSchema = src_schemas/* object */.Ikc({
         .optional(),
     /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
     cost: meterActualSchema.optional(),
+    /** The snapshot it was created from, or last restored in place from. */
+    restored_from: src_schemas/* string */.YjP().optional(),
     /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
     owner_pid: src_schemas/* number */.aig().int().optional(),
 });
@@ -56876,6 +56995,10 @@ class RoutingResolver {
                 if (error !== undefined && !errors.has(index))
                     errors.set(index, error);
             };
+            if (request.restoreWith && candidate.extension !== request.restoreWith) {
+                reject(`the snapshot was taken with ${request.restoreWith}`);
+                continue;
+            }
             if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
                 reject(`isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
                 continue;
@@ -56885,7 +57008,7 @@ class RoutingResolver {
             let host;
             try {
                 extension = await this.#deps.catalog.instantiate(candidate.extension, this.#deps.home);
-                inputs = extension.validateInputs(request.inputs);
+                inputs = extension.validateInputs(request.inputs, { restore: request.restoreWith !== undefined });
                 host = await this.#host(extension, candidate, request, routed);
             }
             catch (error) {
@@ -57017,6 +57140,192 @@ function probeSsh(host, timeoutMs = 3000) {
 //# sourceMappingURL=resolver.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
 var ids = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/sandbox-keys.js
+/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
+function lockKey(id) {
+    return `sandbox-${id}`;
+}
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record) {
+    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+//# sourceMappingURL=sandbox-keys.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/gc.js
+
+
+
+/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
+const BUSY_WAIT_MS = 1500;
+/**
+ * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
+ * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
+ * that is expired or that this store knows as gone. Never touches a sandbox another process is
+ * working on (its lock is held), nor an unknown unexpired one unless asked.
+ */
+async function collectGarbage(deps, options = {}) {
+    const findings = [];
+    const now = deps.now();
+    const act = async (finding, work) => {
+        if (options.dryRun) {
+            findings.push({ ...finding, result: 'dry run' });
+            return;
+        }
+        try {
+            await work();
+            findings.push({ ...finding, result: 'done' });
+        }
+        catch (error) {
+            findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+    };
+    const records = (await deps.store.listSandboxes()).filter((r) => options.consumer === undefined || r.consumer === options.consumer);
+    for (const record of records) {
+        const reason = whyCollect(record, now);
+        if (!reason)
+            continue;
+        if (await isBusy(deps.store, record.id)) {
+            findings.push({
+                sandbox: record.id,
+                where: 'store',
+                found: record.state,
+                reason,
+                action: 'keep',
+                result: 'kept',
+                detail: 'another process is working on it',
+            });
+            continue;
+        }
+        options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
+        await act({ sandbox: record.id, where: 'store', found: record.state, reason, action: 'destroy' }, () => deps.destroy(record.id, options.progress ? { progress: options.progress } : {}));
+    }
+    for (const hold of await deps.ledger.unreleasedHolds()) {
+        const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
+        if (options.consumer !== undefined && record?.consumer !== options.consumer)
+            continue;
+        if (record && LIVE_STATES.has(record.state) && record.hold === hold.id)
+            continue;
+        const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
+        await act({
+            sandbox: hold.sandbox ?? '-',
+            where: 'ledger',
+            found: `hold of ${hold.credits} credits on "${hold.account}"`,
+            reason,
+            action: 'release hold',
+        }, () => deps.ledger.release(hold.id, `gc: ${reason}`));
+    }
+    if (options.scanHosts !== false)
+        findings.push(...(await scanHosts(deps, options, now)));
+    return findings;
+}
+/** Why a record needs gc, or undefined when it is fine as it is. */
+function whyCollect(record, now) {
+    if (record.state === 'provisioning')
+        return 'stuck provisioning (its creator is gone)';
+    if (record.state === 'destroying')
+        return 'stuck destroying (a teardown failed or was cut short)';
+    if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
+        return `expired at ${record.expires_at}`;
+    }
+    if (record.state === 'failed' && record.cleanup?.leftovers.length)
+        return 'its rollback left things behind';
+    return undefined;
+}
+/** Is another process holding the sandbox's lock (creating, destroying, snapshotting it)? */
+async function isBusy(store, id) {
+    try {
+        await store.withLock(lockKey(id), async () => { }, { waitMs: BUSY_WAIT_MS });
+        return false;
+    }
+    catch (error) {
+        if (error instanceof dist_errors/* StateConflictError */.K$)
+            return true;
+        throw error;
+    }
+}
+async function scanHosts(deps, options, now) {
+    const catalog = await deps.catalog();
+    const findings = [];
+    const names = options.hosts ?? (await deps.listHosts());
+    const extensions = [];
+    for (const declaration of catalog.extensions()) {
+        const extension = await catalog.instantiate(declaration.id, deps.home);
+        if (extension.hostKind === 'ssh' && extension.findSandboxes)
+            extensions.push(extension);
+    }
+    for (const name of names) {
+        for (const extension of extensions) {
+            let host;
+            let found;
+            try {
+                host = await deps.resolveHost(name, extension);
+                if (!host)
+                    continue;
+                options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
+                found = await extension.findSandboxes(host, options);
+            }
+            catch (error) {
+                findings.push({
+                    sandbox: '-',
+                    where: name,
+                    found: extension.id,
+                    reason: 'scan failed',
+                    action: 'keep',
+                    result: 'failed',
+                    detail: (0,dist_errors/* messageOf */.bD)(error),
+                });
+                continue;
+            }
+            for (const item of found) {
+                const finding = await decide(deps, item, name, now, options);
+                if (finding.action === 'keep') {
+                    findings.push({ ...finding, result: 'kept' });
+                    continue;
+                }
+                const target = host;
+                if (options.dryRun) {
+                    findings.push({ ...finding, result: 'dry run' });
+                    continue;
+                }
+                try {
+                    const report = await extension.teardown({ sandbox_id: item.sandbox_id, host: name, target }, options);
+                    findings.push({
+                        ...finding,
+                        result: report.leftovers.length ? 'failed' : 'done',
+                        ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
+                    });
+                }
+                catch (error) {
+                    findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+                }
+            }
+        }
+    }
+    return findings;
+}
+/** What to do with something found on a host, from what this store knows and what the host says. */
+async function decide(deps, item, host, now, options) {
+    const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
+    const record = await deps.store.getSandbox(item.sandbox_id);
+    const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
+    if (record && LIVE_STATES.has(record.state)) {
+        // A live record is the store's business (handled above, under its lock), never the scan's.
+        return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
+    }
+    if (record)
+        return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
+    if (expired)
+        return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
+    if (options.consumer !== undefined)
+        return { ...base, reason: "not this consumer's", action: 'keep' };
+    if (options.unknown)
+        return { ...base, reason: 'unknown to this store (--unknown)', action: 'destroy' };
+    return {
+        ...base,
+        reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's? --unknown removes it)`,
+        action: 'keep',
+    };
+}
+//# sourceMappingURL=gc.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/request.js
 
 
@@ -57046,7 +57355,351 @@ function resolveTtl(profile, requested) {
     return seconds;
 }
 //# sourceMappingURL=request.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/snapshots/artifact.js
+var artifact = __nccwpck_require__(3987);
+// EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
+var snapshots_ids = __nccwpck_require__(951);
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/snapshots.js
+
+
+
+
+
+
+const DEFAULT_OPTIONS = {
+    capture: ['workspace', 'volumes'],
+    consistency: 'pause',
+};
+/**
+ * Snapshots of live sandboxes and their restore: the orchestration around the extension's
+ * `snapshot`/`restore` hooks, the snapshot records in the state store, and the local copies of
+ * artifacts (`<home>/snapshots/artifacts/`) that let a snapshot outlive the host it was taken on.
+ */
+class SnapshotOperations {
+    #deps;
+    constructor(deps) {
+        this.#deps = deps;
+    }
+    get #artifactDir() {
+        return (0,external_node_path_.join)(this.#deps.home, 'snapshots', 'artifacts');
+    }
+    /**
+     * Captures a ready sandbox. Held under the sandbox's lock, so a destroy waits for it. The record is
+     * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
+     */
+    async create(sandboxText, options = {}) {
+        const name = options.name === undefined ? undefined : (0,snapshots_ids/* parseSnapshotName */.FZ)(options.name);
+        const sandbox = await this.#deps.getSandbox(sandboxText);
+        return this.#deps.store.withLock(lockKey(sandbox.id), async () => {
+            const record = await this.#deps.getSandbox(sandbox.id);
+            if (record.state !== 'ready') {
+                throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be snapshotted`, { sandbox: record.id, state: record.state });
+            }
+            const catalog = await this.#deps.catalog();
+            const extension = await this.#snapshotCapable(catalog, record.extension);
+            const settings = catalog.profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
+            const id = (0,snapshots_ids/* newSnapshotId */.qc)();
+            const now = this.#deps.now().toISOString();
+            let snapshot = {
+                id,
+                ...(name ? { name } : {}),
+                status: 'creating',
+                sandbox_id: record.id,
+                profile: record.profile,
+                extension: record.extension,
+                host: record.host,
+                ...(record.account ? { account: record.account } : {}),
+                created_at: now,
+                updated_at: now,
+                locations: [],
+                inputs: {},
+            };
+            // The name is checked and taken under one lock, so two snapshots can never share it.
+            await this.#deps.store.withLock(NAMES_LOCK, async () => {
+                if (name && (await this.#byName(name, true))) {
+                    throw new dist_errors/* StateConflictError */.K$(`a snapshot named "${name}" already exists; pick another --name or delete it`, { name });
+                }
+                await this.#save(snapshot);
+            });
+            const localPath = (0,artifact/* localArtifactPath */.DL)(this.#artifactDir, id);
+            try {
+                const artifact = await extension.snapshot(record.handle ?? minimalHandle(record), {
+                    snapshotId: id,
+                    capture: settings.capture,
+                    consistency: settings.consistency,
+                    localPath,
+                    ...(options.progress ? { progress: options.progress } : {}),
+                    ...(options.signal ? { signal: options.signal } : {}),
+                });
+                snapshot = await this.#save({
+                    ...snapshot,
+                    status: 'ready',
+                    size_bytes: artifact.size_bytes,
+                    sha256: artifact.sha256,
+                    locations: [artifact.location],
+                    contents: artifact.contents,
+                    consistency: artifact.consistency,
+                    paused_ms: artifact.paused_ms,
+                    inputs: artifact.inputs,
+                });
+            }
+            catch (error) {
+                await this.#save({ ...snapshot, status: 'failed', error: errorOf(error) });
+                await (0,promises_.rm)(localPath, { force: true });
+                if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                    throw error;
+                throw new dist_errors/* SnapshotError */.JC(`snapshot of sandbox ${record.id} failed: ${(0,dist_errors/* messageOf */.bD)(error)} (services were resumed; nothing was kept)`, { sandbox: record.id, snapshot: id }, { cause: error });
+            }
+            const quoted = extension.snapshotCost?.(snapshot.size_bytes ?? 0);
+            if (quoted && quoted.credits > 0 && record.account) {
+                // Credits are never overspent: storage takes what it costs, at most what is available.
+                const { available } = await this.#deps.ledger.balance(record.account);
+                const credits = Math.max(0, Math.min(quoted.credits, available));
+                const cost = {
+                    credits,
+                    breakdown: {
+                        ...quoted.breakdown,
+                        ...(credits < quoted.credits ? { waived: quoted.credits - credits } : {}),
+                    },
+                };
+                await this.#deps.ledger.settle(record.account, id, cost.credits, undefined, cost.breakdown);
+                snapshot = await this.#save({ ...snapshot, cost });
+                options.progress?.(`snapshot ${id}: debited ${cost.credits} credits for storage from "${record.account}"`);
+            }
+            if (options.pull)
+                snapshot = await this.pull(id, options);
+            return snapshot;
+        });
+    }
+    /** Ready snapshots (with `all`, failed and deleted ones too), oldest first. */
+    async list(options = {}) {
+        const records = await this.#deps.store.listSnapshots();
+        return options.all ? records : records.filter((r) => r.status === 'ready' || r.status === 'creating');
+    }
+    /** One snapshot by id (`snap-…`) or by its name. */
+    async get(ref) {
+        const found = (0,snapshots_ids/* isSnapshotId */.Yr)(ref) ? await this.#deps.store.getSnapshot(ref) : await this.#byName(ref);
+        if (!found) {
+            throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${this.#deps.store.location} (see \`sandboxer snapshot list --all\`)`, { snapshot: ref });
+        }
+        return found;
+    }
+    /** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
+    async pull(ref, options = {}) {
+        const snapshot = this.#usable(await this.get(ref));
+        if (snapshot.locations.some((l) => l.kind === 'local'))
+            return snapshot;
+        const from = snapshot.locations.find((l) => l.kind === 'host');
+        const extension = await (await this.#deps.catalog()).instantiate(snapshot.extension, this.#deps.home);
+        if (!from || !extension.pullArtifact) {
+            throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy that can be pulled`, {
+                snapshot: snapshot.id,
+            });
+        }
+        const path = (0,artifact/* localArtifactPath */.DL)(this.#artifactDir, snapshot.id);
+        await (0,promises_.mkdir)(this.#artifactDir, { recursive: true, mode: 0o700 });
+        options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
+        await extension.pullArtifact(from, path, options);
+        try {
+            await (0,artifact/* verifyLocalArtifact */.nX)(path, snapshot.sha256, snapshot.id);
+        }
+        catch (error) {
+            await (0,promises_.rm)(path, { force: true });
+            throw error;
+        }
+        return this.#addLocation(snapshot.id, { kind: 'local', path });
+    }
+    /** Deletes every copy of the artifact, then marks the snapshot `deleted`; copies that resist stay listed. */
+    async delete(ref, options = {}) {
+        const snapshot = await this.get(ref);
+        return this.#deps.store.withLock(snapshotLock(snapshot.id), async () => {
+            const current = (await this.#deps.store.getSnapshot(snapshot.id)) ?? snapshot;
+            if (current.status === 'deleted')
+                return current;
+            if (current.status === 'creating') {
+                throw new dist_errors/* StateConflictError */.K$(`snapshot ${current.id} is still being taken; delete it when it is ready (or failed)`, { snapshot: current.id });
+            }
+            const extension = await (await this.#deps.catalog()).instantiate(current.extension, this.#deps.home);
+            const remaining = [];
+            const problems = [];
+            for (const location of current.locations) {
+                try {
+                    if (location.kind === 'local')
+                        await (0,promises_.rm)(location.path, { force: true });
+                    else if (extension.deleteArtifact)
+                        await extension.deleteArtifact(location, options);
+                    else
+                        throw new Error(`${extension.id} cannot delete artifacts it keeps on hosts`);
+                    options.progress?.(`deleted ${describeLocation(location)}`);
+                }
+                catch (error) {
+                    remaining.push(location);
+                    problems.push(`${describeLocation(location)}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+                }
+            }
+            if (problems.length > 0) {
+                await this.#save({ ...current, locations: remaining });
+                throw new dist_errors/* SnapshotError */.JC(`snapshot ${current.id}: could not delete ${problems.join('; ')} (run \`sandboxer snapshot delete ${current.id}\` again)`, { snapshot: current.id });
+            }
+            return this.#save({ ...current, status: 'deleted', locations: [] });
+        });
+    }
+    /**
+     * Brings a snapshot back. `new`: a create like any other (routing, credits, wait-ready) whose
+     * workspace and volumes come from the artifact. `in-place`: over a ready sandbox of the same
+     * extension, which keeps its id. Checksums are verified before anything is changed.
+     */
+    async restore(ref, options = {}) {
+        const snapshot = this.#usable(await this.get(ref));
+        const catalog = await this.#deps.catalog();
+        const extension = await this.#snapshotCapable(catalog, snapshot.extension);
+        if ((options.mode ?? 'new') === 'new') {
+            if (options.sandbox)
+                throw new dist_errors/* InputError */.dz('--sandbox is for --in-place restores only');
+            const host = extension.hostKind === 'ssh' ? (options.host ?? snapshot.host) : options.host;
+            const source = await this.#source(snapshot, extension, host, options.progress);
+            return this.#deps.create({
+                profile: snapshot.profile,
+                ...(host ? { host } : {}),
+                ...(options.inputs ? { inputs: options.inputs } : {}),
+                ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+                ...(options.consumer ? { consumer: options.consumer } : {}),
+                ...(options.account ? { account: options.account } : {}),
+            }, {
+                restore: source,
+                ...(options.progress ? { progress: options.progress } : {}),
+                ...(options.signal ? { signal: options.signal } : {}),
+                ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+            });
+        }
+        if (options.host)
+            throw new dist_errors/* InputError */.dz('--host is for new restores: an in-place restore stays on its sandbox');
+        const sandboxId = (await this.#deps.getSandbox(options.sandbox ?? snapshot.sandbox_id)).id;
+        return this.#deps.store.withLock(lockKey(sandboxId), async () => {
+            const record = await this.#deps.getSandbox(sandboxId);
+            if (record.state !== 'ready') {
+                throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: restore in place needs a ready sandbox (or restore as a new one without --in-place)`, { sandbox: record.id, state: record.state });
+            }
+            if (record.extension !== snapshot.extension) {
+                throw new dist_errors/* InputError */.dz(`snapshot ${snapshot.id} was taken with ${snapshot.extension}; sandbox ${record.id} runs on ${record.extension}`);
+            }
+            const source = await this.#source(snapshot, extension, record.host, options.progress);
+            const { progress, signal } = options;
+            progress?.(`sandbox ${record.id}: restoring snapshot ${snapshot.id} in place`);
+            const restore = extension.restore.bind(extension);
+            let handle;
+            let reachability;
+            try {
+                handle = await restore(source, {
+                    mode: 'in-place',
+                    handle: record.handle ?? minimalHandle(record),
+                    createdAt: new Date(record.created_at),
+                    expiresAt: new Date(record.expires_at),
+                    inputs: options.inputs ?? {},
+                    ...(progress ? { progress } : {}),
+                    ...(signal ? { signal } : {}),
+                });
+                progress?.(`sandbox ${record.id}: waiting until ready`);
+                reachability = await extension.waitReady(handle, {
+                    ...(progress ? { progress } : {}),
+                    ...(signal ? { signal } : {}),
+                });
+            }
+            catch (error) {
+                await this.#deps.saveSandbox({ ...record, error: { step: 'restore', ...errorOf(error) } });
+                if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                    throw error;
+                throw new dist_errors/* SnapshotError */.JC(`sandbox ${record.id}: restoring ${snapshot.id} in place failed: ${(0,dist_errors/* messageOf */.bD)(error)} (the sandbox is still registered: retry, or \`sandboxer destroy ${record.id}\`)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
+            }
+            const { error: _previous, ...rest } = record;
+            const saved = await this.#deps.saveSandbox({
+                ...rest,
+                handle,
+                reachability,
+                restored_from: snapshot.id,
+            });
+            progress?.(`sandbox ${record.id}: restored from ${snapshot.id}`);
+            return saved;
+        });
+    }
+    /**
+     * What the extension gets: the record, plus a verified local copy when the target host has none
+     * of its own (pulled first if need be). Local extensions always restore from the local copy.
+     */
+    async #source(snapshot, extension, host, progress) {
+        const onHost = snapshot.locations.some((l) => l.kind === 'host' && l.host === host);
+        const source = {
+            snapshot,
+            addLocation: async (location) => {
+                await this.#addLocation(snapshot.id, location);
+            },
+        };
+        if (extension.hostKind === 'ssh' && onHost)
+            return source;
+        const pulled = await this.pull(snapshot.id, progress ? { progress } : {});
+        const local = pulled.locations.find((l) => l.kind === 'local');
+        if (!local)
+            throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
+        await (0,artifact/* verifyLocalArtifact */.nX)(local.path, snapshot.sha256, snapshot.id);
+        return { ...source, snapshot: pulled, localPath: local.path };
+    }
+    async #snapshotCapable(catalog, extensionId) {
+        const declaration = catalog.extension(extensionId);
+        const extension = await catalog.instantiate(extensionId, this.#deps.home);
+        if (!declaration.capabilities.snapshot || !extension.snapshot || !extension.restore) {
+            throw new dist_errors/* UnsupportedError */.Wt(`${extensionId} does not support snapshots (capabilities.snapshot is ${declaration.capabilities.snapshot} in its declaration${declaration.capabilities.snapshot ? ', but its handler has no snapshot/restore' : ''})`, { extension: extensionId });
+        }
+        return extension;
+    }
+    #usable(snapshot) {
+        if (snapshot.status === 'ready')
+            return snapshot;
+        throw new dist_errors/* StateConflictError */.K$(`snapshot ${snapshot.id} is ${snapshot.status}${snapshot.status === 'deleted' ? ` (deleted at ${snapshot.updated_at})` : ''}: only a ready snapshot can be used`, { snapshot: snapshot.id, status: snapshot.status });
+    }
+    /** The live snapshot of that name, else the latest deleted or failed one (so errors can say what happened). */
+    async #byName(name, liveOnly = false) {
+        const named = (await this.#deps.store.listSnapshots()).filter((s) => s.name === name);
+        const live = named.find((s) => s.status === 'ready' || s.status === 'creating');
+        return live ?? (liveOnly ? undefined : named.at(-1));
+    }
+    async #addLocation(id, location) {
+        return this.#deps.store.withLock(snapshotLock(id), async () => {
+            const current = await this.#deps.store.getSnapshot(id);
+            if (!current)
+                throw new dist_errors/* NotFoundError */.m_(`snapshot ${id} disappeared`, { snapshot: id });
+            const same = (l) => l.kind === location.kind &&
+                l.path === location.path &&
+                (l.kind === 'local' || (location.kind === 'host' && l.host === location.host));
+            if (current.locations.some(same))
+                return current;
+            return this.#save({ ...current, locations: [...current.locations, location] });
+        });
+    }
+    async #save(record) {
+        const updated = { ...record, updated_at: this.#deps.now().toISOString() };
+        await this.#deps.store.putSnapshot(updated);
+        return updated;
+    }
+}
+/** Held while a snapshot name is checked and taken. */
+const NAMES_LOCK = 'snapshot-names';
+function snapshotLock(id) {
+    return `snapshot-${id}`;
+}
+function describeLocation(location) {
+    return location.kind === 'local' ? `local copy ${location.path}` : `${location.path} on ${location.host}`;
+}
+function errorOf(error) {
+    return {
+        code: error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'SNAPSHOT_FAILED',
+        message: (0,dist_errors/* messageOf */.bD)(error),
+    };
+}
+//# sourceMappingURL=snapshots.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
+
+
+
 
 
 
@@ -57076,6 +57729,7 @@ class SandboxManager {
     #now;
     #ledger;
     #probe;
+    #listHosts;
     constructor(options) {
         const { catalog } = options;
         this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
@@ -57088,6 +57742,38 @@ class SandboxManager {
             initialCredits: options.initialCredits ?? 0,
         });
         this.#probe = options.probe;
+        this.#listHosts = options.listHosts ?? (async () => []);
+    }
+    /**
+     * Reconciles the store with reality (see gc.ts): finishes stuck and expired sandboxes, releases
+     * orphaned holds, and removes what hosts hold that is expired or known to be gone.
+     */
+    gc(options = {}) {
+        return collectGarbage({
+            store: this.#store,
+            catalog: () => this.catalog(),
+            home: this.#home,
+            ledger: this.#ledger,
+            now: this.#now,
+            destroy: (id, o) => this.destroy(id, o),
+            resolveHost: async (name, extension) => this.#resolveHost(name, extension),
+            listHosts: this.#listHosts,
+        }, options);
+    }
+    #snapshots;
+    /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
+    get snapshots() {
+        this.#snapshots ??= new SnapshotOperations({
+            store: this.#store,
+            home: this.#home,
+            catalog: () => this.catalog(),
+            ledger: this.#ledger,
+            now: this.#now,
+            getSandbox: (id) => this.get(id),
+            saveSandbox: (record) => this.#save(record),
+            create: (request, options) => this.create(request, options),
+        });
+        return this.#snapshots;
     }
     /** The credits ledger (balances, grants, history) over the same state store. */
     get ledger() {
@@ -57133,7 +57819,11 @@ class SandboxManager {
         };
         const catalog = await this.catalog();
         const profile = catalog.profile(request.profile);
-        const merged = resolveInputs(profile, request.inputs ?? {});
+        const { restore } = options;
+        // A restore's workspace comes from the snapshot, so the inputs that fed the first copy are not required.
+        const merged = restore
+            ? { ...profile.inputs.defaults, ...restore.snapshot.inputs, ...request.inputs }
+            : resolveInputs(profile, request.inputs ?? {});
         const ttlSeconds = resolveTtl(profile, request.ttl);
         const consumer = request.consumer ?? defaultConsumer();
         const account = request.account ?? accountOf(consumer);
@@ -57144,7 +57834,14 @@ class SandboxManager {
             const { record: first, extension, host, inputs, } = await this.#store.withLock('route', async () => {
                 const createdAt = this.#now();
                 const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
-                const chosen = await this.#resolver(catalog).choose({ profile, inputs: merged, host: request.host, ttlSeconds, account }, { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) });
+                const chosen = await this.#resolver(catalog).choose({
+                    profile,
+                    inputs: merged,
+                    host: request.host,
+                    ttlSeconds,
+                    account,
+                    ...(restore ? { restoreWith: restore.snapshot.extension } : {}),
+                }, { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) });
                 const rejected = chosen.decision.candidates.filter((c) => !c.feasible);
                 const record = {
                     id,
@@ -57159,6 +57856,7 @@ class SandboxManager {
                     expires_at: expiresAt.toISOString(),
                     ttl_seconds: ttlSeconds,
                     ...(chosen.host ? { target: chosen.host } : {}),
+                    ...(restore ? { restored_from: restore.snapshot.id } : {}),
                     ...(chosen.report.estimate ? { estimate: chosen.report.estimate } : {}),
                     ...(chosen.hold ? { hold: chosen.hold.id } : {}),
                     ...(rejected.length > 0
@@ -57180,7 +57878,7 @@ class SandboxManager {
                     if (chosen.hold)
                         await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be saved');
                     await this.#store
-                        .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
+                        .putSandbox({ ...record, state: 'failed', error: manager_errorOf('record', error), owner_pid: undefined })
                         .catch(() => { });
                     throw error;
                 }
@@ -57199,7 +57897,7 @@ class SandboxManager {
             let step = 'provision';
             try {
                 throwIfAborted(signal);
-                handle = await extension.provision({
+                const provisionRequest = {
                     sandboxId: id,
                     profile,
                     inputs,
@@ -57211,7 +57909,16 @@ class SandboxManager {
                     checkpoint: async (partial) => {
                         record = await save({ ...record, handle: partial });
                     },
-                });
+                };
+                if (restore) {
+                    step = 'restore';
+                    if (!extension.restore)
+                        throw new dist_errors/* InputError */.dz(`${extension.id} cannot restore snapshots`);
+                    handle = await extension.restore(restore, { mode: 'new', request: provisionRequest });
+                }
+                else {
+                    handle = await extension.provision(provisionRequest);
+                }
                 record = await save({ ...record, handle, provisioned_at: this.#now().toISOString() });
                 throwIfAborted(signal);
                 step = 'wait_ready';
@@ -57234,6 +57941,9 @@ class SandboxManager {
                 // The final handle, else what provision checkpointed, else the minimal handle.
                 const failed = await this.#rollback(record, extension, handle ?? record.handle, step, cause, progress);
                 await options.onRecord?.(failed);
+                // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
+                if (cause instanceof dist_errors/* SnapshotError */.JC || cause instanceof dist_errors/* SnapshotCorruptError */.MD)
+                    throw cause;
                 if (cause instanceof dist_errors/* InterruptedError */.p4) {
                     throw new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
                         sandbox: id,
@@ -57311,8 +58021,15 @@ class SandboxManager {
                 expires_at: expiresAt.toISOString(),
                 ttl_seconds: lifeSeconds,
             };
+            const extension = await catalog.instantiate(record.extension, this.#home);
+            // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
+            if (extension.reschedule && (record.handle || record.target)) {
+                const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
+                if (!moved) {
+                    throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); run \`sandboxer gc\` to settle its record`, { sandbox: id });
+                }
+            }
             if (record.hold) {
-                const extension = await catalog.instantiate(record.extension, this.#home);
                 const quote = extension.estimateCost?.(profile, lifeSeconds);
                 if (quote) {
                     const hold = await this.#ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
@@ -57363,7 +58080,7 @@ class SandboxManager {
                 cleanup = await extension.teardown(record.handle ?? minimalHandle(record), { progress, signal });
             }
             catch (error) {
-                await this.#save({ ...record, error: errorOf('teardown', error), owner_pid: undefined });
+                await this.#save({ ...record, error: manager_errorOf('teardown', error), owner_pid: undefined });
                 throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`, { sandbox: id }, { cause: error });
             }
             if (cleanup.leftovers.length > 0) {
@@ -57376,7 +58093,9 @@ class SandboxManager {
                 ? undefined
                 : extension.meterActual?.(record.handle ?? minimalHandle(record), {
                     createdAt: new Date(record.created_at),
-                    destroyedAt,
+                    // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived
+                    // that is ours to have removed (gc, the host-side switch), not the user's to pay for.
+                    destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
                 });
             if (cost && record.account) {
                 // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
@@ -57417,7 +58136,7 @@ class SandboxManager {
         return this.#save({
             ...record,
             state: 'failed',
-            error: errorOf(step, cause),
+            error: manager_errorOf(step, cause),
             cleanup,
             destroyed_at: this.#now().toISOString(),
             owner_pid: undefined,
@@ -57429,14 +58148,7 @@ class SandboxManager {
         return updated;
     }
 }
-function lockKey(id) {
-    return `sandbox-${id}`;
-}
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record) {
-    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
-}
-function errorOf(step, error) {
+function manager_errorOf(step, error) {
     const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
     return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
 }
@@ -57455,6 +58167,69 @@ function defaultConsumer() {
     return `${user}@${(0,external_node_os_.hostname)()}`;
 }
 //# sourceMappingURL=manager.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/record.js
+
+const record_timestamp = datetime();
+/**
+ * Where a copy of a snapshot's artifact is kept: on the host the sandbox ran on (SSH extensions keep
+ * it there, next to the sandbox directories), or in this machine's local store. A snapshot may have
+ * several copies; every one has the same sha256.
+ */
+const snapshotLocationSchema = src_schemas/* discriminatedUnion */.gMt('kind', [
+    src_schemas/* object */.Ikc({
+        kind: src_schemas/* literal */.euz('host'),
+        /** The hosts-file alias or `user@address:port` the copy lives on. */
+        host: src_schemas/* string */.YjP(),
+        /** The resolved host (no secrets), so any process can reach it again. */
+        target: src_schemas/* looseObject */._H3({ name: src_schemas/* string */.YjP() }),
+        path: src_schemas/* string */.YjP(),
+    }),
+    src_schemas/* object */.Ikc({ kind: src_schemas/* literal */.euz('local'), path: src_schemas/* string */.YjP() }),
+]);
+/** One named volume captured from a compose stack: its compose key, the service and path it was mounted at. */
+const capturedVolumeSchema = src_schemas/* object */.Ikc({
+    key: src_schemas/* string */.YjP(),
+    service: src_schemas/* string */.YjP(),
+    path: src_schemas/* string */.YjP(),
+});
+/** What the artifact holds. */
+const snapshotContentsSchema = src_schemas/* object */.Ikc({
+    workspace: src_schemas/* boolean */.zMY(),
+    volumes: src_schemas/* array */.YOg(capturedVolumeSchema).default([]),
+});
+/** creating → ready, or → failed (nothing kept); ready → deleted (artifacts removed). */
+const snapshotStatusSchema = src_schemas/* enum */.k5n(['creating', 'ready', 'failed', 'deleted']);
+/** The record of one snapshot, as the state store keeps it and `--json` prints it. */
+const snapshotRecordSchema = src_schemas/* object */.Ikc({
+    id: src_schemas/* string */.YjP(),
+    name: src_schemas/* string */.YjP().optional(),
+    status: snapshotStatusSchema,
+    /** The sandbox it was taken from (which may be destroyed since). */
+    sandbox_id: src_schemas/* string */.YjP(),
+    profile: src_schemas/* string */.YjP(),
+    extension: src_schemas/* string */.YjP(),
+    host: src_schemas/* string */.YjP(),
+    account: src_schemas/* string */.YjP().optional(),
+    created_at: record_timestamp,
+    updated_at: record_timestamp,
+    size_bytes: src_schemas/* number */.aig().int().nonnegative().optional(),
+    /** Of the artifact file, hex; verified before any restore. */
+    sha256: src_schemas/* string */.YjP()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+    locations: src_schemas/* array */.YOg(snapshotLocationSchema).default([]),
+    contents: snapshotContentsSchema.optional(),
+    /** How services were held still while the capture ran, and for how long. */
+    consistency: src_schemas/* enum */.k5n(['pause', 'stop', 'none']).optional(),
+    paused_ms: src_schemas/* number */.aig().int().nonnegative().optional(),
+    /** The non-secret inputs a restore needs to bring the stack back (never `env`: values may be secret). */
+    inputs: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* string */.YjP()).default({}),
+    /** What keeping it cost (metered backends that charge for storage). */
+    cost: src_schemas/* object */.Ikc({ credits: src_schemas/* number */.aig().nonnegative(), breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).default({}) })
+        .optional(),
+    error: src_schemas/* object */.Ikc({ code: src_schemas/* string */.YjP(), message: src_schemas/* string */.YjP() }).optional(),
+});
+//# sourceMappingURL=record.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
 var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
@@ -57476,6 +58251,8 @@ var lib = __nccwpck_require__(8245);
 
 
 
+
+
 /** `$SANDBOXER_HOME`, else `~/.sandboxer`. */
 function defaultHome(env = process.env) {
     return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
@@ -57483,7 +58260,8 @@ function defaultHome(env = process.env) {
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
 /**
- * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`.
+ * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`, one per snapshot
+ * under `<home>/snapshots/`.
  *
  * Why it is safe with many processes and after `kill -9`: every write goes to a temporary file that
  * is fsynced and then renamed over the record (write-file-atomic), so a reader sees the old record or
@@ -57494,20 +58272,26 @@ const STALE_LOCK_MS = 10_000;
 class FileStateStore {
     location;
     #sandboxDir;
+    #snapshotDir;
     #lockDir;
     #ledgerFile;
     constructor(home = defaultHome()) {
         this.location = home;
         this.#sandboxDir = (0,external_node_path_.join)(home, 'sandboxes');
+        this.#snapshotDir = (0,external_node_path_.join)(home, 'snapshots');
         this.#lockDir = (0,external_node_path_.join)(home, 'locks');
         this.#ledgerFile = (0,external_node_path_.join)(home, 'ledger.jsonl');
         (0,external_node_fs_.mkdirSync)(this.#sandboxDir, { recursive: true, mode: 0o700 });
         (0,external_node_fs_.mkdirSync)(this.#lockDir, { recursive: true, mode: 0o700 });
     }
+    /** Where local copies of snapshot artifacts go (`<home>/snapshots/artifacts/`). */
+    get artifactDir() {
+        return (0,external_node_path_.join)(this.#snapshotDir, 'artifacts');
+    }
     async getSandbox(id) {
         if (!(0,ids/* isSandboxId */.rN)(id))
             return undefined;
-        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`));
+        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), sandboxRecordSchema);
     }
     async putSandbox(record) {
         const valid = sandboxRecordSchema.parse(record);
@@ -57519,9 +58303,38 @@ class FileStateStore {
         });
     }
     async listSandboxes() {
-        const names = (await (0,promises_.readdir)(this.#sandboxDir)).filter((n) => /^[a-z0-9]{12}\.json$/.test(n));
-        const records = await Promise.all(names.map((name) => this.#read((0,external_node_path_.join)(this.#sandboxDir, name)).catch((error) => {
-            // One unreadable file must not hide every other sandbox; `status <id>` still reports it.
+        return this.#readAll(this.#sandboxDir, /^[a-z0-9]{12}\.json$/, sandboxRecordSchema);
+    }
+    async getSnapshot(id) {
+        if (!(0,snapshots_ids/* isSnapshotId */.Yr)(id))
+            return undefined;
+        return this.#read((0,external_node_path_.join)(this.#snapshotDir, `${id}.json`), snapshotRecordSchema);
+    }
+    async putSnapshot(record) {
+        const valid = snapshotRecordSchema.parse(record);
+        if (!(0,snapshots_ids/* isSnapshotId */.Yr)(valid.id))
+            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
+        (0,external_node_fs_.mkdirSync)(this.#snapshotDir, { recursive: true, mode: 0o700 });
+        await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+            mode: 0o600,
+            fsync: true,
+        });
+    }
+    async listSnapshots() {
+        return this.#readAll(this.#snapshotDir, /^snap-[a-z0-9]{12}\.json$/, snapshotRecordSchema);
+    }
+    /** Every record in `dir`, oldest first; one unreadable file must not hide the others (`show <id>` reports it). */
+    async #readAll(dir, pattern, schema) {
+        let names;
+        try {
+            names = (await (0,promises_.readdir)(dir)).filter((n) => pattern.test(n));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const records = await Promise.all(names.map((name) => this.#read((0,external_node_path_.join)(dir, name), schema).catch((error) => {
             if (error instanceof dist_errors/* StateCorruptError */.LC)
                 return undefined;
             throw error;
@@ -57619,7 +58432,7 @@ class FileStateStore {
             });
         }
     }
-    async #read(path) {
+    async #read(path, schema) {
         let text;
         try {
             text = await (0,promises_.readFile)(path, 'utf8');
@@ -57630,7 +58443,7 @@ class FileStateStore {
             throw error;
         }
         try {
-            return sandboxRecordSchema.parse(JSON.parse(text));
+            return schema.parse(JSON.parse(text));
         }
         catch (error) {
             throw new dist_errors/* StateCorruptError */.LC(`state file ${path} cannot be read (${(0,dist_errors/* messageOf */.bD)(error).split('\n')[0]}); move it aside to continue`, { file: path }, { cause: error });
@@ -57644,6 +58457,8 @@ var repo_sync = __nccwpck_require__(1802);
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
  */
+
+
 
 
 
@@ -57969,6 +58784,29 @@ async function run() {
     catch (error) {
         warning(`sand-boxer: could not tear down sandbox ${saved.id}: ${(0,dist_errors/* messageOf */.bD)(error)}\nRemove it by hand with:\n${manual}`);
         await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
+    }
+    await scopedGc(manager, saved);
+}
+/**
+ * A gc scoped to this run: whatever else this run's consumer left in the action's state (another
+ * step's sandbox, a create cut short), and expired sandboxes on this run's host. Warnings only.
+ */
+async function scopedGc(manager, saved) {
+    try {
+        const findings = await manager.gc({
+            consumer: saved.consumer,
+            ...(saved.host === 'local' ? { scanHosts: false } : { hosts: [saved.host] }),
+        });
+        for (const f of findings.filter((x) => x.action !== 'keep')) {
+            const line = `sand-boxer gc: ${f.sandbox} on ${f.where} (${f.reason}): ${f.action} ${f.result}${f.detail ? `: ${f.detail}` : ''}`;
+            if (f.result === 'failed')
+                warning(line);
+            else
+                info(line);
+        }
+    }
+    catch (error) {
+        warning(`sand-boxer: the scoped gc could not run: ${(0,dist_errors/* messageOf */.bD)(error)}`);
     }
 }
 /** Post re-reads its inputs (the secret key is never stored); a bad one must not stop the cleanup. */

@@ -60,6 +60,27 @@ async function run(): Promise<void> {
     );
     await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
   }
+  await scopedGc(manager, saved);
+}
+
+/**
+ * A gc scoped to this run: whatever else this run's consumer left in the action's state (another
+ * step's sandbox, a create cut short), and expired sandboxes on this run's host. Warnings only.
+ */
+async function scopedGc(manager: ReturnType<typeof openManager>, saved: SandboxRecord): Promise<void> {
+  try {
+    const findings = await manager.gc({
+      consumer: saved.consumer,
+      ...(saved.host === 'local' ? { scanHosts: false } : { hosts: [saved.host] }),
+    });
+    for (const f of findings.filter((x) => x.action !== 'keep')) {
+      const line = `sand-boxer gc: ${f.sandbox} on ${f.where} (${f.reason}): ${f.action} ${f.result}${f.detail ? `: ${f.detail}` : ''}`;
+      if (f.result === 'failed') core.warning(line);
+      else core.info(line);
+    }
+  } catch (error) {
+    core.warning(`sand-boxer: the scoped gc could not run: ${messageOf(error)}`);
+  }
 }
 
 /** Post re-reads its inputs (the secret key is never stored); a bad one must not stop the cleanup. */

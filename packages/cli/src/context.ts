@@ -36,17 +36,20 @@ export function openManager(options: ContextOptions = {}): SandboxManager {
     fingerprint: options.hostFingerprint,
     insecureIgnoreHostKey: options.insecureIgnoreHostKey,
   };
+  const hostsFile = async () => {
+    const path = options.hostsFile ?? defaultHostsFile(process.cwd());
+    return path ? await loadHostsFile(path) : undefined;
+  };
   const resolveHost: HostResolver = async (name) => {
     if (name === 'local') return undefined;
-    const path = options.hostsFile ?? defaultHostsFile(process.cwd());
-    const hostsFile = path ? await loadHostsFile(path) : undefined;
-    return resolveRemoteHost(name, hostsFile, flags);
+    return resolveRemoteHost(name, await hostsFile(), flags);
   };
   return new SandboxManager({
     catalog: () => loadCatalog({ userDirs }),
     store: new FileStateStore(home),
     home,
     resolveHost,
+    listHosts: async () => Object.keys((await hostsFile())?.hosts ?? {}),
     initialCredits: initialCreditsFromEnv(),
   });
 }

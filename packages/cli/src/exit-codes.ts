@@ -14,6 +14,8 @@ export const EXIT = {
   conflict: 6,
   insufficientCredits: 7,
   noBackend: 8,
+  snapshotFailed: 9,
+  snapshotCorrupt: 10,
   interrupted: 130,
 } as const;
 
@@ -30,6 +32,9 @@ const BY_CODE: Record<ErrorCode, number> = {
   REMOTE_COMMAND_FAILED: EXIT.provisionFailed,
   INSUFFICIENT_CREDITS: EXIT.insufficientCredits,
   NO_BACKEND_AVAILABLE: EXIT.noBackend,
+  UNSUPPORTED: EXIT.usage,
+  SNAPSHOT_FAILED: EXIT.snapshotFailed,
+  SNAPSHOT_CORRUPT: EXIT.snapshotCorrupt,
 };
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'SSH_FAILED'
   | 'REMOTE_COMMAND_FAILED'
   | 'INSUFFICIENT_CREDITS'
-  | 'NO_BACKEND_AVAILABLE';
+  | 'NO_BACKEND_AVAILABLE'
+  | 'UNSUPPORTED'
+  | 'SNAPSHOT_FAILED'
+  | 'SNAPSHOT_CORRUPT';
 
 export class SandboxerError extends Error {
   readonly code: ErrorCode;
@@ -135,6 +138,27 @@ export class InsufficientCreditsError extends SandboxerError {
 export class NoBackendAvailableError extends SandboxerError {
   constructor(message: string, details: Record<string, unknown>) {
     super('NO_BACKEND_AVAILABLE', message, details);
+  }
+}
+
+/** The extension lacks a capability the operation needs (e.g. snapshots); says which and where it is declared. */
+export class UnsupportedError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('UNSUPPORTED', message, details);
+  }
+}
+
+/** Capturing or restoring a snapshot failed; services were resumed and nothing half-made was kept. */
+export class SnapshotError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('SNAPSHOT_FAILED', message, details, options);
+  }
+}
+
+/** A snapshot artifact does not match its recorded sha256; it was refused before anything was touched. */
+export class SnapshotCorruptError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('SNAPSHOT_CORRUPT', message, details);
   }
 }
 

@@ -21,6 +21,7 @@ export {
   resolveRemoteHost,
 } from './hosts/resolve.js';
 export { type HostEntry, type HostsFile, hostEntrySchema, hostsFileSchema } from './hosts/schema.js';
+export type { GcFinding, GcOptions } from './manager/gc.js';
 export {
   type CreateRequest,
   type HostResolver,
@@ -33,12 +34,20 @@ export {
   type SandboxState,
   sandboxRecordSchema,
 } from './manager/record.js';
+export type { RestoreOptions, SnapshotCreateOptions, SnapshotOperations } from './manager/snapshots.js';
 export { type AccountBalance, accountOf, CreditsLedger, initialCreditsFromEnv } from './metering/ledger.js';
 export { type LedgerEntry, ledgerEntrySchema } from './metering/ledger-schema.js';
 export * from './metering/types.js';
 export { normalizeProfileId } from './profiles/load.js';
 export { type Profile, type ProfileDeclaration, profileDeclarationSchema } from './profiles/schema.js';
 export { type CandidateReport, probeSsh, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
+export { isSnapshotId, newSnapshotId, parseSnapshotName } from './snapshots/ids.js';
+export {
+  type SnapshotLocation,
+  type SnapshotRecord,
+  snapshotLocationSchema,
+  snapshotRecordSchema,
+} from './snapshots/record.js';
 export { fingerprintOf } from './ssh/known-hosts.js';
 export { command, quote } from './ssh/quote.js';
 export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';

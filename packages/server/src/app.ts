@@ -15,6 +15,8 @@ import {
 import { bearerAuth } from './auth.js';
 import { errorResponse } from './http-errors.js';
 import { type Operation, Operations } from './operations.js';
+import { errorSchema, errors, json } from './route-helpers.js';
+import { registerSnapshotRoutes } from './snapshot-routes.js';
 
 export interface AppOptions {
   manager: SandboxManager;
@@ -26,11 +28,6 @@ export interface AppOptions {
   log?: (line: string) => void;
 }
 
-const errorSchema = z.object({
-  code: z.string(),
-  message: z.string(),
-  details: z.record(z.string(), z.unknown()),
-});
 const operationSchema = z.object({
   kind: z.enum(['create', 'destroy']),
   status: z.enum(['running', 'succeeded', 'failed']),
@@ -66,15 +63,6 @@ const balanceSchema = z
   })
   .openapi('Balance');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const errors = {
-  400: json(errorSchema, 'bad input (JSON, schema, unknown option)'),
-  401: json(errorSchema, 'missing or wrong bearer token'),
-  404: json(errorSchema, 'no such sandbox, profile or extension'),
-};
 const idParam = z.object({
   id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'k2j4h6g8f0d2' }),
 });
@@ -459,6 +447,13 @@ export function createApp(options: AppOptions): OpenAPIHono {
     async (c) => c.json(await manager.ledger.history(c.req.valid('param').account), 200),
   );
 
+  registerSnapshotRoutes(app, {
+    manager,
+    operations,
+    sandboxSchema,
+    view,
+    confine: (inputs, host) => confineInputs(inputs, host, repoRoot),
+  });
   return app;
 }
 

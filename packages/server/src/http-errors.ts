@@ -22,6 +22,9 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   REMOTE_COMMAND_FAILED: 502,
   INSUFFICIENT_CREDITS: 402,
   NO_BACKEND_AVAILABLE: 503,
+  UNSUPPORTED: 422,
+  SNAPSHOT_FAILED: 502,
+  SNAPSHOT_CORRUPT: 422,
 };
 
 export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MeterActual, MeterQuote, Usage } from '../metering/types.js';
 import type { Profile } from '../profiles/schema.js';
+import type { SnapshotContents, SnapshotLocation, SnapshotRecord } from '../snapshots/record.js';
 import type { ExtensionDeclaration } from './schema.js';
 
 /**
@@ -97,15 +98,93 @@ export interface SandboxExtension {
   readonly hostKind: 'local' | 'ssh';
   /** For `ssh` extensions whose profile names the host in an input (e.g. vm-packer's `vm`). */
   hostFromInputs?(inputs: Record<string, string>): string | undefined;
-  validateInputs(inputs: Record<string, string>): Record<string, string>;
+  /**
+   * Checks and normalises inputs before anything is created. With `restore`, the workspace comes from
+   * a snapshot, so inputs that only feed the initial copy (e.g. `repo`) need not exist here.
+   */
+  validateInputs(inputs: Record<string, string>, options?: { restore?: boolean }): Record<string, string>;
   provision(request: ProvisionRequest): Promise<SandboxHandle>;
   waitReady(handle: SandboxHandle, options?: OperationOptions): Promise<Reachability>;
   teardown(handle: SandboxHandle, options?: OperationOptions): Promise<CleanupReport>;
   estimateCost?(profile: Profile, durationSeconds: number): MeterQuote;
   meterActual?(handle: SandboxHandle, usage: Usage): MeterActual;
+  /**
+   * Moves the sandbox's expiry where the extension enforces it itself (the host-side switch of SSH
+   * extensions), for `extend`. Returns false when it has already expired there.
+   */
+  reschedule?(handle: SandboxHandle, expiresAt: Date, options?: OperationOptions): Promise<boolean>;
+  /** Every sandbox of this extension found on a host (for `gc`), whatever any state store says. */
+  findSandboxes?(host: HostTarget, options?: OperationOptions): Promise<HostFinding[]>;
   /** The last lines of each service's log, streamed to `write` and capped; for CI log dumps. */
   logs?(handle: SandboxHandle, options: LogOptions): Promise<void>;
+
+  // Snapshots: declared with `capabilities.snapshot: true` and these methods (see docs/snapshots.md).
+  /** Captures a consistent checkpoint of a live sandbox into one artifact file. */
+  snapshot?(handle: SandboxHandle, request: SnapshotRequest): Promise<SnapshotArtifact>;
+  /**
+   * Brings a snapshot back, into a new sandbox (`mode: 'new'`, in place of `provision`: the manager
+   * then waits for readiness as for any create) or over a live sandbox (`mode: 'in-place'`). The
+   * artifact's checksum is verified where it is read, before anything is changed.
+   */
+  restore?(source: RestoreSource, target: RestoreTarget): Promise<SandboxHandle>;
+  /** Copies an artifact this extension keeps elsewhere (on a host) into `localPath`. */
+  pullArtifact?(location: SnapshotLocation, localPath: string, options?: OperationOptions): Promise<void>;
+  /** Deletes one copy of an artifact; succeeds when it is already gone. */
+  deleteArtifact?(location: SnapshotLocation, options?: OperationOptions): Promise<void>;
+  /** What keeping an artifact of this size costs (metered backends that charge for storage). */
+  snapshotCost?(sizeBytes: number): { credits: number; breakdown: Record<string, number> };
 }
+
+/** One sandbox found on a host by `findSandboxes`. */
+export interface HostFinding {
+  sandbox_id: string;
+  /** When it expires according to the host (switch file, marker or labels); absent if unknown. */
+  expires_at?: string;
+  /** What was found, e.g. `directory /srv/sandboxer/sbx-…`, `container 1a2b…`, `expiry switch`. */
+  resources: string[];
+}
+
+export interface SnapshotRequest extends OperationOptions {
+  snapshotId: string;
+  /** What to capture and how to hold services still (the profile's `snapshot` options). */
+  capture: Array<'workspace' | 'volumes'>;
+  consistency: 'pause' | 'stop';
+  /** Where an extension that keeps artifacts on this machine writes it. */
+  localPath: string;
+}
+
+/** What `snapshot` made: one artifact file, where it is and what is in it. */
+export interface SnapshotArtifact {
+  location: SnapshotLocation;
+  size_bytes: number;
+  sha256: string;
+  contents: SnapshotContents;
+  consistency: 'pause' | 'stop' | 'none';
+  paused_ms: number;
+  /** The non-secret inputs a restore needs (e.g. compose files and services; never `env`). */
+  inputs: Record<string, string>;
+}
+
+/** A snapshot to bring back, as the manager hands it over. */
+export interface RestoreSource {
+  snapshot: SnapshotRecord;
+  /** A local copy whose checksum the manager has verified, for a host that has no copy yet. */
+  localPath?: string;
+  /** Records a new copy the extension made (e.g. uploaded to the target host). */
+  addLocation?: (location: SnapshotLocation) => Promise<void>;
+}
+
+export type RestoreTarget =
+  | { mode: 'new'; request: ProvisionRequest }
+  | ({
+      mode: 'in-place';
+      handle: SandboxHandle;
+      /** The sandbox's own life, for the labels of what is recreated. */
+      createdAt: Date;
+      expiresAt: Date;
+      /** Inputs given again for this restore (e.g. `env`, whose values are never stored). */
+      inputs: Record<string, string>;
+    } & OperationOptions);
 
 export interface LogOptions extends OperationOptions {
   /** Lines per service, from the end. */

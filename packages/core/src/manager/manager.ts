@@ -7,6 +7,8 @@ import {
   NotFoundError,
   ProvisionError,
   SandboxerError,
+  SnapshotCorruptError,
+  SnapshotError,
   SshError,
   StateConflictError,
   TeardownError,
@@ -16,6 +18,8 @@ import type {
   HostTarget,
   LogOptions,
   OperationOptions,
+  ProvisionRequest,
+  RestoreSource,
   SandboxExtension,
   SandboxHandle,
 } from '../extensions/contract.js';
@@ -25,8 +29,11 @@ import { type ResolverDeps, type RoutingDecision, RoutingResolver } from '../rou
 import type { StateStore } from '../state/store.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
+import { collectGarbage, type GcFinding, type GcOptions } from './gc.js';
 import { LIVE_STATES, type SandboxRecord, sandboxRecordSchema } from './record.js';
 import { resolveInputs, resolveTtl } from './request.js';
+import { lockKey, minimalHandle } from './sandbox-keys.js';
+import { SnapshotOperations } from './snapshots.js';
 
 export interface CreateRequest {
   /** `saas-stub` or `profile.saas-stub`. */
@@ -52,6 +59,8 @@ export interface CreateOptions extends OperationOptions {
    * such as the GitHub Action can persist the record elsewhere before the next step runs.
    */
   onRecord?: (record: SandboxRecord) => void | Promise<void>;
+  /** Create from this snapshot (extension.restore instead of provision); see SnapshotOperations.restore. */
+  restore?: RestoreSource;
 }
 
 /** Turns the user's `--host` into what an extension needs; the SSH resolver plugs in here. */
@@ -70,6 +79,8 @@ export interface ManagerOptions {
   now?: () => Date;
   /** Credits a new account starts with (an `initial grant` in its history); 0 by default. */
   initialCredits?: number;
+  /** Every host alias `gc` should scan (from the hosts file); none by default. */
+  listHosts?: () => Promise<string[]>;
   /** Replaces the TCP reachability probe of routing (tests). */
   probe?: ResolverDeps['probe'];
 }
@@ -93,6 +104,7 @@ export class SandboxManager {
   readonly #now: () => Date;
   readonly #ledger: CreditsLedger;
   readonly #probe: ResolverDeps['probe'];
+  readonly #listHosts: () => Promise<string[]>;
 
   constructor(options: ManagerOptions) {
     const { catalog } = options;
@@ -106,6 +118,44 @@ export class SandboxManager {
       initialCredits: options.initialCredits ?? 0,
     });
     this.#probe = options.probe;
+    this.#listHosts = options.listHosts ?? (async () => []);
+  }
+
+  /**
+   * Reconciles the store with reality (see gc.ts): finishes stuck and expired sandboxes, releases
+   * orphaned holds, and removes what hosts hold that is expired or known to be gone.
+   */
+  gc(options: GcOptions = {}): Promise<GcFinding[]> {
+    return collectGarbage(
+      {
+        store: this.#store,
+        catalog: () => this.catalog(),
+        home: this.#home,
+        ledger: this.#ledger,
+        now: this.#now,
+        destroy: (id, o) => this.destroy(id, o),
+        resolveHost: async (name, extension) => this.#resolveHost(name, extension),
+        listHosts: this.#listHosts,
+      },
+      options,
+    );
+  }
+
+  #snapshots: SnapshotOperations | undefined;
+
+  /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
+  get snapshots(): SnapshotOperations {
+    this.#snapshots ??= new SnapshotOperations({
+      store: this.#store,
+      home: this.#home,
+      catalog: () => this.catalog(),
+      ledger: this.#ledger,
+      now: this.#now,
+      getSandbox: (id) => this.get(id),
+      saveSandbox: (record) => this.#save(record),
+      create: (request, options) => this.create(request, options),
+    });
+    return this.#snapshots;
   }
 
   /** The credits ledger (balances, grants, history) over the same state store. */
@@ -157,7 +207,11 @@ export class SandboxManager {
     };
     const catalog = await this.catalog();
     const profile = catalog.profile(request.profile);
-    const merged = resolveInputs(profile, request.inputs ?? {});
+    const { restore } = options;
+    // A restore's workspace comes from the snapshot, so the inputs that fed the first copy are not required.
+    const merged = restore
+      ? { ...profile.inputs.defaults, ...restore.snapshot.inputs, ...request.inputs }
+      : resolveInputs(profile, request.inputs ?? {});
     const ttlSeconds = resolveTtl(profile, request.ttl);
     const consumer = request.consumer ?? defaultConsumer();
     const account = request.account ?? accountOf(consumer);
@@ -175,7 +229,14 @@ export class SandboxManager {
         const createdAt = this.#now();
         const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
         const chosen = await this.#resolver(catalog).choose(
-          { profile, inputs: merged, host: request.host, ttlSeconds, account },
+          {
+            profile,
+            inputs: merged,
+            host: request.host,
+            ttlSeconds,
+            account,
+            ...(restore ? { restoreWith: restore.snapshot.extension } : {}),
+          },
           { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) },
         );
         const rejected = chosen.decision.candidates.filter((c) => !c.feasible);
@@ -192,6 +253,7 @@ export class SandboxManager {
           expires_at: expiresAt.toISOString(),
           ttl_seconds: ttlSeconds,
           ...(chosen.host ? { target: chosen.host } : {}),
+          ...(restore ? { restored_from: restore.snapshot.id } : {}),
           ...(chosen.report.estimate ? { estimate: chosen.report.estimate } : {}),
           ...(chosen.hold ? { hold: chosen.hold.id } : {}),
           ...(rejected.length > 0
@@ -236,7 +298,7 @@ export class SandboxManager {
       let step = 'provision';
       try {
         throwIfAborted(signal);
-        handle = await extension.provision({
+        const provisionRequest: ProvisionRequest = {
           sandboxId: id,
           profile,
           inputs,
@@ -248,7 +310,14 @@ export class SandboxManager {
           checkpoint: async (partial) => {
             record = await save({ ...record, handle: partial });
           },
-        });
+        };
+        if (restore) {
+          step = 'restore';
+          if (!extension.restore) throw new InputError(`${extension.id} cannot restore snapshots`);
+          handle = await extension.restore(restore, { mode: 'new', request: provisionRequest });
+        } else {
+          handle = await extension.provision(provisionRequest);
+        }
         record = await save({ ...record, handle, provisioned_at: this.#now().toISOString() });
         throwIfAborted(signal);
         step = 'wait_ready';
@@ -277,6 +346,8 @@ export class SandboxManager {
           progress,
         );
         await options.onRecord?.(failed);
+        // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
+        if (cause instanceof SnapshotError || cause instanceof SnapshotCorruptError) throw cause;
         if (cause instanceof InterruptedError) {
           throw new InterruptedError(`sandbox ${id}: interrupted during ${step}; rolled back`, {
             sandbox: id,
@@ -373,8 +444,18 @@ export class SandboxManager {
         expires_at: expiresAt.toISOString(),
         ttl_seconds: lifeSeconds,
       };
+      const extension = await catalog.instantiate(record.extension, this.#home);
+      // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
+      if (extension.reschedule && (record.handle || record.target)) {
+        const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
+        if (!moved) {
+          throw new StateConflictError(
+            `sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); run \`sandboxer gc\` to settle its record`,
+            { sandbox: id },
+          );
+        }
+      }
       if (record.hold) {
-        const extension = await catalog.instantiate(record.extension, this.#home);
         const quote = extension.estimateCost?.(profile, lifeSeconds);
         if (quote) {
           const hold = await this.#ledger.replaceHold(
@@ -449,7 +530,11 @@ export class SandboxManager {
         ? undefined
         : extension.meterActual?.(record.handle ?? minimalHandle(record), {
             createdAt: new Date(record.created_at),
-            destroyedAt,
+            // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived
+            // that is ours to have removed (gc, the host-side switch), not the user's to pay for.
+            destroyedAt: new Date(
+              Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS),
+            ),
           });
       if (cost && record.account) {
         // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
@@ -513,15 +598,6 @@ export class SandboxManager {
     await this.#store.putSandbox(updated);
     return updated;
   }
-}
-
-function lockKey(id: string): string {
-  return `sandbox-${id}`;
-}
-
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record: SandboxRecord): SandboxHandle {
-  return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
 }
 
 function errorOf(step: string, error: unknown) {

@@ -55,6 +55,8 @@ export const sandboxRecordSchema = z.object({
     .optional(),
   /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
   cost: meterActualSchema.optional(),
+  /** The snapshot it was created from, or last restored in place from. */
+  restored_from: z.string().optional(),
   /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
   owner_pid: z.number().int().optional(),
 });

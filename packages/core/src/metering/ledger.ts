@@ -184,6 +184,13 @@ export class CreditsLedger {
     });
   }
 
+  /** Holds never released (expired ones too): what `gc` checks against the sandboxes they were for. */
+  async unreleasedHolds(): Promise<LedgerEntry[]> {
+    const entries = await this.#store.readLedger();
+    const released = new Set(entries.filter((e) => e.kind === 'release').map((e) => e.hold));
+    return entries.filter((e) => e.kind === 'hold' && !released.has(e.id));
+  }
+
   /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
   async release(holdId: string, note?: string): Promise<void> {
     await this.#store.withLock(LOCK, async () => {

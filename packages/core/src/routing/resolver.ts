@@ -51,6 +51,8 @@ export interface RouteRequest {
   host: string | undefined;
   ttlSeconds: number;
   account: string;
+  /** A restore: only this extension (the one that took the snapshot) can bring it back. */
+  restoreWith?: string;
 }
 
 /** For a create: hold credits on the chosen metered candidate, for this sandbox until then. */
@@ -128,6 +130,10 @@ export class RoutingResolver {
         if (error !== undefined && !errors.has(index)) errors.set(index, error);
       };
 
+      if (request.restoreWith && candidate.extension !== request.restoreWith) {
+        reject(`the snapshot was taken with ${request.restoreWith}`);
+        continue;
+      }
       if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
         reject(
           `isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`,
@@ -139,7 +145,7 @@ export class RoutingResolver {
       let host: HostTarget | undefined;
       try {
         extension = await this.#deps.catalog.instantiate(candidate.extension, this.#deps.home);
-        inputs = extension.validateInputs(request.inputs);
+        inputs = extension.validateInputs(request.inputs, { restore: request.restoreWith !== undefined });
         host = await this.#host(extension, candidate, request, routed);
       } catch (error) {
         reject(messageOf(error), error);

@@ -4,9 +4,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
+import type { z } from 'zod';
 import { messageOf, StateConflictError, StateCorruptError } from '../errors.js';
 import { type SandboxRecord, sandboxRecordSchema } from '../manager/record.js';
 import { type LedgerEntry, ledgerEntrySchema } from '../metering/ledger-schema.js';
+import { isSnapshotId } from '../snapshots/ids.js';
+import { type SnapshotRecord, snapshotRecordSchema } from '../snapshots/record.js';
 import { isSandboxId } from '../util/ids.js';
 import type { LockOptions, StateStore } from './store.js';
 
@@ -19,7 +22,8 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 const STALE_LOCK_MS = 10_000;
 
 /**
- * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`.
+ * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`, one per snapshot
+ * under `<home>/snapshots/`.
  *
  * Why it is safe with many processes and after `kill -9`: every write goes to a temporary file that
  * is fsynced and then renamed over the record (write-file-atomic), so a reader sees the old record or
@@ -30,21 +34,28 @@ const STALE_LOCK_MS = 10_000;
 export class FileStateStore implements StateStore {
   readonly location: string;
   readonly #sandboxDir: string;
+  readonly #snapshotDir: string;
   readonly #lockDir: string;
   readonly #ledgerFile: string;
 
   constructor(home: string = defaultHome()) {
     this.location = home;
     this.#sandboxDir = join(home, 'sandboxes');
+    this.#snapshotDir = join(home, 'snapshots');
     this.#lockDir = join(home, 'locks');
     this.#ledgerFile = join(home, 'ledger.jsonl');
     mkdirSync(this.#sandboxDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
   }
 
+  /** Where local copies of snapshot artifacts go (`<home>/snapshots/artifacts/`). */
+  get artifactDir(): string {
+    return join(this.#snapshotDir, 'artifacts');
+  }
+
   async getSandbox(id: string): Promise<SandboxRecord | undefined> {
     if (!isSandboxId(id)) return undefined;
-    return this.#read(join(this.#sandboxDir, `${id}.json`));
+    return this.#read(join(this.#sandboxDir, `${id}.json`), sandboxRecordSchema);
   }
 
   async putSandbox(record: SandboxRecord): Promise<void> {
@@ -58,18 +69,56 @@ export class FileStateStore implements StateStore {
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
-    const names = (await readdir(this.#sandboxDir)).filter((n) => /^[a-z0-9]{12}\.json$/.test(n));
+    return this.#readAll(this.#sandboxDir, /^[a-z0-9]{12}\.json$/, sandboxRecordSchema);
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotRecord | undefined> {
+    if (!isSnapshotId(id)) return undefined;
+    return this.#read(join(this.#snapshotDir, `${id}.json`), snapshotRecordSchema);
+  }
+
+  async putSnapshot(record: SnapshotRecord): Promise<void> {
+    const valid = snapshotRecordSchema.parse(record);
+    if (!isSnapshotId(valid.id))
+      throw new StateCorruptError(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
+    mkdirSync(this.#snapshotDir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(
+      join(this.#snapshotDir, `${valid.id}.json`),
+      `${JSON.stringify(valid, null, 2)}\n`,
+      {
+        mode: 0o600,
+        fsync: true,
+      },
+    );
+  }
+
+  async listSnapshots(): Promise<SnapshotRecord[]> {
+    return this.#readAll(this.#snapshotDir, /^snap-[a-z0-9]{12}\.json$/, snapshotRecordSchema);
+  }
+
+  /** Every record in `dir`, oldest first; one unreadable file must not hide the others (`show <id>` reports it). */
+  async #readAll<T extends { id: string; created_at: string }>(
+    dir: string,
+    pattern: RegExp,
+    schema: z.ZodType<T>,
+  ): Promise<T[]> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => pattern.test(n));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
     const records = await Promise.all(
       names.map((name) =>
-        this.#read(join(this.#sandboxDir, name)).catch((error: unknown) => {
-          // One unreadable file must not hide every other sandbox; `status <id>` still reports it.
+        this.#read(join(dir, name), schema).catch((error: unknown) => {
           if (error instanceof StateCorruptError) return undefined;
           throw error;
         }),
       ),
     );
     return records
-      .filter((r): r is SandboxRecord => r !== undefined)
+      .filter((r): r is Awaited<T> => r !== undefined)
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   }
 
@@ -160,7 +209,7 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  async #read(path: string): Promise<SandboxRecord | undefined> {
+  async #read<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -169,7 +218,7 @@ export class FileStateStore implements StateStore {
       throw error;
     }
     try {
-      return sandboxRecordSchema.parse(JSON.parse(text));
+      return schema.parse(JSON.parse(text));
     } catch (error) {
       throw new StateCorruptError(
         `state file ${path} cannot be read (${messageOf(error).split('\n')[0]}); move it aside to continue`,

@@ -1,5 +1,6 @@
 import type { SandboxRecord } from '../manager/record.js';
 import type { LedgerEntry } from '../metering/ledger-schema.js';
+import type { SnapshotRecord } from '../snapshots/record.js';
 
 export interface LockOptions {
   /** How long to wait for another process to release the lock before giving up. */
@@ -17,6 +18,10 @@ export interface StateStore {
   getSandbox(id: string): Promise<SandboxRecord | undefined>;
   putSandbox(record: SandboxRecord): Promise<void>;
   listSandboxes(): Promise<SandboxRecord[]>;
+  getSnapshot(id: string): Promise<SnapshotRecord | undefined>;
+  putSnapshot(record: SnapshotRecord): Promise<void>;
+  /** Every snapshot record (deleted ones too), oldest first. */
+  listSnapshots(): Promise<SnapshotRecord[]>;
   /** The credits history, oldest first. */
   readLedger(): Promise<LedgerEntry[]>;
   /** Appends to the credits history durably; callers hold the `ledger` lock around check-and-append. */

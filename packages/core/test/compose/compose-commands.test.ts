@@ -19,7 +19,7 @@ import {
 import { fakeBin, hostileValues } from './fake-bin.js';
 
 const FORMAT =
-  '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}}}';
+  '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
 const ID_A = 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6abcd';
 const ID_B = '0123456789ab';
 const docker = composeRuntime('docker compose');

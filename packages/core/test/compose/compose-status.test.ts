@@ -175,6 +175,7 @@ const noContainer = (service: string): ContainerStatus => ({
   healthy: undefined,
   exitCode: 0,
   ports: {},
+  mounts: [],
 });
 
 describe('readiness', () => {

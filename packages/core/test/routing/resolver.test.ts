@@ -332,19 +332,27 @@ describe('metering a sandbox’s life', () => {
   test.each([
     { profile: 'memory', inputs: { name: 'a' }, seconds: 61, credits: 2 },
     { profile: 'memory', inputs: { name: 'a' }, seconds: 60, credits: 1 },
-    { profile: 'memory', inputs: { name: 'a' }, seconds: 1500, credits: 25 },
+    { profile: 'memory', inputs: { name: 'a' }, seconds: 1140, credits: 19 },
+    // Past its expiry plus the hold's grace (10m + 10m) a sandbox is billed only up to there.
+    { profile: 'memory', inputs: { name: 'a' }, seconds: 1500, credits: 20, billed: 1200 },
     { profile: 'saas-stub', inputs: {}, seconds: 61, credits: 1 },
     { profile: 'saas-stub', inputs: {}, seconds: 10, credits: 0.5 },
-  ] as { profile: string; inputs: Record<string, string>; seconds: number; credits: number }[])(
+  ] as {
+    profile: string;
+    inputs: Record<string, string>;
+    seconds: number;
+    credits: number;
+    billed?: number;
+  }[])(
     '$profile alive $seconds s is debited $credits credits, once',
-    async ({ profile, inputs, seconds, credits }) => {
+    async ({ profile, inputs, seconds, credits, billed }) => {
       let clock = new Date('2030-01-01T00:00:00Z');
       const { manager, store, repo } = await setup({ now: () => clock });
       const created = await manager.create({ profile, inputs: { repo, ...inputs }, consumer: CONSUMER });
       clock = new Date(clock.getTime() + seconds * 1000);
       const steps: string[] = [];
       const destroyed = await manager.destroy(created.id, { progress: (m) => steps.push(m) });
-      expect(destroyed.cost).toMatchObject({ credits, duration: seconds });
+      expect(destroyed.cost).toMatchObject({ credits, duration: billed ?? seconds });
       expect(steps).toContain(`sandbox ${created.id}: debited ${credits} credits from "${ACCOUNT}"`);
 
       await manager.destroy(created.id);

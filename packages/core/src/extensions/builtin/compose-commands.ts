@@ -10,6 +10,9 @@ import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
 /** The label Compose puts on everything it creates for a project; used to find leftovers. */
 export const PROJECT_LABEL = 'com.docker.compose.project';
 
+/** Generated next to the user's compose files: labels every resource with the sandbox id and expiry. */
+export const LABELS_FILE = '.sandboxer-compose.labels.yml';
+
 export interface ComposeRuntime {
   /** `docker compose`, `docker-compose`, `podman-compose`: the words to run. */
   words: string[];
@@ -50,12 +53,12 @@ export function composeCommand(p: ComposeProject, ...args: string[]): string {
 }
 
 /**
- * One JSON object per container of the project: id, labels, state (with health) and published ports.
+ * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
  * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
  */
 export function inspectProjectCommand(runtime: ComposeRuntime, project: string): string {
   const format =
-    '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}}}';
+    '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
   return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
 
@@ -81,6 +84,15 @@ export function sweepProjectCommand(runtime: ComposeRuntime, project: string): s
     sweep('volume', command(e, 'volume', 'ls', '-q', ...filter), command(e, 'volume', 'rm', '-f')),
     'true',
   ].join('; ');
+}
+
+/**
+ * What the host-side switch runs at expiry: a graceful stop of the project's containers, then the
+ * label sweep. Needs no compose file (the workspace may be half-made), only the engine.
+ */
+export function reapProjectCommand(runtime: ComposeRuntime, project: string, stopTimeout: number): string {
+  const ids = `ids=$(${command(runtime.engine, 'ps', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`)})`;
+  return `${ids}; [ -z "$ids" ] || ${command(runtime.engine, 'stop', '-t', String(stopTimeout))} $ids; ${sweepProjectCommand(runtime, project)}`;
 }
 
 /**

@@ -1,25 +1,30 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, ProvisionError } from '../../errors.js';
-import { quote } from '../../ssh/quote.js';
-import { type SshSession, withSession } from '../../ssh/session.js';
+import type { SnapshotLocation } from '../../snapshots/record.js';
+import type { SshSession } from '../../ssh/session.js';
+import { withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import type {
   CleanupReport,
   ExtensionContext,
+  HostFinding,
+  HostTarget,
   LogOptions,
   OperationOptions,
   ProvisionRequest,
   Reachability,
+  RestoreSource,
+  RestoreTarget,
   SandboxExtension,
   SandboxHandle,
+  SnapshotArtifact,
+  SnapshotRequest,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
 import {
-  type ComposeProject,
   composeCommand,
   composeFilesInput,
   composeRuntime,
@@ -30,7 +35,26 @@ import {
   stopProjectCommandsCommand,
   sweepProjectCommand,
 } from './compose-commands.js';
+import {
+  deleteComposeArtifact,
+  pullComposeArtifact,
+  restoreCompose,
+  snapshotCompose,
+} from './compose-snapshot-ops.js';
+import {
+  armStackSwitch,
+  type ComposeHandle,
+  composeInputsSchema,
+  configureStack,
+  prepareStack,
+  type Stack,
+  type StackRequest,
+  type StackSettings,
+  upStack,
+} from './compose-stack.js';
 import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
+import { disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
+import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
@@ -49,33 +73,7 @@ const configSchema = z.object({
   internal_rate_per_minute: z.number().nonnegative().default(0),
 });
 
-const seconds = (what: string) =>
-  z.string().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
-
-const inputsSchema = z.looseObject({
-  repo: z.string().min(1, 'must be a path to a local directory'),
-  compose_files: z.string().default('docker-compose.yml'),
-  services: z.string().default(''),
-  env: z.string().default(''),
-  stop_timeout: seconds('stop_timeout').default(10),
-  wait_timeout: seconds('wait_timeout').default(120),
-  sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
-});
-
-/** Generated next to the user's compose files: labels every resource with the sandbox id and expiry. */
-const LABELS_FILE = '.sandboxer-compose.labels.yml';
 const LOG_LINES = 20;
-
-interface ComposeHandle extends SandboxHandle {
-  remote_dir: string;
-  compose_project: string;
-  compose_command: string;
-  compose_files: string[];
-  services: string[];
-  stop_timeout: number;
-  wait_timeout: number;
-  env_keys: string[];
-}
 
 /**
  * A Docker Compose stack per sandbox on a host reached over SSH: `<base>/sbx-<id>/` holds the synced
@@ -99,81 +97,102 @@ export class ComposeSshExtension implements SandboxExtension {
     return process.env.SANDBOXER_COMPOSE_CMD?.trim() || this.#config.compose_command;
   }
 
-  validateInputs(inputs: Record<string, string>): Record<string, string> {
-    const parsed = parseInputs(this.id, inputsSchema, inputs);
+  /** What the stack helpers need from this extension's configuration. */
+  get #settings(): StackSettings {
+    return { extensionId: this.id, baseDir: this.#config.base_dir, composeCommand: this.composeCommandText };
+  }
+
+  /** Prepares the stack and keeps its session for waitReady (or a rollback) in this process. */
+  async #prepare(request: StackRequest): Promise<Stack> {
+    const stack = await prepareStack(this.#settings, request);
+    this.#sessions.set(request.sandboxId, stack.session);
+    return stack;
+  }
+
+  validateInputs(
+    inputs: Record<string, string>,
+    options: { restore?: boolean } = {},
+  ): Record<string, string> {
+    // A restore takes its workspace from the snapshot: `repo` is only informative then.
+    const parsed = parseInputs(
+      this.id,
+      composeInputsSchema,
+      options.restore ? { repo: '-', ...inputs } : inputs,
+    );
+    servicesInput(parsed.services);
+    envInput(parsed.env);
+    composeFilesInput(parsed.compose_files, '/check');
+    composeRuntime(this.composeCommandText);
+    if (options.restore) return inputs;
     const repo = resolve(parsed.repo);
     if (!statSync(repo, { throwIfNoEntry: false })?.isDirectory()) {
       throw new InputError(
         `${this.id}: input "repo": ${repo} is not a directory (pass --input repo=<path to your repo>)`,
       );
     }
-    servicesInput(parsed.services);
-    envInput(parsed.env);
-    composeFilesInput(parsed.compose_files, '/check');
-    composeRuntime(this.composeCommandText);
     return { ...inputs, repo };
   }
 
   async provision(request: ProvisionRequest): Promise<ComposeHandle> {
-    const { sandboxId, progress } = request;
-    const inputs = parseInputs(this.id, inputsSchema, request.inputs);
-    const host = remoteHostOf(request.host, this.id);
-    const runtime = composeRuntime(this.composeCommandText);
-    progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
-    const session = await openSession(host.ssh);
-    this.#sessions.set(sandboxId, session);
-
-    const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-    const dir = sandboxDirOf(base, sandboxId);
-    const project: ComposeProject = {
-      runtime,
-      dir,
-      project: `sbx-${sandboxId}`,
-      files: composeFilesInput(inputs.compose_files, dir),
-      env: envInput(inputs.env),
-    };
-    const labels = {
-      'dev.sandboxer.managed': 'true',
-      'dev.sandboxer.sandbox-id': sandboxId,
-      'dev.sandboxer.created-at': request.createdAt.toISOString(),
-      'dev.sandboxer.expires-at': request.expiresAt.toISOString(),
-    };
-
-    progress?.(`creating ${dir}`);
-    await createWorkspace(session, base, dir, { sandbox_id: sandboxId, extension: this.id, ...labels });
-    request.signal?.throwIfAborted();
-    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress);
-    request.signal?.throwIfAborted();
-
-    progress?.(`checking ${project.files.join(', ')} with ${runtime.words.join(' ')} config`);
-    const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
-    const { services, override } = labelsOverride(config, labels, servicesInput(inputs.services));
-    await session.run(`cat > ${quote(`${dir}/${LABELS_FILE}`)}`, {
-      stdin: override,
-      what: 'writing the labels file',
+    const stack = await this.#prepare(request);
+    const { session, host, dir, inputs } = stack;
+    request.progress?.(`creating ${dir}`);
+    await createWorkspace(session, stack.base, dir, {
+      sandbox_id: request.sandboxId,
+      extension: this.id,
+      ...stack.labels,
     });
-    project.files.push(LABELS_FILE);
-
-    const handle: ComposeHandle = {
-      sandbox_id: sandboxId,
-      host: host.name,
-      target: host,
-      remote_dir: dir,
-      compose_project: project.project,
-      compose_command: runtime.words.join(' '),
-      compose_files: project.files,
-      services,
-      stop_timeout: inputs.stop_timeout,
-      wait_timeout: inputs.wait_timeout,
-      env_keys: Object.keys(project.env),
-    };
-    progress?.(`${runtime.words.join(' ')} -p ${project.project} up -d`);
+    // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
+    // even if this process (or its runner) dies.
+    await armStackSwitch(stack);
     request.signal?.throwIfAborted();
-    await session.run(composeCommand(project, 'up', '-d', ...servicesInput(inputs.services)), {
-      what: 'compose up',
-      timeoutMs: 15 * 60_000,
-    });
+    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress);
+    request.signal?.throwIfAborted();
+    const handle = await configureStack(stack, request.progress);
+    request.signal?.throwIfAborted();
+    await upStack(stack, request.progress);
     return handle;
+  }
+
+  snapshot(handle: SandboxHandle, request: SnapshotRequest): Promise<SnapshotArtifact> {
+    return snapshotCompose(this.#settings, handle, request);
+  }
+
+  restore(source: RestoreSource, target: RestoreTarget): Promise<SandboxHandle> {
+    return restoreCompose(this.#settings, (r) => this.#prepare(r), this.#sessions, source, target);
+  }
+
+  pullArtifact(location: SnapshotLocation, localPath: string): Promise<void> {
+    return pullComposeArtifact(this.#settings, location, localPath);
+  }
+
+  deleteArtifact(location: SnapshotLocation): Promise<void> {
+    return deleteComposeArtifact(this.#settings, location);
+  }
+
+  /** Moves the host-side switch (extend); false if it already fired there. */
+  async reschedule(raw: SandboxHandle, expiresAt: Date): Promise<boolean> {
+    const host = hostOfHandle(raw, this.id);
+    return withSession(host.ssh, sessionOptions(), async (session) => {
+      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      const answer = await session.run(rescheduleSwitchCommand(base, raw.sandbox_id, expiresAt), {
+        what: 'moving the expiry switch',
+      });
+      return answer.trim() === 'moved';
+    });
+  }
+
+  /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
+  async findSandboxes(target: HostTarget): Promise<HostFinding[]> {
+    const host = remoteHostOf(target, this.id);
+    const runtime = composeRuntime(this.composeCommandText);
+    return withSession(host.ssh, sessionOptions(), async (session) => {
+      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      return parseFindings(
+        await session.run(findSandboxesCommand(base, runtime.engine), { what: 'looking for sandboxes' }),
+        base,
+      );
+    });
   }
 
   async waitReady(raw: SandboxHandle, options: OperationOptions = {}): Promise<Reachability> {
@@ -259,6 +278,12 @@ export class ComposeSshExtension implements SandboxExtension {
             `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`,
         ),
       ];
+      // Only once nothing is left: until then the switch still stands guard at the expiry.
+      if (leftovers.length === 0) {
+        await session.run(disarmSwitchCommand(base, handle.sandbox_id), {
+          what: 'disarming the expiry switch',
+        });
+      }
       return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
     } finally {
       session.close();
@@ -304,44 +329,6 @@ export class ComposeSshExtension implements SandboxExtension {
     }
     return parts.join('\n');
   }
-}
-
-/**
- * From `compose config`'s merged view: the services to wait for, and an override file that labels
- * every service, the default network and each named volume with the sandbox id and its expiry.
- */
-export function labelsOverride(
-  configYaml: string,
-  labels: Record<string, string>,
-  selected: string[],
-): { services: string[]; override: string } {
-  const config = (parseYaml(configYaml) ?? {}) as {
-    version?: string;
-    services?: Record<string, unknown>;
-    volumes?: Record<string, { external?: unknown } | null>;
-    networks?: Record<string, { external?: unknown } | null>;
-  };
-  const all = Object.keys(config.services ?? {});
-  const unknown = selected.filter((s) => !all.includes(s));
-  if (unknown.length > 0) {
-    throw new InputError(
-      `input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`,
-    );
-  }
-  const override: Record<string, unknown> = {};
-  if (config.version) override.version = String(config.version);
-  override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-  const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
-  if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-  if (!config.networks?.default?.external) override.networks = { default: { labels } };
-  // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-  const text = stringifyYaml(override, {
-    defaultStringType: 'QUOTE_DOUBLE',
-    // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
-    defaultKeyType: 'QUOTE_DOUBLE',
-    aliasDuplicateObjects: false,
-  });
-  return { services: selected.length > 0 ? selected : all, override: text };
 }
 
 function endpointsOf(containers: ContainerStatus[], hostAddress: string): Record<string, string> {

@@ -12,6 +12,8 @@ export interface ContainerStatus {
   healthy: boolean | undefined;
   exitCode: number;
   ports: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+  /** Named volumes (Type `volume`) and bind mounts, as the engine reports them. */
+  mounts: Array<{ Type: string; Name?: string; Destination: string }>;
 }
 
 interface InspectLine {
@@ -19,6 +21,7 @@ interface InspectLine {
   labels: Record<string, string> | null;
   state: { Status: string; ExitCode: number; Health?: { Status: string } | null };
   ports: ContainerStatus['ports'] | null;
+  mounts?: ContainerStatus['mounts'] | null;
 }
 
 export function parseContainers(output: string): ContainerStatus[] {
@@ -43,6 +46,7 @@ export function parseContainers(output: string): ContainerStatus[] {
         healthy: health === undefined ? undefined : health === 'healthy',
         exitCode: raw.state.ExitCode,
         ports: raw.ports ?? {},
+        mounts: raw.mounts ?? [],
       };
     });
 }
@@ -73,6 +77,7 @@ export function readiness(expected: string[], containers: ContainerStatus[]): Re
         healthy: undefined,
         exitCode: 0,
         ports: {},
+        mounts: [],
       });
       continue;
     }

@@ -1,10 +1,12 @@
 import { statSync } from 'node:fs';
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import type { MeterActual, MeterQuote, Usage } from '../../metering/types.js';
 import type { Profile } from '../../profiles/schema.js';
+import { sha256File } from '../../snapshots/artifact.js';
+import type { SnapshotLocation } from '../../snapshots/record.js';
 import { loadRepoIgnore } from '../../sync/ignore-rules.js';
 import { isSandboxId } from '../../util/ids.js';
 import type {
@@ -12,8 +14,12 @@ import type {
   ExtensionContext,
   ProvisionRequest,
   Reachability,
+  RestoreSource,
+  RestoreTarget,
   SandboxExtension,
   SandboxHandle,
+  SnapshotArtifact,
+  SnapshotRequest,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
 
@@ -21,6 +27,8 @@ const configSchema = z.object({
   rate_per_minute: z.number().nonnegative().default(0.5),
   minimum_minutes: z.number().int().nonnegative().default(1),
   workspace_root: z.string().default(''),
+  /** Credits per GB (started hundredth of a credit at least) to keep a snapshot, charged when it is taken. */
+  snapshot_rate_per_gb: z.number().nonnegative().default(1),
 });
 
 const inputsSchema = z.looseObject({
@@ -52,7 +60,12 @@ export class SaasStubExtension implements SandboxExtension {
   }
 
   /** Checks the repo is a local directory before anything is created, and pins it to an absolute path. */
-  validateInputs(inputs: Record<string, string>): Record<string, string> {
+  validateInputs(
+    inputs: Record<string, string>,
+    options: { restore?: boolean } = {},
+  ): Record<string, string> {
+    // A restore takes its workspace from the snapshot: no repo is copied.
+    if (options.restore) return inputs;
     const { repo } = parseInputs(this.id, inputsSchema, inputs);
     const absolute = resolve(repo);
     if (!statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
@@ -94,6 +107,58 @@ export class SaasStubExtension implements SandboxExtension {
     if (!exists) return { removed: [], leftovers: [], already_gone: true };
     await rm(workspace, { recursive: true, force: true });
     return { removed: [workspace], leftovers: [], already_gone: false };
+  }
+
+  /** A tar of the workspace, written to the local store (nothing runs in it, so nothing to pause). */
+  async snapshot(handle: SandboxHandle, request: SnapshotRequest): Promise<SnapshotArtifact> {
+    const workspace = this.#workspaceOfHandle(handle);
+    const partial = `${request.localPath}.partial`;
+    await mkdir(dirname(request.localPath), { recursive: true, mode: 0o700 });
+    request.progress?.(`capturing ${workspace}`);
+    const { create } = await import('tar');
+    try {
+      await create({ cwd: workspace, file: partial, portable: true }, ['.']);
+      await rename(partial, request.localPath);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+    const location: SnapshotLocation = { kind: 'local', path: request.localPath };
+    return {
+      location,
+      size_bytes: (await stat(request.localPath)).size,
+      sha256: await sha256File(request.localPath),
+      contents: { workspace: true, volumes: [] },
+      consistency: 'none',
+      paused_ms: 0,
+      inputs: {},
+    };
+  }
+
+  /** Unpacks the (already verified) local artifact into a new workspace, or over the sandbox's own. */
+  async restore(source: RestoreSource, target: RestoreTarget): Promise<SandboxHandle> {
+    const file = source.localPath;
+    if (!file)
+      throw new InputError(`${this.id}: snapshot ${source.snapshot.id} has no local copy to restore from`);
+    const { extract } = await import('tar');
+    if (target.mode === 'new') {
+      const workspace = this.#workspaceOf(target.request.sandboxId);
+      await mkdir(this.#root, { recursive: true });
+      await mkdir(workspace);
+      await extract({ cwd: workspace, file, strict: true });
+      return { sandbox_id: target.request.sandboxId, host: 'local', workspace };
+    }
+    const workspace = this.#workspaceOfHandle(target.handle);
+    for (const entry of await readdir(workspace))
+      await rm(join(workspace, entry), { recursive: true, force: true });
+    await extract({ cwd: workspace, file, strict: true });
+    return target.handle;
+  }
+
+  snapshotCost(sizeBytes: number): { credits: number; breakdown: Record<string, number> } {
+    const rate = this.#config.snapshot_rate_per_gb;
+    const credits = rate === 0 ? 0 : Math.max(0.01, Math.ceil((sizeBytes / 1e9) * rate * 100) / 100);
+    return { credits, breakdown: { storage: credits } };
   }
 
   estimateCost(_profile: Profile, durationSeconds: number): MeterQuote {

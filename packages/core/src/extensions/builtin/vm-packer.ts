@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
-import type { SshSession } from '../../ssh/session.js';
+import { type SshSession, withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import type {
   CleanupReport,
   ExtensionContext,
+  HostFinding,
+  HostTarget,
   OperationOptions,
   ProvisionRequest,
   Reachability,
@@ -15,14 +17,18 @@ import type {
   SandboxHandle,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
+import { armSwitch, disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
+import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
   openSession,
   remoteHostOf,
   removeWorkspace,
+  removeWorkspaceCommand,
   resolveBaseDir,
   sandboxDirOf,
+  sessionOptions,
   syncWorkspace,
 } from './remote-workspace.js';
 
@@ -123,6 +129,8 @@ export class VmPackerExtension implements SandboxExtension {
       created_at: request.createdAt.toISOString(),
       expires_at: request.expiresAt.toISOString(),
     });
+    // From here on the workspace goes at its expiry even if this process dies (expiry-switch.ts).
+    await armSwitch(session, base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId));
     if (inputs.repo) {
       request.signal?.throwIfAborted();
       await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress);
@@ -164,17 +172,49 @@ export class VmPackerExtension implements SandboxExtension {
     const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
     this.#sessions.delete(handle.sandbox_id);
     try {
-      const base =
-        typeof handle.workspace_base === 'string'
-          ? handle.workspace_base
-          : await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
+      const base = await this.#baseOf(session, handle);
       const dir = sandboxDirOf(base, handle.sandbox_id);
       options.progress?.(`removing workspace ${dir} (the VM stays)`);
       const result = await removeWorkspace(session, dir, handle.sandbox_id);
+      if (result.leftovers.length === 0) {
+        await session.run(disarmSwitchCommand(base, handle.sandbox_id), {
+          what: 'disarming the expiry switch',
+        });
+      }
       return { removed: result.removed, leftovers: result.leftovers, already_gone: !result.existed };
     } finally {
       session.close();
     }
+  }
+  /** Moves the host-side switch (extend); false if it already fired there. */
+  async reschedule(raw: SandboxHandle, expiresAt: Date): Promise<boolean> {
+    const handle = raw as Partial<VmHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    return withSession(host.ssh, sessionOptions(), async (session) => {
+      const base = await this.#baseOf(session, handle);
+      const answer = await session.run(rescheduleSwitchCommand(base, handle.sandbox_id, expiresAt), {
+        what: 'moving the expiry switch',
+      });
+      return answer.trim() === 'moved';
+    });
+  }
+
+  /** Workspaces and armed switches under the configured workspace directory (the VM itself is not ours). */
+  async findSandboxes(target: HostTarget): Promise<HostFinding[]> {
+    const host = remoteHostOf(target, this.id);
+    return withSession(host.ssh, sessionOptions(), async (session) => {
+      const base = await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
+      const output = await session.run(findSandboxesCommand(base, undefined), {
+        what: 'looking for workspaces',
+      });
+      return parseFindings(output, base);
+    });
+  }
+
+  async #baseOf(session: SshSession, handle: Partial<VmHandle>): Promise<string> {
+    return typeof handle.workspace_base === 'string'
+      ? handle.workspace_base
+      : resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
   }
 }
 

@@ -1,0 +1,1428 @@
+"use strict";
+exports.id = 74;
+exports.ids = [74];
+exports.modules = {
+
+/***/ 1074:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  ComposeSshExtension: () => (/* binding */ ComposeSshExtension),
+  createComposeSsh: () => (/* binding */ createComposeSsh)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __webpack_require__(8500);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
+var schemas = __webpack_require__(8215);
+// EXTERNAL MODULE: ../../packages/core/dist/errors.js
+var errors = __webpack_require__(1092);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js
+var session = __webpack_require__(5274);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
+var target = __webpack_require__(429);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
+var extensions_inputs = __webpack_require__(9309);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
+var ssh_quote = __webpack_require__(5810);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-commands.js
+
+
+
+/**
+ * Pure builders for every compose and docker command ext.compose-ssh sends, from quoted arguments
+ * only. Tested by table, including hostile values.
+ */
+/** The label Compose puts on everything it creates for a project; used to find leftovers. */
+const PROJECT_LABEL = 'com.docker.compose.project';
+/** Generated next to the user's compose files: labels every resource with the sandbox id and expiry. */
+const LABELS_FILE = '.sandboxer-compose.labels.yml';
+/** Parses a compose command such as `docker compose` (from config or SANDBOXER_COMPOSE_CMD). */
+function composeRuntime(text) {
+    const words = text.trim().split(/\s+/);
+    // The first word follows `env`, which would read a leading "-" as its own option.
+    if (words[0]?.startsWith('-') || words.some((w) => !/^[A-Za-z0-9_./-]+$/.test(w))) {
+        throw new errors/* InputError */.dz(`compose command ${JSON.stringify(text)}: expected words like "docker compose", "docker-compose" or "podman-compose"`);
+    }
+    return { words, engine: external_node_path_.posix.basename(words[0] ?? '').startsWith('podman') ? 'podman' : 'docker' };
+}
+/** `cd <dir> && env K=V … <compose> -p <project> -f … <args>`. */
+function composeCommand(p, ...args) {
+    const env = Object.entries(p.env).map(([key, value]) => `${key}=${value}`);
+    const files = p.files.flatMap((file) => ['-f', file]);
+    return (0,ssh_quote/* and */.Uo)((0,ssh_quote/* command */.G5)('cd', '--', p.dir), (0,ssh_quote/* command */.G5)('env', ...env, ...p.runtime.words, '-p', p.project, ...files, ...args));
+}
+/**
+ * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
+ * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
+ */
+function inspectProjectCommand(runtime, project) {
+    const format = '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
+    return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
+}
+/** The last `lines` log lines of one container (stdout and stderr merged). */
+function logsTailCommand(runtime, containerId, lines) {
+    if (!/^[0-9a-f]{12,64}$/.test(containerId))
+        throw new errors/* InputError */.dz(`not a container id: ${containerId}`);
+    return `${(0,ssh_quote/* command */.G5)(runtime.engine, 'logs', '--tail', String(lines), containerId)} 2>&1`;
+}
+/**
+ * Removes whatever still carries the project's label (containers, then networks, then volumes) and
+ * prints one `<kind> <id>` line for each thing removed. The safety net after `compose down`, and the
+ * only way to clean up once the sandbox directory (and so the compose file) is gone.
+ */
+function sweepProjectCommand(runtime, project) {
+    const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
+    const e = runtime.engine;
+    const sweep = (kind, list, remove) => `for x in $(${list}); do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
+    return [
+        sweep('container', (0,ssh_quote/* command */.G5)(e, 'ps', '-aq', ...filter), (0,ssh_quote/* command */.G5)(e, 'rm', '-f', '-v')),
+        sweep('network', (0,ssh_quote/* command */.G5)(e, 'network', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'network', 'rm')),
+        sweep('volume', (0,ssh_quote/* command */.G5)(e, 'volume', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'volume', 'rm', '-f')),
+        'true',
+    ].join('; ');
+}
+/**
+ * What the host-side switch runs at expiry: a graceful stop of the project's containers, then the
+ * label sweep. Needs no compose file (the workspace may be half-made), only the engine.
+ */
+function reapProjectCommand(runtime, project, stopTimeout) {
+    const ids = `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`)})`;
+    return `${ids}; [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'stop', '-t', String(stopTimeout))} $ids; ${sweepProjectCommand(runtime, project)}`;
+}
+/**
+ * Stops compose commands still running for this project (e.g. an `up` whose caller was cancelled),
+ * so teardown does not race them. The `[s]` keeps pkill from matching its own command line.
+ */
+function stopProjectCommandsCommand(project) {
+    const pattern = `-p [s]${project.slice(1)}( |$)`;
+    return `if command -v pkill >/dev/null 2>&1; then ${(0,ssh_quote/* command */.G5)('pkill', '-TERM', '-f', '--', pattern)}; sleep 1; fi; true`;
+}
+/** Comma- or newline-separated list input → trimmed, non-empty items. */
+function listInput(text) {
+    return (text ?? '')
+        .split(/[,\n]/)
+        .map((item) => item.trim())
+        .filter(Boolean);
+}
+/** Compose file paths are relative to the sandbox directory and must stay inside it. */
+function composeFilesInput(text, dir) {
+    const files = listInput(text);
+    if (files.length === 0)
+        throw new errors/* InputError */.dz('input "compose_files": name at least one compose file');
+    for (const file of files) {
+        if (file.startsWith('/')) {
+            throw new errors/* InputError */.dz(`input "compose_files": ${JSON.stringify(file)} must be relative to the repo, not absolute`);
+        }
+        (0,ssh_quote/* remotePathInside */._Y)(dir, file);
+    }
+    return files;
+}
+/** Service names as Compose allows them. */
+function servicesInput(text) {
+    const services = listInput(text);
+    for (const s of services) {
+        if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s)) {
+            throw new errors/* InputError */.dz(`input "services": ${JSON.stringify(s)} is not a service name`);
+        }
+    }
+    return services;
+}
+/** `KEY=VALUE` lines (a value may contain commas) → env for compose's variable substitution. */
+function envInput(text) {
+    const env = {};
+    for (const line of (text ?? '').split(/\r?\n/)) {
+        if (!line.trim())
+            continue;
+        const eq = line.indexOf('=');
+        const key = eq > 0 ? line.slice(0, eq).trim() : '';
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+            throw new errors/* InputError */.dz(`input "env": expected KEY=VALUE lines with KEY like "API_URL", got ${JSON.stringify(line)}`);
+        }
+        env[key] = line.slice(eq + 1);
+    }
+    return env;
+}
+/** Shell-quoted for messages that show a command a user can paste. */
+function pasteable(...args) {
+    return args.map(quote).join(' ');
+}
+//# sourceMappingURL=compose-commands.js.map
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __webpack_require__(1455);
+// EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
+var ids = __webpack_require__(951);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace.js
+var remote_workspace = __webpack_require__(7482);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot-commands.js
+
+
+
+
+
+
+/**
+ * Pure builders for the shell scripts ext.compose-ssh runs to capture and restore a snapshot.
+ * Every value is quoted; container ids and volume keys are checked against what the engine itself
+ * produces. Tested by table, including hostile values.
+ *
+ * The artifact is one uncompressed tar on the host: `manifest.json`, `workspace.tar` (the sandbox
+ * directory without its marker and generated labels file) and `volumes/<key>.tar` (what
+ * `docker cp <container>:<mount> -` streams for each named volume).
+ */
+/** Where a host keeps its snapshot artifacts: beside the sandbox directories, never matching `sbx-*`. */
+function snapshotDirOf(base) {
+    return (0,ssh_quote/* remotePathInside */._Y)(base, '.sandboxer-snapshots');
+}
+function artifactPathOf(base, snapshotId) {
+    if (!(0,ids/* isSnapshotId */.Yr)(snapshotId)) {
+        throw new errors/* InputError */.dz(`refusing unexpected snapshot id ${JSON.stringify(snapshotId)}`);
+    }
+    return (0,ssh_quote/* remotePathInside */._Y)(snapshotDirOf(base), `${snapshotId}.tar`);
+}
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+const VOLUME_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+function checkContainerId(id) {
+    if (!CONTAINER_ID.test(id))
+        throw new errors/* InputError */.dz(`not a container id: ${JSON.stringify(id)}`);
+    return id;
+}
+function checkVolume(volume) {
+    if (!VOLUME_KEY.test(volume.key)) {
+        throw new errors/* InputError */.dz(`not a compose volume name: ${JSON.stringify(volume.key)}`);
+    }
+    if (!volume.path.startsWith('/') || external_node_path_.posix.normalize(volume.path) !== volume.path || volume.path === '/') {
+        throw new errors/* InputError */.dz(`volume ${volume.key}: mount path ${JSON.stringify(volume.path)} is not absolute`);
+    }
+}
+/**
+ * Builds the artifact in a staging directory while the services are paused (or stopped), resumes
+ * them, then packs and checksums it. Reads the manifest from stdin. The `trap` resumes the services
+ * and removes the staging files however the script ends (an error, a dropped connection's SIGHUP).
+ * Prints `paused_ms=<n>`, then `sha256sum`'s line, then the size in bytes.
+ */
+function captureScript(s) {
+    const ids = s.containers.map(checkContainerId);
+    for (const v of s.volumes) {
+        checkVolume(v);
+        checkContainerId(v.containerId);
+    }
+    const stage = `${s.artifact}.stage`;
+    const partial = `${s.artifact}.partial`;
+    const e = s.runtime.engine;
+    const hold = ids.length === 0
+        ? 'true'
+        : s.consistency === 'pause'
+            ? `${(0,ssh_quote/* command */.G5)(e, 'pause', ...ids)} >/dev/null`
+            : `${(0,ssh_quote/* command */.G5)(e, 'stop', '-t', String(s.stopTimeout), ...ids)} >/dev/null`;
+    const resume = ids.length === 0
+        ? 'true'
+        : s.consistency === 'pause'
+            ? `${(0,ssh_quote/* command */.G5)(e, 'unpause', ...ids)} >/dev/null 2>&1 || true`
+            : `${(0,ssh_quote/* command */.G5)(e, 'start', ...ids)} >/dev/null 2>&1 || true`;
+    const captures = [];
+    if (s.workspaceDir) {
+        captures.push(`${(0,ssh_quote/* command */.G5)('tar', '-C', s.workspaceDir, `--exclude=./${remote_workspace/* MARKER_FILE */.cu}`, `--exclude=./${LABELS_FILE}`, '-cf', `${stage}/workspace.tar`, '.')}`);
+    }
+    for (const v of s.volumes) {
+        captures.push(`${(0,ssh_quote/* command */.G5)(e, 'cp', `${v.containerId}:${v.path}`, '-')} > ${(0,ssh_quote/* quote */.hD)(`${stage}/volumes/${v.key}.tar`)}`);
+    }
+    const now = 'date +%s%N | cut -c1-13';
+    return [
+        'set -e',
+        'umask 077',
+        `cleanup() { rm -rf -- ${(0,ssh_quote/* quote */.hD)(stage)} ${(0,ssh_quote/* quote */.hD)(partial)}; }`,
+        `resume() { ${resume}; }`,
+        'trap cleanup EXIT',
+        'trap "exit 129" HUP INT TERM',
+        (0,ssh_quote/* command */.G5)('mkdir', '-p', '--', external_node_path_.posix.dirname(s.artifact)),
+        (0,ssh_quote/* command */.G5)('mkdir', '--', stage, `${stage}/volumes`),
+        `cat > ${(0,ssh_quote/* quote */.hD)(`${stage}/manifest.json`)}`,
+        `t0=$(${now})`,
+        'trap "resume; cleanup" EXIT',
+        hold,
+        ...captures,
+        'trap cleanup EXIT',
+        'resume',
+        `echo "paused_ms=$(( $(${now}) - t0 ))"`,
+        (0,ssh_quote/* command */.G5)('tar', '-C', stage, '-cf', partial, 'manifest.json', ...(s.workspaceDir ? ['workspace.tar'] : []), 'volumes'),
+        (0,ssh_quote/* command */.G5)('mv', '--', partial, s.artifact),
+        'trap - EXIT',
+        (0,ssh_quote/* command */.G5)('rm', '-rf', '--', stage),
+        // From stdin: with a file name, GNU sha256sum escapes the line (`\\<hash>`) if the name has a backslash.
+        `sha256sum < ${(0,ssh_quote/* quote */.hD)(s.artifact)}`,
+        (0,ssh_quote/* command */.G5)('stat', '-c', '%s', '--', s.artifact),
+    ].join('\n');
+}
+/** Parses captureScript's output. */
+function parseCaptureOutput(output) {
+    const lines = output.trim().split('\n');
+    const paused = /^paused_ms=(\d+)$/.exec(lines.find((l) => l.startsWith('paused_ms=')) ?? '');
+    const sum = /^([0-9a-f]{64})\s/.exec(lines.at(-2) ?? '');
+    const size = /^(\d+)$/.exec(lines.at(-1) ?? '');
+    if (!paused || !sum || !size) {
+        throw new Error(`unexpected output from the snapshot script: ${JSON.stringify(output.slice(-300))}`);
+    }
+    return { pausedMs: Number(paused[1]), sha256: sum[1], size: Number(size[1]) };
+}
+/** Prints the artifact's sha256, or `missing` when it is not there. */
+function checksumCommand(artifact) {
+    const q = (0,ssh_quote/* quote */.hD)(artifact);
+    return `if [ -f ${q} ]; then sha256sum < ${q} | cut -d' ' -f1; else echo missing; fi`;
+}
+/** Receives an artifact on stdin into its place (via a partial file, so a cut upload leaves nothing usable). */
+function receiveArtifactCommand(artifact) {
+    const partial = `${artifact}.partial`;
+    return (0,ssh_quote/* and */.Uo)('umask 077', (0,ssh_quote/* command */.G5)('mkdir', '-p', '--', external_node_path_.posix.dirname(artifact)), `cat > ${(0,ssh_quote/* quote */.hD)(partial)}`, (0,ssh_quote/* command */.G5)('mv', '--', partial, artifact));
+}
+/** Deletes an artifact; succeeds when it is already gone. */
+function deleteArtifactCommand(artifact) {
+    return (0,ssh_quote/* command */.G5)('rm', '-f', '--', artifact, `${artifact}.partial`);
+}
+/**
+ * Empties a sandbox directory except its marker (for an in-place restore), then unpacks the
+ * snapshot's workspace into it.
+ */
+function restoreWorkspaceCommand(artifact, dir, clearFirst) {
+    // The member is checked before the directory is emptied: a bad artifact must change nothing.
+    const steps = [`${(0,ssh_quote/* command */.G5)('tar', '-tf', artifact, 'workspace.tar')} >/dev/null`];
+    if (clearFirst) {
+        steps.push((0,ssh_quote/* command */.G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', remote_workspace/* MARKER_FILE */.cu, '-exec', 'rm', '-rf', '--', '{}', '+'));
+    }
+    steps.push(extractMemberCommand(artifact, 'workspace.tar', (0,ssh_quote/* command */.G5)('tar', '-C', dir, '-xf', '-')));
+    return (0,ssh_quote/* and */.Uo)(...steps);
+}
+/** Streams one captured volume into a created (not yet started) container of the restored stack. */
+function restoreVolumeCommand(runtime, artifact, volume) {
+    checkVolume(volume);
+    checkContainerId(volume.containerId);
+    // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent.
+    const parent = external_node_path_.posix.dirname(volume.path);
+    return extractMemberCommand(artifact, `volumes/${volume.key}.tar`, (0,ssh_quote/* command */.G5)(runtime.engine, 'cp', '-', `${volume.containerId}:${parent}`));
+}
+/**
+ * Pipes one member of the artifact into `consumer`. The member is listed first: a POSIX `sh` has no
+ * `pipefail`, and a missing member must fail the step rather than feed the consumer nothing.
+ */
+function extractMemberCommand(artifact, member, consumer) {
+    return (0,ssh_quote/* and */.Uo)(`${(0,ssh_quote/* command */.G5)('tar', '-tf', artifact, member)} >/dev/null`, `${(0,ssh_quote/* command */.G5)('tar', '-xOf', artifact, member)} | ${consumer}`);
+}
+//# sourceMappingURL=compose-snapshot-commands.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-status.js
+/**
+ * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
+ * inspectProjectCommand). Pure, so readiness rules are tested by table.
+ */
+function parseContainers(output) {
+    return output
+        .split('\n')
+        .filter((line) => line.trim().startsWith('{'))
+        .map((line) => {
+        const raw = JSON.parse(line);
+        const health = raw.state.Health?.Status;
+        const running = raw.state.Status === 'running';
+        const status = raw.state.Status === 'exited'
+            ? `exited ${raw.state.ExitCode}`
+            : health
+                ? `${raw.state.Status}, ${health}`
+                : raw.state.Status;
+        return {
+            id: raw.id,
+            service: raw.labels?.['com.docker.compose.service'] ?? '?',
+            status,
+            running,
+            healthy: health === undefined ? undefined : health === 'healthy',
+            exitCode: raw.state.ExitCode,
+            ports: raw.ports ?? {},
+            mounts: raw.mounts ?? [],
+        };
+    });
+}
+/**
+ * Ready when every expected service has a running container that is healthy (where it has a
+ * healthcheck). A container that exited is a failure at once, not something to wait out.
+ */
+function readiness(expected, containers) {
+    const notReady = [];
+    const failed = [];
+    for (const service of expected) {
+        const mine = containers.filter((c) => c.service === service);
+        if (mine.length === 0) {
+            notReady.push({
+                id: '',
+                service,
+                status: 'no container',
+                running: false,
+                healthy: undefined,
+                exitCode: 0,
+                ports: {},
+                mounts: [],
+            });
+            continue;
+        }
+        for (const c of mine) {
+            if (c.running && c.healthy !== false)
+                continue;
+            // A one-shot service (a migration, a seed) that finished successfully is done, not down.
+            if (c.status === 'exited 0')
+                continue;
+            notReady.push(c);
+            // An unhealthy container may still recover before the deadline; an exited one will not.
+            if (!c.running && c.status.startsWith('exited'))
+                failed.push(c);
+        }
+    }
+    return { ready: notReady.length === 0, notReady, failed };
+}
+//# sourceMappingURL=compose-status.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot.js
+
+
+
+
+
+
+
+async function captureSnapshot(session, request) {
+    const containers = parseContainers(await session.run(inspectProjectCommand(request.runtime, request.project), {
+        what: 'inspecting the stack',
+    }));
+    const volumes = request.capture.includes('volumes') ? namedVolumes(containers, request.project) : [];
+    const contents = {
+        workspace: request.capture.includes('workspace'),
+        volumes: volumes.map(({ key, service, path }) => ({ key, service, path })),
+    };
+    const artifact = artifactPathOf(request.base, request.snapshotId);
+    const script = captureScript({
+        runtime: request.runtime,
+        containers: containers.filter((c) => c.running).map((c) => c.id),
+        consistency: request.consistency,
+        stopTimeout: request.stopTimeout,
+        workspaceDir: contents.workspace ? request.dir : undefined,
+        volumes,
+        artifact,
+    });
+    const output = await session.run(script, {
+        stdin: `${JSON.stringify({ format: 1, ...request.manifest, contents }, null, 2)}\n`,
+        what: 'capturing the snapshot',
+        timeoutMs: 30 * 60_000,
+    });
+    const parsed = parseCaptureOutput(output);
+    return { artifact, contents, sha256: parsed.sha256, size: parsed.size, pausedMs: parsed.pausedMs };
+}
+/** One mount per named volume of the project (the first container that mounts it), with its compose key. */
+function namedVolumes(containers, project) {
+    const found = new Map();
+    for (const c of containers) {
+        for (const m of c.mounts) {
+            // Only the project's own volumes: external ones belong to someone else and are not captured.
+            if (m.Type !== 'volume' || !m.Name?.startsWith(`${project}_`))
+                continue;
+            const key = m.Name.slice(project.length + 1);
+            if (!found.has(key))
+                found.set(key, { key, service: c.service, containerId: c.id, path: m.Destination });
+        }
+    }
+    return [...found.values()];
+}
+/** Is this host-kept copy on the host we are connected to? Same address, port and user. */
+function isOnHost(location, host) {
+    if (location.kind !== 'host')
+        return false;
+    const there = location.target.ssh;
+    return (location.host === host.name ||
+        (there?.address === host.ssh.address && there.port === host.ssh.port && there.user === host.ssh.user));
+}
+/**
+ * Makes sure the artifact is on this host with the right checksum, uploading the verified local copy
+ * if the host has none, and returns its path there. A copy whose checksum differs is refused before
+ * anything is changed.
+ */
+async function ensureArtifact(session, host, base, source, progress) {
+    const { snapshot } = source;
+    const here = snapshot.locations.find((l) => isOnHost(l, host));
+    let path = here?.kind === 'host' ? here.path : artifactPathOf(base, snapshot.id);
+    if (!here) {
+        if (!source.localPath) {
+            throw new errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it first: sandboxer snapshot pull ${snapshot.id})`, { snapshot: snapshot.id });
+        }
+        progress?.(`uploading snapshot ${snapshot.id} (${snapshot.size_bytes ?? '?'} bytes) to ${host.name}`);
+        await session.run(receiveArtifactCommand(path), {
+            stdin: (0,external_node_fs_.createReadStream)(source.localPath),
+            what: 'uploading the snapshot',
+            timeoutMs: 60 * 60_000,
+        });
+        path = artifactPathOf(base, snapshot.id);
+    }
+    progress?.(`verifying snapshot ${snapshot.id} on ${host.name}`);
+    const sum = (await session.run(checksumCommand(path), { what: 'checksumming the snapshot' })).trim();
+    if (sum === 'missing') {
+        throw new errors/* SnapshotError */.JC(`snapshot ${snapshot.id}: its artifact ${path} is gone from ${host.name} (deleted by hand?); restore from another copy or delete the snapshot`, { snapshot: snapshot.id, path });
+    }
+    if (sum !== snapshot.sha256) {
+        throw new errors/* SnapshotCorruptError */.MD(`snapshot ${snapshot.id}: artifact ${path} on ${host.name} is corrupt (sha256 ${sum.slice(0, 16)}…, expected ${snapshot.sha256?.slice(0, 16)}…); nothing was restored`, { snapshot: snapshot.id, path, host: host.name });
+    }
+    if (!here) {
+        await source.addLocation?.({ kind: 'host', host: host.name, target: host, path });
+    }
+    return path;
+}
+/** Unpacks the workspace into the sandbox directory (emptied first, except its marker, for in place). */
+async function restoreWorkspace(session, artifact, dir, inPlace) {
+    await session.run(restoreWorkspaceCommand(artifact, dir, inPlace), {
+        what: 'restoring the workspace',
+        timeoutMs: 30 * 60_000,
+    });
+}
+/** Copies each captured volume into the created (not yet started) containers of the restored stack. */
+async function restoreVolumes(session, runtime, project, artifact, volumes, progress) {
+    if (volumes.length === 0)
+        return;
+    const containers = parseContainers(await session.run(inspectProjectCommand(runtime, project), { what: 'inspecting the restored stack' }));
+    for (const volume of volumes) {
+        const container = containers.find((c) => c.service === volume.service && c.mounts.some((m) => m.Destination === volume.path));
+        if (!container) {
+            throw new errors/* SnapshotError */.JC(`volume ${volume.key}: no container of service ${volume.service} mounts ${volume.path} in the restored stack (was the compose file changed?)`);
+        }
+        progress?.(`restoring volume ${volume.key} (${volume.service}:${volume.path})`);
+        await session.run(restoreVolumeCommand(runtime, artifact, { ...volume, containerId: container.id }), {
+            what: `restoring volume ${volume.key}`,
+            timeoutMs: 30 * 60_000,
+        });
+    }
+}
+/** Streams a host-kept artifact into a local file (via a partial file, renamed when complete). */
+async function downloadArtifact(session, path, localPath) {
+    const partial = `${localPath}.partial`;
+    const out = (0,external_node_fs_.createWriteStream)(partial, { mode: 0o600 });
+    let failure;
+    out.on('error', (error) => {
+        failure = error;
+    });
+    try {
+        await session.run(`${(0,ssh_quote/* command */.G5)('cat', '--', path)}`, {
+            onStdout: (chunk) => out.write(chunk),
+            maxOutputBytes: 4096,
+            what: 'downloading the snapshot',
+            timeoutMs: 60 * 60_000,
+        });
+        await new Promise((resolve, reject) => out.end((error) => (error ? reject(error) : resolve())));
+        if (failure)
+            throw failure;
+        await (0,external_node_fs_promises_.rename)(partial, localPath);
+    }
+    catch (error) {
+        out.destroy();
+        await (0,external_node_fs_promises_.rm)(partial, { force: true });
+        throw new errors/* SnapshotError */.JC(`downloading ${path} from ${session.destination} failed: ${(0,errors/* messageOf */.bD)(error)}`);
+    }
+}
+//# sourceMappingURL=compose-snapshot.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8293);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/expiry-switch.js
+var expiry_switch = __webpack_require__(7700);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-stack.js
+
+
+
+
+
+
+
+
+
+/**
+ * One sandbox's compose stack on its host, as provision and restore build it: connect, name
+ * everything, check the compose files and label them, arm the expiry switch, bring it up.
+ */
+const seconds = (what) => schemas/* string */.YjP().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
+const composeInputsSchema = schemas/* looseObject */._H3({
+    repo: schemas/* string */.YjP().min(1, 'must be a path to a local directory'),
+    compose_files: schemas/* string */.YjP().default('docker-compose.yml'),
+    services: schemas/* string */.YjP().default(''),
+    env: schemas/* string */.YjP().default(''),
+    stop_timeout: seconds('stop_timeout').default(10),
+    wait_timeout: seconds('wait_timeout').default(120),
+    sync_method: schemas/* enum */.k5n(['auto', 'rsync', 'tar']).default('auto'),
+});
+/** Connects, and works out everything that names this sandbox's stack on the host. */
+async function prepareStack(settings, request) {
+    const { sandboxId, progress } = request;
+    const inputs = (0,extensions_inputs/* parseInputs */.T)(settings.extensionId, composeInputsSchema, { repo: '-', ...request.inputs });
+    const host = (0,remote_workspace/* remoteHostOf */._s)(request.host, settings.extensionId);
+    const runtime = composeRuntime(settings.composeCommand);
+    progress?.(`connecting to ${host.name} (${(0,target/* destination */.j_)(host.ssh)})`);
+    const session = await (0,remote_workspace/* openSession */.fA)(host.ssh);
+    try {
+        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId);
+        const project = {
+            runtime,
+            dir,
+            project: `sbx-${sandboxId}`,
+            files: composeFilesInput(inputs.compose_files, dir),
+            env: envInput(inputs.env),
+        };
+        const labels = {
+            'dev.sandboxer.managed': 'true',
+            'dev.sandboxer.sandbox-id': sandboxId,
+            'dev.sandboxer.created-at': request.createdAt.toISOString(),
+            'dev.sandboxer.expires-at': request.expiresAt.toISOString(),
+        };
+        return {
+            sandboxId,
+            session,
+            host,
+            base,
+            dir,
+            project,
+            labels,
+            inputs,
+            expiresAt: request.expiresAt,
+            signal: request.signal,
+        };
+    }
+    catch (error) {
+        session.close();
+        throw error;
+    }
+}
+/** What the host-side switch runs at expiry for this stack: stop and sweep it, remove its directory. */
+function reapCommand(runtime, base, sandboxId, stopTimeout) {
+    return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${(0,remote_workspace/* removeWorkspaceCommand */.$e)((0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId), sandboxId)}`;
+}
+/** Arms the host-side dead-man's switch right after the directory exists (see expiry-switch.ts). */
+async function armStackSwitch(stack) {
+    const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
+    await (0,expiry_switch/* armSwitch */.xI)(stack.session, stack.base, stack.sandboxId, stack.expiresAt, reap);
+}
+/** Checks the compose files with `config`, writes the labels file next to them, and makes the handle. */
+async function configureStack(stack, progress) {
+    const { session, project, inputs } = stack;
+    const words = project.runtime.words.join(' ');
+    progress?.(`checking ${project.files.join(', ')} with ${words} config`);
+    const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
+    const { services, override } = labelsOverride(config, stack.labels, servicesInput(inputs.services));
+    await session.run(`cat > ${(0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`)}`, {
+        stdin: override,
+        what: 'writing the labels file',
+    });
+    if (!project.files.includes(LABELS_FILE))
+        project.files.push(LABELS_FILE);
+    return {
+        sandbox_id: stack.sandboxId,
+        host: stack.host.name,
+        target: stack.host,
+        remote_dir: stack.dir,
+        compose_project: project.project,
+        compose_command: words,
+        compose_files: project.files,
+        services,
+        stop_timeout: inputs.stop_timeout,
+        wait_timeout: inputs.wait_timeout,
+        env_keys: Object.keys(project.env),
+    };
+}
+/** `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs). */
+async function upStack(stack, progress, mode = '-d') {
+    const { project, inputs } = stack;
+    progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
+    stack.signal?.throwIfAborted();
+    await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
+        what: `compose up ${mode}`,
+        timeoutMs: 15 * 60_000,
+    });
+}
+/**
+ * From `compose config`'s merged view: the services to wait for, and an override file that labels
+ * every service, the default network and each named volume with the sandbox id and its expiry.
+ */
+function labelsOverride(configYaml, labels, selected) {
+    const config = ((0,dist/* parse */.qg)(configYaml) ?? {});
+    const all = Object.keys(config.services ?? {});
+    const unknown = selected.filter((s) => !all.includes(s));
+    if (unknown.length > 0) {
+        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
+    }
+    const override = {};
+    if (config.version)
+        override.version = String(config.version);
+    override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
+    const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
+    if (volumes.length > 0)
+        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
+    if (!config.networks?.default?.external)
+        override.networks = { default: { labels } };
+    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
+    const text = (0,dist/* stringify */.As)(override, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+        defaultKeyType: 'QUOTE_DOUBLE',
+        aliasDuplicateObjects: false,
+    });
+    return { services: selected.length > 0 ? selected : all, override: text };
+}
+//# sourceMappingURL=compose-stack.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot-ops.js
+
+
+
+
+
+
+
+/**
+ * ext.compose-ssh's snapshot hooks: capture a stack, restore it as a new sandbox or in place, and
+ * move or delete its artifacts. See docs/snapshots.md for what is captured and how consistently.
+ */
+/** Captures a ready stack into an artifact kept on its host. */
+async function snapshotCompose(settings, raw, request) {
+    const handle = raw;
+    const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, settings.extensionId);
+    const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
+    return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        request.progress?.(`capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`);
+        const result = await captureSnapshot(session, {
+            runtime,
+            project: `sbx-${handle.sandbox_id}`,
+            dir: (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id),
+            base,
+            snapshotId: request.snapshotId,
+            capture: request.capture,
+            consistency: request.consistency,
+            stopTimeout: handle.stop_timeout ?? 10,
+            manifest: {
+                snapshot_id: request.snapshotId,
+                sandbox_id: handle.sandbox_id,
+                created_at: new Date().toISOString(),
+            },
+        });
+        request.progress?.(`snapshot ${request.snapshotId}: ${result.size} bytes on ${host.name}, services ${request.consistency === 'pause' ? 'paused' : 'stopped'} for ${result.pausedMs} ms`);
+        return {
+            location: { kind: 'host', host: host.name, target: host, path: result.artifact },
+            size_bytes: result.size,
+            sha256: result.sha256,
+            contents: result.contents,
+            consistency: request.consistency,
+            paused_ms: result.pausedMs,
+            inputs: {
+                compose_files: (handle.compose_files ?? []).filter((f) => f !== LABELS_FILE).join(','),
+                services: (handle.services ?? []).join(','),
+                stop_timeout: String(handle.stop_timeout ?? 10),
+                wait_timeout: String(handle.wait_timeout ?? 120),
+            },
+        };
+    });
+}
+/** Restores into a new stack (in place of provision) or over a live one; see docs/snapshots.md. */
+async function restoreCompose(settings, prepare, sessions, source, target) {
+    const { snapshot } = source;
+    const contents = snapshot.contents ?? { workspace: false, volumes: [] };
+    if (target.mode === 'new') {
+        const { request } = target;
+        const stack = await prepare(request);
+        const { session, host, dir } = stack;
+        // Checked (and uploaded if need be) before anything is made on the host.
+        const artifact = await ensureArtifact(session, host, stack.base, source, request.progress);
+        request.progress?.(`creating ${dir} from snapshot ${snapshot.id}`);
+        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, {
+            sandbox_id: request.sandboxId,
+            extension: settings.extensionId,
+            restored_from: snapshot.id,
+            ...stack.labels,
+        });
+        await armStackSwitch(stack);
+        if (contents.workspace)
+            await restoreWorkspace(session, artifact, dir, false);
+        return startRestored(stack, artifact, contents, request.progress);
+    }
+    const handle = target.handle;
+    const stack = await prepare({
+        sandboxId: handle.sandbox_id,
+        inputs: { ...snapshot.inputs, ...target.inputs },
+        host: (0,remote_workspace/* hostOfHandle */.wn)(handle, settings.extensionId),
+        createdAt: target.createdAt,
+        expiresAt: target.expiresAt,
+        ...(target.progress ? { progress: target.progress } : {}),
+        ...(target.signal ? { signal: target.signal } : {}),
+    });
+    const host = stack.host;
+    const { session, dir, project } = stack;
+    try {
+        const artifact = await ensureArtifact(session, host, stack.base, source, target.progress);
+        target.progress?.(`${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`);
+        await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+        if (contents.workspace)
+            await restoreWorkspace(session, artifact, dir, true);
+        return await startRestored(stack, artifact, contents, target.progress);
+    }
+    finally {
+        session.close();
+        sessions.delete(handle.sandbox_id);
+    }
+}
+/** Labels, `up --no-start`, the volumes copied in, then `up -d`: services first run on restored data. */
+async function startRestored(stack, artifact, contents, progress) {
+    const handle = await configureStack(stack, progress);
+    if (contents.volumes.length > 0) {
+        await upStack(stack, progress, '--no-start');
+        await restoreVolumes(stack.session, stack.project.runtime, stack.project.project, artifact, contents.volumes, progress);
+    }
+    await upStack(stack, progress);
+    return handle;
+}
+/** Streams a host-kept artifact into a local file. */
+async function pullComposeArtifact(settings, location, localPath) {
+    if (location.kind !== 'host')
+        throw new errors/* InputError */.dz(`${settings.extensionId}: can only pull a copy kept on a host`);
+    const host = (0,remote_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), (session) => downloadArtifact(session, location.path, localPath));
+}
+/** Deletes a host-kept artifact, only ever at a path this extension would have made. */
+async function deleteComposeArtifact(settings, location) {
+    if (location.kind !== 'host')
+        return;
+    const host = (0,remote_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        // Only ever a path this extension would have made: never trust a path from a state file blindly.
+        const id = location.path
+            .split('/')
+            .pop()
+            ?.replace(/\.tar$/, '') ?? '';
+        const expected = artifactPathOf(base, id);
+        if (expected !== location.path) {
+            throw new errors/* InputError */.dz(`${settings.extensionId}: refusing to delete ${location.path}: not a snapshot artifact under ${base}`);
+        }
+        await session.run(deleteArtifactCommand(expected), { what: 'deleting the snapshot artifact' });
+    });
+}
+//# sourceMappingURL=compose-snapshot-ops.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/host-scan.js
+var host_scan = __webpack_require__(4650);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const configSchema = schemas/* object */.Ikc({
+    compose_command: schemas/* string */.YjP().default('docker compose'),
+    base_dir: schemas/* string */.YjP().default('~/sandboxer'),
+    internal_rate_per_minute: schemas/* number */.aig().nonnegative().default(0),
+});
+const LOG_LINES = 20;
+/**
+ * A Docker Compose stack per sandbox on a host reached over SSH: `<base>/sbx-<id>/` holds the synced
+ * repo, and the stack runs as compose project `sbx-<id>`. One SSH connection serves the whole create
+ * (provision and wait-ready) plus one for rsync.
+ */
+class ComposeSshExtension {
+    id;
+    hostKind = 'ssh';
+    #config;
+    /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
+    #sessions = new Map();
+    constructor(context) {
+        this.id = context.declaration.id;
+        this.#config = (0,extensions_inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
+    }
+    /** `SANDBOXER_COMPOSE_CMD` wins over the declaration, so one machine can pick its compose runtime. */
+    get composeCommandText() {
+        return process.env.SANDBOXER_COMPOSE_CMD?.trim() || this.#config.compose_command;
+    }
+    /** What the stack helpers need from this extension's configuration. */
+    get #settings() {
+        return { extensionId: this.id, baseDir: this.#config.base_dir, composeCommand: this.composeCommandText };
+    }
+    /** Prepares the stack and keeps its session for waitReady (or a rollback) in this process. */
+    async #prepare(request) {
+        const stack = await prepareStack(this.#settings, request);
+        this.#sessions.set(request.sandboxId, stack.session);
+        return stack;
+    }
+    validateInputs(inputs, options = {}) {
+        // A restore takes its workspace from the snapshot: `repo` is only informative then.
+        const parsed = (0,extensions_inputs/* parseInputs */.T)(this.id, composeInputsSchema, options.restore ? { repo: '-', ...inputs } : inputs);
+        servicesInput(parsed.services);
+        envInput(parsed.env);
+        composeFilesInput(parsed.compose_files, '/check');
+        composeRuntime(this.composeCommandText);
+        if (options.restore)
+            return inputs;
+        const repo = (0,external_node_path_.resolve)(parsed.repo);
+        if (!(0,external_node_fs_.statSync)(repo, { throwIfNoEntry: false })?.isDirectory()) {
+            throw new errors/* InputError */.dz(`${this.id}: input "repo": ${repo} is not a directory (pass --input repo=<path to your repo>)`);
+        }
+        return { ...inputs, repo };
+    }
+    async provision(request) {
+        const stack = await this.#prepare(request);
+        const { session, host, dir, inputs } = stack;
+        request.progress?.(`creating ${dir}`);
+        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, {
+            sandbox_id: request.sandboxId,
+            extension: this.id,
+            ...stack.labels,
+        });
+        // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
+        // even if this process (or its runner) dies.
+        await armStackSwitch(stack);
+        request.signal?.throwIfAborted();
+        await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress);
+        request.signal?.throwIfAborted();
+        const handle = await configureStack(stack, request.progress);
+        request.signal?.throwIfAborted();
+        await upStack(stack, request.progress);
+        return handle;
+    }
+    snapshot(handle, request) {
+        return snapshotCompose(this.#settings, handle, request);
+    }
+    restore(source, target) {
+        return restoreCompose(this.#settings, (r) => this.#prepare(r), this.#sessions, source, target);
+    }
+    pullArtifact(location, localPath) {
+        return pullComposeArtifact(this.#settings, location, localPath);
+    }
+    deleteArtifact(location) {
+        return deleteComposeArtifact(this.#settings, location);
+    }
+    /** Moves the host-side switch (extend); false if it already fired there. */
+    async reschedule(raw, expiresAt) {
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(raw, this.id);
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const answer = await session.run((0,expiry_switch/* rescheduleSwitchCommand */.Sr)(base, raw.sandbox_id, expiresAt), {
+                what: 'moving the expiry switch',
+            });
+            return answer.trim() === 'moved';
+        });
+    }
+    /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
+    async findSandboxes(target) {
+        const host = (0,remote_workspace/* remoteHostOf */._s)(target, this.id);
+        const runtime = composeRuntime(this.composeCommandText);
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, runtime.engine), { what: 'looking for sandboxes' }), base);
+        });
+    }
+    async waitReady(raw, options = {}) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command);
+        const timeoutSeconds = handle.wait_timeout;
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        try {
+            const deadline = Date.now() + timeoutSeconds * 1000;
+            let lastReport = '';
+            for (;;) {
+                const containers = parseContainers(await session.run(inspectProjectCommand(runtime, handle.compose_project), {
+                    what: 'inspecting the stack',
+                }));
+                const state = readiness(handle.services, containers);
+                if (state.ready) {
+                    return {
+                        host: host.name,
+                        ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
+                        remote_dir: handle.remote_dir,
+                        compose_project: handle.compose_project,
+                        endpoints: endpointsOf(containers, host.ssh.address),
+                    };
+                }
+                if (state.failed.length > 0 || Date.now() > deadline) {
+                    const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
+                    throw new errors/* ProvisionError */.uv(`services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await this.#logTails(session, runtime, state.notReady)}`);
+                }
+                const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
+                if (report !== lastReport)
+                    options.progress?.(`waiting for ${report}`);
+                lastReport = report;
+                await (0,promises_.setTimeout)(1000, undefined, { signal: options.signal });
+            }
+        }
+        finally {
+            session.close();
+            this.#sessions.delete(handle.sandbox_id);
+        }
+    }
+    async teardown(raw, options = {}) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        const projectName = `sbx-${handle.sandbox_id}`;
+        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        this.#sessions.delete(handle.sandbox_id);
+        try {
+            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
+            const removed = [];
+            // A create that was cancelled may have left `compose up` running on the host.
+            await session.exec(stopProjectCommandsCommand(projectName), {
+                what: 'stopping running compose commands',
+            });
+            if (handle.compose_files) {
+                // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
+                options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+                const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
+                const down = await session.exec(composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+                if (down.code === 0)
+                    removed.push(`compose project ${projectName}`);
+            }
+            const swept = await session.run(sweepProjectCommand(runtime, projectName), {
+                what: 'removing labelled resources',
+            });
+            removed.push(...swept.split('\n').filter(Boolean));
+            const workspace = await (0,remote_workspace/* removeWorkspace */.qh)(session, dir, handle.sandbox_id);
+            removed.push(...workspace.removed);
+            const remaining = parseContainers(await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }));
+            const leftovers = [
+                ...workspace.leftovers,
+                ...remaining.map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
+            ];
+            // Only once nothing is left: until then the switch still stands guard at the expiry.
+            if (leftovers.length === 0) {
+                await session.run((0,expiry_switch/* disarmSwitchCommand */.eK)(base, handle.sandbox_id), {
+                    what: 'disarming the expiry switch',
+                });
+            }
+            return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
+        }
+        finally {
+            session.close();
+        }
+    }
+    /** The last lines of every container's log, one service at a time (one channel at a time). */
+    async logs(raw, options) {
+        const handle = raw;
+        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+            const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
+                what: 'inspecting the stack',
+            }));
+            for (const c of containers) {
+                const result = await session.exec(logsTailCommand(runtime, c.id, options.lines), {
+                    maxOutputBytes: options.maxBytes,
+                    what: `reading the log of ${c.service}`,
+                });
+                options.write(c.service, result.stdout);
+            }
+        });
+    }
+    async #logTails(session, runtime, services) {
+        const parts = [];
+        for (const s of services) {
+            if (!s.id)
+                continue;
+            const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
+                maxOutputBytes: 8 * 1024,
+                what: 'reading logs',
+            });
+            parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
+        }
+        return parts.join('\n');
+    }
+}
+function endpointsOf(containers, hostAddress) {
+    const endpoints = {};
+    for (const c of containers) {
+        for (const [port, bindings] of Object.entries(c.ports)) {
+            const binding = bindings?.find((b) => !b.HostIp?.includes(':'));
+            if (!binding)
+                continue;
+            const ip = !binding.HostIp || binding.HostIp === '0.0.0.0' ? hostAddress : binding.HostIp;
+            endpoints[`${c.service}:${port.replace('/tcp', '')}`] = `${ip}:${binding.HostPort}`;
+        }
+    }
+    return endpoints;
+}
+const createComposeSsh = (context) => new ComposeSshExtension(context);
+//# sourceMappingURL=compose-ssh.js.map
+
+/***/ }),
+
+/***/ 7700:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   BC: () => (/* binding */ switchDirOf),
+/* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
+/* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
+/* harmony export */   xI: () => (/* binding */ armSwitch)
+/* harmony export */ });
+/* unused harmony exports SWITCH_POLL_SECONDS, sleeperScript, armSwitchCommand */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
+
+
+
+/**
+ * The host-side dead-man's switch: when an SSH extension makes a sandbox, it leaves on the host a
+ * detached sleeper that tears the sandbox down at its expiry unless it was destroyed (or extended)
+ * first — so a sandbox whose creator vanished still disappears, with no central service running.
+ *
+ * Why a sleeper and not `systemd-run`/`at`: neither is available to an unprivileged SSH user on every
+ * host (containers run no systemd; `at` is rarely installed). A `setsid nohup sh` survives the SSH
+ * session on any POSIX host. Its state is two files under `<base>/.sandboxer-switch/`:
+ *  - `<id>.expires`: the expiry in Unix seconds. `extend` rewrites it; teardown deletes it.
+ *  - `<id>.pid`: the sleeper's process group, so teardown can stop it at once.
+ * The sleeper wakes at least once a minute, so a rewritten expiry is seen within a minute and a
+ * deleted one ends it. When it fires it runs the extension's reap command and logs one line to
+ * `<base>/.sandboxer-switch/reaped.log`.
+ */
+/** Pure builders, tested by table and run for real in a local shell. */
+function switchDirOf(base) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, '.sandboxer-switch');
+}
+function files(base, sandboxId) {
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_2__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    const dir = switchDirOf(base);
+    return {
+        dir,
+        expires: `${dir}/${sandboxId}.expires`,
+        pid: `${dir}/${sandboxId}.pid`,
+        log: `${dir}/reaped.log`,
+    };
+}
+/** How often the sleeper looks at its expiry file at most (seconds). */
+const SWITCH_POLL_SECONDS = 60;
+/**
+ * The sleeper's script. `reap` is a command built from quoted parts by the extension (stop the
+ * stack, remove the workspace); it runs only once the expiry has passed and the file still exists.
+ */
+function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS) {
+    const f = files(base, sandboxId);
+    return [
+        `echo $$ > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        'while :; do',
+        `  exp=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} 2>/dev/null) || exit 0`,
+        '  case "$exp" in ""|*[!0-9]*) exit 0;; esac',
+        '  now=$(date +%s)',
+        '  [ "$now" -ge "$exp" ] && break',
+        `  left=$((exp - now)); [ "$left" -gt ${pollSeconds} ] && left=${pollSeconds}`,
+        '  sleep "$left"',
+        'done',
+        `{ ${reap}; } >/dev/null 2>&1`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} expired: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
+    ].join('\n');
+}
+/**
+ * Arms the switch: writes the expiry file, then starts the sleeper detached from the SSH session
+ * (new session, no terminal, every descriptor closed, so sshd does not wait for it).
+ */
+function armSwitchCommand(base, sandboxId, expiresAt, reap) {
+    const f = files(base, sandboxId);
+    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
+    return [
+        'umask 077',
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', f.dir),
+        `printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)}`,
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires),
+        `(nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sleeperScript(base, sandboxId, reap))} </dev/null >/dev/null 2>&1 &)`,
+        'echo armed',
+    ].join(' && ');
+}
+/** Moves the expiry (extend); prints `gone` when the switch has already fired or was disarmed. */
+function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
+    const f = files(base, sandboxId);
+    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
+    return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)} && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires)} && echo moved; else echo gone; fi`;
+}
+/**
+ * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid
+ * file still names a sleeper of this sandbox (a recycled pid is left alone).
+ */
+function disarmSwitchCommand(base, sandboxId) {
+    const f = files(base, sandboxId);
+    return [
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)}`,
+        `pid=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} 2>/dev/null || true)`,
+        `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi;; esac`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        'true',
+    ].join('; ');
+}
+/** Arms the switch over an open session. */
+async function armSwitch(session, base, sandboxId, expiresAt, reap) {
+    await session.run(armSwitchCommand(base, sandboxId, expiresAt, reap), { what: 'arming the expiry switch' });
+}
+//# sourceMappingURL=expiry-switch.js.map
+
+/***/ }),
+
+/***/ 4650:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ parseFindings),
+/* harmony export */   i: () => (/* binding */ findSandboxesCommand)
+/* harmony export */ });
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5310);
+/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7700);
+/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7482);
+
+
+
+
+/**
+ * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),
+ * armed expiry switches and, where there is a container engine, everything labelled by sand-boxer.
+ * One remote command prints one line per thing found; parseFindings groups them by sandbox.
+ */
+function findSandboxesCommand(base, engine) {
+    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
+    const parts = [
+        `for d in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(base)}/sbx-*; do [ -d "$d" ] || continue; printf 'dir %s %s\\n' "\${d##*/}" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
+        `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do [ -f "$f" ] || continue; n=\${f##*/}; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
+    ];
+    if (engine) {
+        const format = '{{.ID}} {{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+        const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
+        const list = (kind, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', format)} 2>/dev/null | sed 's/^/${kind} /'`;
+        parts.push(list('container', 'ps', '-a'), list('network', 'network', 'ls'), list('volume', 'volume', 'ls'));
+    }
+    parts.push('true');
+    return parts.join('; ');
+}
+/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
+function parseFindings(output, base) {
+    const found = new Map();
+    const entry = (id) => {
+        let e = found.get(id);
+        if (!e) {
+            e = { resources: [] };
+            found.set(id, e);
+        }
+        return e;
+    };
+    for (const line of output.split('\n')) {
+        const [kind, first = '', ...rest] = line.trim().split(' ');
+        const tail = rest.join(' ');
+        if (kind === 'dir') {
+            const id = first.replace(/^sbx-/, '');
+            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                continue;
+            const e = entry(id);
+            e.resources.push(`directory ${base}/${first}`);
+            try {
+                const marker = JSON.parse(tail);
+                e.markerAt = marker['dev.sandboxer.expires-at'] ?? marker.expires_at;
+            }
+            catch {
+                // No marker or a torn one: the directory is still reported; removal checks the marker itself.
+            }
+        }
+        else if (kind === 'switch' && (0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(first)) {
+            const e = entry(first);
+            e.resources.push('expiry switch');
+            if (/^\d+$/.test(tail))
+                e.switchAt = new Date(Number(tail) * 1000).toISOString();
+        }
+        else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
+            const [id = '', expires] = rest;
+            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                continue;
+            const e = entry(id);
+            e.resources.push(`${kind} ${first.slice(0, 12)}`);
+            if (expires)
+                e.labelAt = expires;
+        }
+    }
+    return [...found.entries()].map(([sandbox_id, e]) => {
+        const expires = e.switchAt ?? e.markerAt ?? e.labelAt;
+        return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
+    });
+}
+//# sourceMappingURL=host-scan.js.map
+
+/***/ }),
+
+/***/ 7482:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
+/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
+/* harmony export */   _s: () => (/* binding */ remoteHostOf),
+/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   fA: () => (/* binding */ openSession),
+/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   qh: () => (/* binding */ removeWorkspace),
+/* harmony export */   sK: () => (/* binding */ createWorkspace),
+/* harmony export */   wn: () => (/* binding */ hostOfHandle),
+/* harmony export */   xF: () => (/* binding */ syncWorkspace),
+/* harmony export */   xl: () => (/* binding */ sessionOptions)
+/* harmony export */ });
+/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5274);
+/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1802);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+
+
+
+
+
+
+/**
+ * What SSH-based extensions share: finding the host, opening the session, and creating and
+ * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
+ * never deletes a directory it did not create.
+ */
+/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
+const MARKER_FILE = '.sandboxer-sandbox.json';
+/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
+function sessionOptions() {
+    return {
+        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
+        warn: (message) => process.stderr.write(`${message}\n`),
+    };
+}
+/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
+function remoteHostOf(host, extensionId) {
+    const candidate = host;
+    if (!candidate?.ssh?.address) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+    }
+    return candidate;
+}
+/** The handle's target, for teardown and wait-ready in any process. */
+function hostOfHandle(handle, extensionId) {
+    return remoteHostOf(handle.target, extensionId);
+}
+/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
+function openSession(target) {
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .SshSession */ .vM.open(target, sessionOptions());
+}
+/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
+async function resolveBaseDir(session, configured, what) {
+    let base = configured;
+    if (configured === '~' || configured.startsWith('~/')) {
+        const home = await session.home();
+        if (!home.startsWith('/')) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+        }
+        base = `${home}${configured.slice(1)}`;
+    }
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    return base.replace(/\/+$/, '');
+}
+function sandboxDirOf(base, sandboxId) {
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+}
+/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
+function createWorkspaceCommand(base, dir) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+}
+function markerContent(fields) {
+    return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
+}
+/**
+ * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
+ * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
+ * otherwise empty. Prints `removed`, `absent` or `foreign`.
+ */
+function removeWorkspaceCommand(dir, sandboxId) {
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
+    // another user), the directory is still recognisably ours and a retry gives the same advice.
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    return [
+        `if [ ! -e ${qdir} ]; then echo absent`,
+        `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
+        // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
+        `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
+        'else echo foreign; fi',
+    ].join('; ');
+}
+/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
+function workspaceRemoval(output, dir, destination) {
+    const answer = output.trim().split('\n').pop();
+    if (answer === 'removed')
+        return { removed: [`directory ${dir}`], leftovers: [], existed: true };
+    if (answer === 'absent')
+        return { removed: [], leftovers: [], existed: false };
+    if (answer === 'rm-failed') {
+        return {
+            removed: [],
+            leftovers: [
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}`,
+            ],
+            existed: true,
+        };
+    }
+    return {
+        removed: [],
+        leftovers: [
+            `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
+        ],
+        existed: true,
+    };
+}
+/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
+async function createWorkspace(session, base, dir, marker) {
+    await session.run(createWorkspaceCommand(base, dir), {
+        stdin: markerContent(marker),
+        what: 'creating the sandbox directory',
+    });
+}
+/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
+async function syncWorkspace(session, host, repo, dir, method, progress) {
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__/* .syncRepo */ .E)({
+        session,
+        target: host.ssh,
+        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
+        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
+        localDir: repo,
+        remoteDir: dir,
+        method,
+        protect: [MARKER_FILE],
+        progress,
+    });
+}
+/** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
+async function removeWorkspace(session, dir, sandboxId) {
+    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), {
+        what: 'removing the sandbox directory',
+    });
+    return workspaceRemoval(answer, dir, session.destination);
+}
+//# sourceMappingURL=remote-workspace.js.map
+
+/***/ })
+
+};
+;

@@ -1,0 +1,48 @@
+import type { GcFinding } from '@sand-boxer/core';
+import { type ContextOptions, openManager } from '../context.js';
+import { formatTable, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
+
+export interface GcCliOptions extends OutputOptions, ContextOptions {
+  dryRun?: boolean;
+  host?: string[];
+  hosts?: boolean;
+  consumer?: string;
+  unknown?: boolean;
+}
+
+/**
+ * `sandboxer gc`: reconciles the state store with reality and prints a table of what it found and
+ * did. Exit 0 when everything it acted on is gone; 5 (teardown failed) when something resisted.
+ */
+export async function gc(options: GcCliOptions): Promise<void> {
+  const manager = openManager(options);
+  const findings = await manager.gc({
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.host?.length ? { hosts: options.host } : {}),
+    ...(options.hosts === false ? { scanHosts: false } : {}),
+    ...(options.consumer ? { consumer: options.consumer } : {}),
+    ...(options.unknown ? { unknown: true } : {}),
+    progress: progressReporter(options),
+  });
+  const failed = findings.filter((f) => f.result === 'failed');
+  if (options.json) printJson(findings);
+  else printLine(describe(findings, options.dryRun === true));
+  if (failed.length > 0) process.exitCode = 5;
+}
+
+function describe(findings: GcFinding[], dryRun: boolean): string {
+  if (findings.length === 0) return 'nothing to collect: the store and the hosts agree';
+  const rows = findings.map((f) => [
+    f.sandbox,
+    f.where,
+    f.found,
+    f.reason,
+    f.action,
+    f.detail ? `${f.result}: ${f.detail}` : f.result,
+  ]);
+  const acted = findings.filter((f) => f.action !== 'keep').length;
+  const summary = dryRun
+    ? `${acted} to collect (dry run: nothing changed)`
+    : `${findings.filter((f) => f.result === 'done').length} collected, ${findings.filter((f) => f.result === 'failed').length} failed, ${findings.filter((f) => f.action === 'keep').length} kept`;
+  return `${formatTable(['SANDBOX', 'WHERE', 'FOUND', 'WHY', 'ACTION', 'RESULT'], rows)}\n\n${summary}`;
+}

@@ -1,0 +1,217 @@
+import { InputError } from '../../errors.js';
+import type { SnapshotContents, SnapshotLocation } from '../../snapshots/record.js';
+import { type SshSession, withSession } from '../../ssh/session.js';
+import type {
+  HostTarget,
+  ProgressFn,
+  RestoreSource,
+  RestoreTarget,
+  SandboxHandle,
+  SnapshotArtifact,
+  SnapshotRequest,
+} from '../contract.js';
+import { composeCommand, composeRuntime, LABELS_FILE } from './compose-commands.js';
+import {
+  captureSnapshot,
+  downloadArtifact,
+  ensureArtifact,
+  restoreVolumes,
+  restoreWorkspace,
+} from './compose-snapshot.js';
+import { artifactPathOf, deleteArtifactCommand } from './compose-snapshot-commands.js';
+import {
+  armStackSwitch,
+  type ComposeHandle,
+  configureStack,
+  type Stack,
+  type StackRequest,
+  type StackSettings,
+  upStack,
+} from './compose-stack.js';
+import {
+  createWorkspace,
+  hostOfHandle,
+  remoteHostOf,
+  resolveBaseDir,
+  sandboxDirOf,
+  sessionOptions,
+} from './remote-workspace.js';
+
+/**
+ * ext.compose-ssh's snapshot hooks: capture a stack, restore it as a new sandbox or in place, and
+ * move or delete its artifacts. See docs/snapshots.md for what is captured and how consistently.
+ */
+
+/** Captures a ready stack into an artifact kept on its host. */
+export async function snapshotCompose(
+  settings: StackSettings,
+  raw: SandboxHandle,
+  request: SnapshotRequest,
+): Promise<SnapshotArtifact> {
+  const handle = raw as ComposeHandle;
+  const host = hostOfHandle(handle, settings.extensionId);
+  const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
+  return withSession(host.ssh, sessionOptions(), async (session) => {
+    const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    request.progress?.(
+      `capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`,
+    );
+    const result = await captureSnapshot(session, {
+      runtime,
+      project: `sbx-${handle.sandbox_id}`,
+      dir: sandboxDirOf(base, handle.sandbox_id),
+      base,
+      snapshotId: request.snapshotId,
+      capture: request.capture,
+      consistency: request.consistency,
+      stopTimeout: handle.stop_timeout ?? 10,
+      manifest: {
+        snapshot_id: request.snapshotId,
+        sandbox_id: handle.sandbox_id,
+        created_at: new Date().toISOString(),
+      },
+    });
+    request.progress?.(
+      `snapshot ${request.snapshotId}: ${result.size} bytes on ${host.name}, services ${request.consistency === 'pause' ? 'paused' : 'stopped'} for ${result.pausedMs} ms`,
+    );
+    return {
+      location: { kind: 'host', host: host.name, target: host, path: result.artifact },
+      size_bytes: result.size,
+      sha256: result.sha256,
+      contents: result.contents,
+      consistency: request.consistency,
+      paused_ms: result.pausedMs,
+      inputs: {
+        compose_files: (handle.compose_files ?? []).filter((f) => f !== LABELS_FILE).join(','),
+        services: (handle.services ?? []).join(','),
+        stop_timeout: String(handle.stop_timeout ?? 10),
+        wait_timeout: String(handle.wait_timeout ?? 120),
+      },
+    };
+  });
+}
+
+/** Restores into a new stack (in place of provision) or over a live one; see docs/snapshots.md. */
+export async function restoreCompose(
+  settings: StackSettings,
+  prepare: (request: StackRequest) => Promise<Stack>,
+  sessions: Map<string, SshSession>,
+  source: RestoreSource,
+  target: RestoreTarget,
+): Promise<SandboxHandle> {
+  const { snapshot } = source;
+  const contents = snapshot.contents ?? { workspace: false, volumes: [] };
+  if (target.mode === 'new') {
+    const { request } = target;
+    const stack = await prepare(request);
+    const { session, host, dir } = stack;
+    // Checked (and uploaded if need be) before anything is made on the host.
+    const artifact = await ensureArtifact(session, host, stack.base, source, request.progress);
+    request.progress?.(`creating ${dir} from snapshot ${snapshot.id}`);
+    await createWorkspace(session, stack.base, dir, {
+      sandbox_id: request.sandboxId,
+      extension: settings.extensionId,
+      restored_from: snapshot.id,
+      ...stack.labels,
+    });
+    await armStackSwitch(stack);
+    if (contents.workspace) await restoreWorkspace(session, artifact, dir, false);
+    return startRestored(stack, artifact, contents, request.progress);
+  }
+  const handle = target.handle as ComposeHandle;
+  const stack = await prepare({
+    sandboxId: handle.sandbox_id,
+    inputs: { ...snapshot.inputs, ...target.inputs },
+    host: hostOfHandle(handle, settings.extensionId),
+    createdAt: target.createdAt,
+    expiresAt: target.expiresAt,
+    ...(target.progress ? { progress: target.progress } : {}),
+    ...(target.signal ? { signal: target.signal } : {}),
+  });
+  const host = stack.host;
+  const { session, dir, project } = stack;
+  try {
+    const artifact = await ensureArtifact(session, host, stack.base, source, target.progress);
+    target.progress?.(
+      `${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`,
+    );
+    await session.run(
+      composeCommand(
+        { ...project, files: handle.compose_files ?? project.files },
+        'down',
+        '-v',
+        '--remove-orphans',
+        '-t',
+        String(handle.stop_timeout ?? 10),
+      ),
+      { what: 'compose down', timeoutMs: 10 * 60_000 },
+    );
+    if (contents.workspace) await restoreWorkspace(session, artifact, dir, true);
+    return await startRestored(stack, artifact, contents, target.progress);
+  } finally {
+    session.close();
+    sessions.delete(handle.sandbox_id);
+  }
+}
+
+/** Labels, `up --no-start`, the volumes copied in, then `up -d`: services first run on restored data. */
+async function startRestored(
+  stack: Stack,
+  artifact: string,
+  contents: SnapshotContents,
+  progress: ProgressFn | undefined,
+): Promise<ComposeHandle> {
+  const handle = await configureStack(stack, progress);
+  if (contents.volumes.length > 0) {
+    await upStack(stack, progress, '--no-start');
+    await restoreVolumes(
+      stack.session,
+      stack.project.runtime,
+      stack.project.project,
+      artifact,
+      contents.volumes,
+      progress,
+    );
+  }
+  await upStack(stack, progress);
+  return handle;
+}
+
+/** Streams a host-kept artifact into a local file. */
+export async function pullComposeArtifact(
+  settings: StackSettings,
+  location: SnapshotLocation,
+  localPath: string,
+): Promise<void> {
+  if (location.kind !== 'host')
+    throw new InputError(`${settings.extensionId}: can only pull a copy kept on a host`);
+  const host = remoteHostOf(location.target as HostTarget, settings.extensionId);
+  await withSession(host.ssh, sessionOptions(), (session) =>
+    downloadArtifact(session, location.path, localPath),
+  );
+}
+
+/** Deletes a host-kept artifact, only ever at a path this extension would have made. */
+export async function deleteComposeArtifact(
+  settings: StackSettings,
+  location: SnapshotLocation,
+): Promise<void> {
+  if (location.kind !== 'host') return;
+  const host = remoteHostOf(location.target as HostTarget, settings.extensionId);
+  await withSession(host.ssh, sessionOptions(), async (session) => {
+    const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    // Only ever a path this extension would have made: never trust a path from a state file blindly.
+    const id =
+      location.path
+        .split('/')
+        .pop()
+        ?.replace(/\.tar$/, '') ?? '';
+    const expected = artifactPathOf(base, id);
+    if (expected !== location.path) {
+      throw new InputError(
+        `${settings.extensionId}: refusing to delete ${location.path}: not a snapshot artifact under ${base}`,
+      );
+    }
+    await session.run(deleteArtifactCommand(expected), { what: 'deleting the snapshot artifact' });
+  });
+}

@@ -1,0 +1,223 @@
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../../errors.js';
+import type { RemoteHost } from '../../hosts/resolve.js';
+import { quote } from '../../ssh/quote.js';
+import type { SshSession } from '../../ssh/session.js';
+import { destination } from '../../ssh/target.js';
+import type { ProgressFn, ProvisionRequest, SandboxHandle } from '../contract.js';
+import { parseInputs } from '../inputs.js';
+import {
+  type ComposeProject,
+  type ComposeRuntime,
+  composeCommand,
+  composeFilesInput,
+  composeRuntime,
+  envInput,
+  LABELS_FILE,
+  reapProjectCommand,
+  servicesInput,
+} from './compose-commands.js';
+import { armSwitch } from './expiry-switch.js';
+import {
+  openSession,
+  remoteHostOf,
+  removeWorkspaceCommand,
+  resolveBaseDir,
+  sandboxDirOf,
+} from './remote-workspace.js';
+
+/**
+ * One sandbox's compose stack on its host, as provision and restore build it: connect, name
+ * everything, check the compose files and label them, arm the expiry switch, bring it up.
+ */
+
+const seconds = (what: string) =>
+  z.string().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
+
+export const composeInputsSchema = z.looseObject({
+  repo: z.string().min(1, 'must be a path to a local directory'),
+  compose_files: z.string().default('docker-compose.yml'),
+  services: z.string().default(''),
+  env: z.string().default(''),
+  stop_timeout: seconds('stop_timeout').default(10),
+  wait_timeout: seconds('wait_timeout').default(120),
+  sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
+});
+
+/** What prepareStack needs: a provision request, or the same fields for an in-place restore. */
+export type StackRequest = Pick<
+  ProvisionRequest,
+  'sandboxId' | 'inputs' | 'host' | 'createdAt' | 'expiresAt' | 'progress' | 'signal'
+>;
+
+/** One sandbox's stack on its host, while a provision or restore works on it. */
+export interface Stack {
+  sandboxId: string;
+  session: SshSession;
+  host: RemoteHost;
+  base: string;
+  dir: string;
+  project: ComposeProject;
+  labels: Record<string, string>;
+  inputs: z.infer<typeof composeInputsSchema>;
+  expiresAt: Date;
+  signal: AbortSignal | undefined;
+}
+
+/** What ext.compose-ssh stores in the sandbox record (no secrets: env keys, never values). */
+export interface ComposeHandle extends SandboxHandle {
+  remote_dir: string;
+  compose_project: string;
+  compose_command: string;
+  compose_files: string[];
+  services: string[];
+  stop_timeout: number;
+  wait_timeout: number;
+  env_keys: string[];
+}
+
+export interface StackSettings {
+  extensionId: string;
+  /** The base directory from the extension's config (a host entry's `base_dir` wins). */
+  baseDir: string;
+  composeCommand: string;
+}
+
+/** Connects, and works out everything that names this sandbox's stack on the host. */
+export async function prepareStack(settings: StackSettings, request: StackRequest): Promise<Stack> {
+  const { sandboxId, progress } = request;
+  const inputs = parseInputs(settings.extensionId, composeInputsSchema, { repo: '-', ...request.inputs });
+  const host = remoteHostOf(request.host, settings.extensionId);
+  const runtime = composeRuntime(settings.composeCommand);
+  progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
+  const session = await openSession(host.ssh);
+  try {
+    const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    const dir = sandboxDirOf(base, sandboxId);
+    const project: ComposeProject = {
+      runtime,
+      dir,
+      project: `sbx-${sandboxId}`,
+      files: composeFilesInput(inputs.compose_files, dir),
+      env: envInput(inputs.env),
+    };
+    const labels = {
+      'dev.sandboxer.managed': 'true',
+      'dev.sandboxer.sandbox-id': sandboxId,
+      'dev.sandboxer.created-at': request.createdAt.toISOString(),
+      'dev.sandboxer.expires-at': request.expiresAt.toISOString(),
+    };
+    return {
+      sandboxId,
+      session,
+      host,
+      base,
+      dir,
+      project,
+      labels,
+      inputs,
+      expiresAt: request.expiresAt,
+      signal: request.signal,
+    };
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+}
+
+/** What the host-side switch runs at expiry for this stack: stop and sweep it, remove its directory. */
+export function reapCommand(
+  runtime: ComposeRuntime,
+  base: string,
+  sandboxId: string,
+  stopTimeout: number,
+): string {
+  return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${removeWorkspaceCommand(sandboxDirOf(base, sandboxId), sandboxId)}`;
+}
+
+/** Arms the host-side dead-man's switch right after the directory exists (see expiry-switch.ts). */
+export async function armStackSwitch(stack: Stack): Promise<void> {
+  const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
+  await armSwitch(stack.session, stack.base, stack.sandboxId, stack.expiresAt, reap);
+}
+
+/** Checks the compose files with `config`, writes the labels file next to them, and makes the handle. */
+export async function configureStack(stack: Stack, progress: ProgressFn | undefined): Promise<ComposeHandle> {
+  const { session, project, inputs } = stack;
+  const words = project.runtime.words.join(' ');
+  progress?.(`checking ${project.files.join(', ')} with ${words} config`);
+  const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
+  const { services, override } = labelsOverride(config, stack.labels, servicesInput(inputs.services));
+  await session.run(`cat > ${quote(`${stack.dir}/${LABELS_FILE}`)}`, {
+    stdin: override,
+    what: 'writing the labels file',
+  });
+  if (!project.files.includes(LABELS_FILE)) project.files.push(LABELS_FILE);
+  return {
+    sandbox_id: stack.sandboxId,
+    host: stack.host.name,
+    target: stack.host,
+    remote_dir: stack.dir,
+    compose_project: project.project,
+    compose_command: words,
+    compose_files: project.files,
+    services,
+    stop_timeout: inputs.stop_timeout,
+    wait_timeout: inputs.wait_timeout,
+    env_keys: Object.keys(project.env),
+  };
+}
+
+/** `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs). */
+export async function upStack(
+  stack: Stack,
+  progress: ProgressFn | undefined,
+  mode: '-d' | '--no-start' = '-d',
+): Promise<void> {
+  const { project, inputs } = stack;
+  progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
+  stack.signal?.throwIfAborted();
+  await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
+    what: `compose up ${mode}`,
+    timeoutMs: 15 * 60_000,
+  });
+}
+
+/**
+ * From `compose config`'s merged view: the services to wait for, and an override file that labels
+ * every service, the default network and each named volume with the sandbox id and its expiry.
+ */
+export function labelsOverride(
+  configYaml: string,
+  labels: Record<string, string>,
+  selected: string[],
+): { services: string[]; override: string } {
+  const config = (parseYaml(configYaml) ?? {}) as {
+    version?: string;
+    services?: Record<string, unknown>;
+    volumes?: Record<string, { external?: unknown } | null>;
+    networks?: Record<string, { external?: unknown } | null>;
+  };
+  const all = Object.keys(config.services ?? {});
+  const unknown = selected.filter((s) => !all.includes(s));
+  if (unknown.length > 0) {
+    throw new InputError(
+      `input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`,
+    );
+  }
+  const override: Record<string, unknown> = {};
+  if (config.version) override.version = String(config.version);
+  override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
+  const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
+  if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
+  if (!config.networks?.default?.external) override.networks = { default: { labels } };
+  // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
+  const text = stringifyYaml(override, {
+    defaultStringType: 'QUOTE_DOUBLE',
+    // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+    defaultKeyType: 'QUOTE_DOUBLE',
+    aliasDuplicateObjects: false,
+  });
+  return { services: selected.length > 0 ? selected : all, override: text };
+}

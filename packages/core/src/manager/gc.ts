@@ -1,0 +1,226 @@
+import type { Catalog } from '../declarations/catalog.js';
+import { messageOf, StateConflictError } from '../errors.js';
+import type { HostFinding, HostTarget, OperationOptions, SandboxExtension } from '../extensions/contract.js';
+import type { CreditsLedger } from '../metering/ledger.js';
+import type { StateStore } from '../state/store.js';
+import { LIVE_STATES, type SandboxRecord } from './record.js';
+import { lockKey } from './sandbox-keys.js';
+
+export interface GcOptions extends OperationOptions {
+  /** Report what would be done, change nothing. */
+  dryRun?: boolean;
+  /** Scan only these hosts (aliases); default every host of the hosts file. */
+  hosts?: string[];
+  /** Scan hosts at all (the action's scoped gc only reconciles its own records). */
+  scanHosts?: boolean;
+  /** Only this consumer's sandboxes and holds. */
+  consumer?: string;
+  /** Also remove sandboxes found on hosts that this store does not know, even before they expire. */
+  unknown?: boolean;
+}
+
+/** One thing gc looked at, what it decided and how that went. */
+export interface GcFinding {
+  sandbox: string;
+  /** `store` for a record, else the host it was found on. */
+  where: string;
+  /** What was found: the record's state, or the resources on the host. */
+  found: string;
+  reason: string;
+  action: 'destroy' | 'release hold' | 'keep';
+  result: 'done' | 'failed' | 'dry run' | 'kept';
+  detail?: string;
+}
+
+export interface GcDeps {
+  store: StateStore;
+  catalog: () => Promise<Catalog>;
+  home: string;
+  ledger: CreditsLedger;
+  now: () => Date;
+  destroy: (id: string, options: OperationOptions) => Promise<SandboxRecord>;
+  resolveHost: (name: string, extension: SandboxExtension) => Promise<HostTarget | undefined>;
+  listHosts: () => Promise<string[]>;
+}
+
+/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
+const BUSY_WAIT_MS = 1500;
+
+/**
+ * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
+ * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
+ * that is expired or that this store knows as gone. Never touches a sandbox another process is
+ * working on (its lock is held), nor an unknown unexpired one unless asked.
+ */
+export async function collectGarbage(deps: GcDeps, options: GcOptions = {}): Promise<GcFinding[]> {
+  const findings: GcFinding[] = [];
+  const now = deps.now();
+  const act = async (finding: Omit<GcFinding, 'result'>, work: () => Promise<unknown>) => {
+    if (options.dryRun) {
+      findings.push({ ...finding, result: 'dry run' });
+      return;
+    }
+    try {
+      await work();
+      findings.push({ ...finding, result: 'done' });
+    } catch (error) {
+      findings.push({ ...finding, result: 'failed', detail: messageOf(error) });
+    }
+  };
+
+  const records = (await deps.store.listSandboxes()).filter(
+    (r) => options.consumer === undefined || r.consumer === options.consumer,
+  );
+  for (const record of records) {
+    const reason = whyCollect(record, now);
+    if (!reason) continue;
+    if (await isBusy(deps.store, record.id)) {
+      findings.push({
+        sandbox: record.id,
+        where: 'store',
+        found: record.state,
+        reason,
+        action: 'keep',
+        result: 'kept',
+        detail: 'another process is working on it',
+      });
+      continue;
+    }
+    options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
+    await act({ sandbox: record.id, where: 'store', found: record.state, reason, action: 'destroy' }, () =>
+      deps.destroy(record.id, options.progress ? { progress: options.progress } : {}),
+    );
+  }
+
+  for (const hold of await deps.ledger.unreleasedHolds()) {
+    const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
+    if (options.consumer !== undefined && record?.consumer !== options.consumer) continue;
+    if (record && LIVE_STATES.has(record.state) && record.hold === hold.id) continue;
+    const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
+    await act(
+      {
+        sandbox: hold.sandbox ?? '-',
+        where: 'ledger',
+        found: `hold of ${hold.credits} credits on "${hold.account}"`,
+        reason,
+        action: 'release hold',
+      },
+      () => deps.ledger.release(hold.id, `gc: ${reason}`),
+    );
+  }
+
+  if (options.scanHosts !== false) findings.push(...(await scanHosts(deps, options, now)));
+  return findings;
+}
+
+/** Why a record needs gc, or undefined when it is fine as it is. */
+function whyCollect(record: SandboxRecord, now: Date): string | undefined {
+  if (record.state === 'provisioning') return 'stuck provisioning (its creator is gone)';
+  if (record.state === 'destroying') return 'stuck destroying (a teardown failed or was cut short)';
+  if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
+    return `expired at ${record.expires_at}`;
+  }
+  if (record.state === 'failed' && record.cleanup?.leftovers.length) return 'its rollback left things behind';
+  return undefined;
+}
+
+/** Is another process holding the sandbox's lock (creating, destroying, snapshotting it)? */
+async function isBusy(store: StateStore, id: string): Promise<boolean> {
+  try {
+    await store.withLock(lockKey(id), async () => {}, { waitMs: BUSY_WAIT_MS });
+    return false;
+  } catch (error) {
+    if (error instanceof StateConflictError) return true;
+    throw error;
+  }
+}
+
+async function scanHosts(deps: GcDeps, options: GcOptions, now: Date): Promise<GcFinding[]> {
+  const catalog = await deps.catalog();
+  const findings: GcFinding[] = [];
+  const names = options.hosts ?? (await deps.listHosts());
+  const extensions: SandboxExtension[] = [];
+  for (const declaration of catalog.extensions()) {
+    const extension = await catalog.instantiate(declaration.id, deps.home);
+    if (extension.hostKind === 'ssh' && extension.findSandboxes) extensions.push(extension);
+  }
+  for (const name of names) {
+    for (const extension of extensions) {
+      let host: HostTarget | undefined;
+      let found: HostFinding[];
+      try {
+        host = await deps.resolveHost(name, extension);
+        if (!host) continue;
+        options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
+        found = await (extension.findSandboxes as NonNullable<SandboxExtension['findSandboxes']>)(
+          host,
+          options,
+        );
+      } catch (error) {
+        findings.push({
+          sandbox: '-',
+          where: name,
+          found: extension.id,
+          reason: 'scan failed',
+          action: 'keep',
+          result: 'failed',
+          detail: messageOf(error),
+        });
+        continue;
+      }
+      for (const item of found) {
+        const finding = await decide(deps, item, name, now, options);
+        if (finding.action === 'keep') {
+          findings.push({ ...finding, result: 'kept' });
+          continue;
+        }
+        const target = host;
+        if (options.dryRun) {
+          findings.push({ ...finding, result: 'dry run' });
+          continue;
+        }
+        try {
+          const report = await extension.teardown(
+            { sandbox_id: item.sandbox_id, host: name, target },
+            options,
+          );
+          findings.push({
+            ...finding,
+            result: report.leftovers.length ? 'failed' : 'done',
+            ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
+          });
+        } catch (error) {
+          findings.push({ ...finding, result: 'failed', detail: messageOf(error) });
+        }
+      }
+    }
+  }
+  return findings;
+}
+
+/** What to do with something found on a host, from what this store knows and what the host says. */
+async function decide(
+  deps: GcDeps,
+  item: HostFinding,
+  host: string,
+  now: Date,
+  options: GcOptions,
+): Promise<Omit<GcFinding, 'result'>> {
+  const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
+  const record = await deps.store.getSandbox(item.sandbox_id);
+  const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
+  if (record && LIVE_STATES.has(record.state)) {
+    // A live record is the store's business (handled above, under its lock), never the scan's.
+    return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
+  }
+  if (record) return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
+  if (expired)
+    return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
+  if (options.consumer !== undefined) return { ...base, reason: "not this consumer's", action: 'keep' };
+  if (options.unknown) return { ...base, reason: 'unknown to this store (--unknown)', action: 'destroy' };
+  return {
+    ...base,
+    reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's? --unknown removes it)`,
+    action: 'keep',
+  };
+}

@@ -1,0 +1,17 @@
+import { z } from '@hono/zod-openapi';
+
+/** Pieces every route definition shares: the error body and response shapes. */
+export const errorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+export const errors = {
+  400: json(errorSchema, 'bad input (JSON, schema, unknown option)'),
+  401: json(errorSchema, 'missing or wrong bearer token'),
+  404: json(errorSchema, 'no such sandbox, profile or extension'),
+};

@@ -1,0 +1,155 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { InputError, type SandboxManager, type SandboxRecord, snapshotRecordSchema } from '@sand-boxer/core';
+import type { Operations } from './operations.js';
+import { errorSchema, errors, json } from './route-helpers.js';
+
+export interface SnapshotRouteDeps {
+  manager: SandboxManager;
+  operations: Operations;
+  sandboxSchema: z.ZodType;
+  view: (record: SandboxRecord) => unknown;
+  /** The same confinement as creates: repo inside the repo root, hosts only by alias. */
+  confine: (inputs: Record<string, string>, host: string | undefined) => Record<string, string>;
+}
+
+// Re-made here (extend) so the schema carries zod-openapi's `.openapi`, patched in after core's were built.
+const snapshotSchema = snapshotRecordSchema.extend({}).openapi('Snapshot');
+const sandboxIdParam = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'k2j4h6g8f0d2' }),
+});
+const snapshotParam = z.object({
+  ref: z.string().openapi({ param: { name: 'ref', in: 'path' }, example: 'snap-k2j4h6g8f0d2' }),
+});
+const createBody = z
+  .strictObject({
+    name: z.string().optional().openapi({ example: 'before-migration' }),
+    pull: z.boolean().optional(),
+  })
+  .openapi('CreateSnapshot');
+const restoreBody = z
+  .strictObject({
+    mode: z.enum(['new', 'in-place']).default('new'),
+    host: z.string().min(1).optional(),
+    sandbox: z.string().min(1).optional(),
+    inputs: z.record(z.string(), z.string()).optional(),
+    ttl: z.union([z.string(), z.number()]).optional(),
+    consumer: z.string().min(1).optional(),
+    account: z.string().min(1).optional(),
+  })
+  .openapi('RestoreSnapshot');
+const snapshotErrors = {
+  ...errors,
+  409: json(errorSchema, 'the sandbox or snapshot is not in a state that allows it'),
+  422: json(errorSchema, 'snapshots unsupported by the extension, or the artifact is corrupt'),
+  502: json(errorSchema, 'the capture or restore failed'),
+};
+
+/**
+ * Snapshot routes: take one of a sandbox, list/show/delete them, restore one (as a new sandbox or
+ * in place). They answer when the work is done; the server tracks them so shutdown waits for them.
+ */
+export function registerSnapshotRoutes(app: OpenAPIHono, deps: SnapshotRouteDeps): void {
+  const { manager, operations } = deps;
+  const tracked = <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const controller = new AbortController();
+    return operations.track(work(controller.signal), controller);
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/sandboxes/{id}/snapshots',
+      summary: 'Snapshot a ready sandbox (workspace and volumes; services paused meanwhile)',
+      request: {
+        params: sandboxIdParam,
+        body: { content: { 'application/json': { schema: createBody } }, required: false },
+      },
+      responses: { 201: json(snapshotSchema, 'the snapshot'), ...snapshotErrors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = (await c.req.json().catch(() => ({}))) as z.infer<typeof createBody>;
+      const parsed = createBody.safeParse(body);
+      if (!parsed.success) throw new InputError(`invalid request: ${parsed.error.issues[0]?.message}`);
+      const record = await tracked((signal) =>
+        manager.snapshots.create(id, {
+          ...(parsed.data.name !== undefined ? { name: parsed.data.name } : {}),
+          ...(parsed.data.pull ? { pull: true } : {}),
+          signal,
+        }),
+      );
+      return c.json(record, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/snapshots',
+      summary: 'List snapshots',
+      request: { query: z.object({ all: z.enum(['true', 'false']).optional() }) },
+      responses: {
+        200: json(z.array(snapshotSchema), 'ready snapshots (all with ?all=true)'),
+        401: errors[401],
+      },
+    }),
+    async (c) => c.json(await manager.snapshots.list({ all: c.req.valid('query').all === 'true' }), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/snapshots/{ref}',
+      summary: 'One snapshot, by id or name',
+      request: { params: snapshotParam },
+      responses: { 200: json(snapshotSchema, 'the snapshot'), ...errors },
+    }),
+    async (c) => c.json(await manager.snapshots.get(c.req.valid('param').ref), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/snapshots/{ref}',
+      summary: 'Delete a snapshot and every copy of its artifact (idempotent)',
+      request: { params: snapshotParam },
+      responses: { 200: json(snapshotSchema, 'deleted'), ...snapshotErrors },
+    }),
+    async (c) => c.json(await tracked(() => manager.snapshots.delete(c.req.valid('param').ref)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/snapshots/{ref}/restore',
+      summary: 'Restore a snapshot as a new sandbox (routing, credits, wait-ready) or in place',
+      request: {
+        params: snapshotParam,
+        body: { content: { 'application/json': { schema: restoreBody } }, required: true },
+      },
+      responses: {
+        201: json(deps.sandboxSchema, 'the restored sandbox, ready'),
+        ...snapshotErrors,
+        402: json(errorSchema, 'insufficient credits'),
+      },
+    }),
+    async (c) => {
+      const { ref } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const inputs = deps.confine(body.inputs ?? {}, body.host);
+      const record = await tracked((signal) =>
+        manager.snapshots.restore(ref, {
+          mode: body.mode,
+          inputs,
+          ...(body.host ? { host: body.host } : {}),
+          ...(body.sandbox ? { sandbox: body.sandbox } : {}),
+          ...(body.ttl !== undefined ? { ttl: body.ttl } : {}),
+          ...(body.consumer ? { consumer: body.consumer } : {}),
+          ...(body.account ? { account: body.account } : {}),
+          signal,
+        }),
+      );
+      return c.json(deps.view(record), 201);
+    },
+  );
+}
