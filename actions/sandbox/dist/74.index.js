@@ -122,7 +122,12 @@ function composeFilesInput(text, dir) {
         if (file.startsWith('/')) {
             throw new errors/* InputError */.dz(`input "compose_files": ${JSON.stringify(file)} must be relative to the repo, not absolute`);
         }
-        (0,ssh_quote/* remotePathInside */._Y)(dir, file);
+        try {
+            (0,ssh_quote/* remotePathInside */._Y)(dir, file);
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`input "compose_files": ${(0,errors/* messageOf */.bD)(error)}`);
+        }
     }
     return files;
 }
@@ -138,7 +143,8 @@ function servicesInput(text) {
 }
 /** `KEY=VALUE` lines (a value may contain commas) → env for compose's variable substitution. */
 function envInput(text) {
-    const env = {};
+    // Entries, not assignment: a key such as `__proto__` must stay a key, not set a prototype.
+    const env = new Map();
     for (const line of (text ?? '').split(/\r?\n/)) {
         if (!line.trim())
             continue;
@@ -147,9 +153,9 @@ function envInput(text) {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
             throw new errors/* InputError */.dz(`input "env": expected KEY=VALUE lines with KEY like "API_URL", got ${JSON.stringify(line)}`);
         }
-        env[key] = line.slice(eq + 1);
+        env.set(key, line.slice(eq + 1));
     }
-    return env;
+    return Object.fromEntries(env);
 }
 /** Shell-quoted for messages that show a command a user can paste. */
 function pasteable(...args) {
@@ -889,7 +895,7 @@ class ComposeSshExtension {
         // even if this process (or its runner) dies.
         await armStackSwitch(stack);
         request.signal?.throwIfAborted();
-        await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress);
+        await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, stack.base);
         request.signal?.throwIfAborted();
         const handle = await configureStack(stack, request.progress);
         request.signal?.throwIfAborted();
@@ -1279,13 +1285,15 @@ function parseFindings(output, base) {
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5274);
-/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1802);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval, cacheDirOf */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5274);
+/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(1802);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5310);
+
 
 
 
@@ -1310,7 +1318,7 @@ function sessionOptions() {
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
     }
     return candidate;
 }
@@ -1320,7 +1328,7 @@ function hostOfHandle(handle, extensionId) {
 }
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .SshSession */ .vM.open(target, sessionOptions());
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
 }
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {
@@ -1328,21 +1336,21 @@ async function resolveBaseDir(session, configured, what) {
     if (configured === '~' || configured.startsWith('~/')) {
         const home = await session.home();
         if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
         }
         base = `${home}${configured.slice(1)}`;
     }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_6__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
 /** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
 function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
 }
 function markerContent(fields) {
     return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
@@ -1353,13 +1361,13 @@ function markerContent(fields) {
  * otherwise empty. Prints `removed`, `absent` or `foreign`.
  */
 function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir);
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir);
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
     // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
     // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(MARKER_FILE)})" ]`;
     return [
         `if [ ! -e ${qdir} ]; then echo absent`,
         `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
@@ -1379,7 +1387,7 @@ function workspaceRemoval(output, dir, destination) {
         return {
             removed: [],
             leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}`,
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir)}`,
             ],
             existed: true,
         };
@@ -1399,13 +1407,23 @@ async function createWorkspace(session, base, dir, marker) {
         what: 'creating the sandbox directory',
     });
 }
-/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
-async function syncWorkspace(session, host, repo, dir, method, progress) {
-    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_4__/* .syncRepo */ .E)({
+/**
+ * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
+ * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
+ * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
+ */
+function cacheDirOf(base, repo) {
+    const key = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache', key);
+}
+/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
+async function syncWorkspace(session, host, repo, dir, method, progress, cacheBase) {
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E)({
+        ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
         session,
         target: host.ssh,
         // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
+        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(host.ssh.identity_file, 'utf8'),
         localDir: repo,
         remoteDir: dir,
         method,

@@ -52095,6 +52095,8 @@ function knownHostsLine(address, port, key) {
 
 /** Words that need no quoting in a POSIX shell: nothing here is special to sh. */
 const SAFE_WORD = /^[A-Za-z0-9_/.:=@%+,-]+$/;
+/** A UTF-16 surrogate without its pair (String#isWellFormed is not in this TS target's lib). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /**
  * Quotes one argument for a POSIX shell, so the remote shell sees exactly this string as one word.
  * Single quotes disable every expansion; a single quote inside is written as '\''. NUL cannot be
@@ -52103,6 +52105,9 @@ const SAFE_WORD = /^[A-Za-z0-9_/.:=@%+,-]+$/;
 function quote(arg) {
     if (arg.includes('\0'))
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('a shell argument may not contain a NUL byte');
+    // A lone surrogate would reach the host as U+FFFD: a different value than the one given.
+    if (LONE_SURROGATE.test(arg))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`a shell argument is not well-formed Unicode: ${JSON.stringify(arg)}`);
     if (arg !== '' && SAFE_WORD.test(arg))
         return arg;
     return `'${arg.replaceAll("'", `'\\''`)}'`;
@@ -52125,7 +52130,8 @@ function remotePathInside(base, ...parts) {
     if (parts.some(hasControlCharacter)) {
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`path ${JSON.stringify(parts.join('/'))} contains a control character`);
     }
-    const path = node_path__WEBPACK_IMPORTED_MODULE_0__.posix.join(base, ...parts);
+    // Without a trailing slash: "a/../" or "/" must read as the base itself, which is refused.
+    const path = node_path__WEBPACK_IMPORTED_MODULE_0__.posix.join(base, ...parts).replace(/(.)\/+$/, '$1');
     if (path === base || !path.startsWith(`${base.endsWith('/') ? base : `${base}/`}`)) {
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`path ${JSON.stringify(parts.join('/'))} resolves outside ${base}`);
     }
@@ -52463,7 +52469,8 @@ function parseDestination(text) {
         throw bad('not a destination');
     if (!USER.test(user))
         throw bad(`"${user}" is not a valid user name`);
-    if (!(bracketed ? IPV6.test(address) : HOSTNAME.test(address))) {
+    // Brackets hold an IPv6 address only (with a colon): `[..]` or `[1.2]` are not addresses.
+    if (!(bracketed ? address.includes(':') && IPV6.test(address) : HOSTNAME.test(address))) {
         throw bad(`"${address}" is not a valid host name or address`);
     }
     const port = match[3] === undefined ? undefined : Number(match[3]);
@@ -52548,6 +52555,7 @@ var quote = __nccwpck_require__(5810);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
 var ignore_rules = __nccwpck_require__(9035);
 ;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync-args.js
+
 /**
  * Pure builders for the rsync invocation, tested by table. rsync is run without a shell
  * (execFile), so only its own `-e` parsing needs care: it splits on spaces and honours single quotes.
@@ -52570,7 +52578,7 @@ function rsyncWord(word) {
     if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word))
         return word;
     if (word.includes("'") || /[\n\r\0]/.test(word))
-        throw new Error(`cannot pass ${JSON.stringify(word)} to rsync -e`);
+        throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR or RUNNER_TEMP?); use a plain temporary directory`);
     return `'${word}'`;
 }
 /** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
@@ -52607,6 +52615,7 @@ function rsyncArgs(plan) {
         '--protect-args',
         '--timeout=60',
         `--filter=merge ${plan.filterFile}`,
+        ...(plan.rsyncPath ? [`--rsync-path=${plan.rsyncPath}`] : []),
         '-e',
         ssh,
         '--',
@@ -52664,21 +52673,38 @@ function hasLocalRsync() {
 async function syncRepo(request) {
     const started = Date.now();
     const method = request.method ?? 'auto';
-    const useRsync = method === 'rsync' ||
-        (method === 'auto' &&
-            hasLocalRsync() &&
-            (await request.session.exec('command -v rsync', { what: 'looking for rsync' })).code === 0);
-    request.progress?.(`syncing ${request.localDir} to ${request.remoteDir} with ${useRsync ? 'rsync' : 'tar over ssh'}`);
-    const counts = useRsync ? await viaRsync(request) : await viaTar(request);
+    // One round trip tells whether the host has rsync (and flock, for the cache).
+    const tools = method === 'tar' || !hasLocalRsync()
+        ? ''
+        : (await request.session.exec('command -v rsync >/dev/null && echo rsync; command -v flock >/dev/null && echo flock', { what: 'looking for rsync' })).stdout;
+    const useRsync = method === 'rsync' || (method === 'auto' && tools.includes('rsync'));
+    const useCache = useRsync && request.cacheDir !== undefined && tools.includes('flock');
+    request.progress?.(`syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`);
+    const counts = useCache
+        ? await viaCache(request, request.cacheDir)
+        : useRsync
+            ? await viaRsync(request)
+            : await viaTar(request);
     const report = {
-        method: useRsync ? 'rsync' : 'tar',
+        method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
         ...counts,
         seconds: (Date.now() - started) / 1000,
     };
     request.progress?.(`synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`);
     return report;
 }
-async function viaRsync(request) {
+/** rsync into the host's cache of this repo, then a local copy on the host into the sandbox. */
+async function viaCache(request, cacheDir) {
+    const lock = `${cacheDir}.lock`;
+    await request.session.run((0,quote/* and */.Uo)('umask 077', (0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)), {
+        what: 'preparing the sync cache',
+    });
+    const counts = await viaRsync({ ...request, remoteDir: cacheDir }, `flock ${(0,quote/* quote */.hD)(lock)} rsync`);
+    // --reflink=auto: a copy-on-write clone where the filesystem can, a plain copy elsewhere; never a link.
+    await request.session.run((0,quote/* command */.G5)('flock', lock, 'cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`), { what: 'copying the repo from the sync cache', timeoutMs: 600_000 });
+    return counts;
+}
+async function viaRsync(request, rsyncPath) {
     const { target, session } = request;
     // RUNNER_TEMP (emptied after every job on a runner) rather than a shared /tmp where possible.
     const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'sandboxer-sync-'));
@@ -52705,6 +52731,7 @@ async function viaRsync(request) {
             knownHostsFile,
             filterFile,
             connectTimeoutSeconds: 10,
+            ...(rsyncPath ? { rsyncPath } : {}),
         });
         const output = await new Promise((resolve, reject) => {
             // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
@@ -56087,12 +56114,32 @@ function parseDeclaration(source, schema) {
             file: displayPath,
         });
     }
+    const reserved = reservedKeyPath(value, []);
+    if (reserved) {
+        // zod's records would silently drop it; a name every object inherits is never a valid name.
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${reserved}: "__proto__" is not allowed as a name`, {
+            file: displayPath,
+        });
+    }
     const result = schema.safeParse(value);
     if (!result.success) {
         const problems = (0,zod_issues/* formatIssues */.o)(result.error);
         throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
     }
     return result.data;
+}
+/** The dotted path of the first `__proto__` key anywhere in the document, if any. */
+function reservedKeyPath(value, path) {
+    if (value === null || typeof value !== 'object')
+        return undefined;
+    for (const key of Object.keys(value)) {
+        if (key === '__proto__')
+            return [...path, key].join('.');
+        const found = reservedKeyPath(value[key], [...path, key]);
+        if (found)
+            return found;
+    }
+    return undefined;
 }
 function describe(value) {
     if (value === null || value === undefined)
@@ -56499,7 +56546,7 @@ async function loadHostsFile(path, cwd = process.cwd()) {
     const display = (0,external_node_path_.relative)(cwd, path) || path;
     const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
     const parsed = parseDeclaration(source, hostsFileSchema);
-    if (parsed.default !== undefined && !(parsed.default in parsed.hosts)) {
+    if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
         throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
     }
     return { ...parsed, path };
@@ -56512,7 +56559,8 @@ function resolveRemoteHost(name, hostsFile, flags = {}) {
     const chosen = name ?? hostsFile?.default;
     if (chosen === undefined)
         return undefined;
-    const entry = hostsFile?.hosts[chosen];
+    // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
+    const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
     if (entry && hostsFile)
         return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags);
     if (!chosen.includes('@')) {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { recordOutput, recordSecrets, secretsOf } from './artifacts.js';
 
 /**
  * Runs the committed action bundle exactly as the GitHub runner does: `node dist/index.js` with
@@ -98,6 +99,7 @@ export function startStep(
     step === 'post'
       ? Object.fromEntries(Object.entries(parseCommandFile(job.stateFile)).map(([k, v]) => [`STATE_${k}`, v]))
       : {};
+  recordSecrets(secretsOf(extra, inputs));
   const child = spawn(process.execPath, [BUNDLE], {
     cwd: job.workspace,
     env: { ...stepEnv(job, inputs, extra), ...state },
@@ -112,7 +114,10 @@ export function startStep(
     stderr += d;
   });
   const done = new Promise<StepResult>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
+    child.on('close', (code) => {
+      recordOutput(`action-${step}`, { stdout, stderr });
+      resolve({ code, stdout, stderr });
+    }),
   );
   return { child, done };
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { recordOutput, recordSecrets, secretsOf } from './artifacts.js';
 import { CLI } from './cli.js';
 
 export interface ServerProcess {
@@ -11,11 +12,13 @@ export interface ServerProcess {
 
 /** Starts `sandboxer serve --port 0` as a real process and waits for the address it prints. */
 export async function startServe(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+  recordSecrets(secretsOf(env));
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
+  child.once('close', () => recordOutput('serve', { stderr }));
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

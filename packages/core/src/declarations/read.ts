@@ -71,12 +71,30 @@ export function parseDeclaration<S extends z.ZodType>(source: DeclarationSource,
       },
     );
   }
+  const reserved = reservedKeyPath(value, []);
+  if (reserved) {
+    // zod's records would silently drop it; a name every object inherits is never a valid name.
+    throw new ConfigError(`${displayPath}: ${reserved}: "__proto__" is not allowed as a name`, {
+      file: displayPath,
+    });
+  }
   const result = schema.safeParse(value);
   if (!result.success) {
     const problems = formatIssues(result.error);
     throw new ConfigError(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
   }
   return result.data;
+}
+
+/** The dotted path of the first `__proto__` key anywhere in the document, if any. */
+function reservedKeyPath(value: unknown, path: string[]): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return [...path, key].join('.');
+    const found = reservedKeyPath((value as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function describe(value: unknown): string {

@@ -49,7 +49,7 @@ export async function loadHostsFile(
     dirname(path),
   );
   const parsed = parseDeclaration(source, hostsFileSchema);
-  if (parsed.default !== undefined && !(parsed.default in parsed.hosts)) {
+  if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
     throw new ConfigError(
       `${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`,
     );
@@ -68,7 +68,8 @@ export function resolveRemoteHost(
 ): RemoteHost | undefined {
   const chosen = name ?? hostsFile?.default;
   if (chosen === undefined) return undefined;
-  const entry = hostsFile?.hosts[chosen];
+  // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
+  const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
   if (entry && hostsFile) return fromEntry(chosen, entry, dirname(hostsFile.path), flags);
   if (!chosen.includes('@')) {
     const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';

@@ -3,6 +3,8 @@ import { InputError } from '../errors.js';
 
 /** Words that need no quoting in a POSIX shell: nothing here is special to sh. */
 const SAFE_WORD = /^[A-Za-z0-9_/.:=@%+,-]+$/;
+/** A UTF-16 surrogate without its pair (String#isWellFormed is not in this TS target's lib). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Quotes one argument for a POSIX shell, so the remote shell sees exactly this string as one word.
@@ -11,6 +13,9 @@ const SAFE_WORD = /^[A-Za-z0-9_/.:=@%+,-]+$/;
  */
 export function quote(arg: string): string {
   if (arg.includes('\0')) throw new InputError('a shell argument may not contain a NUL byte');
+  // A lone surrogate would reach the host as U+FFFD: a different value than the one given.
+  if (LONE_SURROGATE.test(arg))
+    throw new InputError(`a shell argument is not well-formed Unicode: ${JSON.stringify(arg)}`);
   if (arg !== '' && SAFE_WORD.test(arg)) return arg;
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
@@ -35,7 +40,8 @@ export function remotePathInside(base: string, ...parts: string[]): string {
   if (parts.some(hasControlCharacter)) {
     throw new InputError(`path ${JSON.stringify(parts.join('/'))} contains a control character`);
   }
-  const path = posix.join(base, ...parts);
+  // Without a trailing slash: "a/../" or "/" must read as the base itself, which is refused.
+  const path = posix.join(base, ...parts).replace(/(.)\/+$/, '$1');
   if (path === base || !path.startsWith(`${base.endsWith('/') ? base : `${base}/`}`)) {
     throw new InputError(`path ${JSON.stringify(parts.join('/'))} resolves outside ${base}`);
   }

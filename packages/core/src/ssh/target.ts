@@ -52,7 +52,8 @@ export function parseDestination(text: string): { user: string; address: string;
     );
   if (!match || !user || !address) throw bad('not a destination');
   if (!USER.test(user)) throw bad(`"${user}" is not a valid user name`);
-  if (!(bracketed ? IPV6.test(address) : HOSTNAME.test(address))) {
+  // Brackets hold an IPv6 address only (with a colon): `[..]` or `[1.2]` are not addresses.
+  if (!(bracketed ? address.includes(':') && IPV6.test(address) : HOSTNAME.test(address))) {
     throw bad(`"${address}" is not a valid host name or address`);
   }
   const port = match[3] === undefined ? undefined : Number(match[3]);

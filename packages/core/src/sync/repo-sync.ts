@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { ProvisionError } from '../errors.js';
 import { knownHostsLine } from '../ssh/known-hosts.js';
-import { and, command } from '../ssh/quote.js';
+import { and, command, quote } from '../ssh/quote.js';
 import type { SshSession } from '../ssh/session.js';
 import type { SshTarget } from '../ssh/target.js';
 import { loadRepoIgnore } from './ignore-rules.js';
@@ -24,11 +24,18 @@ export interface SyncRequest {
   method?: SyncMethod;
   /** Files in `remoteDir` (relative names) that sync must never delete, e.g. the sandbox marker. */
   protect?: string[];
+  /**
+   * A per-repo cache directory on the host: rsync updates it (sending only what changed since the
+   * last sandbox of this repo), then the host copies it into `remoteDir` (a real copy, never hard
+   * links, so a sandbox cannot change the cache). Both under `flock`, so concurrent creates of one
+   * repo take turns. Used with rsync only, when the host has `flock`.
+   */
+  cacheDir?: string;
   progress?: (message: string) => void;
 }
 
 export interface SyncReport {
-  method: 'rsync' | 'tar';
+  method: 'rsync' | 'rsync via cache' | 'tar';
   files: number;
   bytes: number;
   seconds: number;
@@ -67,17 +74,28 @@ function hasLocalRsync(): boolean {
 export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
   const started = Date.now();
   const method = request.method ?? 'auto';
-  const useRsync =
-    method === 'rsync' ||
-    (method === 'auto' &&
-      hasLocalRsync() &&
-      (await request.session.exec('command -v rsync', { what: 'looking for rsync' })).code === 0);
+  // One round trip tells whether the host has rsync (and flock, for the cache).
+  const tools =
+    method === 'tar' || !hasLocalRsync()
+      ? ''
+      : (
+          await request.session.exec(
+            'command -v rsync >/dev/null && echo rsync; command -v flock >/dev/null && echo flock',
+            { what: 'looking for rsync' },
+          )
+        ).stdout;
+  const useRsync = method === 'rsync' || (method === 'auto' && tools.includes('rsync'));
+  const useCache = useRsync && request.cacheDir !== undefined && tools.includes('flock');
   request.progress?.(
-    `syncing ${request.localDir} to ${request.remoteDir} with ${useRsync ? 'rsync' : 'tar over ssh'}`,
+    `syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`,
   );
-  const counts = useRsync ? await viaRsync(request) : await viaTar(request);
+  const counts = useCache
+    ? await viaCache(request, request.cacheDir as string)
+    : useRsync
+      ? await viaRsync(request)
+      : await viaTar(request);
   const report: SyncReport = {
-    method: useRsync ? 'rsync' : 'tar',
+    method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
     ...counts,
     seconds: (Date.now() - started) / 1000,
   };
@@ -87,7 +105,22 @@ export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
   return report;
 }
 
-async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: number }> {
+/** rsync into the host's cache of this repo, then a local copy on the host into the sandbox. */
+async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files: number; bytes: number }> {
+  const lock = `${cacheDir}.lock`;
+  await request.session.run(and('umask 077', command('mkdir', '-p', '--', cacheDir)), {
+    what: 'preparing the sync cache',
+  });
+  const counts = await viaRsync({ ...request, remoteDir: cacheDir }, `flock ${quote(lock)} rsync`);
+  // --reflink=auto: a copy-on-write clone where the filesystem can, a plain copy elsewhere; never a link.
+  await request.session.run(
+    command('flock', lock, 'cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`),
+    { what: 'copying the repo from the sync cache', timeoutMs: 600_000 },
+  );
+  return counts;
+}
+
+async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ files: number; bytes: number }> {
   const { target, session } = request;
   // RUNNER_TEMP (emptied after every job on a runner) rather than a shared /tmp where possible.
   const scratch = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'sandboxer-sync-'));
@@ -118,6 +151,7 @@ async function viaRsync(request: SyncRequest): Promise<{ files: number; bytes: n
       knownHostsFile,
       filterFile,
       connectTimeoutSeconds: 10,
+      ...(rsyncPath ? { rsyncPath } : {}),
     });
     const output = await new Promise<string>((resolve, reject) => {
       // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.

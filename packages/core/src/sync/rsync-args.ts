@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 /**
  * Pure builders for the rsync invocation, tested by table. rsync is run without a shell
  * (execFile), so only its own `-e` parsing needs care: it splits on spaces and honours single quotes.
@@ -21,7 +22,9 @@ export function rsyncFilterRules(patterns: ReadonlyArray<string>): string[] {
 function rsyncWord(word: string): string {
   if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word)) return word;
   if (word.includes("'") || /[\n\r\0]/.test(word))
-    throw new Error(`cannot pass ${JSON.stringify(word)} to rsync -e`);
+    throw new ConfigError(
+      `cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR or RUNNER_TEMP?); use a plain temporary directory`,
+    );
   return `'${word}'`;
 }
 
@@ -37,6 +40,8 @@ export interface RsyncPlan {
   knownHostsFile: string;
   filterFile: string;
   connectTimeoutSeconds: number;
+  /** The remote rsync command line (run by the remote shell), e.g. under `flock` for the sync cache. */
+  rsyncPath?: string;
 }
 
 /** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
@@ -73,6 +78,7 @@ export function rsyncArgs(plan: RsyncPlan): string[] {
     '--protect-args',
     '--timeout=60',
     `--filter=merge ${plan.filterFile}`,
+    ...(plan.rsyncPath ? [`--rsync-path=${plan.rsyncPath}`] : []),
     '-e',
     ssh,
     '--',

@@ -186,6 +186,155 @@ describe('loader error paths name the file, the field and what was expected', ()
   });
 });
 
+/**
+ * The same four ways a file goes wrong (YAML syntax, a wrong type, an unknown key, a huge file) for
+ * each declaration kind; the hosts file has its own table in test/hosts/resolve.test.ts. Every
+ * message starts with the file and, past the YAML stage, names the field.
+ */
+describe('malformed declarations of either kind name the file and the field', () => {
+  const PROFILE_OK = 'description: x\nextension: ext.saas-stub\n';
+  test.each([
+    [
+      'extension: YAML syntax error, with line and column',
+      'extension',
+      'extensions/ext.mine.yaml',
+      'id: ext.mine\ntitle: [Mine\n',
+      /^extensions\/ext\.mine\.yaml:3:1: YAML syntax error: Flow sequence/,
+    ],
+    [
+      'extension: a tab as indentation',
+      'extension',
+      'extensions/ext.mine.yaml',
+      'id: ext.mine\n\ttitle: x\n',
+      'extensions/ext.mine.yaml:2:1: YAML syntax error: Tabs are not allowed as indentation',
+    ],
+    [
+      'extension: a repeated nested key',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}  snapshot: false\n  snapshot: true\n`,
+      'extensions/ext.mine.yaml:8:3: YAML syntax error: Map keys must be unique',
+    ],
+    [
+      'extension: a string where a boolean belongs',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}  snapshot: "yes"\n`,
+      'extensions/ext.mine.yaml: capabilities.snapshot: Invalid input: expected boolean, received string',
+    ],
+    [
+      'extension: a scalar where a list belongs',
+      'extension',
+      'extensions/ext.mine.yaml',
+      EXT_OK.replace('[directory]', 'directory'),
+      'extensions/ext.mine.yaml: capabilities.isolation_levels: Invalid input: expected array, received string',
+    ],
+    [
+      'extension: a number where a string belongs',
+      'extension',
+      'extensions/ext.mine.yaml',
+      EXT_OK.replace('title: Mine', 'title: 42'),
+      'extensions/ext.mine.yaml: title: Invalid input: expected string, received number',
+    ],
+    [
+      'extension: a list where the config mapping belongs',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}config: [a, b]\n`,
+      'extensions/ext.mine.yaml: config: Invalid input: expected record, received array',
+    ],
+    [
+      'extension: an unknown top-level key',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}hanlder: x\n`,
+      'extensions/ext.mine.yaml: (top level): Unrecognized key: "hanlder"',
+    ],
+    [
+      'extension: an unknown nested key',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}  gpu: true\n`,
+      'extensions/ext.mine.yaml: capabilities: Unrecognized key: "gpu"',
+    ],
+    [
+      'extension: a huge file',
+      'extension',
+      'extensions/ext.mine.yaml',
+      `${EXT_OK}# ${'x'.repeat(300 * 1024)}\n`,
+      'extensions/ext.mine.yaml: larger than the 262144-byte limit for a declaration',
+    ],
+    [
+      'profile: an unclosed quote',
+      'profile',
+      'profiles/profile.x.yaml',
+      'description: "x\nextension: ext.saas-stub\n',
+      'profiles/profile.x.yaml:3:1: YAML syntax error: Missing closing "quote',
+    ],
+    [
+      'profile: a number where a string belongs',
+      'profile',
+      'profiles/profile.x.yaml',
+      'description: 42\nextension: ext.saas-stub\n',
+      'profiles/profile.x.yaml: description: Invalid input: expected string, received number',
+    ],
+    [
+      'profile: a string where a number belongs, deep in a list',
+      'profile',
+      'profiles/profile.x.yaml',
+      `${PROFILE_OK}routing:\n  candidates:\n    - extension: ext.saas-stub\n      max_live: many\n`,
+      'profiles/profile.x.yaml: routing.candidates[0].max_live: Invalid input: expected number, received string',
+    ],
+    [
+      // The union of string|number|boolean says only "Invalid input"; the field is still named.
+      'profile: a list where an input default belongs',
+      'profile',
+      'profiles/profile.x.yaml',
+      `${PROFILE_OK}inputs:\n  defaults:\n    repo: [a]\n`,
+      /^profiles\/profile\.x\.yaml: inputs\.defaults\.repo: /,
+    ],
+    [
+      'profile: an unknown nested key',
+      'profile',
+      'profiles/profile.x.yaml',
+      `${PROFILE_OK}inputs:\n  defautls: {}\n`,
+      'profiles/profile.x.yaml: inputs: Unrecognized key: "defautls"',
+    ],
+    [
+      'profile: an unknown key in a list item',
+      'profile',
+      'profiles/profile.x.yaml',
+      `${PROFILE_OK}routing:\n  candidates:\n    - extension: ext.saas-stub\n      hots: a\n`,
+      'profiles/profile.x.yaml: routing.candidates[0]: Unrecognized key: "hots"',
+    ],
+    [
+      'profile: a bad enum value in a list',
+      'profile',
+      'profiles/profile.x.yaml',
+      `${PROFILE_OK}snapshot:\n  capture: [disk]\n`,
+      'profiles/profile.x.yaml: snapshot.capture[0]: Invalid option: expected one of "workspace"|"volumes"',
+    ],
+  ] as const)('%s', async (_name, kind, path, text, expected) => {
+    const message = await failureOf(kind, path, text);
+    if (typeof expected === 'string') expect(message).toBe(expected);
+    else expect(message).toMatch(expected);
+  });
+
+  test.each([
+    ['extensions', 'ext.big.yaml', `${EXT_OK.replace('ext.mine', 'ext.big')}`],
+    ['profiles', 'profile.big.yaml', PROFILE_OK],
+  ])('a huge %s file on disk is refused by its size, before it is read', async (kindDir, name, text) => {
+    const dir = tempDir();
+    mkdirSync(join(dir, kindDir));
+    writeFileSync(join(dir, kindDir, name), `${text}# ${'x'.repeat(300 * 1024)}\n`);
+    await expect(loadCatalog({ userDirs: [dir], cwd: dir })).rejects.toThrow(
+      new RegExp(
+        `^${kindDir}/${name.replaceAll('.', '\\.')}: file is \\d+ bytes, larger than the 262144-byte limit`,
+      ),
+    );
+  });
+});
+
 describe('user declarations', () => {
   test('override built-ins by id and add new ones; errors name the user file', async () => {
     const dir = tempDir();

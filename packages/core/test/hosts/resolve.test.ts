@@ -141,6 +141,31 @@ hosts:
       `default: docker-2\n${ENTRY}`,
       'hosts.yaml: default: "docker-2" is not one of the hosts (docker-1)',
     ],
+    [
+      'a tab as indentation',
+      'hosts:\n\tdocker-1:\n',
+      /^hosts\.yaml:2:1: YAML syntax error: Tabs are not allowed as indentation/,
+    ],
+    [
+      'labels as a string',
+      `${ENTRY}    labels: docker\n`,
+      'hosts.yaml: hosts.docker-1.labels: Invalid input: expected array, received string',
+    ],
+    [
+      'insecure_ignore_host_key as a string',
+      `${ENTRY}    insecure_ignore_host_key: "yes"\n`,
+      'hosts.yaml: hosts.docker-1.insecure_ignore_host_key: Invalid input: expected boolean, received string',
+    ],
+    [
+      'a list where the hosts mapping belongs',
+      'hosts: [a]\n',
+      'hosts.yaml: hosts: Invalid input: expected record, received array',
+    ],
+    [
+      'a huge file, refused by its size before it is read',
+      `${ENTRY}# ${'x'.repeat(300 * 1024)}\n`,
+      /^hosts\.yaml: file is \d+ bytes, larger than the 262144-byte limit for a declaration$/,
+    ],
     ['a bad alias', 'hosts:\n  "a b":\n    address: h\n    user: u\n', /^hosts\.yaml: hosts\.a b: /],
     [
       'a repeated alias',

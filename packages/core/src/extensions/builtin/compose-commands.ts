@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { InputError } from '../../errors.js';
+import { InputError, messageOf } from '../../errors.js';
 import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
 
 /**
@@ -122,7 +122,11 @@ export function composeFilesInput(text: string | undefined, dir: string): string
         `input "compose_files": ${JSON.stringify(file)} must be relative to the repo, not absolute`,
       );
     }
-    remotePathInside(dir, file);
+    try {
+      remotePathInside(dir, file);
+    } catch (error) {
+      throw new InputError(`input "compose_files": ${messageOf(error)}`);
+    }
   }
   return files;
 }
@@ -140,7 +144,8 @@ export function servicesInput(text: string | undefined): string[] {
 
 /** `KEY=VALUE` lines (a value may contain commas) → env for compose's variable substitution. */
 export function envInput(text: string | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
+  // Entries, not assignment: a key such as `__proto__` must stay a key, not set a prototype.
+  const env = new Map<string, string>();
   for (const line of (text ?? '').split(/\r?\n/)) {
     if (!line.trim()) continue;
     const eq = line.indexOf('=');
@@ -150,9 +155,9 @@ export function envInput(text: string | undefined): Record<string, string> {
         `input "env": expected KEY=VALUE lines with KEY like "API_URL", got ${JSON.stringify(line)}`,
       );
     }
-    env[key] = line.slice(eq + 1);
+    env.set(key, line.slice(eq + 1));
   }
-  return env;
+  return Object.fromEntries(env);
 }
 
 /** Shell-quoted for messages that show a command a user can paste. */

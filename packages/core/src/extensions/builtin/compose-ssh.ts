@@ -146,7 +146,7 @@ export class ComposeSshExtension implements SandboxExtension {
     // even if this process (or its runner) dies.
     await armStackSwitch(stack);
     request.signal?.throwIfAborted();
-    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress);
+    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress, stack.base);
     request.signal?.throwIfAborted();
     const handle = await configureStack(stack, request.progress);
     request.signal?.throwIfAborted();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import type { RemoteHost } from '../../hosts/resolve.js';
@@ -139,7 +140,17 @@ export async function createWorkspace(
   });
 }
 
-/** Syncs a local repo into the workspace (rsync or tar), never deleting the marker. */
+/**
+ * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
+ * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
+ * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
+ */
+export function cacheDirOf(base: string, repo: string): string {
+  const key = createHash('sha256').update(repo).digest('hex').slice(0, 16);
+  return remotePathInside(base, '.sandboxer-cache', key);
+}
+
+/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 export async function syncWorkspace(
   session: SshSession,
   host: RemoteHost,
@@ -147,8 +158,10 @@ export async function syncWorkspace(
   dir: string,
   method: SyncMethod,
   progress: ((message: string) => void) | undefined,
+  cacheBase?: string,
 ): Promise<void> {
   await syncRepo({
+    ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
     session,
     target: host.ssh,
     // rsync's own ssh needs the key as a file: the given text, or the identity file's content.

@@ -133,7 +133,7 @@ export class VmPackerExtension implements SandboxExtension {
     await armSwitch(session, base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId));
     if (inputs.repo) {
       request.signal?.throwIfAborted();
-      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress);
+      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, base);
     }
     return {
       sandbox_id: sandboxId,
