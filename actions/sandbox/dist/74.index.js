@@ -104,7 +104,8 @@ function reapProjectCommand(runtime, project, stopTimeout) {
  */
 function stopProjectCommandsCommand(project) {
     const pattern = `-p [s]${project.slice(1)}( |$)`;
-    return `if command -v pkill >/dev/null 2>&1; then ${(0,ssh_quote/* command */.G5)('pkill', '-TERM', '-f', '--', pattern)}; sleep 1; fi; true`;
+    // The pause only when something was stopped: a normal teardown must not pay a second for nothing.
+    return `if command -v pkill >/dev/null 2>&1; then ${(0,ssh_quote/* command */.G5)('pkill', '-TERM', '-f', '--', pattern)} && sleep 1; fi; true`;
 }
 /** Comma- or newline-separated list input → trimmed, non-empty items. */
 function listInput(text) {
@@ -965,7 +966,8 @@ class ComposeSshExtension {
                 if (report !== lastReport)
                     options.progress?.(`waiting for ${report}`);
                 lastReport = report;
-                await (0,promises_.setTimeout)(1000, undefined, { signal: options.signal });
+                // Half a second: readiness is usually a healthcheck flipping, and every poll is one cheap exec.
+                await (0,promises_.setTimeout)(500, undefined, { signal: options.signal });
             }
         }
         finally {

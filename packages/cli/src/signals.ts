@@ -1,6 +1,6 @@
 /**
  * Calls `onFirst` on the first SIGINT/SIGTERM so the running operation can roll back; a second
- * signal exits at once (130) and leaves what remains to `sandboxer destroy`.
+ * signal exits at once (130) and leaves what remains to `sandboxer gc`.
  */
 export function onInterrupt(onFirst: () => void): () => void {
   let received = 0;
@@ -11,7 +11,7 @@ export function onInterrupt(onFirst: () => void): () => void {
       onFirst();
     } else {
       process.stderr.write(
-        `sandboxer: ${signal} again, exiting now; clean up with \`sandboxer list\` and \`destroy\`\n`,
+        `sandboxer: ${signal} again, exiting now; what was made is left to \`sandboxer gc\` (or the host-side switch at its expiry)\n`,
       );
       process.exit(130);
     }

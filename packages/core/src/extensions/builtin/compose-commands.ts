@@ -101,7 +101,8 @@ export function reapProjectCommand(runtime: ComposeRuntime, project: string, sto
  */
 export function stopProjectCommandsCommand(project: string): string {
   const pattern = `-p [s]${project.slice(1)}( |$)`;
-  return `if command -v pkill >/dev/null 2>&1; then ${command('pkill', '-TERM', '-f', '--', pattern)}; sleep 1; fi; true`;
+  // The pause only when something was stopped: a normal teardown must not pay a second for nothing.
+  return `if command -v pkill >/dev/null 2>&1; then ${command('pkill', '-TERM', '-f', '--', pattern)} && sleep 1; fi; true`;
 }
 
 /** Comma- or newline-separated list input → trimmed, non-empty items. */

@@ -229,7 +229,8 @@ export class ComposeSshExtension implements SandboxExtension {
         const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
         if (report !== lastReport) options.progress?.(`waiting for ${report}`);
         lastReport = report;
-        await sleep(1000, undefined, { signal: options.signal });
+        // Half a second: readiness is usually a healthcheck flipping, and every poll is one cheap exec.
+        await sleep(500, undefined, { signal: options.signal });
       }
     } finally {
       session.close();
