@@ -52699,10 +52699,12 @@ async function viaCache(request, cacheDir) {
     await request.session.run((0,quote/* and */.Uo)('umask 077', (0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)), {
         what: 'preparing the sync cache',
     });
-    const counts = await viaRsync({ ...request, remoteDir: cacheDir }, `flock ${(0,quote/* quote */.hD)(lock)} rsync`);
+    // One lock from the rsync to the end of the copy (the remote rsync runs inside it), so another
+    // create of the same repo can never update the cache between this one's sync and its copy.
     // --reflink=auto: a copy-on-write clone where the filesystem can, a plain copy elsewhere; never a link.
-    await request.session.run((0,quote/* command */.G5)('flock', lock, 'cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`), { what: 'copying the repo from the sync cache', timeoutMs: 600_000 });
-    return counts;
+    const copy = (0,quote/* command */.G5)('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`);
+    const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`rsync "$@" && ${copy}`)} rsync`;
+    return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 async function viaRsync(request, rsyncPath) {
     const { target, session } = request;
@@ -57188,18 +57190,7 @@ function probeSsh(host, timeoutMs = 3000) {
 //# sourceMappingURL=resolver.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
 var ids = __nccwpck_require__(5310);
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/sandbox-keys.js
-/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
-function lockKey(id) {
-    return `sandbox-${id}`;
-}
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record) {
-    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
-}
-//# sourceMappingURL=sandbox-keys.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/gc.js
-
 
 
 /** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
@@ -57231,20 +57222,34 @@ async function collectGarbage(deps, options = {}) {
         const reason = whyCollect(record, now);
         if (!reason)
             continue;
-        if (await isBusy(deps.store, record.id)) {
-            findings.push({
-                sandbox: record.id,
-                where: 'store',
-                found: record.state,
-                reason,
-                action: 'keep',
-                result: 'kept',
-                detail: 'another process is working on it',
-            });
+        const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
+        const kept = (detail) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
+        if (options.dryRun) {
+            findings.push({ ...finding, action: 'destroy', result: 'dry run' });
             continue;
         }
         options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
-        await act({ sandbox: record.id, where: 'store', found: record.state, reason, action: 'destroy' }, () => deps.destroy(record.id, options.progress ? { progress: options.progress } : {}));
+        let changed = false;
+        try {
+            await deps.destroy(record.id, {
+                ...(options.progress ? { progress: options.progress } : {}),
+                lockWaitMs: BUSY_WAIT_MS,
+                onlyIf: (current) => {
+                    changed = whyCollect(current, deps.now()) === undefined;
+                    return !changed;
+                },
+            });
+            if (changed)
+                kept('it changed meanwhile (e.g. became ready); nothing to do');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'done' });
+        }
+        catch (error) {
+            if (error instanceof dist_errors/* StateConflictError */.K$)
+                kept('another process is working on it');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
     }
     for (const hold of await deps.ledger.unreleasedHolds()) {
         const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
@@ -57277,18 +57282,6 @@ function whyCollect(record, now) {
     if (record.state === 'failed' && record.cleanup?.leftovers.length)
         return 'its rollback left things behind';
     return undefined;
-}
-/** Is another process holding the sandbox's lock (creating, destroying, snapshotting it)? */
-async function isBusy(store, id) {
-    try {
-        await store.withLock(lockKey(id), async () => { }, { waitMs: BUSY_WAIT_MS });
-        return false;
-    }
-    catch (error) {
-        if (error instanceof dist_errors/* StateConflictError */.K$)
-            return true;
-        throw error;
-    }
 }
 async function scanHosts(deps, options, now) {
     const catalog = await deps.catalog();
@@ -57403,6 +57396,16 @@ function resolveTtl(profile, requested) {
     return seconds;
 }
 //# sourceMappingURL=request.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/sandbox-keys.js
+/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
+function lockKey(id) {
+    return `sandbox-${id}`;
+}
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record) {
+    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+//# sourceMappingURL=sandbox-keys.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/snapshots/artifact.js
 var artifact = __nccwpck_require__(3987);
 // EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
@@ -58111,8 +58114,12 @@ class SandboxManager {
     async destroy(idText, options = {}) {
         const { progress, signal } = options;
         const id = (0,ids/* parseSandboxId */.Am)(idText);
+        const lockOptions = options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs };
         return this.#store.withLock(lockKey(id), async () => {
             let record = await this.get(id);
+            // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
+            if (options.onlyIf && !options.onlyIf(record))
+                return record;
             if (record.state === 'destroyed')
                 return record;
             if (record.state === 'failed' && !record.cleanup?.leftovers.length)
@@ -58163,7 +58170,7 @@ class SandboxManager {
             });
             progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
             return record;
-        });
+        }, lockOptions);
     }
     /** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
     async #rollback(record, extension, handle, step, cause, progress) {
@@ -58284,11 +58291,14 @@ var known_hosts = __nccwpck_require__(9095);
 var quote = __nccwpck_require__(5810);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js
 var session = __nccwpck_require__(5274);
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __nccwpck_require__(8500);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
 var proper_lockfile = __nccwpck_require__(4860);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
 var lib = __nccwpck_require__(8245);
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/file-store.js
+
 
 
 
@@ -58443,8 +58453,18 @@ class FileStateStore {
      */
     #queues = new Map();
     async withLock(key, fn, options = {}) {
-        const previous = this.#queues.get(key) ?? Promise.resolve();
-        const mine = previous.catch(() => { }).then(() => this.#withFileLock(key, fn, options));
+        const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => { });
+        // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
+        // stops waiting for it when the deadline passes, as it would for the file lock.
+        const turn = options.waitMs === undefined
+            ? previous
+            : Promise.race([
+                previous,
+                (0,external_node_timers_promises_.setTimeout)(options.waitMs, undefined, { ref: false }).then(() => {
+                    throw new dist_errors/* StateConflictError */.K$(`another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`, { lock: key });
+                }),
+            ]);
+        const mine = turn.then(() => this.#withFileLock(key, fn, options));
         this.#queues.set(key, mine);
         try {
             return await mine;

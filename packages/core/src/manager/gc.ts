@@ -3,8 +3,8 @@ import { messageOf, StateConflictError } from '../errors.js';
 import type { HostFinding, HostTarget, OperationOptions, SandboxExtension } from '../extensions/contract.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { StateStore } from '../state/store.js';
+import type { DestroyOptions } from './manager.js';
 import { LIVE_STATES, type SandboxRecord } from './record.js';
-import { lockKey } from './sandbox-keys.js';
 
 export interface GcOptions extends OperationOptions {
   /** Report what would be done, change nothing. */
@@ -38,7 +38,7 @@ export interface GcDeps {
   home: string;
   ledger: CreditsLedger;
   now: () => Date;
-  destroy: (id: string, options: OperationOptions) => Promise<SandboxRecord>;
+  destroy: (id: string, options: DestroyOptions) => Promise<SandboxRecord>;
   resolveHost: (name: string, extension: SandboxExtension) => Promise<HostTarget | undefined>;
   listHosts: () => Promise<string[]>;
 }
@@ -74,22 +74,29 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions = {}): Pro
   for (const record of records) {
     const reason = whyCollect(record, now);
     if (!reason) continue;
-    if (await isBusy(deps.store, record.id)) {
-      findings.push({
-        sandbox: record.id,
-        where: 'store',
-        found: record.state,
-        reason,
-        action: 'keep',
-        result: 'kept',
-        detail: 'another process is working on it',
-      });
+    const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
+    const kept = (detail: string) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
+    if (options.dryRun) {
+      findings.push({ ...finding, action: 'destroy', result: 'dry run' });
       continue;
     }
     options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
-    await act({ sandbox: record.id, where: 'store', found: record.state, reason, action: 'destroy' }, () =>
-      deps.destroy(record.id, options.progress ? { progress: options.progress } : {}),
-    );
+    let changed = false;
+    try {
+      await deps.destroy(record.id, {
+        ...(options.progress ? { progress: options.progress } : {}),
+        lockWaitMs: BUSY_WAIT_MS,
+        onlyIf: (current) => {
+          changed = whyCollect(current, deps.now()) === undefined;
+          return !changed;
+        },
+      });
+      if (changed) kept('it changed meanwhile (e.g. became ready); nothing to do');
+      else findings.push({ ...finding, action: 'destroy', result: 'done' });
+    } catch (error) {
+      if (error instanceof StateConflictError) kept('another process is working on it');
+      else findings.push({ ...finding, action: 'destroy', result: 'failed', detail: messageOf(error) });
+    }
   }
 
   for (const hold of await deps.ledger.unreleasedHolds()) {
@@ -122,17 +129,6 @@ function whyCollect(record: SandboxRecord, now: Date): string | undefined {
   }
   if (record.state === 'failed' && record.cleanup?.leftovers.length) return 'its rollback left things behind';
   return undefined;
-}
-
-/** Is another process holding the sandbox's lock (creating, destroying, snapshotting it)? */
-async function isBusy(store: StateStore, id: string): Promise<boolean> {
-  try {
-    await store.withLock(lockKey(id), async () => {}, { waitMs: BUSY_WAIT_MS });
-    return false;
-  } catch (error) {
-    if (error instanceof StateConflictError) return true;
-    throw error;
-  }
 }
 
 async function scanHosts(deps: GcDeps, options: GcOptions, now: Date): Promise<GcFinding[]> {

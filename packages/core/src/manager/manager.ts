@@ -63,6 +63,14 @@ export interface CreateOptions extends OperationOptions {
   restore?: RestoreSource;
 }
 
+/** Options of `destroy`, plus what gc needs to decide under the sandbox's lock. */
+export interface DestroyOptions extends OperationOptions {
+  /** Destroy only if this holds for the record as read under the lock; else return it unchanged. */
+  onlyIf?: (record: SandboxRecord) => boolean;
+  /** Give up (StateConflictError) if another process holds the sandbox longer than this. */
+  lockWaitMs?: number;
+}
+
 /** Turns the user's `--host` into what an extension needs; the SSH resolver plugs in here. */
 export type HostResolver = (
   name: string | undefined,
@@ -493,73 +501,80 @@ export class SandboxManager {
    * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
    * `destroying` with a report of the leftovers, and destroy can be retried.
    */
-  async destroy(idText: string, options: OperationOptions = {}): Promise<SandboxRecord> {
+  async destroy(idText: string, options: DestroyOptions = {}): Promise<SandboxRecord> {
     const { progress, signal } = options;
     const id = parseSandboxId(idText);
-    return this.#store.withLock(lockKey(id), async () => {
-      let record = await this.get(id);
-      if (record.state === 'destroyed') return record;
-      if (record.state === 'failed' && !record.cleanup?.leftovers.length) return record;
-      // Holding the lock means no live process is creating or destroying it: a `provisioning` record
-      // here belongs to a creator that died, and tearing down is exactly what it needs.
-      const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
-      record = await this.#save({ ...record, state: 'destroying', owner_pid: process.pid });
-      progress?.(`sandbox ${id}: tearing down on ${record.host}`);
-      let cleanup: CleanupReport;
-      try {
-        throwIfAborted(signal);
-        cleanup = await extension.teardown(record.handle ?? minimalHandle(record), { progress, signal });
-      } catch (error) {
-        await this.#save({ ...record, error: errorOf('teardown', error), owner_pid: undefined });
-        throw new TeardownError(
-          `sandbox ${id}: teardown failed: ${messageOf(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`,
-          { sandbox: id },
-          { cause: error },
-        );
-      }
-      if (cleanup.leftovers.length > 0) {
-        await this.#save({ ...record, cleanup, owner_pid: undefined });
-        throw new TeardownError(
-          `sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`,
-          { sandbox: id, leftovers: cleanup.leftovers },
-        );
-      }
-      const destroyedAt = this.#now();
-      // Only a sandbox that became ready is charged; one whose creator died half-way is not.
-      const cost = !record.ready_at
-        ? undefined
-        : extension.meterActual?.(record.handle ?? minimalHandle(record), {
-            createdAt: new Date(record.created_at),
-            // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived
-            // that is ours to have removed (gc, the host-side switch), not the user's to pay for.
-            destroyedAt: new Date(
-              Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS),
-            ),
-          });
-      if (cost && record.account) {
-        // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
-        const debit = await this.#ledger.settle(
-          record.account,
-          id,
-          cost.credits,
-          record.hold,
-          cost.breakdown,
-        );
-        progress?.(`sandbox ${id}: debited ${debit.credits} credits from "${record.account}"`);
-      } else if (record.hold) {
-        await this.#ledger.release(record.hold, 'destroyed');
-      }
-      record = await this.#save({
-        ...record,
-        state: 'destroyed',
-        cleanup,
-        destroyed_at: destroyedAt.toISOString(),
-        ...(cost ? { cost } : {}),
-        owner_pid: undefined,
-      });
-      progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
-      return record;
-    });
+    const lockOptions = options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs };
+    return this.#store.withLock(
+      lockKey(id),
+      async () => {
+        let record = await this.get(id);
+        // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
+        if (options.onlyIf && !options.onlyIf(record)) return record;
+        if (record.state === 'destroyed') return record;
+        if (record.state === 'failed' && !record.cleanup?.leftovers.length) return record;
+        // Holding the lock means no live process is creating or destroying it: a `provisioning` record
+        // here belongs to a creator that died, and tearing down is exactly what it needs.
+        const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
+        record = await this.#save({ ...record, state: 'destroying', owner_pid: process.pid });
+        progress?.(`sandbox ${id}: tearing down on ${record.host}`);
+        let cleanup: CleanupReport;
+        try {
+          throwIfAborted(signal);
+          cleanup = await extension.teardown(record.handle ?? minimalHandle(record), { progress, signal });
+        } catch (error) {
+          await this.#save({ ...record, error: errorOf('teardown', error), owner_pid: undefined });
+          throw new TeardownError(
+            `sandbox ${id}: teardown failed: ${messageOf(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`,
+            { sandbox: id },
+            { cause: error },
+          );
+        }
+        if (cleanup.leftovers.length > 0) {
+          await this.#save({ ...record, cleanup, owner_pid: undefined });
+          throw new TeardownError(
+            `sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`,
+            { sandbox: id, leftovers: cleanup.leftovers },
+          );
+        }
+        const destroyedAt = this.#now();
+        // Only a sandbox that became ready is charged; one whose creator died half-way is not.
+        const cost = !record.ready_at
+          ? undefined
+          : extension.meterActual?.(record.handle ?? minimalHandle(record), {
+              createdAt: new Date(record.created_at),
+              // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived
+              // that is ours to have removed (gc, the host-side switch), not the user's to pay for.
+              destroyedAt: new Date(
+                Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS),
+              ),
+            });
+        if (cost && record.account) {
+          // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
+          const debit = await this.#ledger.settle(
+            record.account,
+            id,
+            cost.credits,
+            record.hold,
+            cost.breakdown,
+          );
+          progress?.(`sandbox ${id}: debited ${debit.credits} credits from "${record.account}"`);
+        } else if (record.hold) {
+          await this.#ledger.release(record.hold, 'destroyed');
+        }
+        record = await this.#save({
+          ...record,
+          state: 'destroyed',
+          cleanup,
+          destroyed_at: destroyedAt.toISOString(),
+          ...(cost ? { cost } : {}),
+          owner_pid: undefined,
+        });
+        progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
+        return record;
+      },
+      lockOptions,
+    );
   }
 
   /** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import type { z } from 'zod';
@@ -171,8 +172,22 @@ export class FileStateStore implements StateStore {
   readonly #queues = new Map<string, Promise<unknown>>();
 
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    const previous = this.#queues.get(key) ?? Promise.resolve();
-    const mine = previous.catch(() => {}).then(() => this.#withFileLock(key, fn, options));
+    const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => {});
+    // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
+    // stops waiting for it when the deadline passes, as it would for the file lock.
+    const turn =
+      options.waitMs === undefined
+        ? previous
+        : Promise.race([
+            previous,
+            sleep(options.waitMs, undefined, { ref: false }).then(() => {
+              throw new StateConflictError(
+                `another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`,
+                { lock: key },
+              );
+            }),
+          ]);
+    const mine = turn.then(() => this.#withFileLock(key, fn, options));
     this.#queues.set(key, mine);
     try {
       return await mine;

@@ -111,13 +111,12 @@ async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files
   await request.session.run(and('umask 077', command('mkdir', '-p', '--', cacheDir)), {
     what: 'preparing the sync cache',
   });
-  const counts = await viaRsync({ ...request, remoteDir: cacheDir }, `flock ${quote(lock)} rsync`);
+  // One lock from the rsync to the end of the copy (the remote rsync runs inside it), so another
+  // create of the same repo can never update the cache between this one's sync and its copy.
   // --reflink=auto: a copy-on-write clone where the filesystem can, a plain copy elsewhere; never a link.
-  await request.session.run(
-    command('flock', lock, 'cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`),
-    { what: 'copying the repo from the sync cache', timeoutMs: 600_000 },
-  );
-  return counts;
+  const copy = command('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`);
+  const remote = `flock ${quote(lock)} sh -c ${quote(`rsync "$@" && ${copy}`)} rsync`;
+  return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 
 async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ files: number; bytes: number }> {

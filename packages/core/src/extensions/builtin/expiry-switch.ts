@@ -98,7 +98,7 @@ export function disarmSwitchCommand(base: string, sandboxId: string): string {
   return [
     `rm -f -- ${quote(f.expires)}`,
     `pid=$(cat ${quote(f.pid)} 2>/dev/null || true)`,
-    `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${quote(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; fi;; esac`,
+    `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${quote(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null; fi;; esac`,
     `rm -f -- ${quote(f.pid)}`,
     'true',
   ].join('; ');

@@ -11,19 +11,22 @@ import { MARKER_FILE } from './remote-workspace.js';
  */
 export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' | undefined): string {
   const marker = `"$d"/${quote(MARKER_FILE)}`;
+  // Only names made of [a-z0-9-] (and `.` for switch files): a name with a space or a newline in it
+  // must not be able to forge a line for another sandbox.
   const parts = [
-    `for d in ${quote(base)}/sbx-*; do [ -d "$d" ] || continue; printf 'dir %s %s\\n' "\${d##*/}" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
-    `for f in ${quote(switchDirOf(base))}/*.expires; do [ -f "$f" ] || continue; n=\${f##*/}; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
+    `for d in ${quote(base)}/sbx-*; do n=\${d##*/}; case "$n" in *[!a-z0-9-]*) continue;; esac; [ -d "$d" ] || continue; printf 'dir %s %s\\n' "$n" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
+    `for f in ${quote(switchDirOf(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
   ];
   if (engine) {
-    const format = '{{.ID}} {{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+    const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
     const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
-    const list = (kind: string, ...args: string[]) =>
-      `${command(engine, ...args, ...filter, '--format', format)} 2>/dev/null | sed 's/^/${kind} /'`;
+    // Volumes have a .Name but no .ID: a template error there would hide every volume.
+    const list = (kind: string, key: string, ...args: string[]) =>
+      `${command(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
     parts.push(
-      list('container', 'ps', '-a'),
-      list('network', 'network', 'ls'),
-      list('volume', 'volume', 'ls'),
+      list('container', '{{.ID}}', 'ps', '-a'),
+      list('network', '{{.ID}}', 'network', 'ls'),
+      list('volume', '{{.Name}}', 'volume', 'ls'),
     );
   }
   parts.push('true');
@@ -66,7 +69,7 @@ export function parseFindings(output: string, base: string): HostFinding[] {
       const [id = '', expires] = rest;
       if (!isSandboxId(id)) continue;
       const e = entry(id);
-      e.resources.push(`${kind} ${first.slice(0, 12)}`);
+      e.resources.push(`${kind} ${kind === 'volume' ? first : first.slice(0, 12)}`);
       if (expires) e.labelAt = expires;
     }
   }
