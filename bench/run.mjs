@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `pnpm bench`: benchmarks that report ratios and percentiles measured in this run (never timed
-// unit tests). Now: the HTTP API under a bounded load on the embedded backend (issue 7).
-// Results go to bench/results/<name>.json.
+// unit tests). Results go to bench/results/<name>.json. Benchmarks:
+//   http-load            the HTTP API under a bounded load on the embedded backend (issue 7)
+//   compose-vs-baseline  ext.compose-ssh against a hand-rolled `make e2e` on the real testbed (issue 9)
+// Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
+// bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
 import { runLoad } from './lib/http-load.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -61,5 +65,29 @@ async function httpLoad() {
   return result.errors.length === 0;
 }
 
-const ok = await httpLoad();
+// Knobs of `node bench/run.mjs` (turbo never runs it, so they are not turbo task inputs).
+const { BENCH_ONLY: only, BENCH_RUNS, BENCH_PARTS } = process.env;
+const benchmarks = {
+  'http-load': httpLoad,
+  'compose-vs-baseline': () =>
+    composeVsBaseline({
+      results,
+      runs: Math.max(1, Number(BENCH_RUNS || 3)),
+      parts: (BENCH_PARTS || 'pairs,cli,concurrency').split(',').map((p) => p.trim()),
+    }),
+};
+
+if (only && !(only in benchmarks)) {
+  console.error(`BENCH_ONLY=${only}: no such benchmark (have: ${Object.keys(benchmarks).join(', ')})`);
+  process.exit(2);
+}
+let ok = true;
+for (const [name, run] of Object.entries(benchmarks)) {
+  if (only && name !== only) continue;
+  if (!(await run())) {
+    console.error(`benchmark ${name}: some runs failed (see above)`);
+    ok = false;
+  }
+  console.log();
+}
 process.exitCode = ok ? 0 : 1;

@@ -355,7 +355,7 @@ function cacheDirOf(base, repo) {
 }
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 async function syncWorkspace(session, host, repo, dir, method, progress, cacheBase) {
-    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E)({
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E6)({
         ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
         session,
         target: host.ssh,
@@ -438,6 +438,15 @@ class VmPackerExtension {
         this.id = context.declaration.id;
         this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
     }
+    /** The session provision opened, if it is still connected (a dropped one is never reused). */
+    #reusable(sandboxId) {
+        const session = this.#sessions.get(sandboxId);
+        if (session?.alive)
+            return session;
+        session?.close();
+        this.#sessions.delete(sandboxId);
+        return undefined;
+    }
     /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
     hostFromInputs(inputs) {
         if (inputs.vm)
@@ -508,7 +517,7 @@ class VmPackerExtension {
     async waitReady(raw, _options = {}) {
         const handle = raw;
         const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
+        const session = this.#reusable(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
         try {
             await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('test', '-d', handle.remote_dir), {
                 what: `checking workspace ${handle.remote_dir}`,
@@ -529,7 +538,7 @@ class VmPackerExtension {
     async teardown(raw, options = {}) {
         const handle = raw;
         const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
+        const session = this.#reusable(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
         this.#sessions.delete(handle.sandbox_id);
         try {
             const base = await this.#baseOf(session, handle);

@@ -66,7 +66,8 @@ function composeCommand(p, ...args) {
  */
 function inspectProjectCommand(runtime, project) {
     const format = '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
-    return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
+    // `|| exit`: an engine that does not answer must not read as "no containers".
+    return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
 /** The last `lines` log lines of one container (stdout and stderr merged). */
 function logsTailCommand(runtime, containerId, lines) {
@@ -82,7 +83,8 @@ function logsTailCommand(runtime, containerId, lines) {
 function sweepProjectCommand(runtime, project) {
     const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
     const e = runtime.engine;
-    const sweep = (kind, list, remove) => `for x in $(${list}); do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
+    // Each list must succeed (`|| exit`): an engine that does not answer is a failed sweep, not an empty one.
+    const sweep = (kind, list, remove) => `xs=$(${list}) || exit 3; for x in $xs; do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
     return [
         sweep('container', (0,ssh_quote/* command */.G5)(e, 'ps', '-aq', ...filter), (0,ssh_quote/* command */.G5)(e, 'rm', '-f', '-v')),
         sweep('network', (0,ssh_quote/* command */.G5)(e, 'network', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'network', 'rm')),
@@ -868,6 +870,15 @@ class ComposeSshExtension {
         this.#sessions.set(request.sandboxId, stack.session);
         return stack;
     }
+    /** The session provision opened, if it is still connected (a dropped one is never reused). */
+    #reusable(sandboxId) {
+        const session = this.#sessions.get(sandboxId);
+        if (session?.alive)
+            return session;
+        session?.close();
+        this.#sessions.delete(sandboxId);
+        return undefined;
+    }
     validateInputs(inputs, options = {}) {
         // A restore takes its workspace from the snapshot: `repo` is only informative then.
         const parsed = (0,extensions_inputs/* parseInputs */.T)(this.id, composeInputsSchema, options.restore ? { repo: '-', ...inputs } : inputs);
@@ -940,7 +951,7 @@ class ComposeSshExtension {
         const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command);
         const timeoutSeconds = handle.wait_timeout;
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        const session = this.#reusable(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
         try {
             const deadline = Date.now() + timeoutSeconds * 1000;
             let lastReport = '';
@@ -980,7 +991,7 @@ class ComposeSshExtension {
         const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
         const projectName = `sbx-${handle.sandbox_id}`;
-        const session = this.#sessions.get(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        const session = this.#reusable(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
         this.#sessions.delete(handle.sandbox_id);
         try {
             const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
@@ -1423,7 +1434,7 @@ function cacheDirOf(base, repo) {
 }
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 async function syncWorkspace(session, host, repo, dir, method, progress, cacheBase) {
-    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E)({
+    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E6)({
         ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
         session,
         target: host.ssh,

@@ -52183,11 +52183,26 @@ class SshSession {
     #ssh;
     #commandTimeoutMs;
     #home;
+    /** Why the connection ended (reset, closed by the host), once it has; then every exec fails at once. */
+    #lost;
     constructor(ssh, target, hostKey, commandTimeoutMs) {
         this.#ssh = ssh;
         this.hostKey = hostKey;
         this.destination = (0,_target_js__WEBPACK_IMPORTED_MODULE_3__/* .destination */ .j_)(target);
         this.#commandTimeoutMs = commandTimeoutMs;
+        // Without a listener a reset (ECONNRESET) after connecting is an unhandled 'error' event that
+        // kills the process before anything can roll back; instead the session is marked lost.
+        const connection = ssh.connection;
+        connection?.on('error', (error) => {
+            this.#lost ??= error;
+        });
+        connection?.on('close', () => {
+            this.#lost ??= new Error('the connection was closed');
+        });
+    }
+    /** False once the connection has dropped: callers open a new session instead of reusing this one. */
+    get alive() {
+        return this.#lost === undefined;
     }
     static async open(target, options = {}) {
         const where = `${target.address}:${target.port}`;
@@ -52242,6 +52257,8 @@ class SshSession {
         return new Promise((resolve, reject) => {
             if (!connection)
                 return reject(lost(new Error('not connected')));
+            if (this.#lost)
+                return reject(lost(this.#lost));
             connection.exec(cmd, (error, channel) => {
                 if (error)
                     return reject(lost(error));
@@ -52268,7 +52285,16 @@ class SshSession {
                 channel.on('exit', (exitCode) => {
                     code = exitCode;
                 });
-                channel.on('close', () => finish(false));
+                channel.on('close', () => {
+                    // No exit status and the connection gone: the command did not fail, the connection did.
+                    if (code === null && this.#lost && !settled) {
+                        settled = true;
+                        clearTimeout(timer);
+                        reject(lost(this.#lost));
+                        return;
+                    }
+                    finish(false);
+                });
                 const fail = (failure) => {
                     if (settled)
                         return;
@@ -52532,8 +52558,9 @@ function loadRepoIgnore(repoDir) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  W: () => (/* binding */ stopRunningSyncs),
-  E: () => (/* binding */ syncRepo)
+  WQ: () => (/* binding */ stopRunningSyncs),
+  mr: () => (/* binding */ sweepStaleScratch),
+  E6: () => (/* binding */ syncRepo)
 });
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -52641,6 +52668,16 @@ function parseRsyncStats(output) {
 
 
 
+/** What rsync's exit codes mean (rsync(1), EXIT VALUES), for when its message is lost. */
+const RSYNC_EXIT = {
+    5: 'error starting the client-server protocol',
+    10: 'error in socket I/O (the connection dropped?)',
+    11: "error in file I/O (is the host's disk full?)",
+    12: 'error in the rsync protocol data stream (the connection dropped?)',
+    23: 'partial transfer due to an error',
+    30: 'timeout in data send/receive',
+    255: 'ssh failed',
+};
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
 const running = new Set();
 /** Private scratch directories (they hold a copy of the key) that exist right now. */
@@ -52706,10 +52743,46 @@ async function viaCache(request, cacheDir) {
     const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`rsync "$@" && ${copy}`)} rsync`;
     return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
+/** Where key scratch directories go: RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
+function scratchParent() {
+    return process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+}
+/**
+ * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
+ * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
+ * by gc, so a key copy outlives its process only until the next sand-boxer run on this machine.
+ */
+function sweepStaleScratch(parent = scratchParent()) {
+    const removed = [];
+    let names;
+    try {
+        names = (0,external_node_fs_.readdirSync)(parent);
+    }
+    catch {
+        return removed;
+    }
+    for (const name of names) {
+        const pid = /^sandboxer-sync-(\d+)-/.exec(name)?.[1];
+        if (!pid || isAlive(Number(pid)))
+            continue;
+        (0,external_node_fs_.rmSync)((0,external_node_path_.join)(parent, name), { recursive: true, force: true });
+        removed.push((0,external_node_path_.join)(parent, name));
+    }
+    return removed;
+}
+function isAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
 async function viaRsync(request, rsyncPath) {
     const { target, session } = request;
-    // RUNNER_TEMP (emptied after every job on a runner) rather than a shared /tmp where possible.
-    const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'sandboxer-sync-'));
+    sweepStaleScratch();
+    const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(scratchParent(), `sandboxer-sync-${process.pid}-`));
     scratchDirs.add(scratch);
     try {
         const keyFile = (0,external_node_path_.join)(scratch, 'key');
@@ -52742,7 +52815,9 @@ async function viaRsync(request, rsyncPath) {
                 running.delete(child);
                 if (error) {
                     const tail = stderr.trim().split('\n').slice(-10).join('\n');
-                    reject(new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${error.code}): ${tail}`));
+                    // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+                    const meaning = RSYNC_EXIT[Number(error.code)];
+                    reject(new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${error.code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`));
                 }
                 else
                     resolve(stdout);
@@ -57190,7 +57265,10 @@ function probeSsh(host, timeoutMs = 3000) {
 //# sourceMappingURL=resolver.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
 var ids = __nccwpck_require__(5310);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 2 modules
+var repo_sync = __nccwpck_require__(1802);
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/gc.js
+
 
 
 /** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
@@ -57265,6 +57343,19 @@ async function collectGarbage(deps, options = {}) {
             reason,
             action: 'release hold',
         }, () => deps.ledger.release(hold.id, `gc: ${reason}`));
+    }
+    // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
+    if (!options.dryRun) {
+        for (const dir of (0,repo_sync/* sweepStaleScratch */.mr)()) {
+            findings.push({
+                sandbox: '-',
+                where: 'this machine',
+                found: dir,
+                reason: 'key scratch of a dead process',
+                action: 'destroy',
+                result: 'done',
+            });
+        }
     }
     if (options.scanHosts !== false)
         findings.push(...(await scanHosts(deps, options, now)));
@@ -58001,7 +58092,10 @@ class SandboxManager {
                         step,
                     });
                 }
-                throw new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (rolled back; see \`sandboxer status ${id}\`)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
+                const undone = failed.cleanup?.leftovers.length
+                    ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; \`sandboxer gc\` removes the rest once the host answers`
+                    : 'rolled back';
+                throw new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; see \`sandboxer status ${id}\`)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
             }
         });
     }
@@ -58519,8 +58613,6 @@ class FileStateStore {
     }
 }
 //# sourceMappingURL=file-store.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 2 modules
-var repo_sync = __nccwpck_require__(1802);
 ;// CONCATENATED MODULE: ../../packages/core/dist/index.js
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
@@ -58737,7 +58829,7 @@ async function main() {
     // the teardown to the post step, which runs from the state saved so far.
     for (const signal of ['SIGINT', 'SIGTERM']) {
         process.once(signal, () => {
-            (0,repo_sync/* stopRunningSyncs */.W)();
+            (0,repo_sync/* stopRunningSyncs */.WQ)();
             state.markMainFailed();
             warning(`cancelled (${signal}): the post step will tear down whatever was created`);
             process.exit(1);

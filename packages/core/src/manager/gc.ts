@@ -3,6 +3,7 @@ import { messageOf, StateConflictError } from '../errors.js';
 import type { HostFinding, HostTarget, OperationOptions, SandboxExtension } from '../extensions/contract.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { StateStore } from '../state/store.js';
+import { sweepStaleScratch } from '../sync/repo-sync.js';
 import type { DestroyOptions } from './manager.js';
 import { LIVE_STATES, type SandboxRecord } from './record.js';
 
@@ -116,6 +117,19 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions = {}): Pro
     );
   }
 
+  // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
+  if (!options.dryRun) {
+    for (const dir of sweepStaleScratch()) {
+      findings.push({
+        sandbox: '-',
+        where: 'this machine',
+        found: dir,
+        reason: 'key scratch of a dead process',
+        action: 'destroy',
+        result: 'done',
+      });
+    }
+  }
   if (options.scanHosts !== false) findings.push(...(await scanHosts(deps, options, now)));
   return findings;
 }

@@ -362,8 +362,11 @@ export class SandboxManager {
             step,
           });
         }
+        const undone = failed.cleanup?.leftovers.length
+          ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; \`sandboxer gc\` removes the rest once the host answers`
+          : 'rolled back';
         throw new ProvisionError(
-          `sandbox ${id}: ${step} failed: ${messageOf(cause)} (rolled back; see \`sandboxer status ${id}\`)`,
+          `sandbox ${id}: ${step} failed: ${messageOf(cause)} (${undone}; see \`sandboxer status ${id}\`)`,
           { sandbox: id, step, ...(cause instanceof SandboxerError ? { cause: cause.toJSON() } : {}) },
           { cause },
         );

@@ -51,12 +51,28 @@ export class SshSession {
   readonly #ssh: NodeSSH;
   readonly #commandTimeoutMs: number;
   #home: string | undefined;
+  /** Why the connection ended (reset, closed by the host), once it has; then every exec fails at once. */
+  #lost: Error | undefined;
 
   private constructor(ssh: NodeSSH, target: SshTarget, hostKey: Buffer, commandTimeoutMs: number) {
     this.#ssh = ssh;
     this.hostKey = hostKey;
     this.destination = destination(target);
     this.#commandTimeoutMs = commandTimeoutMs;
+    // Without a listener a reset (ECONNRESET) after connecting is an unhandled 'error' event that
+    // kills the process before anything can roll back; instead the session is marked lost.
+    const connection = ssh.connection;
+    connection?.on('error', (error: Error) => {
+      this.#lost ??= error;
+    });
+    connection?.on('close', () => {
+      this.#lost ??= new Error('the connection was closed');
+    });
+  }
+
+  /** False once the connection has dropped: callers open a new session instead of reusing this one. */
+  get alive(): boolean {
+    return this.#lost === undefined;
   }
 
   static async open(target: SshTarget, options: SessionOptions = {}): Promise<SshSession> {
@@ -126,6 +142,7 @@ export class SshSession {
       );
     return new Promise<ExecResult>((resolve, reject) => {
       if (!connection) return reject(lost(new Error('not connected')));
+      if (this.#lost) return reject(lost(this.#lost));
       connection.exec(cmd, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(lost(error));
         let code: number | null = null;
@@ -150,7 +167,16 @@ export class SshSession {
         channel.on('exit', (exitCode: number | null) => {
           code = exitCode;
         });
-        channel.on('close', () => finish(false));
+        channel.on('close', () => {
+          // No exit status and the connection gone: the command did not fail, the connection did.
+          if (code === null && this.#lost && !settled) {
+            settled = true;
+            clearTimeout(timer);
+            reject(lost(this.#lost));
+            return;
+          }
+          finish(false);
+        });
         const fail = (failure: Error) => {
           if (settled) return;
           settled = true;

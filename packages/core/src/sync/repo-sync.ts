@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -40,6 +40,17 @@ export interface SyncReport {
   bytes: number;
   seconds: number;
 }
+
+/** What rsync's exit codes mean (rsync(1), EXIT VALUES), for when its message is lost. */
+const RSYNC_EXIT: Record<number, string> = {
+  5: 'error starting the client-server protocol',
+  10: 'error in socket I/O (the connection dropped?)',
+  11: "error in file I/O (is the host's disk full?)",
+  12: 'error in the rsync protocol data stream (the connection dropped?)',
+  23: 'partial transfer due to an error',
+  30: 'timeout in data send/receive',
+  255: 'ssh failed',
+};
 
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
 const running = new Set<ChildProcess>();
@@ -119,10 +130,46 @@ async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files
   return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 
+/** Where key scratch directories go: RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
+function scratchParent(): string {
+  return process.env.RUNNER_TEMP || tmpdir();
+}
+
+/**
+ * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
+ * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
+ * by gc, so a key copy outlives its process only until the next sand-boxer run on this machine.
+ */
+export function sweepStaleScratch(parent = scratchParent()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = /^sandboxer-sync-(\d+)-/.exec(name)?.[1];
+    if (!pid || isAlive(Number(pid))) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    removed.push(join(parent, name));
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ files: number; bytes: number }> {
   const { target, session } = request;
-  // RUNNER_TEMP (emptied after every job on a runner) rather than a shared /tmp where possible.
-  const scratch = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'sandboxer-sync-'));
+  sweepStaleScratch();
+  const scratch = mkdtempSync(join(scratchParent(), `sandboxer-sync-${process.pid}-`));
   scratchDirs.add(scratch);
   try {
     const keyFile = join(scratch, 'key');
@@ -159,7 +206,13 @@ async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ fil
         running.delete(child);
         if (error) {
           const tail = stderr.trim().split('\n').slice(-10).join('\n');
-          reject(new ProvisionError(`rsync to ${session.destination} failed (exit ${error.code}): ${tail}`));
+          // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+          const meaning = RSYNC_EXIT[Number(error.code)];
+          reject(
+            new ProvisionError(
+              `rsync to ${session.destination} failed (exit ${error.code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
+            ),
+          );
         } else resolve(stdout);
       });
       running.add(child);

@@ -85,7 +85,7 @@ describe('composeRuntime', () => {
   test('/usr/bin/podman-compose runs on podman: inspect and sweep use the podman CLI', () => {
     const runtime = composeRuntime('/usr/bin/podman-compose');
     expect(inspectProjectCommand(runtime, 'sbx-abc')).toMatch(/^ids=\$\(podman ps /);
-    expect(sweepProjectCommand(runtime, 'sbx-abc')).toContain('for x in $(podman ps -aq ');
+    expect(sweepProjectCommand(runtime, 'sbx-abc')).toContain('xs=$(podman ps -aq ');
   });
 });
 
@@ -282,12 +282,12 @@ describe('inspectProjectCommand', () => {
     [
       docker,
       'sbx-abc',
-      `ids=$(docker ps -aq --filter label=com.docker.compose.project=sbx-abc); [ -z "$ids" ] || docker inspect --format '${FORMAT}' $ids`,
+      `ids=$(docker ps -aq --filter label=com.docker.compose.project=sbx-abc) || exit 3; [ -z "$ids" ] || docker inspect --format '${FORMAT}' $ids`,
     ],
     [
       podman,
       'sbx 1',
-      `ids=$(podman ps -aq --filter 'label=com.docker.compose.project=sbx 1'); [ -z "$ids" ] || podman inspect --format '${FORMAT}' $ids`,
+      `ids=$(podman ps -aq --filter 'label=com.docker.compose.project=sbx 1') || exit 3; [ -z "$ids" ] || podman inspect --format '${FORMAT}' $ids`,
     ],
   ])('%j, %s', (runtime, project, expected) => {
     expect(inspectProjectCommand(runtime, project)).toBe(expected);
@@ -336,9 +336,9 @@ describe('sweepProjectCommand', () => {
     const f = '--filter label=com.docker.compose.project=sbx-abc';
     expect(sweepProjectCommand(docker, 'sbx-abc')).toBe(
       [
-        `for x in $(docker ps -aq ${f}); do docker rm -f -v "$x" >/dev/null && echo container "$x"; done`,
-        `for x in $(docker network ls -q ${f}); do docker network rm "$x" >/dev/null && echo network "$x"; done`,
-        `for x in $(docker volume ls -q ${f}); do docker volume rm -f "$x" >/dev/null && echo volume "$x"; done`,
+        `xs=$(docker ps -aq ${f}) || exit 3; for x in $xs; do docker rm -f -v "$x" >/dev/null && echo container "$x"; done`,
+        `xs=$(docker network ls -q ${f}) || exit 3; for x in $xs; do docker network rm "$x" >/dev/null && echo network "$x"; done`,
+        `xs=$(docker volume ls -q ${f}) || exit 3; for x in $xs; do docker volume rm -f "$x" >/dev/null && echo volume "$x"; done`,
         'true',
       ].join('; '),
     );

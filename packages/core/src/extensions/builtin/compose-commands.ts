@@ -59,7 +59,8 @@ export function composeCommand(p: ComposeProject, ...args: string[]): string {
 export function inspectProjectCommand(runtime: ComposeRuntime, project: string): string {
   const format =
     '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
-  return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}); [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
+  // `|| exit`: an engine that does not answer must not read as "no containers".
+  return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
 
 /** The last `lines` log lines of one container (stdout and stderr merged). */
@@ -76,8 +77,9 @@ export function logsTailCommand(runtime: ComposeRuntime, containerId: string, li
 export function sweepProjectCommand(runtime: ComposeRuntime, project: string): string {
   const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
   const e = runtime.engine;
+  // Each list must succeed (`|| exit`): an engine that does not answer is a failed sweep, not an empty one.
   const sweep = (kind: string, list: string, remove: string) =>
-    `for x in $(${list}); do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
+    `xs=$(${list}) || exit 3; for x in $xs; do ${remove} "$x" >/dev/null && echo ${kind} "$x"; done`;
   return [
     sweep('container', command(e, 'ps', '-aq', ...filter), command(e, 'rm', '-f', '-v')),
     sweep('network', command(e, 'network', 'ls', '-q', ...filter), command(e, 'network', 'rm')),

@@ -109,6 +109,15 @@ export class ComposeSshExtension implements SandboxExtension {
     return stack;
   }
 
+  /** The session provision opened, if it is still connected (a dropped one is never reused). */
+  #reusable(sandboxId: string): SshSession | undefined {
+    const session = this.#sessions.get(sandboxId);
+    if (session?.alive) return session;
+    session?.close();
+    this.#sessions.delete(sandboxId);
+    return undefined;
+  }
+
   validateInputs(
     inputs: Record<string, string>,
     options: { restore?: boolean } = {},
@@ -200,7 +209,7 @@ export class ComposeSshExtension implements SandboxExtension {
     const host = hostOfHandle(handle, this.id);
     const runtime = composeRuntime(handle.compose_command);
     const timeoutSeconds = handle.wait_timeout;
-    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
     try {
       const deadline = Date.now() + timeoutSeconds * 1000;
       let lastReport = '';
@@ -243,7 +252,7 @@ export class ComposeSshExtension implements SandboxExtension {
     const host = hostOfHandle(handle, this.id);
     const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
     const projectName = `sbx-${handle.sandbox_id}`;
-    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
     this.#sessions.delete(handle.sandbox_id);
     try {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');

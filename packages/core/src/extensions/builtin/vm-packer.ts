@@ -72,6 +72,15 @@ export class VmPackerExtension implements SandboxExtension {
     this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
   }
 
+  /** The session provision opened, if it is still connected (a dropped one is never reused). */
+  #reusable(sandboxId: string): SshSession | undefined {
+    const session = this.#sessions.get(sandboxId);
+    if (session?.alive) return session;
+    session?.close();
+    this.#sessions.delete(sandboxId);
+    return undefined;
+  }
+
   /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
   hostFromInputs(inputs: Record<string, string>): string | undefined {
     if (inputs.vm) return inputs.vm;
@@ -148,7 +157,7 @@ export class VmPackerExtension implements SandboxExtension {
   async waitReady(raw: SandboxHandle, _options: OperationOptions = {}): Promise<Reachability> {
     const handle = raw as VmHandle;
     const host = hostOfHandle(handle, this.id);
-    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
     try {
       await session.run(command('test', '-d', handle.remote_dir), {
         what: `checking workspace ${handle.remote_dir}`,
@@ -169,7 +178,7 @@ export class VmPackerExtension implements SandboxExtension {
   async teardown(raw: SandboxHandle, options: OperationOptions = {}): Promise<CleanupReport> {
     const handle = raw as Partial<VmHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    const session = this.#sessions.get(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
     this.#sessions.delete(handle.sandbox_id);
     try {
       const base = await this.#baseOf(session, handle);
