@@ -6,7 +6,7 @@
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,8 @@ async function httpLoad() {
   await runLoad({ url, token, pairs: 20, concurrency: 4, body }); // warm-up, not reported
   const result = await runLoad({ url, token, pairs: 200, concurrency: 20, body });
   server.kill('SIGTERM');
+  await new Promise((resolve) => (server.exitCode === null ? server.once('exit', resolve) : resolve()));
+  rmSync(env.SANDBOXER_HOME, { recursive: true, force: true });
   const ms = (v) => `${v.toFixed(1)} ms`;
   console.log('HTTP API load: 200 create/destroy pairs, 20 at a time, embedded backend (saas-stub)');
   console.log(

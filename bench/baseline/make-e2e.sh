@@ -44,6 +44,7 @@ PS_OUT=$(mktemp)
 now_ms() { date +%s%3N; }
 remote() {
   SSH_COUNT=$((SSH_COUNT + 1))
+  # shellcheck disable=SC2029 # the remote command is built here, its words quoted with printf %q
   ssh "${SSH_OPTS[@]}" "$DEST" "$@"
 }
 compose() { remote "cd $QDIR && $COMPOSE -p $QPROJECT $*"; }
@@ -54,7 +55,7 @@ cleanup() {
   local code=$?
   rm -f "$PS_OUT"
   if [[ $DOWN == 0 ]]; then
-    [[ $STARTED == 1 ]] && compose down -v --remove-orphans >/dev/null 2>&1 || true
+    if [[ $STARTED == 1 ]]; then compose down -v --remove-orphans >/dev/null 2>&1 || true; fi
     remote "rm -rf -- $QDIR" >/dev/null 2>&1 || true
   fi
   exit "$code"

@@ -2,7 +2,7 @@
 // baseline script (one bash process). Both go through the counting proxy; both report the same
 // phases, which add up to the total:
 //   setup  start → the sync begins (sand-boxer: Node start-up, catalog, SSH connect, mkdir)
-//   sync   the repo copy (rsync)
+//   sync   the repo copy (rsync; with sand-boxer's host-side cache, also the copy out of it)
 //   up     sync done → `compose up -d` returned (sand-boxer also runs `compose config` first)
 //   ready  → every service running and healthy (sand-boxer: until the CLI exits)
 //   down   the whole teardown (compose down, leftover sweep, rm -rf of the directory)
@@ -57,7 +57,7 @@ export async function counted(ctx, fn) {
   await ctx.proxy.settle();
   const net = ctx.proxy.since(mark);
   const loginPorts = new Set(ctx.log.loginPortsSince(logMark));
-  const logged = net.upstreamPorts.map((p) => loginPorts.has(p));
+  const logged = net.upstreamPorts.map((p) => p !== undefined && loginPorts.has(p));
   return { result, net, logged };
 }
 
@@ -86,9 +86,10 @@ export function sandboxerCreate(ctx, env, repo) {
   return runTimed(process.execPath, args, { env, cwd: ctx.scratch, probe: true, tree: true });
 }
 
-export function sandboxerDestroy(ctx, env, id) {
+/** `afterInterrupt`: the final cleanup's destroy, which runs even after an interrupt. */
+export function sandboxerDestroy(ctx, env, id, afterInterrupt = false) {
   const args = [CLI, 'destroy', id, '--json', '-v'];
-  return runTimed(process.execPath, args, { env, cwd: ctx.scratch, probe: true, tree: true });
+  return runTimed(process.execPath, args, { env, cwd: ctx.scratch, probe: true, tree: true, afterInterrupt });
 }
 
 /** Times of the progress lines that open and close each phase of a `create -v`. */

@@ -95,7 +95,7 @@ async function pairs(ctx, repos, runs) {
 /** Destroys what is still live, sweeps our compose projects, removes our directory on the host. */
 async function cleanUp(ctx) {
   for (const [id, env] of ctx.live) {
-    const run = await sandboxerDestroy(ctx, env, id).catch(() => undefined);
+    const run = await sandboxerDestroy(ctx, env, id, true).catch(() => undefined);
     if (run?.code === 0) ctx.live.delete(id);
   }
   const swept = sweepProjects(ctx.projects);
@@ -149,15 +149,17 @@ export async function composeVsBaseline({ results, runs, parts }) {
     live: new Map(),
     projects: new Set(),
   };
-  const interrupted = async () => {
+  // On SIGINT/SIGTERM: stop what runs (creates roll back), start nothing new, and let the `finally`
+  // below clean up before exiting 130.
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
     log('\ninterrupted: stopping running creates (they roll back), then cleaning up what this run created');
-    await interruptAll();
-    await cleanUp(ctx);
-    await proxy.close();
-    process.exit(130);
+    interruptAll().catch(() => {});
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const out = {
     generated_at: new Date().toISOString(),
@@ -192,11 +194,18 @@ export async function composeVsBaseline({ results, runs, parts }) {
         ok &&= batch.errors.length === 0;
       }
     }
+  } catch (error) {
+    if (!interrupted) throw error;
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    if (interrupted) await interruptAll(); // waits for whatever is still rolling back
     await cleanUp(ctx);
     await proxy.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (interrupted) {
+    log('interrupted: cleaned up; no results written');
+    process.exit(130);
   }
   out.machine.loadavg_end = loadavg();
   const after = buildInfo();

@@ -60,7 +60,7 @@ export function renderChart(data) {
     const maxS = Math.max(0.1, ...values) / 1000;
     const step = niceStep(maxS);
     const top_ = Math.ceil(maxS / step) * step;
-    const yOf = (ms) => base - (Math.min(ms / 1000, top_) / top_) * plotHeight;
+    const yOf = (ms) => +(base - (Math.min(ms / 1000, top_) / top_) * plotHeight).toFixed(1);
     out.push(`<text x="${left}" y="${y0 + 12}" font-weight="bold">${escapeXml(panel.title)}</text>`);
     if (panel.note) {
       out.push(
@@ -84,7 +84,7 @@ export function renderChart(data) {
         const x = gx - barWidth + t * barWidth;
         const y = yOf(s.median);
         out.push(
-          `<rect x="${x + 1}" y="${y}" width="${barWidth - 2}" height="${Math.max(0, base - y)}" fill="${COLORS[tool]}"><title>${tool} ${phase}: median ${(s.median / 1000).toFixed(2)} s (min ${(s.min / 1000).toFixed(2)}, max ${(s.max / 1000).toFixed(2)})</title></rect>`,
+          `<rect x="${x + 1}" y="${y}" width="${barWidth - 2}" height="${Math.max(0, base - y).toFixed(1)}" fill="${COLORS[tool]}"><title>${tool === 'sandboxer' ? 'sand-boxer' : 'baseline'} ${phase}: median ${(s.median / 1000).toFixed(2)} s (min ${(s.min / 1000).toFixed(2)}, max ${(s.max / 1000).toFixed(2)})</title></rect>`,
         );
         if (s.max > s.min) {
           const cx = x + barWidth / 2;

@@ -85,7 +85,7 @@ export async function startCountingProxy({ targetHost, targetPort, listenHost = 
  * @property {number} connections
  * @property {number} bytesUp client → host
  * @property {number} bytesDown host → client
- * @property {number[]} upstreamPorts
+ * @property {(number | undefined)[]} upstreamPorts
  * @property {number[]} perConnectionUp
  */
 
@@ -95,7 +95,8 @@ function summarize(list) {
     connections: list.length,
     bytesUp: list.reduce((sum, c) => sum + c.up, 0),
     bytesDown: list.reduce((sum, c) => sum + c.down, 0),
-    upstreamPorts: list.map((c) => c.upstreamPort).filter((p) => p !== undefined),
+    // One entry per connection, in order (undefined: it never reached the target).
+    upstreamPorts: list.map((c) => c.upstreamPort),
     perConnectionUp: list.map((c) => c.up),
   };
 }

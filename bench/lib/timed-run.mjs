@@ -13,12 +13,15 @@ export const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefine
 
 /** Processes running now, each the leader of its own process group, with a promise of its exit. */
 const running = new Map();
+/** Set by interruptAll: no new process starts, except cleanup's (`afterInterrupt`). */
+let interrupted = false;
 
 /**
  * Sends SIGINT to every running process group (the CLI rolls a create back, the baseline's trap
  * takes its stack down) and waits for them to exit — at most `timeoutMs`, then SIGKILL.
  */
 export async function interruptAll(timeoutMs = 120_000) {
+  interrupted = true;
   const exits = [...running.values()];
   for (const pid of running.keys()) {
     try {
@@ -54,11 +57,14 @@ export async function interruptAll(timeoutMs = 120_000) {
 /**
  * @param {string} command
  * @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, probe?: boolean, tree?: boolean, timeoutMs?: number }} [options]
- *   probe: `command` is node and gets cpu-probe.mjs preloaded; tree: wrap in GNU time.
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, probe?: boolean, tree?: boolean, timeoutMs?: number,
+ *   afterInterrupt?: boolean }} [options]
+ *   probe: `command` is node and gets cpu-probe.mjs preloaded; tree: wrap in GNU time;
+ *   afterInterrupt: start even after interruptAll (cleanup), which otherwise makes this reject.
  * @returns {Promise<TimedRun>}
  */
 export function runTimed(command, args, options = {}) {
+  if (interrupted && !options.afterInterrupt) return Promise.reject(new Error('interrupted'));
   const scratch = mkdtempSync(join(tmpdir(), 'sbx-bench-run-'));
   const probeFile = join(scratch, 'probe.json');
   const timeFile = join(scratch, 'time.txt');

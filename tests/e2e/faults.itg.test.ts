@@ -202,7 +202,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       expect(cut).toBeGreaterThanOrEqual(2);
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(
-        /provision failed: rsync to sbxtest@127\.0\.0\.1:\d+ failed \(exit \d+\)/,
+        /provision failed: rsync to sbxtest@127\.0\.0\.1:\d+ failed \(exit \d+[:)]/,
       );
       const id = result.json.error.details.sandbox as string;
       const failed = suite.status(env, id);

@@ -647,7 +647,7 @@ async function upStack(stack, progress, mode = '-d') {
     progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
     stack.signal?.throwIfAborted();
     await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
-        what: `compose up ${mode}`,
+        what: mode === '-d' ? 'compose up' : 'compose up --no-start',
         timeoutMs: 15 * 60_000,
     });
 }

@@ -179,7 +179,7 @@ export async function upStack(
   progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
   stack.signal?.throwIfAborted();
   await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
-    what: `compose up ${mode}`,
+    what: mode === '-d' ? 'compose up' : 'compose up --no-start',
     timeoutMs: 15 * 60_000,
   });
 }
