@@ -214,6 +214,7 @@ function parseFindings(output, base) {
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
 /* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   dE: () => (/* binding */ SessionPool),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
 /* harmony export */   qh: () => (/* binding */ removeWorkspace),
@@ -266,6 +267,30 @@ function hostOfHandle(handle, extensionId) {
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
     return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
+}
+/**
+ * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
+ * process, so a create needs one connection for its commands. A kept session whose connection has
+ * dropped is never handed out again.
+ */
+class SessionPool {
+    #sessions = new Map();
+    keep(sandboxId, session) {
+        this.#sessions.set(sandboxId, session);
+    }
+    /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
+    async take(sandboxId, target) {
+        const kept = this.#sessions.get(sandboxId);
+        this.#sessions.delete(sandboxId);
+        if (kept?.alive)
+            return kept;
+        kept?.close();
+        return openSession(target);
+    }
+    /** Forgets a session its user has closed. */
+    drop(sandboxId) {
+        this.#sessions.delete(sandboxId);
+    }
 }
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {
@@ -433,19 +458,10 @@ class VmPackerExtension {
     id;
     hostKind = 'ssh';
     #config;
-    #sessions = new Map();
+    #sessions = new _remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .SessionPool */ .dE();
     constructor(context) {
         this.id = context.declaration.id;
         this.#config = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseExtensionConfig */ .b)(this.id, configSchema, context.declaration.config);
-    }
-    /** The session provision opened, if it is still connected (a dropped one is never reused). */
-    #reusable(sandboxId) {
-        const session = this.#sessions.get(sandboxId);
-        if (session?.alive)
-            return session;
-        session?.close();
-        this.#sessions.delete(sandboxId);
-        return undefined;
     }
     /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
     hostFromInputs(inputs) {
@@ -481,7 +497,7 @@ class VmPackerExtension {
         const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .remoteHostOf */ ._s)(request.host, this.id);
         progress?.(`connecting to ${host.name} (${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_5__/* .destination */ .j_)(host.ssh)})`);
         const session = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh);
-        this.#sessions.set(sandboxId, session);
+        this.#sessions.keep(sandboxId, session);
         const base = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
         const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sandboxDirOf */ .YS)(base, sandboxId);
         progress?.(`creating workspace ${dir}`);
@@ -517,7 +533,7 @@ class VmPackerExtension {
     async waitReady(raw, _options = {}) {
         const handle = raw;
         const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#reusable(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
             await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('test', '-d', handle.remote_dir), {
                 what: `checking workspace ${handle.remote_dir}`,
@@ -531,15 +547,13 @@ class VmPackerExtension {
         }
         finally {
             session.close();
-            this.#sessions.delete(handle.sandbox_id);
         }
     }
     /** Removes the workspace only; the VM and everything else on it stay. */
     async teardown(raw, options = {}) {
         const handle = raw;
         const host = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .hostOfHandle */ .wn)(handle, this.id);
-        const session = this.#reusable(handle.sandbox_id) ?? (await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .openSession */ .fA)(host.ssh));
-        this.#sessions.delete(handle.sandbox_id);
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
             const base = await this.#baseOf(session, handle);
             const dir = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .sandboxDirOf */ .YS)(base, handle.sandbox_id);

@@ -777,7 +777,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     }
     finally {
         session.close();
-        sessions.delete(handle.sandbox_id);
+        sessions.drop(handle.sandbox_id);
     }
 }
 /** Labels, `up --no-start`, the volumes copied in, then `up -d`: services first run on restored data. */
@@ -851,7 +851,7 @@ class ComposeSshExtension {
     hostKind = 'ssh';
     #config;
     /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
-    #sessions = new Map();
+    #sessions = new remote_workspace/* SessionPool */.dE();
     constructor(context) {
         this.id = context.declaration.id;
         this.#config = (0,extensions_inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
@@ -867,17 +867,8 @@ class ComposeSshExtension {
     /** Prepares the stack and keeps its session for waitReady (or a rollback) in this process. */
     async #prepare(request) {
         const stack = await prepareStack(this.#settings, request);
-        this.#sessions.set(request.sandboxId, stack.session);
+        this.#sessions.keep(request.sandboxId, stack.session);
         return stack;
-    }
-    /** The session provision opened, if it is still connected (a dropped one is never reused). */
-    #reusable(sandboxId) {
-        const session = this.#sessions.get(sandboxId);
-        if (session?.alive)
-            return session;
-        session?.close();
-        this.#sessions.delete(sandboxId);
-        return undefined;
     }
     validateInputs(inputs, options = {}) {
         // A restore takes its workspace from the snapshot: `repo` is only informative then.
@@ -951,7 +942,7 @@ class ComposeSshExtension {
         const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command);
         const timeoutSeconds = handle.wait_timeout;
-        const session = this.#reusable(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
             const deadline = Date.now() + timeoutSeconds * 1000;
             let lastReport = '';
@@ -983,7 +974,6 @@ class ComposeSshExtension {
         }
         finally {
             session.close();
-            this.#sessions.delete(handle.sandbox_id);
         }
     }
     async teardown(raw, options = {}) {
@@ -991,8 +981,7 @@ class ComposeSshExtension {
         const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
         const projectName = `sbx-${handle.sandbox_id}`;
-        const session = this.#reusable(handle.sandbox_id) ?? (await (0,remote_workspace/* openSession */.fA)(host.ssh));
-        this.#sessions.delete(handle.sandbox_id);
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
             const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
@@ -1293,6 +1282,7 @@ function parseFindings(output, base) {
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
 /* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   dE: () => (/* binding */ SessionPool),
 /* harmony export */   fA: () => (/* binding */ openSession),
 /* harmony export */   lM: () => (/* binding */ resolveBaseDir),
 /* harmony export */   qh: () => (/* binding */ removeWorkspace),
@@ -1345,6 +1335,30 @@ function hostOfHandle(handle, extensionId) {
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
     return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
+}
+/**
+ * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
+ * process, so a create needs one connection for its commands. A kept session whose connection has
+ * dropped is never handed out again.
+ */
+class SessionPool {
+    #sessions = new Map();
+    keep(sandboxId, session) {
+        this.#sessions.set(sandboxId, session);
+    }
+    /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
+    async take(sandboxId, target) {
+        const kept = this.#sessions.get(sandboxId);
+        this.#sessions.delete(sandboxId);
+        if (kept?.alive)
+            return kept;
+        kept?.close();
+        return openSession(target);
+    }
+    /** Forgets a session its user has closed. */
+    drop(sandboxId) {
+        this.#sessions.delete(sandboxId);
+    }
 }
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import type { SnapshotContents, SnapshotLocation } from '../../snapshots/record.js';
-import { type SshSession, withSession } from '../../ssh/session.js';
+import { withSession } from '../../ssh/session.js';
 import type {
   HostTarget,
   ProgressFn,
@@ -33,6 +33,7 @@ import {
   hostOfHandle,
   remoteHostOf,
   resolveBaseDir,
+  type SessionPool,
   sandboxDirOf,
   sessionOptions,
 } from './remote-workspace.js';
@@ -95,7 +96,7 @@ export async function snapshotCompose(
 export async function restoreCompose(
   settings: StackSettings,
   prepare: (request: StackRequest) => Promise<Stack>,
-  sessions: Map<string, SshSession>,
+  sessions: SessionPool,
   source: RestoreSource,
   target: RestoreTarget,
 ): Promise<SandboxHandle> {
@@ -150,7 +151,7 @@ export async function restoreCompose(
     return await startRestored(stack, artifact, contents, target.progress);
   } finally {
     session.close();
-    sessions.delete(handle.sandbox_id);
+    sessions.drop(handle.sandbox_id);
   }
 }
 

@@ -58,10 +58,10 @@ import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
-  openSession,
   remoteHostOf,
   removeWorkspace,
   resolveBaseDir,
+  SessionPool,
   sandboxDirOf,
   sessionOptions,
   syncWorkspace,
@@ -85,7 +85,7 @@ export class ComposeSshExtension implements SandboxExtension {
   readonly hostKind = 'ssh';
   readonly #config: z.infer<typeof configSchema>;
   /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
-  readonly #sessions = new Map<string, SshSession>();
+  readonly #sessions = new SessionPool();
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
@@ -105,17 +105,8 @@ export class ComposeSshExtension implements SandboxExtension {
   /** Prepares the stack and keeps its session for waitReady (or a rollback) in this process. */
   async #prepare(request: StackRequest): Promise<Stack> {
     const stack = await prepareStack(this.#settings, request);
-    this.#sessions.set(request.sandboxId, stack.session);
+    this.#sessions.keep(request.sandboxId, stack.session);
     return stack;
-  }
-
-  /** The session provision opened, if it is still connected (a dropped one is never reused). */
-  #reusable(sandboxId: string): SshSession | undefined {
-    const session = this.#sessions.get(sandboxId);
-    if (session?.alive) return session;
-    session?.close();
-    this.#sessions.delete(sandboxId);
-    return undefined;
   }
 
   validateInputs(
@@ -209,7 +200,7 @@ export class ComposeSshExtension implements SandboxExtension {
     const host = hostOfHandle(handle, this.id);
     const runtime = composeRuntime(handle.compose_command);
     const timeoutSeconds = handle.wait_timeout;
-    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
     try {
       const deadline = Date.now() + timeoutSeconds * 1000;
       let lastReport = '';
@@ -243,7 +234,6 @@ export class ComposeSshExtension implements SandboxExtension {
       }
     } finally {
       session.close();
-      this.#sessions.delete(handle.sandbox_id);
     }
   }
 
@@ -252,8 +242,7 @@ export class ComposeSshExtension implements SandboxExtension {
     const host = hostOfHandle(handle, this.id);
     const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
     const projectName = `sbx-${handle.sandbox_id}`;
-    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
-    this.#sessions.delete(handle.sandbox_id);
+    const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
     try {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
       const dir = sandboxDirOf(base, handle.sandbox_id);

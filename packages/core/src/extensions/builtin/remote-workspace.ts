@@ -47,6 +47,33 @@ export function openSession(target: SshTarget): Promise<SshSession> {
   return SshSession.open(target, sessionOptions());
 }
 
+/**
+ * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
+ * process, so a create needs one connection for its commands. A kept session whose connection has
+ * dropped is never handed out again.
+ */
+export class SessionPool {
+  readonly #sessions = new Map<string, SshSession>();
+
+  keep(sandboxId: string, session: SshSession): void {
+    this.#sessions.set(sandboxId, session);
+  }
+
+  /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
+  async take(sandboxId: string, target: SshTarget): Promise<SshSession> {
+    const kept = this.#sessions.get(sandboxId);
+    this.#sessions.delete(sandboxId);
+    if (kept?.alive) return kept;
+    kept?.close();
+    return openSession(target);
+  }
+
+  /** Forgets a session its user has closed. */
+  drop(sandboxId: string): void {
+    this.#sessions.delete(sandboxId);
+  }
+}
+
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 export async function resolveBaseDir(session: SshSession, configured: string, what: string): Promise<string> {
   let base = configured;

@@ -27,6 +27,7 @@ import {
   removeWorkspace,
   removeWorkspaceCommand,
   resolveBaseDir,
+  SessionPool,
   sandboxDirOf,
   sessionOptions,
   syncWorkspace,
@@ -65,20 +66,11 @@ export class VmPackerExtension implements SandboxExtension {
   readonly id: string;
   readonly hostKind = 'ssh';
   readonly #config: z.infer<typeof configSchema>;
-  readonly #sessions = new Map<string, SshSession>();
+  readonly #sessions = new SessionPool();
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
     this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
-  }
-
-  /** The session provision opened, if it is still connected (a dropped one is never reused). */
-  #reusable(sandboxId: string): SshSession | undefined {
-    const session = this.#sessions.get(sandboxId);
-    if (session?.alive) return session;
-    session?.close();
-    this.#sessions.delete(sandboxId);
-    return undefined;
   }
 
   /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
@@ -116,7 +108,7 @@ export class VmPackerExtension implements SandboxExtension {
     const host = remoteHostOf(request.host, this.id);
     progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
     const session = await openSession(host.ssh);
-    this.#sessions.set(sandboxId, session);
+    this.#sessions.keep(sandboxId, session);
     const base = await resolveBaseDir(
       session,
       inputs.workspace_dir ?? this.#config.workspace_dir,
@@ -157,7 +149,7 @@ export class VmPackerExtension implements SandboxExtension {
   async waitReady(raw: SandboxHandle, _options: OperationOptions = {}): Promise<Reachability> {
     const handle = raw as VmHandle;
     const host = hostOfHandle(handle, this.id);
-    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
+    const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
     try {
       await session.run(command('test', '-d', handle.remote_dir), {
         what: `checking workspace ${handle.remote_dir}`,
@@ -170,7 +162,6 @@ export class VmPackerExtension implements SandboxExtension {
       };
     } finally {
       session.close();
-      this.#sessions.delete(handle.sandbox_id);
     }
   }
 
@@ -178,8 +169,7 @@ export class VmPackerExtension implements SandboxExtension {
   async teardown(raw: SandboxHandle, options: OperationOptions = {}): Promise<CleanupReport> {
     const handle = raw as Partial<VmHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    const session = this.#reusable(handle.sandbox_id) ?? (await openSession(host.ssh));
-    this.#sessions.delete(handle.sandbox_id);
+    const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
     try {
       const base = await this.#baseOf(session, handle);
       const dir = sandboxDirOf(base, handle.sandbox_id);
