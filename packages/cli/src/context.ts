@@ -24,8 +24,9 @@ export interface ContextOptions {
 }
 
 /**
- * The manager every command works through (the same core the action uses). Declarations and the
- * hosts file are read only when a command needs them, so `list` and `status` start fast.
+ * The manager every command that changes something works through (the same core the action uses).
+ * Declarations and the hosts file are read only when a command needs them. Commands that only read
+ * records (`list`, `status`) use openRecords (records.ts) instead and never load the manager.
  */
 export function openManager(options: ContextOptions = {}): SandboxManager {
   const home = options.home ?? defaultHome();

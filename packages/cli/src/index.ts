@@ -15,7 +15,8 @@ async function main(argv: string[]): Promise<number> {
       // Help and --version "fail" with exit code 0; every other commander error is a usage error.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const { SandboxerError } = await import('@sand-boxer/core');
+    // Only the errors module: the main entry would load the whole engine just to tell the error's kind.
+    const { SandboxerError } = await import('@sand-boxer/core/errors');
     const json = argv.includes('--json');
     if (error instanceof SandboxerError) {
       if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);

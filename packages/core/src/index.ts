@@ -22,6 +22,7 @@ export {
 } from './hosts/resolve.js';
 export { type HostEntry, type HostsFile, hostEntrySchema, hostsFileSchema } from './hosts/schema.js';
 export type { GcFinding, GcOptions } from './manager/gc.js';
+export { getRecord, listRecords } from './manager/lookup.js';
 export {
   type CreateRequest,
   type HostResolver,
@@ -52,7 +53,9 @@ export { fingerprintOf } from './ssh/known-hosts.js';
 export { command, quote } from './ssh/quote.js';
 export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';
 export { destination, parseDestination, type SshTarget } from './ssh/target.js';
-export { defaultHome, FileStateStore } from './state/file-store.js';
+export { FileStateStore } from './state/file-store.js';
+export { defaultHome } from './state/home.js';
+export { FileRecordReader, type RecordSource } from './state/record-files.js';
 export type { LockOptions, StateStore } from './state/store.js';
 export { stopRunningSyncs } from './sync/repo-sync.js';
 export { formatDuration, parseDurationSeconds } from './util/duration.js';

@@ -1,10 +1,12 @@
-import { type ContextOptions, openManager } from '../context.js';
+import { getRecord } from '@sand-boxer/core/records';
+import type { ContextOptions } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine } from '../output.js';
+import { openRecords } from '../records.js';
 
 /** `sandboxer status <id>`: one sandbox's record, in any state. */
 export async function status(id: string, options: OutputOptions & ContextOptions): Promise<void> {
-  const manager = openManager(options);
-  const record = await manager.get(id);
+  // The same answer as manager.get(), without loading the manager (see records.ts).
+  const record = await getRecord(openRecords(options), id);
   if (options.json) return printJson(record);
   printLine(describeSandbox(record));
 }

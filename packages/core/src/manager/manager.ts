@@ -4,7 +4,6 @@ import {
   InputError,
   InterruptedError,
   messageOf,
-  NotFoundError,
   ProvisionError,
   SandboxerError,
   SnapshotCorruptError,
@@ -30,7 +29,8 @@ import type { StateStore } from '../state/store.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
 import { collectGarbage, type GcFinding, type GcOptions } from './gc.js';
-import { LIVE_STATES, type SandboxRecord, sandboxRecordSchema } from './record.js';
+import { getRecord, listRecords } from './lookup.js';
+import { type SandboxRecord, sandboxRecordSchema } from './record.js';
 import { resolveInputs, resolveTtl } from './request.js';
 import { lockKey, minimalHandle } from './sandbox-keys.js';
 import { SnapshotOperations } from './snapshots.js';
@@ -389,18 +389,8 @@ export class SandboxManager {
   }
 
   /** The record of one sandbox, in whatever state it is. */
-  async get(idText: string): Promise<SandboxRecord> {
-    const id = parseSandboxId(idText);
-    const record = await this.#store.getSandbox(id);
-    if (!record) {
-      throw new NotFoundError(
-        `no sandbox "${idText}" in ${this.#store.location} (see \`sandboxer list --all\`)`,
-        {
-          sandbox: idText,
-        },
-      );
-    }
-    return record;
+  get(idText: string): Promise<SandboxRecord> {
+    return getRecord(this.#store, idText);
   }
 
   /**
@@ -494,9 +484,8 @@ export class SandboxManager {
   }
 
   /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
-  async list(options: { all?: boolean } = {}): Promise<SandboxRecord[]> {
-    const records = await this.#store.listSandboxes();
-    return options.all ? records : records.filter((r) => LIVE_STATES.has(r.state));
+  list(options: { all?: boolean } = {}): Promise<SandboxRecord[]> {
+    return listRecords(this.#store, options);
   }
 
   /**

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
@@ -12,12 +11,9 @@ import { type LedgerEntry, ledgerEntrySchema } from '../metering/ledger-schema.j
 import { isSnapshotId } from '../snapshots/ids.js';
 import { type SnapshotRecord, snapshotRecordSchema } from '../snapshots/record.js';
 import { isSandboxId } from '../util/ids.js';
+import { defaultHome } from './home.js';
+import { byCreation, parseRecordFile, SANDBOX_FILE } from './record-files.js';
 import type { LockOptions, StateStore } from './store.js';
-
-/** `$SANDBOXER_HOME`, else `~/.sandboxer`. */
-export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SANDBOXER_HOME || join(homedir(), '.sandboxer');
-}
 
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
@@ -70,7 +66,7 @@ export class FileStateStore implements StateStore {
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
-    return this.#readAll(this.#sandboxDir, /^[a-z0-9]{12}\.json$/, sandboxRecordSchema);
+    return this.#readAll(this.#sandboxDir, SANDBOX_FILE, sandboxRecordSchema);
   }
 
   async getSnapshot(id: string): Promise<SnapshotRecord | undefined> {
@@ -118,9 +114,7 @@ export class FileStateStore implements StateStore {
         }),
       ),
     );
-    return records
-      .filter((r): r is Awaited<T> => r !== undefined)
-      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+    return records.filter((r): r is Awaited<T> => r !== undefined).sort(byCreation);
   }
 
   /**
@@ -232,14 +226,6 @@ export class FileStateStore implements StateStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    try {
-      return schema.parse(JSON.parse(text));
-    } catch (error) {
-      throw new StateCorruptError(
-        `state file ${path} cannot be read (${messageOf(error).split('\n')[0]}); move it aside to continue`,
-        { file: path },
-        { cause: error },
-      );
-    }
+    return parseRecordFile(path, text, schema);
   }
 }

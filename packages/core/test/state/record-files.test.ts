@@ -1,0 +1,154 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { InputError, NotFoundError, StateCorruptError } from '../../src/errors.js';
+import { getRecord, listRecords } from '../../src/manager/lookup.js';
+import type { SandboxRecord } from '../../src/manager/record.js';
+import { FileStateStore } from '../../src/state/file-store.js';
+import { byCreation, FileRecordReader } from '../../src/state/record-files.js';
+import { newSandboxId } from '../../src/util/ids.js';
+import { tempDir } from '../support/fixtures.js';
+
+function record(overrides: Partial<SandboxRecord> = {}): SandboxRecord {
+  const now = new Date().toISOString();
+  return {
+    id: newSandboxId(),
+    state: 'ready',
+    profile: 'profile.x',
+    extension: 'ext.x',
+    host: 'local',
+    consumer: 'test',
+    created_at: now,
+    updated_at: now,
+    expires_at: now,
+    ttl_seconds: 60,
+    ...overrides,
+  };
+}
+
+/** A home with records written by the real store, so the reader is checked against what it writes. */
+async function homeWith(records: SandboxRecord[]): Promise<{ home: string; store: FileStateStore }> {
+  const home = tempDir();
+  const store = new FileStateStore(home);
+  for (const r of records) await store.putSandbox(r);
+  return { home, store };
+}
+
+describe('FileRecordReader: the read-only path of list and status', () => {
+  test('reads what the store wrote: the same records, in the same order', async () => {
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+    const records = [
+      record({ created_at: at(3) }),
+      record({ created_at: at(1), state: 'destroyed' }),
+      record({ created_at: at(2), handle: { sandbox_id: 'x', host: 'local', extra: { kept: true } } }),
+      // Same instant: the id decides.
+      record({ id: 'zzzzzzzzzzzz', created_at: at(1) }),
+      record({ id: '000000000000', created_at: at(1) }),
+    ];
+    const { home, store } = await homeWith(records);
+    const reader = new FileRecordReader(home);
+    expect(await reader.listSandboxes()).toEqual(await store.listSandboxes());
+    expect((await reader.listSandboxes()).map((r) => r.created_at)).toEqual([
+      at(1),
+      at(1),
+      at(1),
+      at(2),
+      at(3),
+    ]);
+    const [first] = records;
+    expect(await reader.getSandbox(first?.id ?? '')).toEqual(await store.getSandbox(first?.id ?? ''));
+  });
+
+  test("a corrupt file: skipped by list, named by get with the store's message", async () => {
+    const good = record();
+    const { home, store } = await homeWith([good]);
+    const bad = newSandboxId();
+    const badFile = join(home, 'sandboxes', `${bad}.json`);
+    writeFileSync(badFile, '{"id": "trunc');
+    const invalid = newSandboxId();
+    writeFileSync(
+      join(home, 'sandboxes', `${invalid}.json`),
+      JSON.stringify({ ...good, id: invalid, state: 'lost' }),
+    );
+
+    const reader = new FileRecordReader(home);
+    expect((await reader.listSandboxes()).map((r) => r.id)).toEqual([good.id]);
+    const fromReader = await reader.getSandbox(bad).catch((e: unknown) => e);
+    const fromStore = await store.getSandbox(bad).catch((e: unknown) => e);
+    expect(fromReader).toBeInstanceOf(StateCorruptError);
+    expect((fromReader as StateCorruptError).message).toBe((fromStore as StateCorruptError).message);
+    expect((fromReader as StateCorruptError).message).toMatch(
+      new RegExp(`^state file ${badFile} cannot be read \\(.*\\); move it aside to continue$`),
+    );
+    expect((fromReader as StateCorruptError).details).toEqual({ file: badFile });
+    await expect(reader.getSandbox(invalid)).rejects.toThrow(StateCorruptError);
+  });
+
+  test("only files named like a record are read: a writer's temporary file or a stray file is not one", async () => {
+    const good = record();
+    const { home } = await homeWith([good]);
+    const dir = join(home, 'sandboxes');
+    // Shapes that must be ignored; each holds a valid record, so reading one would show up in the list.
+    const stray = JSON.stringify(record());
+    for (const name of [
+      `${good.id}.json.123456`,
+      'notes.txt',
+      'ABCDEFGHIJKL.json',
+      'short.json',
+      '.hidden.json',
+    ]) {
+      writeFileSync(join(dir, name), stray);
+    }
+    const reader = new FileRecordReader(home);
+    expect((await reader.listSandboxes()).map((r) => r.id)).toEqual([good.id]);
+    expect(await reader.getSandbox('../../etc/passwd')).toBeUndefined();
+  });
+
+  test('a home that does not exist: nothing listed, nothing found, and nothing created', async () => {
+    const home = join(tempDir(), 'never-used');
+    const reader = new FileRecordReader(home);
+    expect(await reader.listSandboxes()).toEqual([]);
+    expect(await reader.getSandbox(newSandboxId())).toBeUndefined();
+    expect(existsSync(home)).toBe(false);
+  });
+
+  test('byCreation orders exactly as localeCompare did', () => {
+    const ids = ['b00000000000', 'a00000000000', '900000000000', 'a0000000000z', 'a00000000009'];
+    const stamps = ['2026-01-01T00:00:00.000Z', '2025-12-31T23:59:59.999Z', '2026-01-01T00:00:00Z'];
+    const items = ids.flatMap((id) => stamps.map((created_at) => ({ id, created_at })));
+    const expected = [...items].sort(
+      (a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
+    );
+    expect([...items].reverse().sort(byCreation)).toEqual(expected);
+  });
+});
+
+describe('getRecord and listRecords: what manager.get and manager.list answer', () => {
+  test('list: live sandboxes only, unless all', async () => {
+    const live = [
+      record({ state: 'provisioning' }),
+      record({ state: 'ready' }),
+      record({ state: 'destroying' }),
+    ];
+    const ended = [record({ state: 'destroyed' }), record({ state: 'failed' })];
+    const { home } = await homeWith([...live, ...ended]);
+    const reader = new FileRecordReader(home);
+    const ids = (records: SandboxRecord[]) => records.map((r) => r.id).sort();
+    expect(ids(await listRecords(reader))).toEqual(ids(live));
+    expect(ids(await listRecords(reader, { all: true }))).toEqual(ids([...live, ...ended]));
+  });
+
+  test('get: by id or sbx-id; an unknown one names where it looked; a malformed one is an input error', async () => {
+    const one = record();
+    const { home } = await homeWith([one]);
+    const reader = new FileRecordReader(home);
+    expect(await getRecord(reader, one.id)).toEqual(one);
+    expect(await getRecord(reader, `sbx-${one.id}`)).toEqual(one);
+    const missing = newSandboxId();
+    await expect(getRecord(reader, missing)).rejects.toThrow(NotFoundError);
+    await expect(getRecord(reader, missing)).rejects.toThrow(
+      `no sandbox "${missing}" in ${home} (see \`sandboxer list --all\`)`,
+    );
+    await expect(getRecord(reader, 'not-an-id')).rejects.toThrow(InputError);
+  });
+});
