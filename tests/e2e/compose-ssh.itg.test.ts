@@ -111,7 +111,7 @@ describe('ext.compose-ssh on the real testbed', () => {
     );
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(
-      /provision failed: compose config on sbxtest@127\.0\.0\.1:2222 failed \(exit \d+\)/,
+      /provision failed: compose up on sbxtest@127\.0\.0\.1:2222 failed \(exit \d+\)/,
     );
   });
 
@@ -209,7 +209,7 @@ describe('ext.compose-ssh faults: a clear error and nothing left behind', () => 
   test('a broken compose file', () => {
     const result = create('compose-broken');
     expect(result.stderr).toMatch(
-      /provision failed: compose config on sbxtest@127\.0\.0\.1:2222 failed \(exit 1\)/,
+      /provision failed: compose up on sbxtest@127\.0\.0\.1:2222 failed \(exit 1\)/,
     );
     expect(result.stderr).toMatch(/ports/);
     expectRolledBack(result, 'provision');

@@ -145,8 +145,8 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
     const run = startSandboxer([...CREATE, '-i', `repo=${COMPOSE_HTTP}`], env.vars);
     let stoppedAt = 0;
     try {
-      // `compose config` runs over the open session for about a second: kill sshd under it.
-      await run.line(/checking .* with docker-compose config/);
+      // `compose up` runs over the open session for a second or more: kill sshd under it.
+      await run.line(/docker-compose -p sbx-[a-z0-9]+ up -d/);
       await stopSshd(sshd2);
       stoppedAt = Date.now();
       await run.done;
@@ -163,7 +163,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
     } else {
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(
-        /sandbox [a-z0-9]+: provision failed: (lost the SSH connection to sbxtest@127\.0\.0\.2:2222 during compose config|compose config on sbxtest@127\.0\.0\.2:2222 failed)/,
+        /sandbox [a-z0-9]+: provision failed: (lost the SSH connection to sbxtest@127\.0\.0\.2:2222 during compose up|compose up on sbxtest@127\.0\.0\.2:2222 failed)/,
       );
       // The rollback could not reach the host either: the record says so, and gc finishes the job.
       const failed = suite.status(env, id);
@@ -234,16 +234,16 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
     let checked = false;
     try {
       const run = startSandboxer([...CREATE, '-i', `repo=${COMPOSE_HTTP}`], env.vars);
-      // Cut while `compose config` runs over the session, and refuse new connections until the
+      // Cut while `compose up` runs over the session, and refuse new connections until the
       // create has given up: its rollback cannot reach the host either.
-      await run.line(/checking .* with docker-compose config/);
+      await run.line(/docker-compose -p sbx-[a-z0-9]+ up -d/);
       await proxy.cut({ refuse: true });
       const cutAt = Date.now();
       const result = await run.done;
       await proxy.accept();
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(
-        /sandbox [a-z0-9]+: provision failed: (lost the SSH connection to sbxtest@127\.0\.0\.1:\d+ during compose config|compose config on sbxtest@127\.0\.0\.1:\d+ failed)/,
+        /sandbox [a-z0-9]+: provision failed: (lost the SSH connection to sbxtest@127\.0\.0\.1:\d+ during compose up|compose up on sbxtest@127\.0\.0\.1:\d+ failed)/,
       );
       const id = result.json.error.details.sandbox as string;
       const failed = suite.status(env, id);
@@ -279,7 +279,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
     const { env, proxy } = await proxiedEnv('rst');
     try {
       const run = startSandboxer([...CREATE, '-i', `repo=${COMPOSE_HTTP}`], env.vars);
-      await run.line(/checking .* with docker-compose config/);
+      await run.line(/docker-compose -p sbx-[a-z0-9]+ up -d/);
       await proxy.cut({ reset: true });
       const result = await run.done;
       expect(result.stderr).not.toMatch(/Unhandled 'error' event/);
@@ -339,7 +339,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const full = sandboxer([...CREATE, '-i', `repo=${COMPOSE_HTTP}`], env.vars);
       expect(full.code).toBe(4);
       expect(full.stderr).toMatch(
-        /provision failed: creating the sandbox directory on sbxtest@127\.0\.0\.2:2222 failed \(exit 1\):\s+cat: write error: No space left on device/,
+        /provision failed: creating the sandbox directory and arming its expiry switch on sbxtest@127\.0\.0\.2:2222 failed \(exit 1\):\s+cat: write error: No space left on device/,
       );
       const fullId = full.json.error.details.sandbox as string;
       expect(suite.status(env, fullId)).toMatchObject({ state: 'failed', cleanup: { leftovers: [] } });

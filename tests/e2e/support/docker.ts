@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The testbed's Docker engine runs on this machine, so tests can look at it directly. */
 function docker(...args: string[]): string[] {
@@ -30,6 +31,12 @@ export function allSandboxLeftovers(dirs: string[]): string[] {
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) if (name.startsWith('sbx-')) found.push(`directory ${dir}/${name}`);
+    // Removed directories are deleted in the background from the trash: give that a moment.
+    const trash = join(dir, '.sandboxer-trash');
+    const waiting = () => (existsSync(trash) ? readdirSync(trash) : []);
+    const until = Date.now() + 30_000;
+    while (waiting().length > 0 && Date.now() < until) spawnSync('sleep', ['0.2']);
+    found.push(...waiting().map((name) => `directory ${trash}/${name} (not deleted)`));
   }
   return found;
 }

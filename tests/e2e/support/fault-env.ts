@@ -146,7 +146,13 @@ export class FaultSuite {
       sh(`docker network ls -q --filter ${filter} | xargs -r docker network rm`);
       sh(`docker volume ls -q --filter ${filter} | xargs -r docker volume rm -f`);
     }
-    for (const b of this.bases) rmSync(b, { recursive: true, force: true });
+    for (const b of this.bases) {
+      // A spare copy of a sync cache may still be in the making (it holds the cache's lock).
+      spawnSync('find', [b, '-path', '*/.sandboxer-cache/*.lock', '-exec', 'flock', '{}', 'true', ';'], {
+        stdio: 'ignore',
+      });
+      rmSync(b, { recursive: true, force: true });
+    }
   }
 
   /** rsync scratch directories (each with a copy of the private key) under a state directory's TMPDIR. */

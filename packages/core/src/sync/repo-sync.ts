@@ -31,6 +31,8 @@ export interface SyncRequest {
    * repo take turns. Used with rsync only, when the host has `flock`.
    */
   cacheDir?: string;
+  /** probeHost's answer, when the caller started it earlier (else syncRepo asks). */
+  tools?: Promise<HostTools>;
   progress?: (message: string) => void;
 }
 
@@ -77,6 +79,47 @@ function hasLocalRsync(): boolean {
   return localRsync;
 }
 
+/** What the host offers a sync (one round trip): see probeHost. */
+export interface HostTools {
+  rsync: boolean;
+  /** `flock`, and the cache directory made: the cache can be used. */
+  cache: boolean;
+}
+
+/**
+ * Asks the host whether it has rsync (and flock, for the cache), and makes the cache's directory
+ * when it can be used — in one round trip, which needs nothing from the sandbox directory, so a
+ * caller may start it while that directory is being made. Never rejects before it is awaited.
+ */
+export function probeHost(
+  session: SshSession,
+  method: SyncMethod,
+  cacheDir: string | undefined,
+): Promise<HostTools> {
+  if (method === 'tar' || !hasLocalRsync()) return Promise.resolve({ rsync: false, cache: false });
+  const makeCache = cacheDir
+    ? ` && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)}) && echo cache`
+    : '';
+  const probe = session
+    .exec(
+      `command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`,
+      {
+        what: 'looking for rsync',
+      },
+    )
+    .then(({ stdout, stderr }) => {
+      const found = new Set(stdout.split('\n'));
+      if (found.has('flock') && cacheDir && !found.has('cache')) {
+        throw new ProvisionError(
+          `preparing the sync cache ${cacheDir} on ${session.destination} failed: ${stderr.trim()}`,
+        );
+      }
+      return { rsync: found.has('rsync'), cache: found.has('cache') };
+    });
+  probe.catch(() => {}); // its rejection is the awaiting caller's to handle
+  return probe;
+}
+
 /**
  * Copies the repo to the host without `.git`, `node_modules` and `.sandboxerignore` matches:
  * rsync over SSH when both ends have it (delta transfer), else a gzipped tar stream over the SSH
@@ -85,18 +128,9 @@ function hasLocalRsync(): boolean {
 export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
   const started = Date.now();
   const method = request.method ?? 'auto';
-  // One round trip tells whether the host has rsync (and flock, for the cache).
-  const tools =
-    method === 'tar' || !hasLocalRsync()
-      ? ''
-      : (
-          await request.session.exec(
-            'command -v rsync >/dev/null && echo rsync; command -v flock >/dev/null && echo flock',
-            { what: 'looking for rsync' },
-          )
-        ).stdout;
-  const useRsync = method === 'rsync' || (method === 'auto' && tools.includes('rsync'));
-  const useCache = useRsync && request.cacheDir !== undefined && tools.includes('flock');
+  const tools = await (request.tools ?? probeHost(request.session, method, request.cacheDir));
+  const useRsync = method === 'rsync' || (method === 'auto' && tools.rsync);
+  const useCache = useRsync && request.cacheDir !== undefined && tools.cache;
   request.progress?.(
     `syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`,
   );
@@ -116,18 +150,69 @@ export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
   return report;
 }
 
-/** rsync into the host's cache of this repo, then a local copy on the host into the sandbox. */
+/**
+ * rsync into the host's cache of this repo, then fill the sandbox from it on the host. Filling is a
+ * rename when a spare copy of the cache is ready (made in the background after the previous create)
+ * plus a local rsync of what changed since; otherwise a full copy. Then a new spare is started.
+ */
 async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files: number; bytes: number }> {
   const lock = `${cacheDir}.lock`;
-  await request.session.run(and('umask 077', command('mkdir', '-p', '--', cacheDir)), {
-    what: 'preparing the sync cache',
-  });
-  // One lock from the rsync to the end of the copy (the remote rsync runs inside it), so another
-  // create of the same repo can never update the cache between this one's sync and its copy.
-  // --reflink=auto: a copy-on-write clone where the filesystem can, a plain copy elsewhere; never a link.
-  const copy = command('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${request.remoteDir}/`);
-  const remote = `flock ${quote(lock)} sh -c ${quote(`rsync "$@" && ${copy}`)} rsync`;
-  return viaRsync({ ...request, remoteDir: cacheDir }, remote);
+  // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
+  // create of the same repo can never update the cache between this one's sync and its fill.
+  const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+  const remote = `flock ${quote(lock)} sh -c ${quote(`rsync "$@" && ${fill}`)} rsync`;
+  const counts = await viaRsync({ ...request, remoteDir: cacheDir }, remote);
+  // Not waited for: it returns at once, and a spare that never started only costs the next create a copy.
+  request.session
+    .exec(prepareSpareCommand(cacheDir), { what: 'starting a spare copy of the sync cache' })
+    .catch(() => {});
+  return counts;
+}
+
+/** Where the ready spare copy of a cache lives, and where it is made. */
+export const spareOf = (cacheDir: string) => ({
+  ready: `${cacheDir}.spare`,
+  making: `${cacheDir}.spare-tmp`,
+});
+
+/**
+ * Shell (run under the cache's lock, after rsync updated the cache) that makes `dir` an exact copy of
+ * the cache. With a spare: move its top-level entries into `dir` (renames, however big the repo),
+ * then a local `rsync --delete` brings them up to date with the cache — cheap, only what changed
+ * since the spare was made, and exact even if the spare were stale. Without one: `cp -a`, where
+ * --reflink=auto clones on a copy-on-write filesystem (XFS, btrfs). Never hard links: nothing a
+ * sandbox does to its files can reach the cache or a spare.
+ */
+export function fillFromCacheScript(cacheDir: string, dir: string, protect: string[]): string {
+  const spare = quote(spareOf(cacheDir).ready);
+  const protectRules = protect.flatMap((name) => ['--filter', `P /${name}`]);
+  const entries = ['/*', '/.[!.]*', '/..?*'].map((glob) => `${spare}${glob}`).join(' ');
+  return [
+    `if [ -d ${spare} ]; then`,
+    // Each entry is renamed to a name that does not exist yet (mv into an existing directory would
+    // nest it); a clash cannot happen in a fresh sandbox dir, and if it did, rsync below copies it.
+    `for f in ${entries}; do [ -e "$f" ] || [ -L "$f" ] || continue; t=${quote(dir)}/"\${f##*/}";`,
+    `if [ -e "$t" ] || [ -L "$t" ]; then rm -rf -- "$f"; else mv -- "$f" "$t" || exit; fi; done`,
+    `&& rmdir -- ${spare}`,
+    `&& ${command('rsync', '-a', '--delete', ...protectRules, '--', `${cacheDir}/`, `${dir}/`)} >/dev/null;`,
+    `else ${command('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${dir}/`)}; fi`,
+  ].join(' ');
+}
+
+/**
+ * Starts making the next spare copy of the cache, detached (it outlives this SSH session) and under
+ * the cache's lock (a create of the same repo waits for it, then takes it). Made under a temporary
+ * name and renamed when complete, so a half-made spare is never used; a failed one is removed.
+ */
+export function prepareSpareCommand(cacheDir: string): string {
+  const { ready, making } = spareOf(cacheDir);
+  const make = [
+    `[ -e ${quote(ready)} ] && exit 0`,
+    `rm -rf -- ${quote(making)}`,
+    `if ${command('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir, making)} && mv -- ${quote(making)} ${quote(ready)}; then :; else rm -rf -- ${quote(making)}; fi`,
+  ].join('; ');
+  const locked = command('flock', `${cacheDir}.lock`, 'sh', '-c', make);
+  return `[ -e ${quote(ready)} ] || (nohup setsid ${locked} </dev/null >/dev/null 2>&1 &)`;
 }
 
 /** Where key scratch directories go: RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../src/errors.js';
+import { modelOf } from '../../src/extensions/builtin/compose-model.js';
 import { labelsOverride } from '../../src/extensions/builtin/compose-stack.js';
 
 /** What provision passes: values that YAML 1.1 would read as a boolean and a timestamp if unquoted. */
@@ -76,7 +77,7 @@ const asYaml11 = (text: string) => parseYaml(text, { version: '1.1' }) as Overri
 
 describe('labelsOverride', () => {
   test('v1 config: exact text, version kept, labels every service, the named volume and the default network', () => {
-    const { services, override } = labelsOverride(V1_CONFIG, labels, []);
+    const { services, override } = labelsOverride(modelOf(V1_CONFIG), labels, []);
     expect(services).toEqual(['db', 'web']);
     // Keys double-quoted too, and the labels written out each time (no YAML anchors or aliases).
     const block = `    "labels":
@@ -96,7 +97,7 @@ describe('labelsOverride', () => {
   ])(
     '%s config: no anchors or aliases, one labels block per labelled object (%i)',
     (_name, config, blocks) => {
-      const { override } = labelsOverride(config, labels, []);
+      const { override } = labelsOverride(modelOf(config), labels, []);
       expect(override).not.toMatch(/[&*]a\d/);
       expect(override.match(/^ {4}"labels":\n/gm)).toHaveLength(blocks);
       expect(override.match(/"dev\.sandboxer\.managed": "true"/g)).toHaveLength(blocks);
@@ -144,13 +145,13 @@ describe('labelsOverride', () => {
       { version: '3', services: { web: { labels } }, networks: { default: { labels } } },
     ],
   ])('%s, read back as YAML 1.1: every label value is still a string', (_name, config, expected) => {
-    const { override } = labelsOverride(config, labels, []);
+    const { override } = labelsOverride(modelOf(config), labels, []);
     expect(asYaml11(override)).toEqual(expected);
     expect(parseYaml(override)).toEqual(expected);
   });
 
   test.each(Object.values(labels))('the value %s is double-quoted', (value) => {
-    expect(labelsOverride(V2_CONFIG, labels, []).override).toContain(`"${value}"`);
+    expect(labelsOverride(modelOf(V2_CONFIG), labels, []).override).toContain(`"${value}"`);
   });
 
   test('control: unquoted, YAML 1.1 would not read these as strings', () => {
@@ -169,7 +170,7 @@ describe('labelsOverride', () => {
       x: '0750',
       z: 'null',
     };
-    const { override } = labelsOverride(V1_CONFIG, tricky, []);
+    const { override } = labelsOverride(modelOf(V1_CONFIG), tricky, []);
     expect(asYaml11(override).services.web?.labels).toEqual(tricky);
   });
 
@@ -181,7 +182,7 @@ describe('labelsOverride', () => {
       ['web', 'db'],
     ],
   ])('selected %j → waits for %j; labels every service either way', (selected, waitFor) => {
-    const { services, override } = labelsOverride(V2_CONFIG, labels, selected);
+    const { services, override } = labelsOverride(modelOf(V2_CONFIG), labels, selected);
     expect(services).toEqual(waitFor);
     expect(Object.keys(asYaml11(override).services)).toEqual(['db', 'web']);
   });
@@ -191,14 +192,14 @@ describe('labelsOverride', () => {
     [['web', 'nope', 'other'], 'nope, other'],
     [['Web'], 'Web'],
   ])('unknown selected services %j → InputError naming them and the known ones', (selected, named) => {
-    expect(() => labelsOverride(V2_CONFIG, labels, selected)).toThrow(InputError);
-    expect(() => labelsOverride(V2_CONFIG, labels, selected)).toThrow(
+    expect(() => labelsOverride(modelOf(V2_CONFIG), labels, selected)).toThrow(InputError);
+    expect(() => labelsOverride(modelOf(V2_CONFIG), labels, selected)).toThrow(
       `input "services": ${named} not in the compose files (services: db, web)`,
     );
   });
 
   test('a config without services knows none', () => {
-    expect(() => labelsOverride('', labels, ['web'])).toThrow(
+    expect(() => labelsOverride(modelOf(''), labels, ['web'])).toThrow(
       'input "services": web not in the compose files (services: )',
     );
   });
@@ -208,7 +209,7 @@ describe('labelsOverride', () => {
     'a service named %j keeps its name under YAML 1.1',
     (name) => {
       const { services, override } = labelsOverride(
-        `services:\n  "${name}":\n    image: nginx\n`,
+        modelOf(`services:\n  "${name}":\n    image: nginx\n`),
         labels,
         [],
       );

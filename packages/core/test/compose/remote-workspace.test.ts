@@ -86,14 +86,53 @@ describe('removeWorkspaceCommand', () => {
   test('exact command', () => {
     const dir = `/srv/sandboxer/sbx-${ID}`;
     const marker = `${dir}/${MARKER_FILE}`;
+    const trash = `/srv/sandboxer/.sandboxer-trash/sbx-${ID}`;
     expect(removeWorkspaceCommand(dir, ID)).toBe(
       [
-        `if [ ! -e ${dir} ]; then echo absent`,
-        `elif grep -qF '"sandbox_id":"${ID}"' ${marker} 2>/dev/null; then if find ${dir} -mindepth 1 -maxdepth 1 '!' -name ${MARKER_FILE} -exec rm -rf -- '{}' + && rm -rf -- ${dir}; then echo removed; else echo rm-failed; fi`,
+        `if [ ! -e ${dir} ]; then if ! ls -d -- ${trash}.* >/dev/null 2>&1; then echo absent; elif rm -rf -- ${trash}.*; then echo absent; else echo trash-failed; fi`,
+        `elif grep -qF '"sandbox_id":"${ID}"' ${marker} 2>/dev/null; then if o=$(find ${dir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ] && mkdir -p -- /srv/sandboxer/.sandboxer-trash && t=${trash}.$$ && mv -- ${dir} "$t"; then touch -- "$t"; (nohup setsid nice rm -rf -- "$t" </dev/null >/dev/null 2>&1 &); echo removed; elif find ${dir} -mindepth 1 -maxdepth 1 '!' -name ${MARKER_FILE} -exec rm -rf -- '{}' + && rm -rf -- ${dir}; then echo removed; else echo rm-failed; fi`,
         `elif [ ! -s ${marker} ] && [ -z "$(ls -A -- ${dir} | grep -vxF ${MARKER_FILE})" ]; then rm -f -- ${marker}; rmdir -- ${dir} && echo removed`,
         'else echo foreign; fi',
       ].join('; '),
     );
+  });
+
+  /** Waits for the detached `rm` of the trash to finish (it runs after the command returned). */
+  async function trashEmptied(base: string): Promise<string[]> {
+    const trash = join(base, '.sandboxer-trash');
+    for (let i = 0; i < 100 && readdirSync(trash).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    return readdirSync(trash);
+  }
+
+  test("all files the login user's: renamed into the trash at once, deleted there in the background", async () => {
+    const fake = fakeBin([]);
+    const base = join(fake.root, 'sandboxer');
+    const dir = provisioned(fake, base, ID);
+    expect(fake.run(removeWorkspaceCommand(dir, ID)).stdout).toBe('removed\n');
+    expect(existsSync(dir)).toBe(false);
+    expect(await trashEmptied(base)).toEqual([]);
+  });
+
+  test('what an earlier removal left in the trash (its rm died) is deleted by the next one', () => {
+    const fake = fakeBin([]);
+    const base = join(fake.root, 'sandboxer');
+    const left = join(base, '.sandboxer-trash', `sbx-${ID}.4242`);
+    const other = join(base, '.sandboxer-trash', `sbx-${OTHER}.4242`);
+    mkdirSync(join(left, 'src'), { recursive: true });
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(left, 'src', 'app.ts'), '');
+    expect(fake.run(removeWorkspaceCommand(sandboxDirOf(base, ID), ID)).stdout).toBe('absent\n');
+    expect(existsSync(left)).toBe(false);
+    // Another sandbox's is its own business.
+    expect(existsSync(other)).toBe(true);
+  });
+
+  test('a trash entry that cannot be deleted: trash-failed', () => {
+    const fake = fakeBin(['rm'], { exitCode: 1 });
+    const base = join(fake.root, 'sandboxer');
+    mkdirSync(join(base, '.sandboxer-trash', `sbx-${ID}.4242`), { recursive: true });
+    expect(fake.run(removeWorkspaceCommand(sandboxDirOf(base, ID), ID)).stdout).toBe('trash-failed\n');
   });
 
   test.each<[string, string, boolean, (fake: ReturnType<typeof fakeBin>, base: string) => string]>([
@@ -184,15 +223,19 @@ describe('removeWorkspaceCommand', () => {
   });
 
   test('ours, but deleting fails (files another user owns): rm-failed, the marker kept for a retry', () => {
-    // A fake rm that fails, as rm does on root-owned files left by a container (tests may run as root).
-    const fake = fakeBin(['rm'], { exitCode: 1 });
+    // Files owned by someone else (a fake `id` names another user, as the files are all the test's)
+    // take the slow path, and a fake rm fails there, as rm does on root-owned files left by a container.
+    const fake = fakeBin(['rm', 'id'], { exitCode: 1 });
     const dir = provisioned(fake, join(fake.root, 'sandboxer'), ID);
     const before = snapshot(dir);
     const result = fake.run(removeWorkspaceCommand(dir, ID));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe('rm-failed\n');
     // The contents go first (the marker is never among them); the directory itself is not tried.
-    const calls = fake.calls().map((c) => [c.name, ...c.args]);
+    const calls = fake
+      .calls()
+      .filter((c) => c.name === 'rm')
+      .map((c) => [c.name, ...c.args]);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.slice(0, 3)).toEqual(['rm', '-rf', '--']);
     expect(calls[0]?.slice(3).sort()).toEqual([join(dir, 'docker-compose.yml'), join(dir, 'src')]);

@@ -6,6 +6,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -237,6 +238,28 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
     expect(h.scan('docker')).toEqual({ status: 0, stdout: '', stderr: '' });
     rmSync(h.base, { recursive: true });
     expect(h.scan('docker')).toEqual({ status: 0, stdout: '', stderr: '' });
+  });
+
+  test('trash left by a background deletion that died is found once older than 5 minutes, with its removal time', () => {
+    const h = host();
+    const trash = join(h.base, '.sandboxer-trash');
+    const old = join(trash, 'sbx-iiiiiiiiiiii.4242');
+    const fresh = join(trash, 'sbx-jjjjjjjjjjjj.4243');
+    for (const dir of [old, fresh, join(trash, 'sbx-bad name.1'), join(trash, 'other')]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    const removedAt = new Date('2026-01-01T00:00:00.000Z');
+    utimesSync(old, removedAt, removedAt);
+    utimesSync(join(trash, 'sbx-bad name.1'), removedAt, removedAt);
+    const result = h.scan(undefined);
+    expect(result.status).toBe(0);
+    expect(parseFindings(result.stdout, h.base)).toEqual([
+      {
+        sandbox_id: 'iiiiiiiiiiii',
+        resources: [`directory ${trash}/sbx-iiiiiiiiiiii.4242 (removed, deletion unfinished)`],
+        expires_at: removedAt.toISOString(),
+      },
+    ]);
   });
 
   test('a host without the engine installed still answers', () => {

@@ -17,7 +17,7 @@ import { RemoteCommandError } from '../../src/errors.js';
 import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
 import { quote } from '../../src/ssh/quote.js';
 import type { ExecOptions, ExecResult, SshSession } from '../../src/ssh/session.js';
-import { syncRepo } from '../../src/sync/repo-sync.js';
+import { fillFromCacheScript, prepareSpareCommand, spareOf, syncRepo } from '../../src/sync/repo-sync.js';
 import { sampleRepo, tempDir } from '../support/fixtures.js';
 
 /**
@@ -169,9 +169,27 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
   /** What each remote command ran before rsync's own server arguments. */
   const rsyncPaths = () => sshCommands().map((c) => c.split(' --server ')[0]);
 
-  /** The --rsync-path of a sync via the cache: rsync, then the copy, under one flock. */
+  /** The --rsync-path of a sync via the cache: rsync, then the fill from the cache, under one flock. */
   const cacheRsyncPath = (cacheDir: string, dir: string) =>
-    `flock ${quote(`${cacheDir}.lock`)} sh -c ${quote(`rsync "$@" && cp -a --reflink=auto -- ${quote(`${cacheDir}/.`)} ${quote(`${dir}/`)}`)} rsync`;
+    `flock ${quote(`${cacheDir}.lock`)} sh -c ${quote(`rsync "$@" && ${fillFromCacheScript(cacheDir, dir, [MARKER_FILE])}`)} rsync`;
+
+  /** Waits until the background spare copy is done (it holds the cache's lock while it copies). */
+  function settle(cacheDir: string): void {
+    spawnSync('flock', [`${cacheDir}.lock`, 'true']);
+  }
+
+  /** Waits until a spare copy is ready: it is started, not waited for, after each sync. */
+  function spareMade(cacheDir: string): void {
+    for (let i = 0; i < 100 && !existsSync(spareOf(cacheDir).ready); i++) spawnSync('sleep', ['0.05']);
+    settle(cacheDir);
+  }
+  afterEach(() => {
+    // A spare may still be in the making: let it finish before the scratch dirs go.
+    const caches = join(hostRoot, '.sandboxer-cache');
+    if (!existsSync(caches)) return;
+    for (const name of readdirSync(caches))
+      if (name.endsWith('.lock')) settle(join(caches, name.slice(0, -5)));
+  });
 
   test('first sync fills the cache, a second one sends almost nothing, each sandbox gets a real copy', async () => {
     const session = localSession(process.env.PATH ?? '');
@@ -228,9 +246,77 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
 
     // Never the repo's marker in the cache, so never over a sandbox's own.
     expect(existsSync(join(cacheDir, MARKER_FILE))).toBe(false);
-    // Three syncs, three remote commands, each copying into its own sandbox; no separate copy.
+    // Three syncs, three remote commands, each filling its own sandbox; the only other commands
+    // with a copy start the next spare (in the background, after the lock is released).
     expect(rsyncPaths()).toEqual([first, second, third].map((dir) => cacheRsyncPath(cacheDir, dir)));
-    expect(session.commands.filter((c) => c.includes('cp '))).toEqual([]);
+    expect(session.commands.filter((c) => c.includes('cp '))).toEqual(
+      Array(3).fill(prepareSpareCommand(cacheDir)),
+    );
+  });
+
+  /** A sync request through the cache, for a sandbox dir to add. */
+  function cacheRequest() {
+    const cacheDir = join(hostRoot, '.sandboxer-cache', '0123456789abcdef');
+    const session = localSession(process.env.PATH ?? '');
+    const request = {
+      session,
+      target,
+      privateKey: 'not a key',
+      localDir: repo,
+      cacheDir,
+      protect: [MARKER_FILE],
+    };
+    return { cacheDir, request };
+  }
+
+  test('a spare copy made after one create is moved into the next sandbox, then brought up to date', async () => {
+    const { cacheDir, request } = cacheRequest();
+    const { ready, making } = spareOf(cacheDir);
+
+    await syncRepo({ ...request, remoteDir: sandbox('aaaaaaaaaaaa') });
+    spareMade(cacheDir);
+    // A real copy of the cache, never linked to it.
+    expect(files(ready)).toEqual(SYNCED);
+    expect(statSync(join(ready, 'big.bin')).ino).not.toBe(statSync(join(cacheDir, 'big.bin')).ino);
+    expect(existsSync(making)).toBe(false);
+    const spareBig = statSync(join(ready, 'big.bin')).ino;
+
+    writeFileSync(join(repo, 'README.md'), '# sample, edited\n');
+    rmSync(join(repo, 'src', 'app.txt'));
+    writeFileSync(join(repo, 'new.txt'), 'new\n');
+    const second = sandbox('bbbbbbbbbbbb');
+    await syncRepo({ ...request, remoteDir: second });
+    // The spare's files were moved in (same inode), and what changed since was synced onto them.
+    expect(statSync(join(second, 'big.bin')).ino).toBe(spareBig);
+    expect(files(second)).toEqual(
+      [MARKER_FILE, '.sandboxerignore', 'README.md', 'big.bin', 'new.txt'].sort(),
+    );
+    expect(readFileSync(join(second, 'README.md'), 'utf8')).toBe('# sample, edited\n');
+    expect(readFileSync(join(second, MARKER_FILE), 'utf8')).toBe(MARKER);
+    // And the next spare is on its way, from the updated cache.
+    spareMade(cacheDir);
+    expect(files(ready)).toEqual(files(cacheDir));
+    expect(readFileSync(join(ready, 'README.md'), 'utf8')).toBe('# sample, edited\n');
+  });
+
+  test('a stale or tampered spare still gives an exact copy; a half-made one is never used', async () => {
+    const { cacheDir, request } = cacheRequest();
+    const { ready, making } = spareOf(cacheDir);
+    await syncRepo({ ...request, remoteDir: sandbox('aaaaaaaaaaaa') });
+    spareMade(cacheDir);
+    // Someone on the host changes the spare: a file edited (size differs), one added, a dir removed.
+    writeFileSync(join(ready, 'README.md'), 'tampered, and longer than the original\n');
+    writeFileSync(join(ready, 'extra.txt'), 'not in the repo\n');
+    rmSync(join(ready, 'src'), { recursive: true });
+    // A half-made spare (its copy was killed) sits next to it.
+    mkdirSync(join(making, 'junk'), { recursive: true });
+    const second = sandbox('bbbbbbbbbbbb');
+    await syncRepo({ ...request, remoteDir: second });
+    expect(files(second)).toEqual([MARKER_FILE, ...SYNCED].sort());
+    expect(readFileSync(join(second, 'README.md'), 'utf8')).toBe('# sample\n');
+    spareMade(cacheDir);
+    expect(existsSync(making)).toBe(false);
+    expect(files(ready)).toEqual(SYNCED);
   });
 
   test('a host without flock gets a direct rsync into the sandbox, and no cache', async () => {
@@ -357,7 +443,8 @@ exec ${quote(realCp)} "$@"
       remoteDir: b,
     }).finally(otherDone);
     await syncA;
-    expect(heldBack).toEqual([]);
+    // Only the start of the next spare comes after the rsync; it copies the cache under its lock.
+    expect(heldBack).toEqual([prepareSpareCommand(cacheDir)]);
     expect(readFileSync(join(a, 'README.md'), 'utf8')).toBe('# sample\n');
     expect(readFileSync(join(b, 'README.md'), 'utf8')).toBe('# the other branch\n');
   });

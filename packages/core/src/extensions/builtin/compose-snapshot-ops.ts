@@ -20,12 +20,12 @@ import {
 } from './compose-snapshot.js';
 import { artifactPathOf, deleteArtifactCommand } from './compose-snapshot-commands.js';
 import {
-  armStackSwitch,
   type ComposeHandle,
   configureStack,
   type Stack,
   type StackRequest,
   type StackSettings,
+  stackSwitchCommand,
   upStack,
 } from './compose-stack.js';
 import {
@@ -109,13 +109,18 @@ export async function restoreCompose(
     // Checked (and uploaded if need be) before anything is made on the host.
     const artifact = await ensureArtifact(session, host, stack.base, source, request.progress);
     request.progress?.(`creating ${dir} from snapshot ${snapshot.id}`);
-    await createWorkspace(session, stack.base, dir, {
-      sandbox_id: request.sandboxId,
-      extension: settings.extensionId,
-      restored_from: snapshot.id,
-      ...stack.labels,
-    });
-    await armStackSwitch(stack);
+    await createWorkspace(
+      session,
+      stack.base,
+      dir,
+      {
+        sandbox_id: request.sandboxId,
+        extension: settings.extensionId,
+        restored_from: snapshot.id,
+        ...stack.labels,
+      },
+      stackSwitchCommand(stack),
+    );
     if (contents.workspace) await restoreWorkspace(session, artifact, dir, false);
     return startRestored(stack, artifact, contents, request.progress);
   }

@@ -42,7 +42,6 @@ import {
   snapshotCompose,
 } from './compose-snapshot-ops.js';
 import {
-  armStackSwitch,
   type ComposeHandle,
   composeInputsSchema,
   configureStack,
@@ -50,6 +49,7 @@ import {
   type Stack,
   type StackRequest,
   type StackSettings,
+  stackSwitchCommand,
   upStack,
 } from './compose-stack.js';
 import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
@@ -64,6 +64,7 @@ import {
   SessionPool,
   sandboxDirOf,
   sessionOptions,
+  startSync,
   syncWorkspace,
 } from './remote-workspace.js';
 
@@ -137,18 +138,21 @@ export class ComposeSshExtension implements SandboxExtension {
     const stack = await this.#prepare(request);
     const { session, host, dir, inputs } = stack;
     request.progress?.(`creating ${dir}`);
-    await createWorkspace(session, stack.base, dir, {
-      sandbox_id: request.sandboxId,
-      extension: this.id,
-      ...stack.labels,
-    });
+    // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
+    const sync = startSync(session, inputs.repo, inputs.sync_method, stack.base);
     // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
     // even if this process (or its runner) dies.
-    await armStackSwitch(stack);
+    await createWorkspace(
+      session,
+      stack.base,
+      dir,
+      { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels },
+      stackSwitchCommand(stack),
+    );
     request.signal?.throwIfAborted();
-    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress, stack.base);
+    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
     request.signal?.throwIfAborted();
-    const handle = await configureStack(stack, request.progress);
+    const handle = await configureStack(stack, request.progress, inputs.repo);
     request.signal?.throwIfAborted();
     await upStack(stack, request.progress);
     return handle;
@@ -261,15 +265,23 @@ export class ComposeSshExtension implements SandboxExtension {
         );
         if (down.code === 0) removed.push(`compose project ${projectName}`);
       }
-      const swept = await session.run(sweepProjectCommand(runtime, projectName), {
-        what: 'removing labelled resources',
-      });
-      removed.push(...swept.split('\n').filter(Boolean));
-      const workspace = await removeWorkspace(session, dir, handle.sandbox_id);
-      removed.push(...workspace.removed);
-      const remaining = parseContainers(
-        await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }),
+      // The label sweep and the directory's removal touch different things: both at once, each on
+      // its own channel of the one connection.
+      // Both settle before a failure of either is thrown: the session is not closed under the other.
+      const [swept, workspace] = await allSettledOrThrow(
+        session.run(sweepProjectCommand(runtime, projectName), { what: 'removing labelled resources' }),
+        removeWorkspace(session, dir, handle.sandbox_id),
       );
+      removed.push(...swept.split('\n').filter(Boolean), ...workspace.removed);
+      // The check for leftovers, and when it finds none (and the directory went), the switch's
+      // disarming in the same round trip: until then it still stands guard at the expiry.
+      const inspect = inspectProjectCommand(runtime, projectName);
+      const disarm = disarmSwitchCommand(base, handle.sandbox_id);
+      const check =
+        workspace.leftovers.length > 0
+          ? inspect
+          : `out=$(${inspect}) || exit 3; printf '%s\n' "$out"; [ -n "$out" ] || { ${disarm}; } >/dev/null`;
+      const remaining = parseContainers(await session.run(check, { what: 'checking for leftovers' }));
       const leftovers = [
         ...workspace.leftovers,
         ...remaining.map(
@@ -277,12 +289,6 @@ export class ComposeSshExtension implements SandboxExtension {
             `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`,
         ),
       ];
-      // Only once nothing is left: until then the switch still stands guard at the expiry.
-      if (leftovers.length === 0) {
-        await session.run(disarmSwitchCommand(base, handle.sandbox_id), {
-          what: 'disarming the expiry switch',
-        });
-      }
       return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
     } finally {
       session.close();
@@ -328,6 +334,14 @@ export class ComposeSshExtension implements SandboxExtension {
     }
     return parts.join('\n');
   }
+}
+
+/** Like Promise.all, but waits for both before it rejects with the first failure. */
+async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function endpointsOf(containers: ContainerStatus[], hostAddress: string): Record<string, string> {

@@ -1,4 +1,4 @@
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import type { RemoteHost } from '../../hosts/resolve.js';
@@ -18,7 +18,8 @@ import {
   reapProjectCommand,
   servicesInput,
 } from './compose-commands.js';
-import { armSwitch } from './expiry-switch.js';
+import { type ComposeModel, localComposeModel, modelOf } from './compose-model.js';
+import { armSwitchCommand } from './expiry-switch.js';
 import {
   openSession,
   remoteHostOf,
@@ -63,6 +64,8 @@ export interface Stack {
   inputs: z.infer<typeof composeInputsSchema>;
   expiresAt: Date;
   signal: AbortSignal | undefined;
+  /** The labels file, made by configureStack and written by the next upStack (one round trip). */
+  pendingLabels?: string;
 }
 
 /** What ext.compose-ssh stores in the sandbox record (no secrets: env keys, never values). */
@@ -136,23 +139,33 @@ export function reapCommand(
   return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${removeWorkspaceCommand(sandboxDirOf(base, sandboxId), sandboxId)}`;
 }
 
-/** Arms the host-side dead-man's switch right after the directory exists (see expiry-switch.ts). */
-export async function armStackSwitch(stack: Stack): Promise<void> {
+/** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
+export function stackSwitchCommand(stack: Stack): string {
   const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
-  await armSwitch(stack.session, stack.base, stack.sandboxId, stack.expiresAt, reap);
+  return armSwitchCommand(stack.base, stack.sandboxId, stack.expiresAt, reap);
 }
 
-/** Checks the compose files with `config`, writes the labels file next to them, and makes the handle. */
-export async function configureStack(stack: Stack, progress: ProgressFn | undefined): Promise<ComposeHandle> {
+/**
+ * Makes the labels file (upStack writes it next to the compose files) and the handle. The names to label come
+ * from the repo's compose files on this machine when `localRepo` is given and they are plain enough
+ * (see localComposeModel); otherwise from `compose config` on the host, which also checks the files.
+ * Either way a broken file fails `compose up` before anything is created.
+ */
+export async function configureStack(
+  stack: Stack,
+  progress: ProgressFn | undefined,
+  localRepo?: string,
+): Promise<ComposeHandle> {
   const { session, project, inputs } = stack;
   const words = project.runtime.words.join(' ');
-  progress?.(`checking ${project.files.join(', ')} with ${words} config`);
-  const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
-  const { services, override } = labelsOverride(config, stack.labels, servicesInput(inputs.services));
-  await session.run(`cat > ${quote(`${stack.dir}/${LABELS_FILE}`)}`, {
-    stdin: override,
-    what: 'writing the labels file',
-  });
+  let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
+  if (model === undefined) {
+    progress?.(`checking ${project.files.join(', ')} with ${words} config`);
+    model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
+  }
+  const { services, override } = labelsOverride(model, stack.labels, servicesInput(inputs.services));
+  progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
+  stack.pendingLabels = override;
   if (!project.files.includes(LABELS_FILE)) project.files.push(LABELS_FILE);
   return {
     sandbox_id: stack.sandboxId,
@@ -175,31 +188,29 @@ export async function upStack(
   progress: ProgressFn | undefined,
   mode: '-d' | '--no-start' = '-d',
 ): Promise<void> {
-  const { project, inputs } = stack;
+  const { project, inputs, pendingLabels } = stack;
   progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
   stack.signal?.throwIfAborted();
-  await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
+  const up = composeCommand(project, 'up', mode, ...servicesInput(inputs.services));
+  const writeLabels = `cat > ${quote(`${stack.dir}/${LABELS_FILE}`)}`;
+  await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
+    ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
     what: mode === '-d' ? 'compose up' : 'compose up --no-start',
     timeoutMs: 15 * 60_000,
   });
+  stack.pendingLabels = undefined;
 }
 
 /**
- * From `compose config`'s merged view: the services to wait for, and an override file that labels
- * every service, the default network and each named volume with the sandbox id and its expiry.
+ * From the merged compose model: the services to wait for, and an override file that labels every
+ * service, the default network and each named volume with the sandbox id and its expiry.
  */
 export function labelsOverride(
-  configYaml: string,
+  config: ComposeModel,
   labels: Record<string, string>,
   selected: string[],
 ): { services: string[]; override: string } {
-  const config = (parseYaml(configYaml) ?? {}) as {
-    version?: string;
-    services?: Record<string, unknown>;
-    volumes?: Record<string, { external?: unknown } | null>;
-    networks?: Record<string, { external?: unknown } | null>;
-  };
-  const all = Object.keys(config.services ?? {});
+  const all = Object.keys(config.services);
   const unknown = selected.filter((s) => !all.includes(s));
   if (unknown.length > 0) {
     throw new InputError(
@@ -209,9 +220,9 @@ export function labelsOverride(
   const override: Record<string, unknown> = {};
   if (config.version) override.version = String(config.version);
   override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-  const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
+  const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
   if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-  if (!config.networks?.default?.external) override.networks = { default: { labels } };
+  if (!config.networks.default?.external) override.networks = { default: { labels } };
   // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
   const text = stringifyYaml(override, {
     defaultStringType: 'QUOTE_DOUBLE',

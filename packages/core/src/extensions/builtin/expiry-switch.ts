@@ -1,6 +1,5 @@
 import { InputError } from '../../errors.js';
 import { command, quote, remotePathInside } from '../../ssh/quote.js';
-import type { SshSession } from '../../ssh/session.js';
 import { isSandboxId } from '../../util/ids.js';
 
 /**
@@ -102,15 +101,4 @@ export function disarmSwitchCommand(base: string, sandboxId: string): string {
     `rm -f -- ${quote(f.pid)}`,
     'true',
   ].join('; ');
-}
-
-/** Arms the switch over an open session. */
-export async function armSwitch(
-  session: SshSession,
-  base: string,
-  sandboxId: string,
-  expiresAt: Date,
-  reap: string,
-): Promise<void> {
-  await session.run(armSwitchCommand(base, sandboxId, expiresAt, reap), { what: 'arming the expiry switch' });
 }

@@ -2,7 +2,7 @@ import { command, quote } from '../../ssh/quote.js';
 import { isSandboxId } from '../../util/ids.js';
 import type { HostFinding } from '../contract.js';
 import { switchDirOf } from './expiry-switch.js';
-import { MARKER_FILE } from './remote-workspace.js';
+import { MARKER_FILE, trashDirOf } from './remote-workspace.js';
 
 /**
  * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),
@@ -15,6 +15,9 @@ export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' |
   // must not be able to forge a line for another sandbox.
   const parts = [
     `for d in ${quote(base)}/sbx-*; do n=\${d##*/}; case "$n" in *[!a-z0-9-]*) continue;; esac; [ -d "$d" ] || continue; printf 'dir %s %s\\n' "$n" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
+    // Removed directories whose background deletion died (older than 5 minutes: a fresh one is
+    // still being deleted); their expiry is when they were removed, so gc finishes them.
+    `for t in ${quote(trashDirOf(base))}/sbx-*; do n=\${t##*/}; case "$n" in *[!a-z0-9.-]*) continue;; esac; [ -d "$t" ] || continue; [ -n "$(find "$t" -maxdepth 0 -mmin +5 2>/dev/null)" ] || continue; printf 'trash %s %s\\n' "$n" "$(stat -c %Y "$t" 2>/dev/null)"; done`,
     `for f in ${quote(switchDirOf(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
   ];
   if (engine) {
@@ -37,7 +40,7 @@ export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' |
 export function parseFindings(output: string, base: string): HostFinding[] {
   const found = new Map<
     string,
-    { resources: string[]; switchAt?: string; markerAt?: string; labelAt?: string }
+    { resources: string[]; switchAt?: string; markerAt?: string; labelAt?: string; trashedAt?: string }
   >();
   const entry = (id: string) => {
     let e = found.get(id);
@@ -61,6 +64,12 @@ export function parseFindings(output: string, base: string): HostFinding[] {
       } catch {
         // No marker or a torn one: the directory is still reported; removal checks the marker itself.
       }
+    } else if (kind === 'trash') {
+      const id = first.replace(/^sbx-/, '').replace(/\.\d+$/, '');
+      if (!isSandboxId(id)) continue;
+      const e = entry(id);
+      e.resources.push(`directory ${trashDirOf(base)}/${first} (removed, deletion unfinished)`);
+      if (/^\d+$/.test(tail)) e.trashedAt = new Date(Number(tail) * 1000).toISOString();
     } else if (kind === 'switch' && isSandboxId(first)) {
       const e = entry(first);
       e.resources.push('expiry switch');
@@ -74,7 +83,7 @@ export function parseFindings(output: string, base: string): HostFinding[] {
     }
   }
   return [...found.entries()].map(([sandbox_id, e]) => {
-    const expires = e.switchAt ?? e.markerAt ?? e.labelAt;
+    const expires = e.switchAt ?? e.markerAt ?? e.labelAt ?? e.trashedAt;
     return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
   });
 }

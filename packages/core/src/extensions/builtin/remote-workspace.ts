@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { RemoteHost } from '../../hosts/resolve.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
 import { type SessionOptions, SshSession } from '../../ssh/session.js';
 import type { SshTarget } from '../../ssh/target.js';
-import { type SyncMethod, syncRepo } from '../../sync/repo-sync.js';
+import { type HostTools, probeHost, type SyncMethod, syncRepo } from '../../sync/repo-sync.js';
 import { isSandboxId } from '../../util/ids.js';
 import type { HostTarget, SandboxHandle } from '../contract.js';
 
@@ -109,22 +110,39 @@ export function markerContent(fields: Record<string, string>): string {
   return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
 }
 
+/** Where removed sandbox directories wait for their deletion in the background: `<base>/.sandboxer-trash/`. */
+export function trashDirOf(base: string): string {
+  return posix.join(base, '.sandboxer-trash');
+}
+
 /**
  * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
  * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
- * otherwise empty. Prints `removed`, `absent` or `foreign`.
+ * otherwise empty. Prints `removed`, `absent`, `foreign`, `rm-failed` or `trash-failed`.
+ *
+ * Deleting a big repo's copy takes seconds (tens of thousands of unlinks), so when every file in it
+ * is the login user's (deletion can then only fail on a full-disk-like fault) the directory is
+ * renamed into the trash — the sandbox is gone at once — and deleted there by a detached `rm`. If
+ * that `rm` dies (a reboot), the next removal of the same id and `gc` (host-scan.ts) finish it.
+ * Files owned by someone else (root, from a container) take the slow path, which can report them.
  */
 export function removeWorkspaceCommand(dir: string, sandboxId: string): string {
   const marker = quote(`${dir}/${MARKER_FILE}`);
   const qdir = quote(dir);
+  const trash = quote(trashDirOf(posix.dirname(dir)));
+  const inTrash = `${trash}/${quote(posix.basename(dir))}`;
   const ours = `grep -qF ${quote(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+  const allMine = `o=$(find ${qdir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ]`;
+  const toTrash = `${allMine} && mkdir -p -- ${trash} && t=${inTrash}.$$ && mv -- ${qdir} "$t"`;
+  const deleteLater = `touch -- "$t"; (nohup setsid nice rm -rf -- "$t" </dev/null >/dev/null 2>&1 &)`;
   // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
   // another user), the directory is still recognisably ours and a retry gives the same advice.
   const contents = `${command('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
   const onlyMarkerLeft = `[ -z "$(${command('ls', '-A', '--', dir)} | grep -vxF ${quote(MARKER_FILE)})" ]`;
   return [
-    `if [ ! -e ${qdir} ]; then echo absent`,
-    `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
+    // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
+    `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif rm -rf -- ${inTrash}.*; then echo absent; else echo trash-failed; fi`,
+    `elif ${ours}; then if ${toTrash}; then ${deleteLater}; echo removed; elif ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
     // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
     `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
     'else echo foreign; fi',
@@ -136,6 +154,17 @@ export function workspaceRemoval(output: string, dir: string, destination: strin
   const answer = output.trim().split('\n').pop();
   if (answer === 'removed') return { removed: [`directory ${dir}`], leftovers: [], existed: true };
   if (answer === 'absent') return { removed: [], leftovers: [], existed: false };
+  if (answer === 'trash-failed') {
+    const trash = trashDirOf(posix.dirname(dir));
+    const trashed = `${trash}/${posix.basename(dir)}.*`;
+    return {
+      removed: [],
+      leftovers: [
+        `directory ${trashed} on ${destination} (this sandbox's, removed earlier and waiting for deletion) could not be deleted; remove it with: sudo rm -rf ${quote(trash)}/${quote(posix.basename(dir))}.*`,
+      ],
+      existed: true,
+    };
+  }
   if (answer === 'rm-failed') {
     return {
       removed: [],
@@ -154,16 +183,21 @@ export function workspaceRemoval(output: string, dir: string, destination: strin
   };
 }
 
-/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
+/**
+ * Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when),
+ * then arms the expiry switch (`armCommand`, see expiry-switch.ts) in the same round trip: from the
+ * moment there is something to remove, it goes at its expiry even if this process dies.
+ */
 export async function createWorkspace(
   session: SshSession,
   base: string,
   dir: string,
   marker: Record<string, string>,
+  armCommand: string,
 ): Promise<void> {
-  await session.run(createWorkspaceCommand(base, dir), {
+  await session.run(and(createWorkspaceCommand(base, dir), armCommand), {
     stdin: markerContent(marker),
-    what: 'creating the sandbox directory',
+    what: 'creating the sandbox directory and arming its expiry switch',
   });
 }
 
@@ -177,6 +211,26 @@ export function cacheDirOf(base: string, repo: string): string {
   return remotePathInside(base, '.sandboxer-cache', key);
 }
 
+/** A sync whose host probe has started (see startSync). */
+export interface StartedSync {
+  cacheDir: string | undefined;
+  tools: Promise<HostTools>;
+}
+
+/**
+ * Starts what a sync can do before the sandbox directory exists — asking the host for rsync and
+ * flock, making the repo's cache directory under `cacheBase` — so it runs alongside createWorkspace.
+ */
+export function startSync(
+  session: SshSession,
+  repo: string,
+  method: SyncMethod,
+  cacheBase?: string,
+): StartedSync {
+  const cacheDir = cacheBase ? cacheDirOf(cacheBase, repo) : undefined;
+  return { cacheDir, tools: probeHost(session, method, cacheDir) };
+}
+
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 export async function syncWorkspace(
   session: SshSession,
@@ -185,10 +239,11 @@ export async function syncWorkspace(
   dir: string,
   method: SyncMethod,
   progress: ((message: string) => void) | undefined,
-  cacheBase?: string,
+  started: StartedSync,
 ): Promise<void> {
   await syncRepo({
-    ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
+    ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
+    tools: started.tools,
     session,
     target: host.ssh,
     // rsync's own ssh needs the key as a file: the given text, or the identity file's content.

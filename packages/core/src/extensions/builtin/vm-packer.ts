@@ -17,7 +17,7 @@ import type {
   SandboxHandle,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
-import { armSwitch, disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
+import { armSwitchCommand, disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
@@ -30,6 +30,7 @@ import {
   SessionPool,
   sandboxDirOf,
   sessionOptions,
+  startSync,
   syncWorkspace,
 } from './remote-workspace.js';
 
@@ -124,17 +125,24 @@ export class VmPackerExtension implements SandboxExtension {
       workspace_base: base,
       remote_dir: dir,
     });
-    await createWorkspace(session, base, dir, {
-      sandbox_id: sandboxId,
-      extension: this.id,
-      created_at: request.createdAt.toISOString(),
-      expires_at: request.expiresAt.toISOString(),
-    });
+    // The sync's host probe needs no workspace: it runs while the workspace is made.
+    const sync = inputs.repo ? startSync(session, inputs.repo, inputs.sync_method, base) : undefined;
     // From here on the workspace goes at its expiry even if this process dies (expiry-switch.ts).
-    await armSwitch(session, base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId));
-    if (inputs.repo) {
+    await createWorkspace(
+      session,
+      base,
+      dir,
+      {
+        sandbox_id: sandboxId,
+        extension: this.id,
+        created_at: request.createdAt.toISOString(),
+        expires_at: request.expiresAt.toISOString(),
+      },
+      armSwitchCommand(base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId)),
+    );
+    if (inputs.repo && sync) {
       request.signal?.throwIfAborted();
-      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, base);
+      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
     }
     return {
       sandbox_id: sandboxId,
