@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -400,6 +401,57 @@ describe('connection failures say what went wrong', () => {
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toBe(message);
     expect(sshStats.connections).toBe(before);
+  });
+});
+
+describe('many sessions to one host at once', () => {
+  // sshd's MaxStartups drops connections that have not authenticated yet beyond 10 (at random from
+  // there): 16 sessions opened at once by one process (a server) lost some "before handshake".
+  test('16 sessions opened at once all connect (handshakes queued per host, a dropped one retried)', async () => {
+    const before = sshStats.connections;
+    const sessions = await Promise.all(Array.from({ length: 16 }, () => SshSession.open(target(tb.host1))));
+    try {
+      const outputs = await Promise.all(sessions.map((s) => s.run('echo ok')));
+      expect(outputs).toEqual(Array(16).fill('ok\n'));
+    } finally {
+      for (const s of sessions) s.close();
+    }
+    expect(sshStats.connections - before).toBeGreaterThanOrEqual(16);
+  });
+
+  test('a connection dropped before its handshake is tried again', async () => {
+    // A proxy that drops the first connection at once (as sshd over MaxStartups does), then forwards.
+    let dropped = 0;
+    const proxy = createServer((client) => {
+      if (dropped === 0) {
+        dropped += 1;
+        client.destroy();
+        return;
+      }
+      const upstream = connect(tb.port, tb.host1);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const session = await SshSession.open(
+        target('127.0.0.1', { port, known_hosts: undefined, fingerprint: hostFingerprint(tb.host1) }),
+      );
+      try {
+        expect(await session.run('echo ok')).toBe('ok\n');
+      } finally {
+        session.close();
+      }
+      expect(dropped).toBe(1);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

@@ -119,7 +119,7 @@ export async function collectGarbage(deps: GcDeps, options: GcOptions = {}): Pro
 
   // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
   if (!options.dryRun) {
-    for (const dir of sweepStaleScratch()) {
+    for (const dir of sweepStaleScratch(undefined, { legacy: true })) {
       findings.push({
         sandbox: '-',
         where: 'this machine',

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ClientChannel } from 'ssh2';
 import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
 import { fingerprintOf, knownKeysFor } from './known-hosts.js';
@@ -34,6 +36,24 @@ export interface ExecResult {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * sshd drops connections that have not authenticated yet beyond its MaxStartups (default 10, at
+ * random from there): a server creating 16 sandboxes on one host at once saw "Connection lost
+ * before handshake". So this process runs at most this many handshakes per host at once, and a
+ * connection dropped before its handshake is tried again (HANDSHAKE_ATTEMPTS in all).
+ */
+const HANDSHAKES_PER_HOST = 8;
+const HANDSHAKE_ATTEMPTS = 3;
+const handshakeLimits = new Map<string, LimitFunction>();
+function handshakeLimit(where: string): LimitFunction {
+  let limit = handshakeLimits.get(where);
+  if (!limit) {
+    limit = pLimit(HANDSHAKES_PER_HOST);
+    handshakeLimits.set(where, limit);
+  }
+  return limit;
+}
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_OUTPUT = 256 * 1024;
 
@@ -90,33 +110,44 @@ export class SshSession {
     };
     // Loaded on first use: ssh2 is heavy, and commands such as `list` never need it.
     const { NodeSSH } = await import('node-ssh');
-    const ssh = new NodeSSH();
-    try {
-      sshStats.connections += 1;
-      await ssh.connect({
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        privateKey,
-        readyTimeout: timeoutMs,
-        hostVerifier,
-        // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
-        tryKeyboard: false,
-        agent: undefined,
-        // Straight to the key: ssh2's default first tries "none" to learn the methods, which costs a
-        // round trip with sshd's delay for a failed attempt (~50 ms of every connection).
-        authHandler: ['publickey'],
-      });
-    } catch (error) {
-      ssh.dispose();
-      if (verification) throw new SshError(verification, 'connect', { host: where });
-      throw new SshError(
-        connectFailure(error, target, timeoutMs),
-        'connect',
-        { host: where },
-        { cause: error },
-      );
-    }
+    const connect = async (): Promise<NodeSSH> => {
+      for (let attempt = 1; ; attempt++) {
+        const ssh = new NodeSSH();
+        try {
+          sshStats.connections += 1;
+          await ssh.connect({
+            host: target.address,
+            port: target.port,
+            username: target.user,
+            privateKey,
+            readyTimeout: timeoutMs,
+            hostVerifier,
+            // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
+            tryKeyboard: false,
+            agent: undefined,
+            // Straight to the key: ssh2's default first tries "none" to learn the methods, which costs a
+            // round trip with sshd's delay for a failed attempt (~50 ms of every connection).
+            authHandler: ['publickey'],
+          });
+          return ssh;
+        } catch (error) {
+          ssh.dispose();
+          if (verification) throw new SshError(verification, 'connect', { host: where });
+          // sshd drops unauthenticated connections beyond its MaxStartups at random: try again soon.
+          if (attempt < HANDSHAKE_ATTEMPTS && /lost before handshake/i.test(messageOf(error))) {
+            await sleep(150 * attempt + Math.random() * 250);
+            continue;
+          }
+          throw new SshError(
+            connectFailure(error, target, timeoutMs),
+            'connect',
+            { host: where },
+            { cause: error },
+          );
+        }
+      }
+    };
+    const ssh = await handshakeLimit(where)(connect);
     return new SshSession(
       ssh,
       target,

@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, type ExecFileException, execFile, spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ProvisionError } from '../errors.js';
 import { knownHostsLine } from '../ssh/known-hosts.js';
 import { and, command, quote } from '../ssh/quote.js';
@@ -152,8 +153,9 @@ export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
 
 /**
  * rsync into the host's cache of this repo, then fill the sandbox from it on the host. Filling is a
- * rename when a spare copy of the cache is ready (made in the background after the previous create)
- * plus a local rsync of what changed since; otherwise a full copy. Then a new spare is started.
+ * rename when a spare copy of the cache is ready (made in the background when the previous sandbox
+ * of the repo was torn down, see prepareSpareCommand) plus a local rsync of what changed since;
+ * otherwise a full copy.
  */
 async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files: number; bytes: number }> {
   const lock = `${cacheDir}.lock`;
@@ -161,12 +163,7 @@ async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files
   // create of the same repo can never update the cache between this one's sync and its fill.
   const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
   const remote = `flock ${quote(lock)} sh -c ${quote(`rsync "$@" && ${fill}`)} rsync`;
-  const counts = await viaRsync({ ...request, remoteDir: cacheDir }, remote);
-  // Not waited for: it returns at once, and a spare that never started only costs the next create a copy.
-  request.session
-    .exec(prepareSpareCommand(cacheDir), { what: 'starting a spare copy of the sync cache' })
-    .catch(() => {});
-  return counts;
+  return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 
 /** Where the ready spare copy of a cache lives, and where it is made. */
@@ -203,6 +200,8 @@ export function fillFromCacheScript(cacheDir: string, dir: string, protect: stri
  * Starts making the next spare copy of the cache, detached (it outlives this SSH session) and under
  * the cache's lock (a create of the same repo waits for it, then takes it). Made under a temporary
  * name and renamed when complete, so a half-made spare is never used; a failed one is removed.
+ * Teardown starts it: the copy then happens while the host is quiet, not while the next create
+ * (or the sandbox's own `compose up`) wants the disk.
  */
 export function prepareSpareCommand(cacheDir: string): string {
   const { ready, making } = spareOf(cacheDir);
@@ -212,21 +211,40 @@ export function prepareSpareCommand(cacheDir: string): string {
     `if ${command('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir, making)} && mv -- ${quote(making)} ${quote(ready)}; then :; else rm -rf -- ${quote(making)}; fi`,
   ].join('; ');
   const locked = command('flock', `${cacheDir}.lock`, 'sh', '-c', make);
-  return `[ -e ${quote(ready)} ] || (nohup setsid ${locked} </dev/null >/dev/null 2>&1 &)`;
+  return `[ -e ${quote(ready)} ] || [ ! -d ${quote(cacheDir)} ] || (nohup setsid ${locked} </dev/null >/dev/null 2>&1 &)`;
 }
 
-/** Where key scratch directories go: RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
-function scratchParent(): string {
+/** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
+function tempRoot(): string {
   return process.env.RUNNER_TEMP || tmpdir();
+}
+
+/**
+ * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
+ * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
+ * the testbed made every rsync spend 0.27 s of CPU listing it). Refused unless it is a real
+ * directory of this user, mode 0700: in a shared /tmp someone else could have made it first.
+ */
+function scratchParent(): string {
+  const dir = join(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) {
+    throw new ProvisionError(
+      `${dir} is not a private directory of this user (a symlink, someone else's, or readable by others); remove it and retry`,
+    );
+  }
+  return dir;
 }
 
 /**
  * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
  * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
- * by gc, so a key copy outlives its process only until the next sand-boxer run on this machine.
+ * by gc (which also looks in the temp root itself, where versions before the scratch parent put
+ * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
  */
-export function sweepStaleScratch(parent = scratchParent()): string[] {
-  const removed: string[] = [];
+export function sweepStaleScratch(parent = scratchParent(), options: { legacy?: boolean } = {}): string[] {
+  const removed = options.legacy ? sweepStaleScratch(tempRoot()) : [];
   let names: string[];
   try {
     names = readdirSync(parent);
@@ -284,29 +302,56 @@ async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ fil
       connectTimeoutSeconds: 10,
       ...(rsyncPath ? { rsyncPath } : {}),
     });
-    const output = await new Promise<string>((resolve, reject) => {
-      // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
-      const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
-      const child = execFile('rsync', args, options, (error, stdout, stderr) => {
-        running.delete(child);
-        if (error) {
-          const tail = stderr.trim().split('\n').slice(-10).join('\n');
-          // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
-          const meaning = RSYNC_EXIT[Number(error.code)];
-          reject(
-            new ProvisionError(
-              `rsync to ${session.destination} failed (exit ${error.code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
-            ),
-          );
-        } else resolve(stdout);
-      });
-      running.add(child);
-    });
+    let output: string;
+    for (let attempt = 1; ; attempt++) {
+      const result = await runRsync(args);
+      if (!result.error) {
+        output = result.stdout;
+        break;
+      }
+      // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
+      // host at once): nothing was sent yet, so trying again is safe.
+      if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
+        await sleep(150 * attempt + Math.random() * 250);
+        continue;
+      }
+      const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+      // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+      const code = result.error.code;
+      const meaning = RSYNC_EXIT[Number(code)];
+      throw new ProvisionError(
+        `rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
+      );
+    }
     return parseRsyncStats(output);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     scratchDirs.delete(scratch);
   }
+}
+
+/** How many times rsync is started when its connection is dropped before the key exchange. */
+const RSYNC_ATTEMPTS = 3;
+
+/** rsync's ssh was closed by the host before the key exchange: nothing ran, nothing was sent. */
+export function droppedBeforeHandshake(stderr: string): boolean {
+  return (
+    /kex_exchange_identification: (Connection closed by remote host|read: Connection reset by peer)/.test(
+      stderr,
+    ) && /\(0 bytes received so far\)/.test(stderr)
+  );
+}
+
+function runRsync(args: string[]): Promise<{ stdout: string; stderr: string; error?: ExecFileException }> {
+  return new Promise((resolve) => {
+    // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
+    const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
+    const child = execFile('rsync', args, options, (error, stdout, stderr) => {
+      running.delete(child);
+      resolve({ stdout, stderr, ...(error ? { error } : {}) });
+    });
+    running.add(child);
+  });
 }
 
 async function viaTar(request: SyncRequest): Promise<{ files: number; bytes: number }> {

@@ -1,9 +1,11 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import {
   type ComposeProject,
+  cleanUpScript,
   composeCommand,
   composeFilesInput,
   composeRuntime,
@@ -15,7 +17,15 @@ import {
   pasteable,
   servicesInput,
   sweepProjectCommand,
+  TEARDOWN_SECTION,
 } from '../../src/extensions/builtin/compose-commands.js';
+import { switchDirOf } from '../../src/extensions/builtin/expiry-switch.js';
+import {
+  createWorkspaceCommand,
+  markerContent,
+  sandboxDirOf,
+} from '../../src/extensions/builtin/remote-workspace.js';
+import { quote } from '../../src/ssh/quote.js';
 import { fakeBin, hostileValues } from './fake-bin.js';
 
 const FORMAT =
@@ -520,5 +530,66 @@ describe('pasteable', () => {
     [['echo', "it's"], `echo 'it'\\''s'`],
   ])('%j → %s', (args, expected) => {
     expect(pasteable(...args)).toBe(expected);
+  });
+});
+
+describe('cleanUpScript (after compose down), run in sh with a fake docker', () => {
+  const SANDBOX = 'abc123def456';
+  const LEFT = `{"id":"${ID_B}","labels":{},"state":{"Status":"running"},"ports":{},"mounts":[]}`;
+
+  /** A base with this sandbox's directory, its switch file and a sync cache, as provision leaves them. */
+  function hostWith(containersLeft: string) {
+    const fake = fakeBin(['docker'], {
+      outputs: [
+        { args: ['ps', '-aq'], stdout: containersLeft },
+        ...(containersLeft ? [{ args: ['inspect'], stdout: `${LEFT}\n` }] : []),
+      ],
+    });
+    const base = join(fake.root, 'sandboxer');
+    const dir = sandboxDirOf(base, SANDBOX);
+    expect(
+      fake.run(createWorkspaceCommand(base, dir), { input: markerContent({ sandbox_id: SANDBOX }) }).status,
+    ).toBe(0);
+    mkdirSync(switchDirOf(base), { recursive: true });
+    writeFileSync(join(switchDirOf(base), `${SANDBOX}.expires`), '1893456000\n');
+    const cache = join(base, '.sandboxer-cache', '0123456789abcdef');
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, 'app.txt'), 'cached\n');
+    return { fake, base, dir, cache };
+  }
+
+  test('nothing left: three sections, the directory gone, the switch disarmed, the next spare started', () => {
+    const { fake, base, dir, cache } = hostWith('');
+    const result = fake.run(cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.split(`${TEARDOWN_SECTION}\n`)).toEqual(['', 'removed\n', '']);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(join(switchDirOf(base), `${SANDBOX}.expires`))).toBe(false);
+    spawnSync('sh', [
+      '-c',
+      `for i in $(seq 50); do [ -e ${quote(`${cache}.spare`)} ] && break; sleep 0.1; done`,
+    ]);
+    expect(readFileSync(join(`${cache}.spare`, 'app.txt'), 'utf8')).toBe('cached\n');
+  });
+
+  test('a container left: reported in the third section, and the switch stays armed', () => {
+    const { fake, base, dir, cache } = hostWith(`${ID_B}\n`);
+    const result = fake.run(cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
+    expect(result.status, result.stderr).toBe(0);
+    const [, removal, check] = result.stdout.split(`${TEARDOWN_SECTION}\n`);
+    expect(removal).toBe('removed\n');
+    expect(check).toBe(`${LEFT}\n`);
+    expect(existsSync(join(switchDirOf(base), `${SANDBOX}.expires`))).toBe(true);
+  });
+
+  test('a cache path from the handle outside the base starts nothing', () => {
+    const { fake, base, dir } = hostWith('');
+    const elsewhere = join(fake.root, 'elsewhere');
+    mkdirSync(elsewhere);
+    const script = cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, elsewhere);
+    expect(script).not.toContain('spare');
+    expect(
+      cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, `${base}/.sandboxer-cache/../x`),
+    ).not.toContain('spare');
   });
 });

@@ -17,7 +17,13 @@ import { RemoteCommandError } from '../../src/errors.js';
 import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
 import { quote } from '../../src/ssh/quote.js';
 import type { ExecOptions, ExecResult, SshSession } from '../../src/ssh/session.js';
-import { fillFromCacheScript, prepareSpareCommand, spareOf, syncRepo } from '../../src/sync/repo-sync.js';
+import {
+  droppedBeforeHandshake,
+  fillFromCacheScript,
+  prepareSpareCommand,
+  spareOf,
+  syncRepo,
+} from '../../src/sync/repo-sync.js';
 import { sampleRepo, tempDir } from '../support/fixtures.js';
 
 /**
@@ -178,8 +184,9 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     spawnSync('flock', [`${cacheDir}.lock`, 'true']);
   }
 
-  /** Waits until a spare copy is ready: it is started, not waited for, after each sync. */
+  /** Starts a spare copy as a teardown does (prepareSpareCommand) and waits until it is ready. */
   function spareMade(cacheDir: string): void {
+    spawnSync('/bin/sh', ['-c', prepareSpareCommand(cacheDir)]);
     for (let i = 0; i < 100 && !existsSync(spareOf(cacheDir).ready); i++) spawnSync('sleep', ['0.05']);
     settle(cacheDir);
   }
@@ -246,12 +253,9 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
 
     // Never the repo's marker in the cache, so never over a sandbox's own.
     expect(existsSync(join(cacheDir, MARKER_FILE))).toBe(false);
-    // Three syncs, three remote commands, each filling its own sandbox; the only other commands
-    // with a copy start the next spare (in the background, after the lock is released).
+    // Three syncs, three remote commands, each filling its own sandbox; no separate copy.
     expect(rsyncPaths()).toEqual([first, second, third].map((dir) => cacheRsyncPath(cacheDir, dir)));
-    expect(session.commands.filter((c) => c.includes('cp '))).toEqual(
-      Array(3).fill(prepareSpareCommand(cacheDir)),
-    );
+    expect(session.commands.filter((c) => c.includes('cp '))).toEqual([]);
   });
 
   /** A sync request through the cache, for a sandbox dir to add. */
@@ -293,7 +297,7 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     );
     expect(readFileSync(join(second, 'README.md'), 'utf8')).toBe('# sample, edited\n');
     expect(readFileSync(join(second, MARKER_FILE), 'utf8')).toBe(MARKER);
-    // And the next spare is on its way, from the updated cache.
+    // The next one (its sandbox torn down) comes from the updated cache.
     spareMade(cacheDir);
     expect(files(ready)).toEqual(files(cacheDir));
     expect(readFileSync(join(ready, 'README.md'), 'utf8')).toBe('# sample, edited\n');
@@ -443,10 +447,53 @@ exec ${quote(realCp)} "$@"
       remoteDir: b,
     }).finally(otherDone);
     await syncA;
-    // Only the start of the next spare comes after the rsync; it copies the cache under its lock.
-    expect(heldBack).toEqual([prepareSpareCommand(cacheDir)]);
+    expect(heldBack).toEqual([]);
     expect(readFileSync(join(a, 'README.md'), 'utf8')).toBe('# sample\n');
     expect(readFileSync(join(b, 'README.md'), 'utf8')).toBe('# the other branch\n');
+  });
+
+  // Many creates on one host at once: sshd (MaxStartups) closes some connections before the key
+  // exchange. Nothing ran on the host, so the sync starts rsync again.
+  test('an rsync whose connection the host dropped before the key exchange is started again', async () => {
+    const { cacheDir, request } = cacheRequest();
+    const dropBin = join(scratchDir('sbx-dropssh-'), 'bin');
+    mkdirSync(dropBin);
+    const dropped = join(dropBin, '..', 'dropped');
+    writeFileSync(
+      join(dropBin, 'ssh'),
+      `#!/bin/sh
+if [ ! -e ${quote(dropped)} ]; then
+  : > ${quote(dropped)}
+  echo 'kex_exchange_identification: Connection closed by remote host' >&2
+  exit 255
+fi
+exec ${quote(join(process.env.PATH?.split(':')[0] ?? '', 'ssh'))} "$@"
+`,
+    );
+    chmodSync(join(dropBin, 'ssh'), 0o755);
+    vi.stubEnv('PATH', `${dropBin}:${process.env.PATH ?? ''}`);
+    const dir = sandbox('aaaaaaaaaaaa');
+    const report = await syncRepo({
+      ...request,
+      session: localSession(process.env.PATH ?? ''),
+      remoteDir: dir,
+    });
+    expect(existsSync(dropped)).toBe(true);
+    expect(report.files).toBe(SYNCED.length);
+    expect(files(dir)).toEqual([MARKER_FILE, ...SYNCED].sort());
+    expect(files(cacheDir)).toEqual(SYNCED);
+  });
+
+  test('droppedBeforeHandshake: only a close before the key exchange with nothing received', () => {
+    const kex =
+      'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port 2222\r\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]';
+    expect(droppedBeforeHandshake(kex)).toBe(true);
+    expect(droppedBeforeHandshake(kex.replace('(0 bytes', '(1024 bytes'))).toBe(false);
+    expect(
+      droppedBeforeHandshake(
+        'Permission denied (publickey).\r\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]',
+      ),
+    ).toBe(false);
   });
 
   // The copy runs only after the rsync succeeded (`&&`): a cache it left half-updated never reaches

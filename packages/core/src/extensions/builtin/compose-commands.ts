@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import { InputError, messageOf } from '../../errors.js';
 import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
+import { disarmSwitchCommand } from './expiry-switch.js';
+import { nextSpareCommand, removeWorkspaceCommand } from './remote-workspace.js';
 
 /**
  * Pure builders for every compose and docker command ext.compose-ssh sends, from quoted arguments
@@ -166,4 +168,33 @@ export function envInput(text: string | undefined): Record<string, string> {
 /** Shell-quoted for messages that show a command a user can paste. */
 export function pasteable(...args: string[]): string {
   return args.map(quote).join(' ');
+}
+
+/** Separates the parts of cleanUpScript's output. */
+export const TEARDOWN_SECTION = '--- sandboxer teardown section ---';
+
+/**
+ * After `compose down`: sweep what still carries the project's label (an engine that does not answer
+ * fails the script), remove the directory (removeWorkspaceCommand), list what is left, and disarm
+ * the switch if nothing is; then start the next spare copy of the sync cache the sandbox came from
+ * (prepareSpareCommand). Three outputs, separated by TEARDOWN_SECTION lines.
+ */
+export function cleanUpScript(
+  runtime: ComposeRuntime,
+  project: string,
+  base: string,
+  dir: string,
+  sandboxId: string,
+  syncCache?: string,
+): string {
+  const spare = nextSpareCommand(base, syncCache);
+  return [
+    sweepProjectCommand(runtime, project),
+    `echo ${quote(TEARDOWN_SECTION)}`,
+    `r=$(${removeWorkspaceCommand(dir, sandboxId)}); printf '%s\n' "$r"`,
+    `echo ${quote(TEARDOWN_SECTION)}`,
+    `out=$(${inspectProjectCommand(runtime, project)}) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
+    `case "$r" in removed|absent) [ -n "$out" ] || { ${disarmSwitchCommand(base, sandboxId)}; } >/dev/null;; esac`,
+    ...(spare ? [`${spare}; true`] : []),
+  ].join('\n');
 }

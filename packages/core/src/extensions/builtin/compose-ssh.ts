@@ -25,6 +25,7 @@ import type {
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
 import {
+  cleanUpScript,
   composeCommand,
   composeFilesInput,
   composeRuntime,
@@ -33,7 +34,7 @@ import {
   logsTailCommand,
   servicesInput,
   stopProjectCommandsCommand,
-  sweepProjectCommand,
+  TEARDOWN_SECTION,
 } from './compose-commands.js';
 import {
   deleteComposeArtifact,
@@ -53,19 +54,19 @@ import {
   upStack,
 } from './compose-stack.js';
 import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
-import { disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
+import { rescheduleSwitchCommand } from './expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
   remoteHostOf,
-  removeWorkspace,
   resolveBaseDir,
   SessionPool,
   sandboxDirOf,
   sessionOptions,
   startSync,
   syncWorkspace,
+  workspaceRemoval,
 } from './remote-workspace.js';
 
 const configSchema = z.object({
@@ -150,9 +151,18 @@ export class ComposeSshExtension implements SandboxExtension {
       stackSwitchCommand(stack),
     );
     request.signal?.throwIfAborted();
-    await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
+    const synced = await syncWorkspace(
+      session,
+      host,
+      inputs.repo,
+      dir,
+      inputs.sync_method,
+      request.progress,
+      sync,
+    );
     request.signal?.throwIfAborted();
     const handle = await configureStack(stack, request.progress, inputs.repo);
+    if (synced.method === 'rsync via cache' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
     request.signal?.throwIfAborted();
     await upStack(stack, request.progress);
     return handle;
@@ -251,37 +261,46 @@ export class ComposeSshExtension implements SandboxExtension {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
       const dir = sandboxDirOf(base, handle.sandbox_id);
       const removed: string[] = [];
-      // A create that was cancelled may have left `compose up` running on the host.
-      await session.exec(stopProjectCommandsCommand(projectName), {
-        what: 'stopping running compose commands',
-      });
+      // A create that was cancelled may have left `compose up` running on the host: stopped first.
+      const stop = stopProjectCommandsCommand(projectName);
       if (handle.compose_files) {
         // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
         options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
         const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-        const down = await session.exec(
-          composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)),
-          { what: 'compose down', timeoutMs: 10 * 60_000 },
+        const downCommand = composeCommand(
+          project,
+          'down',
+          '-v',
+          '--remove-orphans',
+          '-t',
+          String(handle.stop_timeout ?? 10),
         );
+        // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
+        // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
+        const down = await session.exec('sh -s', {
+          stdin: `${stop}\n${downCommand}\n`,
+          what: 'compose down',
+          timeoutMs: 10 * 60_000,
+        });
         if (down.code === 0) removed.push(`compose project ${projectName}`);
+      } else {
+        await session.exec(stop, { what: 'stopping running compose commands' });
       }
-      // The label sweep and the directory's removal touch different things: both at once, each on
-      // its own channel of the one connection.
-      // Both settle before a failure of either is thrown: the session is not closed under the other.
-      const [swept, workspace] = await allSettledOrThrow(
-        session.run(sweepProjectCommand(runtime, projectName), { what: 'removing labelled resources' }),
-        removeWorkspace(session, dir, handle.sandbox_id),
-      );
-      removed.push(...swept.split('\n').filter(Boolean), ...workspace.removed);
-      // The check for leftovers, and when it finds none (and the directory went), the switch's
-      // disarming in the same round trip: until then it still stands guard at the expiry.
-      const inspect = inspectProjectCommand(runtime, projectName);
-      const disarm = disarmSwitchCommand(base, handle.sandbox_id);
-      const check =
-        workspace.leftovers.length > 0
-          ? inspect
-          : `out=$(${inspect}) || exit 3; printf '%s\n' "$out"; [ -n "$out" ] || { ${disarm}; } >/dev/null`;
-      const remaining = parseContainers(await session.run(check, { what: 'checking for leftovers' }));
+      // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers
+      // and — only when nothing is left and the directory went — disarming the switch; until then it
+      // still stands guard at the expiry.
+      const [swept = '', removal = '', check = ''] = (
+        await session.run(
+          cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache),
+          {
+            what: 'removing labelled resources and the directory',
+          },
+        )
+      ).split(`${TEARDOWN_SECTION}\n`);
+      removed.push(...swept.split('\n').filter(Boolean));
+      const workspace = workspaceRemoval(removal, dir, session.destination);
+      removed.push(...workspace.removed);
+      const remaining = parseContainers(check);
       const leftovers = [
         ...workspace.leftovers,
         ...remaining.map(
@@ -334,14 +353,6 @@ export class ComposeSshExtension implements SandboxExtension {
     }
     return parts.join('\n');
   }
-}
-
-/** Like Promise.all, but waits for both before it rejects with the first failure. */
-async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') throw ra.reason;
-  if (rb.status === 'rejected') throw rb.reason;
-  return [ra.value, rb.value];
 }
 
 function endpointsOf(containers: ContainerStatus[], hostAddress: string): Record<string, string> {

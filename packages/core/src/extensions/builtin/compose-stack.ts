@@ -78,6 +78,8 @@ export interface ComposeHandle extends SandboxHandle {
   stop_timeout: number;
   wait_timeout: number;
   env_keys: string[];
+  /** The host's sync cache this sandbox was filled from: teardown starts its next spare copy. */
+  sync_cache?: string;
 }
 
 export interface StackSettings {

@@ -6,7 +6,14 @@ import type { RemoteHost } from '../../hosts/resolve.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
 import { type SessionOptions, SshSession } from '../../ssh/session.js';
 import type { SshTarget } from '../../ssh/target.js';
-import { type HostTools, probeHost, type SyncMethod, syncRepo } from '../../sync/repo-sync.js';
+import {
+  type HostTools,
+  prepareSpareCommand,
+  probeHost,
+  type SyncMethod,
+  type SyncReport,
+  syncRepo,
+} from '../../sync/repo-sync.js';
 import { isSandboxId } from '../../util/ids.js';
 import type { HostTarget, SandboxHandle } from '../contract.js';
 
@@ -211,6 +218,17 @@ export function cacheDirOf(base: string, repo: string): string {
   return remotePathInside(base, '.sandboxer-cache', key);
 }
 
+/**
+ * The command that starts the next spare copy of the sync cache a sandbox was filled from (see
+ * prepareSpareCommand), for its teardown; none if the handle names no cache or one outside this
+ * base (a stored handle is data, not a path to trust).
+ */
+export function nextSpareCommand(base: string, syncCache: string | undefined): string | undefined {
+  return syncCache?.startsWith(`${base}/.sandboxer-cache/`) && !syncCache.includes('/../')
+    ? prepareSpareCommand(syncCache)
+    : undefined;
+}
+
 /** A sync whose host probe has started (see startSync). */
 export interface StartedSync {
   cacheDir: string | undefined;
@@ -240,8 +258,8 @@ export async function syncWorkspace(
   method: SyncMethod,
   progress: ((message: string) => void) | undefined,
   started: StartedSync,
-): Promise<void> {
-  await syncRepo({
+): Promise<SyncReport> {
+  return syncRepo({
     ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
     tools: started.tools,
     session,

@@ -22,6 +22,7 @@ import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
+  nextSpareCommand,
   openSession,
   remoteHostOf,
   removeWorkspace,
@@ -57,6 +58,8 @@ const inputsSchema = z.looseObject({
 interface VmHandle extends SandboxHandle {
   remote_dir: string;
   tunnel_port?: string;
+  /** The host's sync cache the workspace was filled from: teardown starts its next spare copy. */
+  sync_cache?: string;
 }
 
 /**
@@ -140,9 +143,11 @@ export class VmPackerExtension implements SandboxExtension {
       },
       armSwitchCommand(base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId)),
     );
+    let syncCache: string | undefined;
     if (inputs.repo && sync) {
       request.signal?.throwIfAborted();
-      await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
+      const synced = await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
+      if (synced.method === 'rsync via cache') syncCache = sync.cacheDir;
     }
     return {
       sandbox_id: sandboxId,
@@ -151,6 +156,7 @@ export class VmPackerExtension implements SandboxExtension {
       workspace_base: base,
       remote_dir: dir,
       ...(inputs.tunnel_port ? { tunnel_port: inputs.tunnel_port } : {}),
+      ...(syncCache ? { sync_cache: syncCache } : {}),
     };
   }
 
@@ -184,7 +190,8 @@ export class VmPackerExtension implements SandboxExtension {
       options.progress?.(`removing workspace ${dir} (the VM stays)`);
       const result = await removeWorkspace(session, dir, handle.sandbox_id);
       if (result.leftovers.length === 0) {
-        await session.run(disarmSwitchCommand(base, handle.sandbox_id), {
+        const spare = nextSpareCommand(base, handle.sync_cache);
+        await session.run(`${disarmSwitchCommand(base, handle.sandbox_id)}${spare ? `; ${spare}` : ''}`, {
           what: 'disarming the expiry switch',
         });
       }
