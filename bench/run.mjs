@@ -5,13 +5,13 @@
 //   compose-vs-baseline  ext.compose-ssh against a hand-rolled `make e2e` on the real testbed (issue 9)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
 import { runLoad } from './lib/http-load.mjs';
+import { startServe } from './lib/serve.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const results = join(root, 'bench', 'results');
@@ -25,23 +25,7 @@ async function httpLoad() {
     SANDBOXER_API_TOKENS: token,
     SANDBOXER_INITIAL_CREDITS: '100000',
   };
-  const server = spawn(
-    process.execPath,
-    [join(root, 'packages/cli/bin/sandboxer.js'), 'serve', '--port', '0', '--quiet'],
-    {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const url = await new Promise((resolve, reject) => {
-    let text = '';
-    server.stderr.on('data', (d) => {
-      text += d;
-      const match = /serving on (http:\/\/\S+) /.exec(text);
-      if (match) resolve(match[1]);
-    });
-    server.once('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
-  });
+  const { url, stop } = await startServe(env);
   const body = {
     profile: 'saas-stub',
     inputs: { repo: join(root, 'tests/fixtures/sample-repo') },
@@ -49,8 +33,7 @@ async function httpLoad() {
   };
   await runLoad({ url, token, pairs: 20, concurrency: 4, body }); // warm-up, not reported
   const result = await runLoad({ url, token, pairs: 200, concurrency: 20, body });
-  server.kill('SIGTERM');
-  await new Promise((resolve) => (server.exitCode === null ? server.once('exit', resolve) : resolve()));
+  await stop();
   rmSync(env.SANDBOXER_HOME, { recursive: true, force: true });
   const ms = (v) => `${v.toFixed(1)} ms`;
   console.log('HTTP API load: 200 create/destroy pairs, 20 at a time, embedded backend (saas-stub)');

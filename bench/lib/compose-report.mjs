@@ -130,6 +130,16 @@ export function targets(results) {
       `${Math.round(cpu)} ms (the CLI's Node process; ${Math.round(sixteen.cpu_per_create_ms.with_children_mean)} ms with rsync/ssh)`,
     );
   }
+  const served = (results.concurrency_server ?? []).find((c) => c.n === 16);
+  if (served) {
+    const cpu = served.cpu_per_create_ms.server;
+    add(
+      'CPU per create ≤ 100 ms at 16 concurrent, through one `sandboxer serve`',
+      cpu,
+      100,
+      `${Math.round(cpu)} ms (the server's process; rsync and ssh ${Math.round(served.cpu_per_create_ms.rsync_ssh_children)} ms more)`,
+    );
+  }
   return list;
 }
 
@@ -227,6 +237,31 @@ export function throughputTable(batches) {
       `${Math.round(b.cpu_per_create_ms.self_mean)} ms`,
       `${Math.round(b.cpu_per_create_ms.with_children_mean)} ms`,
       String(b.ssh_logins_per_create),
+    ]),
+  );
+}
+
+export function serverThroughputTable(batches) {
+  return table(
+    [
+      'at once',
+      'created',
+      'wall (all creates)',
+      'creates/min',
+      'destroy wall (all)',
+      'server CPU/create',
+      'rsync, ssh CPU/create',
+      'server CPU/destroy',
+    ],
+    batches.map((b) => [
+      String(b.n),
+      `${b.ok}/${b.n}`,
+      seconds(b.create_wall_ms),
+      b.creates_per_minute.toFixed(1),
+      seconds(b.destroy_wall_ms),
+      `${Math.round(b.cpu_per_create_ms.server)} ms`,
+      `${Math.round(b.cpu_per_create_ms.rsync_ssh_children)} ms`,
+      `${Math.round(b.cpu_per_destroy_ms.server)} ms`,
     ]),
   );
 }

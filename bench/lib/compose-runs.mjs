@@ -3,12 +3,12 @@
 // phases, which add up to the total:
 //   setup  start → the sync begins (sand-boxer: Node start-up, catalog, SSH connect, mkdir)
 //   sync   the repo copy (rsync; with sand-boxer's host-side cache, also the copy out of it)
-//   up     sync done → `compose up -d` returned (sand-boxer also runs `compose config` first)
+//   up     sync done → `compose up -d` returned (sand-boxer: the labels file, and `compose config` only when the files need the host to merge them)
 //   ready  → every service running and healthy (sand-boxer: until the CLI exits)
 //   down   the whole teardown (compose down, leftover sweep, rm -rf of the directory)
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeHostsFile } from './testbed.mjs';
+import { onHost, writeHostsFile } from './testbed.mjs';
 import { runTimed } from './timed-run.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -116,7 +116,7 @@ export function createPhases(run) {
       start_to_provisioning: provisioning,
       ssh_connect: creating - connecting,
       mkdir_to_sync: syncStart - creating,
-      compose_config_and_labels: upStart - syncEnd,
+      labels_file: upStart - syncEnd,
       compose_up: readyStart - upStart,
       wait_ready: readyLine - readyStart,
       exit_after_ready: run.ms - readyLine,
@@ -150,6 +150,23 @@ function parse(text) {
   }
 }
 
+/**
+ * Waits (unmeasured) for what sand-boxer leaves running in the background on the host: the spare
+ * copy of a sync cache that a create starts (it holds the cache's lock while it copies) and the
+ * deletion of a destroyed sandbox's directory from the trash. Without this the next measured run —
+ * often the baseline's — would share the disk with them. Returns how long it waited.
+ */
+export async function settleBackground(ctx) {
+  const started = Date.now();
+  const root = `'${ctx.hostRoot}'`;
+  await onHost(
+    ctx.testbed,
+    `find ${root} -path '*/.sandboxer-cache/*.lock' -exec flock {} true ';'; ` +
+      `i=0; while [ $i -lt 600 ] && [ -n "$(find ${root} -path '*/.sandboxer-trash/*' -prune -print 2>/dev/null | head -n 1)" ]; do sleep 0.1; i=$((i+1)); done`,
+  );
+  return Date.now() - started;
+}
+
 /** sand-boxer create, then destroy, in `env` (see sandboxerState). */
 export async function sandboxerPair(ctx, env, repo) {
   const create = await counted(ctx, () => sandboxerCreate(ctx, env, repo));
@@ -173,6 +190,7 @@ export async function sandboxerPair(ctx, env, repo) {
     };
   }
   ctx.live.delete(record.id);
+  const backgroundMs = await settleBackground(ctx);
   const { phases, detail, rsync_files, rsync_bytes } = createPhases(create.result);
   phases.down = destroy.result.ms;
   Object.assign(detail, destroyDetail(destroy.result));
@@ -187,6 +205,9 @@ export async function sandboxerPair(ctx, env, repo) {
     detail,
     rsync_files,
     rsync_bytes,
+    // Not in any phase: the host's background work (spare copy, trash deletion) still running
+    // when destroy returned.
+    background_after_destroy_ms: backgroundMs,
     record_phases: recordPhases(record),
     cpu_ms: {
       create_self: create.result.self?.cpu_ms,

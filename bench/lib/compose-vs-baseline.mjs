@@ -13,7 +13,7 @@ import { editFile, largeRepo, smallRepo } from '../fixtures/large-repo.mjs';
 import { cliCosts } from './cli-costs.mjs';
 import * as report from './compose-report.mjs';
 import { baselinePair, sandboxerDestroy, sandboxerPair, sandboxerState } from './compose-runs.mjs';
-import { concurrentBatch } from './concurrency.mjs';
+import { concurrentBatch, concurrentServerBatch } from './concurrency.mjs';
 import { formatJson } from './json-file.mjs';
 import { chartOf } from './results-svg.mjs';
 import { bytes, seconds } from './stats.mjs';
@@ -47,7 +47,7 @@ function buildInfo() {
     packages_changed_since_commit:
       (git('--no-optional-locks', 'status', '--porcelain', '--', 'packages') ?? '') !== '',
     core_dist_built_at: builtAt('packages/core/dist/index.js'),
-    cli_dist_built_at: builtAt('packages/cli/dist/index.js'),
+    cli_bundle_built_at: builtAt('packages/cli/bundle/index.js'),
   };
 }
 
@@ -100,9 +100,11 @@ async function cleanUp(ctx) {
   }
   const swept = sweepProjects(ctx.projects);
   if (swept.length > 0) log(`  cleanup removed leftovers: ${swept.join(', ')}`);
-  await onHost(ctx.testbed, `rm -rf -- '${ctx.hostRoot}'`).catch((error) =>
-    log(`  cleanup: could not remove ${ctx.hostRoot} on the host: ${error.message}`),
-  );
+  // Spare copies of the sync caches may still be in the making, each under its cache's lock.
+  await onHost(
+    ctx.testbed,
+    `find '${ctx.hostRoot}' -path '*/.sandboxer-cache/*.lock' -exec flock {} true ';'; rm -rf -- '${ctx.hostRoot}'`,
+  ).catch((error) => log(`  cleanup: could not remove ${ctx.hostRoot} on the host: ${error.message}`));
   rmSync(ctx.scratch, { recursive: true, force: true });
 }
 
@@ -193,6 +195,16 @@ export async function composeVsBaseline({ results, runs, parts }) {
         );
         ok &&= batch.errors.length === 0;
       }
+      log('\nthe same through one `sandboxer serve` (no Node start-up per create):');
+      out.concurrency_server = [];
+      for (const n of [1, 4, 16]) {
+        const batch = await concurrentServerBatch(ctx, n, small.dir);
+        out.concurrency_server.push(batch);
+        log(
+          `  ${n} at once: ${batch.ok}/${n} created in ${seconds(batch.create_wall_ms)}, server CPU/create ${Math.round(batch.cpu_per_create_ms.server)} ms${batch.errors.length ? `, errors: ${batch.errors.join('; ')}` : ''}`,
+        );
+        ok &&= batch.errors.length === 0;
+      }
     }
   } catch (error) {
     if (!interrupted) throw error;
@@ -211,7 +223,7 @@ export async function composeVsBaseline({ results, runs, parts }) {
   const after = buildInfo();
   if (
     after.core_dist_built_at !== out.sandboxer.core_dist_built_at ||
-    after.cli_dist_built_at !== out.sandboxer.cli_dist_built_at
+    after.cli_bundle_built_at !== out.sandboxer.cli_bundle_built_at
   ) {
     out.sandboxer.rebuilt_during_run = after;
     log(
@@ -240,6 +252,10 @@ function print(out) {
     );
   if (out.cli) log(`\nCLI costs\n\n${report.cliTable(out.cli)}`);
   if (out.concurrency) log(`\nconcurrent creates on one host\n\n${report.throughputTable(out.concurrency)}`);
+  if (out.concurrency_server)
+    log(
+      `\nthe same through one \`sandboxer serve\`\n\n${report.serverThroughputTable(out.concurrency_server)}`,
+    );
   log(`\ntargets (reported, not enforced)\n\n${report.targetsTable(out.targets)}`);
   const load = (l) => l.map((v) => v.toFixed(1)).join(' ');
   log(

@@ -2,7 +2,9 @@
 // machine would: N `sandboxer create` processes sharing one SANDBOXER_HOME, started together; then
 // N `destroy` processes at once. Reports the wall time of each batch, throughput, and sand-boxer's
 // own CPU per create (the CLI's Node process; rsync/ssh children separately).
+import { readFileSync } from 'node:fs';
 import { counted, sandboxerCreate, sandboxerDestroy, sandboxerState } from './compose-runs.mjs';
+import { startServe } from './serve.mjs';
 import { summary } from './stats.mjs';
 
 function parse(text) {
@@ -75,4 +77,75 @@ export async function concurrentBatch(ctx, n, repo) {
     ssh_logins_per_create: creates.logged.filter(Boolean).length / n,
     connections_per_destroy: destroys.net.connections / Math.max(1, ids.length),
   };
+}
+
+/** utime+stime (own) and cutime+cstime (waited-for children) of a process, in ms, from /proc. */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // After "pid (comm) ": state is field 3, so utime (14) … cstime (17) are at 11 … 14 here.
+  const ticks = fields.slice(11, 15).map(Number);
+  const ms = (t) => (t * 1000) / 100; // USER_HZ is 100 on Linux
+  return { self: ms(ticks[0] + ticks[1]), children: ms(ticks[2] + ticks[3]) };
+}
+
+/**
+ * The same N creates at once through one `sandboxer serve` (the HTTP API on the same manager), as a
+ * runner that keeps one sand-boxer process for its jobs would: the server's own CPU per create,
+ * without a Node start-up per create. Creates are POSTed together with ?wait=true, then deleted.
+ */
+export async function concurrentServerBatch(ctx, n, repo) {
+  const env = sandboxerState(ctx, `server-${n}`, Math.max(64, n * 2));
+  const server = await startServe(env, ['--repo-root', repo], ctx.scratch);
+  try {
+    const { url } = server;
+    const body = JSON.stringify({ profile: 'compose-e2e', inputs: { repo }, consumer: 'bench' });
+    const headers = { 'content-type': 'application/json' };
+    const before = cpuOf(server.pid);
+    const started = performance.now();
+    const created = await Promise.all(
+      Array.from({ length: n }, async () => {
+        const response = await fetch(`${url}/v1/sandboxes?wait=true`, { method: 'POST', headers, body });
+        return { status: response.status, record: await response.json() };
+      }),
+    );
+    const createWall = performance.now() - started;
+    const afterCreates = cpuOf(server.pid);
+    const errors = [];
+    const ids = [];
+    for (const { status, record } of created) {
+      if (record?.id) ctx.projects.add(`sbx-${record.id}`);
+      if (status === 201) {
+        ids.push(record.id);
+        ctx.live.set(record.id, env);
+      } else errors.push(`create answered ${status}: ${JSON.stringify(record).slice(0, 300)}`);
+    }
+    const destroyStarted = performance.now();
+    const destroyed = await Promise.all(
+      ids.map(async (id) => {
+        const response = await fetch(`${url}/v1/sandboxes/${id}`, { method: 'DELETE' });
+        return { id, status: response.status, body: await response.text() };
+      }),
+    );
+    const destroyWall = performance.now() - destroyStarted;
+    const afterDestroys = cpuOf(server.pid);
+    for (const { id, status, body } of destroyed) {
+      if (status === 200) ctx.live.delete(id);
+      else errors.push(`destroy ${id} answered ${status}: ${body.slice(0, 400)}`);
+    }
+    return {
+      n,
+      ok: ids.length,
+      errors,
+      create_wall_ms: createWall,
+      destroy_wall_ms: destroyWall,
+      creates_per_minute: (ids.length / createWall) * 60_000,
+      cpu_per_create_ms: {
+        server: (afterCreates.self - before.self) / n,
+        rsync_ssh_children: (afterCreates.children - before.children) / n,
+      },
+      cpu_per_destroy_ms: { server: (afterDestroys.self - afterCreates.self) / Math.max(1, ids.length) },
+    };
+  } finally {
+    await server.stop();
+  }
 }

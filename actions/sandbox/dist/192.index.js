@@ -3,407 +3,6 @@ exports.id = 192;
 exports.ids = [192];
 exports.modules = {
 
-/***/ 7700:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   BC: () => (/* binding */ switchDirOf),
-/* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
-/* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
-/* harmony export */   xI: () => (/* binding */ armSwitch)
-/* harmony export */ });
-/* unused harmony exports SWITCH_POLL_SECONDS, sleeperScript, armSwitchCommand */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
-
-
-
-/**
- * The host-side dead-man's switch: when an SSH extension makes a sandbox, it leaves on the host a
- * detached sleeper that tears the sandbox down at its expiry unless it was destroyed (or extended)
- * first — so a sandbox whose creator vanished still disappears, with no central service running.
- *
- * Why a sleeper and not `systemd-run`/`at`: neither is available to an unprivileged SSH user on every
- * host (containers run no systemd; `at` is rarely installed). A `setsid nohup sh` survives the SSH
- * session on any POSIX host. Its state is two files under `<base>/.sandboxer-switch/`:
- *  - `<id>.expires`: the expiry in Unix seconds. `extend` rewrites it; teardown deletes it.
- *  - `<id>.pid`: the sleeper's process group, so teardown can stop it at once.
- * The sleeper wakes at least once a minute, so a rewritten expiry is seen within a minute and a
- * deleted one ends it. When it fires it runs the extension's reap command and logs one line to
- * `<base>/.sandboxer-switch/reaped.log`.
- */
-/** Pure builders, tested by table and run for real in a local shell. */
-function switchDirOf(base) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, '.sandboxer-switch');
-}
-function files(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_2__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    const dir = switchDirOf(base);
-    return {
-        dir,
-        expires: `${dir}/${sandboxId}.expires`,
-        pid: `${dir}/${sandboxId}.pid`,
-        log: `${dir}/reaped.log`,
-    };
-}
-/** How often the sleeper looks at its expiry file at most (seconds). */
-const SWITCH_POLL_SECONDS = 60;
-/**
- * The sleeper's script. `reap` is a command built from quoted parts by the extension (stop the
- * stack, remove the workspace); it runs only once the expiry has passed and the file still exists.
- */
-function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS) {
-    const f = files(base, sandboxId);
-    return [
-        `echo $$ > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        'while :; do',
-        `  exp=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} 2>/dev/null) || exit 0`,
-        '  case "$exp" in ""|*[!0-9]*) exit 0;; esac',
-        '  now=$(date +%s)',
-        '  [ "$now" -ge "$exp" ] && break',
-        `  left=$((exp - now)); [ "$left" -gt ${pollSeconds} ] && left=${pollSeconds}`,
-        '  sleep "$left"',
-        'done',
-        `{ ${reap}; } >/dev/null 2>&1`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} expired: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
-    ].join('\n');
-}
-/**
- * Arms the switch: writes the expiry file, then starts the sleeper detached from the SSH session
- * (new session, no terminal, every descriptor closed, so sshd does not wait for it).
- */
-function armSwitchCommand(base, sandboxId, expiresAt, reap) {
-    const f = files(base, sandboxId);
-    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
-    return [
-        'umask 077',
-        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', f.dir),
-        `printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)}`,
-        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires),
-        `(nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sleeperScript(base, sandboxId, reap))} </dev/null >/dev/null 2>&1 &)`,
-        'echo armed',
-    ].join(' && ');
-}
-/** Moves the expiry (extend); prints `gone` when the switch has already fired or was disarmed. */
-function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
-    const f = files(base, sandboxId);
-    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
-    return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)} && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires)} && echo moved; else echo gone; fi`;
-}
-/**
- * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid
- * file still names a sleeper of this sandbox (a recycled pid is left alone).
- */
-function disarmSwitchCommand(base, sandboxId) {
-    const f = files(base, sandboxId);
-    return [
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)}`,
-        `pid=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} 2>/dev/null || true)`,
-        `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null; fi;; esac`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        'true',
-    ].join('; ');
-}
-/** Arms the switch over an open session. */
-async function armSwitch(session, base, sandboxId, expiresAt, reap) {
-    await session.run(armSwitchCommand(base, sandboxId, expiresAt, reap), { what: 'arming the expiry switch' });
-}
-//# sourceMappingURL=expiry-switch.js.map
-
-/***/ }),
-
-/***/ 4650:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   S: () => (/* binding */ parseFindings),
-/* harmony export */   i: () => (/* binding */ findSandboxesCommand)
-/* harmony export */ });
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5310);
-/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7700);
-/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7482);
-
-
-
-
-/**
- * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),
- * armed expiry switches and, where there is a container engine, everything labelled by sand-boxer.
- * One remote command prints one line per thing found; parseFindings groups them by sandbox.
- */
-function findSandboxesCommand(base, engine) {
-    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
-    // Only names made of [a-z0-9-] (and `.` for switch files): a name with a space or a newline in it
-    // must not be able to forge a line for another sandbox.
-    const parts = [
-        `for d in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(base)}/sbx-*; do n=\${d##*/}; case "$n" in *[!a-z0-9-]*) continue;; esac; [ -d "$d" ] || continue; printf 'dir %s %s\\n' "$n" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
-        `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
-    ];
-    if (engine) {
-        const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
-        const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
-        // Volumes have a .Name but no .ID: a template error there would hide every volume.
-        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
-        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'));
-    }
-    parts.push('true');
-    return parts.join('; ');
-}
-/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
-function parseFindings(output, base) {
-    const found = new Map();
-    const entry = (id) => {
-        let e = found.get(id);
-        if (!e) {
-            e = { resources: [] };
-            found.set(id, e);
-        }
-        return e;
-    };
-    for (const line of output.split('\n')) {
-        const [kind, first = '', ...rest] = line.trim().split(' ');
-        const tail = rest.join(' ');
-        if (kind === 'dir') {
-            const id = first.replace(/^sbx-/, '');
-            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
-                continue;
-            const e = entry(id);
-            e.resources.push(`directory ${base}/${first}`);
-            try {
-                const marker = JSON.parse(tail);
-                e.markerAt = marker['dev.sandboxer.expires-at'] ?? marker.expires_at;
-            }
-            catch {
-                // No marker or a torn one: the directory is still reported; removal checks the marker itself.
-            }
-        }
-        else if (kind === 'switch' && (0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(first)) {
-            const e = entry(first);
-            e.resources.push('expiry switch');
-            if (/^\d+$/.test(tail))
-                e.switchAt = new Date(Number(tail) * 1000).toISOString();
-        }
-        else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
-            const [id = '', expires] = rest;
-            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
-                continue;
-            const e = entry(id);
-            e.resources.push(`${kind} ${kind === 'volume' ? first : first.slice(0, 12)}`);
-            if (expires)
-                e.labelAt = expires;
-        }
-    }
-    return [...found.entries()].map(([sandbox_id, e]) => {
-        const expires = e.switchAt ?? e.markerAt ?? e.labelAt;
-        return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
-    });
-}
-//# sourceMappingURL=host-scan.js.map
-
-/***/ }),
-
-/***/ 7482:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
-/* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
-/* harmony export */   dE: () => (/* binding */ SessionPool),
-/* harmony export */   fA: () => (/* binding */ openSession),
-/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
-/* harmony export */   qh: () => (/* binding */ removeWorkspace),
-/* harmony export */   sK: () => (/* binding */ createWorkspace),
-/* harmony export */   wn: () => (/* binding */ hostOfHandle),
-/* harmony export */   xF: () => (/* binding */ syncWorkspace),
-/* harmony export */   xl: () => (/* binding */ sessionOptions)
-/* harmony export */ });
-/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval, cacheDirOf */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5274);
-/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(1802);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5310);
-
-
-
-
-
-
-
-/**
- * What SSH-based extensions share: finding the host, opening the session, and creating and
- * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
- * never deletes a directory it did not create.
- */
-/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
-const MARKER_FILE = '.sandboxer-sandbox.json';
-/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
-function sessionOptions() {
-    return {
-        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
-        warn: (message) => process.stderr.write(`${message}\n`),
-    };
-}
-/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
-function remoteHostOf(host, extensionId) {
-    const candidate = host;
-    if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
-    }
-    return candidate;
-}
-/** The handle's target, for teardown and wait-ready in any process. */
-function hostOfHandle(handle, extensionId) {
-    return remoteHostOf(handle.target, extensionId);
-}
-/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
-function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
-}
-/**
- * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
- * process, so a create needs one connection for its commands. A kept session whose connection has
- * dropped is never handed out again.
- */
-class SessionPool {
-    #sessions = new Map();
-    keep(sandboxId, session) {
-        this.#sessions.set(sandboxId, session);
-    }
-    /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
-    async take(sandboxId, target) {
-        const kept = this.#sessions.get(sandboxId);
-        this.#sessions.delete(sandboxId);
-        if (kept?.alive)
-            return kept;
-        kept?.close();
-        return openSession(target);
-    }
-    /** Forgets a session its user has closed. */
-    drop(sandboxId) {
-        this.#sessions.delete(sandboxId);
-    }
-}
-/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
-async function resolveBaseDir(session, configured, what) {
-    let base = configured;
-    if (configured === '~' || configured.startsWith('~/')) {
-        const home = await session.home();
-        if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
-        }
-        base = `${home}${configured.slice(1)}`;
-    }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
-    return base.replace(/\/+$/, '');
-}
-function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_6__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
-}
-/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
-function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
-}
-function markerContent(fields) {
-    return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
-}
-/**
- * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
- * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
- * otherwise empty. Prints `removed`, `absent` or `foreign`.
- */
-function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir);
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
-    // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
-    // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(MARKER_FILE)})" ]`;
-    return [
-        `if [ ! -e ${qdir} ]; then echo absent`,
-        `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
-        // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
-        `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
-        'else echo foreign; fi',
-    ].join('; ');
-}
-/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
-function workspaceRemoval(output, dir, destination) {
-    const answer = output.trim().split('\n').pop();
-    if (answer === 'removed')
-        return { removed: [`directory ${dir}`], leftovers: [], existed: true };
-    if (answer === 'absent')
-        return { removed: [], leftovers: [], existed: false };
-    if (answer === 'rm-failed') {
-        return {
-            removed: [],
-            leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir)}`,
-            ],
-            existed: true,
-        };
-    }
-    return {
-        removed: [],
-        leftovers: [
-            `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
-        ],
-        existed: true,
-    };
-}
-/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
-async function createWorkspace(session, base, dir, marker) {
-    await session.run(createWorkspaceCommand(base, dir), {
-        stdin: markerContent(marker),
-        what: 'creating the sandbox directory',
-    });
-}
-/**
- * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
- * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
- * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
- */
-function cacheDirOf(base, repo) {
-    const key = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache', key);
-}
-/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
-async function syncWorkspace(session, host, repo, dir, method, progress, cacheBase) {
-    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E6)({
-        ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
-        session,
-        target: host.ssh,
-        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(host.ssh.identity_file, 'utf8'),
-        localDir: repo,
-        remoteDir: dir,
-        method,
-        protect: [MARKER_FILE],
-        progress,
-    });
-}
-/** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
-async function removeWorkspace(session, dir, sandboxId) {
-    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), {
-        what: 'removing the sandbox directory',
-    });
-    return workspaceRemoval(answer, dir, session.destination);
-}
-//# sourceMappingURL=remote-workspace.js.map
-
-/***/ }),
-
 /***/ 5192:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
@@ -417,7 +16,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_10__ = __webpack_require__(8215);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5274);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9303);
 /* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(429);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9309);
 /* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7700);
@@ -509,17 +108,21 @@ class VmPackerExtension {
             workspace_base: base,
             remote_dir: dir,
         });
+        // The sync's host probe needs no workspace: it runs while the workspace is made.
+        const sync = inputs.repo ? (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .startSync */ .u2)(session, inputs.repo, inputs.sync_method, base) : undefined;
+        // From here on the workspace goes at its expiry even if this process dies (expiry-switch.ts).
         await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .createWorkspace */ .sK)(session, base, dir, {
             sandbox_id: sandboxId,
             extension: this.id,
             created_at: request.createdAt.toISOString(),
             expires_at: request.expiresAt.toISOString(),
-        });
-        // From here on the workspace goes at its expiry even if this process dies (expiry-switch.ts).
-        await (0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .armSwitch */ .xI)(session, base, sandboxId, request.expiresAt, (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .removeWorkspaceCommand */ .$e)(dir, sandboxId));
-        if (inputs.repo) {
+        }, (0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .armSwitchCommand */ .yd)(base, sandboxId, request.expiresAt, (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .removeWorkspaceCommand */ .$e)(dir, sandboxId)));
+        let syncCache;
+        if (inputs.repo && sync) {
             request.signal?.throwIfAborted();
-            await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .syncWorkspace */ .xF)(session, host, inputs.repo, dir, inputs.sync_method, progress, base);
+            const synced = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .syncWorkspace */ .xF)(session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
+            if (synced.method === 'rsync via cache')
+                syncCache = sync.cacheDir;
         }
         return {
             sandbox_id: sandboxId,
@@ -528,6 +131,7 @@ class VmPackerExtension {
             workspace_base: base,
             remote_dir: dir,
             ...(inputs.tunnel_port ? { tunnel_port: inputs.tunnel_port } : {}),
+            ...(syncCache ? { sync_cache: syncCache } : {}),
         };
     }
     async waitReady(raw, _options = {}) {
@@ -560,7 +164,8 @@ class VmPackerExtension {
             options.progress?.(`removing workspace ${dir} (the VM stays)`);
             const result = await (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .removeWorkspace */ .qh)(session, dir, handle.sandbox_id);
             if (result.leftovers.length === 0) {
-                await session.run((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .disarmSwitchCommand */ .eK)(base, handle.sandbox_id), {
+                const spare = (0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_9__/* .nextSpareCommand */ .AT)(base, handle.sync_cache);
+                await session.run(`${(0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_7__/* .disarmSwitchCommand */ .eK)(base, handle.sandbox_id)}${spare ? `; ${spare}` : ''}`, {
                     what: 'disarming the expiry switch',
                 });
             }

@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 74;
-exports.ids = [74];
+exports.id = 245;
+exports.ids = [245];
 exports.modules = {
 
-/***/ 1074:
+/***/ 245:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -25,15 +25,21 @@ var promises_ = __webpack_require__(8500);
 var schemas = __webpack_require__(8215);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
 var errors = __webpack_require__(1092);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js
-var session = __webpack_require__(5274);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 2 modules
+var session = __webpack_require__(9303);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __webpack_require__(429);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var extensions_inputs = __webpack_require__(9309);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var ssh_quote = __webpack_require__(5810);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/expiry-switch.js
+var expiry_switch = __webpack_require__(7700);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace.js
+var remote_workspace = __webpack_require__(7482);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-commands.js
+
+
 
 
 
@@ -164,13 +170,31 @@ function envInput(text) {
 function pasteable(...args) {
     return args.map(quote).join(' ');
 }
+/** Separates the parts of cleanUpScript's output. */
+const TEARDOWN_SECTION = '--- sandboxer teardown section ---';
+/**
+ * After `compose down`: sweep what still carries the project's label (an engine that does not answer
+ * fails the script), remove the directory (removeWorkspaceCommand), list what is left, and disarm
+ * the switch if nothing is; then start the next spare copy of the sync cache the sandbox came from
+ * (prepareSpareCommand). Three outputs, separated by TEARDOWN_SECTION lines.
+ */
+function cleanUpScript(runtime, project, base, dir, sandboxId, syncCache) {
+    const spare = (0,remote_workspace/* nextSpareCommand */.AT)(base, syncCache);
+    return [
+        sweepProjectCommand(runtime, project),
+        `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
+        `r=$(${(0,remote_workspace/* removeWorkspaceCommand */.$e)(dir, sandboxId)}); printf '%s\n' "$r"`,
+        `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
+        `out=$(${inspectProjectCommand(runtime, project)}) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
+        `case "$r" in removed|absent) [ -n "$out" ] || { ${(0,expiry_switch/* disarmSwitchCommand */.eK)(base, sandboxId)}; } >/dev/null;; esac`,
+        ...(spare ? [`${spare}; true`] : []),
+    ].join('\n');
+}
 //# sourceMappingURL=compose-commands.js.map
 // EXTERNAL MODULE: external "node:fs/promises"
 var external_node_fs_promises_ = __webpack_require__(1455);
 // EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
 var ids = __webpack_require__(951);
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace.js
-var remote_workspace = __webpack_require__(7482);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot-commands.js
 
 
@@ -537,9 +561,72 @@ async function downloadArtifact(session, path, localPath) {
 //# sourceMappingURL=compose-snapshot.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
 var dist = __webpack_require__(8293);
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/expiry-switch.js
-var expiry_switch = __webpack_require__(7700);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-model.js
+
+
+
+/** Compose files larger than this are left to the host's `compose config`. */
+const MAX_LOCAL_BYTES = 1024 * 1024;
+/** `compose config`'s merged output as a model. */
+function modelOf(yamlText) {
+    return modelOfDocument((0,dist/* parse */.qg)(yamlText, { merge: true }));
+}
+function modelOfDocument(parsed) {
+    const doc = (parsed ?? {});
+    return {
+        ...(doc.version !== undefined && doc.version !== null ? { version: String(doc.version) } : {}),
+        services: doc.services ?? {},
+        volumes: doc.volumes ?? {},
+        networks: doc.networks ?? {},
+    };
+}
+/**
+ * The merged model of `files` (relative to `repo`) read here, or undefined when only the host's
+ * `compose config` can tell: a file that is missing, a symlink (the host resolves it on its side),
+ * too large or not plain YAML maps, and anything that takes names from elsewhere or leaves services
+ * out — a top-level `include`, `extends` from another file, `profiles`, an interpolated version.
+ * Later files override earlier ones key by key, as Compose merges them.
+ */
+function localComposeModel(repo, files) {
+    const merged = { services: {}, volumes: {}, networks: {} };
+    for (const file of files) {
+        const path = (0,external_node_path_.join)(repo, file);
+        const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
+        if (!stat?.isFile() || stat.size > MAX_LOCAL_BYTES)
+            return undefined;
+        let raw;
+        try {
+            raw = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(path, 'utf8'), { merge: true });
+        }
+        catch {
+            return undefined; // the host's `compose config` gives the user its own message
+        }
+        if (!isMap(raw) || 'include' in raw)
+            return undefined;
+        const model = modelOfDocument(raw);
+        if (![model.services, model.volumes, model.networks].every(isMap))
+            return undefined;
+        for (const service of Object.values(model.services)) {
+            if (!isMap(service) || 'profiles' in service)
+                return undefined;
+            if (isMap(service.extends) && 'file' in service.extends)
+                return undefined;
+        }
+        if (model.version?.includes('$'))
+            return undefined;
+        merged.version ??= model.version;
+        Object.assign(merged.services, model.services);
+        Object.assign(merged.volumes, model.volumes);
+        Object.assign(merged.networks, model.networks);
+    }
+    return merged;
+}
+function isMap(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+//# sourceMappingURL=compose-model.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-stack.js
+
 
 
 
@@ -609,22 +696,28 @@ async function prepareStack(settings, request) {
 function reapCommand(runtime, base, sandboxId, stopTimeout) {
     return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${(0,remote_workspace/* removeWorkspaceCommand */.$e)((0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId), sandboxId)}`;
 }
-/** Arms the host-side dead-man's switch right after the directory exists (see expiry-switch.ts). */
-async function armStackSwitch(stack) {
+/** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
+function stackSwitchCommand(stack) {
     const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
-    await (0,expiry_switch/* armSwitch */.xI)(stack.session, stack.base, stack.sandboxId, stack.expiresAt, reap);
+    return (0,expiry_switch/* armSwitchCommand */.yd)(stack.base, stack.sandboxId, stack.expiresAt, reap);
 }
-/** Checks the compose files with `config`, writes the labels file next to them, and makes the handle. */
-async function configureStack(stack, progress) {
+/**
+ * Makes the labels file (upStack writes it next to the compose files) and the handle. The names to label come
+ * from the repo's compose files on this machine when `localRepo` is given and they are plain enough
+ * (see localComposeModel); otherwise from `compose config` on the host, which also checks the files.
+ * Either way a broken file fails `compose up` before anything is created.
+ */
+async function configureStack(stack, progress, localRepo) {
     const { session, project, inputs } = stack;
     const words = project.runtime.words.join(' ');
-    progress?.(`checking ${project.files.join(', ')} with ${words} config`);
-    const config = await session.run(composeCommand(project, 'config'), { what: 'compose config' });
-    const { services, override } = labelsOverride(config, stack.labels, servicesInput(inputs.services));
-    await session.run(`cat > ${(0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`)}`, {
-        stdin: override,
-        what: 'writing the labels file',
-    });
+    let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
+    if (model === undefined) {
+        progress?.(`checking ${project.files.join(', ')} with ${words} config`);
+        model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
+    }
+    const { services, override } = labelsOverride(model, stack.labels, servicesInput(inputs.services));
+    progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
+    stack.pendingLabels = override;
     if (!project.files.includes(LABELS_FILE))
         project.files.push(LABELS_FILE);
     return {
@@ -643,21 +736,24 @@ async function configureStack(stack, progress) {
 }
 /** `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs). */
 async function upStack(stack, progress, mode = '-d') {
-    const { project, inputs } = stack;
+    const { project, inputs, pendingLabels } = stack;
     progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
     stack.signal?.throwIfAborted();
-    await stack.session.run(composeCommand(project, 'up', mode, ...servicesInput(inputs.services)), {
+    const up = composeCommand(project, 'up', mode, ...servicesInput(inputs.services));
+    const writeLabels = `cat > ${(0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`)}`;
+    await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
+        ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
         what: mode === '-d' ? 'compose up' : 'compose up --no-start',
         timeoutMs: 15 * 60_000,
     });
+    stack.pendingLabels = undefined;
 }
 /**
- * From `compose config`'s merged view: the services to wait for, and an override file that labels
- * every service, the default network and each named volume with the sandbox id and its expiry.
+ * From the merged compose model: the services to wait for, and an override file that labels every
+ * service, the default network and each named volume with the sandbox id and its expiry.
  */
-function labelsOverride(configYaml, labels, selected) {
-    const config = ((0,dist/* parse */.qg)(configYaml) ?? {});
-    const all = Object.keys(config.services ?? {});
+function labelsOverride(config, labels, selected) {
+    const all = Object.keys(config.services);
     const unknown = selected.filter((s) => !all.includes(s));
     if (unknown.length > 0) {
         throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
@@ -666,10 +762,10 @@ function labelsOverride(configYaml, labels, selected) {
     if (config.version)
         override.version = String(config.version);
     override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-    const volumes = Object.entries(config.volumes ?? {}).filter(([, v]) => !v?.external);
+    const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
     if (volumes.length > 0)
         override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-    if (!config.networks?.default?.external)
+    if (!config.networks.default?.external)
         override.networks = { default: { labels } };
     // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
     const text = (0,dist/* stringify */.As)(override, {
@@ -749,8 +845,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
             extension: settings.extensionId,
             restored_from: snapshot.id,
             ...stack.labels,
-        });
-        await armStackSwitch(stack);
+        }, stackSwitchCommand(stack));
         if (contents.workspace)
             await restoreWorkspace(session, artifact, dir, false);
         return startRestored(stack, artifact, contents, request.progress);
@@ -889,18 +984,17 @@ class ComposeSshExtension {
         const stack = await this.#prepare(request);
         const { session, host, dir, inputs } = stack;
         request.progress?.(`creating ${dir}`);
-        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, {
-            sandbox_id: request.sandboxId,
-            extension: this.id,
-            ...stack.labels,
-        });
+        // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
+        const sync = (0,remote_workspace/* startSync */.u2)(session, inputs.repo, inputs.sync_method, stack.base);
         // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
         // even if this process (or its runner) dies.
-        await armStackSwitch(stack);
+        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
         request.signal?.throwIfAborted();
-        await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, stack.base);
+        const synced = await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
         request.signal?.throwIfAborted();
-        const handle = await configureStack(stack, request.progress);
+        const handle = await configureStack(stack, request.progress, inputs.repo);
+        if (synced.method === 'rsync via cache' && sync.cacheDir)
+            handle.sync_cache = sync.cacheDir;
         request.signal?.throwIfAborted();
         await upStack(stack, request.progress);
         return handle;
@@ -986,35 +1080,40 @@ class ComposeSshExtension {
             const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
             const removed = [];
-            // A create that was cancelled may have left `compose up` running on the host.
-            await session.exec(stopProjectCommandsCommand(projectName), {
-                what: 'stopping running compose commands',
-            });
+            // A create that was cancelled may have left `compose up` running on the host: stopped first.
+            const stop = stopProjectCommandsCommand(projectName);
             if (handle.compose_files) {
                 // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
                 options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
                 const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-                const down = await session.exec(composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+                const downCommand = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10));
+                // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
+                // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
+                const down = await session.exec('sh -s', {
+                    stdin: `${stop}\n${downCommand}\n`,
+                    what: 'compose down',
+                    timeoutMs: 10 * 60_000,
+                });
                 if (down.code === 0)
                     removed.push(`compose project ${projectName}`);
             }
-            const swept = await session.run(sweepProjectCommand(runtime, projectName), {
-                what: 'removing labelled resources',
-            });
+            else {
+                await session.exec(stop, { what: 'stopping running compose commands' });
+            }
+            // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers
+            // and — only when nothing is left and the directory went — disarming the switch; until then it
+            // still stands guard at the expiry.
+            const [swept = '', removal = '', check = ''] = (await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
+                what: 'removing labelled resources and the directory',
+            })).split(`${TEARDOWN_SECTION}\n`);
             removed.push(...swept.split('\n').filter(Boolean));
-            const workspace = await (0,remote_workspace/* removeWorkspace */.qh)(session, dir, handle.sandbox_id);
+            const workspace = (0,remote_workspace/* workspaceRemoval */.eP)(removal, dir, session.destination);
             removed.push(...workspace.removed);
-            const remaining = parseContainers(await session.run(inspectProjectCommand(runtime, projectName), { what: 'checking for leftovers' }));
+            const remaining = parseContainers(check);
             const leftovers = [
                 ...workspace.leftovers,
                 ...remaining.map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
             ];
-            // Only once nothing is left: until then the switch still stands guard at the expiry.
-            if (leftovers.length === 0) {
-                await session.run((0,expiry_switch/* disarmSwitchCommand */.eK)(base, handle.sandbox_id), {
-                    what: 'disarming the expiry switch',
-                });
-            }
             return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
         }
         finally {
@@ -1068,407 +1167,6 @@ function endpointsOf(containers, hostAddress) {
 }
 const createComposeSsh = (context) => new ComposeSshExtension(context);
 //# sourceMappingURL=compose-ssh.js.map
-
-/***/ }),
-
-/***/ 7700:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   BC: () => (/* binding */ switchDirOf),
-/* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
-/* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
-/* harmony export */   xI: () => (/* binding */ armSwitch)
-/* harmony export */ });
-/* unused harmony exports SWITCH_POLL_SECONDS, sleeperScript, armSwitchCommand */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
-
-
-
-/**
- * The host-side dead-man's switch: when an SSH extension makes a sandbox, it leaves on the host a
- * detached sleeper that tears the sandbox down at its expiry unless it was destroyed (or extended)
- * first — so a sandbox whose creator vanished still disappears, with no central service running.
- *
- * Why a sleeper and not `systemd-run`/`at`: neither is available to an unprivileged SSH user on every
- * host (containers run no systemd; `at` is rarely installed). A `setsid nohup sh` survives the SSH
- * session on any POSIX host. Its state is two files under `<base>/.sandboxer-switch/`:
- *  - `<id>.expires`: the expiry in Unix seconds. `extend` rewrites it; teardown deletes it.
- *  - `<id>.pid`: the sleeper's process group, so teardown can stop it at once.
- * The sleeper wakes at least once a minute, so a rewritten expiry is seen within a minute and a
- * deleted one ends it. When it fires it runs the extension's reap command and logs one line to
- * `<base>/.sandboxer-switch/reaped.log`.
- */
-/** Pure builders, tested by table and run for real in a local shell. */
-function switchDirOf(base) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .remotePathInside */ ._Y)(base, '.sandboxer-switch');
-}
-function files(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_2__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    const dir = switchDirOf(base);
-    return {
-        dir,
-        expires: `${dir}/${sandboxId}.expires`,
-        pid: `${dir}/${sandboxId}.pid`,
-        log: `${dir}/reaped.log`,
-    };
-}
-/** How often the sleeper looks at its expiry file at most (seconds). */
-const SWITCH_POLL_SECONDS = 60;
-/**
- * The sleeper's script. `reap` is a command built from quoted parts by the extension (stop the
- * stack, remove the workspace); it runs only once the expiry has passed and the file still exists.
- */
-function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS) {
-    const f = files(base, sandboxId);
-    return [
-        `echo $$ > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        'while :; do',
-        `  exp=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} 2>/dev/null) || exit 0`,
-        '  case "$exp" in ""|*[!0-9]*) exit 0;; esac',
-        '  now=$(date +%s)',
-        '  [ "$now" -ge "$exp" ] && break',
-        `  left=$((exp - now)); [ "$left" -gt ${pollSeconds} ] && left=${pollSeconds}`,
-        '  sleep "$left"',
-        'done',
-        `{ ${reap}; } >/dev/null 2>&1`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} expired: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
-    ].join('\n');
-}
-/**
- * Arms the switch: writes the expiry file, then starts the sleeper detached from the SSH session
- * (new session, no terminal, every descriptor closed, so sshd does not wait for it).
- */
-function armSwitchCommand(base, sandboxId, expiresAt, reap) {
-    const f = files(base, sandboxId);
-    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
-    return [
-        'umask 077',
-        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', f.dir),
-        `printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)}`,
-        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires),
-        `(nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sleeperScript(base, sandboxId, reap))} </dev/null >/dev/null 2>&1 &)`,
-        'echo armed',
-    ].join(' && ');
-}
-/** Moves the expiry (extend); prints `gone` when the switch has already fired or was disarmed. */
-function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
-    const f = files(base, sandboxId);
-    const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
-    return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)} && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires)} && echo moved; else echo gone; fi`;
-}
-/**
- * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid
- * file still names a sleeper of this sandbox (a recycled pid is left alone).
- */
-function disarmSwitchCommand(base, sandboxId) {
-    const f = files(base, sandboxId);
-    return [
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)}`,
-        `pid=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} 2>/dev/null || true)`,
-        `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null; fi;; esac`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        'true',
-    ].join('; ');
-}
-/** Arms the switch over an open session. */
-async function armSwitch(session, base, sandboxId, expiresAt, reap) {
-    await session.run(armSwitchCommand(base, sandboxId, expiresAt, reap), { what: 'arming the expiry switch' });
-}
-//# sourceMappingURL=expiry-switch.js.map
-
-/***/ }),
-
-/***/ 4650:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   S: () => (/* binding */ parseFindings),
-/* harmony export */   i: () => (/* binding */ findSandboxesCommand)
-/* harmony export */ });
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5310);
-/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7700);
-/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7482);
-
-
-
-
-/**
- * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),
- * armed expiry switches and, where there is a container engine, everything labelled by sand-boxer.
- * One remote command prints one line per thing found; parseFindings groups them by sandbox.
- */
-function findSandboxesCommand(base, engine) {
-    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
-    // Only names made of [a-z0-9-] (and `.` for switch files): a name with a space or a newline in it
-    // must not be able to forge a line for another sandbox.
-    const parts = [
-        `for d in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(base)}/sbx-*; do n=\${d##*/}; case "$n" in *[!a-z0-9-]*) continue;; esac; [ -d "$d" ] || continue; printf 'dir %s %s\\n' "$n" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
-        `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
-    ];
-    if (engine) {
-        const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
-        const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
-        // Volumes have a .Name but no .ID: a template error there would hide every volume.
-        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
-        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'));
-    }
-    parts.push('true');
-    return parts.join('; ');
-}
-/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
-function parseFindings(output, base) {
-    const found = new Map();
-    const entry = (id) => {
-        let e = found.get(id);
-        if (!e) {
-            e = { resources: [] };
-            found.set(id, e);
-        }
-        return e;
-    };
-    for (const line of output.split('\n')) {
-        const [kind, first = '', ...rest] = line.trim().split(' ');
-        const tail = rest.join(' ');
-        if (kind === 'dir') {
-            const id = first.replace(/^sbx-/, '');
-            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
-                continue;
-            const e = entry(id);
-            e.resources.push(`directory ${base}/${first}`);
-            try {
-                const marker = JSON.parse(tail);
-                e.markerAt = marker['dev.sandboxer.expires-at'] ?? marker.expires_at;
-            }
-            catch {
-                // No marker or a torn one: the directory is still reported; removal checks the marker itself.
-            }
-        }
-        else if (kind === 'switch' && (0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(first)) {
-            const e = entry(first);
-            e.resources.push('expiry switch');
-            if (/^\d+$/.test(tail))
-                e.switchAt = new Date(Number(tail) * 1000).toISOString();
-        }
-        else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
-            const [id = '', expires] = rest;
-            if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
-                continue;
-            const e = entry(id);
-            e.resources.push(`${kind} ${kind === 'volume' ? first : first.slice(0, 12)}`);
-            if (expires)
-                e.labelAt = expires;
-        }
-    }
-    return [...found.entries()].map(([sandbox_id, e]) => {
-        const expires = e.switchAt ?? e.markerAt ?? e.labelAt;
-        return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
-    });
-}
-//# sourceMappingURL=host-scan.js.map
-
-/***/ }),
-
-/***/ 7482:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
-/* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
-/* harmony export */   dE: () => (/* binding */ SessionPool),
-/* harmony export */   fA: () => (/* binding */ openSession),
-/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
-/* harmony export */   qh: () => (/* binding */ removeWorkspace),
-/* harmony export */   sK: () => (/* binding */ createWorkspace),
-/* harmony export */   wn: () => (/* binding */ hostOfHandle),
-/* harmony export */   xF: () => (/* binding */ syncWorkspace),
-/* harmony export */   xl: () => (/* binding */ sessionOptions)
-/* harmony export */ });
-/* unused harmony exports createWorkspaceCommand, markerContent, workspaceRemoval, cacheDirOf */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5274);
-/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(1802);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5310);
-
-
-
-
-
-
-
-/**
- * What SSH-based extensions share: finding the host, opening the session, and creating and
- * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
- * never deletes a directory it did not create.
- */
-/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
-const MARKER_FILE = '.sandboxer-sandbox.json';
-/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
-function sessionOptions() {
-    return {
-        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
-        warn: (message) => process.stderr.write(`${message}\n`),
-    };
-}
-/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
-function remoteHostOf(host, extensionId) {
-    const candidate = host;
-    if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
-    }
-    return candidate;
-}
-/** The handle's target, for teardown and wait-ready in any process. */
-function hostOfHandle(handle, extensionId) {
-    return remoteHostOf(handle.target, extensionId);
-}
-/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
-function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
-}
-/**
- * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
- * process, so a create needs one connection for its commands. A kept session whose connection has
- * dropped is never handed out again.
- */
-class SessionPool {
-    #sessions = new Map();
-    keep(sandboxId, session) {
-        this.#sessions.set(sandboxId, session);
-    }
-    /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
-    async take(sandboxId, target) {
-        const kept = this.#sessions.get(sandboxId);
-        this.#sessions.delete(sandboxId);
-        if (kept?.alive)
-            return kept;
-        kept?.close();
-        return openSession(target);
-    }
-    /** Forgets a session its user has closed. */
-    drop(sandboxId) {
-        this.#sessions.delete(sandboxId);
-    }
-}
-/** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
-async function resolveBaseDir(session, configured, what) {
-    let base = configured;
-    if (configured === '~' || configured.startsWith('~/')) {
-        const home = await session.home();
-        if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
-        }
-        base = `${home}${configured.slice(1)}`;
-    }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
-    return base.replace(/\/+$/, '');
-}
-function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_6__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
-}
-/** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
-function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
-}
-function markerContent(fields) {
-    return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
-}
-/**
- * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
- * A directory whose marker never got written (e.g. the disk filled up) is removed only if it is
- * otherwise empty. Prints `removed`, `absent` or `foreign`.
- */
-function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir);
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
-    // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
-    // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(MARKER_FILE)})" ]`;
-    return [
-        `if [ ! -e ${qdir} ]; then echo absent`,
-        `elif ${ours}; then if ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
-        // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
-        `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
-        'else echo foreign; fi',
-    ].join('; ');
-}
-/** Interprets removeWorkspaceCommand's answer into a cleanup report fragment. */
-function workspaceRemoval(output, dir, destination) {
-    const answer = output.trim().split('\n').pop();
-    if (answer === 'removed')
-        return { removed: [`directory ${dir}`], leftovers: [], existed: true };
-    if (answer === 'absent')
-        return { removed: [], leftovers: [], existed: false };
-    if (answer === 'rm-failed') {
-        return {
-            removed: [],
-            leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir)}`,
-            ],
-            existed: true,
-        };
-    }
-    return {
-        removed: [],
-        leftovers: [
-            `directory ${dir} on ${destination} is not marked as this sandbox's (its ${MARKER_FILE} is missing or names another sandbox); not deleted — inspect and remove it by hand`,
-        ],
-        existed: true,
-    };
-}
-/** Creates `<base>/sbx-<id>/` with its marker (the marker's fields say whose it is and until when). */
-async function createWorkspace(session, base, dir, marker) {
-    await session.run(createWorkspaceCommand(base, dir), {
-        stdin: markerContent(marker),
-        what: 'creating the sandbox directory',
-    });
-}
-/**
- * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
- * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
- * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
- */
-function cacheDirOf(base, repo) {
-    const key = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache', key);
-}
-/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
-async function syncWorkspace(session, host, repo, dir, method, progress, cacheBase) {
-    await (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_5__/* .syncRepo */ .E6)({
-        ...(cacheBase ? { cacheDir: cacheDirOf(cacheBase, repo) } : {}),
-        session,
-        target: host.ssh,
-        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(host.ssh.identity_file, 'utf8'),
-        localDir: repo,
-        remoteDir: dir,
-        method,
-        protect: [MARKER_FILE],
-        progress,
-    });
-}
-/** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */
-async function removeWorkspace(session, dir, sandboxId) {
-    const answer = await session.run(removeWorkspaceCommand(dir, sandboxId), {
-        what: 'removing the sandbox directory',
-    });
-    return workspaceRemoval(answer, dir, session.destination);
-}
-//# sourceMappingURL=remote-workspace.js.map
 
 /***/ })
 
