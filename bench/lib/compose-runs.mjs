@@ -152,8 +152,8 @@ function parse(text) {
 
 /**
  * Waits (unmeasured) for what sand-boxer leaves running in the background on the host: the spare
- * copy of a sync cache that a create starts (it holds the cache's lock while it copies) and the
- * deletion of a destroyed sandbox's directory from the trash. Without this the next measured run —
+ * copy of a sync cache that a teardown starts and the deletion of a destroyed sandbox's directory
+ * from the trash. Without this the next measured run —
  * often the baseline's — would share the disk with them. Returns how long it waited.
  */
 export async function settleBackground(ctx) {
@@ -161,8 +161,9 @@ export async function settleBackground(ctx) {
   const root = `'${ctx.hostRoot}'`;
   await onHost(
     ctx.testbed,
-    `find ${root} -path '*/.sandboxer-cache/*.lock' -exec flock {} true ';'; ` +
-      `i=0; while [ $i -lt 600 ] && [ -n "$(find ${root} -path '*/.sandboxer-trash/*' -prune -print 2>/dev/null | head -n 1)" ]; do sleep 0.1; i=$((i+1)); done`,
+    // A spare is copied as `<key>.spare-tmp.<pid>` and renamed under the cache's lock.
+    `sleep 0.3; i=0; while [ $i -lt 600 ] && [ -n "$(find ${root} \\( -path '*/.sandboxer-trash/*' -o -path '*/.sandboxer-cache/*.spare-tmp.*' \\) -prune -print 2>/dev/null | head -n 1)" ]; do sleep 0.1; i=$((i+1)); done; ` +
+      `find ${root} -path '*/.sandboxer-cache/*.lock' -exec flock {} true ';'`,
   );
   return Date.now() - started;
 }

@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { editFile, largeRepo, smallRepo } from '../fixtures/large-repo.mjs';
 import { cliCosts } from './cli-costs.mjs';
 import * as report from './compose-report.mjs';
-import { baselinePair, sandboxerDestroy, sandboxerPair, sandboxerState } from './compose-runs.mjs';
+import {
+  baselinePair,
+  sandboxerDestroy,
+  sandboxerPair,
+  sandboxerState,
+  settleBackground,
+} from './compose-runs.mjs';
 import { concurrentBatch, concurrentServerBatch } from './concurrency.mjs';
 import { formatJson } from './json-file.mjs';
 import { chartOf } from './results-svg.mjs';
@@ -100,11 +106,11 @@ async function cleanUp(ctx) {
   }
   const swept = sweepProjects(ctx.projects);
   if (swept.length > 0) log(`  cleanup removed leftovers: ${swept.join(', ')}`);
-  // Spare copies of the sync caches may still be in the making, each under its cache's lock.
-  await onHost(
-    ctx.testbed,
-    `find '${ctx.hostRoot}' -path '*/.sandboxer-cache/*.lock' -exec flock {} true ';'; rm -rf -- '${ctx.hostRoot}'`,
-  ).catch((error) => log(`  cleanup: could not remove ${ctx.hostRoot} on the host: ${error.message}`));
+  // Spare copies of the sync caches and trash deletions may still be running.
+  await settleBackground(ctx).catch(() => {});
+  await onHost(ctx.testbed, `rm -rf -- '${ctx.hostRoot}'`).catch((error) =>
+    log(`  cleanup: could not remove ${ctx.hostRoot} on the host: ${error.message}`),
+  );
   rmSync(ctx.scratch, { recursive: true, force: true });
 }
 

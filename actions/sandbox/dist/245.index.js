@@ -71,7 +71,10 @@ function composeCommand(p, ...args) {
  * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
  */
 function inspectProjectCommand(runtime, project) {
-    const format = '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
+    // Docker formats a container without a healthcheck as a map with no such key, which a plain
+    // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
+    const healthcheck = runtime.engine === 'docker' ? '{{json (index .Config "Healthcheck")}}' : '{{json .Config.Healthcheck}}';
+    const format = `{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
     // `|| exit`: an engine that does not answer must not read as "no containers".
     return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
@@ -354,6 +357,20 @@ function extractMemberCommand(artifact, member, consumer) {
  * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
  * inspectProjectCommand). Pure, so readiness rules are tested by table.
  */
+/** Docker's interval between health checks when a healthcheck sets none. */
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+/**
+ * Docker runs the next health check an interval after the previous one ended (the first, an
+ * interval after the container started); a `starting` container can turn healthy only then.
+ */
+function nextCheckAt(raw) {
+    if (raw.state.Health?.Status !== 'starting')
+        return undefined;
+    const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
+    const log = raw.state.Health.Log ?? [];
+    const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
+    return Number.isFinite(since) ? since + interval : undefined;
+}
 function parseContainers(output) {
     return output
         .split('\n')
@@ -376,8 +393,23 @@ function parseContainers(output) {
             exitCode: raw.state.ExitCode,
             ports: raw.ports ?? {},
             mounts: raw.mounts ?? [],
+            ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
         };
     });
+}
+/** How long a check takes to run and report, after it starts (a small margin, then poll again). */
+const CHECK_MARGIN_MS = 150;
+/**
+ * How long to wait before looking again: until just after the earliest next health check of a
+ * service still `starting` (when the host's clock is known), else half a second — within 50–500 ms
+ * either way. A healthcheck every 2 s is then seen within ~0.2 s of turning healthy, with fewer
+ * polls than a fixed short interval would take.
+ */
+function pollDelayMs(notReady, hostNowMs) {
+    const next = notReady.map((c) => c.nextCheckAt).filter((t) => t !== undefined);
+    if (hostNowMs === undefined || next.length !== notReady.length || next.length === 0)
+        return 500;
+    return Math.min(500, Math.max(50, Math.min(...next) - hostNowMs + CHECK_MARGIN_MS));
 }
 /**
  * Ready when every expected service has a running container that is healthy (where it has a
@@ -584,7 +616,8 @@ function modelOfDocument(parsed) {
  * The merged model of `files` (relative to `repo`) read here, or undefined when only the host's
  * `compose config` can tell: a file that is missing, a symlink (the host resolves it on its side),
  * too large or not plain YAML maps, and anything that takes names from elsewhere or leaves services
- * out — a top-level `include`, `extends` from another file, `profiles`, an interpolated version.
+ * out — a top-level `include`, `extends` from another file, `profiles`, an interpolated version,
+ * a volume or network declared in two files or interpolated.
  * Later files override earlier ones key by key, as Compose merges them.
  */
 function localComposeModel(repo, files) {
@@ -613,6 +646,14 @@ function localComposeModel(repo, files) {
                 return undefined;
         }
         if (model.version?.includes('$'))
+            return undefined;
+        // Compose merges a volume or network named in two files key by key (and reads `external:
+        // ${VAR}` after interpolation): only the host's `compose config` knows how such entries end up.
+        const named = [...Object.keys(model.volumes), ...Object.keys(model.networks)];
+        const seen = [...Object.keys(merged.volumes), ...Object.keys(merged.networks)];
+        if (named.some((name) => seen.includes(name)))
+            return undefined;
+        if (JSON.stringify([model.volumes, model.networks]).includes('$'))
             return undefined;
         merged.version ??= model.version;
         Object.assign(merged.services, model.services);
@@ -1041,9 +1082,10 @@ class ComposeSshExtension {
             const deadline = Date.now() + timeoutSeconds * 1000;
             let lastReport = '';
             for (;;) {
-                const containers = parseContainers(await session.run(inspectProjectCommand(runtime, handle.compose_project), {
-                    what: 'inspecting the stack',
-                }));
+                // The host's clock first (`now <ms>`), so the next health check can be timed on it.
+                const output = await session.run(`printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
+                const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
+                const containers = parseContainers(output);
                 const state = readiness(handle.services, containers);
                 if (state.ready) {
                     return {
@@ -1062,8 +1104,9 @@ class ComposeSshExtension {
                 if (report !== lastReport)
                     options.progress?.(`waiting for ${report}`);
                 lastReport = report;
-                // Half a second: readiness is usually a healthcheck flipping, and every poll is one cheap exec.
-                await (0,promises_.setTimeout)(500, undefined, { signal: options.signal });
+                // Readiness is usually a healthcheck flipping: look again just after the next one has run.
+                const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+                await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
             }
         }
         finally {

@@ -51757,11 +51757,32 @@ function constantCatch(value) {
  * `setFailed`, HTTP status) rely on. Messages say what was wrong and how to fix it; `details` holds
  * structured context for `--json` output. Nothing secret ever goes into a message or `details`.
  */
+/** Marks every SandboxerError, whichever copy of this module made it (see Symbol.hasInstance). */
+const BRAND = Symbol.for('sand-boxer.error');
 class SandboxerError extends Error {
     code;
     details;
+    /**
+     * `instanceof` that also knows errors made by another copy of this module: the CLI runs from a
+     * bundle with its own copy, while a user's extension handler imports the installed package. Such
+     * an error carries the global brand, and a subclass is matched by its name.
+     */
+    static [Symbol.hasInstance](value) {
+        // biome-ignore lint/complexity/noThisInStatic: `this` is the class asked about, a subclass too
+        if (Function.prototype[Symbol.hasInstance].call(this, value))
+            return true;
+        if (typeof value !== 'object' || value === null || !(BRAND in value))
+            return false;
+        for (let proto = Object.getPrototypeOf(value); proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+            // biome-ignore lint/complexity/noThisInStatic: `this` is the class asked about, a subclass too
+            if (proto.constructor?.name === this.name)
+                return true;
+        }
+        return false;
+    }
     constructor(code, message, details = {}, options) {
         super(message, options);
+        Object.defineProperty(this, BRAND, { value: true });
         this.name = new.target.name;
         this.code = code;
         this.details = details;
@@ -52493,6 +52514,7 @@ class SshSession {
         const { NodeSSH } = await __nccwpck_require__.e(/* import() */ 906).then(__nccwpck_require__.bind(__nccwpck_require__, 9906));
         const connect = async () => {
             for (let attempt = 1;; attempt++) {
+                hostKey = undefined;
                 const ssh = new NodeSSH();
                 try {
                     sshStats.connections += 1;
@@ -52516,8 +52538,11 @@ class SshSession {
                     ssh.dispose();
                     if (verification)
                         throw new errors/* SshError */.DZ(verification, 'connect', { host: where });
-                    // sshd drops unauthenticated connections beyond its MaxStartups at random: try again soon.
-                    if (attempt < HANDSHAKE_ATTEMPTS && /lost before handshake/i.test((0,errors/* messageOf */.bD)(error))) {
+                    // sshd drops unauthenticated connections beyond its MaxStartups at random, with a close or
+                    // a reset: try again soon, if nothing got as far as the host key (nothing ran).
+                    const code = error.code;
+                    const dropped = /lost before handshake/i.test((0,errors/* messageOf */.bD)(error)) || code === 'ECONNRESET' || code === 'EPIPE';
+                    if (attempt < HANDSHAKE_ATTEMPTS && dropped && hostKey === undefined) {
                         await (0,promises_.setTimeout)(150 * attempt + Math.random() * 250);
                         continue;
                     }
@@ -53003,8 +53028,10 @@ function hasLocalRsync() {
 function probeHost(session, method, cacheDir) {
     if (method === 'tar' || !hasLocalRsync())
         return Promise.resolve({ rsync: false, cache: false });
+    // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
+    // the same time): only the cache below it is private.
     const makeCache = cacheDir
-        ? ` && (umask 077 && ${(0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)}) && echo cache`
+        ? ` && ${(0,quote/* command */.G5)('mkdir', '-p', '--', external_node_path_.posix.dirname(external_node_path_.posix.dirname(cacheDir)))} && (umask 077 && ${(0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)}) && echo cache`
         : '';
     const probe = session
         .exec(`command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`, {
@@ -53059,7 +53086,7 @@ async function viaCache(request, cacheDir) {
     const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`rsync "$@" && ${fill}`)} rsync`;
     return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
-/** Where the ready spare copy of a cache lives, and where it is made. */
+/** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
 const spareOf = (cacheDir) => ({
     ready: `${cacheDir}.spare`,
     making: `${cacheDir}.spare-tmp`,
@@ -53088,21 +53115,26 @@ function fillFromCacheScript(cacheDir, dir, protect) {
     ].join(' ');
 }
 /**
- * Starts making the next spare copy of the cache, detached (it outlives this SSH session) and under
- * the cache's lock (a create of the same repo waits for it, then takes it). Made under a temporary
- * name and renamed when complete, so a half-made spare is never used; a failed one is removed.
+ * Starts making the next spare copy of the cache, detached (it outlives this SSH session). The copy
+ * is made without the cache's lock, under a name of its own (`<key>.spare-tmp.<pid>`), so a create
+ * of the same repo never waits for it (rsync would time out after 60 s of silence); only the rename
+ * into place is locked, and a half-made copy is never used. A create's rsync may update the cache
+ * meanwhile: the spare can be a mix of old and new files, which the fill's `rsync --delete` makes
+ * exact. Copies older than an hour (their job was killed) are removed by the next one.
  * Teardown starts it: the copy then happens while the host is quiet, not while the next create
  * (or the sandbox's own `compose up`) wants the disk.
  */
 function prepareSpareCommand(cacheDir) {
     const { ready, making } = spareOf(cacheDir);
+    const stale = (0,quote/* command */.G5)('find', external_node_path_.posix.dirname(cacheDir), '-maxdepth', '1', '-name', `${external_node_path_.posix.basename(making)}.*`, '-mmin', '+60', '-exec', 'rm', '-rf', '--', '{}', '+');
+    const place = (0,quote/* command */.G5)('flock', `${cacheDir}.lock`, 'sh', '-c', `[ -e ${(0,quote/* quote */.hD)(ready)} ] || mv -- "$0" ${(0,quote/* quote */.hD)(ready)}`);
     const make = [
-        `[ -e ${(0,quote/* quote */.hD)(ready)} ] && exit 0`,
-        `rm -rf -- ${(0,quote/* quote */.hD)(making)}`,
-        `if ${(0,quote/* command */.G5)('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir, making)} && mv -- ${(0,quote/* quote */.hD)(making)} ${(0,quote/* quote */.hD)(ready)}; then :; else rm -rf -- ${(0,quote/* quote */.hD)(making)}; fi`,
+        `${stale} 2>/dev/null`,
+        `t=${(0,quote/* quote */.hD)(making)}.$$`,
+        `if ${(0,quote/* command */.G5)('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir)} "$t"; then ${place} "$t"; fi`,
+        'rm -rf -- "$t"',
     ].join('; ');
-    const locked = (0,quote/* command */.G5)('flock', `${cacheDir}.lock`, 'sh', '-c', make);
-    return `[ -e ${(0,quote/* quote */.hD)(ready)} ] || [ ! -d ${(0,quote/* quote */.hD)(cacheDir)} ] || (nohup setsid ${locked} </dev/null >/dev/null 2>&1 &)`;
+    return `[ -e ${(0,quote/* quote */.hD)(ready)} ] || [ ! -d ${(0,quote/* quote */.hD)(cacheDir)} ] || (nohup setsid sh -c ${(0,quote/* quote */.hD)(make)} </dev/null >/dev/null 2>&1 &)`;
 }
 /** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
 function tempRoot() {
@@ -53111,17 +53143,21 @@ function tempRoot() {
 /**
  * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
  * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
- * the testbed made every rsync spend 0.27 s of CPU listing it). Refused unless it is a real
- * directory of this user, mode 0700: in a shared /tmp someone else could have made it first.
+ * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
+ * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
+ * key copies then go into the temp root itself, as before.
  */
 function scratchParent() {
     const dir = (0,external_node_path_.join)(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
-    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    const stat = (0,external_node_fs_.lstatSync)(dir);
-    if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) {
-        throw new errors/* ProvisionError */.uv(`${dir} is not a private directory of this user (a symlink, someone else's, or readable by others); remove it and retry`);
+    try {
+        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+        const stat = (0,external_node_fs_.lstatSync)(dir);
+        const own = stat.isDirectory() && (!process.getuid || stat.uid === process.getuid());
+        return own && (stat.mode & 0o077) === 0 ? dir : undefined;
     }
-    return dir;
+    catch {
+        return undefined;
+    }
 }
 /**
  * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
@@ -53129,8 +53165,8 @@ function scratchParent() {
  * by gc (which also looks in the temp root itself, where versions before the scratch parent put
  * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
  */
-function sweepStaleScratch(parent = scratchParent(), options = {}) {
-    const removed = options.legacy ? sweepStaleScratch(tempRoot()) : [];
+function sweepStaleScratch(parent = scratchParent() ?? tempRoot(), options = {}) {
+    const removed = options.legacy && parent !== tempRoot() ? sweepStaleScratch(tempRoot()) : [];
     let names;
     try {
         names = (0,external_node_fs_.readdirSync)(parent);
@@ -53159,7 +53195,7 @@ function isAlive(pid) {
 async function viaRsync(request, rsyncPath) {
     const { target, session } = request;
     sweepStaleScratch();
-    const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(scratchParent(), `sandboxer-sync-${process.pid}-`));
+    const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(scratchParent() ?? tempRoot(), `sandboxer-sync-${process.pid}-`));
     scratchDirs.add(scratch);
     try {
         const keyFile = (0,external_node_path_.join)(scratch, 'key');

@@ -44,5 +44,8 @@ await build({
     ].join('\n'),
   },
   define: { __filename: '__sandboxerFilename', __dirname: '__sandboxerDirname' },
+  // Class names as written, even where the bundle renames a class to avoid a clash: the error
+  // classes match errors from another copy of core (a user's extension handler) by name.
+  keepNames: true,
   logLevel: 'warning',
 });

@@ -23,9 +23,32 @@ export type ErrorCode =
   | 'SNAPSHOT_FAILED'
   | 'SNAPSHOT_CORRUPT';
 
+/** Marks every SandboxerError, whichever copy of this module made it (see Symbol.hasInstance). */
+const BRAND = Symbol.for('sand-boxer.error');
+
 export class SandboxerError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
+
+  /**
+   * `instanceof` that also knows errors made by another copy of this module: the CLI runs from a
+   * bundle with its own copy, while a user's extension handler imports the installed package. Such
+   * an error carries the global brand, and a subclass is matched by its name.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class asked about, a subclass too
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    for (
+      let proto = Object.getPrototypeOf(value);
+      proto && proto !== Error.prototype;
+      proto = Object.getPrototypeOf(proto)
+    ) {
+      // biome-ignore lint/complexity/noThisInStatic: `this` is the class asked about, a subclass too
+      if (proto.constructor?.name === this.name) return true;
+    }
+    return false;
+  }
 
   constructor(
     code: ErrorCode,
@@ -34,6 +57,7 @@ export class SandboxerError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+    Object.defineProperty(this, BRAND, { value: true });
     this.name = new.target.name;
     this.code = code;
     this.details = details;

@@ -147,7 +147,12 @@ export class FaultSuite {
       sh(`docker volume ls -q --filter ${filter} | xargs -r docker volume rm -f`);
     }
     for (const b of this.bases) {
-      // A spare copy of a sync cache may still be in the making (it holds the cache's lock).
+      // A spare copy of a sync cache may still be in the making (`<key>.spare-tmp.<pid>`).
+      const making = () =>
+        spawnSync('find', [b, '-path', '*/.sandboxer-cache/*.spare-tmp.*', '-prune', '-print'], {
+          encoding: 'utf8',
+        }).stdout.trim();
+      for (let i = 0; i < 300 && making(); i++) spawnSync('sleep', ['0.1']);
       spawnSync('find', [b, '-path', '*/.sandboxer-cache/*.lock', '-exec', 'flock', '{}', 'true', ';'], {
         stdio: 'ignore',
       });

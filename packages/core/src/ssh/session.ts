@@ -112,6 +112,7 @@ export class SshSession {
     const { NodeSSH } = await import('node-ssh');
     const connect = async (): Promise<NodeSSH> => {
       for (let attempt = 1; ; attempt++) {
+        hostKey = undefined;
         const ssh = new NodeSSH();
         try {
           sshStats.connections += 1;
@@ -133,8 +134,12 @@ export class SshSession {
         } catch (error) {
           ssh.dispose();
           if (verification) throw new SshError(verification, 'connect', { host: where });
-          // sshd drops unauthenticated connections beyond its MaxStartups at random: try again soon.
-          if (attempt < HANDSHAKE_ATTEMPTS && /lost before handshake/i.test(messageOf(error))) {
+          // sshd drops unauthenticated connections beyond its MaxStartups at random, with a close or
+          // a reset: try again soon, if nothing got as far as the host key (nothing ran).
+          const code = (error as NodeJS.ErrnoException).code;
+          const dropped =
+            /lost before handshake/i.test(messageOf(error)) || code === 'ECONNRESET' || code === 'EPIPE';
+          if (attempt < HANDSHAKE_ATTEMPTS && dropped && hostKey === undefined) {
             await sleep(150 * attempt + Math.random() * 250);
             continue;
           }

@@ -1,7 +1,7 @@
 import { type ChildProcess, type ExecFileException, execFile, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProvisionError } from '../errors.js';
@@ -98,8 +98,10 @@ export function probeHost(
   cacheDir: string | undefined,
 ): Promise<HostTools> {
   if (method === 'tar' || !hasLocalRsync()) return Promise.resolve({ rsync: false, cache: false });
+  // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
+  // the same time): only the cache below it is private.
   const makeCache = cacheDir
-    ? ` && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)}) && echo cache`
+    ? ` && ${command('mkdir', '-p', '--', posix.dirname(posix.dirname(cacheDir)))} && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)}) && echo cache`
     : '';
   const probe = session
     .exec(
@@ -166,7 +168,7 @@ async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files
   return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 
-/** Where the ready spare copy of a cache lives, and where it is made. */
+/** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
 export const spareOf = (cacheDir: string) => ({
   ready: `${cacheDir}.spare`,
   making: `${cacheDir}.spare-tmp`,
@@ -197,21 +199,47 @@ export function fillFromCacheScript(cacheDir: string, dir: string, protect: stri
 }
 
 /**
- * Starts making the next spare copy of the cache, detached (it outlives this SSH session) and under
- * the cache's lock (a create of the same repo waits for it, then takes it). Made under a temporary
- * name and renamed when complete, so a half-made spare is never used; a failed one is removed.
+ * Starts making the next spare copy of the cache, detached (it outlives this SSH session). The copy
+ * is made without the cache's lock, under a name of its own (`<key>.spare-tmp.<pid>`), so a create
+ * of the same repo never waits for it (rsync would time out after 60 s of silence); only the rename
+ * into place is locked, and a half-made copy is never used. A create's rsync may update the cache
+ * meanwhile: the spare can be a mix of old and new files, which the fill's `rsync --delete` makes
+ * exact. Copies older than an hour (their job was killed) are removed by the next one.
  * Teardown starts it: the copy then happens while the host is quiet, not while the next create
  * (or the sandbox's own `compose up`) wants the disk.
  */
 export function prepareSpareCommand(cacheDir: string): string {
   const { ready, making } = spareOf(cacheDir);
+  const stale = command(
+    'find',
+    posix.dirname(cacheDir),
+    '-maxdepth',
+    '1',
+    '-name',
+    `${posix.basename(making)}.*`,
+    '-mmin',
+    '+60',
+    '-exec',
+    'rm',
+    '-rf',
+    '--',
+    '{}',
+    '+',
+  );
+  const place = command(
+    'flock',
+    `${cacheDir}.lock`,
+    'sh',
+    '-c',
+    `[ -e ${quote(ready)} ] || mv -- "$0" ${quote(ready)}`,
+  );
   const make = [
-    `[ -e ${quote(ready)} ] && exit 0`,
-    `rm -rf -- ${quote(making)}`,
-    `if ${command('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir, making)} && mv -- ${quote(making)} ${quote(ready)}; then :; else rm -rf -- ${quote(making)}; fi`,
+    `${stale} 2>/dev/null`,
+    `t=${quote(making)}.$$`,
+    `if ${command('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir)} "$t"; then ${place} "$t"; fi`,
+    'rm -rf -- "$t"',
   ].join('; ');
-  const locked = command('flock', `${cacheDir}.lock`, 'sh', '-c', make);
-  return `[ -e ${quote(ready)} ] || [ ! -d ${quote(cacheDir)} ] || (nohup setsid ${locked} </dev/null >/dev/null 2>&1 &)`;
+  return `[ -e ${quote(ready)} ] || [ ! -d ${quote(cacheDir)} ] || (nohup setsid sh -c ${quote(make)} </dev/null >/dev/null 2>&1 &)`;
 }
 
 /** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
@@ -222,19 +250,20 @@ function tempRoot(): string {
 /**
  * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
  * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
- * the testbed made every rsync spend 0.27 s of CPU listing it). Refused unless it is a real
- * directory of this user, mode 0700: in a shared /tmp someone else could have made it first.
+ * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
+ * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
+ * key copies then go into the temp root itself, as before.
  */
-function scratchParent(): string {
+function scratchParent(): string | undefined {
   const dir = join(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid()) || (stat.mode & 0o077) !== 0) {
-    throw new ProvisionError(
-      `${dir} is not a private directory of this user (a symlink, someone else's, or readable by others); remove it and retry`,
-    );
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = lstatSync(dir);
+    const own = stat.isDirectory() && (!process.getuid || stat.uid === process.getuid());
+    return own && (stat.mode & 0o077) === 0 ? dir : undefined;
+  } catch {
+    return undefined;
   }
-  return dir;
 }
 
 /**
@@ -243,8 +272,11 @@ function scratchParent(): string {
  * by gc (which also looks in the temp root itself, where versions before the scratch parent put
  * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
  */
-export function sweepStaleScratch(parent = scratchParent(), options: { legacy?: boolean } = {}): string[] {
-  const removed = options.legacy ? sweepStaleScratch(tempRoot()) : [];
+export function sweepStaleScratch(
+  parent = scratchParent() ?? tempRoot(),
+  options: { legacy?: boolean } = {},
+): string[] {
+  const removed = options.legacy && parent !== tempRoot() ? sweepStaleScratch(tempRoot()) : [];
   let names: string[];
   try {
     names = readdirSync(parent);
@@ -272,7 +304,7 @@ function isAlive(pid: number): boolean {
 async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<{ files: number; bytes: number }> {
   const { target, session } = request;
   sweepStaleScratch();
-  const scratch = mkdtempSync(join(scratchParent(), `sandboxer-sync-${process.pid}-`));
+  const scratch = mkdtempSync(join(scratchParent() ?? tempRoot(), `sandboxer-sync-${process.pid}-`));
   scratchDirs.add(scratch);
   try {
     const keyFile = join(scratch, 'key');

@@ -29,7 +29,12 @@ import { quote } from '../../src/ssh/quote.js';
 import { fakeBin, hostileValues } from './fake-bin.js';
 
 const FORMAT =
-  '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
+  '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":{{json (index .Config "Healthcheck")}}}';
+/** Podman's inspect data is a struct: its healthcheck is a plain field. */
+const PODMAN_FORMAT = FORMAT.replace(
+  '{{json (index .Config "Healthcheck")}}',
+  '{{json .Config.Healthcheck}}',
+);
 const ID_A = 'a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6abcd';
 const ID_B = '0123456789ab';
 const docker = composeRuntime('docker compose');
@@ -297,7 +302,7 @@ describe('inspectProjectCommand', () => {
     [
       podman,
       'sbx 1',
-      `ids=$(podman ps -aq --filter 'label=com.docker.compose.project=sbx 1') || exit 3; [ -z "$ids" ] || podman inspect --format '${FORMAT}' $ids`,
+      `ids=$(podman ps -aq --filter 'label=com.docker.compose.project=sbx 1') || exit 3; [ -z "$ids" ] || podman inspect --format '${PODMAN_FORMAT}' $ids`,
     ],
   ])('%j, %s', (runtime, project, expected) => {
     expect(inspectProjectCommand(runtime, project)).toBe(expected);

@@ -61,6 +61,21 @@ describe('localComposeModel', () => {
     ).toBeUndefined();
   });
 
+  // Compose merges such entries key by key (a later `data:` keeps an earlier `external: true`), and
+  // reads `external: ${VAR}` after interpolation: the host's `compose config` decides.
+  test.each([
+    ['a volume in two files', 'volumes:\n  data:\n    external: true\n', 'volumes:\n  data:\n'],
+    ['a network in two files', 'networks:\n  default:\n    external: true\n', 'networks:\n  default: {}\n'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose interpolation, not a JS template
+    ['an interpolated external', 'volumes:\n  data:\n    external: ${EXT}\n', ''],
+  ])('%s: left to the host', (_what, first, second) => {
+    const repo = repoWith({
+      'a.yml': `services:\n  web:\n    image: busybox\n${first}`,
+      'b.yml': `services:\n  db:\n    image: busybox\n${second}`,
+    });
+    expect(localComposeModel(repo, ['a.yml', 'b.yml'])).toBeUndefined();
+  });
+
   test('extends within the same file is fine', () => {
     const repo = repoWith({
       'docker-compose.yml':

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import {
   type ContainerStatus,
   parseContainers,
+  pollDelayMs,
   readiness,
 } from '../../src/extensions/builtin/compose-status.js';
 
@@ -210,5 +211,57 @@ describe('readiness', () => {
     ['a scaled service is ready only when every replica is', ['web'], [web, webStarting], [webStarting], []],
   ])('%s', (_name, expected, containers, notReady, failed) => {
     expect(readiness(expected, containers)).toEqual({ ready: notReady.length === 0, notReady, failed });
+  });
+});
+
+describe('when to look again (nextCheckAt, pollDelayMs)', () => {
+  const starting = (log: Array<{ End: string }>, healthcheck: unknown) =>
+    parseContainers(
+      JSON.stringify({
+        id: IDS.web,
+        labels: { 'com.docker.compose.service': 'web' },
+        state: {
+          Status: 'running',
+          ExitCode: 0,
+          StartedAt: '2026-01-01T00:00:00.123456789Z',
+          Health: { Status: 'starting', Log: log },
+        },
+        ports: {},
+        mounts: [],
+        healthcheck,
+      }),
+    )[0] as ContainerStatus;
+  const at = (iso: string) => Date.parse(iso);
+
+  test('the first check runs an interval after the start; the next, an interval after the last ended', () => {
+    expect(starting([], { Interval: 2e9 }).nextCheckAt).toBe(at('2026-01-01T00:00:02.123Z'));
+    expect(starting([{ End: '2026-01-01T00:00:02.500Z' }], { Interval: 2e9 }).nextCheckAt).toBe(
+      at('2026-01-01T00:00:04.500Z'),
+    );
+    // No interval set: Docker's default, 30 s.
+    expect(starting([], { Test: ['CMD', 'true'] }).nextCheckAt).toBe(at('2026-01-01T00:00:30.123Z'));
+  });
+
+  test('only a container still starting has a next check', () => {
+    const healthy = parseContainers(inspectLine(IDS.web, 'web', health('healthy')))[0];
+    expect(healthy?.nextCheckAt).toBeUndefined();
+    expect(parseContainers(inspectLine(IDS.web, 'web', {}))[0]?.nextCheckAt).toBeUndefined();
+  });
+
+  test.each<[string, number | undefined, number[], number]>([
+    ['just after the next check (150 ms margin)', 1000, [1200], 350],
+    ['the earliest of several', 1000, [1300, 1100], 250],
+    ['never sooner than 50 ms', 1000, [900], 50],
+    ['never later than 500 ms', 1000, [5000], 500],
+    ["the host's clock unknown: half a second", undefined, [1200], 500],
+  ])('%s', (_what, now, checks, expected) => {
+    const notReady = checks.map((t) => ({ ...starting([], { Interval: 2e9 }), nextCheckAt: t }));
+    expect(pollDelayMs(notReady, now)).toBe(expected);
+  });
+
+  test('a service without a next check (no container, no healthcheck) keeps the half-second poll', () => {
+    const noCheck = { ...starting([], { Interval: 2e9 }), nextCheckAt: undefined };
+    expect(pollDelayMs([{ ...noCheck, nextCheckAt: 1100 }, noCheck], 1000)).toBe(500);
+    expect(pollDelayMs([], 1000)).toBe(500);
   });
 });

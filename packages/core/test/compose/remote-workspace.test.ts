@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
@@ -89,8 +97,8 @@ describe('removeWorkspaceCommand', () => {
     const trash = `/srv/sandboxer/.sandboxer-trash/sbx-${ID}`;
     expect(removeWorkspaceCommand(dir, ID)).toBe(
       [
-        `if [ ! -e ${dir} ]; then if ! ls -d -- ${trash}.* >/dev/null 2>&1; then echo absent; elif rm -rf -- ${trash}.*; then echo absent; else echo trash-failed; fi`,
-        `elif grep -qF '"sandbox_id":"${ID}"' ${marker} 2>/dev/null; then if o=$(find ${dir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ] && mkdir -p -- /srv/sandboxer/.sandboxer-trash && t=${trash}.$$ && mv -- ${dir} "$t"; then touch -- "$t"; (nohup setsid nice rm -rf -- "$t" </dev/null >/dev/null 2>&1 &); echo removed; elif find ${dir} -mindepth 1 -maxdepth 1 '!' -name ${MARKER_FILE} -exec rm -rf -- '{}' + && rm -rf -- ${dir}; then echo removed; else echo rm-failed; fi`,
+        `if [ ! -e ${dir} ]; then if ! ls -d -- ${trash}.* >/dev/null 2>&1; then echo absent; elif { rm -rf -- ${trash}.* 2>/dev/null || { chmod -R u+rwx -- ${trash}.* && rm -rf -- ${trash}.*; }; }; then echo absent; else echo trash-failed; fi`,
+        `elif grep -qF '"sandbox_id":"${ID}"' ${marker} 2>/dev/null; then if o=$(find ${dir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ] && mkdir -p -- /srv/sandboxer/.sandboxer-trash && t=${trash}.$$ && mv -- ${dir} "$t"; then touch -- "$t"; (nohup setsid nice sh -c '{ rm -rf -- "$0" 2>/dev/null || { chmod -R u+rwx -- "$0" && rm -rf -- "$0"; }; }' "$t" </dev/null >/dev/null 2>&1 &); echo removed; elif find ${dir} -mindepth 1 -maxdepth 1 '!' -name ${MARKER_FILE} -exec rm -rf -- '{}' + && rm -rf -- ${dir}; then echo removed; else echo rm-failed; fi`,
         `elif [ ! -s ${marker} ] && [ -z "$(ls -A -- ${dir} | grep -vxF ${MARKER_FILE})" ]; then rm -f -- ${marker}; rmdir -- ${dir} && echo removed`,
         'else echo foreign; fi',
       ].join('; '),
@@ -111,6 +119,18 @@ describe('removeWorkspaceCommand', () => {
     const dir = provisioned(fake, base, ID);
     expect(fake.run(removeWorkspaceCommand(dir, ID)).stdout).toBe('removed\n');
     expect(existsSync(dir)).toBe(false);
+    expect(await trashEmptied(base)).toEqual([]);
+  });
+
+  test('a tree with read-only directories (a Go module cache) is still deleted from the trash', async () => {
+    const fake = fakeBin([]);
+    const base = join(fake.root, 'sandboxer');
+    const dir = provisioned(fake, base, ID);
+    mkdirSync(join(dir, 'pkg', 'mod'), { recursive: true });
+    writeFileSync(join(dir, 'pkg', 'mod', 'go.mod'), 'module x\n');
+    chmodSync(join(dir, 'pkg', 'mod'), 0o555);
+    chmodSync(join(dir, 'pkg'), 0o555);
+    expect(fake.run(removeWorkspaceCommand(dir, ID)).stdout).toBe('removed\n');
     expect(await trashEmptied(base)).toEqual([]);
   });
 

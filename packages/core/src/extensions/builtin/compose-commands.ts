@@ -59,8 +59,11 @@ export function composeCommand(p: ComposeProject, ...args: string[]): string {
  * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
  */
 export function inspectProjectCommand(runtime: ComposeRuntime, project: string): string {
-  const format =
-    '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}}}';
+  // Docker formats a container without a healthcheck as a map with no such key, which a plain
+  // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
+  const healthcheck =
+    runtime.engine === 'docker' ? '{{json (index .Config "Healthcheck")}}' : '{{json .Config.Healthcheck}}';
+  const format = `{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
   // `|| exit`: an engine that does not answer must not read as "no containers".
   return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
 }

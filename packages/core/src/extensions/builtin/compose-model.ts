@@ -37,7 +37,8 @@ function modelOfDocument(parsed: unknown): ComposeModel {
  * The merged model of `files` (relative to `repo`) read here, or undefined when only the host's
  * `compose config` can tell: a file that is missing, a symlink (the host resolves it on its side),
  * too large or not plain YAML maps, and anything that takes names from elsewhere or leaves services
- * out — a top-level `include`, `extends` from another file, `profiles`, an interpolated version.
+ * out — a top-level `include`, `extends` from another file, `profiles`, an interpolated version,
+ * a volume or network declared in two files or interpolated.
  * Later files override earlier ones key by key, as Compose merges them.
  */
 export function localComposeModel(repo: string, files: string[]): ComposeModel | undefined {
@@ -60,6 +61,12 @@ export function localComposeModel(repo: string, files: string[]): ComposeModel |
       if (isMap(service.extends) && 'file' in service.extends) return undefined;
     }
     if (model.version?.includes('$')) return undefined;
+    // Compose merges a volume or network named in two files key by key (and reads `external:
+    // ${VAR}` after interpolation): only the host's `compose config` knows how such entries end up.
+    const named = [...Object.keys(model.volumes), ...Object.keys(model.networks)];
+    const seen = [...Object.keys(merged.volumes), ...Object.keys(merged.networks)];
+    if (named.some((name) => seen.includes(name))) return undefined;
+    if (JSON.stringify([model.volumes, model.networks]).includes('$')) return undefined;
     merged.version ??= model.version;
     Object.assign(merged.services, model.services);
     Object.assign(merged.volumes, model.volumes);

@@ -53,7 +53,7 @@ import {
   stackSwitchCommand,
   upStack,
 } from './compose-stack.js';
-import { type ContainerStatus, parseContainers, readiness } from './compose-status.js';
+import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from './compose-status.js';
 import { rescheduleSwitchCommand } from './expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
@@ -219,11 +219,13 @@ export class ComposeSshExtension implements SandboxExtension {
       const deadline = Date.now() + timeoutSeconds * 1000;
       let lastReport = '';
       for (;;) {
-        const containers = parseContainers(
-          await session.run(inspectProjectCommand(runtime, handle.compose_project), {
-            what: 'inspecting the stack',
-          }),
+        // The host's clock first (`now <ms>`), so the next health check can be timed on it.
+        const output = await session.run(
+          `printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`,
+          { what: 'inspecting the stack' },
         );
+        const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
+        const containers = parseContainers(output);
         const state = readiness(handle.services, containers);
         if (state.ready) {
           return {
@@ -243,8 +245,9 @@ export class ComposeSshExtension implements SandboxExtension {
         const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
         if (report !== lastReport) options.progress?.(`waiting for ${report}`);
         lastReport = report;
-        // Half a second: readiness is usually a healthcheck flipping, and every poll is one cheap exec.
-        await sleep(500, undefined, { signal: options.signal });
+        // Readiness is usually a healthcheck flipping: look again just after the next one has run.
+        const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+        await sleep(delay, undefined, { signal: options.signal });
       }
     } finally {
       session.close();

@@ -14,14 +14,37 @@ export interface ContainerStatus {
   ports: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
   /** Named volumes (Type `volume`) and bind mounts, as the engine reports them. */
   mounts: Array<{ Type: string; Name?: string; Destination: string }>;
+  /** While its health is `starting`: when the engine runs its next health check (ms, host clock). */
+  nextCheckAt?: number;
 }
 
 interface InspectLine {
   id: string;
   labels: Record<string, string> | null;
-  state: { Status: string; ExitCode: number; Health?: { Status: string } | null };
+  state: {
+    Status: string;
+    ExitCode: number;
+    StartedAt?: string;
+    Health?: { Status: string; Log?: Array<{ End?: string }> | null } | null;
+  };
   ports: ContainerStatus['ports'] | null;
   mounts?: ContainerStatus['mounts'] | null;
+  healthcheck?: { Interval?: number } | null;
+}
+
+/** Docker's interval between health checks when a healthcheck sets none. */
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+
+/**
+ * Docker runs the next health check an interval after the previous one ended (the first, an
+ * interval after the container started); a `starting` container can turn healthy only then.
+ */
+function nextCheckAt(raw: InspectLine): number | undefined {
+  if (raw.state.Health?.Status !== 'starting') return undefined;
+  const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
+  const log = raw.state.Health.Log ?? [];
+  const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
+  return Number.isFinite(since) ? since + interval : undefined;
 }
 
 export function parseContainers(output: string): ContainerStatus[] {
@@ -47,8 +70,24 @@ export function parseContainers(output: string): ContainerStatus[] {
         exitCode: raw.state.ExitCode,
         ports: raw.ports ?? {},
         mounts: raw.mounts ?? [],
+        ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
       };
     });
+}
+
+/** How long a check takes to run and report, after it starts (a small margin, then poll again). */
+const CHECK_MARGIN_MS = 150;
+
+/**
+ * How long to wait before looking again: until just after the earliest next health check of a
+ * service still `starting` (when the host's clock is known), else half a second — within 50–500 ms
+ * either way. A healthcheck every 2 s is then seen within ~0.2 s of turning healthy, with fewer
+ * polls than a fixed short interval would take.
+ */
+export function pollDelayMs(notReady: ContainerStatus[], hostNowMs: number | undefined): number {
+  const next = notReady.map((c) => c.nextCheckAt).filter((t): t is number => t !== undefined);
+  if (hostNowMs === undefined || next.length !== notReady.length || next.length === 0) return 500;
+  return Math.min(500, Math.max(50, Math.min(...next) - hostNowMs + CHECK_MARGIN_MS));
 }
 
 export interface Readiness {

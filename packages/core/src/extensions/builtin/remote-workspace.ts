@@ -141,14 +141,18 @@ export function removeWorkspaceCommand(dir: string, sandboxId: string): string {
   const ours = `grep -qF ${quote(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
   const allMine = `o=$(find ${qdir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ]`;
   const toTrash = `${allMine} && mkdir -p -- ${trash} && t=${inTrash}.$$ && mv -- ${qdir} "$t"`;
-  const deleteLater = `touch -- "$t"; (nohup setsid nice rm -rf -- "$t" </dev/null >/dev/null 2>&1 &)`;
+  // Owning every file is not always enough to delete it: a directory without u+w (a Go module cache)
+  // needs a chmod first.
+  const rmHard = (path: string) =>
+    `{ rm -rf -- ${path} 2>/dev/null || { chmod -R u+rwx -- ${path} && rm -rf -- ${path}; }; }`;
+  const deleteLater = `touch -- "$t"; (nohup setsid nice sh -c ${quote(rmHard('"$0"'))} "$t" </dev/null >/dev/null 2>&1 &)`;
   // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
   // another user), the directory is still recognisably ours and a retry gives the same advice.
   const contents = `${command('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
   const onlyMarkerLeft = `[ -z "$(${command('ls', '-A', '--', dir)} | grep -vxF ${quote(MARKER_FILE)})" ]`;
   return [
     // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
-    `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif rm -rf -- ${inTrash}.*; then echo absent; else echo trash-failed; fi`,
+    `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif ${rmHard(`${inTrash}.*`)}; then echo absent; else echo trash-failed; fi`,
     `elif ${ours}; then if ${toTrash}; then ${deleteLater}; echo removed; elif ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
     // No marker (or an empty one: the disk filled up): only an otherwise empty directory goes.
     `elif [ ! -s ${marker} ] && ${onlyMarkerLeft}; then rm -f -- ${marker}; rmdir -- ${qdir} && echo removed`,
