@@ -249,8 +249,8 @@ describe('when to look again (nextCheckAt, pollDelayMs)', () => {
   });
 
   test.each<[string, number | undefined, number[], number]>([
-    ['just after the next check (150 ms margin)', 1000, [1200], 350],
-    ['the earliest of several', 1000, [1300, 1100], 250],
+    ['just after the next check (20 ms margin)', 1000, [1200], 220],
+    ['the earliest of several', 1000, [1300, 1100], 120],
     ['never sooner than 50 ms', 1000, [900], 50],
     ['never later than 500 ms', 1000, [5000], 500],
     ["the host's clock unknown: half a second", undefined, [1200], 500],

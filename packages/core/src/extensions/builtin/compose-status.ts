@@ -75,13 +75,17 @@ export function parseContainers(output: string): ContainerStatus[] {
     });
 }
 
-/** How long a check takes to run and report, after it starts (a small margin, then poll again). */
-const CHECK_MARGIN_MS = 150;
+/**
+ * How long after a check starts to send the next poll. Small: the poll itself takes ~0.1 s to reach
+ * `docker inspect` on the host (an exec over SSH, `docker ps`), by when a quick check has reported;
+ * a slower one is caught by the next poll, 50 ms on.
+ */
+const CHECK_MARGIN_MS = 20;
 
 /**
  * How long to wait before looking again: until just after the earliest next health check of a
  * service still `starting` (when the host's clock is known), else half a second — within 50–500 ms
- * either way. A healthcheck every 2 s is then seen within ~0.2 s of turning healthy, with fewer
+ * either way. A healthcheck every 2 s is then seen about 0.1 s after it turns healthy, with fewer
  * polls than a fixed short interval would take.
  */
 export function pollDelayMs(notReady: ContainerStatus[], hostNowMs: number | undefined): number {
