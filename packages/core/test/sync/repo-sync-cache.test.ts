@@ -21,6 +21,7 @@ import {
   droppedBeforeHandshake,
   fillFromCacheScript,
   prepareSpareCommand,
+  probeHost,
   spareOf,
   syncRepo,
 } from '../../src/sync/repo-sync.js';
@@ -324,6 +325,38 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     rmSync(`${making}.4242`, { recursive: true });
     spareMade(cacheDir);
     expect(files(ready)).toEqual(SYNCED);
+  });
+
+  // The copy runs unlocked: a create of the same repo (whose rsync gives up after 60 s of silence)
+  // must not wait for it; only the rename into place takes the cache's lock.
+  test('a spare copy in the making does not hold the cache lock', async () => {
+    const { cacheDir, request } = cacheRequest();
+    await syncRepo({ ...request, remoteDir: sandbox('aaaaaaaaaaaa') });
+    const slowBin = join(scratchDir('sbx-slowcp-'), 'bin');
+    mkdirSync(slowBin);
+    const realCp = spawnSync('/bin/sh', ['-c', 'command -v cp'], { encoding: 'utf8' }).stdout.trim();
+    const copying = join(slowBin, '..', 'copying');
+    writeFileSync(
+      join(slowBin, 'cp'),
+      `#!/bin/sh\n: > ${quote(copying)}; sleep 1\nexec ${quote(realCp)} "$@"\n`,
+    );
+    chmodSync(join(slowBin, 'cp'), 0o755);
+    spawnSync('/bin/sh', ['-c', `PATH=${quote(slowBin)}:"$PATH"; ${prepareSpareCommand(cacheDir)}`]);
+    for (let i = 0; i < 100 && !existsSync(copying); i++) spawnSync('sleep', ['0.02']);
+    expect(existsSync(copying)).toBe(true);
+    expect(spawnSync('flock', ['-n', `${cacheDir}.lock`, 'true']).status).toBe(0);
+    expect(existsSync(spareOf(cacheDir).ready)).toBe(false);
+    spareMade(cacheDir);
+    expect(files(spareOf(cacheDir).ready)).toEqual(SYNCED);
+  });
+
+  test('the probe makes a missing base with the login umask, and only the cache below it private', async () => {
+    const base = join(hostRoot, 'fresh-base');
+    const cacheDir = join(base, '.sandboxer-cache', '0123456789abcdef');
+    const tools = await probeHost(localSession(process.env.PATH ?? ''), 'auto', cacheDir);
+    expect(tools).toEqual({ rsync: true, cache: true });
+    expect(statSync(base).mode & 0o777).toBe(0o755 & ~process.umask());
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
   });
 
   test('a host without flock gets a direct rsync into the sandbox, and no cache', async () => {
