@@ -93,7 +93,9 @@ export function fakeBin(names: string[], config: FakeConfig = {}): FakeBin {
         input: options.input ?? '',
         encoding: 'utf8',
       });
-      if (result.error) throw result.error;
+      // A script that fails before reading its input (mkdir refusing an existing directory) closes
+      // the pipe first: EPIPE on the input is its exit, not the harness's error.
+      if (result.error && (result.error as NodeJS.ErrnoException).code !== 'EPIPE') throw result.error;
       return { stdout: result.stdout, stderr: result.stderr, status: result.status ?? -1 };
     },
     calls() {
