@@ -74,6 +74,11 @@ function create(host = 'docker1') {
   return result.json;
 }
 
+/** The sandbox directories on the first host (the product's own dot-directories come and go). */
+function sandboxDirs(): string[] {
+  return readdirSync(testbed.sandboxBase).filter((name) => name.startsWith('sbx-'));
+}
+
 function liveIds(): string[] {
   return sandboxer(['list', '--json'], env).json.map((r: { id: string }) => r.id);
 }
@@ -85,10 +90,17 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const id of made) sandboxer(['destroy', id], env);
-  for (const s of sandboxer(['snapshot', 'list', '--json'], env).json ?? []) {
-    sandboxer(['snapshot', 'delete', s.id], env);
-  }
+  // Every failure is named with its output: a leftover alone would not say which step left it.
+  const failures: string[] = [];
+  const run = (args: string[]) => {
+    const result = sandboxer([...args, '-v'], env);
+    if (result.code !== 0)
+      failures.push(`sandboxer ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
+  };
+  for (const id of made) run(['destroy', id]);
+  for (const s of sandboxer(['snapshot', 'list', '--json'], env).json ?? [])
+    run(['snapshot', 'delete', s.id]);
+  expect(failures).toEqual([]);
   expect(allSandboxLeftovers([testbed.sandboxBase, HOST2_BASE])).toEqual([]);
 });
 
@@ -160,7 +172,7 @@ describe('snapshots of a compose stack on the real testbed', () => {
   test('a corrupted artifact is refused with a clear error and nothing is made or changed', async () => {
     const onHost = snapshot.locations[0]?.path as string;
     const before = liveIds();
-    const dirs = readdirSync(testbed.sandboxBase);
+    const dirs = sandboxDirs();
     appendFileSync(onHost, 'tampered');
     try {
       const refused = sandboxer(['restore', snapshot.id], env);
@@ -169,7 +181,7 @@ describe('snapshots of a compose stack on the real testbed', () => {
       const inPlace = sandboxer(['restore', snapshot.id, '--in-place'], env);
       expect(inPlace.code).toBe(10);
       expect(liveIds()).toEqual(before);
-      expect(readdirSync(testbed.sandboxBase)).toEqual(dirs);
+      expect(sandboxDirs()).toEqual(dirs);
       expect(await served(original)).toBe('A/A');
     } finally {
       execFileSync('truncate', ['-s', String(snapshot.size_bytes), onHost]);
@@ -179,7 +191,7 @@ describe('snapshots of a compose stack on the real testbed', () => {
 
   test('a restore that fails half-way leaves no half-made sandbox', () => {
     const before = liveIds();
-    const dirs = readdirSync(testbed.sandboxBase);
+    const dirs = sandboxDirs();
     // Fails after the artifact was verified and the workspace unpacked: at `compose config`.
     const failed = sandboxer(['restore', snapshot.id, '-i', 'services=nope', '--json'], env);
     expect(failed.code).toBe(4);
@@ -190,7 +202,7 @@ describe('snapshots of a compose stack on the real testbed', () => {
     expect(sandboxer(['status', failedId, '--json'], env).json.state).toBe('failed');
     expect(projectResources(failedId)).toEqual([]);
     expect(liveIds()).toEqual(before);
-    expect(readdirSync(testbed.sandboxBase)).toEqual(dirs);
+    expect(sandboxDirs()).toEqual(dirs);
   });
 
   test('snapshot of a destroyed sandbox, and restore of a deleted snapshot, give clear errors', () => {

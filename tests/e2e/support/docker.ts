@@ -18,7 +18,7 @@ export function projectResources(sandboxId: string): string[] {
 }
 
 /** Everything sand-boxer made on the testbed: labelled resources and sbx-* directories. */
-export function allSandboxLeftovers(dirs: string[]): string[] {
+export function allSandboxLeftovers(dirs: string[], trashWaitMs = 30_000): string[] {
   const found = [
     ...docker('ps', '-aq', '--filter', 'label=dev.sandboxer.managed=true').map((id) => `container ${id}`),
     ...docker('network', 'ls', '--format', '{{.Name}}')
@@ -34,9 +34,31 @@ export function allSandboxLeftovers(dirs: string[]): string[] {
     // Removed directories are deleted in the background from the trash: give that a moment.
     const trash = join(dir, '.sandboxer-trash');
     const waiting = () => (existsSync(trash) ? readdirSync(trash) : []);
-    const until = Date.now() + 30_000;
+    const until = Date.now() + trashWaitMs;
     while (waiting().length > 0 && Date.now() < until) spawnSync('sleep', ['0.2']);
     found.push(...waiting().map((name) => `directory ${trash}/${name} (not deleted)`));
+  }
+  return found;
+}
+
+/**
+ * Removes what `allSandboxLeftovers` finds and returns what it removed. Only for the start of a run:
+ * an earlier run that was killed half-way (a CI job cut off, a Ctrl-C) leaves its sandboxes behind,
+ * and the files that check the testbed is clean would blame them on this run's tests.
+ */
+export function removeSandboxLeftovers(dirs: string[]): string[] {
+  const found = allSandboxLeftovers(dirs, 0);
+  for (const item of found) {
+    const [kind = '', name = ''] = item.split(' ');
+    if (kind === 'directory') spawnSync('rm', ['-rf', '--', name]);
+    else if (kind === 'container') spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });
+    else spawnSync('docker', [kind, 'rm', '-f', name], { stdio: 'ignore' });
+  }
+  // The trash's contents only: the directory itself stays, as the product leaves it.
+  for (const dir of dirs) {
+    const trash = join(dir, '.sandboxer-trash');
+    if (existsSync(trash))
+      for (const name of readdirSync(trash)) spawnSync('rm', ['-rf', '--', join(trash, name)]);
   }
   return found;
 }
