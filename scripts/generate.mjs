@@ -5,7 +5,10 @@
 //  - extensions/extension.schema.json, profiles/profile.schema.json, registry/registry.schema.json
 //    ← the zod schemas in packages/core (needs `pnpm build` first)
 //  - registry/index.json ← the capabilities of every built-in extension
+//  - packages/core/src/state/record-format.generated.ts ← a hash of the sandbox record schema, which
+//    retires the reader's cache of validated record texts when the schema changes
 // CI runs this after the build and fails if git sees a difference (a stale generated file).
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +80,21 @@ async function writeSchemas(files) {
     .map((f) => core.extensionDeclarationSchema.parse(parse(f.text)))
     .map((d) => ({ id: d.id, title: d.title, handler: d.handler, ...d.capabilities }));
   write('registry/index.json', { $comment: HEADER, extensions });
+  writeRecordFormat(z, core.sandboxRecordSchema);
+}
+
+function writeRecordFormat(z, schema) {
+  // Both directions: `input` carries the defaults, `output` what every parsed record holds.
+  const text = JSON.stringify(
+    ['input', 'output'].map((io) => z.toJSONSchema(schema, { io, unrepresentable: 'any' })),
+  );
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 32);
+  const ts = `// ${HEADER}
+
+/** A hash of the sandbox record schema (its JSON Schema); see canonical-records.ts. */
+export const RECORD_FORMAT = '${hash}';
+`;
+  writeFileSync(join(root, 'packages/core/src/state/record-format.generated.ts'), ts);
 }
 
 const files = declarationFiles();

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sandboxRecordSchema } from '../../packages/core/dist/index.js';
 import { CLI } from './compose-runs.mjs';
 import { median, summary } from './stats.mjs';
 import { runTimed } from './timed-run.mjs';
@@ -68,7 +69,11 @@ function fakeRecord(i, now) {
   };
 }
 
-/** A SANDBOXER_HOME holding `count` ready sandboxes. */
+/**
+ * A SANDBOXER_HOME holding `count` ready sandboxes, each file the very text the store writes (the
+ * record as the schema parses it, in the schema's key order), so `list` reads them as it reads a
+ * real store's.
+ */
 export function homeWithRecords(count) {
   const home = mkdtempSync(join(tmpdir(), 'sbx-bench-list-'));
   const dir = join(home, 'sandboxes');
@@ -76,7 +81,8 @@ export function homeWithRecords(count) {
   const now = Date.now();
   for (let i = 0; i < count; i += 1) {
     const record = fakeRecord(i, now);
-    writeFileSync(join(dir, `${record.id}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    const text = `${JSON.stringify(sandboxRecordSchema.parse(record), null, 2)}\n`;
+    writeFileSync(join(dir, `${record.id}.json`), text, { mode: 0o600 });
   }
   return home;
 }

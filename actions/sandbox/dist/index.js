@@ -41929,6 +41929,35 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
+/***/ 4832:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   w$: () => (/* binding */ datetime)
+/* harmony export */ });
+/* unused harmony exports date, time, duration */
+/* harmony import */ var _core_index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8144);
+/* harmony import */ var _schemas_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8215);
+
+
+
+function datetime(params) {
+    return _core_index_js__WEBPACK_IMPORTED_MODULE_0__/* ._isoDateTime */ .G1(_schemas_js__WEBPACK_IMPORTED_MODULE_1__/* .ZodISODateTime */ .You, params);
+}
+function date(params) {
+    return core._isoDate(ZodISODate, params);
+}
+function time(params) {
+    return core._isoTime(ZodISOTime, params);
+}
+function duration(params) {
+    return core._isoDuration(ZodISODuration, params);
+}
+
+
+/***/ }),
+
 /***/ 8215:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -51897,6 +51926,47 @@ function messageOf(error) {
 
 /***/ }),
 
+/***/ 5354:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   aV: () => (/* binding */ cleanupReportSchema),
+/* harmony export */   pO: () => (/* binding */ sandboxHandleSchema),
+/* harmony export */   rF: () => (/* binding */ reachabilitySchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
+
+/**
+ * What an extension returns from `provision` and gets back for every later call. It is stored in the
+ * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
+ */
+const sandboxHandleSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    sandbox_id: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
+    /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
+    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
+    /** The resolved host (present in the minimal handle the manager builds for rollback). */
+    target: zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP() }).optional(),
+});
+/** How to reach a ready sandbox. Extensions fill in what applies to them. */
+const reachabilitySchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    ssh: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    remote_dir: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    compose_project: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
+    endpoints: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).optional(),
+});
+/** What teardown removed, and what it could not (with how to remove it by hand). */
+const cleanupReportSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    removed: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()),
+    leftovers: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).default([]),
+    already_gone: zod__WEBPACK_IMPORTED_MODULE_0__/* .boolean */ .zMY().default(false),
+});
+//# sourceMappingURL=contract.js.map
+
+/***/ }),
+
 /***/ 9309:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -51935,6 +52005,130 @@ function parseExtensionConfig(extensionId, schema, config) {
     throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`${extensionId}: ${problems.join('; ')}`, { extension: extensionId, problems });
 }
 //# sourceMappingURL=inputs.js.map
+
+/***/ }),
+
+/***/ 9854:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+__nccwpck_require__.r(__webpack_exports__);
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LIVE_STATES: () => (/* reexport safe */ _states_js__WEBPACK_IMPORTED_MODULE_2__._),
+/* harmony export */   sandboxErrorSchema: () => (/* binding */ sandboxErrorSchema),
+/* harmony export */   sandboxRecordSchema: () => (/* binding */ sandboxRecordSchema),
+/* harmony export */   sandboxStateSchema: () => (/* binding */ sandboxStateSchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4832);
+/* harmony import */ var _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5354);
+/* harmony import */ var _metering_types_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2538);
+/* harmony import */ var _states_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6333);
+
+
+
+
+/** See states.ts for what each state means. */
+const sandboxStateSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* ["enum"] */ .k5n(_states_js__WEBPACK_IMPORTED_MODULE_2__/* .SANDBOX_STATES */ .F);
+
+const timestamp = zod__WEBPACK_IMPORTED_MODULE_4__/* .datetime */ .w$();
+const sandboxErrorSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
+    code: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    message: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    /** The step that failed: validate, provision, wait_ready, teardown. */
+    step: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+});
+/** The record of one sandbox as the state store keeps it and `--json` prints it. */
+const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
+    id: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    state: sandboxStateSchema,
+    profile: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    consumer: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    /** When provision returned (so reports can split provisioning from waiting for readiness). */
+    provisioned_at: timestamp.optional(),
+    ready_at: timestamp.optional(),
+    destroyed_at: timestamp.optional(),
+    expires_at: timestamp,
+    ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
+    /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
+    target: zod__WEBPACK_IMPORTED_MODULE_3__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP() }).optional(),
+    handle: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
+    reachability: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .reachabilitySchema */ .rF.optional(),
+    cleanup: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .cleanupReportSchema */ .aV.optional(),
+    error: sandboxErrorSchema.optional(),
+    /** The credits account that pays for it. */
+    account: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    /** The estimate made before it was created (metered extensions). */
+    estimate: _metering_types_js__WEBPACK_IMPORTED_MODULE_1__/* .meterQuoteSchema */ .h.optional(),
+    /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
+    hold: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    /** Routing candidates tried before the chosen one, with why each was skipped. */
+    routing: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({ extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), reasons: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()) }))
+        .optional(),
+    /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
+    cost: _metering_types_js__WEBPACK_IMPORTED_MODULE_1__/* .meterActualSchema */ .T.optional(),
+    /** The snapshot it was created from, or last restored in place from. */
+    restored_from: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
+    owner_pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().optional(),
+});
+//# sourceMappingURL=record.js.map
+
+/***/ }),
+
+/***/ 6333:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F: () => (/* binding */ SANDBOX_STATES),
+/* harmony export */   _: () => (/* binding */ LIVE_STATES)
+/* harmony export */ });
+/**
+ * The states of a sandbox, apart from the record schema so that readers which never validate a record
+ * (`sandboxer list` over records it has seen before) need not load zod to filter by state.
+ * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
+ * A failed destroy stays `destroying` so that `destroy` can be retried.
+ */
+const SANDBOX_STATES = ['provisioning', 'ready', 'destroying', 'destroyed', 'failed'];
+/** States in which a sandbox may still hold resources somewhere. */
+const LIVE_STATES = new Set([
+    'provisioning',
+    'ready',
+    'destroying',
+]);
+//# sourceMappingURL=states.js.map
+
+/***/ }),
+
+/***/ 2538:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ meterActualSchema),
+/* harmony export */   h: () => (/* binding */ meterQuoteSchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
+
+/** What a sandbox is expected to cost for a duration, before it is created. */
+const meterQuoteSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    rate: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    unit: zod__WEBPACK_IMPORTED_MODULE_0__/* ["enum"] */ .k5n(['minute', 'hour']),
+    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
+});
+/** What a sandbox actually cost, measured when it is destroyed. */
+const meterActualSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    duration: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative().describe('seconds the sandbox was alive'),
+    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
+});
+//# sourceMappingURL=types.js.map
 
 /***/ }),
 
@@ -56718,7 +56912,7 @@ function loadExtension(source) {
 }
 //# sourceMappingURL=load.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
-var core_core = __nccwpck_require__(8149);
+var src_core = __nccwpck_require__(8149);
 ;// CONCATENATED MODULE: ../../packages/core/dist/util/duration.js
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -56759,7 +56953,7 @@ const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP()
             code: 'custom',
             message: `expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(value)}`,
         });
-        return core_core/* NEVER */.tm;
+        return src_core/* NEVER */.tm;
     }
     return seconds;
 });
@@ -56969,35 +57163,8 @@ function checkReferences(profile, source, extensions) {
     });
 }
 //# sourceMappingURL=catalog.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/contract.js
-
-/**
- * What an extension returns from `provision` and gets back for every later call. It is stored in the
- * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
- */
-const sandboxHandleSchema = src_schemas/* looseObject */._H3({
-    sandbox_id: src_schemas/* string */.YjP(),
-    /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
-    host: src_schemas/* string */.YjP(),
-    /** The resolved host (present in the minimal handle the manager builds for rollback). */
-    target: src_schemas/* looseObject */._H3({ name: src_schemas/* string */.YjP() }).optional(),
-});
-/** How to reach a ready sandbox. Extensions fill in what applies to them. */
-const reachabilitySchema = src_schemas/* looseObject */._H3({
-    host: src_schemas/* string */.YjP().optional(),
-    ssh: src_schemas/* string */.YjP().optional(),
-    remote_dir: src_schemas/* string */.YjP().optional(),
-    compose_project: src_schemas/* string */.YjP().optional(),
-    /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
-    endpoints: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* string */.YjP()).optional(),
-});
-/** What teardown removed, and what it could not (with how to remove it by hand). */
-const cleanupReportSchema = src_schemas/* object */.Ikc({
-    removed: src_schemas/* array */.YOg(src_schemas/* string */.YjP()),
-    leftovers: src_schemas/* array */.YOg(src_schemas/* string */.YjP()).default([]),
-    already_gone: src_schemas/* boolean */.zMY().default(false),
-});
-//# sourceMappingURL=contract.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/contract.js
+var contract = __nccwpck_require__(5354);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var inputs = __nccwpck_require__(9309);
 // EXTERNAL MODULE: external "node:os"
@@ -57138,98 +57305,8 @@ function expandPath(path, baseDir) {
 //# sourceMappingURL=resolve.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
 var ids = __nccwpck_require__(5310);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/api.js
-var api = __nccwpck_require__(8144);
-;// CONCATENATED MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
-
-
-
-function datetime(params) {
-    return api/* _isoDateTime */.G1(src_schemas/* ZodISODateTime */.You, params);
-}
-function date(params) {
-    return core._isoDate(ZodISODate, params);
-}
-function time(params) {
-    return core._isoTime(ZodISOTime, params);
-}
-function duration(params) {
-    return core._isoDuration(ZodISODuration, params);
-}
-
-;// CONCATENATED MODULE: ../../packages/core/dist/metering/types.js
-
-/** What a sandbox is expected to cost for a duration, before it is created. */
-const meterQuoteSchema = src_schemas/* object */.Ikc({
-    credits: src_schemas/* number */.aig().nonnegative(),
-    rate: src_schemas/* number */.aig().nonnegative(),
-    unit: src_schemas/* enum */.k5n(['minute', 'hour']),
-    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).default({}),
-});
-/** What a sandbox actually cost, measured when it is destroyed. */
-const meterActualSchema = src_schemas/* object */.Ikc({
-    credits: src_schemas/* number */.aig().nonnegative(),
-    duration: src_schemas/* number */.aig().nonnegative().describe('seconds the sandbox was alive'),
-    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).default({}),
-});
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/record.js
-
-
-
-/**
- * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
- * A failed destroy stays `destroying` so that `destroy` can be retried.
- */
-const sandboxStateSchema = src_schemas/* enum */.k5n(['provisioning', 'ready', 'destroying', 'destroyed', 'failed']);
-/** States in which a sandbox may still hold resources somewhere. */
-const LIVE_STATES = new Set(['provisioning', 'ready', 'destroying']);
-const timestamp = datetime();
-const sandboxErrorSchema = src_schemas/* object */.Ikc({
-    code: src_schemas/* string */.YjP(),
-    message: src_schemas/* string */.YjP(),
-    /** The step that failed: validate, provision, wait_ready, teardown. */
-    step: src_schemas/* string */.YjP(),
-});
-/** The record of one sandbox as the state store keeps it and `--json` prints it. */
-const record_sandboxRecordSchema = src_schemas/* object */.Ikc({
-    id: src_schemas/* string */.YjP(),
-    state: sandboxStateSchema,
-    profile: src_schemas/* string */.YjP(),
-    extension: src_schemas/* string */.YjP(),
-    host: src_schemas/* string */.YjP(),
-    consumer: src_schemas/* string */.YjP(),
-    created_at: timestamp,
-    updated_at: timestamp,
-    /** When provision returned (so reports can split provisioning from waiting for readiness). */
-    provisioned_at: timestamp.optional(),
-    ready_at: timestamp.optional(),
-    destroyed_at: timestamp.optional(),
-    expires_at: timestamp,
-    ttl_seconds: src_schemas/* number */.aig().int().positive(),
-    /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
-    target: src_schemas/* looseObject */._H3({ name: src_schemas/* string */.YjP() }).optional(),
-    handle: sandboxHandleSchema.optional(),
-    reachability: reachabilitySchema.optional(),
-    cleanup: cleanupReportSchema.optional(),
-    error: sandboxErrorSchema.optional(),
-    /** The credits account that pays for it. */
-    account: src_schemas/* string */.YjP().optional(),
-    /** The estimate made before it was created (metered extensions). */
-    estimate: meterQuoteSchema.optional(),
-    /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
-    hold: src_schemas/* string */.YjP().optional(),
-    /** Routing candidates tried before the chosen one, with why each was skipped. */
-    routing: src_schemas/* array */.YOg(src_schemas/* object */.Ikc({ extension: src_schemas/* string */.YjP(), host: src_schemas/* string */.YjP(), reasons: src_schemas/* array */.YOg(src_schemas/* string */.YjP()) }))
-        .optional(),
-    /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
-    cost: meterActualSchema.optional(),
-    /** The snapshot it was created from, or last restored in place from. */
-    restored_from: src_schemas/* string */.YjP().optional(),
-    /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
-    owner_pid: src_schemas/* number */.aig().int().optional(),
-});
-//# sourceMappingURL=record.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/manager/states.js
+var states = __nccwpck_require__(6333);
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/lookup.js
 
 
@@ -57253,11 +57330,13 @@ async function getRecord(source, idText) {
 /** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
 async function listRecords(source, options = {}) {
     const records = await source.listSandboxes();
-    return options.all ? records : records.filter((r) => LIVE_STATES.has(r.state));
+    return options.all ? records : records.filter((r) => states/* LIVE_STATES */._.has(r.state));
 }
 //# sourceMappingURL=lookup.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
+var iso = __nccwpck_require__(4832);
 ;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger-schema.js
 
 /**
@@ -57270,7 +57349,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  */
 const ledgerEntrySchema = src_schemas/* object */.Ikc({
     id: src_schemas/* string */.YjP(),
-    at: datetime(),
+    at: iso/* datetime */.w$(),
     account: src_schemas/* string */.YjP().min(1),
     kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
     credits: src_schemas/* number */.aig().nonnegative(),
@@ -57278,7 +57357,7 @@ const ledgerEntrySchema = src_schemas/* object */.Ikc({
     /** For a release: the hold it gives back. */
     hold: src_schemas/* string */.YjP().optional(),
     /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
-    expires_at: datetime().optional(),
+    expires_at: iso/* datetime */.w$().optional(),
     note: src_schemas/* string */.YjP().optional(),
     breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
 });
@@ -57528,6 +57607,8 @@ function summarize(entries, account, now, initialCredits) {
 //# sourceMappingURL=ledger.js.map
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ../../packages/core/dist/manager/record.js
+var manager_record = __nccwpck_require__(9854);
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
 
 
@@ -57564,7 +57645,7 @@ class RoutingResolver {
         const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
         const routed = profile.routing !== undefined;
         const decision = { profile: profile.id, account: request.account, candidates: [] };
-        const live = (await this.#deps.listSandboxes()).filter((r) => LIVE_STATES.has(r.state));
+        const live = (await this.#deps.listSandboxes()).filter((r) => manager_record.LIVE_STATES.has(r.state));
         for (const [index, candidate] of candidates.entries()) {
             const declaration = this.#deps.catalog.extension(candidate.extension);
             const report = {
@@ -57792,7 +57873,7 @@ async function collectGarbage(deps, options = {}) {
         const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
         if (options.consumer !== undefined && record?.consumer !== options.consumer)
             continue;
-        if (record && LIVE_STATES.has(record.state) && record.hold === hold.id)
+        if (record && manager_record.LIVE_STATES.has(record.state) && record.hold === hold.id)
             continue;
         const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
         await act({
@@ -57898,7 +57979,7 @@ async function decide(deps, item, host, now, options) {
     const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
     const record = await deps.store.getSandbox(item.sandbox_id);
     const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
-    if (record && LIVE_STATES.has(record.state)) {
+    if (record && manager_record.LIVE_STATES.has(record.state)) {
         // A live record is the store's business (handled above, under its lock), never the scan's.
         return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
     }
@@ -58580,7 +58661,7 @@ class SandboxManager {
      * and `logs` can work on it here. An existing record with the same id is left as it is.
      */
     async adopt(record) {
-        const valid = record_sandboxRecordSchema.parse(record);
+        const valid = manager_record.sandboxRecordSchema.parse(record);
         return this.#store.withLock(lockKey(valid.id), async () => {
             const existing = await this.#store.getSandbox(valid.id);
             if (existing)
@@ -58768,9 +58849,11 @@ function defaultConsumer() {
     return `${user}@${(0,external_node_os_.hostname)()}`;
 }
 //# sourceMappingURL=manager.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/metering/types.js
+var types = __nccwpck_require__(2538);
 ;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/record.js
 
-const record_timestamp = datetime();
+const timestamp = iso/* datetime */.w$();
 /**
  * Where a copy of a snapshot's artifact is kept: on the host the sandbox ran on (SSH extensions keep
  * it there, next to the sandbox directories), or in this machine's local store. A snapshot may have
@@ -58811,8 +58894,8 @@ const snapshotRecordSchema = src_schemas/* object */.Ikc({
     extension: src_schemas/* string */.YjP(),
     host: src_schemas/* string */.YjP(),
     account: src_schemas/* string */.YjP().optional(),
-    created_at: record_timestamp,
-    updated_at: record_timestamp,
+    created_at: timestamp,
+    updated_at: timestamp,
     size_bytes: src_schemas/* number */.aig().int().nonnegative().optional(),
     /** Of the artifact file, hex; verified before any restore. */
     sha256: src_schemas/* string */.YjP()
@@ -58854,6 +58937,90 @@ function defaultHome(env = process.env) {
     return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
 }
 //# sourceMappingURL=home.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/canonical-records.js
+
+
+
+
+/**
+ * Remembers which record files are *canonical*: exactly the text the store writes for a record that
+ * passes the schema (`JSON.stringify(parsed, null, 2)` plus a newline). Such a text needs no
+ * validation to be read — `JSON.parse` gives the same value the schema would — so a reader that has
+ * seen it before does not load zod at all: loading zod and parsing 1,000 records was two thirds of
+ * `sandboxer list --json`'s time.
+ *
+ * Kept by content (sha256 of the text), not by file name or modification time: an entry is a fact
+ * about a text that no later write can make false, so there is no invalidation and no race between
+ * processes; a rewritten record simply has a new hash. Only RECORD_FORMAT (a hash of the record
+ * schema, regenerated by `pnpm generate`) retires every entry, when the schema changes.
+ *
+ * The file is a cache: unreadable, foreign or corrupt means empty, and failing to write it only costs
+ * the next reader the validation.
+ */
+class canonical_records_CanonicalRecords {
+    #path;
+    #known;
+    /** Keys known or learned as canonical that the caller has met in this run. */
+    #met = new Set();
+    #learned = false;
+    constructor(home) {
+        this.#path = join(home, 'cache', 'canonical-records.json');
+        this.#known = readKnown(this.#path);
+    }
+    /** The text's key: its sha256, hex. */
+    static keyOf(text) {
+        return createHash('sha256').update(text).digest('hex');
+    }
+    /** True when this text was found canonical before (the caller may then trust `JSON.parse(text)`). */
+    has(key) {
+        if (!this.#known.has(key))
+            return false;
+        this.#met.add(key);
+        return true;
+    }
+    /** Records that a text the caller validated with the schema is canonical. */
+    learn(key) {
+        this.#met.add(key);
+        if (!this.#known.has(key))
+            this.#learned = true;
+    }
+    /**
+     * Writes what was learned. After a full listing (`prune`), only the keys met in it are kept, so the
+     * file never outgrows the store; after reading one record, the others stay.
+     */
+    save(options) {
+        const stale = options.prune && this.#met.size < this.#known.size;
+        if (!this.#learned && !stale)
+            return;
+        writeKnown(this.#path, options.prune ? [...this.#met] : [...new Set([...this.#known, ...this.#met])]);
+    }
+}
+function readKnown(path) {
+    try {
+        const file = JSON.parse(readFileSync(path, 'utf8'));
+        if (file.format !== RECORD_FORMAT || !Array.isArray(file.canonical))
+            return new Set();
+        return new Set(file.canonical.filter((key) => typeof key === 'string'));
+    }
+    catch {
+        return new Set();
+    }
+}
+function writeKnown(path, canonical) {
+    const temporary = `${path}.${process.pid}.tmp`;
+    try {
+        mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+        writeFileSync(temporary, `${JSON.stringify({ format: RECORD_FORMAT, canonical })}\n`, {
+            mode: 0o600,
+        });
+        // A rename, so a concurrent reader sees the old file or the new one, never half of one.
+        renameSync(temporary, path);
+    }
+    catch {
+        rmSync(temporary, { force: true });
+    }
+}
+//# sourceMappingURL=canonical-records.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/record-files.js
 
 
@@ -58867,6 +59034,10 @@ function defaultHome(env = process.env) {
  */
 /** Sandbox record files in `<home>/sandboxes/`; anything else there (a writer's temporary file) is not one. */
 const SANDBOX_FILE = /^[a-z0-9]{12}\.json$/;
+/** The text the store writes for a validated record; the one text CanonicalRecords trusts unvalidated. */
+function recordText(record) {
+    return `${JSON.stringify(record, null, 2)}\n`;
+}
 /** The validated content of a record file, or a StateCorruptError that names the file and how to get past it. */
 function parseRecordFile(path, text, schema) {
     try {
@@ -58887,25 +59058,38 @@ function byCreation(a, b) {
 }
 /**
  * The sandbox records of a home, read-only, for one-shot commands that only read them (`list`,
- * `status`). Same results and errors as FileStateStore, but it creates no directories and reads with
- * synchronous calls: a process that runs one listing and exits has nothing else for the event loop
- * to do, and per-file `readFile` from fs/promises pays an open/fstat/read/close round trip through
- * the thread pool for each file — about 0.1 s more than a sync loop for 1,000 records here. The
- * long-running server keeps the store's asynchronous reads.
+ * `status`). Same results and errors as FileStateStore, but it reads with synchronous calls: a
+ * process that runs one listing and exits has nothing else for the event loop to do, and per-file
+ * `readFile` from fs/promises pays an open/fstat/read/close round trip through the thread pool for
+ * each file — about 0.1 s more than a sync loop for 1,000 records here. The long-running server
+ * keeps the store's asynchronous reads.
+ *
+ * A record whose exact text it has validated before (CanonicalRecords, in `<home>/cache/`) is taken
+ * as it is; only new or changed texts load the schema, which is most of the cost of a listing.
  */
 class FileRecordReader {
     location;
     #sandboxDir;
-    constructor(home) {
+    #loadSchema;
+    #schema;
+    /** `loadSchema` is for tests, which count how often the schema is needed. */
+    constructor(home, options = {}) {
         this.location = home;
         this.#sandboxDir = join(home, 'sandboxes');
+        this.#loadSchema =
+            options.loadSchema ?? (async () => (await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 9854))).sandboxRecordSchema);
     }
     async getSandbox(id) {
         if (!isSandboxId(id))
             return undefined;
         const path = join(this.#sandboxDir, `${id}.json`);
         const text = readIfExists(path);
-        return text === undefined ? undefined : parseRecordFile(path, text, sandboxRecordSchema);
+        if (text === undefined)
+            return undefined;
+        const canonical = new CanonicalRecords(this.location);
+        const record = await this.#parse(path, text, canonical);
+        canonical.save({ prune: false });
+        return record;
     }
     /** Every record, oldest first; a corrupt file is skipped, as the store does (`status <id>` names it). */
     async listSandboxes() {
@@ -58918,6 +59102,7 @@ class FileRecordReader {
                 return [];
             throw error;
         }
+        const canonical = new CanonicalRecords(this.location);
         const records = [];
         for (const name of names) {
             const path = join(this.#sandboxDir, name);
@@ -58925,14 +59110,26 @@ class FileRecordReader {
             if (text === undefined)
                 continue;
             try {
-                records.push(parseRecordFile(path, text, sandboxRecordSchema));
+                records.push(await this.#parse(path, text, canonical));
             }
             catch (error) {
                 if (!(error instanceof StateCorruptError))
                     throw error;
             }
         }
+        canonical.save({ prune: true });
         return records.sort(byCreation);
+    }
+    async #parse(path, text, canonical) {
+        const key = CanonicalRecords.keyOf(text);
+        if (canonical.has(key))
+            return JSON.parse(text);
+        this.#schema ??= this.#loadSchema();
+        const record = parseRecordFile(path, text, await this.#schema);
+        // Hand-edited or from another version (extra keys, missing defaults): valid, but not taken as is.
+        if (recordText(record) === text)
+            canonical.learn(key);
+        return record;
     }
 }
 /** A file's text, or undefined when it is gone (destroyed and removed between readdir and read). */
@@ -58996,19 +59193,19 @@ class FileStateStore {
     async getSandbox(id) {
         if (!(0,ids/* isSandboxId */.rN)(id))
             return undefined;
-        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), record_sandboxRecordSchema);
+        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), manager_record.sandboxRecordSchema);
     }
     async putSandbox(record) {
-        const valid = record_sandboxRecordSchema.parse(record);
+        const valid = manager_record.sandboxRecordSchema.parse(record);
         if (!(0,ids/* isSandboxId */.rN)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
-        await lib((0,external_node_path_.join)(this.#sandboxDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+        await lib((0,external_node_path_.join)(this.#sandboxDir, `${valid.id}.json`), recordText(valid), {
             mode: 0o600,
             fsync: true,
         });
     }
     async listSandboxes() {
-        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, record_sandboxRecordSchema);
+        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, manager_record.sandboxRecordSchema);
     }
     async getSnapshot(id) {
         if (!(0,snapshots_ids/* isSnapshotId */.Yr)(id))
@@ -59020,7 +59217,7 @@ class FileStateStore {
         if (!(0,snapshots_ids/* isSnapshotId */.Yr)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
         (0,external_node_fs_.mkdirSync)(this.#snapshotDir, { recursive: true, mode: 0o700 });
-        await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+        await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), recordText(valid), {
             mode: 0o600,
             fsync: true,
         });
@@ -59351,7 +59548,7 @@ const state = {
         const text = getState(KEYS.record);
         if (!text)
             return undefined;
-        const parsed = record_sandboxRecordSchema.safeParse(JSON.parse(text));
+        const parsed = manager_record.sandboxRecordSchema.safeParse(JSON.parse(text));
         return parsed.success ? parsed.data : undefined;
     },
     markMainFailed() {

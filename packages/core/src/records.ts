@@ -6,6 +6,7 @@
  * Everything here is also exported from the main entry.
  */
 export { getRecord, listRecords } from './manager/lookup.js';
-export { LIVE_STATES, type SandboxRecord, type SandboxState } from './manager/record.js';
+export type { SandboxRecord, SandboxState } from './manager/record.js';
+export { LIVE_STATES } from './manager/states.js';
 export { defaultHome } from './state/home.js';
 export { FileRecordReader, type RecordSource } from './state/record-files.js';

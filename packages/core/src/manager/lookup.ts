@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import type { RecordSource } from '../state/record-files.js';
 import { parseSandboxId } from '../util/ids.js';
-import { LIVE_STATES, type SandboxRecord } from './record.js';
+import type { SandboxRecord } from './record.js';
+import { LIVE_STATES } from './states.js';
 
 /**
  * The manager's two read-only questions, over any record source. The manager answers them from its

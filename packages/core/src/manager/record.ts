@@ -1,16 +1,13 @@
 import { z } from 'zod';
 import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../extensions/contract.js';
 import { meterActualSchema, meterQuoteSchema } from '../metering/types.js';
+import { SANDBOX_STATES } from './states.js';
 
-/**
- * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
- * A failed destroy stays `destroying` so that `destroy` can be retried.
- */
-export const sandboxStateSchema = z.enum(['provisioning', 'ready', 'destroying', 'destroyed', 'failed']);
+/** See states.ts for what each state means. */
+export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
-/** States in which a sandbox may still hold resources somewhere. */
-export const LIVE_STATES: ReadonlySet<SandboxState> = new Set(['provisioning', 'ready', 'destroying']);
+export { LIVE_STATES } from './states.js';
 
 const timestamp = z.iso.datetime();
 

@@ -12,7 +12,7 @@ import { isSnapshotId } from '../snapshots/ids.js';
 import { type SnapshotRecord, snapshotRecordSchema } from '../snapshots/record.js';
 import { isSandboxId } from '../util/ids.js';
 import { defaultHome } from './home.js';
-import { byCreation, parseRecordFile, SANDBOX_FILE } from './record-files.js';
+import { byCreation, parseRecordFile, recordText, SANDBOX_FILE } from './record-files.js';
 import type { LockOptions, StateStore } from './store.js';
 
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
@@ -59,7 +59,7 @@ export class FileStateStore implements StateStore {
     const valid = sandboxRecordSchema.parse(record);
     if (!isSandboxId(valid.id))
       throw new StateCorruptError(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
-    await writeFileAtomic(join(this.#sandboxDir, `${valid.id}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+    await writeFileAtomic(join(this.#sandboxDir, `${valid.id}.json`), recordText(valid), {
       mode: 0o600,
       fsync: true,
     });
@@ -79,14 +79,10 @@ export class FileStateStore implements StateStore {
     if (!isSnapshotId(valid.id))
       throw new StateCorruptError(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
     mkdirSync(this.#snapshotDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(
-      join(this.#snapshotDir, `${valid.id}.json`),
-      `${JSON.stringify(valid, null, 2)}\n`,
-      {
-        mode: 0o600,
-        fsync: true,
-      },
-    );
+    await writeFileAtomic(join(this.#snapshotDir, `${valid.id}.json`), recordText(valid), {
+      mode: 0o600,
+      fsync: true,
+    });
   }
 
   async listSnapshots(): Promise<SnapshotRecord[]> {

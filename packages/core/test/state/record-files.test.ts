@@ -1,11 +1,12 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError, NotFoundError, StateCorruptError } from '../../src/errors.js';
 import { getRecord, listRecords } from '../../src/manager/lookup.js';
-import type { SandboxRecord } from '../../src/manager/record.js';
+import { type SandboxRecord, sandboxRecordSchema } from '../../src/manager/record.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { byCreation, FileRecordReader } from '../../src/state/record-files.js';
+import { RECORD_FORMAT } from '../../src/state/record-format.generated.js';
 import { newSandboxId } from '../../src/util/ids.js';
 import { tempDir } from '../support/fixtures.js';
 
@@ -120,6 +121,110 @@ describe('FileRecordReader: the read-only path of list and status', () => {
       (a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
     );
     expect([...items].reverse().sort(byCreation)).toEqual(expected);
+  });
+});
+
+describe('FileRecordReader: texts validated before are not validated again', () => {
+  /** A reader whose schema loads are counted. */
+  function counted(home: string): { reader: FileRecordReader; loads: () => number } {
+    let loads = 0;
+    const reader = new FileRecordReader(home, {
+      loadSchema: async () => {
+        loads += 1;
+        return sandboxRecordSchema;
+      },
+    });
+    return { reader, loads: () => loads };
+  }
+  const cacheFile = (home: string) => join(home, 'cache', 'canonical-records.json');
+
+  test('a second listing of what the store wrote loads no schema and gives the same records', async () => {
+    const { home, store } = await homeWith([record(), record({ state: 'destroyed' }), record()]);
+    const first = counted(home);
+    const listed = await first.reader.listSandboxes();
+    expect(first.loads()).toBe(1);
+    expect(listed).toEqual(await store.listSandboxes());
+
+    const second = counted(home);
+    expect(await second.reader.listSandboxes()).toEqual(listed);
+    const one = listed[0] as SandboxRecord;
+    expect(await second.reader.getSandbox(one.id)).toEqual(one);
+    expect(second.loads()).toBe(0);
+    expect(JSON.parse(readFileSync(cacheFile(home), 'utf8'))).toMatchObject({ format: RECORD_FORMAT });
+  });
+
+  test('a record rewritten by the store is validated again; a removed one leaves the cache', async () => {
+    const kept = record();
+    const changed = record();
+    const removed = record();
+    const { home, store } = await homeWith([kept, changed, removed]);
+    await counted(home).reader.listSandboxes();
+    const before = JSON.parse(readFileSync(cacheFile(home), 'utf8')).canonical as string[];
+    expect(before).toHaveLength(3);
+
+    await store.putSandbox({ ...changed, state: 'destroying' });
+    // Records are never deleted by sand-boxer; a user may prune old ones by hand.
+    rmSync(join(home, 'sandboxes', `${removed.id}.json`), { force: true });
+    const again = counted(home);
+    const states = Object.fromEntries((await again.reader.listSandboxes()).map((r) => [r.id, r.state]));
+    expect(states).toEqual({ [kept.id]: 'ready', [changed.id]: 'destroying' });
+    expect(again.loads()).toBe(1);
+    const after = JSON.parse(readFileSync(cacheFile(home), 'utf8')).canonical as string[];
+    expect(after).toHaveLength(2);
+  });
+
+  test('a valid file in another form (hand-edited, extra keys) is parsed by the schema every time, never taken as is', async () => {
+    const one = record();
+    const { home } = await homeWith([one]);
+    const path = join(home, 'sandboxes', `${one.id}.json`);
+    writeFileSync(path, JSON.stringify({ ...one, note: 'added by hand' }));
+    for (let i = 0; i < 2; i += 1) {
+      const { reader, loads } = counted(home);
+      expect(await reader.listSandboxes()).toEqual([one]); // the extra key stripped, as the store does
+      expect(loads()).toBe(1);
+    }
+  });
+
+  test('a corrupt file is skipped every time, and an invalid one never becomes trusted', async () => {
+    const good = record();
+    const { home } = await homeWith([good]);
+    const invalid = newSandboxId();
+    writeFileSync(
+      join(home, 'sandboxes', `${invalid}.json`),
+      `${JSON.stringify({ ...good, id: invalid, state: 'lost' }, null, 2)}\n`,
+    );
+    for (let i = 0; i < 2; i += 1) {
+      const { reader } = counted(home);
+      expect((await reader.listSandboxes()).map((r) => r.id)).toEqual([good.id]);
+      await expect(reader.getSandbox(invalid)).rejects.toThrow(StateCorruptError);
+    }
+  });
+
+  test('a cache from another record format, a corrupt one or an unwritable one only costs the validation', async () => {
+    const one = record();
+    const { home } = await homeWith([one]);
+    await counted(home).reader.listSandboxes();
+    const file = cacheFile(home);
+    const text = readFileSync(file, 'utf8');
+
+    writeFileSync(file, text.replace(RECORD_FORMAT, 'another-format'));
+    const other = counted(home);
+    expect(await other.reader.listSandboxes()).toEqual([one]);
+    expect(other.loads()).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe(text); // rewritten in this format
+
+    writeFileSync(file, '{"format": "trunc');
+    const corrupt = counted(home);
+    expect(await corrupt.reader.listSandboxes()).toEqual([one]);
+    expect(corrupt.loads()).toBe(1);
+
+    // Where the cache would go is a file: nothing can be written there (even by root).
+    rmSync(join(home, 'cache'), { recursive: true });
+    writeFileSync(join(home, 'cache'), '');
+    const unwritable = counted(home);
+    expect(await unwritable.reader.listSandboxes()).toEqual([one]);
+    expect(await unwritable.reader.getSandbox(one.id)).toEqual(one);
+    expect(readFileSync(join(home, 'cache'), 'utf8')).toBe('');
   });
 });
 
