@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
@@ -114,14 +115,18 @@ export class SshSession {
       for (let attempt = 1; ; attempt++) {
         hostKey = undefined;
         const ssh = new NodeSSH();
+        let socket: Socket | undefined;
         try {
           sshStats.connections += 1;
+          const deadline = Date.now() + timeoutMs;
+          socket = await tcpConnection(target, timeoutMs);
           await ssh.connect({
             host: target.address,
             port: target.port,
+            sock: socket,
             username: target.user,
             privateKey,
-            readyTimeout: timeoutMs,
+            readyTimeout: Math.max(1, deadline - Date.now()),
             hostVerifier,
             // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
             tryKeyboard: false,
@@ -133,6 +138,7 @@ export class SshSession {
           return ssh;
         } catch (error) {
           ssh.dispose();
+          socket?.destroy();
           if (verification) throw new SshError(verification, 'connect', { host: where });
           // sshd drops unauthenticated connections beyond its MaxStartups at random, with a close or
           // a reset: try again soon, if nothing got as far as the host key (nothing ran).
@@ -342,6 +348,40 @@ function buildHostVerifier(
   throw new InputError(
     `no way to verify the host key of ${where}: pass --known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)`,
   );
+}
+
+/**
+ * The TCP connection for one session, with Nagle's algorithm off. ssh2 leaves it on, and then every
+ * small SSH packet that follows an unacknowledged one waits for the host's delayed ACK (40 ms on
+ * Linux): the handshake took ~0.2 s and every command ~90 ms of round trips on the loopback
+ * testbed, against ~40 ms and ~4 ms without it. Connected here, before ssh2 gets it, so that a
+ * refused or silent port fails with the socket's own error code (connectFailure reads it).
+ */
+async function tcpConnection(target: SshTarget, timeoutMs: number): Promise<Socket> {
+  const socket = connectTcp({ host: target.address, port: target.port, noDelay: true });
+  // A reset between connecting and ssh2 taking the socket must not be an unhandled 'error' event;
+  // ssh2 adds its own listener and reports it.
+  socket.on('error', () => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+        timeoutMs,
+      );
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+  return socket;
 }
 
 function connectFailure(error: unknown, target: SshTarget, timeoutMs: number): string {
