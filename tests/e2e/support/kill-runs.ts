@@ -48,8 +48,10 @@ export function killPlans(seed: number, count: number, profiles: string[], destr
   return Array.from({ length: count }, (_, run) => ({
     run,
     profile: profiles[run % profiles.length] as string,
-    ...(run % destroyEvery === destroyEvery - 1 ? {} : { create: point(rnd, 4000, 8) }),
-    destroy: point(rnd, 3000, 3),
+    // Windows a little shorter than the operations on the testbed (a compose create ~3 s, a destroy
+    // ~1 s, a saas-stub one less), so most kill points land while the process still runs.
+    ...(run % destroyEvery === destroyEvery - 1 ? {} : { create: point(rnd, 2500, 8) }),
+    destroy: point(rnd, 900, 3),
   }));
 }
 
