@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandboxRecordSchema } from '../../packages/core/dist/index.js';
 import { CLI } from './compose-runs.mjs';
+
+const ACTION = join(import.meta.dirname, '..', '..', 'actions', 'sandbox', 'dist', 'index.js');
+
 import { median, summary } from './stats.mjs';
 import { runTimed } from './timed-run.mjs';
 
@@ -138,6 +141,33 @@ export async function cliCosts({ runs = 20, records = 1000 } = {}) {
       }
       return { rss: median(rss), cpu: median(cpu) };
     };
+    // Start-up of a create, to its first check (an unknown profile: everything is loaded, the
+    // declarations are read, nothing is made), from the CLI and from the action's bundle (its main
+    // step, as a runner starts it: inputs in INPUT_* variables, state and output files).
+    const jobDir = mkdtempSync(join(tmpdir(), 'sbx-bench-action-'));
+    writeFileSync(join(jobDir, 'state'), '');
+    writeFileSync(join(jobDir, 'output'), '');
+    const firstCheck = {
+      ...env,
+      INPUT_PROFILE: 'no-such-profile',
+      RUNNER_TEMP: jobDir,
+      GITHUB_STATE: join(jobDir, 'state'),
+      GITHUB_OUTPUT: join(jobDir, 'output'),
+    };
+    const refused = (what) => (r) => {
+      if (!/unknown profile "no-such-profile"/.test(r.stdout + r.stderr))
+        throw new Error(`${what} did not stop at the unknown profile: ${r.stdout}${r.stderr}`);
+      return r;
+    };
+    const cliCreate = () =>
+      runTimed(process.execPath, [CLI, 'create', '-p', 'no-such-profile'], { env: firstCheck }).then(
+        refused('sandboxer create'),
+      );
+    const action = () =>
+      runTimed(process.execPath, [ACTION], { env: firstCheck }).then(refused('the action'));
+    const creates = await interleaved(action, cliCreate, Math.max(5, Math.round(runs / 2)));
+    rmSync(jobDir, { recursive: true, force: true });
+
     const probes = {
       node_e: await probe(['-e', ''], process.env),
       version: await probe([CLI, '--version'], process.env),
@@ -153,6 +183,11 @@ export async function cliCosts({ runs = 20, records = 1000 } = {}) {
         ratio: startup.a.median / startup.b.median,
       },
       list: { sandboxer_list_json: listing.a, node_e: listing.b, ratio: listing.a.median / listing.b.median },
+      first_check: {
+        action_main: creates.a,
+        cli_create: creates.b,
+        ratio: creates.a.median / creates.b.median,
+      },
       memory_mb: pick('rss'),
       cpu_ms: pick('cpu'),
     };

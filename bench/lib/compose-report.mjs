@@ -96,6 +96,14 @@ export function targets(results) {
       2,
       `${ratio(cli.startup.ratio)} (${Math.round(cli.startup.sandboxer_version.median)} ms vs ${Math.round(cli.startup.node_e.median)} ms)`,
     );
+    if (cli.first_check) {
+      add(
+        "the action's bundle starts as fast as the CLI (≤ 1.2× its create, to the first check)",
+        cli.first_check.ratio,
+        1.2,
+        `${ratio(cli.first_check.ratio)} (${Math.round(cli.first_check.action_main.median)} ms vs ${Math.round(cli.first_check.cli_create.median)} ms)`,
+      );
+    }
     add(
       '`list --json` with 1,000 sandboxes ≤ 3× `node -e ""`',
       cli.list.ratio,
@@ -287,6 +295,26 @@ export function cliTable(cli) {
         `${cli.memory_mb.list_1000.toFixed(0)} MB`,
         `${Math.round(cli.cpu_ms?.list_1000)} ms`,
       ],
+      ...(cli.first_check
+        ? [
+            [
+              '`create`, to its first check (an unknown profile)',
+              ms(cli.first_check.cli_create),
+              ms(cli.startup.node_e),
+              ratio(cli.first_check.cli_create.median / cli.startup.node_e.median),
+              '',
+              '',
+            ],
+            [
+              "the action's main step, the same",
+              ms(cli.first_check.action_main),
+              ms(cli.startup.node_e),
+              ratio(cli.first_check.action_main.median / cli.startup.node_e.median),
+              '',
+              '',
+            ],
+          ]
+        : []),
       [
         '`node -e ""` itself',
         '',
