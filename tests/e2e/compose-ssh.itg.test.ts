@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -128,6 +130,49 @@ describe('ext.compose-ssh on the real testbed', () => {
     expect(afterCreate - before).toBe(2);
     expect(sandboxer(['destroy', created.json.id], env).code).toBe(0);
     expect(logins() - afterCreate).toBe(1);
+  });
+
+  test('gc removes a sync cache unused for longer than --cache-max-age (default 14d); the next create starts it again', () => {
+    // A repo of its own, so that its cache on the host is this test's alone.
+    const repo = join(mkdtempSync(join(tmpdir(), 'sbx-e2e-prune-')), 'repo');
+    cpSync(join(fixtures, 'compose-http'), repo, { recursive: true });
+    const createAndDestroy = () => {
+      const created = sandboxer(['create', '-p', 'compose-e2e', '-i', `repo=${repo}`, '--json'], env);
+      expect(created.code, created.stderr).toBe(0);
+      expect(sandboxer(['destroy', created.json.id], env).code).toBe(0);
+    };
+    createAndDestroy();
+    const caches = join(testbed.sandboxBase, '.sandboxer-cache');
+    const key = createHash('sha256').update(repo).digest('hex').slice(0, 16);
+    const ofThisRepo = () => readdirSync(caches).filter((name) => name.startsWith(key));
+    // The teardown's spare copy runs in the background: once it is in place, nothing else writes.
+    for (let i = 0; i < 150 && !ofThisRepo().includes(`${key}.spare`); i++) spawnSync('sleep', ['0.2']);
+    expect(ofThisRepo().sort()).toEqual([key, `${key}.lock`, `${key}.spare`]);
+    const mine = (findings: Array<{ found: string }>) => findings.filter((f) => f.found.includes(key));
+
+    expect(mine(sandboxer(['gc', '--dry-run', '--json'], env).json)).toEqual([]); // used just now
+    // Last used 20 days ago: the lock's mtime, which every sync touches under the lock.
+    execFileSync('touch', ['-d', '20 days ago', join(caches, `${key}.lock`)]);
+    expect(mine(sandboxer(['gc', '--cache-max-age', '30d', '--json'], env).json)).toEqual([]);
+    const gc = sandboxer(['gc', '--json'], env);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(mine(gc.json)).toEqual([
+      {
+        sandbox: '-',
+        where: 'docker1',
+        found: expect.stringMatching(new RegExp(`^sync cache ${caches}/${key} \\(\\d+\\.\\d MB\\)$`)),
+        reason: expect.stringMatching(/^unused since \d{4}-.* \(over 14d\)$/),
+        action: 'destroy',
+        result: 'done',
+      },
+    ]);
+    // The lock file stays (someone may be waiting on it); the cache and its spare are gone.
+    expect(ofThisRepo()).toEqual([`${key}.lock`]);
+    createAndDestroy();
+    expect(ofThisRepo()).toContain(key);
+    expect(sandboxer(['gc', '--cache-max-age', 'soon', '--json'], env).stderr).toMatch(
+      /--cache-max-age "soon": expected a duration such as 14d, 12h or 90m/,
+    );
   });
 
   test('an env input reaches compose verbatim and runs nothing', async () => {

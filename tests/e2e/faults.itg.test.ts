@@ -367,7 +367,23 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       expect(sandboxer(['credits', 'grant', 'faults-kill', '1000'], env.vars).code).toBe(0);
       // Metered (saas-stub, and burst-sandbox while it may burst) and self-hosted runs mixed; every
       // fourth run lets its create finish and kills the destroy.
-      const plans = killPlans(SEED, KILL_RUNS, ['compose-e2e', 'saas-stub', 'burst-sandbox'], 4);
+      // A compose create takes ~3 s and prints ~10 lines, its destroy ~1 s and 3 lines; a saas-stub
+      // (and a burst-sandbox while it bursts to it) create or destroy ~0.16 s, 4 and 3 lines.
+      const quick = { create: { maxMs: 140, maxLine: 3 }, destroy: { maxMs: 140, maxLine: 2 } };
+      const plans = killPlans(
+        SEED,
+        KILL_RUNS,
+        [
+          {
+            profile: 'compose-e2e',
+            create: { maxMs: 2500, maxLine: 8 },
+            destroy: { maxMs: 900, maxLine: 2 },
+          },
+          { profile: 'saas-stub', ...quick },
+          { profile: 'burst-sandbox', ...quick },
+        ],
+        4,
+      );
       const started = Date.now();
       let lastKill = 0;
       const args = ['-i', `repo=${COMPOSE_HTTP}`, '--account', 'faults-kill'];
@@ -391,7 +407,10 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       expect((await duringSync).signal).toBe('SIGKILL');
       rmSync(repo, { recursive: true, force: true });
       const kills = outcomes.flatMap((o) => [o.created, o.destroyed]).filter((s) => s.startsWith('killed'));
-      expect(kills.length, JSON.stringify(outcomes, null, 2)).toBeGreaterThanOrEqual(KILL_RUNS - 5);
+      expect(
+        kills.length,
+        `${SEED_ENV}=${SEED} replays these plans: ${JSON.stringify(outcomes, null, 2)}`,
+      ).toBeGreaterThanOrEqual(KILL_RUNS - 5);
       // A killed process's lock is taken over once stale (10 s); until then gc leaves its sandbox be.
       await sleep(Math.max(0, lastKill + 11_000 - Date.now()));
       expect(processesWithHome(env.home)).toEqual([]);

@@ -29,6 +29,8 @@ var errors = __webpack_require__(1092);
 var session = __webpack_require__(9303);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __webpack_require__(429);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 2 modules
+var repo_sync = __webpack_require__(1802);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var extensions_inputs = __webpack_require__(9309);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
@@ -975,6 +977,7 @@ var host_scan = __webpack_require__(4650);
 
 
 
+
 const configSchema = schemas/* object */.Ikc({
     compose_command: schemas/* string */.YjP().default('docker compose'),
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
@@ -1074,6 +1077,21 @@ class ComposeSshExtension {
         return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
             const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, runtime.engine), { what: 'looking for sandboxes' }), base);
+        });
+    }
+    /** The host's sync caches (`<base>/.sandboxer-cache/`) unused for longer than asked. */
+    async pruneCaches(target, options) {
+        const host = (0,remote_workspace/* remoteHostOf */._s)(target, this.id);
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const cacheBase = (0,remote_workspace/* cacheBaseOf */.xg)(base);
+            const output = await session.run((0,repo_sync/* pruneCachesCommand */.t4)(cacheBase, options.olderThanMinutes, options.dryRun === true), { what: 'pruning unused sync caches', timeoutMs: 30 * 60_000 });
+            return (0,repo_sync/* parsePrunedCaches */.Vx)(output).map((c) => ({
+                path: `${cacheBase}/${c.key}`,
+                last_used: c.lastUsed.toISOString(),
+                size_kib: c.sizeKiB,
+                result: c.result,
+            }));
         });
     }
     async waitReady(raw, options = {}) {

@@ -233,6 +233,7 @@ function parseFindings(output, base) {
 /* harmony export */   u2: () => (/* binding */ startSync),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
+/* harmony export */   xg: () => (/* binding */ cacheBaseOf),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
 /* unused harmony exports createWorkspaceCommand, markerContent, cacheDirOf */
@@ -423,8 +424,11 @@ async function createWorkspace(session, base, dir, marker, armCommand) {
  * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
  */
 function cacheDirOf(base, repo) {
-    const key = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache', key);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(cacheBaseOf(base), (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16));
+}
+/** Where every repo's cache on the host lives: `<base>/.sandboxer-cache/` (pruned by `gc`). */
+function cacheBaseOf(base) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache');
 }
 /**
  * The command that starts the next spare copy of the sync cache a sandbox was filled from (see

@@ -53102,8 +53102,10 @@ function loadRepoIgnore(repoDir) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  Vx: () => (/* binding */ parsePrunedCaches),
   Eb: () => (/* binding */ prepareSpareCommand),
   zm: () => (/* binding */ probeHost),
+  t4: () => (/* binding */ pruneCachesCommand),
   WQ: () => (/* binding */ stopRunningSyncs),
   mr: () => (/* binding */ sweepStaleScratch),
   E6: () => (/* binding */ syncRepo)
@@ -53316,7 +53318,10 @@ async function viaCache(request, cacheDir) {
     // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
     // create of the same repo can never update the cache between this one's sync and its fill.
     const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
-    const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`rsync "$@" && ${fill}`)} rsync`;
+    // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
+    // here, privately, in case `gc` pruned it between the probe and this lock.
+    const use = `touch -- ${(0,quote/* quote */.hD)(lock)} && (umask 077 && ${(0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)})`;
+    const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`${use} && rsync "$@" && ${fill}`)} rsync`;
     return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 /** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
@@ -53368,6 +53373,50 @@ function prepareSpareCommand(cacheDir) {
         'rm -rf -- "$t"',
     ].join('; ');
     return `[ -e ${(0,quote/* quote */.hD)(ready)} ] || [ ! -d ${(0,quote/* quote */.hD)(cacheDir)} ] || (nohup setsid sh -c ${(0,quote/* quote */.hD)(make)} </dev/null >/dev/null 2>&1 &)`;
+}
+/**
+ * Removes the sync caches under `cacheBase` (`<base>/.sandboxer-cache`) unused for more than
+ * `minutes`: the cache, its spare and any spare in the making. A cache's last use is its lock's
+ * mtime (every sync touches it under the lock), else its directory's. Each is removed under its own
+ * lock taken with `flock -n` and checked again there, so a create using it (or starting to) wins
+ * and the cache is reported `in-use`. The lock file stays: deleting a lock file someone may be
+ * waiting on would let two creates hold "the" lock at once. Prints one line per old cache.
+ */
+function pruneCachesCommand(cacheBase, minutes, dryRun) {
+    if (!Number.isInteger(minutes) || minutes < 0)
+        throw new Error(`not a number of minutes: ${minutes}`);
+    const old = `[ -n "$(find "$u" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ]`;
+    const remove = (0,quote/* quote */.hD)(`[ -n "$(find "$1" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ] || exit 75; rm -rf -- "$0" "$0".spare "$0".spare-tmp.* || exit 4`);
+    return [
+        `cd ${(0,quote/* quote */.hD)(cacheBase)} 2>/dev/null || exit 0`,
+        'seen=" "',
+        'for e in *; do',
+        // Only names this code makes: 16 hex digits, then .lock, .spare or .spare-tmp.<pid>.
+        `  k=\${e%%.*}; case "$k" in *[!0-9a-f]*) continue;; esac; [ \${#k} -eq 16 ] || continue`,
+        '  case "$seen" in *" $k "*) continue;; esac; seen="$seen$k "',
+        '  if [ -e "$k.lock" ]; then u="$k.lock"; elif [ -e "$k" ]; then u="$k"; else u="$e"; fi',
+        `  ${old} || continue`,
+        `  t=$(stat -c %Y -- "$u"); z=$(du -sk -- "$k" "$k".spare "$k".spare-tmp.* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')`,
+        dryRun
+            ? '  echo "dry-run $k $t $z"'
+            : `  flock -n -E 75 "$k.lock" sh -c ${remove} "$k" "$u"; case $? in 0) r=removed;; 75) r=in-use;; *) r=failed;; esac; echo "$r $k $t $z"`,
+        'done',
+    ].join('\n');
+}
+function parsePrunedCaches(output) {
+    const found = [];
+    for (const line of output.split('\n')) {
+        const match = /^(removed|in-use|failed|dry-run) ([0-9a-f]{16}) (\d+) (\d+)$/.exec(line.trim());
+        if (!match)
+            continue;
+        found.push({
+            result: match[1],
+            key: match[2],
+            lastUsed: new Date(Number(match[3]) * 1000),
+            sizeKiB: Number(match[4]),
+        });
+    }
+    return found;
 }
 /** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
 function tempRoot() {
@@ -57850,6 +57899,9 @@ var repo_sync = __nccwpck_require__(1802);
 
 
 
+
+/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
+const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
 /** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
 const BUSY_WAIT_MS = 1500;
 /**
@@ -57986,6 +58038,9 @@ async function scanHosts(deps, options, now) {
                 });
                 continue;
             }
+            if (extension.pruneCaches && options.consumer === undefined) {
+                findings.push(...(await pruneCaches(extension, host, name, options)));
+            }
             for (const item of found) {
                 const finding = await decide(deps, item, name, now, options);
                 if (finding.action === 'keep') {
@@ -58012,6 +58067,51 @@ async function scanHosts(deps, options, now) {
         }
     }
     return findings;
+}
+/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
+async function pruneCaches(extension, host, name, options) {
+    const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
+    const limit = formatDuration(maxAge);
+    let caches;
+    try {
+        options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
+        caches = await extension.pruneCaches(host, {
+            olderThanMinutes: Math.floor(maxAge / 60),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.progress ? { progress: options.progress } : {}),
+        });
+    }
+    catch (error) {
+        return [
+            {
+                sandbox: '-',
+                where: name,
+                found: `${extension.id} sync caches`,
+                reason: 'prune failed',
+                action: 'keep',
+                result: 'failed',
+                detail: (0,dist_errors/* messageOf */.bD)(error),
+            },
+        ];
+    }
+    return caches.map((c) => {
+        const finding = {
+            sandbox: '-',
+            where: name,
+            found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
+            reason: `unused since ${c.last_used} (over ${limit})`,
+        };
+        if (c.result === 'in-use') {
+            return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' };
+        }
+        const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
+        return {
+            ...finding,
+            action: 'destroy',
+            result,
+            ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
+        };
+    });
 }
 /** What to do with something found on a host, from what this store knows and what the host says. */
 async function decide(deps, item, host, now, options) {

@@ -180,6 +180,11 @@ export function buildProgram(): Command {
       '--unknown',
       'also remove sandboxes found on hosts that this store does not know, before they expire',
     )
+    .option(
+      '--cache-max-age <duration>',
+      "remove hosts' sync caches unused for longer than this (e.g. 7d, 12h)",
+      '14d',
+    )
     .option('--json', 'print the findings as JSON')
     .action(async (_options, command: Command) =>
       (await import('./commands/gc.js')).gc(merged(command) as GcCliOptions),

@@ -42,17 +42,36 @@ function point(rnd: () => number, maxMs: number, maxLine: number): KillPoint {
     : { after_line: 1 + Math.floor(rnd() * maxLine) };
 }
 
+/**
+ * Where kill points may fall for one profile: within a little less than its create and destroy take
+ * on the testbed (milliseconds from the start, and how many progress lines come before the last),
+ * so that most points land while the process still runs whatever the seed.
+ */
+export interface KillWindows {
+  profile: string;
+  create: { maxMs: number; maxLine: number };
+  destroy: { maxMs: number; maxLine: number };
+}
+
 /** `count` plans over `profiles`; every `destroyEvery`-th run lets its create finish and kills the destroy. */
-export function killPlans(seed: number, count: number, profiles: string[], destroyEvery: number): KillPlan[] {
+export function killPlans(
+  seed: number,
+  count: number,
+  profiles: KillWindows[],
+  destroyEvery: number,
+): KillPlan[] {
   const rnd = prng(seed);
-  return Array.from({ length: count }, (_, run) => ({
-    run,
-    profile: profiles[run % profiles.length] as string,
-    // Windows a little shorter than the operations on the testbed (a compose create ~3 s, a destroy
-    // ~1 s, a saas-stub one less), so most kill points land while the process still runs.
-    ...(run % destroyEvery === destroyEvery - 1 ? {} : { create: point(rnd, 2500, 8) }),
-    destroy: point(rnd, 900, 3),
-  }));
+  return Array.from({ length: count }, (_, run) => {
+    const windows = profiles[run % profiles.length] as KillWindows;
+    return {
+      run,
+      profile: windows.profile,
+      ...(run % destroyEvery === destroyEvery - 1
+        ? {}
+        : { create: point(rnd, windows.create.maxMs, windows.create.maxLine) }),
+      destroy: point(rnd, windows.destroy.maxMs, windows.destroy.maxLine),
+    };
+  });
 }
 
 /** Waits for the kill point, then SIGKILLs the process if it still runs; says what happened. */

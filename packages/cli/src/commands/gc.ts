@@ -1,4 +1,4 @@
-import type { GcFinding } from '@sand-boxer/core';
+import { type GcFinding, InputError, parseDurationSeconds } from '@sand-boxer/core';
 import { type ContextOptions, openManager } from '../context.js';
 import { formatTable, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
 
@@ -8,6 +8,7 @@ export interface GcCliOptions extends OutputOptions, ContextOptions {
   hosts?: boolean;
   consumer?: string;
   unknown?: boolean;
+  cacheMaxAge?: string;
 }
 
 /**
@@ -15,6 +16,12 @@ export interface GcCliOptions extends OutputOptions, ContextOptions {
  * did. Exit 0 when everything it acted on is gone; 5 (teardown failed) when something resisted.
  */
 export async function gc(options: GcCliOptions): Promise<void> {
+  const cacheMaxAgeSeconds = parseDurationSeconds(options.cacheMaxAge ?? '14d');
+  if (cacheMaxAgeSeconds === undefined) {
+    throw new InputError(
+      `--cache-max-age ${JSON.stringify(options.cacheMaxAge)}: expected a duration such as 14d, 12h or 90m`,
+    );
+  }
   const manager = openManager(options);
   const findings = await manager.gc({
     ...(options.dryRun ? { dryRun: true } : {}),
@@ -22,6 +29,7 @@ export async function gc(options: GcCliOptions): Promise<void> {
     ...(options.hosts === false ? { scanHosts: false } : {}),
     ...(options.consumer ? { consumer: options.consumer } : {}),
     ...(options.unknown ? { unknown: true } : {}),
+    cacheMaxAgeSeconds,
     progress: progressReporter(options),
   });
   const failed = findings.filter((f) => f.result === 'failed');

@@ -115,6 +115,8 @@ export interface SandboxExtension {
   reschedule?(handle: SandboxHandle, expiresAt: Date, options?: OperationOptions): Promise<boolean>;
   /** Every sandbox of this extension found on a host (for `gc`), whatever any state store says. */
   findSandboxes?(host: HostTarget, options?: OperationOptions): Promise<HostFinding[]>;
+  /** Removes the host-side caches it keeps (the sync cache) unused for longer than asked (for `gc`). */
+  pruneCaches?(host: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]>;
   /** The last lines of each service's log, streamed to `write` and capped; for CI log dumps. */
   logs?(handle: SandboxHandle, options: LogOptions): Promise<void>;
 
@@ -133,6 +135,22 @@ export interface SandboxExtension {
   deleteArtifact?(location: SnapshotLocation, options?: OperationOptions): Promise<void>;
   /** What keeping an artifact of this size costs (metered backends that charge for storage). */
   snapshotCost?(sizeBytes: number): { credits: number; breakdown: Record<string, number> };
+}
+
+export interface CachePruneOptions extends OperationOptions {
+  /** Caches whose last use is longer ago than this go. */
+  olderThanMinutes: number;
+  /** Only say which would go. */
+  dryRun?: boolean;
+}
+
+/** One cache on a host unused for longer than asked, and what pruneCaches did with it. */
+export interface CacheFinding {
+  path: string;
+  last_used: string;
+  size_kib: number;
+  /** `in-use`: a create holds it (or touched it meanwhile), so it stays. */
+  result: 'removed' | 'in-use' | 'failed' | 'dry-run';
 }
 
 /** One sandbox found on a host by `findSandboxes`. */

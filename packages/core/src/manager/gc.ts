@@ -1,9 +1,16 @@
 import type { Catalog } from '../declarations/catalog.js';
 import { messageOf, StateConflictError } from '../errors.js';
-import type { HostFinding, HostTarget, OperationOptions, SandboxExtension } from '../extensions/contract.js';
+import type {
+  CacheFinding,
+  HostFinding,
+  HostTarget,
+  OperationOptions,
+  SandboxExtension,
+} from '../extensions/contract.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { StateStore } from '../state/store.js';
 import { sweepStaleScratch } from '../sync/repo-sync.js';
+import { formatDuration } from '../util/duration.js';
 import type { DestroyOptions } from './manager.js';
 import { LIVE_STATES, type SandboxRecord } from './record.js';
 
@@ -18,7 +25,15 @@ export interface GcOptions extends OperationOptions {
   consumer?: string;
   /** Also remove sandboxes found on hosts that this store does not know, even before they expire. */
   unknown?: boolean;
+  /**
+   * Host-side caches (the sync cache) unused for longer than this go too; default 14 days. Not with
+   * `consumer`: caches are shared by everyone who creates on the host.
+   */
+  cacheMaxAgeSeconds?: number;
 }
+
+/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
+export const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
 
 /** One thing gc looked at, what it decided and how that went. */
 export interface GcFinding {
@@ -178,6 +193,9 @@ async function scanHosts(deps: GcDeps, options: GcOptions, now: Date): Promise<G
         });
         continue;
       }
+      if (extension.pruneCaches && options.consumer === undefined) {
+        findings.push(...(await pruneCaches(extension, host, name, options)));
+      }
       for (const item of found) {
         const finding = await decide(deps, item, name, now, options);
         if (finding.action === 'keep') {
@@ -206,6 +224,56 @@ async function scanHosts(deps: GcDeps, options: GcOptions, now: Date): Promise<G
     }
   }
   return findings;
+}
+
+/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
+async function pruneCaches(
+  extension: SandboxExtension,
+  host: HostTarget,
+  name: string,
+  options: GcOptions,
+): Promise<GcFinding[]> {
+  const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
+  const limit = formatDuration(maxAge);
+  let caches: CacheFinding[];
+  try {
+    options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
+    caches = await (extension.pruneCaches as NonNullable<SandboxExtension['pruneCaches']>)(host, {
+      olderThanMinutes: Math.floor(maxAge / 60),
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
+  } catch (error) {
+    return [
+      {
+        sandbox: '-',
+        where: name,
+        found: `${extension.id} sync caches`,
+        reason: 'prune failed',
+        action: 'keep',
+        result: 'failed',
+        detail: messageOf(error),
+      },
+    ];
+  }
+  return caches.map((c) => {
+    const finding = {
+      sandbox: '-',
+      where: name,
+      found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
+      reason: `unused since ${c.last_used} (over ${limit})`,
+    };
+    if (c.result === 'in-use') {
+      return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' } as const;
+    }
+    const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
+    return {
+      ...finding,
+      action: 'destroy',
+      result,
+      ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
+    } as const;
+  });
 }
 
 /** What to do with something found on a host, from what this store knows and what the host says. */

@@ -164,7 +164,10 @@ async function viaCache(request: SyncRequest, cacheDir: string): Promise<{ files
   // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
   // create of the same repo can never update the cache between this one's sync and its fill.
   const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
-  const remote = `flock ${quote(lock)} sh -c ${quote(`rsync "$@" && ${fill}`)} rsync`;
+  // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
+  // here, privately, in case `gc` pruned it between the probe and this lock.
+  const use = `touch -- ${quote(lock)} && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)})`;
+  const remote = `flock ${quote(lock)} sh -c ${quote(`${use} && rsync "$@" && ${fill}`)} rsync`;
   return viaRsync({ ...request, remoteDir: cacheDir }, remote);
 }
 
@@ -240,6 +243,63 @@ export function prepareSpareCommand(cacheDir: string): string {
     'rm -rf -- "$t"',
   ].join('; ');
   return `[ -e ${quote(ready)} ] || [ ! -d ${quote(cacheDir)} ] || (nohup setsid sh -c ${quote(make)} </dev/null >/dev/null 2>&1 &)`;
+}
+
+/** What pruneCachesCommand prints per cache: `<result> <key> <last use, epoch s> <size, KiB>`. */
+export type CachePruneResult = 'removed' | 'in-use' | 'failed' | 'dry-run';
+
+/**
+ * Removes the sync caches under `cacheBase` (`<base>/.sandboxer-cache`) unused for more than
+ * `minutes`: the cache, its spare and any spare in the making. A cache's last use is its lock's
+ * mtime (every sync touches it under the lock), else its directory's. Each is removed under its own
+ * lock taken with `flock -n` and checked again there, so a create using it (or starting to) wins
+ * and the cache is reported `in-use`. The lock file stays: deleting a lock file someone may be
+ * waiting on would let two creates hold "the" lock at once. Prints one line per old cache.
+ */
+export function pruneCachesCommand(cacheBase: string, minutes: number, dryRun: boolean): string {
+  if (!Number.isInteger(minutes) || minutes < 0) throw new Error(`not a number of minutes: ${minutes}`);
+  const old = `[ -n "$(find "$u" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ]`;
+  const remove = quote(
+    `[ -n "$(find "$1" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ] || exit 75; rm -rf -- "$0" "$0".spare "$0".spare-tmp.* || exit 4`,
+  );
+  return [
+    `cd ${quote(cacheBase)} 2>/dev/null || exit 0`,
+    'seen=" "',
+    'for e in *; do',
+    // Only names this code makes: 16 hex digits, then .lock, .spare or .spare-tmp.<pid>.
+    `  k=\${e%%.*}; case "$k" in *[!0-9a-f]*) continue;; esac; [ \${#k} -eq 16 ] || continue`,
+    '  case "$seen" in *" $k "*) continue;; esac; seen="$seen$k "',
+    '  if [ -e "$k.lock" ]; then u="$k.lock"; elif [ -e "$k" ]; then u="$k"; else u="$e"; fi',
+    `  ${old} || continue`,
+    `  t=$(stat -c %Y -- "$u"); z=$(du -sk -- "$k" "$k".spare "$k".spare-tmp.* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')`,
+    dryRun
+      ? '  echo "dry-run $k $t $z"'
+      : `  flock -n -E 75 "$k.lock" sh -c ${remove} "$k" "$u"; case $? in 0) r=removed;; 75) r=in-use;; *) r=failed;; esac; echo "$r $k $t $z"`,
+    'done',
+  ].join('\n');
+}
+
+/** One line of pruneCachesCommand's output. */
+export interface PrunedCache {
+  key: string;
+  result: CachePruneResult;
+  lastUsed: Date;
+  sizeKiB: number;
+}
+
+export function parsePrunedCaches(output: string): PrunedCache[] {
+  const found: PrunedCache[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^(removed|in-use|failed|dry-run) ([0-9a-f]{16}) (\d+) (\d+)$/.exec(line.trim());
+    if (!match) continue;
+    found.push({
+      result: match[1] as CachePruneResult,
+      key: match[2] as string,
+      lastUsed: new Date(Number(match[3]) * 1000),
+      sizeKiB: Number(match[4]),
+    });
+  }
+  return found;
 }
 
 /** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */

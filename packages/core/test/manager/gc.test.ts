@@ -593,6 +593,69 @@ describe('gc on hosts', () => {
     expect(scanned).toEqual([]);
   });
 
+  test("hosts' sync caches unused for longer than the limit: removed, kept while in use, failures said", async () => {
+    const { manager } = await setup(['h1']);
+    const cache = (key: string, result: 'removed' | 'in-use' | 'failed') => ({
+      path: `/srv/sandboxer/.sandboxer-cache/${key}`,
+      last_used: '2025-12-01T00:00:00.000Z',
+      size_kib: 3072,
+      result,
+    });
+    scanHooks().prune = async () => [cache('a', 'removed'), cache('b', 'in-use'), cache('c', 'failed')];
+    const findings = await manager.gc({ cacheMaxAgeSeconds: 7 * 86_400 });
+    const common = {
+      sandbox: '-',
+      where: 'h1',
+      reason: 'unused since 2025-12-01T00:00:00.000Z (over 7d)',
+    };
+    expect(findings).toEqual([
+      {
+        ...common,
+        found: 'sync cache /srv/sandboxer/.sandboxer-cache/a (3.0 MB)',
+        action: 'destroy',
+        result: 'done',
+      },
+      {
+        ...common,
+        found: 'sync cache /srv/sandboxer/.sandboxer-cache/b (3.0 MB)',
+        action: 'keep',
+        result: 'kept',
+        detail: 'a create is using it',
+      },
+      {
+        ...common,
+        found: 'sync cache /srv/sandboxer/.sandboxer-cache/c (3.0 MB)',
+        action: 'destroy',
+        result: 'failed',
+        detail: 'could not remove it all (files of another user?)',
+      },
+    ]);
+    // Default 14 days; a dry run only asks; one consumer's gc leaves shared caches alone.
+    await manager.gc();
+    await manager.gc({ dryRun: true });
+    await manager.gc({ consumer: 'ci:z' });
+    expect(scanHooks().pruned).toEqual([
+      { host: 'h1', olderThanMinutes: 7 * 24 * 60, dryRun: false },
+      { host: 'h1', olderThanMinutes: 14 * 24 * 60, dryRun: false },
+      { host: 'h1', olderThanMinutes: 14 * 24 * 60, dryRun: true },
+    ]);
+
+    scanHooks().prune = async () => {
+      throw new Error('flock: command not found');
+    };
+    expect(await manager.gc()).toEqual([
+      {
+        sandbox: '-',
+        where: 'h1',
+        found: 'ext.scan sync caches',
+        reason: 'prune failed',
+        action: 'keep',
+        result: 'failed',
+        detail: 'flock: command not found',
+      },
+    ]);
+  });
+
   test('over a real host directory: the scan command run in sh, its findings decided against the store', async () => {
     const { manager, store, clock } = await setup(['h1']);
     const root = tempDir('sbx-gc-host-');

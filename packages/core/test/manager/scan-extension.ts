@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type {
+  CacheFinding,
+  CachePruneOptions,
   CleanupReport,
   ExtensionContext,
   HostFinding,
@@ -18,6 +20,9 @@ import { source } from '../support/fixtures.js';
 export interface ScanHooks {
   /** What `findSandboxes` answers for a host (throw to fail the scan). */
   find: (host: HostTarget) => Promise<HostFinding[]>;
+  /** What `pruneCaches` answers (throw to fail it); records its calls in `pruned`. */
+  prune: (host: HostTarget, options: CachePruneOptions) => Promise<CacheFinding[]>;
+  pruned: Array<{ host: string; olderThanMinutes: number; dryRun: boolean }>;
   /** What `reschedule` answers; records its calls in `rescheduled`. */
   reschedule: (handle: SandboxHandle, expiresAt: Date) => Promise<boolean>;
   /** Sandbox ids whose teardown reports a leftover, and ids whose teardown throws. */
@@ -42,6 +47,8 @@ export function resetScanHooks(): void {
 function freshHooks(): ScanHooks {
   return {
     find: async () => [],
+    prune: async () => [],
+    pruned: [],
     reschedule: async () => true,
     leftovers: new Set(),
     throws: new Set(),
@@ -87,6 +94,15 @@ export class ScanExtension implements SandboxExtension {
 
   findSandboxes(host: HostTarget): Promise<HostFinding[]> {
     return scanHooks().find(host);
+  }
+
+  pruneCaches(host: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]> {
+    scanHooks().pruned.push({
+      host: host.name,
+      olderThanMinutes: options.olderThanMinutes,
+      dryRun: options.dryRun === true,
+    });
+    return scanHooks().prune(host, options);
   }
 
   reschedule(handle: SandboxHandle, expiresAt: Date): Promise<boolean> {

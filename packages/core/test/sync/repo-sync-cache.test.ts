@@ -177,8 +177,12 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
   const rsyncPaths = () => sshCommands().map((c) => c.split(' --server ')[0]);
 
   /** The --rsync-path of a sync via the cache: rsync, then the fill from the cache, under one flock. */
-  const cacheRsyncPath = (cacheDir: string, dir: string) =>
-    `flock ${quote(`${cacheDir}.lock`)} sh -c ${quote(`rsync "$@" && ${fillFromCacheScript(cacheDir, dir, [MARKER_FILE])}`)} rsync`;
+  // Under the lock: mark the cache used (the lock's mtime, which gc's pruning reads), make it again
+  // if gc just pruned it, rsync into it, fill the sandbox from it.
+  const cacheRsyncPath = (cacheDir: string, dir: string) => {
+    const use = `touch -- ${quote(`${cacheDir}.lock`)} && (umask 077 && mkdir -p -- ${quote(cacheDir)})`;
+    return `flock ${quote(`${cacheDir}.lock`)} sh -c ${quote(`${use} && rsync "$@" && ${fillFromCacheScript(cacheDir, dir, [MARKER_FILE])}`)} rsync`;
+  };
 
   /** Waits until no background spare copy of the cache is being made (`<key>.spare-tmp.<pid>`). */
   function settle(cacheDir: string): void {

@@ -7,7 +7,10 @@ import type { SnapshotLocation } from '../../snapshots/record.js';
 import type { SshSession } from '../../ssh/session.js';
 import { withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
+import { parsePrunedCaches, pruneCachesCommand } from '../../sync/repo-sync.js';
 import type {
+  CacheFinding,
+  CachePruneOptions,
   CleanupReport,
   ExtensionContext,
   HostFinding,
@@ -57,6 +60,7 @@ import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from '.
 import { rescheduleSwitchCommand } from './expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from './host-scan.js';
 import {
+  cacheBaseOf,
   createWorkspace,
   hostOfHandle,
   remoteHostOf,
@@ -206,6 +210,25 @@ export class ComposeSshExtension implements SandboxExtension {
         await session.run(findSandboxesCommand(base, runtime.engine), { what: 'looking for sandboxes' }),
         base,
       );
+    });
+  }
+
+  /** The host's sync caches (`<base>/.sandboxer-cache/`) unused for longer than asked. */
+  async pruneCaches(target: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]> {
+    const host = remoteHostOf(target, this.id);
+    return withSession(host.ssh, sessionOptions(), async (session) => {
+      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      const cacheBase = cacheBaseOf(base);
+      const output = await session.run(
+        pruneCachesCommand(cacheBase, options.olderThanMinutes, options.dryRun === true),
+        { what: 'pruning unused sync caches', timeoutMs: 30 * 60_000 },
+      );
+      return parsePrunedCaches(output).map((c) => ({
+        path: `${cacheBase}/${c.key}`,
+        last_used: c.lastUsed.toISOString(),
+        size_kib: c.sizeKiB,
+        result: c.result,
+      }));
     });
   }
 

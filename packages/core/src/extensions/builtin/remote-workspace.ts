@@ -218,8 +218,12 @@ export async function createWorkspace(
  * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
  */
 export function cacheDirOf(base: string, repo: string): string {
-  const key = createHash('sha256').update(repo).digest('hex').slice(0, 16);
-  return remotePathInside(base, '.sandboxer-cache', key);
+  return remotePathInside(cacheBaseOf(base), createHash('sha256').update(repo).digest('hex').slice(0, 16));
+}
+
+/** Where every repo's cache on the host lives: `<base>/.sandboxer-cache/` (pruned by `gc`). */
+export function cacheBaseOf(base: string): string {
+  return remotePathInside(base, '.sandboxer-cache');
 }
 
 /**
