@@ -295,25 +295,19 @@ export function cliTable(cli) {
         `${cli.memory_mb.list_1000.toFixed(0)} MB`,
         `${Math.round(cli.cpu_ms?.list_1000)} ms`,
       ],
+      // The same start-up, to a create's first check, from the CLI and from the action's bundle.
       ...(cli.first_check
         ? [
-            [
-              '`create`, to its first check (an unknown profile)',
-              ms(cli.first_check.cli_create),
-              ms(cli.startup.node_e),
-              ratio(cli.first_check.cli_create.median / cli.startup.node_e.median),
-              '',
-              '',
-            ],
-            [
-              "the action's main step, the same",
-              ms(cli.first_check.action_main),
-              ms(cli.startup.node_e),
-              ratio(cli.first_check.action_main.median / cli.startup.node_e.median),
-              '',
-              '',
-            ],
-          ]
+            ['`create`, to its first check (an unknown profile)', cli.first_check.cli_create],
+            ["the action's main step, the same", cli.first_check.action_main],
+          ].map(([label, run]) => [
+            label,
+            ms(run),
+            ms(cli.startup.node_e),
+            ratio(run.median / cli.startup.node_e.median),
+            '',
+            '',
+          ])
         : []),
       [
         '`node -e ""` itself',
