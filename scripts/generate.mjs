@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Regenerates every generated file from its source of truth:
-//  - packages/core/src/declarations/builtin.generated.ts  ← extensions/*.yaml, profiles/*.yaml
+//  - packages/core/src/catalog/builtin-declarations.generated.ts ← extensions/*.yaml, profiles/*.yaml
 //    (the built-in declarations are embedded so the CLI and the action bundle work from anywhere)
 //  - extensions/extension.schema.json, profiles/profile.schema.json, registry/registry.schema.json
 //    ← the zod schemas in packages/core (needs `pnpm build` first)
@@ -40,14 +40,14 @@ function writeBuiltins(files) {
     )
     .join('\n');
   const ts = `// ${HEADER}
-import type { DeclarationSource } from './read.js';
+import type { DeclarationSource } from '../declarations/read.js';
 
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 export const builtinDeclarations: ReadonlyArray<DeclarationSource> = [
 ${body}
 ];
 `;
-  writeFileSync(join(root, 'packages/core/src/declarations/builtin.generated.ts'), ts);
+  writeFileSync(join(root, 'packages/core/src/catalog/builtin-declarations.generated.ts'), ts);
 }
 
 async function writeSchemas(files) {

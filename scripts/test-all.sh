@@ -22,7 +22,7 @@ step() {
 }
 
 generated_files_fresh() {
-  pnpm -s generate && git diff --exit-code --stat -- packages/core/src/declarations packages/core/src/state/record-format.generated.ts extensions profiles registry ||
+  pnpm -s generate && git diff --exit-code --stat -- packages/core/src/catalog/builtin-declarations.generated.ts packages/core/src/state/record-format.generated.ts extensions profiles registry ||
     { echo 'generated files are stale: run `pnpm build && pnpm generate` and commit the result'; return 1; }
 }
 

@@ -21,7 +21,7 @@ function fakeId(i) {
     .join('');
 }
 
-/** A ready compose-ssh sandbox record, as the file store keeps it (packages/core/src/manager/record.ts). */
+/** A ready compose-ssh sandbox record, as the file store keeps it (packages/core/src/records/sandbox.ts). */
 function fakeRecord(i, now) {
   const id = fakeId(i);
   const created = new Date(now - (i + 1) * 60_000);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { InputError, RemoteCommandError, SshError } from '../../packages/core/src/errors.js';
+import type { SshTarget } from '../../packages/core/src/records/host-target.js';
 import { command } from '../../packages/core/src/ssh/quote.js';
 import {
   type SessionOptions,
@@ -14,7 +15,6 @@ import {
   sshStats,
   withSession,
 } from '../../packages/core/src/ssh/session.js';
-import type { SshTarget } from '../../packages/core/src/ssh/target.js';
 import { loadTestbed, parseEnvFile, requireTestbed } from './support/testbed.js';
 
 const tb = await requireTestbed();

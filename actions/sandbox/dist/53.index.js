@@ -16,9 +16,9 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8215);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1092);
-/* harmony import */ var _snapshots_artifact_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3987);
-/* harmony import */ var _sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9035);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(5310);
+/* harmony import */ var _sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9035);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5310);
+/* harmony import */ var _util_sha256_file_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(1364);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9309);
 
 
@@ -75,7 +75,7 @@ class SaasStubExtension {
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(this.#root, { recursive: true });
         // `mkdir` without recursive fails if the directory exists: a sandbox id is never reused.
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(workspace);
-        const rules = (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_5__/* .loadRepoIgnore */ .ld)(repo);
+        const rules = (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_4__/* .loadRepoIgnore */ .ld)(repo);
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.cp)(repo, workspace, {
             recursive: true,
             filter: (source) => !rules.ignores(source),
@@ -118,7 +118,7 @@ class SaasStubExtension {
         return {
             location,
             size_bytes: (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(request.localPath)).size,
-            sha256: await (0,_snapshots_artifact_js__WEBPACK_IMPORTED_MODULE_4__/* .sha256File */ .Q3)(request.localPath),
+            sha256: await (0,_util_sha256_file_js__WEBPACK_IMPORTED_MODULE_6__/* .sha256File */ .Q)(request.localPath),
             contents: { workspace: true, volumes: [] },
             consistency: 'none',
             paused_ms: 0,
@@ -180,7 +180,7 @@ class SaasStubExtension {
     }
     /** The only path this extension ever writes or deletes; the id check keeps it inside the root. */
     #workspaceOf(sandboxId) {
-        if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_6__/* .isSandboxId */ .rN)(sandboxId))
+        if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSandboxId */ .rN)(sandboxId))
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${this.id}: refusing unexpected sandbox id "${sandboxId}"`);
         return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(this.#root, `sbx-${sandboxId}`);
     }

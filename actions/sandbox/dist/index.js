@@ -32707,6 +32707,14 @@ module.exports = require("node:buffer");
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -51926,47 +51934,6 @@ function messageOf(error) {
 
 /***/ }),
 
-/***/ 5354:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-"use strict";
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   aV: () => (/* binding */ cleanupReportSchema),
-/* harmony export */   pO: () => (/* binding */ sandboxHandleSchema),
-/* harmony export */   rF: () => (/* binding */ reachabilitySchema)
-/* harmony export */ });
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
-
-/**
- * What an extension returns from `provision` and gets back for every later call. It is stored in the
- * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
- */
-const sandboxHandleSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
-    sandbox_id: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
-    /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
-    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
-    /** The resolved host (present in the minimal handle the manager builds for rollback). */
-    target: zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP() }).optional(),
-});
-/** How to reach a ready sandbox. Extensions fill in what applies to them. */
-const reachabilitySchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
-    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
-    ssh: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
-    remote_dir: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
-    compose_project: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
-    /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
-    endpoints: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).optional(),
-});
-/** What teardown removed, and what it could not (with how to remove it by hand). */
-const cleanupReportSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
-    removed: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()),
-    leftovers: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).default([]),
-    already_gone: zod__WEBPACK_IMPORTED_MODULE_0__/* .boolean */ .zMY().default(false),
-});
-//# sourceMappingURL=contract.js.map
-
-/***/ }),
-
 /***/ 9309:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -52008,28 +51975,121 @@ function parseExtensionConfig(extensionId, schema, config) {
 
 /***/ }),
 
-/***/ 9854:
+/***/ 9418:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   aV: () => (/* binding */ cleanupReportSchema),
+/* harmony export */   pO: () => (/* binding */ sandboxHandleSchema),
+/* harmony export */   rF: () => (/* binding */ reachabilitySchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
+
+/**
+ * What an extension returns from `provision` and gets back for every later call. It is stored in the
+ * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
+ */
+const sandboxHandleSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    sandbox_id: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
+    /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
+    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(),
+    /** The resolved host (present in the minimal handle the manager builds for rollback). */
+    target: zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP() }).optional(),
+});
+/** How to reach a ready sandbox. Extensions fill in what applies to them. */
+const reachabilitySchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .looseObject */ ._H3({
+    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    ssh: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    remote_dir: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    compose_project: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().optional(),
+    /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
+    endpoints: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).optional(),
+});
+/** What teardown removed, and what it could not (with how to remove it by hand). */
+const cleanupReportSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    removed: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()),
+    leftovers: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()).default([]),
+    already_gone: zod__WEBPACK_IMPORTED_MODULE_0__/* .boolean */ .zMY().default(false),
+});
+//# sourceMappingURL=handle.js.map
+
+/***/ }),
+
+/***/ 3331:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ meterActualSchema),
+/* harmony export */   h: () => (/* binding */ meterQuoteSchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
+
+/** What a sandbox is expected to cost for a duration, before it is created. */
+const meterQuoteSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    rate: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    unit: zod__WEBPACK_IMPORTED_MODULE_0__/* ["enum"] */ .k5n(['minute', 'hour']),
+    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
+});
+/** What a sandbox actually cost, measured when it is destroyed. */
+const meterActualSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
+    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
+    duration: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative().describe('seconds the sandbox was alive'),
+    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
+});
+//# sourceMappingURL=metering.js.map
+
+/***/ }),
+
+/***/ 8604:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F: () => (/* binding */ SANDBOX_STATES),
+/* harmony export */   _: () => (/* binding */ LIVE_STATES)
+/* harmony export */ });
+/**
+ * The states of a sandbox, apart from the record schema so that readers which never validate a record
+ * (`sandboxer list` over records it has seen before) need not load zod to filter by state.
+ * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
+ * A failed destroy stays `destroying` so that `destroy` can be retried.
+ */
+const SANDBOX_STATES = ['provisioning', 'ready', 'destroying', 'destroyed', 'failed'];
+/** States in which a sandbox may still hold resources somewhere. */
+const LIVE_STATES = new Set([
+    'provisioning',
+    'ready',
+    'destroying',
+]);
+//# sourceMappingURL=sandbox-states.js.map
+
+/***/ }),
+
+/***/ 4357:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
 __nccwpck_require__.r(__webpack_exports__);
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   LIVE_STATES: () => (/* reexport safe */ _states_js__WEBPACK_IMPORTED_MODULE_2__._),
+/* harmony export */   LIVE_STATES: () => (/* reexport safe */ _sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__._),
 /* harmony export */   sandboxErrorSchema: () => (/* binding */ sandboxErrorSchema),
 /* harmony export */   sandboxRecordSchema: () => (/* binding */ sandboxRecordSchema),
 /* harmony export */   sandboxStateSchema: () => (/* binding */ sandboxStateSchema)
 /* harmony export */ });
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8215);
 /* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4832);
-/* harmony import */ var _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5354);
-/* harmony import */ var _metering_types_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2538);
-/* harmony import */ var _states_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6333);
+/* harmony import */ var _handle_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9418);
+/* harmony import */ var _metering_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3331);
+/* harmony import */ var _sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8604);
 
 
 
 
 /** See states.ts for what each state means. */
-const sandboxStateSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* ["enum"] */ .k5n(_states_js__WEBPACK_IMPORTED_MODULE_2__/* .SANDBOX_STATES */ .F);
+const sandboxStateSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* ["enum"] */ .k5n(_sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__/* .SANDBOX_STATES */ .F);
 
 const timestamp = zod__WEBPACK_IMPORTED_MODULE_4__/* .datetime */ .w$();
 const sandboxErrorSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
@@ -52056,167 +52116,27 @@ const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
     /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
     target: zod__WEBPACK_IMPORTED_MODULE_3__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP() }).optional(),
-    handle: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
-    reachability: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .reachabilitySchema */ .rF.optional(),
-    cleanup: _extensions_contract_js__WEBPACK_IMPORTED_MODULE_0__/* .cleanupReportSchema */ .aV.optional(),
+    handle: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
+    reachability: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .reachabilitySchema */ .rF.optional(),
+    cleanup: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .cleanupReportSchema */ .aV.optional(),
     error: sandboxErrorSchema.optional(),
     /** The credits account that pays for it. */
     account: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
     /** The estimate made before it was created (metered extensions). */
-    estimate: _metering_types_js__WEBPACK_IMPORTED_MODULE_1__/* .meterQuoteSchema */ .h.optional(),
+    estimate: _metering_js__WEBPACK_IMPORTED_MODULE_1__/* .meterQuoteSchema */ .h.optional(),
     /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
     hold: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
     /** Routing candidates tried before the chosen one, with why each was skipped. */
     routing: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({ extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), reasons: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()) }))
         .optional(),
     /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
-    cost: _metering_types_js__WEBPACK_IMPORTED_MODULE_1__/* .meterActualSchema */ .T.optional(),
+    cost: _metering_js__WEBPACK_IMPORTED_MODULE_1__/* .meterActualSchema */ .T.optional(),
     /** The snapshot it was created from, or last restored in place from. */
     restored_from: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
     /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
     owner_pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().optional(),
 });
-//# sourceMappingURL=record.js.map
-
-/***/ }),
-
-/***/ 6333:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-"use strict";
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ SANDBOX_STATES),
-/* harmony export */   _: () => (/* binding */ LIVE_STATES)
-/* harmony export */ });
-/**
- * The states of a sandbox, apart from the record schema so that readers which never validate a record
- * (`sandboxer list` over records it has seen before) need not load zod to filter by state.
- * provisioning → ready → destroying → destroyed, or → failed (after rollback) with its cause.
- * A failed destroy stays `destroying` so that `destroy` can be retried.
- */
-const SANDBOX_STATES = ['provisioning', 'ready', 'destroying', 'destroyed', 'failed'];
-/** States in which a sandbox may still hold resources somewhere. */
-const LIVE_STATES = new Set([
-    'provisioning',
-    'ready',
-    'destroying',
-]);
-//# sourceMappingURL=states.js.map
-
-/***/ }),
-
-/***/ 2538:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-"use strict";
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   T: () => (/* binding */ meterActualSchema),
-/* harmony export */   h: () => (/* binding */ meterQuoteSchema)
-/* harmony export */ });
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
-
-/** What a sandbox is expected to cost for a duration, before it is created. */
-const meterQuoteSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
-    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
-    rate: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
-    unit: zod__WEBPACK_IMPORTED_MODULE_0__/* ["enum"] */ .k5n(['minute', 'hour']),
-    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
-});
-/** What a sandbox actually cost, measured when it is destroyed. */
-const meterActualSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .object */ .Ikc({
-    credits: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative(),
-    duration: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().nonnegative().describe('seconds the sandbox was alive'),
-    breakdown: zod__WEBPACK_IMPORTED_MODULE_0__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()).default({}),
-});
-//# sourceMappingURL=types.js.map
-
-/***/ }),
-
-/***/ 3987:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-"use strict";
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   DL: () => (/* binding */ localArtifactPath),
-/* harmony export */   Q3: () => (/* binding */ sha256File),
-/* harmony export */   nX: () => (/* binding */ verifyLocalArtifact)
-/* harmony export */ });
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1092);
-/* harmony import */ var _ids_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(951);
-
-
-
-
-
-
-/** The sha256 of a local file, hex, streamed (artifacts can be large). */
-async function sha256File(path) {
-    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
-    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createReadStream)(path))
-        hash.update(chunk);
-    return hash.digest('hex');
-}
-/** Where the local store keeps the copy of a snapshot's artifact. */
-function localArtifactPath(artifactDir, snapshotId) {
-    if (!(0,_ids_js__WEBPACK_IMPORTED_MODULE_5__/* .isSnapshotId */ .Yr)(snapshotId))
-        throw new Error(`not a snapshot id: ${snapshotId}`);
-    return (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(artifactDir, `${snapshotId}.tar`);
-}
-/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
-async function verifyLocalArtifact(path, expected, id) {
-    const info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.stat)(path).catch(() => undefined);
-    if (!info?.isFile()) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .SnapshotCorruptError */ .MD(`snapshot ${id}: its local copy ${path} is missing; nothing was restored`, {
-            snapshot: id,
-            path,
-        });
-    }
-    const actual = await sha256File(path);
-    if (actual !== expected) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_4__/* .SnapshotCorruptError */ .MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
-    }
-}
-//# sourceMappingURL=artifact.js.map
-
-/***/ }),
-
-/***/ 951:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-"use strict";
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   FZ: () => (/* binding */ parseSnapshotName),
-/* harmony export */   Yr: () => (/* binding */ isSnapshotId),
-/* harmony export */   qc: () => (/* binding */ newSnapshotId)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1092);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5310);
-
-
-const SNAPSHOT_ID = /^snap-[a-z0-9]{12}$/;
-const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** `snap-` and 12 characters of [a-z0-9]: safe in a path and a shell word, told apart from a sandbox id. */
-function newSnapshotId() {
-    return `snap-${(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .newSandboxId */ .Dp)()}`;
-}
-function isSnapshotId(text) {
-    return SNAPSHOT_ID.test(text);
-}
-/**
- * A snapshot's optional name (`--name before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
- * not starting with a punctuation mark, so it is safe anywhere it is shown or typed.
- */
-function parseSnapshotName(text) {
-    if (!SNAPSHOT_NAME.test(text) || isSnapshotId(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`--name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`, { input: 'name' });
-    }
-    return text;
-}
-//# sourceMappingURL=ids.js.map
+//# sourceMappingURL=sandbox.js.map
 
 /***/ }),
 
@@ -53052,6 +52972,219 @@ function parseDestination(text) {
 
 /***/ }),
 
+/***/ 4946:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AT: () => (/* binding */ nextSpareCommand),
+/* harmony export */   BU: () => (/* binding */ cacheDirOf),
+/* harmony export */   Vx: () => (/* binding */ parsePrunedCaches),
+/* harmony export */   hL: () => (/* binding */ viaCache),
+/* harmony export */   t4: () => (/* binding */ pruneCachesCommand),
+/* harmony export */   xg: () => (/* binding */ cacheBaseOf)
+/* harmony export */ });
+/* unused harmony exports spareOf, fillFromCacheScript, prepareSpareCommand */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5810);
+/* harmony import */ var _rsync_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1920);
+
+
+
+
+/**
+ * The host-side sync cache: the host keeps a copy of each repo (`<base>/.sandboxer-cache/<key>`),
+ * so a sandbox's sync sends only what changed since the last one, and fills the sandbox from it.
+ */
+/**
+ * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
+ * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
+ * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
+ */
+function cacheDirOf(base, repo) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(cacheBaseOf(base), (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16));
+}
+/** Where every repo's cache on the host lives: `<base>/.sandboxer-cache/` (pruned by `gc`). */
+function cacheBaseOf(base) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache');
+}
+/**
+ * The command that starts the next spare copy of the sync cache a sandbox was filled from (see
+ * prepareSpareCommand), for its teardown; none if the handle names no cache or one outside this
+ * base (a stored handle is data, not a path to trust).
+ */
+function nextSpareCommand(base, syncCache) {
+    return syncCache?.startsWith(`${base}/.sandboxer-cache/`) && !syncCache.includes('/../')
+        ? prepareSpareCommand(syncCache)
+        : undefined;
+}
+/**
+ * rsync into the host's cache of this repo, then fill the sandbox from it on the host. Filling is a
+ * rename when a spare copy of the cache is ready (made in the background when the previous sandbox
+ * of the repo was torn down, see prepareSpareCommand) plus a local rsync of what changed since;
+ * otherwise a full copy.
+ */
+async function viaCache(request, cacheDir) {
+    const lock = `${cacheDir}.lock`;
+    // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
+    // create of the same repo can never update the cache between this one's sync and its fill.
+    const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+    // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
+    // here, privately, in case `gc` pruned it between the probe and this lock.
+    const use = `touch -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} && (umask 077 && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', cacheDir)})`;
+    const remote = `flock ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${use} && rsync "$@" && ${fill}`)} rsync`;
+    return (0,_rsync_js__WEBPACK_IMPORTED_MODULE_3__/* .viaRsync */ .gb)({ ...request, remoteDir: cacheDir }, remote);
+}
+/** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
+const spareOf = (cacheDir) => ({
+    ready: `${cacheDir}.spare`,
+    making: `${cacheDir}.spare-tmp`,
+});
+/**
+ * Shell (run under the cache's lock, after rsync updated the cache) that makes `dir` an exact copy of
+ * the cache. With a spare: move its top-level entries into `dir` (renames, however big the repo),
+ * then a local `rsync --delete` brings them up to date with the cache — cheap, only what changed
+ * since the spare was made, and exact even if the spare were stale. Without one: `cp -a`, where
+ * --reflink=auto clones on a copy-on-write filesystem (XFS, btrfs). Never hard links: nothing a
+ * sandbox does to its files can reach the cache or a spare.
+ */
+function fillFromCacheScript(cacheDir, dir, protect) {
+    const spare = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(spareOf(cacheDir).ready);
+    const protectRules = protect.flatMap((name) => ['--filter', `P /${name}`]);
+    const entries = ['/*', '/.[!.]*', '/..?*'].map((glob) => `${spare}${glob}`).join(' ');
+    return [
+        `if [ -d ${spare} ]; then`,
+        // Each entry is renamed to a name that does not exist yet (mv into an existing directory would
+        // nest it); a clash cannot happen in a fresh sandbox dir, and if it did, rsync below copies it.
+        `for f in ${entries}; do [ -e "$f" ] || [ -L "$f" ] || continue; t=${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}/"\${f##*/}";`,
+        `if [ -e "$t" ] || [ -L "$t" ]; then rm -rf -- "$f"; else mv -- "$f" "$t" || exit; fi; done`,
+        `&& rmdir -- ${spare}`,
+        `&& ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('rsync', '-a', '--delete', ...protectRules, '--', `${cacheDir}/`, `${dir}/`)} >/dev/null;`,
+        `else ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${dir}/`)}; fi`,
+    ].join(' ');
+}
+/**
+ * Starts making the next spare copy of the cache, detached (it outlives this SSH session). The copy
+ * is made without the cache's lock, under a name of its own (`<key>.spare-tmp.<pid>`), so a create
+ * of the same repo never waits for it (rsync would time out after 60 s of silence); only the rename
+ * into place is locked, and a half-made copy is never used. A create's rsync may update the cache
+ * meanwhile: the spare can be a mix of old and new files, which the fill's `rsync --delete` makes
+ * exact. Copies older than an hour (their job was killed) are removed by the next one.
+ * Teardown starts it: the copy then happens while the host is quiet, not while the next create
+ * (or the sandbox's own `compose up`) wants the disk.
+ */
+function prepareSpareCommand(cacheDir) {
+    const { ready, making } = spareOf(cacheDir);
+    const stale = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(cacheDir), '-maxdepth', '1', '-name', `${node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(making)}.*`, '-mmin', '+60', '-exec', 'rm', '-rf', '--', '{}', '+');
+    const place = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('flock', `${cacheDir}.lock`, 'sh', '-c', `[ -e ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(ready)} ] || mv -- "$0" ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(ready)}`);
+    const make = [
+        `${stale} 2>/dev/null`,
+        `t=${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(making)}.$$`,
+        `if ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir)} "$t"; then ${place} "$t"; fi`,
+        'rm -rf -- "$t"',
+    ].join('; ');
+    return `[ -e ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(ready)} ] || [ ! -d ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(cacheDir)} ] || (nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(make)} </dev/null >/dev/null 2>&1 &)`;
+}
+/**
+ * Removes the sync caches under `cacheBase` (`<base>/.sandboxer-cache`) unused for more than
+ * `minutes`: the cache, its spare and any spare in the making. A cache's last use is its lock's
+ * mtime (every sync touches it under the lock), else its directory's. Each is removed under its own
+ * lock taken with `flock -n` and checked again there, so a create using it (or starting to) wins
+ * and the cache is reported `in-use`. The lock file stays: deleting a lock file someone may be
+ * waiting on would let two creates hold "the" lock at once. Prints one line per old cache.
+ */
+function pruneCachesCommand(cacheBase, minutes, dryRun) {
+    if (!Number.isInteger(minutes) || minutes < 0)
+        throw new Error(`not a number of minutes: ${minutes}`);
+    const old = `[ -n "$(find "$u" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ]`;
+    const remove = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`[ -n "$(find "$1" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ] || exit 75; rm -rf -- "$0" "$0".spare "$0".spare-tmp.* || exit 4`);
+    return [
+        `cd ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(cacheBase)} 2>/dev/null || exit 0`,
+        'seen=" "',
+        'for e in *; do',
+        // Only names this code makes: 16 hex digits, then .lock, .spare or .spare-tmp.<pid>.
+        `  k=\${e%%.*}; case "$k" in *[!0-9a-f]*) continue;; esac; [ \${#k} -eq 16 ] || continue`,
+        '  case "$seen" in *" $k "*) continue;; esac; seen="$seen$k "',
+        '  if [ -e "$k.lock" ]; then u="$k.lock"; elif [ -e "$k" ]; then u="$k"; else u="$e"; fi',
+        `  ${old} || continue`,
+        `  t=$(stat -c %Y -- "$u"); z=$(du -sk -- "$k" "$k".spare "$k".spare-tmp.* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')`,
+        dryRun
+            ? '  echo "dry-run $k $t $z"'
+            : `  flock -n -E 75 "$k.lock" sh -c ${remove} "$k" "$u"; case $? in 0) r=removed;; 75) r=in-use;; *) r=failed;; esac; echo "$r $k $t $z"`,
+        'done',
+    ].join('\n');
+}
+function parsePrunedCaches(output) {
+    const found = [];
+    for (const line of output.split('\n')) {
+        const match = /^(removed|in-use|failed|dry-run) ([0-9a-f]{16}) (\d+) (\d+)$/.exec(line.trim());
+        if (!match)
+            continue;
+        found.push({
+            result: match[1],
+            key: match[2],
+            lastUsed: new Date(Number(match[3]) * 1000),
+            sizeKiB: Number(match[4]),
+        });
+    }
+    return found;
+}
+//# sourceMappingURL=host-cache.js.map
+
+/***/ }),
+
+/***/ 8998:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ probeHost)
+/* harmony export */ });
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5810);
+
+
+
+
+let localRsync;
+function hasLocalRsync() {
+    localRsync ??= (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawnSync)('rsync', ['--version'], { stdio: 'ignore' }).status === 0;
+    return localRsync;
+}
+/**
+ * Asks the host whether it has rsync (and flock, for the cache), and makes the cache's directory
+ * when it can be used — in one round trip, which needs nothing from the sandbox directory, so a
+ * caller may start it while that directory is being made. Never rejects before it is awaited.
+ */
+function probeHost(session, method, cacheDir) {
+    if (method === 'tar' || !hasLocalRsync())
+        return Promise.resolve({ rsync: false, cache: false });
+    // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
+    // the same time): only the cache below it is private.
+    const makeCache = cacheDir
+        ? ` && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(cacheDir)))} && (umask 077 && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', cacheDir)}) && echo cache`
+        : '';
+    const probe = session
+        .exec(`command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`, {
+        what: 'looking for rsync',
+    })
+        .then(({ stdout, stderr }) => {
+        const found = new Set(stdout.split('\n'));
+        if (found.has('flock') && cacheDir && !found.has('cache')) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ProvisionError */ .uv(`preparing the sync cache ${cacheDir} on ${session.destination} failed: ${stderr.trim()}`);
+        }
+        return { rsync: found.has('rsync'), cache: found.has('cache') };
+    });
+    probe.catch(() => { }); // its rejection is the awaiting caller's to handle
+    return probe;
+}
+//# sourceMappingURL=host-probe.js.map
+
+/***/ }),
+
 /***/ 9035:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -53095,42 +53228,31 @@ function loadRepoIgnore(repoDir) {
 
 /***/ }),
 
-/***/ 1802:
+/***/ 1920:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Vx: () => (/* binding */ parsePrunedCaches),
-  Eb: () => (/* binding */ prepareSpareCommand),
-  zm: () => (/* binding */ probeHost),
-  t4: () => (/* binding */ pruneCachesCommand),
-  WQ: () => (/* binding */ stopRunningSyncs),
-  mr: () => (/* binding */ sweepStaleScratch),
-  E6: () => (/* binding */ syncRepo)
+  Fl: () => (/* binding */ stopRsyncs),
+  gb: () => (/* binding */ viaRsync)
 });
 
-// UNUSED EXPORTS: droppedBeforeHandshake, fillFromCacheScript, spareOf
+// UNUSED EXPORTS: droppedBeforeHandshake
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = require("node:child_process");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:timers/promises"
 var promises_ = __nccwpck_require__(8500);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
 var errors = __nccwpck_require__(1092);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
 var known_hosts = __nccwpck_require__(9095);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
-var quote = __nccwpck_require__(5810);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
 var ignore_rules = __nccwpck_require__(9035);
 ;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync-args.js
@@ -53209,9 +53331,9 @@ function parseRsyncStats(output) {
     return { files: number('Number of (?:regular )?files transferred'), bytes: number('Total bytes sent') };
 }
 //# sourceMappingURL=rsync-args.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/sync/repo-sync.js
-
-
+// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
+var sync_scratch = __nccwpck_require__(2689);
+;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync.js
 
 
 
@@ -53233,252 +53355,18 @@ const RSYNC_EXIT = {
 };
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
 const running = new Set();
-/** Private scratch directories (they hold a copy of the key) that exist right now. */
-const scratchDirs = new Set();
-/**
- * Kills any rsync this process started and deletes the scratch directories holding key copies, at
- * once and synchronously: used when a step is cancelled and is about to exit without `finally`.
- */
-function stopRunningSyncs() {
+/** Stops every rsync this process started (a cancelled step is about to exit). */
+function stopRsyncs() {
     for (const child of running)
         child.kill('SIGTERM');
-    for (const dir of scratchDirs)
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-    scratchDirs.clear();
-}
-process.on('exit', () => {
-    for (const dir of scratchDirs)
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-});
-let localRsync;
-function hasLocalRsync() {
-    localRsync ??= (0,external_node_child_process_namespaceObject.spawnSync)('rsync', ['--version'], { stdio: 'ignore' }).status === 0;
-    return localRsync;
 }
 /**
- * Asks the host whether it has rsync (and flock, for the cache), and makes the cache's directory
- * when it can be used — in one round trip, which needs nothing from the sandbox directory, so a
- * caller may start it while that directory is being made. Never rejects before it is awaited.
+ * rsync over SSH, with the key, the host key this session verified and the filter rules in a private
+ * scratch directory removed afterwards. `rsyncPath` replaces the remote rsync (the cache's locked one).
  */
-function probeHost(session, method, cacheDir) {
-    if (method === 'tar' || !hasLocalRsync())
-        return Promise.resolve({ rsync: false, cache: false });
-    // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
-    // the same time): only the cache below it is private.
-    const makeCache = cacheDir
-        ? ` && ${(0,quote/* command */.G5)('mkdir', '-p', '--', external_node_path_.posix.dirname(external_node_path_.posix.dirname(cacheDir)))} && (umask 077 && ${(0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)}) && echo cache`
-        : '';
-    const probe = session
-        .exec(`command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`, {
-        what: 'looking for rsync',
-    })
-        .then(({ stdout, stderr }) => {
-        const found = new Set(stdout.split('\n'));
-        if (found.has('flock') && cacheDir && !found.has('cache')) {
-            throw new errors/* ProvisionError */.uv(`preparing the sync cache ${cacheDir} on ${session.destination} failed: ${stderr.trim()}`);
-        }
-        return { rsync: found.has('rsync'), cache: found.has('cache') };
-    });
-    probe.catch(() => { }); // its rejection is the awaiting caller's to handle
-    return probe;
-}
-/**
- * Copies the repo to the host without `.git`, `node_modules` and `.sandboxerignore` matches:
- * rsync over SSH when both ends have it (delta transfer), else a gzipped tar stream over the SSH
- * connection that is already open. Reports files and bytes sent.
- */
-async function syncRepo(request) {
-    const started = Date.now();
-    const method = request.method ?? 'auto';
-    const tools = await (request.tools ?? probeHost(request.session, method, request.cacheDir));
-    const useRsync = method === 'rsync' || (method === 'auto' && tools.rsync);
-    const useCache = useRsync && request.cacheDir !== undefined && tools.cache;
-    request.progress?.(`syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`);
-    const counts = useCache
-        ? await viaCache(request, request.cacheDir)
-        : useRsync
-            ? await viaRsync(request)
-            : await viaTar(request);
-    const report = {
-        method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
-        ...counts,
-        seconds: (Date.now() - started) / 1000,
-    };
-    request.progress?.(`synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`);
-    return report;
-}
-/**
- * rsync into the host's cache of this repo, then fill the sandbox from it on the host. Filling is a
- * rename when a spare copy of the cache is ready (made in the background when the previous sandbox
- * of the repo was torn down, see prepareSpareCommand) plus a local rsync of what changed since;
- * otherwise a full copy.
- */
-async function viaCache(request, cacheDir) {
-    const lock = `${cacheDir}.lock`;
-    // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
-    // create of the same repo can never update the cache between this one's sync and its fill.
-    const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
-    // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
-    // here, privately, in case `gc` pruned it between the probe and this lock.
-    const use = `touch -- ${(0,quote/* quote */.hD)(lock)} && (umask 077 && ${(0,quote/* command */.G5)('mkdir', '-p', '--', cacheDir)})`;
-    const remote = `flock ${(0,quote/* quote */.hD)(lock)} sh -c ${(0,quote/* quote */.hD)(`${use} && rsync "$@" && ${fill}`)} rsync`;
-    return viaRsync({ ...request, remoteDir: cacheDir }, remote);
-}
-/** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
-const spareOf = (cacheDir) => ({
-    ready: `${cacheDir}.spare`,
-    making: `${cacheDir}.spare-tmp`,
-});
-/**
- * Shell (run under the cache's lock, after rsync updated the cache) that makes `dir` an exact copy of
- * the cache. With a spare: move its top-level entries into `dir` (renames, however big the repo),
- * then a local `rsync --delete` brings them up to date with the cache — cheap, only what changed
- * since the spare was made, and exact even if the spare were stale. Without one: `cp -a`, where
- * --reflink=auto clones on a copy-on-write filesystem (XFS, btrfs). Never hard links: nothing a
- * sandbox does to its files can reach the cache or a spare.
- */
-function fillFromCacheScript(cacheDir, dir, protect) {
-    const spare = (0,quote/* quote */.hD)(spareOf(cacheDir).ready);
-    const protectRules = protect.flatMap((name) => ['--filter', `P /${name}`]);
-    const entries = ['/*', '/.[!.]*', '/..?*'].map((glob) => `${spare}${glob}`).join(' ');
-    return [
-        `if [ -d ${spare} ]; then`,
-        // Each entry is renamed to a name that does not exist yet (mv into an existing directory would
-        // nest it); a clash cannot happen in a fresh sandbox dir, and if it did, rsync below copies it.
-        `for f in ${entries}; do [ -e "$f" ] || [ -L "$f" ] || continue; t=${(0,quote/* quote */.hD)(dir)}/"\${f##*/}";`,
-        `if [ -e "$t" ] || [ -L "$t" ]; then rm -rf -- "$f"; else mv -- "$f" "$t" || exit; fi; done`,
-        `&& rmdir -- ${spare}`,
-        `&& ${(0,quote/* command */.G5)('rsync', '-a', '--delete', ...protectRules, '--', `${cacheDir}/`, `${dir}/`)} >/dev/null;`,
-        `else ${(0,quote/* command */.G5)('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${dir}/`)}; fi`,
-    ].join(' ');
-}
-/**
- * Starts making the next spare copy of the cache, detached (it outlives this SSH session). The copy
- * is made without the cache's lock, under a name of its own (`<key>.spare-tmp.<pid>`), so a create
- * of the same repo never waits for it (rsync would time out after 60 s of silence); only the rename
- * into place is locked, and a half-made copy is never used. A create's rsync may update the cache
- * meanwhile: the spare can be a mix of old and new files, which the fill's `rsync --delete` makes
- * exact. Copies older than an hour (their job was killed) are removed by the next one.
- * Teardown starts it: the copy then happens while the host is quiet, not while the next create
- * (or the sandbox's own `compose up`) wants the disk.
- */
-function prepareSpareCommand(cacheDir) {
-    const { ready, making } = spareOf(cacheDir);
-    const stale = (0,quote/* command */.G5)('find', external_node_path_.posix.dirname(cacheDir), '-maxdepth', '1', '-name', `${external_node_path_.posix.basename(making)}.*`, '-mmin', '+60', '-exec', 'rm', '-rf', '--', '{}', '+');
-    const place = (0,quote/* command */.G5)('flock', `${cacheDir}.lock`, 'sh', '-c', `[ -e ${(0,quote/* quote */.hD)(ready)} ] || mv -- "$0" ${(0,quote/* quote */.hD)(ready)}`);
-    const make = [
-        `${stale} 2>/dev/null`,
-        `t=${(0,quote/* quote */.hD)(making)}.$$`,
-        `if ${(0,quote/* command */.G5)('nice', 'cp', '-a', '--reflink=auto', '--', cacheDir)} "$t"; then ${place} "$t"; fi`,
-        'rm -rf -- "$t"',
-    ].join('; ');
-    return `[ -e ${(0,quote/* quote */.hD)(ready)} ] || [ ! -d ${(0,quote/* quote */.hD)(cacheDir)} ] || (nohup setsid sh -c ${(0,quote/* quote */.hD)(make)} </dev/null >/dev/null 2>&1 &)`;
-}
-/**
- * Removes the sync caches under `cacheBase` (`<base>/.sandboxer-cache`) unused for more than
- * `minutes`: the cache, its spare and any spare in the making. A cache's last use is its lock's
- * mtime (every sync touches it under the lock), else its directory's. Each is removed under its own
- * lock taken with `flock -n` and checked again there, so a create using it (or starting to) wins
- * and the cache is reported `in-use`. The lock file stays: deleting a lock file someone may be
- * waiting on would let two creates hold "the" lock at once. Prints one line per old cache.
- */
-function pruneCachesCommand(cacheBase, minutes, dryRun) {
-    if (!Number.isInteger(minutes) || minutes < 0)
-        throw new Error(`not a number of minutes: ${minutes}`);
-    const old = `[ -n "$(find "$u" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ]`;
-    const remove = (0,quote/* quote */.hD)(`[ -n "$(find "$1" -maxdepth 0 -mmin +${minutes} 2>/dev/null)" ] || exit 75; rm -rf -- "$0" "$0".spare "$0".spare-tmp.* || exit 4`);
-    return [
-        `cd ${(0,quote/* quote */.hD)(cacheBase)} 2>/dev/null || exit 0`,
-        'seen=" "',
-        'for e in *; do',
-        // Only names this code makes: 16 hex digits, then .lock, .spare or .spare-tmp.<pid>.
-        `  k=\${e%%.*}; case "$k" in *[!0-9a-f]*) continue;; esac; [ \${#k} -eq 16 ] || continue`,
-        '  case "$seen" in *" $k "*) continue;; esac; seen="$seen$k "',
-        '  if [ -e "$k.lock" ]; then u="$k.lock"; elif [ -e "$k" ]; then u="$k"; else u="$e"; fi',
-        `  ${old} || continue`,
-        `  t=$(stat -c %Y -- "$u"); z=$(du -sk -- "$k" "$k".spare "$k".spare-tmp.* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')`,
-        dryRun
-            ? '  echo "dry-run $k $t $z"'
-            : `  flock -n -E 75 "$k.lock" sh -c ${remove} "$k" "$u"; case $? in 0) r=removed;; 75) r=in-use;; *) r=failed;; esac; echo "$r $k $t $z"`,
-        'done',
-    ].join('\n');
-}
-function parsePrunedCaches(output) {
-    const found = [];
-    for (const line of output.split('\n')) {
-        const match = /^(removed|in-use|failed|dry-run) ([0-9a-f]{16}) (\d+) (\d+)$/.exec(line.trim());
-        if (!match)
-            continue;
-        found.push({
-            result: match[1],
-            key: match[2],
-            lastUsed: new Date(Number(match[3]) * 1000),
-            sizeKiB: Number(match[4]),
-        });
-    }
-    return found;
-}
-/** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
-function tempRoot() {
-    return process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-}
-/**
- * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
- * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
- * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
- * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
- * key copies then go into the temp root itself, as before.
- */
-function scratchParent() {
-    const dir = (0,external_node_path_.join)(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
-    try {
-        (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-        const stat = (0,external_node_fs_.lstatSync)(dir);
-        const own = stat.isDirectory() && (!process.getuid || stat.uid === process.getuid());
-        return own && (stat.mode & 0o077) === 0 ? dir : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
- * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
- * by gc (which also looks in the temp root itself, where versions before the scratch parent put
- * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
- */
-function sweepStaleScratch(parent = scratchParent() ?? tempRoot(), options = {}) {
-    const removed = options.legacy && parent !== tempRoot() ? sweepStaleScratch(tempRoot()) : [];
-    let names;
-    try {
-        names = (0,external_node_fs_.readdirSync)(parent);
-    }
-    catch {
-        return removed;
-    }
-    for (const name of names) {
-        const pid = /^sandboxer-sync-(\d+)-/.exec(name)?.[1];
-        if (!pid || isAlive(Number(pid)))
-            continue;
-        (0,external_node_fs_.rmSync)((0,external_node_path_.join)(parent, name), { recursive: true, force: true });
-        removed.push((0,external_node_path_.join)(parent, name));
-    }
-    return removed;
-}
-function isAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
-}
 async function viaRsync(request, rsyncPath) {
     const { target, session } = request;
-    sweepStaleScratch();
-    const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(scratchParent() ?? tempRoot(), `sandboxer-sync-${process.pid}-`));
-    scratchDirs.add(scratch);
+    const scratch = (0,sync_scratch/* makeScratchDir */.K3)();
     try {
         const keyFile = (0,external_node_path_.join)(scratch, 'key');
         (0,external_node_fs_.writeFileSync)(keyFile, request.privateKey.endsWith('\n') ? request.privateKey : `${request.privateKey}\n`, { mode: 0o600 });
@@ -53525,8 +53413,7 @@ async function viaRsync(request, rsyncPath) {
         return parseRsyncStats(output);
     }
     finally {
-        (0,external_node_fs_.rmSync)(scratch, { recursive: true, force: true });
-        scratchDirs.delete(scratch);
+        (0,sync_scratch/* removeScratchDir */.e)(scratch);
     }
 }
 /** How many times rsync is started when its connection is dropped before the key exchange. */
@@ -53539,13 +53426,156 @@ function runRsync(args) {
     return new Promise((resolve) => {
         // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
         const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
-        const child = (0,external_node_child_process_namespaceObject.execFile)('rsync', args, options, (error, stdout, stderr) => {
+        const child = (0,external_node_child_process_.execFile)('rsync', args, options, (error, stdout, stderr) => {
             running.delete(child);
             resolve({ stdout, stderr, ...(error ? { error } : {}) });
         });
         running.add(child);
     });
 }
+//# sourceMappingURL=rsync.js.map
+
+/***/ }),
+
+/***/ 2689:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K3: () => (/* binding */ makeScratchDir),
+/* harmony export */   e: () => (/* binding */ removeScratchDir),
+/* harmony export */   mr: () => (/* binding */ sweepStaleScratch),
+/* harmony export */   qD: () => (/* binding */ removeAllScratchDirs)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+
+
+
+/**
+ * Private scratch directories on this machine, each holding a copy of a key (rsync's ssh needs it
+ * as a file) for as long as one rsync runs. A directory's name carries the pid that made it, so one
+ * left by a killed process is recognised and removed by the next run (or by gc).
+ */
+/** Scratch directories that exist right now in this process. */
+const scratchDirs = new Set();
+let exitHook = false;
+/** Makes a private scratch directory (0700) after sweeping those of dead processes. */
+function makeScratchDir() {
+    sweepStaleScratch();
+    const dir = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(scratchParent() ?? tempRoot(), `sandboxer-sync-${process.pid}-`));
+    scratchDirs.add(dir);
+    if (!exitHook) {
+        // Registered on first use, not on import: a process that never syncs keeps no hook.
+        exitHook = true;
+        process.on('exit', removeAllScratchDirs);
+    }
+    return dir;
+}
+function removeScratchDir(dir) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(dir, { recursive: true, force: true });
+    scratchDirs.delete(dir);
+}
+/** Removes every scratch directory of this process at once, synchronously (exit, cancellation). */
+function removeAllScratchDirs() {
+    for (const dir of scratchDirs)
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(dir, { recursive: true, force: true });
+    scratchDirs.clear();
+}
+/** RUNNER_TEMP (emptied after every job) rather than a shared /tmp. */
+function tempRoot() {
+    return process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)();
+}
+/**
+ * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
+ * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
+ * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
+ * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
+ * key copies then go into the temp root itself, as before.
+ */
+function scratchParent() {
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+        const stat = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(dir);
+        const own = stat.isDirectory() && (!process.getuid || stat.uid === process.getuid());
+        return own && (stat.mode & 0o077) === 0 ? dir : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
+ * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
+ * by gc (which also looks in the temp root itself, where versions before the scratch parent put
+ * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
+ */
+function sweepStaleScratch(parent = scratchParent() ?? tempRoot(), options = {}) {
+    const removed = options.legacy && parent !== tempRoot() ? sweepStaleScratch(tempRoot()) : [];
+    let names;
+    try {
+        names = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(parent);
+    }
+    catch {
+        return removed;
+    }
+    for (const name of names) {
+        const pid = /^sandboxer-sync-(\d+)-/.exec(name)?.[1];
+        if (!pid || isAlive(Number(pid)))
+            continue;
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(parent, name), { recursive: true, force: true });
+        removed.push((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(parent, name));
+    }
+    return removed;
+}
+function isAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+//# sourceMappingURL=scratch.js.map
+
+/***/ }),
+
+/***/ 9491:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  W: () => (/* binding */ stopRunningSyncs),
+  E: () => (/* binding */ syncRepo)
+});
+
+// EXTERNAL MODULE: ../../packages/core/dist/sync/host-cache.js
+var host_cache = __nccwpck_require__(4946);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/host-probe.js
+var host_probe = __nccwpck_require__(8998);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/rsync.js + 1 modules
+var rsync = __nccwpck_require__(1920);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
+var scratch = __nccwpck_require__(2689);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
+var quote = __nccwpck_require__(5810);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
+var ignore_rules = __nccwpck_require__(9035);
+;// CONCATENATED MODULE: ../../packages/core/dist/sync/tar.js
+
+
+
+
+/** A gzipped tar stream over the session that is already open (no rsync on one end). */
 async function viaTar(request) {
     const rules = (0,ignore_rules/* loadRepoIgnore */.ld)(request.localDir);
     let files = 0;
@@ -53576,7 +53606,47 @@ async function viaTar(request) {
     });
     return { files, bytes };
 }
-//# sourceMappingURL=repo-sync.js.map
+//# sourceMappingURL=tar.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/sync/sync-repo.js
+
+
+
+
+
+/**
+ * Kills any rsync this process started and deletes the scratch directories holding key copies, at
+ * once and synchronously: used when a step is cancelled and is about to exit without `finally`.
+ */
+function stopRunningSyncs() {
+    (0,rsync/* stopRsyncs */.Fl)();
+    (0,scratch/* removeAllScratchDirs */.qD)();
+}
+/**
+ * Copies the repo to the host without `.git`, `node_modules` and `.sandboxerignore` matches:
+ * rsync over SSH when both ends have it (delta transfer), else a gzipped tar stream over the SSH
+ * connection that is already open. Reports files and bytes sent.
+ */
+async function syncRepo(request) {
+    const started = Date.now();
+    const method = request.method ?? 'auto';
+    const tools = await (request.tools ?? (0,host_probe/* probeHost */.z)(request.session, method, request.cacheDir));
+    const useRsync = method === 'rsync' || (method === 'auto' && tools.rsync);
+    const useCache = useRsync && request.cacheDir !== undefined && tools.cache;
+    request.progress?.(`syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`);
+    const counts = useCache
+        ? await (0,host_cache/* viaCache */.hL)(request, request.cacheDir)
+        : useRsync
+            ? await (0,rsync/* viaRsync */.gb)(request)
+            : await viaTar(request);
+    const report = {
+        method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
+        ...counts,
+        seconds: (Date.now() - started) / 1000,
+    };
+    request.progress?.(`synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`);
+    return report;
+}
+//# sourceMappingURL=sync-repo.js.map
 
 /***/ }),
 
@@ -53624,6 +53694,64 @@ function isSandboxId(text) {
     return ID_PATTERN.test(text);
 }
 //# sourceMappingURL=ids.js.map
+
+/***/ }),
+
+/***/ 1364:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ sha256File)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+
+
+/** The sha256 of a local file, hex, streamed (artifacts can be large). */
+async function sha256File(path) {
+    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
+    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createReadStream)(path))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+//# sourceMappingURL=sha256-file.js.map
+
+/***/ }),
+
+/***/ 7449:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FZ: () => (/* binding */ parseSnapshotName),
+/* harmony export */   Yr: () => (/* binding */ isSnapshotId),
+/* harmony export */   qc: () => (/* binding */ newSnapshotId)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1092);
+/* harmony import */ var _ids_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5310);
+
+
+const SNAPSHOT_ID = /^snap-[a-z0-9]{12}$/;
+const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** `snap-` and 12 characters of [a-z0-9]: safe in a path and a shell word, told apart from a sandbox id. */
+function newSnapshotId() {
+    return `snap-${(0,_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .newSandboxId */ .Dp)()}`;
+}
+function isSnapshotId(text) {
+    return SNAPSHOT_ID.test(text);
+}
+/**
+ * A snapshot's optional name (`--name before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
+ * not starting with a punctuation mark, so it is safe anywhere it is shown or typed.
+ */
+function parseSnapshotName(text) {
+    if (!SNAPSHOT_NAME.test(text) || isSnapshotId(text)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`--name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`, { input: 'name' });
+    }
+    return text;
+}
+//# sourceMappingURL=snapshot-ids.js.map
 
 /***/ }),
 
@@ -56778,83 +56906,41 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
 var dist_errors = __nccwpck_require__(1092);
-;// CONCATENATED MODULE: external "node:module"
-const external_node_module_namespaceObject = require("node:module");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/index.js
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
+var src_schemas = __nccwpck_require__(8215);
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/extension-schema.js
+
+/** How strongly one sandbox is separated from another on the same backend. */
+const isolationLevelSchema = src_schemas/* enum */.k5n(['directory', 'container', 'vm']);
 /**
- * The handlers shipped with sand-boxer, by the name used in `handler: builtin:<name>`.
- * A static map of lazy imports: bundlers (ncc for the action) see every module, and a command only
- * loads the backend it uses.
+ * `metered`: every sandbox costs credits (the extension must implement estimateCost and meterActual).
+ * `self-hosted`: runs on the user's own machines; may declare an internal rate for reports only.
  */
-const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(650), __nccwpck_require__.e(245)]).then(__nccwpck_require__.bind(__nccwpck_require__, 245))).createComposeSsh,
-    'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
-    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(650), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
-};
-const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/instantiate.js
-
-
-
-
-
-const REQUIRED_METHODS = ['validateInputs', 'provision', 'waitReady', 'teardown'];
-const METERED_METHODS = ['estimateCost', 'meterActual'];
-/** Resolves a declaration's handler (built-in or `<module>:<Export>`) and checks it honours the contract. */
-async function instantiateHandler(loaded, context) {
-    const { declaration, source } = loaded;
-    const where = `${source.displayPath}: handler`;
-    const factory = declaration.handler.startsWith('builtin:')
-        ? await builtinHandlers[declaration.handler.slice('builtin:'.length)]()
-        : await importFactory(declaration.handler, context.baseDir, where);
-    const extension = await factory(context);
-    const missing = REQUIRED_METHODS.filter((m) => typeof extension?.[m] !== 'function');
-    if (missing.length > 0) {
-        throw new dist_errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
-            file: source.displayPath,
-            field: 'handler',
-        });
-    }
-    if (declaration.capabilities.pricing_model === 'metered') {
-        const unmetered = METERED_METHODS.filter((m) => typeof extension[m] !== 'function');
-        if (unmetered.length > 0) {
-            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
-        }
-    }
-    return extension;
-}
-async function importFactory(handler, baseDir, where) {
-    const separator = handler.lastIndexOf(':');
-    const specifier = handler.slice(0, separator);
-    const exportName = handler.slice(separator + 1);
-    let module;
-    try {
-        const path = specifier.startsWith('.') || (0,external_node_path_.isAbsolute)(specifier)
-            ? (0,external_node_path_.resolve)(baseDir, specifier)
-            : (0,external_node_module_namespaceObject.createRequire)((0,external_node_path_.join)(baseDir, 'noop.js')).resolve(specifier);
-        // webpackIgnore: the action's bundle must leave a user's handler module to Node at run time.
-        module = await import(/* webpackIgnore: true */ (0,external_node_url_.pathToFileURL)(path).href);
-    }
-    catch (error) {
-        throw new dist_errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,dist_errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
-    }
-    const exported = module[exportName];
-    if (typeof exported !== 'function') {
-        const names = Object.keys(module).join(', ') || 'nothing';
-        throw new dist_errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
-            handler,
-        });
-    }
-    // Accept a class (constructed with the context) or a plain factory function.
-    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(exported));
-    return isClass
-        ? (context) => new exported(context)
-        : exported;
-}
-//# sourceMappingURL=instantiate.js.map
+const pricingModelSchema = src_schemas/* enum */.k5n(['metered', 'self-hosted']);
+const extensionIdSchema = src_schemas/* string */.YjP()
+    .regex(/^ext\.[a-z0-9][a-z0-9-]*$/, 'expected an id like "ext.my-backend" (lower case, digits and dashes)');
+/**
+ * `builtin:<name>` picks a handler shipped with sand-boxer (resolved from a static map, so bundles work);
+ * `<module>:<Export>` imports a third-party handler: `./my-ext.js:MyExtension` (relative to the YAML file)
+ * or `some-package:MyExtension`.
+ */
+const handlerSchema = src_schemas/* string */.YjP()
+    .regex(/^(builtin:[a-z0-9-]+|[^\s:][^\s]*:[A-Za-z_$][\w$]*)$/, 'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"');
+/** The schema of `extensions/ext.<name>.yaml`. */
+const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
+    id: extensionIdSchema,
+    title: src_schemas/* string */.YjP().min(1),
+    description: src_schemas/* string */.YjP().optional(),
+    handler: handlerSchema,
+    capabilities: src_schemas/* strictObject */.rej({
+        isolation_levels: src_schemas/* array */.YOg(isolationLevelSchema).min(1),
+        pricing_model: pricingModelSchema,
+        snapshot: src_schemas/* boolean */.zMY().default(false),
+    }),
+    /** Handler-specific settings; each handler validates them with its own schema. */
+    config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
+});
+//# sourceMappingURL=extension-schema.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8293);
 // EXTERNAL MODULE: ../../packages/core/dist/util/zod-issues.js
@@ -56939,66 +57025,22 @@ function describe(value) {
     return Array.isArray(value) ? 'a list' : `a ${typeof value}`;
 }
 //# sourceMappingURL=read.js.map
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
-var src_schemas = __nccwpck_require__(8215);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/schema.js
-
-/** How strongly one sandbox is separated from another on the same backend. */
-const isolationLevelSchema = src_schemas/* enum */.k5n(['directory', 'container', 'vm']);
-/**
- * `metered`: every sandbox costs credits (the extension must implement estimateCost and meterActual).
- * `self-hosted`: runs on the user's own machines; may declare an internal rate for reports only.
- */
-const pricingModelSchema = src_schemas/* enum */.k5n(['metered', 'self-hosted']);
-const extensionIdSchema = src_schemas/* string */.YjP()
-    .regex(/^ext\.[a-z0-9][a-z0-9-]*$/, 'expected an id like "ext.my-backend" (lower case, digits and dashes)');
-/**
- * `builtin:<name>` picks a handler shipped with sand-boxer (resolved from a static map, so bundles work);
- * `<module>:<Export>` imports a third-party handler: `./my-ext.js:MyExtension` (relative to the YAML file)
- * or `some-package:MyExtension`.
- */
-const handlerSchema = src_schemas/* string */.YjP()
-    .regex(/^(builtin:[a-z0-9-]+|[^\s:][^\s]*:[A-Za-z_$][\w$]*)$/, 'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"');
-/** The schema of `extensions/ext.<name>.yaml`. */
-const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
-    id: extensionIdSchema,
-    title: src_schemas/* string */.YjP().min(1),
-    description: src_schemas/* string */.YjP().optional(),
-    handler: handlerSchema,
-    capabilities: src_schemas/* strictObject */.rej({
-        isolation_levels: src_schemas/* array */.YOg(isolationLevelSchema).min(1),
-        pricing_model: pricingModelSchema,
-        snapshot: src_schemas/* boolean */.zMY().default(false),
-    }),
-    /** Handler-specific settings; each handler validates them with its own schema. */
-    config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
-});
-//# sourceMappingURL=schema.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/load.js
-
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-extension.js
 
 
 
 
 const FILE_NAME = /^(ext\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
-/** Parses `ext.<name>.yaml`, checks its id matches the file name and a built-in handler exists. */
+/** Parses `ext.<name>.yaml`, checks its id matches the file name (the catalog checks its handler). */
 function loadExtension(source) {
     const declaration = parseDeclaration(source, extensionDeclarationSchema);
     const fileId = FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
     if (fileId !== declaration.id) {
         throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: id: "${declaration.id}" does not match the file name (expected the file to be named ${declaration.id}.yaml)`, { file: source.displayPath, field: 'id' });
     }
-    if (declaration.handler.startsWith('builtin:')) {
-        const name = declaration.handler.slice('builtin:'.length);
-        if (!(name in builtinHandlers)) {
-            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
-                .map((n) => `builtin:${n}`)
-                .join(', ')}; or use "<module>:<ExportName>")`, { file: source.displayPath, field: 'handler' });
-        }
-    }
     return { declaration, source };
 }
-//# sourceMappingURL=load.js.map
+//# sourceMappingURL=parse-extension.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
 var src_core = __nccwpck_require__(8149);
 ;// CONCATENATED MODULE: ../../packages/core/dist/util/duration.js
@@ -57046,7 +57088,7 @@ const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP()
     return seconds;
 });
 //# sourceMappingURL=duration.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/profiles/schema.js
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/profile-schema.js
 
 
 
@@ -57090,16 +57132,16 @@ const profileDeclarationSchema = src_schemas/* strictObject */.rej({
     path: ['ttl'],
     message: 'must not be longer than max_ttl',
 });
-//# sourceMappingURL=schema.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/profiles/load.js
+//# sourceMappingURL=profile-schema.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-profile.js
 
 
 
 
-const load_FILE_NAME = /^(profile\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
+const parse_profile_FILE_NAME = /^(profile\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
 /** Parses `profile.<slug>.yaml`; the profile id is `profile.<slug>`, taken from the file name. */
 function loadProfile(source) {
-    const id = load_FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
+    const id = parse_profile_FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
     if (!id) {
         throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: a profile file must be named profile.<slug>.yaml with a slug of lower-case letters, digits and dashes`, { file: source.displayPath });
     }
@@ -57110,8 +57152,85 @@ function loadProfile(source) {
 function normalizeProfileId(text) {
     return text.startsWith('profile.') ? text : `profile.${text}`;
 }
-//# sourceMappingURL=load.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/builtin.generated.js
+//# sourceMappingURL=parse-profile.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/index.js
+/**
+ * The handlers shipped with sand-boxer, by the name used in `handler: builtin:<name>`.
+ * A static map of lazy imports: bundlers (ncc for the action) see every module, and a command only
+ * loads the backend it uses.
+ */
+const builtinHandlers = {
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(325), __nccwpck_require__.e(214)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1214))).createComposeSsh,
+    'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
+    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(325), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
+};
+const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = require("node:module");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/instantiate.js
+
+
+
+
+
+const REQUIRED_METHODS = ['validateInputs', 'provision', 'waitReady', 'teardown'];
+const METERED_METHODS = ['estimateCost', 'meterActual'];
+/** Resolves a declaration's handler (built-in or `<module>:<Export>`) and checks it honours the contract. */
+async function instantiateHandler(loaded, context) {
+    const { declaration, source } = loaded;
+    const where = `${source.displayPath}: handler`;
+    const factory = declaration.handler.startsWith('builtin:')
+        ? await builtinHandlers[declaration.handler.slice('builtin:'.length)]()
+        : await importFactory(declaration.handler, context.baseDir, where);
+    const extension = await factory(context);
+    const missing = REQUIRED_METHODS.filter((m) => typeof extension?.[m] !== 'function');
+    if (missing.length > 0) {
+        throw new dist_errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
+            file: source.displayPath,
+            field: 'handler',
+        });
+    }
+    if (declaration.capabilities.pricing_model === 'metered') {
+        const unmetered = METERED_METHODS.filter((m) => typeof extension[m] !== 'function');
+        if (unmetered.length > 0) {
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
+        }
+    }
+    return extension;
+}
+async function importFactory(handler, baseDir, where) {
+    const separator = handler.lastIndexOf(':');
+    const specifier = handler.slice(0, separator);
+    const exportName = handler.slice(separator + 1);
+    let module;
+    try {
+        const path = specifier.startsWith('.') || (0,external_node_path_.isAbsolute)(specifier)
+            ? (0,external_node_path_.resolve)(baseDir, specifier)
+            : (0,external_node_module_namespaceObject.createRequire)((0,external_node_path_.join)(baseDir, 'noop.js')).resolve(specifier);
+        // webpackIgnore: the action's bundle must leave a user's handler module to Node at run time.
+        module = await import(/* webpackIgnore: true */ (0,external_node_url_.pathToFileURL)(path).href);
+    }
+    catch (error) {
+        throw new dist_errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,dist_errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
+    }
+    const exported = module[exportName];
+    if (typeof exported !== 'function') {
+        const names = Object.keys(module).join(', ') || 'nothing';
+        throw new dist_errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
+            handler,
+        });
+    }
+    // Accept a class (constructed with the context) or a plain factory function.
+    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(exported));
+    return isClass
+        ? (context) => new exported(context)
+        : exported;
+}
+//# sourceMappingURL=instantiate.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 const builtinDeclarations = [
     { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
@@ -57123,8 +57242,9 @@ const builtinDeclarations = [
     { kind: 'profile', displayPath: "profiles/profile.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# The embedded default: a local, metered workspace that works on any machine.\ndescription: A local workspace with your repo copied in, metered per minute. Works anywhere.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 4h\ninputs:\n  required: [repo]\n" },
     { kind: 'profile', displayPath: "profiles/profile.vm-haskell-build.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A workspace on the pre-built Haskell build VM; the VM and its caches persist between sandboxes.\ndescription: A per-build workspace /build/sbx-<id>/ on the long-lived Haskell build VM (attach mode).\nextension: ext.vm-packer\nttl: 2h\nmax_ttl: 12h\ninputs:\n  # Name the VM with `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]).\n  defaults:\n    workspace_dir: /build\n" },
 ];
-//# sourceMappingURL=builtin.generated.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/catalog.js
+//# sourceMappingURL=builtin-declarations.generated.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/catalog/catalog.js
+
 
 
 
@@ -57207,6 +57327,7 @@ async function loadCatalog(options = {}) {
         for (const source of layer) {
             if (source.kind === 'extension') {
                 const loaded = loadExtension(source);
+                checkBuiltinHandler(loaded);
                 extensions.set(loaded.declaration.id, loaded);
             }
             else {
@@ -57250,16 +57371,21 @@ function checkReferences(profile, source, extensions) {
         }
     });
 }
+/** A `builtin:<name>` handler must be one sand-boxer ships. */
+function checkBuiltinHandler({ declaration, source }) {
+    if (declaration.handler.startsWith('builtin:')) {
+        const name = declaration.handler.slice('builtin:'.length);
+        if (!(name in builtinHandlers)) {
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
+                .map((n) => `builtin:${n}`)
+                .join(', ')}; or use "<module>:<ExportName>")`, { file: source.displayPath, field: 'handler' });
+        }
+    }
+}
 //# sourceMappingURL=catalog.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/contract.js
-var contract = __nccwpck_require__(5354);
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
-var inputs = __nccwpck_require__(9309);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __nccwpck_require__(429);
-;// CONCATENATED MODULE: ../../packages/core/dist/hosts/schema.js
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/hosts-schema.js
 
 
 /** One host in `.sandboxer/hosts.yaml` (or `$SANDBOXER_HOSTS`). Paths may start with `~/`. */
@@ -57285,7 +57411,11 @@ const hostsFileSchema = src_schemas/* strictObject */.rej({
     default: src_schemas/* string */.YjP().optional(),
     hosts: src_schemas/* record */.g1P(src_schemas/* string */.YjP().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected an alias like "docker-1"'), hostEntrySchema),
 });
-//# sourceMappingURL=schema.js.map
+//# sourceMappingURL=hosts-schema.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
+var inputs = __nccwpck_require__(9309);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ../../packages/core/dist/hosts/resolve.js
 
 
@@ -57391,41 +57521,11 @@ function expandPath(path, baseDir) {
     return (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(baseDir, path);
 }
 //# sourceMappingURL=resolve.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
-var ids = __nccwpck_require__(5310);
-// EXTERNAL MODULE: ../../packages/core/dist/manager/states.js
-var states = __nccwpck_require__(6333);
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/lookup.js
-
-
-
-/**
- * The manager's two read-only questions, over any record source. The manager answers them from its
- * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
- * and get the same answers because this is the one place they are written.
- */
-/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
-async function getRecord(source, idText) {
-    const id = (0,ids/* parseSandboxId */.Am)(idText);
-    const record = await source.getSandbox(id);
-    if (!record) {
-        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location} (see \`sandboxer list --all\`)`, {
-            sandbox: idText,
-        });
-    }
-    return record;
-}
-/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
-async function listRecords(source, options = {}) {
-    const records = await source.listSandboxes();
-    return options.all ? records : records.filter((r) => states/* LIVE_STATES */._.has(r.state));
-}
-//# sourceMappingURL=lookup.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
 var iso = __nccwpck_require__(4832);
-;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger-schema.js
+;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
 
 /**
  * One line of the append-only credits history. Amounts are credits with at most two decimals;
@@ -57456,7 +57556,7 @@ function toCents(credits) {
 function fromCents(cents) {
     return cents / 100;
 }
-//# sourceMappingURL=ledger-schema.js.map
+//# sourceMappingURL=ledger-entry.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger.js
 
 
@@ -57693,10 +57793,10 @@ function summarize(entries, account, now, initialCredits) {
     };
 }
 //# sourceMappingURL=ledger.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox.js
+var sandbox = __nccwpck_require__(4357);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: ../../packages/core/dist/manager/record.js
-var manager_record = __nccwpck_require__(9854);
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
 
 
@@ -57733,7 +57833,7 @@ class RoutingResolver {
         const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
         const routed = profile.routing !== undefined;
         const decision = { profile: profile.id, account: request.account, candidates: [] };
-        const live = (await this.#deps.listSandboxes()).filter((r) => manager_record.LIVE_STATES.has(r.state));
+        const live = (await this.#deps.listSandboxes()).filter((r) => sandbox.LIVE_STATES.has(r.state));
         for (const [index, candidate] of candidates.entries()) {
             const declaration = this.#deps.catalog.extension(candidate.extension);
             const report = {
@@ -57893,8 +57993,38 @@ function probeSsh(host, timeoutMs = 3000) {
     });
 }
 //# sourceMappingURL=resolver.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 2 modules
-var repo_sync = __nccwpck_require__(1802);
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
+var sandbox_states = __nccwpck_require__(8604);
+// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
+var ids = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ../../packages/core/dist/state/lookup.js
+
+
+
+/**
+ * The manager's two read-only questions, over any record source. The manager answers them from its
+ * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
+ * and get the same answers because this is the one place they are written.
+ */
+/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
+async function getRecord(source, idText) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const record = await source.getSandbox(id);
+    if (!record) {
+        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location} (see \`sandboxer list --all\`)`, {
+            sandbox: idText,
+        });
+    }
+    return record;
+}
+/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
+async function listRecords(source, options = {}) {
+    const records = await source.listSandboxes();
+    return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
+}
+//# sourceMappingURL=lookup.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
+var scratch = __nccwpck_require__(2689);
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/gc.js
 
 
@@ -57964,7 +58094,7 @@ async function collectGarbage(deps, options = {}) {
         const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
         if (options.consumer !== undefined && record?.consumer !== options.consumer)
             continue;
-        if (record && manager_record.LIVE_STATES.has(record.state) && record.hold === hold.id)
+        if (record && sandbox.LIVE_STATES.has(record.state) && record.hold === hold.id)
             continue;
         const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
         await act({
@@ -57977,7 +58107,7 @@ async function collectGarbage(deps, options = {}) {
     }
     // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
     if (!options.dryRun) {
-        for (const dir of (0,repo_sync/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
+        for (const dir of (0,scratch/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
             findings.push({
                 sandbox: '-',
                 where: 'this machine',
@@ -58118,7 +58248,7 @@ async function decide(deps, item, host, now, options) {
     const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
     const record = await deps.store.getSandbox(item.sandbox_id);
     const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
-    if (record && manager_record.LIVE_STATES.has(record.state)) {
+    if (record && sandbox.LIVE_STATES.has(record.state)) {
         // A live record is the store's business (handled above, under its lock), never the scan's.
         return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
     }
@@ -58176,10 +58306,37 @@ function minimalHandle(record) {
     return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
 }
 //# sourceMappingURL=sandbox-keys.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/snapshots/artifact.js
-var artifact = __nccwpck_require__(3987);
-// EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
-var snapshots_ids = __nccwpck_require__(951);
+// EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
+var sha256_file = __nccwpck_require__(1364);
+// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
+var snapshot_ids = __nccwpck_require__(7449);
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/artifact.js
+
+
+
+
+
+/** Where the local store keeps the copy of a snapshot's artifact. */
+function localArtifactPath(artifactDir, snapshotId) {
+    if (!(0,snapshot_ids/* isSnapshotId */.Yr)(snapshotId))
+        throw new Error(`not a snapshot id: ${snapshotId}`);
+    return (0,external_node_path_.join)(artifactDir, `${snapshotId}.tar`);
+}
+/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
+async function verifyLocalArtifact(path, expected, id) {
+    const info = await (0,promises_.stat)(path).catch(() => undefined);
+    if (!info?.isFile()) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: its local copy ${path} is missing; nothing was restored`, {
+            snapshot: id,
+            path,
+        });
+    }
+    const actual = await (0,sha256_file/* sha256File */.Q)(path);
+    if (actual !== expected) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
+    }
+}
+//# sourceMappingURL=artifact.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/snapshots.js
 
 
@@ -58209,7 +58366,7 @@ class SnapshotOperations {
      * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
      */
     async create(sandboxText, options = {}) {
-        const name = options.name === undefined ? undefined : (0,snapshots_ids/* parseSnapshotName */.FZ)(options.name);
+        const name = options.name === undefined ? undefined : (0,snapshot_ids/* parseSnapshotName */.FZ)(options.name);
         const sandbox = await this.#deps.getSandbox(sandboxText);
         return this.#deps.store.withLock(lockKey(sandbox.id), async () => {
             const record = await this.#deps.getSandbox(sandbox.id);
@@ -58219,7 +58376,7 @@ class SnapshotOperations {
             const catalog = await this.#deps.catalog();
             const extension = await this.#snapshotCapable(catalog, record.extension);
             const settings = catalog.profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
-            const id = (0,snapshots_ids/* newSnapshotId */.qc)();
+            const id = (0,snapshot_ids/* newSnapshotId */.qc)();
             const now = this.#deps.now().toISOString();
             let snapshot = {
                 id,
@@ -58242,7 +58399,7 @@ class SnapshotOperations {
                 }
                 await this.#save(snapshot);
             });
-            const localPath = (0,artifact/* localArtifactPath */.DL)(this.#artifactDir, id);
+            const localPath = localArtifactPath(this.#artifactDir, id);
             try {
                 const artifact = await extension.snapshot(record.handle ?? minimalHandle(record), {
                     snapshotId: id,
@@ -58299,7 +58456,7 @@ class SnapshotOperations {
     }
     /** One snapshot by id (`snap-…`) or by its name. */
     async get(ref) {
-        const found = (0,snapshots_ids/* isSnapshotId */.Yr)(ref) ? await this.#deps.store.getSnapshot(ref) : await this.#byName(ref);
+        const found = (0,snapshot_ids/* isSnapshotId */.Yr)(ref) ? await this.#deps.store.getSnapshot(ref) : await this.#byName(ref);
         if (!found) {
             throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${this.#deps.store.location} (see \`sandboxer snapshot list --all\`)`, { snapshot: ref });
         }
@@ -58317,12 +58474,12 @@ class SnapshotOperations {
                 snapshot: snapshot.id,
             });
         }
-        const path = (0,artifact/* localArtifactPath */.DL)(this.#artifactDir, snapshot.id);
+        const path = localArtifactPath(this.#artifactDir, snapshot.id);
         await (0,promises_.mkdir)(this.#artifactDir, { recursive: true, mode: 0o700 });
         options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
         await extension.pullArtifact(from, path, options);
         try {
-            await (0,artifact/* verifyLocalArtifact */.nX)(path, snapshot.sha256, snapshot.id);
+            await verifyLocalArtifact(path, snapshot.sha256, snapshot.id);
         }
         catch (error) {
             await (0,promises_.rm)(path, { force: true });
@@ -58461,7 +58618,7 @@ class SnapshotOperations {
         const local = pulled.locations.find((l) => l.kind === 'local');
         if (!local)
             throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
-        await (0,artifact/* verifyLocalArtifact */.nX)(local.path, snapshot.sha256, snapshot.id);
+        await verifyLocalArtifact(local.path, snapshot.sha256, snapshot.id);
         return { ...source, snapshot: pulled, localPath: local.path };
     }
     async #snapshotCapable(catalog, extensionId) {
@@ -58800,7 +58957,7 @@ class SandboxManager {
      * and `logs` can work on it here. An existing record with the same id is left as it is.
      */
     async adopt(record) {
-        const valid = manager_record.sandboxRecordSchema.parse(record);
+        const valid = sandbox.sandboxRecordSchema.parse(record);
         return this.#store.withLock(lockKey(valid.id), async () => {
             const existing = await this.#store.getSandbox(valid.id);
             if (existing)
@@ -58988,9 +59145,11 @@ function defaultConsumer() {
     return `${user}@${(0,external_node_os_.hostname)()}`;
 }
 //# sourceMappingURL=manager.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/metering/types.js
-var types = __nccwpck_require__(2538);
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/record.js
+// EXTERNAL MODULE: ../../packages/core/dist/records/handle.js
+var handle = __nccwpck_require__(9418);
+// EXTERNAL MODULE: ../../packages/core/dist/records/metering.js
+var metering = __nccwpck_require__(3331);
+;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
 
 const timestamp = iso/* datetime */.w$();
 /**
@@ -59052,7 +59211,7 @@ const snapshotRecordSchema = src_schemas/* object */.Ikc({
         .optional(),
     error: src_schemas/* object */.Ikc({ code: src_schemas/* string */.YjP(), message: src_schemas/* string */.YjP() }).optional(),
 });
-//# sourceMappingURL=record.js.map
+//# sourceMappingURL=snapshot.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
 var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
@@ -59221,7 +59380,7 @@ class FileRecordReader {
         this.location = home;
         this.#sandboxDir = join(home, 'sandboxes');
         this.#loadSchema =
-            options.loadSchema ?? (async () => (await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 9854))).sandboxRecordSchema);
+            options.loadSchema ?? (async () => (await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 4357))).sandboxRecordSchema);
     }
     async getSandbox(id) {
         if (!isSandboxId(id))
@@ -59337,10 +59496,10 @@ class FileStateStore {
     async getSandbox(id) {
         if (!(0,ids/* isSandboxId */.rN)(id))
             return undefined;
-        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), manager_record.sandboxRecordSchema);
+        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), sandbox.sandboxRecordSchema);
     }
     async putSandbox(record) {
-        const valid = manager_record.sandboxRecordSchema.parse(record);
+        const valid = sandbox.sandboxRecordSchema.parse(record);
         if (!(0,ids/* isSandboxId */.rN)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
         await lib((0,external_node_path_.join)(this.#sandboxDir, `${valid.id}.json`), recordText(valid), {
@@ -59349,16 +59508,16 @@ class FileStateStore {
         });
     }
     async listSandboxes() {
-        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, manager_record.sandboxRecordSchema);
+        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, sandbox.sandboxRecordSchema);
     }
     async getSnapshot(id) {
-        if (!(0,snapshots_ids/* isSnapshotId */.Yr)(id))
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(id))
             return undefined;
         return this.#read((0,external_node_path_.join)(this.#snapshotDir, `${id}.json`), snapshotRecordSchema);
     }
     async putSnapshot(record) {
         const valid = snapshotRecordSchema.parse(record);
-        if (!(0,snapshots_ids/* isSnapshotId */.Yr)(valid.id))
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
         (0,external_node_fs_.mkdirSync)(this.#snapshotDir, { recursive: true, mode: 0o700 });
         await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), recordText(valid), {
@@ -59500,10 +59659,13 @@ class FileStateStore {
     }
 }
 //# sourceMappingURL=file-store.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
+var sync_repo = __nccwpck_require__(9491);
 ;// CONCATENATED MODULE: ../../packages/core/dist/index.js
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
  */
+
 
 
 
@@ -59692,7 +59854,7 @@ const state = {
         const text = getState(KEYS.record);
         if (!text)
             return undefined;
-        const parsed = manager_record.sandboxRecordSchema.safeParse(JSON.parse(text));
+        const parsed = sandbox.sandboxRecordSchema.safeParse(JSON.parse(text));
         return parsed.success ? parsed.data : undefined;
     },
     markMainFailed() {
@@ -59719,7 +59881,7 @@ async function main() {
     // the teardown to the post step, which runs from the state saved so far.
     for (const signal of ['SIGINT', 'SIGTERM']) {
         process.once(signal, () => {
-            (0,repo_sync/* stopRunningSyncs */.WQ)();
+            (0,sync_repo/* stopRunningSyncs */.W)();
             state.markMainFailed();
             warning(`cancelled (${signal}): the post step will tear down whatever was created`);
             process.exit(1);

@@ -1,53 +1,12 @@
-import { z } from 'zod';
-import type { MeterActual, MeterQuote, Usage } from '../metering/types.js';
-import type { Profile } from '../profiles/schema.js';
-import type { SnapshotContents, SnapshotLocation, SnapshotRecord } from '../snapshots/record.js';
-import type { ExtensionDeclaration } from './schema.js';
-
-/**
- * What an extension returns from `provision` and gets back for every later call. It is stored in the
- * state file, so it must be plain JSON and must never hold a secret (keys are re-read when needed).
- */
-export const sandboxHandleSchema = z.looseObject({
-  sandbox_id: z.string(),
-  /** Where the sandbox lives: `local`, a hosts-file alias or `user@address:port`. */
-  host: z.string(),
-  /** The resolved host (present in the minimal handle the manager builds for rollback). */
-  target: z.looseObject({ name: z.string() }).optional(),
-});
-export type SandboxHandle = z.infer<typeof sandboxHandleSchema>;
-
-/** How to reach a ready sandbox. Extensions fill in what applies to them. */
-export const reachabilitySchema = z.looseObject({
-  host: z.string().optional(),
-  ssh: z.string().optional(),
-  remote_dir: z.string().optional(),
-  compose_project: z.string().optional(),
-  /** Named endpoints, e.g. `{ "web:8080": "http://127.0.0.1:49153" }`. */
-  endpoints: z.record(z.string(), z.string()).optional(),
-});
-export type Reachability = z.infer<typeof reachabilitySchema>;
-
-/** What teardown removed, and what it could not (with how to remove it by hand). */
-export const cleanupReportSchema = z.object({
-  removed: z.array(z.string()),
-  leftovers: z.array(z.string()).default([]),
-  already_gone: z.boolean().default(false),
-});
-export type CleanupReport = z.infer<typeof cleanupReportSchema>;
+import type { ExtensionDeclaration } from '../declarations/extension-schema.js';
+import type { Profile } from '../declarations/profile-schema.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../records/handle.js';
+import type { HostTarget } from '../records/host-target.js';
+import type { MeterActual, MeterQuote, Usage } from '../records/metering.js';
+import type { SnapshotContents, SnapshotLocation, SnapshotRecord } from '../records/snapshot.js';
 
 /** A step of a long operation, shown as progress on stderr (never secret). */
 export type ProgressFn = (message: string) => void;
-
-/**
- * The host the user asked for, resolved from `--host` or a hosts-file alias (`RemoteHost` for SSH
- * extensions). Plain JSON without secrets: the manager stores it in the record so a later process
- * can tear the sandbox down even if provision never returned a handle.
- */
-export interface HostTarget {
-  name: string;
-  [field: string]: unknown;
-}
 
 /** Common to every call: cancellation and progress. */
 export interface OperationOptions {

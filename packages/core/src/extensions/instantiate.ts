@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { LoadedExtension } from '../declarations/parse-extension.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { builtinHandlers } from './builtin/index.js';
 import type { ExtensionContext, ExtensionFactory, SandboxExtension } from './contract.js';
-import type { LoadedExtension } from './load.js';
 
 const REQUIRED_METHODS = ['validateInputs', 'provision', 'waitReady', 'teardown'] as const;
 const METERED_METHODS = ['estimateCost', 'meterActual'] as const;

@@ -1,22 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { type HostEntry, type HostsFile, hostsFileSchema } from '../declarations/hosts-schema.js';
 import { parseDeclaration, readDeclarationFile } from '../declarations/read.js';
 import { ConfigError, InputError } from '../errors.js';
-import type { HostTarget } from '../extensions/contract.js';
-import type { SshTarget } from '../ssh/target.js';
+import type { RemoteHost, SshTarget } from '../records/host-target.js';
 import { destination, parseDestination } from '../ssh/target.js';
-import { type HostEntry, type HostsFile, hostsFileSchema } from './schema.js';
-
-/** A host an SSH-based extension can work on, as the manager hands it over. */
-export interface RemoteHost extends HostTarget {
-  /** The alias, or `user@address:port` for an inline host. */
-  name: string;
-  ssh: SshTarget;
-  base_dir?: string;
-  capacity?: number;
-  labels: string[];
-}
 
 /** Per-invocation SSH settings from the command line (or action inputs); they override the hosts file. */
 export interface HostFlags {

@@ -1,18 +1,18 @@
-import type { Catalog } from '../declarations/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
 import { messageOf, StateConflictError } from '../errors.js';
 import type {
   CacheFinding,
   HostFinding,
-  HostTarget,
   OperationOptions,
   SandboxExtension,
 } from '../extensions/contract.js';
 import type { CreditsLedger } from '../metering/ledger.js';
+import type { HostTarget } from '../records/host-target.js';
+import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';
 import type { StateStore } from '../state/store.js';
-import { sweepStaleScratch } from '../sync/repo-sync.js';
+import { sweepStaleScratch } from '../sync/scratch.js';
 import { formatDuration } from '../util/duration.js';
 import type { DestroyOptions } from './manager.js';
-import { LIVE_STATES, type SandboxRecord } from './record.js';
 
 export interface GcOptions extends OperationOptions {
   /** Report what would be done, change nothing. */

@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import type { Catalog } from '../declarations/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
 import {
   InputError,
   InterruptedError,
@@ -13,24 +13,23 @@ import {
   TeardownError,
 } from '../errors.js';
 import type {
-  CleanupReport,
-  HostTarget,
   LogOptions,
   OperationOptions,
   ProvisionRequest,
   RestoreSource,
   SandboxExtension,
-  SandboxHandle,
 } from '../extensions/contract.js';
 import { accountOf, CreditsLedger } from '../metering/ledger.js';
-import type { MeterQuote } from '../metering/types.js';
+import type { CleanupReport, SandboxHandle } from '../records/handle.js';
+import type { HostTarget } from '../records/host-target.js';
+import type { MeterQuote } from '../records/metering.js';
+import { type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
 import { type ResolverDeps, type RoutingDecision, RoutingResolver } from '../routing/resolver.js';
+import { getRecord, listRecords } from '../state/lookup.js';
 import type { StateStore } from '../state/store.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { newSandboxId, parseSandboxId } from '../util/ids.js';
 import { collectGarbage, type GcFinding, type GcOptions } from './gc.js';
-import { getRecord, listRecords } from './lookup.js';
-import { type SandboxRecord, sandboxRecordSchema } from './record.js';
 import { resolveInputs, resolveTtl } from './request.js';
 import { lockKey, minimalHandle } from './sandbox-keys.js';
 import { SnapshotOperations } from './snapshots.js';

@@ -1,5 +1,5 @@
+import type { Profile } from '../declarations/profile-schema.js';
 import { InputError } from '../errors.js';
-import type { Profile } from '../profiles/schema.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 
 /** The profile's defaults overlaid with the user's inputs; every required input must be non-empty. */

@@ -1,5 +1,5 @@
-import type { SandboxHandle } from '../extensions/contract.js';
-import type { SandboxRecord } from './record.js';
+import type { SandboxHandle } from '../records/handle.js';
+import type { SandboxRecord } from '../records/sandbox.js';
 
 /** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
 export function lockKey(id: string): string {

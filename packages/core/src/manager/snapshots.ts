@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Catalog } from '../declarations/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
 import {
   InputError,
   messageOf,
@@ -12,12 +12,12 @@ import {
 } from '../errors.js';
 import type { OperationOptions, RestoreSource, SandboxExtension } from '../extensions/contract.js';
 import type { CreditsLedger } from '../metering/ledger.js';
+import type { SandboxRecord } from '../records/sandbox.js';
+import type { SnapshotLocation, SnapshotRecord } from '../records/snapshot.js';
 import { localArtifactPath, verifyLocalArtifact } from '../snapshots/artifact.js';
-import { isSnapshotId, newSnapshotId, parseSnapshotName } from '../snapshots/ids.js';
-import type { SnapshotLocation, SnapshotRecord } from '../snapshots/record.js';
 import type { StateStore } from '../state/store.js';
+import { isSnapshotId, newSnapshotId, parseSnapshotName } from '../util/snapshot-ids.js';
 import type { CreateOptions, CreateRequest } from './manager.js';
-import type { SandboxRecord } from './record.js';
 import { lockKey, minimalHandle } from './sandbox-keys.js';
 
 export interface SnapshotCreateOptions extends OperationOptions {

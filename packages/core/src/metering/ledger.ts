@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InputError, InsufficientCreditsError } from '../errors.js';
+import { fromCents, type LedgerEntry, toCents } from '../records/ledger-entry.js';
 import type { StateStore } from '../state/store.js';
-import { fromCents, type LedgerEntry, toCents } from './ledger-schema.js';
 
 /** Where an account stands: balance = grants − debits; available = balance − live holds. */
 export interface AccountBalance {

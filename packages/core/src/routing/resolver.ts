@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
-import type { Catalog } from '../declarations/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Profile, ProfileDeclaration } from '../declarations/profile-schema.js';
 import {
   InputError,
   InsufficientCreditsError,
@@ -7,13 +8,12 @@ import {
   NoBackendAvailableError,
   SandboxerError,
 } from '../errors.js';
-import type { HostTarget, SandboxExtension } from '../extensions/contract.js';
-import type { RemoteHost } from '../hosts/resolve.js';
-import { LIVE_STATES, type SandboxRecord } from '../manager/record.js';
+import type { SandboxExtension } from '../extensions/contract.js';
 import type { AccountBalance, CreditsLedger } from '../metering/ledger.js';
-import type { LedgerEntry } from '../metering/ledger-schema.js';
-import type { MeterQuote } from '../metering/types.js';
-import type { Profile, ProfileDeclaration } from '../profiles/schema.js';
+import type { HostTarget, RemoteHost } from '../records/host-target.js';
+import type { LedgerEntry } from '../records/ledger-entry.js';
+import type { MeterQuote } from '../records/metering.js';
+import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';
 import { formatDuration } from '../util/duration.js';
 
 type Candidate = NonNullable<ProfileDeclaration['routing']>['candidates'][number];

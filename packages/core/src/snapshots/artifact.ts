@@ -1,16 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotCorruptError } from '../errors.js';
-import { isSnapshotId } from './ids.js';
-
-/** The sha256 of a local file, hex, streamed (artifacts can be large). */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+import { sha256File } from '../util/sha256-file.js';
+import { isSnapshotId } from '../util/snapshot-ids.js';
 
 /** Where the local store keeps the copy of a snapshot's artifact. */
 export function localArtifactPath(artifactDir: string, snapshotId: string): string {

@@ -6,8 +6,9 @@ import type { NodeSSH } from 'node-ssh';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { ClientChannel } from 'ssh2';
 import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
+import type { SshTarget } from '../records/host-target.js';
 import { fingerprintOf, knownKeysFor } from './known-hosts.js';
-import { destination, type SshTarget } from './target.js';
+import { destination } from './target.js';
 
 export interface SessionOptions {
   /** Private key text (e.g. from the action's `ssh-key` input); never logged or stored. */

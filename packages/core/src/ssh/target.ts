@@ -1,22 +1,5 @@
 import { InputError } from '../errors.js';
-
-/**
- * Everything needed to open an SSH connection. It is stored in sandbox handles, so it holds no
- * secret: a key is referred to by file path, or comes as text from the environment at connect time.
- */
-export interface SshTarget {
-  address: string;
-  port: number;
-  user: string;
-  /** Path to a private key file on this machine. */
-  identity_file?: string;
-  /** A known_hosts file the host key must be listed in. */
-  known_hosts?: string;
-  /** A pinned host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it. */
-  fingerprint?: string;
-  /** Skip host key verification (explicit opt-in; a warning is printed). */
-  insecure_ignore_host_key?: boolean;
-}
+import type { SshTarget } from '../records/host-target.js';
 
 /** `user@address:port`, the form shown to users and accepted by `--host`. */
 export function destination(target: Pick<SshTarget, 'address' | 'port' | 'user'>): string {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { messageOf, StateCorruptError } from '../errors.js';
-import type { SandboxRecord } from '../manager/record.js';
+import type { SandboxRecord } from '../records/sandbox.js';
 import { isSandboxId } from '../util/ids.js';
 import { CanonicalRecords } from './canonical-records.js';
 import type { StateStore } from './store.js';
@@ -73,7 +73,7 @@ export class FileRecordReader implements RecordSource {
     this.location = home;
     this.#sandboxDir = join(home, 'sandboxes');
     this.#loadSchema =
-      options.loadSchema ?? (async () => (await import('../manager/record.js')).sandboxRecordSchema);
+      options.loadSchema ?? (async () => (await import('../records/sandbox.js')).sandboxRecordSchema);
   }
 
   async getSandbox(id: string): Promise<SandboxRecord | undefined> {

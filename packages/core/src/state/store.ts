@@ -1,6 +1,6 @@
-import type { SandboxRecord } from '../manager/record.js';
-import type { LedgerEntry } from '../metering/ledger-schema.js';
-import type { SnapshotRecord } from '../snapshots/record.js';
+import type { LedgerEntry } from '../records/ledger-entry.js';
+import type { SandboxRecord } from '../records/sandbox.js';
+import type { SnapshotRecord } from '../records/snapshot.js';
 
 export interface LockOptions {
   /** How long to wait for another process to release the lock before giving up. */

@@ -18,13 +18,13 @@ import {
   servicesInput,
   sweepProjectCommand,
   TEARDOWN_SECTION,
-} from '../../src/extensions/builtin/compose-commands.js';
-import { switchDirOf } from '../../src/extensions/builtin/expiry-switch.js';
+} from '../../src/extensions/builtin/compose-ssh/commands.js';
+import { switchDirOf } from '../../src/extensions/builtin/remote-workspace/expiry-switch.js';
 import {
   createWorkspaceCommand,
   markerContent,
   sandboxDirOf,
-} from '../../src/extensions/builtin/remote-workspace.js';
+} from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import { quote } from '../../src/ssh/quote.js';
 import { fakeBin, hostileValues } from './fake-bin.js';
 

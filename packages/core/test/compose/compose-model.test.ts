@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { localComposeModel, modelOf } from '../../src/extensions/builtin/compose-model.js';
+import { localComposeModel, modelOf } from '../../src/extensions/builtin/compose-ssh/model.js';
 
 const fixtures = join(import.meta.dirname, '../../../../tests/fixtures');
 

@@ -11,7 +11,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { composeRuntime } from '../../src/extensions/builtin/compose-commands.js';
+import { composeRuntime } from '../../src/extensions/builtin/compose-ssh/commands.js';
 import {
   artifactPathOf,
   type CaptureScript,
@@ -24,9 +24,9 @@ import {
   restoreWorkspaceCommand,
   snapshotDirOf,
   type VolumeMount,
-} from '../../src/extensions/builtin/compose-snapshot-commands.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
-import { sha256File } from '../../src/snapshots/artifact.js';
+} from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
+import { sha256File } from '../../src/util/sha256-file.js';
 import { hostileValues } from './fake-bin.js';
 import { CACHE, DB, ID_A, ID_B, type Rig, rig, volumes, workspace } from './fake-docker.js';
 

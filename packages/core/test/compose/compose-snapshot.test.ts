@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { SnapshotCorruptError, SnapshotError } from '../../src/errors.js';
-import { composeRuntime } from '../../src/extensions/builtin/compose-commands.js';
+import { composeRuntime } from '../../src/extensions/builtin/compose-ssh/commands.js';
 import {
   captureSnapshot,
   downloadArtifact,
@@ -11,18 +11,18 @@ import {
   namedVolumes,
   restoreVolumes,
   restoreWorkspace,
-} from '../../src/extensions/builtin/compose-snapshot.js';
+} from '../../src/extensions/builtin/compose-ssh/snapshot.js';
 import {
   artifactPathOf,
   checksumCommand,
   snapshotDirOf,
-} from '../../src/extensions/builtin/compose-snapshot-commands.js';
-import { parseContainers } from '../../src/extensions/builtin/compose-status.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
+} from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+import { parseContainers } from '../../src/extensions/builtin/compose-ssh/status.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { RestoreSource } from '../../src/extensions/contract.js';
-import type { RemoteHost } from '../../src/hosts/resolve.js';
-import { sha256File } from '../../src/snapshots/artifact.js';
-import type { SnapshotLocation, SnapshotRecord } from '../../src/snapshots/record.js';
+import type { RemoteHost } from '../../src/records/host-target.js';
+import type { SnapshotLocation, SnapshotRecord } from '../../src/records/snapshot.js';
+import { sha256File } from '../../src/util/sha256-file.js';
 import { tempDir } from '../support/fixtures.js';
 import { CACHE, DB, ID_A, ID_B, loopbackSession, rig, volumes, workspace } from './fake-docker.js';
 

@@ -4,7 +4,7 @@ import {
   parseContainers,
   pollDelayMs,
   readiness,
-} from '../../src/extensions/builtin/compose-status.js';
+} from '../../src/extensions/builtin/compose-ssh/status.js';
 
 /**
  * Lines as `docker inspect --format` prints them with inspectProjectCommand's format: the real

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemoteCommandError } from '../../src/errors.js';
-import { LABELS_FILE } from '../../src/extensions/builtin/compose-commands.js';
-import type { VolumeMount } from '../../src/extensions/builtin/compose-snapshot-commands.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
+import { LABELS_FILE } from '../../src/extensions/builtin/compose-ssh/commands.js';
+import type { VolumeMount } from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { ExecOptions, SshSession } from '../../src/ssh/session.js';
 import { type FakeBin, fakeBin } from './fake-bin.js';
 

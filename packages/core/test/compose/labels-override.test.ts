@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../src/errors.js';
-import { modelOf } from '../../src/extensions/builtin/compose-model.js';
-import { labelsOverride } from '../../src/extensions/builtin/compose-stack.js';
+import { modelOf } from '../../src/extensions/builtin/compose-ssh/model.js';
+import { labelsOverride } from '../../src/extensions/builtin/compose-ssh/stack.js';
 
 /** What provision passes: values that YAML 1.1 would read as a boolean and a timestamp if unquoted. */
 const labels = {

@@ -18,7 +18,7 @@ import {
   resolveBaseDir,
   sandboxDirOf,
   workspaceRemoval,
-} from '../../src/extensions/builtin/remote-workspace.js';
+} from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { SshSession } from '../../src/ssh/session.js';
 import { fakeBin, hostileValues } from './fake-bin.js';
 

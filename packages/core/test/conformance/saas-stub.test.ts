@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import type { ExtensionDeclaration } from '../../src/declarations/extension-schema.js';
 import { SaasStubExtension } from '../../src/extensions/builtin/saas-stub.js';
-import type { ExtensionDeclaration } from '../../src/extensions/schema.js';
 import { newSandboxId } from '../../src/util/ids.js';
 import { profileFor, sampleRepo, tempDir } from '../support/fixtures.js';
 import { describeConformance } from './suite.js';

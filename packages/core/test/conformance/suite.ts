@@ -1,11 +1,8 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import type { HostTarget, ProvisionRequest, SandboxExtension } from '../../src/extensions/contract.js';
-import {
-  cleanupReportSchema,
-  reachabilitySchema,
-  sandboxHandleSchema,
-} from '../../src/extensions/contract.js';
+import type { ProvisionRequest, SandboxExtension } from '../../src/extensions/contract.js';
+import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../../src/records/handle.js';
+import type { HostTarget } from '../../src/records/host-target.js';
 import { newSandboxId } from '../../src/util/ids.js';
 import { profileFor } from '../support/fixtures.js';
 

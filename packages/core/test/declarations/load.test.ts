@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { builtinDeclarations } from '../../src/declarations/builtin.generated.js';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
 import { ConfigError, NotFoundError } from '../../src/errors.js';
 import { source, tempDir } from '../support/fixtures.js';
 

@@ -9,7 +9,7 @@ import {
   rescheduleSwitchCommand,
   sleeperScript,
   switchDirOf,
-} from '../../src/extensions/builtin/expiry-switch.js';
+} from '../../src/extensions/builtin/remote-workspace/expiry-switch.js';
 import { command, quote } from '../../src/ssh/quote.js';
 import { tempDir } from '../support/fixtures.js';
 import { cmdline, hasProc, liveGroup, procStat, sh, until, waitFor } from './switch-support.js';

@@ -11,9 +11,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { switchDirOf } from '../../src/extensions/builtin/expiry-switch.js';
-import { findSandboxesCommand, parseFindings } from '../../src/extensions/builtin/host-scan.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
+import { switchDirOf } from '../../src/extensions/builtin/remote-workspace/expiry-switch.js';
+import {
+  findSandboxesCommand,
+  parseFindings,
+} from '../../src/extensions/builtin/remote-workspace/host-scan.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import { tempDir } from '../support/fixtures.js';
 import { sh } from './switch-support.js';
 

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { HostsFile } from '../../src/declarations/hosts-schema.js';
 import { ConfigError, InputError } from '../../src/errors.js';
 import { defaultHostsFile, loadHostsFile, resolveRemoteHost } from '../../src/hosts/resolve.js';
-import type { HostsFile } from '../../src/hosts/schema.js';
 import { tempDir } from '../support/fixtures.js';
 
 const FINGERPRINT = 'SHA256:DMPY96Fyo7WHoMArWONfgJl8NzU37/T3Y6ElScnUJYc';

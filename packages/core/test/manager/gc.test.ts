@@ -1,15 +1,18 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, onTestFinished, test } from 'vitest';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
 import { StateConflictError } from '../../src/errors.js';
-import { switchDirOf } from '../../src/extensions/builtin/expiry-switch.js';
-import { findSandboxesCommand, parseFindings } from '../../src/extensions/builtin/host-scan.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
+import { switchDirOf } from '../../src/extensions/builtin/remote-workspace/expiry-switch.js';
+import {
+  findSandboxesCommand,
+  parseFindings,
+} from '../../src/extensions/builtin/remote-workspace/host-scan.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { GcFinding } from '../../src/manager/gc.js';
 import { SandboxManager } from '../../src/manager/manager.js';
-import type { SandboxRecord } from '../../src/manager/record.js';
 import { lockKey } from '../../src/manager/sandbox-keys.js';
+import type { SandboxRecord } from '../../src/records/sandbox.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { sh } from '../extensions/switch-support.js';
 import { memoryDeclarations, tempDir } from '../support/fixtures.js';

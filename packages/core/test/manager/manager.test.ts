@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { builtinDeclarations } from '../../src/declarations/builtin.generated.js';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
 import { InputError, NotFoundError, ProvisionError, TeardownError } from '../../src/errors.js';
 import { SandboxManager } from '../../src/manager/manager.js';
 import { FileStateStore } from '../../src/state/file-store.js';

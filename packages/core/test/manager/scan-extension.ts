@@ -2,15 +2,13 @@ import { join } from 'node:path';
 import type {
   CacheFinding,
   CachePruneOptions,
-  CleanupReport,
   ExtensionContext,
   HostFinding,
-  HostTarget,
   ProvisionRequest,
-  Reachability,
   SandboxExtension,
-  SandboxHandle,
 } from '../../src/extensions/contract.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../../src/records/handle.js';
+import type { HostTarget } from '../../src/records/host-target.js';
 import { source } from '../support/fixtures.js';
 
 /**

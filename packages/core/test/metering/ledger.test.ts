@@ -8,7 +8,7 @@ import {
   CreditsLedger,
   type LedgerOptions,
 } from '../../src/metering/ledger.js';
-import { type LedgerEntry, toCents } from '../../src/metering/ledger-schema.js';
+import { type LedgerEntry, toCents } from '../../src/records/ledger-entry.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { tempDir } from '../support/fixtures.js';
 

@@ -15,7 +15,7 @@ import {
   servicesInput,
   stopProjectCommandsCommand,
   sweepProjectCommand,
-} from '../../src/extensions/builtin/compose-commands.js';
+} from '../../src/extensions/builtin/compose-ssh/commands.js';
 import { command } from '../../src/ssh/quote.js';
 import {
   batchOf,

@@ -3,13 +3,13 @@ import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, test } from 'vitest';
 import { stringify } from 'yaml';
-import { builtinDeclarations } from '../../src/declarations/builtin.generated.js';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
+import { loadExtension } from '../../src/declarations/parse-extension.js';
+import { loadProfile, normalizeProfileId } from '../../src/declarations/parse-profile.js';
+import { profileDeclarationSchema } from '../../src/declarations/profile-schema.js';
 import { ConfigError, InputError, NotFoundError } from '../../src/errors.js';
-import { loadExtension } from '../../src/extensions/load.js';
 import { loadHostsFile } from '../../src/hosts/resolve.js';
-import { loadProfile, normalizeProfileId } from '../../src/profiles/load.js';
-import { profileDeclarationSchema } from '../../src/profiles/schema.js';
 import { source } from '../support/fixtures.js';
 import {
   expectTypedError,

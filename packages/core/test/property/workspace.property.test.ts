@@ -10,7 +10,7 @@ import {
   removeWorkspaceCommand,
   resolveBaseDir,
   sandboxDirOf,
-} from '../../src/extensions/builtin/remote-workspace.js';
+} from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { SshSession } from '../../src/ssh/session.js';
 import { isSandboxId, newSandboxId, parseSandboxId } from '../../src/util/ids.js';
 import {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinDeclarations } from '../../src/declarations/builtin.generated.js';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
 import { loadHostsFile, resolveRemoteHost } from '../../src/hosts/resolve.js';
 import { type ManagerOptions, SandboxManager } from '../../src/manager/manager.js';
 import { FileStateStore } from '../../src/state/file-store.js';

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { InsufficientCreditsError, NoBackendAvailableError, ProvisionError } from '../../src/errors.js';
-import type { RemoteHost } from '../../src/hosts/resolve.js';
-import type { SandboxRecord } from '../../src/manager/record.js';
+import type { RemoteHost } from '../../src/records/host-target.js';
+import type { SandboxRecord } from '../../src/records/sandbox.js';
 import type { RoutingDecision } from '../../src/routing/resolver.js';
 import type { FileStateStore } from '../../src/state/file-store.js';
 import { MemoryExtension } from '../support/memory-extension.js';

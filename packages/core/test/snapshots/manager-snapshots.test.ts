@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { builtinDeclarations } from '../../src/declarations/builtin.generated.js';
-import { loadCatalog } from '../../src/declarations/catalog.js';
+import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
 import {
   InputError,
   NoBackendAvailableError,
@@ -13,13 +13,14 @@ import {
   StateConflictError,
   UnsupportedError,
 } from '../../src/errors.js';
-import type { HostTarget, RestoreSource, RestoreTarget } from '../../src/extensions/contract.js';
+import type { RestoreSource, RestoreTarget } from '../../src/extensions/contract.js';
 import { SandboxManager } from '../../src/manager/manager.js';
-import type { SandboxRecord } from '../../src/manager/record.js';
-import { sha256File } from '../../src/snapshots/artifact.js';
-import { newSnapshotId } from '../../src/snapshots/ids.js';
-import type { SnapshotRecord } from '../../src/snapshots/record.js';
+import type { HostTarget } from '../../src/records/host-target.js';
+import type { SandboxRecord } from '../../src/records/sandbox.js';
+import type { SnapshotRecord } from '../../src/records/snapshot.js';
 import { FileStateStore } from '../../src/state/file-store.js';
+import { sha256File } from '../../src/util/sha256-file.js';
+import { newSnapshotId } from '../../src/util/snapshot-ids.js';
 import { memoryDeclarations, sampleRepo, tempDir } from '../support/fixtures.js';
 import { MemoryExtension } from '../support/memory-extension.js';
 import { probeDeclarations, probeHooks } from './probe-extension.js';

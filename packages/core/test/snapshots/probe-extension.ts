@@ -3,10 +3,10 @@ import type {
   ExtensionContext,
   RestoreSource,
   RestoreTarget,
-  SandboxHandle,
   SnapshotArtifact,
   SnapshotRequest,
 } from '../../src/extensions/contract.js';
+import type { SandboxHandle } from '../../src/records/handle.js';
 import { source } from '../support/fixtures.js';
 import { MemoryExtension } from '../support/memory-extension.js';
 

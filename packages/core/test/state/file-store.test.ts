@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { StateCorruptError } from '../../src/errors.js';
-import type { SandboxRecord } from '../../src/manager/record.js';
+import type { SandboxRecord } from '../../src/records/sandbox.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { newSandboxId } from '../../src/util/ids.js';
 import { tempDir } from '../support/fixtures.js';

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Profile } from '../../src/declarations/profile-schema.js';
 import type { DeclarationSource } from '../../src/declarations/read.js';
-import type { Profile } from '../../src/profiles/schema.js';
 
 /** A fresh temporary directory for one test. */
 export function tempDir(prefix = 'sbx-test-'): string {

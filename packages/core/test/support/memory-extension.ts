@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import type {
-  CleanupReport,
-  ExtensionContext,
-  ProvisionRequest,
-  Reachability,
-  SandboxExtension,
-  SandboxHandle,
-} from '../../src/extensions/contract.js';
+import type { ExtensionContext, ProvisionRequest, SandboxExtension } from '../../src/extensions/contract.js';
 import { parseInputs } from '../../src/extensions/inputs.js';
-import type { MeterActual, MeterQuote, Usage } from '../../src/metering/types.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../../src/records/handle.js';
+import type { MeterActual, MeterQuote, Usage } from '../../src/records/metering.js';
 
 const inputsSchema = z.looseObject({
   name: z.string().min(1),

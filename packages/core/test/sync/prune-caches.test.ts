@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { parsePrunedCaches, pruneCachesCommand } from '../../src/sync/repo-sync.js';
+import { parsePrunedCaches, pruneCachesCommand } from '../../src/sync/host-cache.js';
 import { tempDir } from '../support/fixtures.js';
 
 /**

@@ -14,17 +14,13 @@ import {
 import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { RemoteCommandError } from '../../src/errors.js';
-import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace.js';
+import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import { quote } from '../../src/ssh/quote.js';
 import type { ExecOptions, ExecResult, SshSession } from '../../src/ssh/session.js';
-import {
-  droppedBeforeHandshake,
-  fillFromCacheScript,
-  prepareSpareCommand,
-  probeHost,
-  spareOf,
-  syncRepo,
-} from '../../src/sync/repo-sync.js';
+import { fillFromCacheScript, prepareSpareCommand, spareOf } from '../../src/sync/host-cache.js';
+import { probeHost } from '../../src/sync/host-probe.js';
+import { droppedBeforeHandshake } from '../../src/sync/rsync.js';
+import { syncRepo } from '../../src/sync/sync-repo.js';
 import { sampleRepo, tempDir } from '../support/fixtures.js';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { sweepStaleScratch } from '../../src/sync/repo-sync.js';
+import { sweepStaleScratch } from '../../src/sync/scratch.js';
 import { tempDir } from '../support/fixtures.js';
 
 /** Key scratch directories live in this user's own parent under RUNNER_TEMP (or the temp dir). */

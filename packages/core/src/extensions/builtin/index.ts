@@ -6,7 +6,7 @@ import type { ExtensionFactory } from '../contract.js';
  * loads the backend it uses.
  */
 export const builtinHandlers: Readonly<Record<string, () => Promise<ExtensionFactory>>> = {
-  'compose-ssh': async () => (await import('./compose-ssh.js')).createComposeSsh,
+  'compose-ssh': async () => (await import('./compose-ssh/extension.js')).createComposeSsh,
   'saas-stub': async () => (await import('./saas-stub.js')).createSaasStub,
   'vm-packer': async () => (await import('./vm-packer.js')).createVmPacker,
 };

@@ -2,22 +2,20 @@ import { statSync } from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
+import type { Profile } from '../../declarations/profile-schema.js';
 import { InputError } from '../../errors.js';
-import type { MeterActual, MeterQuote, Usage } from '../../metering/types.js';
-import type { Profile } from '../../profiles/schema.js';
-import { sha256File } from '../../snapshots/artifact.js';
-import type { SnapshotLocation } from '../../snapshots/record.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../../records/handle.js';
+import type { MeterActual, MeterQuote, Usage } from '../../records/metering.js';
+import type { SnapshotLocation } from '../../records/snapshot.js';
 import { loadRepoIgnore } from '../../sync/ignore-rules.js';
 import { isSandboxId } from '../../util/ids.js';
+import { sha256File } from '../../util/sha256-file.js';
 import type {
-  CleanupReport,
   ExtensionContext,
   ProvisionRequest,
-  Reachability,
   RestoreSource,
   RestoreTarget,
   SandboxExtension,
-  SandboxHandle,
   SnapshotArtifact,
   SnapshotRequest,
 } from '../contract.js';

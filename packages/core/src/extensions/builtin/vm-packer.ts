@@ -2,27 +2,29 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../../records/handle.js';
+import type { HostTarget } from '../../records/host-target.js';
 import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
 import { type SshSession, withSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
+import { nextSpareCommand } from '../../sync/host-cache.js';
 import type {
-  CleanupReport,
   ExtensionContext,
   HostFinding,
-  HostTarget,
   OperationOptions,
   ProvisionRequest,
-  Reachability,
   SandboxExtension,
-  SandboxHandle,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
-import { armSwitchCommand, disarmSwitchCommand, rescheduleSwitchCommand } from './expiry-switch.js';
-import { findSandboxesCommand, parseFindings } from './host-scan.js';
+import {
+  armSwitchCommand,
+  disarmSwitchCommand,
+  rescheduleSwitchCommand,
+} from './remote-workspace/expiry-switch.js';
+import { findSandboxesCommand, parseFindings } from './remote-workspace/host-scan.js';
 import {
   createWorkspace,
   hostOfHandle,
-  nextSpareCommand,
   openSession,
   remoteHostOf,
   removeWorkspace,
@@ -33,7 +35,7 @@ import {
   sessionOptions,
   startSync,
   syncWorkspace,
-} from './remote-workspace.js';
+} from './remote-workspace/workspace.js';
 
 const configSchema = z.object({
   workspace_dir: z.string().default('/build'),

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { ExtensionDeclaration } from '../declarations/extension-schema.js';
+import { type LoadedExtension, loadExtension } from '../declarations/parse-extension.js';
+import { type LoadedProfile, loadProfile, normalizeProfileId } from '../declarations/parse-profile.js';
+import type { Profile } from '../declarations/profile-schema.js';
+import { type DeclarationSource, readDeclarationFile } from '../declarations/read.js';
 import { ConfigError, NotFoundError } from '../errors.js';
+import { builtinHandlerNames, builtinHandlers } from '../extensions/builtin/index.js';
 import type { ExtensionContext, SandboxExtension } from '../extensions/contract.js';
 import { instantiateHandler } from '../extensions/instantiate.js';
-import { type LoadedExtension, loadExtension } from '../extensions/load.js';
-import type { ExtensionDeclaration } from '../extensions/schema.js';
-import { type LoadedProfile, loadProfile, normalizeProfileId } from '../profiles/load.js';
-import type { Profile } from '../profiles/schema.js';
-import { builtinDeclarations } from './builtin.generated.js';
-import { type DeclarationSource, readDeclarationFile } from './read.js';
+import { builtinDeclarations } from './builtin-declarations.generated.js';
 
 export interface CatalogOptions {
   /**
@@ -111,6 +112,7 @@ export async function loadCatalog(options: CatalogOptions = {}): Promise<Catalog
     for (const source of layer) {
       if (source.kind === 'extension') {
         const loaded = loadExtension(source);
+        checkBuiltinHandler(loaded);
         extensions.set(loaded.declaration.id, loaded);
       } else {
         const loaded = loadProfile(source);
@@ -161,4 +163,19 @@ function checkReferences(
       );
     }
   });
+}
+
+/** A `builtin:<name>` handler must be one sand-boxer ships. */
+function checkBuiltinHandler({ declaration, source }: LoadedExtension): void {
+  if (declaration.handler.startsWith('builtin:')) {
+    const name = declaration.handler.slice('builtin:'.length);
+    if (!(name in builtinHandlers)) {
+      throw new ConfigError(
+        `${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
+          .map((n) => `builtin:${n}`)
+          .join(', ')}; or use "<module>:<ExportName>")`,
+        { file: source.displayPath, field: 'handler' },
+      );
+    }
+  }
 }

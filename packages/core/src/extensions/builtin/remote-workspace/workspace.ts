@@ -1,21 +1,15 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { InputError } from '../../errors.js';
-import type { RemoteHost } from '../../hosts/resolve.js';
-import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../ssh/quote.js';
-import { type SessionOptions, SshSession } from '../../ssh/session.js';
-import type { SshTarget } from '../../ssh/target.js';
-import {
-  type HostTools,
-  prepareSpareCommand,
-  probeHost,
-  type SyncMethod,
-  type SyncReport,
-  syncRepo,
-} from '../../sync/repo-sync.js';
-import { isSandboxId } from '../../util/ids.js';
-import type { HostTarget, SandboxHandle } from '../contract.js';
+import { InputError } from '../../../errors.js';
+import type { SandboxHandle } from '../../../records/handle.js';
+import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-target.js';
+import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../../ssh/quote.js';
+import { type SessionOptions, SshSession } from '../../../ssh/session.js';
+import { cacheDirOf } from '../../../sync/host-cache.js';
+import { probeHost } from '../../../sync/host-probe.js';
+import type { HostTools, SyncMethod, SyncReport } from '../../../sync/request.js';
+import { syncRepo } from '../../../sync/sync-repo.js';
+import { isSandboxId } from '../../../util/ids.js';
 
 /**
  * What SSH-based extensions share: finding the host, opening the session, and creating and
@@ -210,31 +204,6 @@ export async function createWorkspace(
     stdin: markerContent(marker),
     what: 'creating the sandbox directory and arming its expiry switch',
   });
-}
-
-/**
- * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
- * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
- * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
- */
-export function cacheDirOf(base: string, repo: string): string {
-  return remotePathInside(cacheBaseOf(base), createHash('sha256').update(repo).digest('hex').slice(0, 16));
-}
-
-/** Where every repo's cache on the host lives: `<base>/.sandboxer-cache/` (pruned by `gc`). */
-export function cacheBaseOf(base: string): string {
-  return remotePathInside(base, '.sandboxer-cache');
-}
-
-/**
- * The command that starts the next spare copy of the sync cache a sandbox was filled from (see
- * prepareSpareCommand), for its teardown; none if the handle names no cache or one outside this
- * base (a stored handle is data, not a path to trust).
- */
-export function nextSpareCommand(base: string, syncCache: string | undefined): string | undefined {
-  return syncCache?.startsWith(`${base}/.sandboxer-cache/`) && !syncCache.includes('/../')
-    ? prepareSpareCommand(syncCache)
-    : undefined;
 }
 
 /** A sync whose host probe has started (see startSync). */

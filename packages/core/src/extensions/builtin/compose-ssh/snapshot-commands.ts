@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
-import { InputError } from '../../errors.js';
-import { isSnapshotId } from '../../snapshots/ids.js';
-import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
-import { type ComposeRuntime, LABELS_FILE } from './compose-commands.js';
-import { MARKER_FILE } from './remote-workspace.js';
+import { InputError } from '../../../errors.js';
+import { and, command, quote, remotePathInside } from '../../../ssh/quote.js';
+import { isSnapshotId } from '../../../util/snapshot-ids.js';
+import { MARKER_FILE } from '../remote-workspace/workspace.js';
+import { type ComposeRuntime, LABELS_FILE } from './commands.js';
 
 /**
  * Pure builders for the shell scripts ext.compose-ssh runs to capture and restore a snapshot.

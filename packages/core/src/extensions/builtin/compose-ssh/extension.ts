@@ -2,31 +2,43 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { InputError, ProvisionError } from '../../errors.js';
-import type { SnapshotLocation } from '../../snapshots/record.js';
-import type { SshSession } from '../../ssh/session.js';
-import { withSession } from '../../ssh/session.js';
-import { destination } from '../../ssh/target.js';
-import { parsePrunedCaches, pruneCachesCommand } from '../../sync/repo-sync.js';
+import { InputError, ProvisionError } from '../../../errors.js';
+import type { CleanupReport, Reachability, SandboxHandle } from '../../../records/handle.js';
+import type { HostTarget } from '../../../records/host-target.js';
+import type { SnapshotLocation } from '../../../records/snapshot.js';
+import type { SshSession } from '../../../ssh/session.js';
+import { withSession } from '../../../ssh/session.js';
+import { destination } from '../../../ssh/target.js';
+import { cacheBaseOf, parsePrunedCaches, pruneCachesCommand } from '../../../sync/host-cache.js';
 import type {
   CacheFinding,
   CachePruneOptions,
-  CleanupReport,
   ExtensionContext,
   HostFinding,
-  HostTarget,
   LogOptions,
   OperationOptions,
   ProvisionRequest,
-  Reachability,
   RestoreSource,
   RestoreTarget,
   SandboxExtension,
-  SandboxHandle,
   SnapshotArtifact,
   SnapshotRequest,
-} from '../contract.js';
-import { parseExtensionConfig, parseInputs } from '../inputs.js';
+} from '../../contract.js';
+import { parseExtensionConfig, parseInputs } from '../../inputs.js';
+import { rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { findSandboxesCommand, parseFindings } from '../remote-workspace/host-scan.js';
+import {
+  createWorkspace,
+  hostOfHandle,
+  remoteHostOf,
+  resolveBaseDir,
+  SessionPool,
+  sandboxDirOf,
+  sessionOptions,
+  startSync,
+  syncWorkspace,
+  workspaceRemoval,
+} from '../remote-workspace/workspace.js';
 import {
   cleanUpScript,
   composeCommand,
@@ -38,13 +50,13 @@ import {
   servicesInput,
   stopProjectCommandsCommand,
   TEARDOWN_SECTION,
-} from './compose-commands.js';
+} from './commands.js';
 import {
   deleteComposeArtifact,
   pullComposeArtifact,
   restoreCompose,
   snapshotCompose,
-} from './compose-snapshot-ops.js';
+} from './snapshot-hooks.js';
 import {
   type ComposeHandle,
   composeInputsSchema,
@@ -55,23 +67,8 @@ import {
   type StackSettings,
   stackSwitchCommand,
   upStack,
-} from './compose-stack.js';
-import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from './compose-status.js';
-import { rescheduleSwitchCommand } from './expiry-switch.js';
-import { findSandboxesCommand, parseFindings } from './host-scan.js';
-import {
-  cacheBaseOf,
-  createWorkspace,
-  hostOfHandle,
-  remoteHostOf,
-  resolveBaseDir,
-  SessionPool,
-  sandboxDirOf,
-  sessionOptions,
-  startSync,
-  syncWorkspace,
-  workspaceRemoval,
-} from './remote-workspace.js';
+} from './stack.js';
+import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from './status.js';
 
 const configSchema = z.object({
   compose_command: z.string().default('docker compose'),

@@ -1,6 +1,6 @@
-import { InputError } from '../../errors.js';
-import { command, quote, remotePathInside } from '../../ssh/quote.js';
-import { isSandboxId } from '../../util/ids.js';
+import { InputError } from '../../../errors.js';
+import { command, quote, remotePathInside } from '../../../ssh/quote.js';
+import { isSandboxId } from '../../../util/ids.js';
 
 /**
  * The host-side dead-man's switch: when an SSH extension makes a sandbox, it leaves on the host a

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
-import { type DeclarationSource, parseDeclaration } from '../declarations/read.js';
 import { ConfigError } from '../errors.js';
-import { type Profile, profileDeclarationSchema } from './schema.js';
+import { type Profile, profileDeclarationSchema } from './profile-schema.js';
+import { type DeclarationSource, parseDeclaration } from './read.js';
 
 export interface LoadedProfile {
   profile: Profile;

@@ -1,8 +1,8 @@
-import { command, quote } from '../../ssh/quote.js';
-import { isSandboxId } from '../../util/ids.js';
-import type { HostFinding } from '../contract.js';
+import { command, quote } from '../../../ssh/quote.js';
+import { isSandboxId } from '../../../util/ids.js';
+import type { HostFinding } from '../../contract.js';
 import { switchDirOf } from './expiry-switch.js';
-import { MARKER_FILE, trashDirOf } from './remote-workspace.js';
+import { MARKER_FILE, trashDirOf } from './workspace.js';
 
 /**
  * What `gc` sees on a host, whatever any state store says: `sbx-*` directories (with their marker),

@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
-import { InputError, messageOf } from '../../errors.js';
-import { and, command, quote, remotePathInside } from '../../ssh/quote.js';
-import { disarmSwitchCommand } from './expiry-switch.js';
-import { nextSpareCommand, removeWorkspaceCommand } from './remote-workspace.js';
+import { InputError, messageOf } from '../../../errors.js';
+import { and, command, quote, remotePathInside } from '../../../ssh/quote.js';
+import { nextSpareCommand } from '../../../sync/host-cache.js';
+import { disarmSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { removeWorkspaceCommand } from '../remote-workspace/workspace.js';
 
 /**
  * Pure builders for every compose and docker command ext.compose-ssh sends, from quoted arguments

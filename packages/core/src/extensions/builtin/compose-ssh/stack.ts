@@ -1,12 +1,21 @@
 import { stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
-import { InputError } from '../../errors.js';
-import type { RemoteHost } from '../../hosts/resolve.js';
-import { quote } from '../../ssh/quote.js';
-import type { SshSession } from '../../ssh/session.js';
-import { destination } from '../../ssh/target.js';
-import type { ProgressFn, ProvisionRequest, SandboxHandle } from '../contract.js';
-import { parseInputs } from '../inputs.js';
+import { InputError } from '../../../errors.js';
+import type { SandboxHandle } from '../../../records/handle.js';
+import type { RemoteHost } from '../../../records/host-target.js';
+import { quote } from '../../../ssh/quote.js';
+import type { SshSession } from '../../../ssh/session.js';
+import { destination } from '../../../ssh/target.js';
+import type { ProgressFn, ProvisionRequest } from '../../contract.js';
+import { parseInputs } from '../../inputs.js';
+import { armSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import {
+  openSession,
+  remoteHostOf,
+  removeWorkspaceCommand,
+  resolveBaseDir,
+  sandboxDirOf,
+} from '../remote-workspace/workspace.js';
 import {
   type ComposeProject,
   type ComposeRuntime,
@@ -17,16 +26,8 @@ import {
   LABELS_FILE,
   reapProjectCommand,
   servicesInput,
-} from './compose-commands.js';
-import { type ComposeModel, localComposeModel, modelOf } from './compose-model.js';
-import { armSwitchCommand } from './expiry-switch.js';
-import {
-  openSession,
-  remoteHostOf,
-  removeWorkspaceCommand,
-  resolveBaseDir,
-  sandboxDirOf,
-} from './remote-workspace.js';
+} from './commands.js';
+import { type ComposeModel, localComposeModel, modelOf } from './model.js';
 
 /**
  * One sandbox's compose stack on its host, as provision and restore build it: connect, name

@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 245;
-exports.ids = [245];
+exports.id = 214;
+exports.ids = [214];
 exports.modules = {
 
-/***/ 245:
+/***/ 1214:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -29,17 +29,20 @@ var errors = __webpack_require__(1092);
 var session = __webpack_require__(9303);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __webpack_require__(429);
-// EXTERNAL MODULE: ../../packages/core/dist/sync/repo-sync.js + 2 modules
-var repo_sync = __webpack_require__(1802);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/host-cache.js
+var host_cache = __webpack_require__(4946);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var extensions_inputs = __webpack_require__(9309);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/expiry-switch.js
+var expiry_switch = __webpack_require__(3359);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/host-scan.js
+var host_scan = __webpack_require__(325);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/workspace.js
+var remote_workspace_workspace = __webpack_require__(1744);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var ssh_quote = __webpack_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/expiry-switch.js
-var expiry_switch = __webpack_require__(7700);
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace.js
-var remote_workspace = __webpack_require__(7482);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-commands.js
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/commands.js
+
 
 
 
@@ -184,23 +187,23 @@ const TEARDOWN_SECTION = '--- sandboxer teardown section ---';
  * (prepareSpareCommand). Three outputs, separated by TEARDOWN_SECTION lines.
  */
 function cleanUpScript(runtime, project, base, dir, sandboxId, syncCache) {
-    const spare = (0,remote_workspace/* nextSpareCommand */.AT)(base, syncCache);
+    const spare = (0,host_cache/* nextSpareCommand */.AT)(base, syncCache);
     return [
         sweepProjectCommand(runtime, project),
         `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
-        `r=$(${(0,remote_workspace/* removeWorkspaceCommand */.$e)(dir, sandboxId)}); printf '%s\n' "$r"`,
+        `r=$(${(0,remote_workspace_workspace/* removeWorkspaceCommand */.$e)(dir, sandboxId)}); printf '%s\n' "$r"`,
         `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
         `out=$(${inspectProjectCommand(runtime, project)}) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
         `case "$r" in removed|absent) [ -n "$out" ] || { ${(0,expiry_switch/* disarmSwitchCommand */.eK)(base, sandboxId)}; } >/dev/null;; esac`,
         ...(spare ? [`${spare}; true`] : []),
     ].join('\n');
 }
-//# sourceMappingURL=compose-commands.js.map
+//# sourceMappingURL=commands.js.map
 // EXTERNAL MODULE: external "node:fs/promises"
 var external_node_fs_promises_ = __webpack_require__(1455);
-// EXTERNAL MODULE: ../../packages/core/dist/snapshots/ids.js
-var ids = __webpack_require__(951);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot-commands.js
+// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
+var snapshot_ids = __webpack_require__(7449);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-commands.js
 
 
 
@@ -221,7 +224,7 @@ function snapshotDirOf(base) {
     return (0,ssh_quote/* remotePathInside */._Y)(base, '.sandboxer-snapshots');
 }
 function artifactPathOf(base, snapshotId) {
-    if (!(0,ids/* isSnapshotId */.Yr)(snapshotId)) {
+    if (!(0,snapshot_ids/* isSnapshotId */.Yr)(snapshotId)) {
         throw new errors/* InputError */.dz(`refusing unexpected snapshot id ${JSON.stringify(snapshotId)}`);
     }
     return (0,ssh_quote/* remotePathInside */._Y)(snapshotDirOf(base), `${snapshotId}.tar`);
@@ -268,7 +271,7 @@ function captureScript(s) {
             : `${(0,ssh_quote/* command */.G5)(e, 'start', ...ids)} >/dev/null 2>&1 || true`;
     const captures = [];
     if (s.workspaceDir) {
-        captures.push(`${(0,ssh_quote/* command */.G5)('tar', '-C', s.workspaceDir, `--exclude=./${remote_workspace/* MARKER_FILE */.cu}`, `--exclude=./${LABELS_FILE}`, '-cf', `${stage}/workspace.tar`, '.')}`);
+        captures.push(`${(0,ssh_quote/* command */.G5)('tar', '-C', s.workspaceDir, `--exclude=./${remote_workspace_workspace/* MARKER_FILE */.cu}`, `--exclude=./${LABELS_FILE}`, '-cf', `${stage}/workspace.tar`, '.')}`);
     }
     for (const v of s.volumes) {
         captures.push(`${(0,ssh_quote/* command */.G5)(e, 'cp', `${v.containerId}:${v.path}`, '-')} > ${(0,ssh_quote/* quote */.hD)(`${stage}/volumes/${v.key}.tar`)}`);
@@ -333,7 +336,7 @@ function restoreWorkspaceCommand(artifact, dir, clearFirst) {
     // The member is checked before the directory is emptied: a bad artifact must change nothing.
     const steps = [`${(0,ssh_quote/* command */.G5)('tar', '-tf', artifact, 'workspace.tar')} >/dev/null`];
     if (clearFirst) {
-        steps.push((0,ssh_quote/* command */.G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', remote_workspace/* MARKER_FILE */.cu, '-exec', 'rm', '-rf', '--', '{}', '+'));
+        steps.push((0,ssh_quote/* command */.G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', remote_workspace_workspace/* MARKER_FILE */.cu, '-exec', 'rm', '-rf', '--', '{}', '+'));
     }
     steps.push(extractMemberCommand(artifact, 'workspace.tar', (0,ssh_quote/* command */.G5)('tar', '-C', dir, '-xf', '-')));
     return (0,ssh_quote/* and */.Uo)(...steps);
@@ -353,8 +356,8 @@ function restoreVolumeCommand(runtime, artifact, volume) {
 function extractMemberCommand(artifact, member, consumer) {
     return (0,ssh_quote/* and */.Uo)(`${(0,ssh_quote/* command */.G5)('tar', '-tf', artifact, member)} >/dev/null`, `${(0,ssh_quote/* command */.G5)('tar', '-xOf', artifact, member)} | ${consumer}`);
 }
-//# sourceMappingURL=compose-snapshot-commands.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-status.js
+//# sourceMappingURL=snapshot-commands.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/status.js
 /**
  * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
  * inspectProjectCommand). Pure, so readiness rules are tested by table.
@@ -453,8 +456,8 @@ function readiness(expected, containers) {
     }
     return { ready: notReady.length === 0, notReady, failed };
 }
-//# sourceMappingURL=compose-status.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot.js
+//# sourceMappingURL=status.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot.js
 
 
 
@@ -596,10 +599,10 @@ async function downloadArtifact(session, path, localPath) {
         throw new errors/* SnapshotError */.JC(`downloading ${path} from ${session.destination} failed: ${(0,errors/* messageOf */.bD)(error)}`);
     }
 }
-//# sourceMappingURL=compose-snapshot.js.map
+//# sourceMappingURL=snapshot.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
 var dist = __webpack_require__(8293);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-model.js
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/model.js
 
 
 
@@ -671,8 +674,8 @@ function localComposeModel(repo, files) {
 function isMap(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-//# sourceMappingURL=compose-model.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-stack.js
+//# sourceMappingURL=model.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/stack.js
 
 
 
@@ -701,13 +704,13 @@ const composeInputsSchema = schemas/* looseObject */._H3({
 async function prepareStack(settings, request) {
     const { sandboxId, progress } = request;
     const inputs = (0,extensions_inputs/* parseInputs */.T)(settings.extensionId, composeInputsSchema, { repo: '-', ...request.inputs });
-    const host = (0,remote_workspace/* remoteHostOf */._s)(request.host, settings.extensionId);
+    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(request.host, settings.extensionId);
     const runtime = composeRuntime(settings.composeCommand);
     progress?.(`connecting to ${host.name} (${(0,target/* destination */.j_)(host.ssh)})`);
-    const session = await (0,remote_workspace/* openSession */.fA)(host.ssh);
+    const session = await (0,remote_workspace_workspace/* openSession */.fA)(host.ssh);
     try {
-        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
-        const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId);
+        const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId);
         const project = {
             runtime,
             dir,
@@ -741,7 +744,7 @@ async function prepareStack(settings, request) {
 }
 /** What the host-side switch runs at expiry for this stack: stop and sweep it, remove its directory. */
 function reapCommand(runtime, base, sandboxId, stopTimeout) {
-    return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${(0,remote_workspace/* removeWorkspaceCommand */.$e)((0,remote_workspace/* sandboxDirOf */.YS)(base, sandboxId), sandboxId)}`;
+    return `${reapProjectCommand(runtime, `sbx-${sandboxId}`, stopTimeout)}; ${(0,remote_workspace_workspace/* removeWorkspaceCommand */.$e)((0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId), sandboxId)}`;
 }
 /** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
 function stackSwitchCommand(stack) {
@@ -823,8 +826,8 @@ function labelsOverride(config, labels, selected) {
     });
     return { services: selected.length > 0 ? selected : all, override: text };
 }
-//# sourceMappingURL=compose-stack.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-snapshot-ops.js
+//# sourceMappingURL=stack.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-hooks.js
 
 
 
@@ -839,15 +842,15 @@ function labelsOverride(config, labels, selected) {
 /** Captures a ready stack into an artifact kept on its host. */
 async function snapshotCompose(settings, raw, request) {
     const handle = raw;
-    const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, settings.extensionId);
+    const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, settings.extensionId);
     const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
-    return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
-        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
         request.progress?.(`capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`);
         const result = await captureSnapshot(session, {
             runtime,
             project: `sbx-${handle.sandbox_id}`,
-            dir: (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id),
+            dir: (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id),
             base,
             snapshotId: request.snapshotId,
             capture: request.capture,
@@ -887,7 +890,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
         // Checked (and uploaded if need be) before anything is made on the host.
         const artifact = await ensureArtifact(session, host, stack.base, source, request.progress);
         request.progress?.(`creating ${dir} from snapshot ${snapshot.id}`);
-        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, {
+        await (0,remote_workspace_workspace/* createWorkspace */.sK)(session, stack.base, dir, {
             sandbox_id: request.sandboxId,
             extension: settings.extensionId,
             restored_from: snapshot.id,
@@ -901,7 +904,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     const stack = await prepare({
         sandboxId: handle.sandbox_id,
         inputs: { ...snapshot.inputs, ...target.inputs },
-        host: (0,remote_workspace/* hostOfHandle */.wn)(handle, settings.extensionId),
+        host: (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, settings.extensionId),
         createdAt: target.createdAt,
         expiresAt: target.expiresAt,
         ...(target.progress ? { progress: target.progress } : {}),
@@ -936,16 +939,16 @@ async function startRestored(stack, artifact, contents, progress) {
 async function pullComposeArtifact(settings, location, localPath) {
     if (location.kind !== 'host')
         throw new errors/* InputError */.dz(`${settings.extensionId}: can only pull a copy kept on a host`);
-    const host = (0,remote_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
-    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), (session) => downloadArtifact(session, location.path, localPath));
+    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), (session) => downloadArtifact(session, location.path, localPath));
 }
 /** Deletes a host-kept artifact, only ever at a path this extension would have made. */
 async function deleteComposeArtifact(settings, location) {
     if (location.kind !== 'host')
         return;
-    const host = (0,remote_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
-    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
-        const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
         // Only ever a path this extension would have made: never trust a path from a state file blindly.
         const id = location.path
             .split('/')
@@ -958,10 +961,8 @@ async function deleteComposeArtifact(settings, location) {
         await session.run(deleteArtifactCommand(expected), { what: 'deleting the snapshot artifact' });
     });
 }
-//# sourceMappingURL=compose-snapshot-ops.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/host-scan.js
-var host_scan = __webpack_require__(4650);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh.js
+//# sourceMappingURL=snapshot-hooks.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/extension.js
 
 
 
@@ -994,7 +995,7 @@ class ComposeSshExtension {
     hostKind = 'ssh';
     #config;
     /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
-    #sessions = new remote_workspace/* SessionPool */.dE();
+    #sessions = new remote_workspace_workspace/* SessionPool */.dE();
     constructor(context) {
         this.id = context.declaration.id;
         this.#config = (0,extensions_inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
@@ -1033,12 +1034,12 @@ class ComposeSshExtension {
         const { session, host, dir, inputs } = stack;
         request.progress?.(`creating ${dir}`);
         // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
-        const sync = (0,remote_workspace/* startSync */.u2)(session, inputs.repo, inputs.sync_method, stack.base);
+        const sync = (0,remote_workspace_workspace/* startSync */.u2)(session, inputs.repo, inputs.sync_method, stack.base);
         // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
         // even if this process (or its runner) dies.
-        await (0,remote_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
+        await (0,remote_workspace_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
         request.signal?.throwIfAborted();
-        const synced = await (0,remote_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
+        const synced = await (0,remote_workspace_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
         request.signal?.throwIfAborted();
         const handle = await configureStack(stack, request.progress, inputs.repo);
         if (synced.method === 'rsync via cache' && sync.cacheDir)
@@ -1061,9 +1062,9 @@ class ComposeSshExtension {
     }
     /** Moves the host-side switch (extend); false if it already fired there. */
     async reschedule(raw, expiresAt) {
-        const host = (0,remote_workspace/* hostOfHandle */.wn)(raw, this.id);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
-            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(raw, this.id);
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             const answer = await session.run((0,expiry_switch/* rescheduleSwitchCommand */.Sr)(base, raw.sandbox_id, expiresAt), {
                 what: 'moving the expiry switch',
             });
@@ -1072,21 +1073,21 @@ class ComposeSshExtension {
     }
     /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
     async findSandboxes(target) {
-        const host = (0,remote_workspace/* remoteHostOf */._s)(target, this.id);
+        const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(target, this.id);
         const runtime = composeRuntime(this.composeCommandText);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
-            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, runtime.engine), { what: 'looking for sandboxes' }), base);
         });
     }
     /** The host's sync caches (`<base>/.sandboxer-cache/`) unused for longer than asked. */
     async pruneCaches(target, options) {
-        const host = (0,remote_workspace/* remoteHostOf */._s)(target, this.id);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
-            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            const cacheBase = (0,remote_workspace/* cacheBaseOf */.xg)(base);
-            const output = await session.run((0,repo_sync/* pruneCachesCommand */.t4)(cacheBase, options.olderThanMinutes, options.dryRun === true), { what: 'pruning unused sync caches', timeoutMs: 30 * 60_000 });
-            return (0,repo_sync/* parsePrunedCaches */.Vx)(output).map((c) => ({
+        const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(target, this.id);
+        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const cacheBase = (0,host_cache/* cacheBaseOf */.xg)(base);
+            const output = await session.run((0,host_cache/* pruneCachesCommand */.t4)(cacheBase, options.olderThanMinutes, options.dryRun === true), { what: 'pruning unused sync caches', timeoutMs: 30 * 60_000 });
+            return (0,host_cache/* parsePrunedCaches */.Vx)(output).map((c) => ({
                 path: `${cacheBase}/${c.key}`,
                 last_used: c.lastUsed.toISOString(),
                 size_kib: c.sizeKiB,
@@ -1096,7 +1097,7 @@ class ComposeSshExtension {
     }
     async waitReady(raw, options = {}) {
         const handle = raw;
-        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command);
         const timeoutSeconds = handle.wait_timeout;
         const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
@@ -1137,13 +1138,13 @@ class ComposeSshExtension {
     }
     async teardown(raw, options = {}) {
         const handle = raw;
-        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
         const projectName = `sbx-${handle.sandbox_id}`;
         const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
-            const base = await (0,remote_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            const dir = (0,remote_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
             const removed = [];
             // A create that was cancelled may have left `compose up` running on the host: stopped first.
             const stop = stopProjectCommandsCommand(projectName);
@@ -1172,7 +1173,7 @@ class ComposeSshExtension {
                 what: 'removing labelled resources and the directory',
             })).split(`${TEARDOWN_SECTION}\n`);
             removed.push(...swept.split('\n').filter(Boolean));
-            const workspace = (0,remote_workspace/* workspaceRemoval */.eP)(removal, dir, session.destination);
+            const workspace = (0,remote_workspace_workspace/* workspaceRemoval */.eP)(removal, dir, session.destination);
             removed.push(...workspace.removed);
             const remaining = parseContainers(check);
             const leftovers = [
@@ -1188,9 +1189,9 @@ class ComposeSshExtension {
     /** The last lines of every container's log, one service at a time (one channel at a time). */
     async logs(raw, options) {
         const handle = raw;
-        const host = (0,remote_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-        await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace/* sessionOptions */.xl)(), async (session) => {
+        await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
             const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
                 what: 'inspecting the stack',
             }));
@@ -1231,7 +1232,7 @@ function endpointsOf(containers, hostAddress) {
     return endpoints;
 }
 const createComposeSsh = (context) => new ComposeSshExtension(context);
-//# sourceMappingURL=compose-ssh.js.map
+//# sourceMappingURL=extension.js.map
 
 /***/ })
 

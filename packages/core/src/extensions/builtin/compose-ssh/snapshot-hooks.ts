@@ -1,33 +1,15 @@
-import { InputError } from '../../errors.js';
-import type { SnapshotContents, SnapshotLocation } from '../../snapshots/record.js';
-import { withSession } from '../../ssh/session.js';
+import { InputError } from '../../../errors.js';
+import type { SandboxHandle } from '../../../records/handle.js';
+import type { HostTarget } from '../../../records/host-target.js';
+import type { SnapshotContents, SnapshotLocation } from '../../../records/snapshot.js';
+import { withSession } from '../../../ssh/session.js';
 import type {
-  HostTarget,
   ProgressFn,
   RestoreSource,
   RestoreTarget,
-  SandboxHandle,
   SnapshotArtifact,
   SnapshotRequest,
-} from '../contract.js';
-import { composeCommand, composeRuntime, LABELS_FILE } from './compose-commands.js';
-import {
-  captureSnapshot,
-  downloadArtifact,
-  ensureArtifact,
-  restoreVolumes,
-  restoreWorkspace,
-} from './compose-snapshot.js';
-import { artifactPathOf, deleteArtifactCommand } from './compose-snapshot-commands.js';
-import {
-  type ComposeHandle,
-  configureStack,
-  type Stack,
-  type StackRequest,
-  type StackSettings,
-  stackSwitchCommand,
-  upStack,
-} from './compose-stack.js';
+} from '../../contract.js';
 import {
   createWorkspace,
   hostOfHandle,
@@ -36,7 +18,25 @@ import {
   type SessionPool,
   sandboxDirOf,
   sessionOptions,
-} from './remote-workspace.js';
+} from '../remote-workspace/workspace.js';
+import { composeCommand, composeRuntime, LABELS_FILE } from './commands.js';
+import {
+  captureSnapshot,
+  downloadArtifact,
+  ensureArtifact,
+  restoreVolumes,
+  restoreWorkspace,
+} from './snapshot.js';
+import { artifactPathOf, deleteArtifactCommand } from './snapshot-commands.js';
+import {
+  type ComposeHandle,
+  configureStack,
+  type Stack,
+  type StackRequest,
+  type StackSettings,
+  stackSwitchCommand,
+  upStack,
+} from './stack.js';
 
 /**
  * ext.compose-ssh's snapshot hooks: capture a stack, restore it as a new sandbox or in place, and

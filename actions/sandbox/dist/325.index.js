@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 650;
-exports.ids = [650];
+exports.id = 325;
+exports.ids = [325];
 exports.modules = {
 
-/***/ 7700:
+/***/ 3359:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -111,7 +111,7 @@ function disarmSwitchCommand(base, sandboxId) {
 
 /***/ }),
 
-/***/ 4650:
+/***/ 325:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -120,8 +120,8 @@ function disarmSwitchCommand(base, sandboxId) {
 /* harmony export */ });
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
 /* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5310);
-/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7700);
-/* harmony import */ var _remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7482);
+/* harmony import */ var _expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3359);
+/* harmony import */ var _workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1744);
 
 
 
@@ -132,14 +132,14 @@ function disarmSwitchCommand(base, sandboxId) {
  * One remote command prints one line per thing found; parseFindings groups them by sandbox.
  */
 function findSandboxesCommand(base, engine) {
-    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
+    const marker = `"$d"/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu)}`;
     // Only names made of [a-z0-9-] (and `.` for switch files): a name with a space or a newline in it
     // must not be able to forge a line for another sandbox.
     const parts = [
         `for d in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)(base)}/sbx-*; do n=\${d##*/}; case "$n" in *[!a-z0-9-]*) continue;; esac; [ -d "$d" ] || continue; printf 'dir %s %s\\n' "$n" "$(head -c 4000 ${marker} 2>/dev/null | tr -d '\\n')"; done`,
         // Removed directories whose background deletion died (older than 5 minutes: a fresh one is
         // still being deleted); their expiry is when they were removed, so gc finishes them.
-        `for t in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .trashDirOf */ .pq)(base))}/sbx-*; do n=\${t##*/}; case "$n" in *[!a-z0-9.-]*) continue;; esac; [ -d "$t" ] || continue; [ -n "$(find "$t" -maxdepth 0 -mmin +5 2>/dev/null)" ] || continue; printf 'trash %s %s\\n' "$n" "$(stat -c %Y "$t" 2>/dev/null)"; done`,
+        `for t in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .trashDirOf */ .pq)(base))}/sbx-*; do n=\${t##*/}; case "$n" in *[!a-z0-9.-]*) continue;; esac; [ -d "$t" ] || continue; [ -n "$(find "$t" -maxdepth 0 -mmin +5 2>/dev/null)" ] || continue; printf 'trash %s %s\\n' "$n" "$(stat -c %Y "$t" 2>/dev/null)"; done`,
         `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
     ];
     if (engine) {
@@ -185,7 +185,7 @@ function parseFindings(output, base) {
             if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
                 continue;
             const e = entry(id);
-            e.resources.push(`directory ${(0,_remote_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .trashDirOf */ .pq)(base)}/${first} (removed, deletion unfinished)`);
+            e.resources.push(`directory ${(0,_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .trashDirOf */ .pq)(base)}/${first} (removed, deletion unfinished)`);
             if (/^\d+$/.test(tail))
                 e.trashedAt = new Date(Number(tail) * 1000).toISOString();
         }
@@ -214,12 +214,11 @@ function parseFindings(output, base) {
 
 /***/ }),
 
-/***/ 7482:
+/***/ 1744:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   AT: () => (/* binding */ nextSpareCommand),
 /* harmony export */   YS: () => (/* binding */ sandboxDirOf),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
 /* harmony export */   cu: () => (/* binding */ MARKER_FILE),
@@ -233,18 +232,19 @@ function parseFindings(output, base) {
 /* harmony export */   u2: () => (/* binding */ startSync),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle),
 /* harmony export */   xF: () => (/* binding */ syncWorkspace),
-/* harmony export */   xg: () => (/* binding */ cacheBaseOf),
 /* harmony export */   xl: () => (/* binding */ sessionOptions)
 /* harmony export */ });
-/* unused harmony exports createWorkspaceCommand, markerContent, cacheDirOf */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6760);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9303);
-/* harmony import */ var _sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(1802);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(5310);
+/* unused harmony exports createWorkspaceCommand, markerContent */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9303);
+/* harmony import */ var _sync_host_cache_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(4946);
+/* harmony import */ var _sync_host_probe_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8998);
+/* harmony import */ var _sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9491);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(5310);
+
 
 
 
@@ -271,7 +271,7 @@ function sessionOptions() {
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
     }
     return candidate;
 }
@@ -281,7 +281,7 @@ function hostOfHandle(handle, extensionId) {
 }
 /** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
 function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_5__/* .SshSession */ .vM.open(target, sessionOptions());
+    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
 }
 /**
  * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
@@ -313,28 +313,28 @@ async function resolveBaseDir(session, configured, what) {
     if (configured === '~' || configured.startsWith('~/')) {
         const home = await session.home();
         if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
         }
         base = `${home}${configured.slice(1)}`;
     }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_7__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_8__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
 /** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
 function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
 }
 function markerContent(fields) {
     return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
 }
 /** Where removed sandbox directories wait for their deletion in the background: `<base>/.sandboxer-trash/`. */
 function trashDirOf(base) {
-    return node_path__WEBPACK_IMPORTED_MODULE_2__.posix.join(base, '.sandboxer-trash');
+    return node_path__WEBPACK_IMPORTED_MODULE_1__.posix.join(base, '.sandboxer-trash');
 }
 /**
  * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
@@ -348,21 +348,21 @@ function trashDirOf(base) {
  * Files owned by someone else (root, from a container) take the slow path, which can report them.
  */
 function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(dir);
-    const trash = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_2__.posix.dirname(dir)));
-    const inTrash = `${trash}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_2__.posix.basename(dir))}`;
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir);
+    const trash = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(dir)));
+    const inTrash = `${trash}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir))}`;
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
     const allMine = `o=$(find ${qdir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ]`;
     const toTrash = `${allMine} && mkdir -p -- ${trash} && t=${inTrash}.$$ && mv -- ${qdir} "$t"`;
     // Owning every file is not always enough to delete it: a directory without u+w (a Go module cache)
     // needs a chmod first.
     const rmHard = (path) => `{ rm -rf -- ${path} 2>/dev/null || { chmod -R u+rwx -- ${path} && rm -rf -- ${path}; }; }`;
-    const deleteLater = `touch -- "$t"; (nohup setsid nice sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(rmHard('"$0"'))} "$t" </dev/null >/dev/null 2>&1 &)`;
+    const deleteLater = `touch -- "$t"; (nohup setsid nice sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(rmHard('"$0"'))} "$t" </dev/null >/dev/null 2>&1 &)`;
     // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
     // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(MARKER_FILE)})" ]`;
     return [
         // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
         `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif ${rmHard(`${inTrash}.*`)}; then echo absent; else echo trash-failed; fi`,
@@ -380,12 +380,12 @@ function workspaceRemoval(output, dir, destination) {
     if (answer === 'absent')
         return { removed: [], leftovers: [], existed: false };
     if (answer === 'trash-failed') {
-        const trash = trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_2__.posix.dirname(dir));
-        const trashed = `${trash}/${node_path__WEBPACK_IMPORTED_MODULE_2__.posix.basename(dir)}.*`;
+        const trash = trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(dir));
+        const trashed = `${trash}/${node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir)}.*`;
         return {
             removed: [],
             leftovers: [
-                `directory ${trashed} on ${destination} (this sandbox's, removed earlier and waiting for deletion) could not be deleted; remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(trash)}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_2__.posix.basename(dir))}.*`,
+                `directory ${trashed} on ${destination} (this sandbox's, removed earlier and waiting for deletion) could not be deleted; remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(trash)}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir))}.*`,
             ],
             existed: true,
         };
@@ -394,7 +394,7 @@ function workspaceRemoval(output, dir, destination) {
         return {
             removed: [],
             leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .quote */ .hD)(dir)}`,
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir)}`,
             ],
             existed: true,
         };
@@ -413,50 +413,28 @@ function workspaceRemoval(output, dir, destination) {
  * moment there is something to remove, it goes at its expiry even if this process dies.
  */
 async function createWorkspace(session, base, dir, marker, armCommand) {
-    await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .and */ .Uo)(createWorkspaceCommand(base, dir), armCommand), {
+    await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)(createWorkspaceCommand(base, dir), armCommand), {
         stdin: markerContent(marker),
         what: 'creating the sandbox directory and arming its expiry switch',
     });
-}
-/**
- * The host's cache of one repo, `<base>/.sandboxer-cache/<key>`: keyed by the repo's absolute path
- * only (a CI checkout's path is the same run after run, so the next run sends only what changed).
- * Two machines with the same path share it as a delta base; rsync --delete keeps it exact either way.
- */
-function cacheDirOf(base, repo) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(cacheBaseOf(base), (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(repo).digest('hex').slice(0, 16));
-}
-/** Where every repo's cache on the host lives: `<base>/.sandboxer-cache/` (pruned by `gc`). */
-function cacheBaseOf(base) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_4__/* .remotePathInside */ ._Y)(base, '.sandboxer-cache');
-}
-/**
- * The command that starts the next spare copy of the sync cache a sandbox was filled from (see
- * prepareSpareCommand), for its teardown; none if the handle names no cache or one outside this
- * base (a stored handle is data, not a path to trust).
- */
-function nextSpareCommand(base, syncCache) {
-    return syncCache?.startsWith(`${base}/.sandboxer-cache/`) && !syncCache.includes('/../')
-        ? (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_6__/* .prepareSpareCommand */ .Eb)(syncCache)
-        : undefined;
 }
 /**
  * Starts what a sync can do before the sandbox directory exists — asking the host for rsync and
  * flock, making the repo's cache directory under `cacheBase` — so it runs alongside createWorkspace.
  */
 function startSync(session, repo, method, cacheBase) {
-    const cacheDir = cacheBase ? cacheDirOf(cacheBase, repo) : undefined;
-    return { cacheDir, tools: (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_6__/* .probeHost */ .zm)(session, method, cacheDir) };
+    const cacheDir = cacheBase ? (0,_sync_host_cache_js__WEBPACK_IMPORTED_MODULE_5__/* .cacheDirOf */ .BU)(cacheBase, repo) : undefined;
+    return { cacheDir, tools: (0,_sync_host_probe_js__WEBPACK_IMPORTED_MODULE_6__/* .probeHost */ .z)(session, method, cacheDir) };
 }
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 async function syncWorkspace(session, host, repo, dir, method, progress, started) {
-    return (0,_sync_repo_sync_js__WEBPACK_IMPORTED_MODULE_6__/* .syncRepo */ .E6)({
+    return (0,_sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .syncRepo */ .E)({
         ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
         tools: started.tools,
         session,
         target: host.ssh,
         // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(host.ssh.identity_file, 'utf8'),
+        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
         localDir: repo,
         remoteDir: dir,
         method,
@@ -471,7 +449,7 @@ async function removeWorkspace(session, dir, sandboxId) {
     });
     return workspaceRemoval(answer, dir, session.destination);
 }
-//# sourceMappingURL=remote-workspace.js.map
+//# sourceMappingURL=workspace.js.map
 
 /***/ })
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../extensions/contract.js';
-import { meterActualSchema, meterQuoteSchema } from '../metering/types.js';
-import { SANDBOX_STATES } from './states.js';
+import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from './handle.js';
+import { meterActualSchema, meterQuoteSchema } from './metering.js';
+import { SANDBOX_STATES } from './sandbox-states.js';
 
 /** See states.ts for what each state means. */
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
-export { LIVE_STATES } from './states.js';
+export { LIVE_STATES } from './sandbox-states.js';
 
 const timestamp = z.iso.datetime();
 

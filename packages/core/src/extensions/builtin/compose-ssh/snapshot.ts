@@ -1,12 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { messageOf, SnapshotCorruptError, SnapshotError } from '../../errors.js';
-import type { RemoteHost } from '../../hosts/resolve.js';
-import type { SnapshotContents, SnapshotLocation } from '../../snapshots/record.js';
-import { command } from '../../ssh/quote.js';
-import type { SshSession } from '../../ssh/session.js';
-import type { ProgressFn, RestoreSource } from '../contract.js';
-import { type ComposeRuntime, inspectProjectCommand } from './compose-commands.js';
+import { messageOf, SnapshotCorruptError, SnapshotError } from '../../../errors.js';
+import type { RemoteHost } from '../../../records/host-target.js';
+import type { SnapshotContents, SnapshotLocation } from '../../../records/snapshot.js';
+import { command } from '../../../ssh/quote.js';
+import type { SshSession } from '../../../ssh/session.js';
+import type { ProgressFn, RestoreSource } from '../../contract.js';
+import { type ComposeRuntime, inspectProjectCommand } from './commands.js';
 import {
   artifactPathOf,
   captureScript,
@@ -16,8 +16,8 @@ import {
   restoreVolumeCommand,
   restoreWorkspaceCommand,
   type VolumeMount,
-} from './compose-snapshot-commands.js';
-import { parseContainers } from './compose-status.js';
+} from './snapshot-commands.js';
+import { parseContainers } from './status.js';
 
 /**
  * Snapshot and restore for ext.compose-ssh, over an open session. The capture runs as one remote

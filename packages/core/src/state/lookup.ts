@@ -1,8 +1,8 @@
 import { NotFoundError } from '../errors.js';
-import type { RecordSource } from '../state/record-files.js';
+import type { SandboxRecord } from '../records/sandbox.js';
+import { LIVE_STATES } from '../records/sandbox-states.js';
 import { parseSandboxId } from '../util/ids.js';
-import type { SandboxRecord } from './record.js';
-import { LIVE_STATES } from './states.js';
+import type { RecordSource } from './record-files.js';
 
 /**
  * The manager's two read-only questions, over any record source. The manager answers them from its

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { newSandboxId } from '../util/ids.js';
+import { newSandboxId } from './ids.js';
 
 const SNAPSHOT_ID = /^snap-[a-z0-9]{12}$/;
 const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { extensionIdSchema, isolationLevelSchema } from '../extensions/schema.js';
 import { durationSchema } from '../util/duration.js';
+import { extensionIdSchema, isolationLevelSchema } from './extension-schema.js';
 
 /** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
 export const inputNameSchema = z

@@ -5,8 +5,9 @@
  * always leave those out: esbuild splits chunks by file, and the main entry reaches every file).
  * Everything here is also exported from the main entry.
  */
-export { getRecord, listRecords } from './manager/lookup.js';
-export type { SandboxRecord, SandboxState } from './manager/record.js';
-export { LIVE_STATES } from './manager/states.js';
+
+export type { SandboxRecord, SandboxState } from './records/sandbox.js';
+export { LIVE_STATES } from './records/sandbox-states.js';
 export { defaultHome } from './state/home.js';
+export { getRecord, listRecords } from './state/lookup.js';
 export { FileRecordReader, type RecordSource } from './state/record-files.js';

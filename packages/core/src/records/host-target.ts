@@ -1,0 +1,42 @@
+/**
+ * Where a sandbox lives, as records keep it: plain JSON without secrets, so any process can reach
+ * the host again from a stored record (keys are referred to by path, or passed in at connect time).
+ */
+
+/**
+ * The host the user asked for, resolved from the request's host or a hosts-file alias (`RemoteHost` for SSH
+ * extensions). Plain JSON without secrets: the manager stores it in the record so a later process
+ * can tear the sandbox down even if provision never returned a handle.
+ */
+export interface HostTarget {
+  name: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Everything needed to open an SSH connection. It is stored in sandbox handles, so it holds no
+ * secret: a key is referred to by file path, or comes as text from the environment at connect time.
+ */
+export interface SshTarget {
+  address: string;
+  port: number;
+  user: string;
+  /** Path to a private key file on this machine. */
+  identity_file?: string;
+  /** A known_hosts file the host key must be listed in. */
+  known_hosts?: string;
+  /** A pinned host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it. */
+  fingerprint?: string;
+  /** Skip host key verification (explicit opt-in; a warning is printed). */
+  insecure_ignore_host_key?: boolean;
+}
+
+/** A host an SSH-based extension can work on, as the manager hands it over. */
+export interface RemoteHost extends HostTarget {
+  /** The alias, or `user@address:port` for an inline host. */
+  name: string;
+  ssh: SshTarget;
+  base_dir?: string;
+  capacity?: number;
+  labels: string[];
+}

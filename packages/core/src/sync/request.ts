@@ -1,0 +1,49 @@
+import type { SshTarget } from '../records/host-target.js';
+import type { SshSession } from '../ssh/session.js';
+
+/** What one sync of a local repo into a host directory needs, whichever strategy runs it. */
+
+export type SyncMethod = 'auto' | 'rsync' | 'tar';
+
+export interface SyncRequest {
+  session: SshSession;
+  target: SshTarget;
+  /** Private key text; needed by rsync's own ssh. Written to a private temp file, removed after. */
+  privateKey: string;
+  localDir: string;
+  /** Must already exist. */
+  remoteDir: string;
+  method?: SyncMethod;
+  /** Files in `remoteDir` (relative names) that sync must never delete, e.g. the sandbox marker. */
+  protect?: string[];
+  /**
+   * A per-repo cache directory on the host: rsync updates it (sending only what changed since the
+   * last sandbox of this repo), then the host copies it into `remoteDir` (a real copy, never hard
+   * links, so a sandbox cannot change the cache). Both under `flock`, so concurrent creates of one
+   * repo take turns. Used with rsync only, when the host has `flock`.
+   */
+  cacheDir?: string;
+  /** probeHost's answer, when the caller started it earlier (else syncRepo asks). */
+  tools?: Promise<HostTools>;
+  progress?: (message: string) => void;
+}
+
+/** What a strategy moved. */
+export interface TransferCounts {
+  files: number;
+  bytes: number;
+}
+
+export interface SyncReport {
+  method: 'rsync' | 'rsync via cache' | 'tar';
+  files: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** What the host offers a sync (one round trip): see probeHost. */
+export interface HostTools {
+  rsync: boolean;
+  /** `flock`, and the cache directory made: the cache can be used. */
+  cache: boolean;
+}
