@@ -178,7 +178,7 @@ describe('the HTTP API on the embedded backend', () => {
       () => call('POST', '/v1/sandboxes', { profile: 'saas-stub', inputs: { repo: '/etc' } }),
       400,
       'INPUT_INVALID',
-      /inputs\.repo: \/etc is outside the server's repo root/,
+      /input "repo": "\/etc" is not a directory inside the repo root \(set "repo" in the request's "inputs"\)/,
     ],
     [
       'an inline user@address host',
@@ -190,7 +190,7 @@ describe('the HTTP API on the embedded backend', () => {
         }),
       400,
       'INPUT_INVALID',
-      /over HTTP only hosts-file aliases are accepted/,
+      /"host": "root@10\.0\.0\.1" is not a hosts-file alias; here hosts may only be named by alias/,
     ],
     [
       'a missing token',

@@ -123,7 +123,7 @@ describe('credits on the metered backend', () => {
     );
     expect(result.code).toBe(7);
     expect(result.stderr).toContain(
-      'account "small" cannot afford profile.saas-stub for 30m: estimate 15 credits, available 10 (balance 10, held 0). Cheapest alternatives: --ttl 20m (10 credits), or a self-hosted profile at no charge (compose-checkpoint, compose-e2e, vm-haskell-build)',
+      'account "small" cannot afford profile.saas-stub for 30m: estimate 15 credits, available 10 (balance 10, held 0). Cheapest alternatives: a ttl of 20m (10 credits), or a self-hosted profile at no charge (compose-checkpoint, compose-e2e, vm-haskell-build); or grant the account more credits (sandboxer credits grant "small" <amount>)',
     );
     expect(result.json.error).toMatchObject({
       code: 'INSUFFICIENT_CREDITS',

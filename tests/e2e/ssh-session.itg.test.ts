@@ -383,7 +383,7 @@ describe('connection failures say what went wrong', () => {
     [
       'no key at all',
       () => target(tb.host1, { identity_file: undefined }),
-      `no SSH key for ${tb.user}@${tb.host1}:${tb.port}: pass --identity-file, set identity_file in the hosts file, or provide the key text in SANDBOXER_SSH_KEY`,
+      `no SSH key for ${tb.user}@${tb.host1}:${tb.port}: give one (an identity file, identity_file in the hosts file, or the key itself)`,
     ],
     [
       'a missing known_hosts file',
@@ -393,7 +393,7 @@ describe('connection failures say what went wrong', () => {
     [
       'no way to verify the host key',
       () => target(tb.host1, { known_hosts: undefined }),
-      `no way to verify the host key of ${tb.host1}:${tb.port}: pass --known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)`,
+      `no way to verify the host key of ${tb.host1}:${tb.port}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`,
     ],
   ])('%s is an InputError before any connection', async (_name, make, message) => {
     const before = sshStats.connections;

@@ -109,7 +109,11 @@ describe('ext.vm-packer on the testbed VM (127.0.0.2)', () => {
   });
 
   test.each([
-    ['neither vm nor ssh_target', [], /input "vm" or "ssh_target" is required/],
+    [
+      'neither vm nor ssh_target',
+      [],
+      /input "vm" \(a hosts-file alias\) or "ssh_target" \(user@address\[:port\]\) is required \(pass --input vm=<value> or --input ssh_target=<value>\)/,
+    ],
     [
       'both vm and ssh_target',
       ['-i', 'vm=haskell-vm', '-i', 'ssh_target=u@h'],

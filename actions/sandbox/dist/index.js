@@ -51773,6 +51773,7 @@ function constantCatch(value) {
 /* harmony export */   JC: () => (/* binding */ SnapshotError),
 /* harmony export */   JO: () => (/* binding */ NoBackendAvailableError),
 /* harmony export */   K$: () => (/* binding */ StateConflictError),
+/* harmony export */   KI: () => (/* binding */ inTermsOf),
 /* harmony export */   LC: () => (/* binding */ StateCorruptError),
 /* harmony export */   MD: () => (/* binding */ SnapshotCorruptError),
 /* harmony export */   NK: () => (/* binding */ TeardownError),
@@ -51930,6 +51931,20 @@ class SnapshotCorruptError extends SandboxerError {
 function messageOf(error) {
     return error instanceof Error ? error.message : String(error);
 }
+/** The error's message in a surface's terms: its field named the surface's way, and how to fix it. */
+function inTermsOf(error, terms) {
+    let message = error.message;
+    const { field, inputs } = error.details;
+    const named = typeof field === 'string' ? terms.field(field) : undefined;
+    if (named !== undefined && typeof field === 'string') {
+        const lead = new RegExp(`^${field}(?=[: ])`);
+        message = lead.test(message) ? message.replace(lead, named) : `${message} (see ${named})`;
+    }
+    if (Array.isArray(inputs) && inputs.length > 0)
+        message += ` (${terms.inputs(inputs.map(String))})`;
+    const remedy = terms.remedy?.(error);
+    return remedy ? `${message} (${remedy})` : message;
+}
 //# sourceMappingURL=errors.js.map
 
 /***/ }),
@@ -51948,20 +51963,28 @@ function messageOf(error) {
 
 /**
  * Validates a sandbox's inputs against an extension's schema, so every extension reports a missing
- * or malformed input the same way: `ext.saas-stub: input "repo": is required (pass --input repo=<value>)`.
+ * or malformed input the same way: `ext.saas-stub: input "repo": is required`. The error's
+ * `details.inputs` names the inputs at fault, so each surface can say how to set them
+ * (`--input repo=…`, `"inputs"` in a request body, the action's `inputs`).
  */
 function parseInputs(extensionId, schema, inputs) {
     const result = schema.safeParse(inputs);
     if (result.success)
         return result.data;
+    const names = [];
     const problems = result.error.issues.map((issue) => {
         const name = (0,_util_zod_issues_js__WEBPACK_IMPORTED_MODULE_1__/* .formatIssuePath */ .A)(issue.path);
+        names.push(name);
         const missing = issue.code === 'invalid_type' && inputs[name] === undefined;
         return missing
-            ? `input "${name}": is required (pass --input ${name}=<value> or set a default in the profile)`
+            ? `input "${name}": is required (give it, or set a default in the profile)`
             : `input "${name}": ${issue.message}`;
     });
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId}: ${problems.join('; ')}`, { extension: extensionId, problems });
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`${extensionId}: ${problems.join('; ')}`, {
+        extension: extensionId,
+        problems,
+        inputs: [...new Set(names)],
+    });
 }
 /** Validates an extension's `config:` block with its own schema; errors name the field. */
 function parseExtensionConfig(extensionId, schema, config) {
@@ -52784,7 +52807,7 @@ async function withSession(target, options, fn) {
 }
 function readKeyFile(target) {
     if (!target.identity_file) {
-        throw new errors/* InputError */.dz(`no SSH key for ${(0,ssh_target/* destination */.j_)(target)}: pass --identity-file, set identity_file in the hosts file, or provide the key text in SANDBOXER_SSH_KEY`);
+        throw new errors/* InputError */.dz(`no SSH key for ${(0,ssh_target/* destination */.j_)(target)}: give one (an identity file, identity_file in the hosts file, or the key itself)`, { field: 'ssh_key' });
     }
     try {
         return (0,external_node_fs_.readFileSync)(target.identity_file, 'utf8');
@@ -52827,7 +52850,7 @@ function buildHostVerifier(target, options, reject) {
             return false;
         };
     }
-    throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: pass --known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)`);
+    throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`, { field: 'host_key' });
 }
 /**
  * The TCP connection for one session, with Nagle's algorithm off. ssh2 leaves it on, and then every
@@ -52930,7 +52953,7 @@ class TailBuffer {
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1092);
 
-/** `user@address:port`, the form shown to users and accepted by `--host`. */
+/** `user@address:port`, the form shown to users and accepted as a request's host. */
 function destination(target) {
     const address = target.address.includes(':') ? `[${target.address}]` : target.address;
     return `${target.user}@${address}:${target.port}`;
@@ -52952,7 +52975,8 @@ function parseDestination(text) {
     const user = match?.[1];
     const bracketed = match?.[2]?.startsWith('[') ?? false;
     const address = bracketed ? match?.[2]?.slice(1, -1) : match?.[2];
-    const bad = (why) => new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`--host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`, {
+    const bad = (why) => new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`, {
+        field: 'host',
         host: text,
     });
     if (!match || !user || !address)
@@ -53686,7 +53710,7 @@ function newSandboxId() {
 function parseSandboxId(text) {
     const id = text.startsWith('sbx-') ? text.slice(4) : text;
     if (!ID_PATTERN.test(id)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`"${text}" is not a sandbox id: expected 12 lower-case letters or digits, optionally prefixed "sbx-" (see \`sandboxer list\`)`, { input: text });
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`"${text}" is not a sandbox id: expected 12 lower-case letters or digits, optionally prefixed "sbx-"`, { field: 'sandbox', input: text });
     }
     return id;
 }
@@ -53742,12 +53766,12 @@ function isSnapshotId(text) {
     return SNAPSHOT_ID.test(text);
 }
 /**
- * A snapshot's optional name (`--name before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
+ * A snapshot's optional name (e.g. `before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
  * not starting with a punctuation mark, so it is safe anywhere it is shown or typed.
  */
 function parseSnapshotName(text) {
     if (!SNAPSHOT_NAME.test(text) || isSnapshotId(text)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`--name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`, { input: 'name' });
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`, { field: 'name' });
     }
     return text;
 }
@@ -56926,6 +56950,24 @@ const extensionIdSchema = src_schemas/* string */.YjP()
  */
 const handlerSchema = src_schemas/* string */.YjP()
     .regex(/^(builtin:[a-z0-9-]+|[^\s:][^\s]*:[A-Za-z_$][\w$]*)$/, 'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"');
+/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
+const inputNameSchema = src_schemas/* string */.YjP()
+    .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
+/**
+ * What an input's value is, so core can treat it the same way for every extension:
+ * - `text`: a plain value, checked by the extension's own schema (the default);
+ * - `local-path`: a directory on the machine that runs sand-boxer (e.g. the repo to sync). Core makes
+ *   it absolute once, against the base directory the caller names (the CLI's working directory, the
+ *   action's workspace, the server's repo root), and checks it is a directory, before routing;
+ * - `host-ref`: names a host (a hosts-file alias, or user@address[:port] where the caller allows it);
+ * - `remote-path`: a path on the host; a confined caller (the HTTP API) may not choose it.
+ */
+const inputKindSchema = src_schemas/* enum */.k5n(['text', 'local-path', 'host-ref', 'remote-path']);
+/** One input an extension declares (inputs it does not declare are `text`). */
+const inputDeclarationSchema = src_schemas/* strictObject */.rej({
+    kind: inputKindSchema.default('text'),
+    description: src_schemas/* string */.YjP().optional(),
+});
 /** The schema of `extensions/ext.<name>.yaml`. */
 const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
     id: extensionIdSchema,
@@ -56937,6 +56979,8 @@ const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
         pricing_model: pricingModelSchema,
         snapshot: src_schemas/* boolean */.zMY().default(false),
     }),
+    /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
+    inputs: src_schemas/* record */.g1P(inputNameSchema, inputDeclarationSchema).default({}),
     /** Handler-specific settings; each handler validates them with its own schema. */
     config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
 });
@@ -57092,9 +57136,6 @@ const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP()
 
 
 
-/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
-const inputNameSchema = src_schemas/* string */.YjP()
-    .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
 /** Inputs are strings on the wire (`--input k=v`); YAML numbers and booleans are accepted and stringified. */
 const inputValueSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig(), src_schemas/* boolean */.zMY()]).transform(String);
 /** One place the router may send a sandbox of this profile; evaluated in order (see docs/routing.md). */
@@ -57160,9 +57201,9 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(325), __nccwpck_require__.e(214)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1214))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(955), __nccwpck_require__.e(242)]).then(__nccwpck_require__.bind(__nccwpck_require__, 242))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
-    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(325), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
+    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(955), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };
 const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
 //# sourceMappingURL=index.js.map
@@ -57233,9 +57274,9 @@ async function importFactory(handler, baseDir, where) {
 ;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 const builtinDeclarations = [
-    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
-    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
-    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
+    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
     { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
     { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
     { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it.\n    stop_timeout: 10\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
@@ -57284,7 +57325,7 @@ class Catalog {
     profile(idOrSlug) {
         const found = this.#profiles.get(normalizeProfileId(idOrSlug));
         if (!found) {
-            throw new dist_errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')}; see \`sandboxer profiles\`)`, { profile: idOrSlug });
+            throw new dist_errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')})`, { field: 'profile', profile: idOrSlug });
         }
         return found.profile;
     }
@@ -57295,15 +57336,18 @@ class Catalog {
         }
         return found.declaration;
     }
-    /** The extension's handler, created once per catalog (handlers may hold connections or caches). */
-    instantiate(id, home) {
+    /**
+     * The extension's handler, created once per catalog (handlers may hold connections or caches)
+     * with the runtime of the process that first asks for it.
+     */
+    instantiate(id, runtime) {
         let instance = this.#instances.get(id);
         if (!instance) {
             this.extension(id);
             const loaded = this.#extensions.get(id);
             const context = {
+                ...runtime,
                 declaration: loaded.declaration,
-                home,
                 baseDir: loaded.source.baseDir ?? process.cwd(),
             };
             instance = instantiateHandler(loaded, context);
@@ -57321,7 +57365,7 @@ async function loadCatalog(options = {}) {
     const profiles = new Map();
     const builtins = options.builtins ?? builtinDeclarations;
     const layers = [[...builtins]];
-    for (const dir of options.userDirs ?? defaultUserDirs(cwd))
+    for (const dir of options.userDirs ?? [])
         layers.push(await readUserDir(dir, cwd));
     for (const layer of layers) {
         for (const source of layer) {
@@ -57342,9 +57386,7 @@ async function loadCatalog(options = {}) {
 }
 async function readUserDir(dir, cwd) {
     if (!(0,external_node_fs_.existsSync)(dir)) {
-        throw new dist_errors/* ConfigError */.xL(`declarations directory ${dir} does not exist (check SANDBOXER_CONFIG_DIR)`, {
-            dir,
-        });
+        throw new dist_errors/* ConfigError */.xL(`declarations directory ${dir} does not exist`, { field: 'config_dir', dir });
     }
     const sources = [];
     for (const kind of ['extension', 'profile']) {
@@ -57435,9 +57477,9 @@ function defaultHostsFile(cwd, env = process.env) {
 async function loadHostsFile(path, cwd = process.cwd()) {
     const info = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
     if (!info)
-        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} does not exist`, { field: 'hosts_file' });
     if (!info.isFile())
-        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} is not a file (check SANDBOXER_HOSTS)`);
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} is not a file`, { field: 'hosts_file' });
     const display = (0,external_node_path_.relative)(cwd, path) || path;
     const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
     const parsed = parseDeclaration(source, hostsFileSchema);
@@ -57447,20 +57489,22 @@ async function loadHostsFile(path, cwd = process.cwd()) {
     return { ...parsed, path };
 }
 /**
- * Turns `--host` into a RemoteHost: an alias from the hosts file, or `user@address[:port]` with the
- * flags for key and host-key verification. Without `--host`, the hosts file's default (if any).
+ * Turns a request's host into a RemoteHost: an alias from the hosts file, or `user@address[:port]`
+ * with the flags for key and host-key verification. Without a host, the hosts file's default (if
+ * any). The flags' relative paths are taken from `cwd`.
  */
-function resolveRemoteHost(name, hostsFile, flags = {}) {
+function resolveRemoteHost(name, hostsFile, flags = {}, cwd = process.cwd()) {
     const chosen = name ?? hostsFile?.default;
     if (chosen === undefined)
         return undefined;
     // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
     const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
     if (entry && hostsFile)
-        return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags);
+        return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags, cwd);
     if (!chosen.includes('@')) {
         const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
         throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+            field: 'host',
             host: chosen,
         });
     }
@@ -57469,14 +57513,14 @@ function resolveRemoteHost(name, hostsFile, flags = {}) {
         address: parsed.address,
         port: parsed.port ?? 22,
         user: parsed.user,
-        ...sshFlags(flags, process.cwd()),
+        ...sshFlags(flags, cwd),
     };
     if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
         ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
     }
     return { name: (0,target/* destination */.j_)(ssh), ssh, labels: [] };
 }
-function fromEntry(alias, entry, baseDir, flags) {
+function fromEntry(alias, entry, baseDir, flags, cwd) {
     // A verification flag replaces the entry's whole verification setting; mixing them could leave an
     // entry's insecure mode (checked first) silently in force.
     const flagVerifies = Boolean(flags.knownHosts || flags.fingerprint || flags.insecureIgnoreHostKey);
@@ -57493,7 +57537,7 @@ function fromEntry(alias, entry, baseDir, flags) {
         user: entry.user,
         ...(entry.identity_file ? { identity_file: expandPath(entry.identity_file, baseDir) } : {}),
         ...verification,
-        ...sshFlags(flags, process.cwd()),
+        ...sshFlags(flags, cwd),
     };
     if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
         ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
@@ -57521,6 +57565,629 @@ function expandPath(path, baseDir) {
     return (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(baseDir, path);
 }
 //# sourceMappingURL=resolve.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/directory.js
+
+
+/** No hosts file: only `local` (or nothing) is understood. */
+const localOnly = {
+    async resolve(name) {
+        if (name === undefined || name === 'local')
+            return undefined;
+        throw new dist_errors/* InputError */.dz(`host: unknown host "${name}": no hosts are configured (use "local" or name none)`, {
+            field: 'host',
+        });
+    },
+    async aliases() {
+        return [];
+    },
+};
+/**
+ * The hosts of a hosts file (read when first needed, then kept), and inline `user@address[:port]`
+ * hosts verified with the caller's flags. Without a file, only inline hosts and `local`.
+ */
+function hostsFromFile(path, flags, cwd) {
+    let file;
+    const load = () => {
+        if (!path)
+            return Promise.resolve(undefined);
+        file ??= loadHostsFile(path, cwd);
+        // A broken file must not stay cached as broken: the next call reads it again.
+        file.catch(() => {
+            file = undefined;
+        });
+        return file;
+    };
+    return {
+        async resolve(name) {
+            if (name === 'local')
+                return undefined;
+            return resolveRemoteHost(name, await load(), flags, cwd);
+        },
+        async aliases() {
+            return Object.keys((await load())?.hosts ?? {});
+        },
+    };
+}
+//# sourceMappingURL=directory.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox.js
+var sandbox = __nccwpck_require__(4357);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
+var scratch = __nccwpck_require__(2689);
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/types.js
+/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
+const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/host-scan.js
+
+
+
+
+/**
+ * Looks on every host (the hosts file's, or those asked for) for what each SSH extension left there,
+ * and removes what is expired or known to be gone, and caches unused for too long.
+ */
+async function scanHosts(context, options, now) {
+    const { lifecycle, hosts } = context;
+    const catalog = await lifecycle.deps.catalog();
+    const findings = [];
+    const names = options.hosts ?? (await hosts.aliases());
+    const extensions = [];
+    for (const declaration of catalog.extensions()) {
+        const extension = await lifecycle.extension(declaration.id);
+        if (extension.hostKind === 'ssh' && extension.findSandboxes)
+            extensions.push(extension);
+    }
+    for (const name of names) {
+        for (const extension of extensions) {
+            let host;
+            let found;
+            try {
+                host = await hosts.resolve(name);
+                if (!host)
+                    continue;
+                options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
+                found = await extension.findSandboxes(host, options);
+            }
+            catch (error) {
+                findings.push({
+                    sandbox: '-',
+                    where: name,
+                    found: extension.id,
+                    reason: 'scan failed',
+                    action: 'keep',
+                    result: 'failed',
+                    detail: (0,dist_errors/* messageOf */.bD)(error),
+                });
+                continue;
+            }
+            if (extension.pruneCaches && options.consumer === undefined) {
+                findings.push(...(await pruneCaches(extension, host, name, options)));
+            }
+            for (const item of found) {
+                const finding = await decide(lifecycle.deps.store, item, name, now, options);
+                if (finding.action === 'keep') {
+                    findings.push({ ...finding, result: 'kept' });
+                    continue;
+                }
+                const target = host;
+                if (options.dryRun) {
+                    findings.push({ ...finding, result: 'dry run' });
+                    continue;
+                }
+                try {
+                    const report = await extension.teardown({ sandbox_id: item.sandbox_id, host: name, target }, options);
+                    findings.push({
+                        ...finding,
+                        result: report.leftovers.length ? 'failed' : 'done',
+                        ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
+                    });
+                }
+                catch (error) {
+                    findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+                }
+            }
+        }
+    }
+    return findings;
+}
+/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
+async function pruneCaches(extension, host, name, options) {
+    const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
+    const limit = formatDuration(maxAge);
+    let caches;
+    try {
+        options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
+        caches = await extension.pruneCaches(host, {
+            olderThanMinutes: Math.floor(maxAge / 60),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.progress ? { progress: options.progress } : {}),
+        });
+    }
+    catch (error) {
+        return [
+            {
+                sandbox: '-',
+                where: name,
+                found: `${extension.id} sync caches`,
+                reason: 'prune failed',
+                action: 'keep',
+                result: 'failed',
+                detail: (0,dist_errors/* messageOf */.bD)(error),
+            },
+        ];
+    }
+    return caches.map((c) => {
+        const finding = {
+            sandbox: '-',
+            where: name,
+            found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
+            reason: `unused since ${c.last_used} (over ${limit})`,
+        };
+        if (c.result === 'in-use') {
+            return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' };
+        }
+        const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
+        return {
+            ...finding,
+            action: 'destroy',
+            result,
+            ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
+        };
+    });
+}
+/** What to do with something found on a host, from what this store knows and what the host says. */
+async function decide(store, item, host, now, options) {
+    const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
+    const record = await store.getSandbox(item.sandbox_id);
+    const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
+    if (record && sandbox.LIVE_STATES.has(record.state)) {
+        // A live record is the store's business (handled above, under its lock), never the scan's.
+        return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
+    }
+    if (record)
+        return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
+    if (expired)
+        return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
+    if (options.consumer !== undefined)
+        return { ...base, reason: "not this consumer's", action: 'keep' };
+    if (options.unknown)
+        return {
+            ...base,
+            reason: 'unknown to this store (asked to remove unknown ones)',
+            action: 'destroy',
+        };
+    return {
+        ...base,
+        reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's?)`,
+        action: 'keep',
+    };
+}
+//# sourceMappingURL=host-scan.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/gc.js
+
+
+
+
+/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
+const BUSY_WAIT_MS = 1500;
+/**
+ * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
+ * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
+ * that is expired or that this store knows as gone. Never touches a sandbox another process is
+ * working on (its lock is held), nor an unknown unexpired one unless asked.
+ */
+async function collectGarbage(context, options = {}) {
+    const { lifecycle } = context;
+    const { store, ledger } = lifecycle.deps;
+    const findings = [];
+    const now = lifecycle.deps.now();
+    const act = async (finding, work) => {
+        if (options.dryRun) {
+            findings.push({ ...finding, result: 'dry run' });
+            return;
+        }
+        try {
+            await work();
+            findings.push({ ...finding, result: 'done' });
+        }
+        catch (error) {
+            findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+    };
+    const records = (await store.listSandboxes()).filter((r) => options.consumer === undefined || r.consumer === options.consumer);
+    for (const record of records) {
+        const reason = whyCollect(record, now);
+        if (!reason)
+            continue;
+        const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
+        const kept = (detail) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
+        if (options.dryRun) {
+            findings.push({ ...finding, action: 'destroy', result: 'dry run' });
+            continue;
+        }
+        options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
+        let changed = false;
+        try {
+            await lifecycle.destroy(record.id, {
+                ...(options.progress ? { progress: options.progress } : {}),
+                lockWaitMs: BUSY_WAIT_MS,
+                onlyIf: (current) => {
+                    changed = whyCollect(current, lifecycle.deps.now()) === undefined;
+                    return !changed;
+                },
+            });
+            if (changed)
+                kept('it changed meanwhile (e.g. became ready); nothing to do');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'done' });
+        }
+        catch (error) {
+            if (error instanceof dist_errors/* StateConflictError */.K$)
+                kept('another process is working on it');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+    }
+    for (const hold of await ledger.unreleasedHolds()) {
+        const record = hold.sandbox ? await store.getSandbox(hold.sandbox) : undefined;
+        if (options.consumer !== undefined && record?.consumer !== options.consumer)
+            continue;
+        if (record && sandbox.LIVE_STATES.has(record.state) && record.hold === hold.id)
+            continue;
+        const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
+        await act({
+            sandbox: hold.sandbox ?? '-',
+            where: 'ledger',
+            found: `hold of ${hold.credits} credits on "${hold.account}"`,
+            reason,
+            action: 'release hold',
+        }, () => ledger.release(hold.id, `gc: ${reason}`));
+    }
+    // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
+    if (!options.dryRun) {
+        for (const dir of (0,scratch/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
+            findings.push({
+                sandbox: '-',
+                where: 'this machine',
+                found: dir,
+                reason: 'key scratch of a dead process',
+                action: 'destroy',
+                result: 'done',
+            });
+        }
+    }
+    if (options.scanHosts !== false)
+        findings.push(...(await scanHosts(context, options, now)));
+    return findings;
+}
+/** Why a record needs gc, or undefined when it is fine as it is. */
+function whyCollect(record, now) {
+    if (record.state === 'provisioning')
+        return 'stuck provisioning (its creator is gone)';
+    if (record.state === 'destroying')
+        return 'stuck destroying (a teardown failed or was cut short)';
+    if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
+        return `expired at ${record.expires_at}`;
+    }
+    if (record.state === 'failed' && record.cleanup?.leftovers.length)
+        return 'its rollback left things behind';
+    return undefined;
+}
+//# sourceMappingURL=gc.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/keys.js
+
+
+/** Small facts every lifecycle step shares. */
+/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
+function lockKey(id) {
+    return `sandbox-${id}`;
+}
+/** Held while routing counts live sandboxes and writes the first record, so capacities stay true. */
+const ROUTE_LOCK = 'route';
+/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
+const HOLD_GRACE_MS = 10 * 60_000;
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record) {
+    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+/** The handle to work on: the stored one, else the minimal one. */
+function handleOf(record) {
+    return record.handle ?? minimalHandle(record);
+}
+/** The `error` a record keeps: the step that failed and the typed error's code. */
+function errorOf(step, error) {
+    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
+    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
+}
+function throwIfAborted(signal) {
+    if (signal?.aborted)
+        throw new dist_errors/* InterruptedError */.p4('interrupted');
+}
+/** Who a sandbox is for when the caller does not say: `user@machine`. */
+function defaultConsumer() {
+    let user = 'unknown';
+    try {
+        user = (0,external_node_os_.userInfo)().username;
+    }
+    catch {
+        // No passwd entry (some containers): the host name alone still says where it came from.
+    }
+    return `${user}@${(0,external_node_os_.hostname)()}`;
+}
+//# sourceMappingURL=keys.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
+var sandbox_states = __nccwpck_require__(8604);
+// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
+var ids = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ../../packages/core/dist/state/lookup.js
+
+
+
+/**
+ * The manager's two read-only questions, over any record source. The manager answers them from its
+ * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
+ * and get the same answers because this is the one place they are written.
+ */
+/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
+async function getRecord(source, idText) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const record = await source.getSandbox(id);
+    if (!record) {
+        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location}`, { sandbox: idText });
+    }
+    return record;
+}
+/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
+async function listRecords(source, options = {}) {
+    const records = await source.listSandboxes();
+    return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
+}
+//# sourceMappingURL=lookup.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/types.js
+/** Saves a record with a fresh `updated_at`: the one way every step writes a sandbox record. */
+async function saveRecord(deps, record) {
+    const updated = { ...record, updated_at: deps.now().toISOString() };
+    await deps.store.putSandbox(updated);
+    return updated;
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create.js
+
+
+
+
+/**
+ * Records the sandbox as `provisioning` before any backend call (routing and that first record under
+ * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
+ * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed`.
+ */
+async function createSandbox(deps, plan, steps) {
+    const { progress, signal } = steps;
+    const save = async (next) => {
+        const saved = await saveRecord(deps, next);
+        await steps.onRecord?.(saved);
+        return saved;
+    };
+    const id = (0,ids/* newSandboxId */.Dp)();
+    return deps.store.withLock(lockKey(id), async () => {
+        const { record: first, choice } = await deps.store.withLock(ROUTE_LOCK, () => routeAndRecord(deps, plan, id, save));
+        let record = first;
+        for (const rejected of record.routing ?? []) {
+            progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
+        }
+        const held = record.estimate && record.hold
+            ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
+            : '';
+        const { extension } = choice;
+        progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
+        let handle;
+        let step = plan.restore ? 'restore' : 'provision';
+        try {
+            throwIfAborted(signal);
+            const request = {
+                sandboxId: id,
+                profile: plan.profile,
+                inputs: choice.inputs,
+                host: choice.host,
+                createdAt: new Date(record.created_at),
+                expiresAt: new Date(record.expires_at),
+                progress,
+                signal,
+                checkpoint: async (partial) => {
+                    record = await save({ ...record, handle: partial });
+                },
+            };
+            handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
+            record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
+            throwIfAborted(signal);
+            step = 'wait_ready';
+            progress?.(`sandbox ${id}: waiting until ready`);
+            const reachability = await extension.waitReady(handle, { progress, signal });
+            throwIfAborted(signal);
+            record = await save({
+                ...record,
+                state: 'ready',
+                reachability,
+                ready_at: deps.now().toISOString(),
+                owner_pid: undefined,
+            });
+            progress?.(`sandbox ${id}: ready`);
+            return record;
+        }
+        catch (error) {
+            const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
+            // The final handle, else what provision checkpointed, else the minimal handle.
+            const failed = await rollback(deps, record, extension, handle ?? record.handle, step, cause, progress);
+            await steps.onRecord?.(failed);
+            throw failure(failed, step, cause);
+        }
+    });
+}
+/** Routing and the first record, under the route lock (see createSandbox). */
+async function routeAndRecord(deps, plan, id, save) {
+    const createdAt = deps.now();
+    const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
+    const catalog = await deps.catalog();
+    const choice = await deps.router(catalog).choose(plan, {
+        sandboxId: id,
+        holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
+    });
+    const rejected = choice.decision.candidates.filter((c) => !c.feasible);
+    const record = {
+        id,
+        state: 'provisioning',
+        profile: plan.profile.id,
+        extension: choice.extension.id,
+        host: choice.host?.name ?? 'local',
+        consumer: plan.consumer,
+        account: plan.account,
+        created_at: createdAt.toISOString(),
+        updated_at: createdAt.toISOString(),
+        expires_at: expiresAt.toISOString(),
+        ttl_seconds: plan.ttlSeconds,
+        ...(choice.host ? { target: choice.host } : {}),
+        ...(plan.restore ? { restored_from: plan.restore.snapshot } : {}),
+        ...(choice.report.estimate ? { estimate: choice.report.estimate } : {}),
+        ...(choice.hold ? { hold: choice.hold.id } : {}),
+        ...(rejected.length > 0
+            ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
+            : {}),
+        owner_pid: process.pid,
+    };
+    try {
+        return { record: await save(record), choice };
+    }
+    catch (error) {
+        // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
+        // back and leave no `provisioning` record that would count against capacity.
+        if (choice.hold)
+            await deps.ledger.release(choice.hold.id, 'the sandbox record could not be saved');
+        await deps.store
+            .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
+            .catch(() => { });
+        throw error;
+    }
+}
+/** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
+async function rollback(deps, record, extension, handle, step, cause, progress) {
+    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
+    let cleanup;
+    try {
+        cleanup =
+            cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
+                ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
+                : await extension.teardown(handle ?? minimalHandle(record), { progress });
+    }
+    catch (error) {
+        cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
+    }
+    // A sandbox that never became ready is not charged: its hold goes back in full.
+    if (record.hold)
+        await deps.ledger.release(record.hold, `${step} failed`);
+    return saveRecord(deps, {
+        ...record,
+        state: 'failed',
+        error: errorOf(step, cause),
+        cleanup,
+        destroyed_at: deps.now().toISOString(),
+        owner_pid: undefined,
+    });
+}
+/** The error a failed create reports, once it is rolled back. */
+function failure(failed, step, cause) {
+    const id = failed.id;
+    if (cause instanceof dist_errors/* InterruptedError */.p4) {
+        return new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
+            sandbox: id,
+            step,
+        });
+    }
+    const undone = failed.cleanup?.leftovers.length
+        ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
+        : 'rolled back';
+    return new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; its record says what happened)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
+}
+//# sourceMappingURL=create.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/destroy.js
+
+
+
+
+
+/**
+ * Tears the sandbox down and marks it `destroyed`. Idempotent: destroying a destroyed (or rolled
+ * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
+ * `destroying` with a report of the leftovers, and destroy can be retried.
+ */
+async function destroySandbox(deps, idText, steps) {
+    const { progress, signal } = steps;
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const lockOptions = steps.lockWaitMs === undefined ? {} : { waitMs: steps.lockWaitMs };
+    return deps.store.withLock(lockKey(id), async () => {
+        let record = await getRecord(deps.store, id);
+        // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
+        if (steps.onlyIf && !steps.onlyIf(record))
+            return record;
+        if (record.state === 'destroyed')
+            return record;
+        if (record.state === 'failed' && !record.cleanup?.leftovers.length)
+            return record;
+        // Holding the lock means no live process is creating or destroying it: a `provisioning` record
+        // here belongs to a creator that died, and tearing down is exactly what it needs.
+        const extension = await deps.extension(record.extension);
+        record = await saveRecord(deps, { ...record, state: 'destroying', owner_pid: process.pid });
+        progress?.(`sandbox ${id}: tearing down on ${record.host}`);
+        let cleanup;
+        try {
+            throwIfAborted(signal);
+            cleanup = await extension.teardown(handleOf(record), { progress, signal });
+        }
+        catch (error) {
+            await saveRecord(deps, { ...record, error: errorOf('teardown', error), owner_pid: undefined });
+            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; destroy it again)`, { sandbox: id }, { cause: error });
+        }
+        if (cleanup.leftovers.length > 0) {
+            await saveRecord(deps, { ...record, cleanup, owner_pid: undefined });
+            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or destroy it again`, { sandbox: id, leftovers: cleanup.leftovers });
+        }
+        const destroyedAt = deps.now();
+        const cost = meter(extension, record, destroyedAt);
+        await settle(deps, record, cost, progress);
+        record = await saveRecord(deps, {
+            ...record,
+            state: 'destroyed',
+            cleanup,
+            destroyed_at: destroyedAt.toISOString(),
+            ...(cost ? { cost } : {}),
+            owner_pid: undefined,
+        });
+        progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
+        return record;
+    }, lockOptions);
+}
+/** What the sandbox cost; only one that became ready is charged (not one whose creator died). */
+function meter(extension, record, destroyedAt) {
+    if (!record.ready_at)
+        return undefined;
+    return extension.meterActual?.(handleOf(record), {
+        createdAt: new Date(record.created_at),
+        // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
+        // ours to have removed (gc, the host-side switch), not the user's to pay for.
+        destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
+    });
+}
+/** Debits the cost (releasing the hold), or gives the hold back when nothing is charged. */
+async function settle(deps, record, cost, progress) {
+    if (cost && record.account) {
+        // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
+        const debit = await deps.ledger.settle(record.account, record.id, cost.credits, record.hold, cost.breakdown);
+        progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
+    }
+    else if (record.hold) {
+        await deps.ledger.release(record.hold, 'destroyed');
+    }
+}
+//# sourceMappingURL=destroy.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
@@ -57562,17 +58229,6 @@ function fromCents(cents) {
 
 
 const LOCK = 'ledger';
-/** Credits a new account starts with: `$SANDBOXER_INITIAL_CREDITS`, else 100 (see docs/payments.md). */
-function initialCreditsFromEnv(env = process.env) {
-    const text = env.SANDBOXER_INITIAL_CREDITS;
-    if (text === undefined || text === '')
-        return 100;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < 0) {
-        throw new dist_errors/* InputError */.dz(`SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(text)}`);
-    }
-    return value;
-}
 /**
  * The consumer → account mapping: everything before the first `#` (so every run of
  * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
@@ -57793,8 +58449,223 @@ function summarize(entries, account, now, initialCredits) {
     };
 }
 //# sourceMappingURL=ledger.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox.js
-var sandbox = __nccwpck_require__(4357);
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/plan.js
+
+
+
+
+
+
+/**
+ * Turns a request into a plan: the profile, its defaults overlaid with the inputs, every required
+ * input present, every input checked against its declared kind and the caller's policy, the TTL.
+ * Nothing is recorded before this has passed. With `restore`, the snapshot's inputs sit between the
+ * defaults and the request's, and inputs that feed only the first copy are not required.
+ */
+async function planCreate(context, request, restore) {
+    const profile = context.catalog.profile(request.profile);
+    const inputs = await checkInputs(context, profile, request.inputs ?? {}, restore?.inputs);
+    if (!restore)
+        requireInputs(profile, inputs);
+    if (context.policy.confined && request.host !== undefined && request.host !== 'local') {
+        await requireAlias(context, 'host', request.host);
+    }
+    const consumer = request.consumer ?? defaultConsumer();
+    return {
+        profile,
+        inputs,
+        host: request.host,
+        ttlSeconds: resolveTtl(profile, request.ttl),
+        consumer,
+        account: request.account ?? accountOf(consumer),
+        ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
+    };
+}
+/**
+ * The profile's defaults overlaid with `base` (a snapshot's inputs) and then the caller's `given`
+ * inputs, each checked against its declared kind and the caller's policy; `local-path` inputs come
+ * back absolute.
+ */
+async function checkInputs(context, profile, given, base = {}) {
+    const { policy } = context;
+    const inputs = { ...profile.inputs.defaults, ...base, ...given };
+    const kinds = inputKinds(context.catalog, profile);
+    for (const [name, value] of Object.entries(inputs)) {
+        const kind = kinds.get(name) ?? 'text';
+        if (kind === 'local-path')
+            inputs[name] = localDirectory(name, value, policy);
+        else if (policy.confined && kind === 'host-ref')
+            await requireAlias(context, `input "${name}"`, value, name);
+        else if (policy.confined && kind === 'remote-path' && Object.hasOwn(given, name)) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": a remote path is fixed by the profile or the hosts file and cannot be chosen here`, { inputs: [name] });
+        }
+    }
+    return inputs;
+}
+/** Every required input must be non-empty. */
+function requireInputs(profile, inputs) {
+    const missing = profile.inputs.required.filter((name) => !inputs[name]);
+    if (missing.length === 0)
+        return;
+    throw new dist_errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required`, { profile: profile.id, inputs: missing });
+}
+/** What the extensions a profile may route to declare about each input (the strictest kind wins). */
+function inputKinds(catalog, profile) {
+    const kinds = new Map();
+    const extensions = profile.routing?.candidates.map((c) => c.extension) ?? [profile.extension];
+    for (const id of new Set(extensions)) {
+        for (const [name, input] of Object.entries(catalog.extension(id).inputs)) {
+            if (kinds.get(name) === undefined || kinds.get(name) === 'text')
+                kinds.set(name, input.kind);
+        }
+    }
+    return kinds;
+}
+/**
+ * A `local-path` input made absolute against the policy's base and checked to be a directory. A
+ * confined caller's path must lie inside the base, and is refused with one message whether it is
+ * outside, missing or not a directory, so refusals reveal nothing about the server's files.
+ */
+function localDirectory(name, value, policy) {
+    const absolute = (0,external_node_path_.resolve)(policy.baseDir, value);
+    if (policy.confined) {
+        const real = realpathIfExists(absolute);
+        const root = realpathIfExists(policy.baseDir) ?? policy.baseDir;
+        if (!real || !inside(root, real) || !plan_isDirectory(real)) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": ${JSON.stringify(value)} is not a directory inside the repo root`, {
+                inputs: [name],
+            });
+        }
+        return real;
+    }
+    if (!plan_isDirectory(absolute)) {
+        throw new dist_errors/* InputError */.dz(`input "${name}": ${absolute} is not a directory`, { inputs: [name] });
+    }
+    return absolute;
+}
+async function requireAlias(context, what, value, input) {
+    const aliases = await context.aliases();
+    if (Object.hasOwn(Object.fromEntries(aliases.map((a) => [a, true])), value))
+        return;
+    throw new dist_errors/* InputError */.dz(`${what}: ${JSON.stringify(value)} is not a hosts-file alias; here hosts may only be named by alias (${aliases.join(', ') || 'none configured'})`, input ? { inputs: [input] } : { field: 'host' });
+}
+/** The sandbox's lifetime in seconds: the requested TTL (at most `max_ttl`), else the profile's. */
+function resolveTtl(profile, requested) {
+    if (requested === undefined)
+        return profile.ttl;
+    const seconds = parseTtl(requested);
+    if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
+        throw new dist_errors/* InputError */.dz(`ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', ttl: requested, max_ttl: profile.max_ttl });
+    }
+    return seconds;
+}
+/** A TTL as the caller gave it, in seconds. */
+function parseTtl(requested) {
+    const seconds = parseDurationSeconds(requested);
+    if (seconds === undefined) {
+        throw new dist_errors/* InputError */.dz(`ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, { field: 'ttl', ttl: requested });
+    }
+    return seconds;
+}
+function realpathIfExists(path) {
+    try {
+        return (0,external_node_fs_.realpathSync)(path);
+    }
+    catch {
+        return undefined;
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+function plan_isDirectory(path) {
+    return (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+//# sourceMappingURL=plan.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/extend.js
+
+
+
+
+
+
+
+/**
+ * Pushes a live sandbox's expiry out to `ttl` from now. Its whole life may not exceed the profile's
+ * `max_ttl`; on a metered backend the hold is swapped for one covering the longer life, or the
+ * extension is refused with INSUFFICIENT_CREDITS and nothing changes.
+ */
+async function extendSandbox(deps, idText, ttl) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    return deps.store.withLock(lockKey(id), async () => {
+        const record = await getRecord(deps.store, id);
+        if (record.state !== 'ready' && record.state !== 'provisioning') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} is ${record.state}: only a live sandbox can be extended`, {
+                sandbox: id,
+            });
+        }
+        const profile = (await deps.catalog()).profile(record.profile);
+        const expiresAt = new Date(deps.now().getTime() + parseTtl(ttl) * 1000);
+        const lifeSeconds = Math.ceil((expiresAt.getTime() - Date.parse(record.created_at)) / 1000);
+        if (profile.max_ttl !== undefined && lifeSeconds > profile.max_ttl) {
+            throw new dist_errors/* InputError */.dz(`ttl: the sandbox would live ${formatDuration(lifeSeconds)} in all, longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', sandbox: id, max_ttl: profile.max_ttl });
+        }
+        let updated = { ...record, expires_at: expiresAt.toISOString(), ttl_seconds: lifeSeconds };
+        const extension = await deps.extension(record.extension);
+        // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
+        if (extension.reschedule && (record.handle || record.target)) {
+            const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
+            if (!moved) {
+                throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); gc settles its record`, { sandbox: id });
+            }
+        }
+        const quote = record.hold ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
+        if (record.hold && quote) {
+            const hold = await deps.ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
+            updated = { ...updated, hold: hold.id, estimate: quote };
+        }
+        return saveRecord(deps, updated);
+    });
+}
+//# sourceMappingURL=extend.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/lifecycle.js
+
+
+
+
+
+/**
+ * One sandbox's life, under its lock: create (route, record, provision, wait ready, roll back on
+ * failure), extend, destroy (teardown, meter, settle). The manager, gc and snapshots all go through
+ * here, so a state change is made and saved one way only.
+ */
+class SandboxLifecycle {
+    deps;
+    constructor(deps) {
+        this.deps = deps;
+    }
+    create(plan, steps = {}) {
+        return createSandbox(this.deps, plan, steps);
+    }
+    destroy(id, steps = {}) {
+        return destroySandbox(this.deps, id, steps);
+    }
+    extend(id, ttl) {
+        return extendSandbox(this.deps, id, ttl);
+    }
+    /** The record of one sandbox, in whatever state it is. */
+    get(id) {
+        return getRecord(this.deps.store, id);
+    }
+    save(record) {
+        return saveRecord(this.deps, record);
+    }
+    extension(id) {
+        return this.deps.extension(id);
+    }
+}
+//# sourceMappingURL=lifecycle.js.map
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
@@ -57850,8 +58721,8 @@ class RoutingResolver {
                 if (error !== undefined && !errors.has(index))
                     errors.set(index, error);
             };
-            if (request.restoreWith && candidate.extension !== request.restoreWith) {
-                reject(`the snapshot was taken with ${request.restoreWith}`);
+            if (request.restore && candidate.extension !== request.restore.extension) {
+                reject(`the snapshot was taken with ${request.restore.extension}`);
                 continue;
             }
             if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
@@ -57862,8 +58733,8 @@ class RoutingResolver {
             let inputs;
             let host;
             try {
-                extension = await this.#deps.catalog.instantiate(candidate.extension, this.#deps.home);
-                inputs = extension.validateInputs(request.inputs, { restore: request.restoreWith !== undefined });
+                extension = await this.#deps.extension(candidate.extension);
+                inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
                 host = await this.#host(extension, candidate, request, routed);
             }
             catch (error) {
@@ -57928,16 +58799,16 @@ class RoutingResolver {
     /** The host for one candidate: local extensions need none; SSH ones resolve the candidate's or the user's. */
     async #host(extension, candidate, request, routed) {
         if (extension.hostKind !== 'ssh') {
-            // A routed profile's --host is meant for its self-hosted candidates; a plain one is a mistake.
+            // A routed profile's host is meant for its self-hosted candidates; a plain one is a mistake.
             if (!routed && request.host !== undefined && request.host !== 'local') {
-                throw new dist_errors/* InputError */.dz(`${extension.id} runs on this machine: omit --host (got "${request.host}")`);
+                throw new dist_errors/* InputError */.dz(`host: ${extension.id} runs on this machine and takes no host (got "${request.host}")`, { field: 'host' });
             }
             return undefined;
         }
         const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
-        const host = await this.#deps.resolveHost(name, extension);
+        const host = await this.#deps.resolveHost(name);
         if (!host) {
-            throw new dist_errors/* InputError */.dz(`${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`);
+            throw new dist_errors/* InputError */.dz(`host: ${extension.id} needs a host: name one (user@address[:port] or a hosts-file alias), or set a default in the hosts file`, { field: 'host' });
         }
         return host;
     }
@@ -57967,7 +58838,7 @@ class RoutingResolver {
             }
         }
         if (fitting)
-            alternatives.push(`--ttl ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
+            alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
         const selfHosted = this.#deps.catalog
             .profiles()
             .filter((p) => this.#deps.catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
@@ -57976,7 +58847,7 @@ class RoutingResolver {
             alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
         return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
             `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
-            `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or add credits: sandboxer credits grant ${JSON.stringify(request.account)} <amount>`);
+            `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`);
     }
 }
 /** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
@@ -57993,323 +58864,10 @@ function probeSsh(host, timeoutMs = 3000) {
     });
 }
 //# sourceMappingURL=resolver.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
-var sandbox_states = __nccwpck_require__(8604);
-// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
-var ids = __nccwpck_require__(5310);
-;// CONCATENATED MODULE: ../../packages/core/dist/state/lookup.js
-
-
-
-/**
- * The manager's two read-only questions, over any record source. The manager answers them from its
- * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
- * and get the same answers because this is the one place they are written.
- */
-/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
-async function getRecord(source, idText) {
-    const id = (0,ids/* parseSandboxId */.Am)(idText);
-    const record = await source.getSandbox(id);
-    if (!record) {
-        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location} (see \`sandboxer list --all\`)`, {
-            sandbox: idText,
-        });
-    }
-    return record;
-}
-/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
-async function listRecords(source, options = {}) {
-    const records = await source.listSandboxes();
-    return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
-}
-//# sourceMappingURL=lookup.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
-var scratch = __nccwpck_require__(2689);
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/gc.js
-
-
-
-
-/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
-const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
-/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
-const BUSY_WAIT_MS = 1500;
-/**
- * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
- * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
- * that is expired or that this store knows as gone. Never touches a sandbox another process is
- * working on (its lock is held), nor an unknown unexpired one unless asked.
- */
-async function collectGarbage(deps, options = {}) {
-    const findings = [];
-    const now = deps.now();
-    const act = async (finding, work) => {
-        if (options.dryRun) {
-            findings.push({ ...finding, result: 'dry run' });
-            return;
-        }
-        try {
-            await work();
-            findings.push({ ...finding, result: 'done' });
-        }
-        catch (error) {
-            findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-        }
-    };
-    const records = (await deps.store.listSandboxes()).filter((r) => options.consumer === undefined || r.consumer === options.consumer);
-    for (const record of records) {
-        const reason = whyCollect(record, now);
-        if (!reason)
-            continue;
-        const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
-        const kept = (detail) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
-        if (options.dryRun) {
-            findings.push({ ...finding, action: 'destroy', result: 'dry run' });
-            continue;
-        }
-        options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
-        let changed = false;
-        try {
-            await deps.destroy(record.id, {
-                ...(options.progress ? { progress: options.progress } : {}),
-                lockWaitMs: BUSY_WAIT_MS,
-                onlyIf: (current) => {
-                    changed = whyCollect(current, deps.now()) === undefined;
-                    return !changed;
-                },
-            });
-            if (changed)
-                kept('it changed meanwhile (e.g. became ready); nothing to do');
-            else
-                findings.push({ ...finding, action: 'destroy', result: 'done' });
-        }
-        catch (error) {
-            if (error instanceof dist_errors/* StateConflictError */.K$)
-                kept('another process is working on it');
-            else
-                findings.push({ ...finding, action: 'destroy', result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-        }
-    }
-    for (const hold of await deps.ledger.unreleasedHolds()) {
-        const record = hold.sandbox ? await deps.store.getSandbox(hold.sandbox) : undefined;
-        if (options.consumer !== undefined && record?.consumer !== options.consumer)
-            continue;
-        if (record && sandbox.LIVE_STATES.has(record.state) && record.hold === hold.id)
-            continue;
-        const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
-        await act({
-            sandbox: hold.sandbox ?? '-',
-            where: 'ledger',
-            found: `hold of ${hold.credits} credits on "${hold.account}"`,
-            reason,
-            action: 'release hold',
-        }, () => deps.ledger.release(hold.id, `gc: ${reason}`));
-    }
-    // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
-    if (!options.dryRun) {
-        for (const dir of (0,scratch/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
-            findings.push({
-                sandbox: '-',
-                where: 'this machine',
-                found: dir,
-                reason: 'key scratch of a dead process',
-                action: 'destroy',
-                result: 'done',
-            });
-        }
-    }
-    if (options.scanHosts !== false)
-        findings.push(...(await scanHosts(deps, options, now)));
-    return findings;
-}
-/** Why a record needs gc, or undefined when it is fine as it is. */
-function whyCollect(record, now) {
-    if (record.state === 'provisioning')
-        return 'stuck provisioning (its creator is gone)';
-    if (record.state === 'destroying')
-        return 'stuck destroying (a teardown failed or was cut short)';
-    if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
-        return `expired at ${record.expires_at}`;
-    }
-    if (record.state === 'failed' && record.cleanup?.leftovers.length)
-        return 'its rollback left things behind';
-    return undefined;
-}
-async function scanHosts(deps, options, now) {
-    const catalog = await deps.catalog();
-    const findings = [];
-    const names = options.hosts ?? (await deps.listHosts());
-    const extensions = [];
-    for (const declaration of catalog.extensions()) {
-        const extension = await catalog.instantiate(declaration.id, deps.home);
-        if (extension.hostKind === 'ssh' && extension.findSandboxes)
-            extensions.push(extension);
-    }
-    for (const name of names) {
-        for (const extension of extensions) {
-            let host;
-            let found;
-            try {
-                host = await deps.resolveHost(name, extension);
-                if (!host)
-                    continue;
-                options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
-                found = await extension.findSandboxes(host, options);
-            }
-            catch (error) {
-                findings.push({
-                    sandbox: '-',
-                    where: name,
-                    found: extension.id,
-                    reason: 'scan failed',
-                    action: 'keep',
-                    result: 'failed',
-                    detail: (0,dist_errors/* messageOf */.bD)(error),
-                });
-                continue;
-            }
-            if (extension.pruneCaches && options.consumer === undefined) {
-                findings.push(...(await pruneCaches(extension, host, name, options)));
-            }
-            for (const item of found) {
-                const finding = await decide(deps, item, name, now, options);
-                if (finding.action === 'keep') {
-                    findings.push({ ...finding, result: 'kept' });
-                    continue;
-                }
-                const target = host;
-                if (options.dryRun) {
-                    findings.push({ ...finding, result: 'dry run' });
-                    continue;
-                }
-                try {
-                    const report = await extension.teardown({ sandbox_id: item.sandbox_id, host: name, target }, options);
-                    findings.push({
-                        ...finding,
-                        result: report.leftovers.length ? 'failed' : 'done',
-                        ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
-                    });
-                }
-                catch (error) {
-                    findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-                }
-            }
-        }
-    }
-    return findings;
-}
-/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
-async function pruneCaches(extension, host, name, options) {
-    const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
-    const limit = formatDuration(maxAge);
-    let caches;
-    try {
-        options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
-        caches = await extension.pruneCaches(host, {
-            olderThanMinutes: Math.floor(maxAge / 60),
-            ...(options.dryRun ? { dryRun: true } : {}),
-            ...(options.progress ? { progress: options.progress } : {}),
-        });
-    }
-    catch (error) {
-        return [
-            {
-                sandbox: '-',
-                where: name,
-                found: `${extension.id} sync caches`,
-                reason: 'prune failed',
-                action: 'keep',
-                result: 'failed',
-                detail: (0,dist_errors/* messageOf */.bD)(error),
-            },
-        ];
-    }
-    return caches.map((c) => {
-        const finding = {
-            sandbox: '-',
-            where: name,
-            found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
-            reason: `unused since ${c.last_used} (over ${limit})`,
-        };
-        if (c.result === 'in-use') {
-            return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' };
-        }
-        const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
-        return {
-            ...finding,
-            action: 'destroy',
-            result,
-            ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
-        };
-    });
-}
-/** What to do with something found on a host, from what this store knows and what the host says. */
-async function decide(deps, item, host, now, options) {
-    const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
-    const record = await deps.store.getSandbox(item.sandbox_id);
-    const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
-    if (record && sandbox.LIVE_STATES.has(record.state)) {
-        // A live record is the store's business (handled above, under its lock), never the scan's.
-        return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
-    }
-    if (record)
-        return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
-    if (expired)
-        return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
-    if (options.consumer !== undefined)
-        return { ...base, reason: "not this consumer's", action: 'keep' };
-    if (options.unknown)
-        return { ...base, reason: 'unknown to this store (--unknown)', action: 'destroy' };
-    return {
-        ...base,
-        reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's? --unknown removes it)`,
-        action: 'keep',
-    };
-}
-//# sourceMappingURL=gc.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/request.js
-
-
-/** The profile's defaults overlaid with the user's inputs; every required input must be non-empty. */
-function resolveInputs(profile, given) {
-    const inputs = { ...profile.inputs.defaults, ...given };
-    const missing = profile.inputs.required.filter((name) => !inputs[name]);
-    if (missing.length > 0) {
-        const flags = missing.map((name) => `--input ${name}=<value>`).join(' ');
-        throw new dist_errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required (pass ${flags})`, { profile: profile.id, missing });
-    }
-    return inputs;
-}
-/** The sandbox's lifetime in seconds: `--ttl` if given (at most `max_ttl`), else the profile's TTL. */
-function resolveTtl(profile, requested) {
-    if (requested === undefined)
-        return profile.ttl;
-    const seconds = parseDurationSeconds(requested);
-    if (seconds === undefined) {
-        throw new dist_errors/* InputError */.dz(`--ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, {
-            ttl: requested,
-        });
-    }
-    if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
-        throw new dist_errors/* InputError */.dz(`--ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { ttl: requested, max_ttl: profile.max_ttl });
-    }
-    return seconds;
-}
-//# sourceMappingURL=request.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/sandbox-keys.js
-/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
-function lockKey(id) {
-    return `sandbox-${id}`;
-}
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record) {
-    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
-}
-//# sourceMappingURL=sandbox-keys.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
-var sha256_file = __nccwpck_require__(1364);
 // EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
 var snapshot_ids = __nccwpck_require__(7449);
+// EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
+var sha256_file = __nccwpck_require__(1364);
 ;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/artifact.js
 
 
@@ -58337,7 +58895,116 @@ async function verifyLocalArtifact(path, expected, id) {
     }
 }
 //# sourceMappingURL=artifact.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/snapshots.js
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/lookup.js
+
+
+/** One snapshot by id (`snap-…`) or by its name. */
+async function getSnapshot(store, ref) {
+    const found = (0,snapshot_ids/* isSnapshotId */.Yr)(ref) ? await store.getSnapshot(ref) : await snapshotNamed(store, ref);
+    if (!found) {
+        throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${store.location}`, {
+            snapshot: ref,
+        });
+    }
+    return found;
+}
+/** The live snapshot of that name, else the latest deleted or failed one (so errors can say what happened). */
+async function snapshotNamed(store, name, liveOnly = false) {
+    const named = (await store.listSnapshots()).filter((s) => s.name === name);
+    const live = named.find((s) => s.status === 'ready' || s.status === 'creating');
+    return live ?? (liveOnly ? undefined : named.at(-1));
+}
+/** The snapshot if it is ready to be used (pulled, restored). */
+function usable(snapshot) {
+    if (snapshot.status === 'ready')
+        return snapshot;
+    throw new dist_errors/* StateConflictError */.K$(`snapshot ${snapshot.id} is ${snapshot.status}${snapshot.status === 'deleted' ? ` (deleted at ${snapshot.updated_at})` : ''}: only a ready snapshot can be used`, { snapshot: snapshot.id, status: snapshot.status });
+}
+/** The extension's handler, if it can snapshot and restore; else an UnsupportedError that says where. */
+async function snapshotCapable(deps, extensionId) {
+    const declaration = (await deps.lifecycle.deps.catalog()).extension(extensionId);
+    const extension = await deps.lifecycle.extension(extensionId);
+    if (!declaration.capabilities.snapshot || !extension.snapshot || !extension.restore) {
+        throw new dist_errors/* UnsupportedError */.Wt(`${extensionId} does not support snapshots (capabilities.snapshot is ${declaration.capabilities.snapshot} in its declaration${declaration.capabilities.snapshot ? ', but its handler has no snapshot/restore' : ''})`, { extension: extensionId });
+    }
+    return extension;
+}
+//# sourceMappingURL=lookup.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/types.js
+
+/** Saves a snapshot record with a fresh `updated_at`. */
+async function saveSnapshot(deps, record) {
+    const updated = { ...record, updated_at: deps.lifecycle.deps.now().toISOString() };
+    await deps.lifecycle.deps.store.putSnapshot(updated);
+    return updated;
+}
+/** Held while a snapshot name is checked and taken. */
+const NAMES_LOCK = 'snapshot-names';
+function snapshotLock(id) {
+    return `snapshot-${id}`;
+}
+/** The `error` a record keeps for a failed capture or restore. */
+function snapshotErrorOf(error) {
+    return {
+        code: error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'SNAPSHOT_FAILED',
+        message: (0,dist_errors/* messageOf */.bD)(error),
+    };
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/copies.js
+
+
+
+
+
+/** The copies of a snapshot's artifact: on hosts, and in this machine's local store. */
+/** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
+async function pullSnapshot(deps, ref, options = {}) {
+    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
+    if (snapshot.locations.some((l) => l.kind === 'local'))
+        return snapshot;
+    const from = snapshot.locations.find((l) => l.kind === 'host');
+    const extension = await deps.lifecycle.extension(snapshot.extension);
+    if (!from || !extension.pullArtifact) {
+        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy that can be pulled`, {
+            snapshot: snapshot.id,
+        });
+    }
+    const path = localArtifactPath(deps.artifactDir, snapshot.id);
+    await (0,promises_.mkdir)(deps.artifactDir, { recursive: true, mode: 0o700 });
+    options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
+    await extension.pullArtifact(from, path, options);
+    try {
+        await verifyLocalArtifact(path, snapshot.sha256, snapshot.id);
+    }
+    catch (error) {
+        await (0,promises_.rm)(path, { force: true });
+        throw error;
+    }
+    return addLocation(deps, snapshot.id, { kind: 'local', path });
+}
+/** Records one more copy of the artifact (once). */
+async function addLocation(deps, id, location) {
+    const { store } = deps.lifecycle.deps;
+    return store.withLock(snapshotLock(id), async () => {
+        const current = await store.getSnapshot(id);
+        if (!current)
+            throw new dist_errors/* NotFoundError */.m_(`snapshot ${id} disappeared`, { snapshot: id });
+        const same = (l) => l.kind === location.kind &&
+            l.path === location.path &&
+            (l.kind === 'local' || (location.kind === 'host' && l.host === location.host));
+        if (current.locations.some(same))
+            return current;
+        return saveSnapshot(deps, { ...current, locations: [...current.locations, location] });
+    });
+}
+function describeLocation(location) {
+    return location.kind === 'local' ? `local copy ${location.path}` : `${location.path} on ${location.host}`;
+}
+//# sourceMappingURL=copies.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/capture.js
+
+
 
 
 
@@ -58349,6 +59016,244 @@ const DEFAULT_OPTIONS = {
     consistency: 'pause',
 };
 /**
+ * Captures a ready sandbox. Held under the sandbox's lock, so a destroy waits for it. The record is
+ * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
+ */
+async function captureSnapshot(deps, sandboxText, options = {}) {
+    const { lifecycle } = deps;
+    const name = options.name === undefined ? undefined : (0,snapshot_ids/* parseSnapshotName */.FZ)(options.name);
+    const sandbox = await lifecycle.get(sandboxText);
+    return lifecycle.deps.store.withLock(lockKey(sandbox.id), async () => {
+        const record = await lifecycle.get(sandbox.id);
+        if (record.state !== 'ready') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be snapshotted`, { sandbox: record.id, state: record.state });
+        }
+        const extension = await snapshotCapable(deps, record.extension);
+        const settings = (await lifecycle.deps.catalog()).profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
+        let snapshot = await recordCreating(deps, record, name);
+        const localPath = localArtifactPath(deps.artifactDir, snapshot.id);
+        try {
+            const artifact = await extension.snapshot(handleOf(record), {
+                snapshotId: snapshot.id,
+                capture: settings.capture,
+                consistency: settings.consistency,
+                localPath,
+                ...(options.progress ? { progress: options.progress } : {}),
+                ...(options.signal ? { signal: options.signal } : {}),
+            });
+            snapshot = await saveSnapshot(deps, {
+                ...snapshot,
+                status: 'ready',
+                size_bytes: artifact.size_bytes,
+                sha256: artifact.sha256,
+                locations: [artifact.location],
+                contents: artifact.contents,
+                consistency: artifact.consistency,
+                paused_ms: artifact.paused_ms,
+                inputs: artifact.inputs,
+            });
+        }
+        catch (error) {
+            await saveSnapshot(deps, { ...snapshot, status: 'failed', error: snapshotErrorOf(error) });
+            await (0,promises_.rm)(localPath, { force: true });
+            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                throw error;
+            throw new dist_errors/* SnapshotError */.JC(`snapshot of sandbox ${record.id} failed: ${(0,dist_errors/* messageOf */.bD)(error)} (services were resumed; nothing was kept)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
+        }
+        snapshot = await chargeStorage(deps, extension, record, snapshot, options);
+        if (options.pull)
+            snapshot = await pullSnapshot(deps, snapshot.id, options);
+        return snapshot;
+    });
+}
+/** The `creating` record, saved under the names lock so two snapshots can never share a name. */
+async function recordCreating(deps, record, name) {
+    const { store, now } = deps.lifecycle.deps;
+    const at = now().toISOString();
+    const snapshot = {
+        id: (0,snapshot_ids/* newSnapshotId */.qc)(),
+        ...(name ? { name } : {}),
+        status: 'creating',
+        sandbox_id: record.id,
+        profile: record.profile,
+        extension: record.extension,
+        host: record.host,
+        ...(record.account ? { account: record.account } : {}),
+        created_at: at,
+        updated_at: at,
+        locations: [],
+        inputs: {},
+    };
+    return store.withLock(NAMES_LOCK, async () => {
+        if (name && (await snapshotNamed(store, name, true))) {
+            throw new dist_errors/* StateConflictError */.K$(`name: a snapshot named "${name}" already exists; pick another or delete it`, {
+                field: 'name',
+                name,
+            });
+        }
+        return saveSnapshot(deps, snapshot);
+    });
+}
+/** What keeping the artifact costs, debited at once; never more than the account has available. */
+async function chargeStorage(deps, extension, record, snapshot, options) {
+    const quoted = extension.snapshotCost?.(snapshot.size_bytes ?? 0);
+    if (!quoted || quoted.credits <= 0 || !record.account)
+        return snapshot;
+    const { ledger } = deps.lifecycle.deps;
+    const { available } = await ledger.balance(record.account);
+    const credits = Math.max(0, Math.min(quoted.credits, available));
+    const cost = {
+        credits,
+        breakdown: {
+            ...quoted.breakdown,
+            ...(credits < quoted.credits ? { waived: quoted.credits - credits } : {}),
+        },
+    };
+    await ledger.settle(record.account, snapshot.id, cost.credits, undefined, cost.breakdown);
+    options.progress?.(`snapshot ${snapshot.id}: debited ${cost.credits} credits for storage from "${record.account}"`);
+    return saveSnapshot(deps, { ...snapshot, cost });
+}
+//# sourceMappingURL=capture.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/restore.js
+
+
+
+
+
+
+
+/**
+ * Brings a snapshot back. `new`: a create like any other (routing, credits, wait-ready) whose
+ * workspace and volumes come from the artifact. `in-place`: over a ready sandbox of the same
+ * extension, which keeps its id. Checksums are verified before anything is changed.
+ */
+async function restoreSnapshot(deps, ref, options = {}) {
+    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
+    const extension = await snapshotCapable(deps, snapshot.extension);
+    if ((options.mode ?? 'new') === 'new') {
+        if (options.sandbox) {
+            throw new dist_errors/* InputError */.dz('mode: only an in-place restore restores over a given sandbox', { field: 'mode' });
+        }
+        return restoreAsNew(deps, snapshot, extension, options);
+    }
+    if (options.host) {
+        throw new dist_errors/* InputError */.dz('mode: an in-place restore stays on its sandbox; a host is for new restores', {
+            field: 'mode',
+        });
+    }
+    return restoreInPlace(deps, snapshot, extension, options);
+}
+/** A create through routing, credits and wait-ready, made by the extension's restore instead of provision. */
+async function restoreAsNew(deps, snapshot, extension, options) {
+    // Where it goes is checked like any create's host; by default, back where it was taken.
+    const plan = await planCreate(await deps.planning(), {
+        profile: snapshot.profile,
+        ...(options.host ? { host: options.host } : {}),
+        ...(options.inputs ? { inputs: options.inputs } : {}),
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.consumer ? { consumer: options.consumer } : {}),
+        ...(options.account ? { account: options.account } : {}),
+    }, snapshot);
+    if (plan.host === undefined && extension.hostKind === 'ssh')
+        plan.host = snapshot.host;
+    // Pulled and verified before anything is recorded: a corrupt artifact creates nothing.
+    const source = await sourceFor(deps, snapshot, extension, plan.host, options.progress);
+    try {
+        return await deps.lifecycle.create(plan, {
+            ...(options.progress ? { progress: options.progress } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+            make: (chosen, request) => {
+                if (!chosen.restore)
+                    throw new dist_errors/* InputError */.dz(`${chosen.id} cannot restore snapshots`);
+                return chosen.restore(source, { mode: 'new', request });
+            },
+        });
+    }
+    catch (error) {
+        // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
+        const cause = error instanceof dist_errors/* ProvisionError */.uv ? error.cause : undefined;
+        if (cause instanceof dist_errors/* SnapshotError */.JC || cause instanceof dist_errors/* SnapshotCorruptError */.MD)
+            throw cause;
+        throw error;
+    }
+}
+/** Over a ready sandbox of the same extension, under its lock; it keeps its id and its life. */
+async function restoreInPlace(deps, snapshot, extension, options) {
+    const { lifecycle } = deps;
+    const sandboxId = (await lifecycle.get(options.sandbox ?? snapshot.sandbox_id)).id;
+    return lifecycle.deps.store.withLock(lockKey(sandboxId), async () => {
+        const record = await lifecycle.get(sandboxId);
+        if (record.state !== 'ready') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: restore in place needs a ready sandbox (or restore as a new one)`, { sandbox: record.id, state: record.state });
+        }
+        if (record.extension !== snapshot.extension) {
+            throw new dist_errors/* InputError */.dz(`snapshot ${snapshot.id} was taken with ${snapshot.extension}; sandbox ${record.id} runs on ${record.extension}`);
+        }
+        const planning = await deps.planning();
+        const raw = await checkInputs(planning, planning.catalog.profile(record.profile), options.inputs ?? {}, snapshot.inputs);
+        const inputs = extension.validateInputs(raw, { restore: true });
+        const source = await sourceFor(deps, snapshot, extension, record.host, options.progress);
+        const { progress, signal } = options;
+        const operation = { ...(progress ? { progress } : {}), ...(signal ? { signal } : {}) };
+        progress?.(`sandbox ${record.id}: restoring snapshot ${snapshot.id} in place`);
+        let handle;
+        let reachability;
+        try {
+            handle = await extension.restore(source, {
+                mode: 'in-place',
+                handle: handleOf(record),
+                createdAt: new Date(record.created_at),
+                expiresAt: new Date(record.expires_at),
+                inputs,
+                ...operation,
+            });
+            progress?.(`sandbox ${record.id}: waiting until ready`);
+            reachability = await extension.waitReady(handle, operation);
+        }
+        catch (error) {
+            await lifecycle.save({ ...record, error: { step: 'restore', ...snapshotErrorOf(error) } });
+            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                throw error;
+            throw new dist_errors/* SnapshotError */.JC(`sandbox ${record.id}: restoring ${snapshot.id} in place failed: ${(0,dist_errors/* messageOf */.bD)(error)} (the sandbox is still registered: retry, or destroy it)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
+        }
+        const { error: _previous, ...rest } = record;
+        const saved = await lifecycle.save({ ...rest, handle, reachability, restored_from: snapshot.id });
+        progress?.(`sandbox ${record.id}: restored from ${snapshot.id}`);
+        return saved;
+    });
+}
+/**
+ * What the extension gets: the record, plus a verified local copy when the target host has none
+ * of its own (pulled first if need be). Local extensions always restore from the local copy.
+ */
+async function sourceFor(deps, snapshot, extension, host, progress) {
+    const onHost = snapshot.locations.some((l) => l.kind === 'host' && l.host === host);
+    const source = {
+        snapshot,
+        addLocation: async (location) => {
+            await addLocation(deps, snapshot.id, location);
+        },
+    };
+    if (extension.hostKind === 'ssh' && onHost)
+        return source;
+    const pulled = await pullSnapshot(deps, snapshot.id, progress ? { progress } : {});
+    const local = pulled.locations.find((l) => l.kind === 'local');
+    if (!local)
+        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
+    await verifyLocalArtifact(local.path, snapshot.sha256, snapshot.id);
+    return { ...source, snapshot: pulled, localPath: local.path };
+}
+//# sourceMappingURL=restore.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/operations.js
+
+
+
+
+
+
+
+/**
  * Snapshots of live sandboxes and their restore: the orchestration around the extension's
  * `snapshot`/`restore` hooks, the snapshot records in the state store, and the local copies of
  * artifacts (`<home>/snapshots/artifacts/`) that let a snapshot outlive the host it was taken on.
@@ -58358,146 +59263,39 @@ class SnapshotOperations {
     constructor(deps) {
         this.#deps = deps;
     }
-    get #artifactDir() {
-        return (0,external_node_path_.join)(this.#deps.home, 'snapshots', 'artifacts');
-    }
-    /**
-     * Captures a ready sandbox. Held under the sandbox's lock, so a destroy waits for it. The record is
-     * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
-     */
-    async create(sandboxText, options = {}) {
-        const name = options.name === undefined ? undefined : (0,snapshot_ids/* parseSnapshotName */.FZ)(options.name);
-        const sandbox = await this.#deps.getSandbox(sandboxText);
-        return this.#deps.store.withLock(lockKey(sandbox.id), async () => {
-            const record = await this.#deps.getSandbox(sandbox.id);
-            if (record.state !== 'ready') {
-                throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be snapshotted`, { sandbox: record.id, state: record.state });
-            }
-            const catalog = await this.#deps.catalog();
-            const extension = await this.#snapshotCapable(catalog, record.extension);
-            const settings = catalog.profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
-            const id = (0,snapshot_ids/* newSnapshotId */.qc)();
-            const now = this.#deps.now().toISOString();
-            let snapshot = {
-                id,
-                ...(name ? { name } : {}),
-                status: 'creating',
-                sandbox_id: record.id,
-                profile: record.profile,
-                extension: record.extension,
-                host: record.host,
-                ...(record.account ? { account: record.account } : {}),
-                created_at: now,
-                updated_at: now,
-                locations: [],
-                inputs: {},
-            };
-            // The name is checked and taken under one lock, so two snapshots can never share it.
-            await this.#deps.store.withLock(NAMES_LOCK, async () => {
-                if (name && (await this.#byName(name, true))) {
-                    throw new dist_errors/* StateConflictError */.K$(`a snapshot named "${name}" already exists; pick another --name or delete it`, { name });
-                }
-                await this.#save(snapshot);
-            });
-            const localPath = localArtifactPath(this.#artifactDir, id);
-            try {
-                const artifact = await extension.snapshot(record.handle ?? minimalHandle(record), {
-                    snapshotId: id,
-                    capture: settings.capture,
-                    consistency: settings.consistency,
-                    localPath,
-                    ...(options.progress ? { progress: options.progress } : {}),
-                    ...(options.signal ? { signal: options.signal } : {}),
-                });
-                snapshot = await this.#save({
-                    ...snapshot,
-                    status: 'ready',
-                    size_bytes: artifact.size_bytes,
-                    sha256: artifact.sha256,
-                    locations: [artifact.location],
-                    contents: artifact.contents,
-                    consistency: artifact.consistency,
-                    paused_ms: artifact.paused_ms,
-                    inputs: artifact.inputs,
-                });
-            }
-            catch (error) {
-                await this.#save({ ...snapshot, status: 'failed', error: errorOf(error) });
-                await (0,promises_.rm)(localPath, { force: true });
-                if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
-                    throw error;
-                throw new dist_errors/* SnapshotError */.JC(`snapshot of sandbox ${record.id} failed: ${(0,dist_errors/* messageOf */.bD)(error)} (services were resumed; nothing was kept)`, { sandbox: record.id, snapshot: id }, { cause: error });
-            }
-            const quoted = extension.snapshotCost?.(snapshot.size_bytes ?? 0);
-            if (quoted && quoted.credits > 0 && record.account) {
-                // Credits are never overspent: storage takes what it costs, at most what is available.
-                const { available } = await this.#deps.ledger.balance(record.account);
-                const credits = Math.max(0, Math.min(quoted.credits, available));
-                const cost = {
-                    credits,
-                    breakdown: {
-                        ...quoted.breakdown,
-                        ...(credits < quoted.credits ? { waived: quoted.credits - credits } : {}),
-                    },
-                };
-                await this.#deps.ledger.settle(record.account, id, cost.credits, undefined, cost.breakdown);
-                snapshot = await this.#save({ ...snapshot, cost });
-                options.progress?.(`snapshot ${id}: debited ${cost.credits} credits for storage from "${record.account}"`);
-            }
-            if (options.pull)
-                snapshot = await this.pull(id, options);
-            return snapshot;
-        });
+    /** Captures a ready sandbox (see capture.ts). */
+    create(sandbox, options = {}) {
+        return captureSnapshot(this.#deps, sandbox, options);
     }
     /** Ready snapshots (with `all`, failed and deleted ones too), oldest first. */
     async list(options = {}) {
-        const records = await this.#deps.store.listSnapshots();
+        const records = await this.#deps.lifecycle.deps.store.listSnapshots();
         return options.all ? records : records.filter((r) => r.status === 'ready' || r.status === 'creating');
     }
     /** One snapshot by id (`snap-…`) or by its name. */
-    async get(ref) {
-        const found = (0,snapshot_ids/* isSnapshotId */.Yr)(ref) ? await this.#deps.store.getSnapshot(ref) : await this.#byName(ref);
-        if (!found) {
-            throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${this.#deps.store.location} (see \`sandboxer snapshot list --all\`)`, { snapshot: ref });
-        }
-        return found;
+    get(ref) {
+        return getSnapshot(this.#deps.lifecycle.deps.store, ref);
     }
     /** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
-    async pull(ref, options = {}) {
-        const snapshot = this.#usable(await this.get(ref));
-        if (snapshot.locations.some((l) => l.kind === 'local'))
-            return snapshot;
-        const from = snapshot.locations.find((l) => l.kind === 'host');
-        const extension = await (await this.#deps.catalog()).instantiate(snapshot.extension, this.#deps.home);
-        if (!from || !extension.pullArtifact) {
-            throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy that can be pulled`, {
-                snapshot: snapshot.id,
-            });
-        }
-        const path = localArtifactPath(this.#artifactDir, snapshot.id);
-        await (0,promises_.mkdir)(this.#artifactDir, { recursive: true, mode: 0o700 });
-        options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
-        await extension.pullArtifact(from, path, options);
-        try {
-            await verifyLocalArtifact(path, snapshot.sha256, snapshot.id);
-        }
-        catch (error) {
-            await (0,promises_.rm)(path, { force: true });
-            throw error;
-        }
-        return this.#addLocation(snapshot.id, { kind: 'local', path });
+    pull(ref, options = {}) {
+        return pullSnapshot(this.#deps, ref, options);
+    }
+    /** Brings a snapshot back, as a new sandbox or in place (see restore.ts). */
+    restore(ref, options = {}) {
+        return restoreSnapshot(this.#deps, ref, options);
     }
     /** Deletes every copy of the artifact, then marks the snapshot `deleted`; copies that resist stay listed. */
     async delete(ref, options = {}) {
+        const { store } = this.#deps.lifecycle.deps;
         const snapshot = await this.get(ref);
-        return this.#deps.store.withLock(snapshotLock(snapshot.id), async () => {
-            const current = (await this.#deps.store.getSnapshot(snapshot.id)) ?? snapshot;
+        return store.withLock(snapshotLock(snapshot.id), async () => {
+            const current = (await store.getSnapshot(snapshot.id)) ?? snapshot;
             if (current.status === 'deleted')
                 return current;
             if (current.status === 'creating') {
                 throw new dist_errors/* StateConflictError */.K$(`snapshot ${current.id} is still being taken; delete it when it is ready (or failed)`, { snapshot: current.id });
             }
-            const extension = await (await this.#deps.catalog()).instantiate(current.extension, this.#deps.home);
+            const extension = await this.#deps.lifecycle.extension(current.extension);
             const remaining = [];
             const problems = [];
             for (const location of current.locations) {
@@ -58516,164 +59314,14 @@ class SnapshotOperations {
                 }
             }
             if (problems.length > 0) {
-                await this.#save({ ...current, locations: remaining });
-                throw new dist_errors/* SnapshotError */.JC(`snapshot ${current.id}: could not delete ${problems.join('; ')} (run \`sandboxer snapshot delete ${current.id}\` again)`, { snapshot: current.id });
+                await saveSnapshot(this.#deps, { ...current, locations: remaining });
+                throw new dist_errors/* SnapshotError */.JC(`snapshot ${current.id}: could not delete ${problems.join('; ')} (delete it again to retry)`, { snapshot: current.id });
             }
-            return this.#save({ ...current, status: 'deleted', locations: [] });
+            return saveSnapshot(this.#deps, { ...current, status: 'deleted', locations: [] });
         });
     }
-    /**
-     * Brings a snapshot back. `new`: a create like any other (routing, credits, wait-ready) whose
-     * workspace and volumes come from the artifact. `in-place`: over a ready sandbox of the same
-     * extension, which keeps its id. Checksums are verified before anything is changed.
-     */
-    async restore(ref, options = {}) {
-        const snapshot = this.#usable(await this.get(ref));
-        const catalog = await this.#deps.catalog();
-        const extension = await this.#snapshotCapable(catalog, snapshot.extension);
-        if ((options.mode ?? 'new') === 'new') {
-            if (options.sandbox)
-                throw new dist_errors/* InputError */.dz('--sandbox is for --in-place restores only');
-            const host = extension.hostKind === 'ssh' ? (options.host ?? snapshot.host) : options.host;
-            const source = await this.#source(snapshot, extension, host, options.progress);
-            return this.#deps.create({
-                profile: snapshot.profile,
-                ...(host ? { host } : {}),
-                ...(options.inputs ? { inputs: options.inputs } : {}),
-                ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-                ...(options.consumer ? { consumer: options.consumer } : {}),
-                ...(options.account ? { account: options.account } : {}),
-            }, {
-                restore: source,
-                ...(options.progress ? { progress: options.progress } : {}),
-                ...(options.signal ? { signal: options.signal } : {}),
-                ...(options.onRecord ? { onRecord: options.onRecord } : {}),
-            });
-        }
-        if (options.host)
-            throw new dist_errors/* InputError */.dz('--host is for new restores: an in-place restore stays on its sandbox');
-        const sandboxId = (await this.#deps.getSandbox(options.sandbox ?? snapshot.sandbox_id)).id;
-        return this.#deps.store.withLock(lockKey(sandboxId), async () => {
-            const record = await this.#deps.getSandbox(sandboxId);
-            if (record.state !== 'ready') {
-                throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: restore in place needs a ready sandbox (or restore as a new one without --in-place)`, { sandbox: record.id, state: record.state });
-            }
-            if (record.extension !== snapshot.extension) {
-                throw new dist_errors/* InputError */.dz(`snapshot ${snapshot.id} was taken with ${snapshot.extension}; sandbox ${record.id} runs on ${record.extension}`);
-            }
-            const source = await this.#source(snapshot, extension, record.host, options.progress);
-            const { progress, signal } = options;
-            progress?.(`sandbox ${record.id}: restoring snapshot ${snapshot.id} in place`);
-            const restore = extension.restore.bind(extension);
-            let handle;
-            let reachability;
-            try {
-                handle = await restore(source, {
-                    mode: 'in-place',
-                    handle: record.handle ?? minimalHandle(record),
-                    createdAt: new Date(record.created_at),
-                    expiresAt: new Date(record.expires_at),
-                    inputs: options.inputs ?? {},
-                    ...(progress ? { progress } : {}),
-                    ...(signal ? { signal } : {}),
-                });
-                progress?.(`sandbox ${record.id}: waiting until ready`);
-                reachability = await extension.waitReady(handle, {
-                    ...(progress ? { progress } : {}),
-                    ...(signal ? { signal } : {}),
-                });
-            }
-            catch (error) {
-                await this.#deps.saveSandbox({ ...record, error: { step: 'restore', ...errorOf(error) } });
-                if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
-                    throw error;
-                throw new dist_errors/* SnapshotError */.JC(`sandbox ${record.id}: restoring ${snapshot.id} in place failed: ${(0,dist_errors/* messageOf */.bD)(error)} (the sandbox is still registered: retry, or \`sandboxer destroy ${record.id}\`)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
-            }
-            const { error: _previous, ...rest } = record;
-            const saved = await this.#deps.saveSandbox({
-                ...rest,
-                handle,
-                reachability,
-                restored_from: snapshot.id,
-            });
-            progress?.(`sandbox ${record.id}: restored from ${snapshot.id}`);
-            return saved;
-        });
-    }
-    /**
-     * What the extension gets: the record, plus a verified local copy when the target host has none
-     * of its own (pulled first if need be). Local extensions always restore from the local copy.
-     */
-    async #source(snapshot, extension, host, progress) {
-        const onHost = snapshot.locations.some((l) => l.kind === 'host' && l.host === host);
-        const source = {
-            snapshot,
-            addLocation: async (location) => {
-                await this.#addLocation(snapshot.id, location);
-            },
-        };
-        if (extension.hostKind === 'ssh' && onHost)
-            return source;
-        const pulled = await this.pull(snapshot.id, progress ? { progress } : {});
-        const local = pulled.locations.find((l) => l.kind === 'local');
-        if (!local)
-            throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
-        await verifyLocalArtifact(local.path, snapshot.sha256, snapshot.id);
-        return { ...source, snapshot: pulled, localPath: local.path };
-    }
-    async #snapshotCapable(catalog, extensionId) {
-        const declaration = catalog.extension(extensionId);
-        const extension = await catalog.instantiate(extensionId, this.#deps.home);
-        if (!declaration.capabilities.snapshot || !extension.snapshot || !extension.restore) {
-            throw new dist_errors/* UnsupportedError */.Wt(`${extensionId} does not support snapshots (capabilities.snapshot is ${declaration.capabilities.snapshot} in its declaration${declaration.capabilities.snapshot ? ', but its handler has no snapshot/restore' : ''})`, { extension: extensionId });
-        }
-        return extension;
-    }
-    #usable(snapshot) {
-        if (snapshot.status === 'ready')
-            return snapshot;
-        throw new dist_errors/* StateConflictError */.K$(`snapshot ${snapshot.id} is ${snapshot.status}${snapshot.status === 'deleted' ? ` (deleted at ${snapshot.updated_at})` : ''}: only a ready snapshot can be used`, { snapshot: snapshot.id, status: snapshot.status });
-    }
-    /** The live snapshot of that name, else the latest deleted or failed one (so errors can say what happened). */
-    async #byName(name, liveOnly = false) {
-        const named = (await this.#deps.store.listSnapshots()).filter((s) => s.name === name);
-        const live = named.find((s) => s.status === 'ready' || s.status === 'creating');
-        return live ?? (liveOnly ? undefined : named.at(-1));
-    }
-    async #addLocation(id, location) {
-        return this.#deps.store.withLock(snapshotLock(id), async () => {
-            const current = await this.#deps.store.getSnapshot(id);
-            if (!current)
-                throw new dist_errors/* NotFoundError */.m_(`snapshot ${id} disappeared`, { snapshot: id });
-            const same = (l) => l.kind === location.kind &&
-                l.path === location.path &&
-                (l.kind === 'local' || (location.kind === 'host' && l.host === location.host));
-            if (current.locations.some(same))
-                return current;
-            return this.#save({ ...current, locations: [...current.locations, location] });
-        });
-    }
-    async #save(record) {
-        const updated = { ...record, updated_at: this.#deps.now().toISOString() };
-        await this.#deps.store.putSnapshot(updated);
-        return updated;
-    }
 }
-/** Held while a snapshot name is checked and taken. */
-const NAMES_LOCK = 'snapshot-names';
-function snapshotLock(id) {
-    return `snapshot-${id}`;
-}
-function describeLocation(location) {
-    return location.kind === 'local' ? `local copy ${location.path}` : `${location.path} on ${location.host}`;
-}
-function errorOf(error) {
-    return {
-        code: error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'SNAPSHOT_FAILED',
-        message: (0,dist_errors/* messageOf */.bD)(error),
-    };
-}
-//# sourceMappingURL=snapshots.js.map
+//# sourceMappingURL=operations.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
 
 
@@ -58685,272 +59333,102 @@ function errorOf(error) {
 
 
 
-
-
-/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
-const HOLD_GRACE_MS = 10 * 60_000;
-/** Without a configured resolver only `local` (or nothing) is understood. */
-const localOnly = async (name) => {
-    if (name === undefined || name === 'local')
-        return undefined;
-    throw new dist_errors/* InputError */.dz(`unknown host "${name}": no hosts are configured (use --host local or omit --host)`);
-};
 /**
  * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
- * process can pick up where another left off.
+ * process can pick up where another left off. A facade: requests are checked and planned here
+ * (lifecycle/plan.ts), and every change of a sandbox goes through the one lifecycle that gc and
+ * snapshots use too.
  */
 class SandboxManager {
     #loadCatalog;
     #catalog;
     #store;
-    #home;
-    #resolveHost;
-    #now;
+    #hosts;
+    #policy;
+    #lifecycle;
     #ledger;
-    #probe;
-    #listHosts;
-    constructor(options) {
-        const { catalog } = options;
-        this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
-        this.#store = options.store;
-        this.#home = options.home;
-        this.#resolveHost = options.resolveHost ?? localOnly;
-        this.#now = options.now ?? (() => new Date());
-        this.#ledger = new CreditsLedger(this.#store, {
-            now: this.#now,
-            initialCredits: options.initialCredits ?? 0,
-        });
-        this.#probe = options.probe;
-        this.#listHosts = options.listHosts ?? (async () => []);
-    }
-    /**
-     * Reconciles the store with reality (see gc.ts): finishes stuck and expired sandboxes, releases
-     * orphaned holds, and removes what hosts hold that is expired or known to be gone.
-     */
-    gc(options = {}) {
-        return collectGarbage({
-            store: this.#store,
-            catalog: () => this.catalog(),
-            home: this.#home,
-            ledger: this.#ledger,
-            now: this.#now,
-            destroy: (id, o) => this.destroy(id, o),
-            resolveHost: async (name, extension) => this.#resolveHost(name, extension),
-            listHosts: this.#listHosts,
-        }, options);
-    }
+    #home;
     #snapshots;
-    /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
-    get snapshots() {
-        this.#snapshots ??= new SnapshotOperations({
-            store: this.#store,
-            home: this.#home,
-            catalog: () => this.catalog(),
-            ledger: this.#ledger,
-            now: this.#now,
-            getSandbox: (id) => this.get(id),
-            saveSandbox: (record) => this.#save(record),
-            create: (request, options) => this.create(request, options),
-        });
-        return this.#snapshots;
-    }
-    /** The credits ledger (balances, grants, history) over the same state store. */
-    get ledger() {
-        return this.#ledger;
-    }
-    #resolver(catalog) {
-        return new RoutingResolver({
-            catalog,
-            home: this.#home,
-            ledger: this.#ledger,
-            listSandboxes: () => this.#store.listSandboxes(),
-            resolveHost: this.#resolveHost,
-            ...(this.#probe ? { probe: this.#probe } : {}),
-        });
-    }
-    /**
-     * Decides where a sandbox of this profile would go and why, without creating anything or holding
-     * credits (`sandboxer route --explain`).
-     */
-    async route(request) {
-        const catalog = await this.catalog();
-        const profile = catalog.profile(request.profile);
-        const consumer = request.consumer ?? defaultConsumer();
-        return this.#resolver(catalog).explain({
-            profile,
-            inputs: { ...profile.inputs.defaults, ...request.inputs },
-            host: request.host,
-            ttlSeconds: resolveTtl(profile, request.ttl),
-            account: request.account ?? accountOf(consumer),
-        });
-    }
-    /**
-     * Validates everything first (nothing is recorded for bad input), then records the sandbox as
-     * `provisioning` before any backend call, so a crash at any later point leaves a trace to clean up.
-     * A failure in provision or wait-ready rolls back at once and leaves the sandbox `failed`.
-     */
-    async create(request, options = {}) {
-        const { progress, signal } = options;
-        const save = async (next) => {
-            const saved = await this.#save(next);
-            await options.onRecord?.(saved);
-            return saved;
+    constructor(options) {
+        const { catalog, store, probe } = options;
+        this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
+        this.#store = store;
+        this.#home = options.home;
+        this.#hosts = options.hosts ?? localOnly;
+        this.#policy = options.inputs;
+        const now = options.now ?? (() => new Date());
+        this.#ledger = new CreditsLedger(store, { now, initialCredits: options.initialCredits ?? 0 });
+        const runtime = {
+            home: options.home,
+            ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+            ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
+            ...(options.warn ? { warn: options.warn } : {}),
         };
-        const catalog = await this.catalog();
-        const profile = catalog.profile(request.profile);
-        const { restore } = options;
-        // A restore's workspace comes from the snapshot, so the inputs that fed the first copy are not required.
-        const merged = restore
-            ? { ...profile.inputs.defaults, ...restore.snapshot.inputs, ...request.inputs }
-            : resolveInputs(profile, request.inputs ?? {});
-        const ttlSeconds = resolveTtl(profile, request.ttl);
-        const consumer = request.consumer ?? defaultConsumer();
-        const account = request.account ?? accountOf(consumer);
-        const id = (0,ids/* newSandboxId */.Dp)();
-        return this.#store.withLock(lockKey(id), async () => {
-            // Routing and the first record happen under one lock (for every profile: host capacity counts
-            // them all), so burst caps and capacities see every sandbox decided before this one.
-            const { record: first, extension, host, inputs, } = await this.#store.withLock('route', async () => {
-                const createdAt = this.#now();
-                const expiresAt = new Date(createdAt.getTime() + ttlSeconds * 1000);
-                const chosen = await this.#resolver(catalog).choose({
-                    profile,
-                    inputs: merged,
-                    host: request.host,
-                    ttlSeconds,
-                    account,
-                    ...(restore ? { restoreWith: restore.snapshot.extension } : {}),
-                }, { sandboxId: id, holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS) });
-                const rejected = chosen.decision.candidates.filter((c) => !c.feasible);
-                const record = {
-                    id,
-                    state: 'provisioning',
-                    profile: profile.id,
-                    extension: chosen.extension.id,
-                    host: chosen.host?.name ?? 'local',
-                    consumer,
-                    account,
-                    created_at: createdAt.toISOString(),
-                    updated_at: createdAt.toISOString(),
-                    expires_at: expiresAt.toISOString(),
-                    ttl_seconds: ttlSeconds,
-                    ...(chosen.host ? { target: chosen.host } : {}),
-                    ...(restore ? { restored_from: restore.snapshot.id } : {}),
-                    ...(chosen.report.estimate ? { estimate: chosen.report.estimate } : {}),
-                    ...(chosen.hold ? { hold: chosen.hold.id } : {}),
-                    ...(rejected.length > 0
-                        ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
-                        : {}),
-                    owner_pid: process.pid,
-                };
-                try {
-                    return {
-                        record: await save(record),
-                        extension: chosen.extension,
-                        host: chosen.host,
-                        inputs: chosen.inputs,
-                    };
-                }
-                catch (error) {
-                    // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the
-                    // hold back and leave no `provisioning` record that would count against capacity.
-                    if (chosen.hold)
-                        await this.#ledger.release(chosen.hold.id, 'the sandbox record could not be saved');
-                    await this.#store
-                        .putSandbox({ ...record, state: 'failed', error: manager_errorOf('record', error), owner_pid: undefined })
-                        .catch(() => { });
-                    throw error;
-                }
-            });
-            let record = first;
-            const createdAt = new Date(record.created_at);
-            const expiresAt = new Date(record.expires_at);
-            for (const rejected of record.routing ?? []) {
-                progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
-            }
-            const held = record.estimate && record.hold
-                ? `, holding ${record.estimate.credits} credits from "${account}"`
-                : '';
-            progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${profile.id}${held})`);
-            let handle;
-            let step = 'provision';
-            try {
-                throwIfAborted(signal);
-                const provisionRequest = {
-                    sandboxId: id,
-                    profile,
-                    inputs,
-                    host,
-                    createdAt,
-                    expiresAt,
-                    progress,
-                    signal,
-                    checkpoint: async (partial) => {
-                        record = await save({ ...record, handle: partial });
-                    },
-                };
-                if (restore) {
-                    step = 'restore';
-                    if (!extension.restore)
-                        throw new dist_errors/* InputError */.dz(`${extension.id} cannot restore snapshots`);
-                    handle = await extension.restore(restore, { mode: 'new', request: provisionRequest });
-                }
-                else {
-                    handle = await extension.provision(provisionRequest);
-                }
-                record = await save({ ...record, handle, provisioned_at: this.#now().toISOString() });
-                throwIfAborted(signal);
-                step = 'wait_ready';
-                progress?.(`sandbox ${id}: waiting until ready`);
-                const reachability = await extension.waitReady(handle, { progress, signal });
-                throwIfAborted(signal);
-                record = await save({
-                    ...record,
-                    state: 'ready',
-                    reachability,
-                    ready_at: this.#now().toISOString(),
-                    owner_pid: undefined,
-                });
-                progress?.(`sandbox ${id}: ready`);
-                return record;
-            }
-            catch (error) {
-                const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
-                // Not inlined into `onRecord?.(…)`: an optional call skips evaluating its arguments.
-                // The final handle, else what provision checkpointed, else the minimal handle.
-                const failed = await this.#rollback(record, extension, handle ?? record.handle, step, cause, progress);
-                await options.onRecord?.(failed);
-                // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
-                if (cause instanceof dist_errors/* SnapshotError */.JC || cause instanceof dist_errors/* SnapshotCorruptError */.MD)
-                    throw cause;
-                if (cause instanceof dist_errors/* InterruptedError */.p4) {
-                    throw new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
-                        sandbox: id,
-                        step,
-                    });
-                }
-                const undone = failed.cleanup?.leftovers.length
-                    ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; \`sandboxer gc\` removes the rest once the host answers`
-                    : 'rolled back';
-                throw new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; see \`sandboxer status ${id}\`)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
-            }
+        const extension = async (id) => (await this.catalog()).instantiate(id, runtime);
+        this.#lifecycle = new SandboxLifecycle({
+            store,
+            catalog: () => this.catalog(),
+            extension,
+            ledger: this.#ledger,
+            now,
+            router: (loaded) => new RoutingResolver({
+                catalog: loaded,
+                extension,
+                ledger: this.#ledger,
+                listSandboxes: () => store.listSandboxes(),
+                resolveHost: (name) => this.#hosts.resolve(name),
+                ...(probe ? { probe } : {}),
+            }),
         });
-    }
-    /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
-    async estimate(profileId, ttl) {
-        const catalog = await this.catalog();
-        const profile = catalog.profile(profileId);
-        const extension = await catalog.instantiate(profile.extension, this.#home);
-        return extension.estimateCost?.(profile, resolveTtl(profile, ttl));
     }
     /** The catalog, loaded on first use. */
     catalog() {
         this.#catalog ??= this.#loadCatalog();
         return this.#catalog;
     }
+    /** The credits ledger (balances, grants, history) over the same state store. */
+    get ledger() {
+        return this.#ledger;
+    }
+    /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
+    get snapshots() {
+        this.#snapshots ??= new SnapshotOperations({
+            lifecycle: this.#lifecycle,
+            artifactDir: `${this.#home}/snapshots/artifacts`,
+            planning: () => this.#planning(),
+        });
+        return this.#snapshots;
+    }
+    /**
+     * Validates everything first (nothing is recorded for bad input), then creates: see
+     * lifecycle/create.ts for the record, rollback and readiness.
+     */
+    async create(request, options = {}) {
+        const plan = await planCreate(await this.#planning(), request);
+        return this.#lifecycle.create(plan, options);
+    }
+    /**
+     * Decides where a sandbox of this profile would go and why, without creating anything or holding
+     * credits; the request is checked exactly as a create's is.
+     */
+    async route(request) {
+        const planning = await this.#planning();
+        const plan = await planCreate(planning, request);
+        return this.#lifecycle.deps.router(planning.catalog).explain(plan);
+    }
+    /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
+    async estimate(profileId, ttl) {
+        const profile = (await this.catalog()).profile(profileId);
+        const extension = await this.#lifecycle.extension(profile.extension);
+        return extension.estimateCost?.(profile, resolveTtl(profile, ttl));
+    }
     /** The record of one sandbox, in whatever state it is. */
     get(idText) {
         return getRecord(this.#store, idText);
+    }
+    /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
+    list(options = {}) {
+        return listRecords(this.#store, options);
     }
     /**
      * Takes over a record made elsewhere (the action's main step, a record file), so that `destroy`
@@ -58966,189 +59444,46 @@ class SandboxManager {
             return valid;
         });
     }
-    /**
-     * Pushes a live sandbox's expiry out to `ttl` from now. Its whole life may not exceed the profile's
-     * `max_ttl`; on a metered backend the hold is swapped for one covering the longer life, or the
-     * extension is refused with INSUFFICIENT_CREDITS and nothing changes.
-     */
-    async extend(idText, ttl) {
-        const id = (0,ids/* parseSandboxId */.Am)(idText);
-        return this.#store.withLock(lockKey(id), async () => {
-            const record = await this.get(id);
-            if (record.state !== 'ready' && record.state !== 'provisioning') {
-                throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} is ${record.state}: only a live sandbox can be extended`, {
-                    sandbox: id,
-                });
-            }
-            const catalog = await this.catalog();
-            const profile = catalog.profile(record.profile);
-            const seconds = parseDurationSeconds(ttl);
-            if (seconds === undefined) {
-                throw new dist_errors/* InputError */.dz(`--ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(ttl)}`);
-            }
-            const expiresAt = new Date(this.#now().getTime() + seconds * 1000);
-            const lifeSeconds = Math.ceil((expiresAt.getTime() - Date.parse(record.created_at)) / 1000);
-            if (profile.max_ttl !== undefined && lifeSeconds > profile.max_ttl) {
-                throw new dist_errors/* InputError */.dz(`--ttl: the sandbox would live ${formatDuration(lifeSeconds)} in all, longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { sandbox: id, max_ttl: profile.max_ttl });
-            }
-            let updated = {
-                ...record,
-                expires_at: expiresAt.toISOString(),
-                ttl_seconds: lifeSeconds,
-            };
-            const extension = await catalog.instantiate(record.extension, this.#home);
-            // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
-            if (extension.reschedule && (record.handle || record.target)) {
-                const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
-                if (!moved) {
-                    throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); run \`sandboxer gc\` to settle its record`, { sandbox: id });
-                }
-            }
-            if (record.hold) {
-                const quote = extension.estimateCost?.(profile, lifeSeconds);
-                if (quote) {
-                    const hold = await this.#ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
-                    updated = { ...updated, hold: hold.id, estimate: quote };
-                }
-            }
-            return this.#save(updated);
-        });
+    /** Pushes a live sandbox's expiry out (see lifecycle/extend.ts). */
+    extend(idText, ttl) {
+        return this.#lifecycle.extend(idText, ttl);
     }
     /** Streams the tail of each service's log, for extensions that can (others: nothing to show). */
     async logs(idText, options) {
         const record = await this.get(idText);
         if (!record.handle && !record.target)
             return false;
-        const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
+        const extension = await this.#lifecycle.extension(record.extension);
         if (!extension.logs)
             return false;
-        await extension.logs(record.handle ?? minimalHandle(record), options);
+        await extension.logs(handleOf(record), options);
         return true;
     }
-    /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
-    list(options = {}) {
-        return listRecords(this.#store, options);
+    /**
+     * Tears the sandbox down and marks it `destroyed`; idempotent, and retried safely after a
+     * teardown that left something (see lifecycle/destroy.ts).
+     */
+    destroy(idText, options = {}) {
+        return this.#lifecycle.destroy(idText, options);
     }
     /**
-     * Tears the sandbox down and marks it `destroyed`. Idempotent: destroying a destroyed (or rolled
-     * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
-     * `destroying` with a report of the leftovers, and destroy can be retried.
+     * Reconciles the store with reality (see gc/gc.ts): finishes stuck and expired sandboxes, releases
+     * orphaned holds, and removes what hosts hold that is expired or known to be gone.
      */
-    async destroy(idText, options = {}) {
-        const { progress, signal } = options;
-        const id = (0,ids/* parseSandboxId */.Am)(idText);
-        const lockOptions = options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs };
-        return this.#store.withLock(lockKey(id), async () => {
-            let record = await this.get(id);
-            // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
-            if (options.onlyIf && !options.onlyIf(record))
-                return record;
-            if (record.state === 'destroyed')
-                return record;
-            if (record.state === 'failed' && !record.cleanup?.leftovers.length)
-                return record;
-            // Holding the lock means no live process is creating or destroying it: a `provisioning` record
-            // here belongs to a creator that died, and tearing down is exactly what it needs.
-            const extension = await (await this.catalog()).instantiate(record.extension, this.#home);
-            record = await this.#save({ ...record, state: 'destroying', owner_pid: process.pid });
-            progress?.(`sandbox ${id}: tearing down on ${record.host}`);
-            let cleanup;
-            try {
-                throwIfAborted(signal);
-                cleanup = await extension.teardown(record.handle ?? minimalHandle(record), { progress, signal });
-            }
-            catch (error) {
-                await this.#save({ ...record, error: manager_errorOf('teardown', error), owner_pid: undefined });
-                throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; run \`sandboxer destroy ${id}\` again)`, { sandbox: id }, { cause: error });
-            }
-            if (cleanup.leftovers.length > 0) {
-                await this.#save({ ...record, cleanup, owner_pid: undefined });
-                throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or run \`sandboxer destroy ${id}\` again`, { sandbox: id, leftovers: cleanup.leftovers });
-            }
-            const destroyedAt = this.#now();
-            // Only a sandbox that became ready is charged; one whose creator died half-way is not.
-            const cost = !record.ready_at
-                ? undefined
-                : extension.meterActual?.(record.handle ?? minimalHandle(record), {
-                    createdAt: new Date(record.created_at),
-                    // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived
-                    // that is ours to have removed (gc, the host-side switch), not the user's to pay for.
-                    destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
-                });
-            if (cost && record.account) {
-                // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
-                const debit = await this.#ledger.settle(record.account, id, cost.credits, record.hold, cost.breakdown);
-                progress?.(`sandbox ${id}: debited ${debit.credits} credits from "${record.account}"`);
-            }
-            else if (record.hold) {
-                await this.#ledger.release(record.hold, 'destroyed');
-            }
-            record = await this.#save({
-                ...record,
-                state: 'destroyed',
-                cleanup,
-                destroyed_at: destroyedAt.toISOString(),
-                ...(cost ? { cost } : {}),
-                owner_pid: undefined,
-            });
-            progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
-            return record;
-        }, lockOptions);
+    gc(options = {}) {
+        return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
     }
-    /** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
-    async #rollback(record, extension, handle, step, cause, progress) {
-        progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
-        let cleanup;
-        try {
-            cleanup =
-                cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
-                    ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
-                    : await extension.teardown(handle ?? minimalHandle(record), { progress });
-        }
-        catch (error) {
-            cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
-        }
-        // A sandbox that never became ready is not charged: its hold goes back in full.
-        if (record.hold)
-            await this.#ledger.release(record.hold, `${step} failed`);
-        return this.#save({
-            ...record,
-            state: 'failed',
-            error: manager_errorOf(step, cause),
-            cleanup,
-            destroyed_at: this.#now().toISOString(),
-            owner_pid: undefined,
-        });
+    async #planning() {
+        return { catalog: await this.catalog(), policy: this.#policy, aliases: () => this.#hosts.aliases() };
     }
-    async #save(record) {
-        const updated = { ...record, updated_at: this.#now().toISOString() };
-        await this.#store.putSandbox(updated);
-        return updated;
-    }
-}
-function manager_errorOf(step, error) {
-    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
-    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
-}
-function throwIfAborted(signal) {
-    if (signal?.aborted)
-        throw new dist_errors/* InterruptedError */.p4('interrupted');
-}
-function defaultConsumer() {
-    let user = 'unknown';
-    try {
-        user = (0,external_node_os_.userInfo)().username;
-    }
-    catch {
-        // No passwd entry (some containers): the host name alone still says where it came from.
-    }
-    return `${user}@${(0,external_node_os_.hostname)()}`;
 }
 //# sourceMappingURL=manager.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/handle.js
-var handle = __nccwpck_require__(9418);
-// EXTERNAL MODULE: ../../packages/core/dist/records/metering.js
-var metering = __nccwpck_require__(3331);
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __nccwpck_require__(8500);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
+var proper_lockfile = __nccwpck_require__(4860);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
+var lib = __nccwpck_require__(8245);
 ;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
 
 const timestamp = iso/* datetime */.w$();
@@ -59212,18 +59547,6 @@ const snapshotRecordSchema = src_schemas/* object */.Ikc({
     error: src_schemas/* object */.Ikc({ code: src_schemas/* string */.YjP(), message: src_schemas/* string */.YjP() }).optional(),
 });
 //# sourceMappingURL=snapshot.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
-var known_hosts = __nccwpck_require__(9095);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
-var quote = __nccwpck_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 2 modules
-var session = __nccwpck_require__(9303);
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __nccwpck_require__(8500);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
-var proper_lockfile = __nccwpck_require__(4860);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
-var lib = __nccwpck_require__(8245);
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/home.js
 
 
@@ -59659,12 +59982,68 @@ class FileStateStore {
     }
 }
 //# sourceMappingURL=file-store.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/open-manager.js
+
+
+
+
+
+/** Opens the manager a surface works through. Declarations and the hosts file are read when first needed. */
+function openManager(options) {
+    const { home, cwd } = options;
+    return new SandboxManager({
+        catalog: () => loadCatalog({ userDirs: options.configDirs ?? [], cwd }),
+        store: options.store ?? new FileStateStore(home),
+        home,
+        inputs: options.inputs ?? { baseDir: cwd },
+        hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
+        ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+        ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
+        ...(options.warn ? { warn: options.warn } : {}),
+        initialCredits: options.initialCredits ?? 0,
+    });
+}
+/**
+ * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
+ * `SANDBOXER_COMPOSE_CMD` and `SANDBOXER_INITIAL_CREDITS` (default 100, see docs/payments.md).
+ * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
+ */
+function settingsFromEnvironment(env) {
+    const credits = env.SANDBOXER_INITIAL_CREDITS;
+    let initialCredits = 100;
+    if (credits !== undefined && credits !== '') {
+        initialCredits = Number(credits);
+        if (!Number.isFinite(initialCredits) || initialCredits < 0) {
+            throw new dist_errors/* InputError */.dz(`SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(credits)}`, { field: 'initial_credits' });
+        }
+    }
+    return {
+        ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+        ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
+        initialCredits,
+    };
+}
+//# sourceMappingURL=open-manager.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/handle.js
+var handle = __nccwpck_require__(9418);
+// EXTERNAL MODULE: ../../packages/core/dist/records/metering.js
+var metering = __nccwpck_require__(3331);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
+var known_hosts = __nccwpck_require__(9095);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
+var quote = __nccwpck_require__(5810);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 2 modules
+var session = __nccwpck_require__(9303);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
 var sync_repo = __nccwpck_require__(9491);
 ;// CONCATENATED MODULE: ../../packages/core/dist/index.js
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
+ * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
+ * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
+
 
 
 
@@ -59704,41 +60083,38 @@ var sync_repo = __nccwpck_require__(9491);
 
 
 /**
- * The same manager the CLI uses, with a state directory private to this step (nothing is assumed
- * to survive between main and post) and the secret key handed over only through the environment.
+ * The same manager the CLI uses, opened by core's composition root with a state directory private
+ * to this step (nothing is assumed to survive between main and post). The key is handed to core
+ * directly, never through the environment or a file we keep; relative paths in inputs (the repo)
+ * are taken from the job's workspace.
  */
-function openManager(inputs) {
+function context_openManager(inputs) {
     const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'sandboxer-'));
     if (inputs.sshKey) {
-        // Masked in every later log line, then read by core from the environment, never from a file we keep.
+        // Masked in every later log line.
         for (const line of inputs.sshKey.split(/\r?\n/))
             if (line.trim())
                 core_setSecret(line.trim());
-        process.env.SANDBOXER_SSH_KEY = inputs.sshKey;
     }
-    if (inputs.composeCommand)
-        process.env.SANDBOXER_COMPOSE_CMD = inputs.composeCommand;
-    const flags = {};
+    const hostFlags = {};
     if (inputs.knownHosts) {
-        flags.knownHosts = (0,external_node_path_.join)(scratch, 'known_hosts');
-        (0,external_node_fs_.writeFileSync)(flags.knownHosts, `${inputs.knownHosts.trim()}\n`, { mode: 0o600 });
+        hostFlags.knownHosts = (0,external_node_path_.join)(scratch, 'known_hosts');
+        (0,external_node_fs_.writeFileSync)(hostFlags.knownHosts, `${inputs.knownHosts.trim()}\n`, { mode: 0o600 });
     }
     if (inputs.hostFingerprint)
-        flags.fingerprint = inputs.hostFingerprint;
+        hostFlags.fingerprint = inputs.hostFingerprint;
     const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
-    const home = (0,external_node_path_.join)(scratch, 'home');
-    return new SandboxManager({
-        catalog: () => loadCatalog({ userDirs: defaultUserDirs(cwd), cwd }),
-        store: new FileStateStore(home),
-        home,
+    return openManager({
+        home: (0,external_node_path_.join)(scratch, 'home'),
+        cwd,
+        configDirs: defaultUserDirs(cwd),
+        hostsFile: defaultHostsFile(cwd),
+        hostFlags,
+        ...(inputs.sshKey ? { sshKey: inputs.sshKey } : {}),
+        ...(inputs.composeCommand ? { composeCommand: inputs.composeCommand } : {}),
         // The action's ledger is private to the step, so this only decides whether metered profiles work.
-        initialCredits: initialCreditsFromEnv(),
-        resolveHost: async (name) => {
-            if (name === 'local')
-                return undefined;
-            const path = defaultHostsFile(cwd);
-            return resolveRemoteHost(name, path ? await loadHostsFile(path, cwd) : undefined, flags);
-        },
+        initialCredits: settingsFromEnvironment(process.env).initialCredits,
+        warn: (message) => warning(message),
     });
 }
 /** `host` as given, or `ssh-user@host[:ssh-port]` when the user and port come as separate inputs. */
@@ -59752,6 +60128,28 @@ function hostSpec(inputs) {
 /** The command that destroys a kept sandbox from anywhere with access to its host. */
 function destroyCommand(recordJson, id) {
     return `sandboxer destroy ${id} --record ${(0,quote/* quote */.hD)(recordJson)}`;
+}
+
+;// CONCATENATED MODULE: ./src/error-terms.ts
+
+/** Request fields by the action inputs that set them (action.yml). */
+const INPUTS = {
+    ttl: 'the `ttl` input',
+    host: 'the `host` input',
+    profile: 'the `profile` input',
+    ssh_key: 'the `ssh-key` input',
+    host_key: 'the `known-hosts` or `host-fingerprint` input',
+    hosts_file: '.sandboxer/hosts.yaml in the repository',
+    config_dir: '.sandboxer/ in the repository',
+};
+/** How a workflow author sets what a typed error names: the action's own inputs. */
+const actionTerms = {
+    field: (name) => INPUTS[name],
+    inputs: (names) => `add ${names.map((n) => `${n}=<value>`).join(' or ')} to the \`inputs\` input`,
+};
+/** An error's message as the action reports it (`core.setFailed`). */
+function actionMessage(error) {
+    return error instanceof dist_errors/* SandboxerError */.j8 ? (0,dist_errors/* inTermsOf */.KI)(error, actionTerms) : (0,dist_errors/* messageOf */.bD)(error);
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -59871,6 +60269,7 @@ const state = {
 
 
 
+
 /**
  * The main step: provision the sandbox and publish how to reach it. The record is saved to the
  * step state before provisioning and after every change, so the post step can always clean up.
@@ -59889,7 +60288,7 @@ async function main() {
     }
     try {
         const inputs = getInputs();
-        const manager = openManager(inputs);
+        const manager = context_openManager(inputs);
         const sandboxInputs = { ...inputs.inputs };
         if (inputs.waitTimeout !== undefined)
             sandboxInputs.wait_timeout = String(inputs.waitTimeout);
@@ -59907,7 +60306,7 @@ async function main() {
     }
     catch (error) {
         state.markMainFailed();
-        setFailed((0,dist_errors/* messageOf */.bD)(error));
+        setFailed(actionMessage(error));
     }
 }
 function publishOutputs(record) {
@@ -59971,7 +60370,7 @@ async function run() {
         return;
     }
     const inputs = tolerantInputs();
-    const manager = openManager(inputs);
+    const manager = context_openManager(inputs);
     await manager.adopt(saved);
     const manual = destroyCommand(JSON.stringify(saved), saved.id);
     if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {

@@ -5,50 +5,46 @@ import * as core from '@actions/core';
 import {
   defaultHostsFile,
   defaultUserDirs,
-  FileStateStore,
   type HostFlags,
-  initialCreditsFromEnv,
-  loadCatalog,
-  loadHostsFile,
+  openManager as openCoreManager,
   quote,
-  resolveRemoteHost,
-  SandboxManager,
+  type SandboxManager,
+  settingsFromEnvironment,
 } from '@sand-boxer/core';
 import type { ActionInputs } from './inputs.js';
 
 /**
- * The same manager the CLI uses, with a state directory private to this step (nothing is assumed
- * to survive between main and post) and the secret key handed over only through the environment.
+ * The same manager the CLI uses, opened by core's composition root with a state directory private
+ * to this step (nothing is assumed to survive between main and post). The key is handed to core
+ * directly, never through the environment or a file we keep; relative paths in inputs (the repo)
+ * are taken from the job's workspace.
  */
 export function openManager(
   inputs: Pick<ActionInputs, 'sshKey' | 'knownHosts' | 'hostFingerprint' | 'composeCommand'>,
-) {
+): SandboxManager {
   const scratch = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'sandboxer-'));
   if (inputs.sshKey) {
-    // Masked in every later log line, then read by core from the environment, never from a file we keep.
+    // Masked in every later log line.
     for (const line of inputs.sshKey.split(/\r?\n/)) if (line.trim()) core.setSecret(line.trim());
-    process.env.SANDBOXER_SSH_KEY = inputs.sshKey;
   }
-  if (inputs.composeCommand) process.env.SANDBOXER_COMPOSE_CMD = inputs.composeCommand;
-  const flags: HostFlags = {};
+  const hostFlags: HostFlags = {};
   if (inputs.knownHosts) {
-    flags.knownHosts = join(scratch, 'known_hosts');
-    writeFileSync(flags.knownHosts, `${inputs.knownHosts.trim()}\n`, { mode: 0o600 });
+    hostFlags.knownHosts = join(scratch, 'known_hosts');
+    writeFileSync(hostFlags.knownHosts, `${inputs.knownHosts.trim()}\n`, { mode: 0o600 });
   }
-  if (inputs.hostFingerprint) flags.fingerprint = inputs.hostFingerprint;
+  if (inputs.hostFingerprint) hostFlags.fingerprint = inputs.hostFingerprint;
   const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
-  const home = join(scratch, 'home');
-  return new SandboxManager({
-    catalog: () => loadCatalog({ userDirs: defaultUserDirs(cwd), cwd }),
-    store: new FileStateStore(home),
-    home,
+  return openCoreManager({
+    home: join(scratch, 'home'),
+    cwd,
+    configDirs: defaultUserDirs(cwd),
+    hostsFile: defaultHostsFile(cwd),
+    hostFlags,
+    ...(inputs.sshKey ? { sshKey: inputs.sshKey } : {}),
+    ...(inputs.composeCommand ? { composeCommand: inputs.composeCommand } : {}),
     // The action's ledger is private to the step, so this only decides whether metered profiles work.
-    initialCredits: initialCreditsFromEnv(),
-    resolveHost: async (name) => {
-      if (name === 'local') return undefined;
-      const path = defaultHostsFile(cwd);
-      return resolveRemoteHost(name, path ? await loadHostsFile(path, cwd) : undefined, flags);
-    },
+    initialCredits: settingsFromEnvironment(process.env).initialCredits,
+    warn: (message) => core.warning(message),
   });
 }
 

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
-import { messageOf, type SandboxRecord, stopRunningSyncs } from '@sand-boxer/core';
+import { type SandboxRecord, stopRunningSyncs } from '@sand-boxer/core';
 import { hostSpec, openManager } from './context.js';
+import { actionMessage } from './error-terms.js';
 import { getInputs } from './inputs.js';
 import { state } from './state.js';
 
@@ -41,7 +42,7 @@ export async function main(): Promise<void> {
     core.info(`sandbox ${record.id} is ready on ${record.host}`);
   } catch (error) {
     state.markMainFailed();
-    core.setFailed(messageOf(error));
+    core.setFailed(actionMessage(error));
   }
 }
 

@@ -36,6 +36,12 @@ export function buildProgram(): Command {
     )
     .option('--host-fingerprint <sha256>', 'pin the host key: SHA256:… as printed by ssh-keygen -lf')
     .option('--insecure-ignore-host-key', 'do not verify the host key (prints a warning)')
+    .addOption(
+      new Option(
+        '--compose-command <command>',
+        "the compose runtime on compose hosts, e.g. docker-compose or podman-compose (default: the extension's)",
+      ).env('SANDBOXER_COMPOSE_CMD'),
+    )
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .option('-v, --verbose', 'progress on stderr even when it is not a terminal')

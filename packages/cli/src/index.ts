@@ -16,11 +16,14 @@ async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     // Only the errors module: the main entry would load the whole engine just to tell the error's kind.
-    const { SandboxerError } = await import('@sand-boxer/core/errors');
+    const { inTermsOf, SandboxerError } = await import('@sand-boxer/core/errors');
     const json = argv.includes('--json');
     if (error instanceof SandboxerError) {
-      if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
-      process.stderr.write(`sandboxer: ${error.message}\n`);
+      // Core names the field at fault; the user is told the flag that sets it.
+      const message = inTermsOf(error, (await import('./error-terms.js')).cliTerms);
+      if (json)
+        process.stdout.write(`${JSON.stringify({ error: { ...error.toJSON(), message } }, null, 2)}\n`);
+      process.stderr.write(`sandboxer: ${message}\n`);
       return exitCodeFor(error.code);
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -190,3 +190,32 @@ export class SnapshotCorruptError extends SandboxerError {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Core errors name what is at fault in the request's own words: a field (`details.field`: `ttl`,
+ * `host`, `name`, …, and the message starts with it) or sandbox inputs (`details.inputs`). Each
+ * surface says how to set those in its own terms — the CLI `--ttl` and `--input repo=…`, the HTTP
+ * API `"ttl"` in the body, the action its `ttl` input — through one of these.
+ */
+export interface SurfaceTerms {
+  /** How this surface names a request field (`--ttl`, `"ttl" in the request body`), or undefined. */
+  field(name: string): string | undefined;
+  /** How to give these sandbox inputs here: `pass --input repo=<value>`. */
+  inputs(names: string[]): string;
+  /** A remedy from the error's code and details (e.g. the command that retries), if any. */
+  remedy?(error: SandboxerError): string | undefined;
+}
+
+/** The error's message in a surface's terms: its field named the surface's way, and how to fix it. */
+export function inTermsOf(error: SandboxerError, terms: SurfaceTerms): string {
+  let message = error.message;
+  const { field, inputs } = error.details;
+  const named = typeof field === 'string' ? terms.field(field) : undefined;
+  if (named !== undefined && typeof field === 'string') {
+    const lead = new RegExp(`^${field}(?=[: ])`);
+    message = lead.test(message) ? message.replace(lead, named) : `${message} (see ${named})`;
+  }
+  if (Array.isArray(inputs) && inputs.length > 0) message += ` (${terms.inputs(inputs.map(String))})`;
+  const remedy = terms.remedy?.(error);
+  return remedy ? `${message} (${remedy})` : message;
+}

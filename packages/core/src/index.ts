@@ -1,10 +1,13 @@
 /**
  * @sand-boxer/core — the public API. Everything else is internal and may change.
+ * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
+ * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
 export { Catalog, type CatalogOptions, defaultUserDirs, loadCatalog } from './catalog/catalog.js';
 export {
   type ExtensionDeclaration,
   extensionDeclarationSchema,
+  type InputKind,
   type IsolationLevel,
   type PricingModel,
 } from './declarations/extension-schema.js';
@@ -24,17 +27,25 @@ export { type DeclarationSource, MAX_DECLARATION_BYTES } from './declarations/re
 export * from './errors.js';
 export { builtinHandlerNames } from './extensions/builtin/index.js';
 export * from './extensions/contract.js';
-export { parseInputs } from './extensions/inputs.js';
+export { parseExtensionConfig, parseInputs } from './extensions/inputs.js';
+export type { GcFinding, GcOptions } from './gc/types.js';
+export { type HostDirectory, hostsFromFile, localOnly } from './hosts/directory.js';
 export { defaultHostsFile, type HostFlags, loadHostsFile, resolveRemoteHost } from './hosts/resolve.js';
-export type { GcFinding, GcOptions } from './manager/gc.js';
+export { SandboxManager } from './manager/manager.js';
+export type {
+  CreateOptions,
+  CreateRequest,
+  DestroyOptions,
+  InputPolicy,
+  ManagerOptions,
+} from './manager/types.js';
+export { type AccountBalance, accountOf, CreditsLedger } from './metering/ledger.js';
 export {
-  type CreateRequest,
-  type HostResolver,
-  type ManagerOptions,
-  SandboxManager,
-} from './manager/manager.js';
-export type { RestoreOptions, SnapshotCreateOptions, SnapshotOperations } from './manager/snapshots.js';
-export { type AccountBalance, accountOf, CreditsLedger, initialCreditsFromEnv } from './metering/ledger.js';
+  type EnvironmentSettings,
+  type OpenManagerOptions,
+  openManager,
+  settingsFromEnvironment,
+} from './open-manager.js';
 export * from './records/handle.js';
 export type { HostTarget, RemoteHost, SshTarget } from './records/host-target.js';
 export { type LedgerEntry, ledgerEntrySchema } from './records/ledger-entry.js';
@@ -52,6 +63,8 @@ export {
   snapshotRecordSchema,
 } from './records/snapshot.js';
 export { type CandidateReport, probeSsh, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
+export type { SnapshotOperations } from './snapshots/operations.js';
+export type { RestoreOptions, SnapshotCreateOptions } from './snapshots/types.js';
 export { fingerprintOf } from './ssh/known-hosts.js';
 export { command, quote } from './ssh/quote.js';
 export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';

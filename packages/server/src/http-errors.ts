@@ -1,4 +1,4 @@
-import { type ErrorCode, messageOf, SandboxerError } from '@sand-boxer/core';
+import { type ErrorCode, inTermsOf, messageOf, SandboxerError, type SurfaceTerms } from '@sand-boxer/core';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** The JSON body of every error response: the typed error's stable code, its message and details. */
@@ -27,9 +27,25 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   SNAPSHOT_CORRUPT: 422,
 };
 
+/** Request fields as a client of the API sets them: in the JSON body, or on the server. */
+const BODY_FIELDS = new Set(['ttl', 'host', 'name', 'profile', 'mode', 'sandbox']);
+const httpTerms: SurfaceTerms = {
+  field: (name) =>
+    BODY_FIELDS.has(name)
+      ? `"${name}"`
+      : ['ssh_key', 'host_key', 'hosts_file'].includes(name)
+        ? "the server's hosts file"
+        : undefined,
+  inputs: (names) => `set ${names.map((n) => `"${n}"`).join(' or ')} in the request's "inputs"`,
+};
+
 export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
   if (error instanceof SandboxerError) {
-    return { status: STATUS[error.code] ?? 500, body: error.toJSON() };
+    // Core names the field at fault; the client is told where it goes in a request.
+    return {
+      status: STATUS[error.code] ?? 500,
+      body: { ...error.toJSON(), message: inTermsOf(error, httpTerms) },
+    };
   }
   return {
     status: 500,

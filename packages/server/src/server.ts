@@ -10,7 +10,6 @@ export interface ServerOptions {
   host: string;
   port: number;
   tokens: string[];
-  repoRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -36,7 +35,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tokens: options.tokens,
     operations,
     log: options.log,
-    ...(options.repoRoot ? { repoRoot: options.repoRoot } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));

@@ -1,16 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { InputError, type SandboxManager, type SandboxRecord, snapshotRecordSchema } from '@sand-boxer/core';
-import type { Operations } from './operations.js';
+import { InputError, snapshotRecordSchema } from '@sand-boxer/core';
+import type { RouteContext } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
-
-export interface SnapshotRouteDeps {
-  manager: SandboxManager;
-  operations: Operations;
-  sandboxSchema: z.ZodType;
-  view: (record: SandboxRecord) => unknown;
-  /** The same confinement as creates: repo inside the repo root, hosts only by alias. */
-  confine: (inputs: Record<string, string>, host: string | undefined) => Record<string, string>;
-}
+import { sandboxSchema } from './schemas.js';
 
 // Re-made here (extend) so the schema carries zod-openapi's `.openapi`, patched in after core's were built.
 const snapshotSchema = snapshotRecordSchema.extend({}).openapi('Snapshot');
@@ -48,8 +40,8 @@ const snapshotErrors = {
  * Snapshot routes: take one of a sandbox, list/show/delete them, restore one (as a new sandbox or
  * in place). They answer when the work is done; the server tracks them so shutdown waits for them.
  */
-export function registerSnapshotRoutes(app: OpenAPIHono, deps: SnapshotRouteDeps): void {
-  const { manager, operations } = deps;
+export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext): void {
+  const { manager, operations, view } = context;
   const tracked = <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
     return operations.track(work(controller.signal), controller);
@@ -128,7 +120,7 @@ export function registerSnapshotRoutes(app: OpenAPIHono, deps: SnapshotRouteDeps
         body: { content: { 'application/json': { schema: restoreBody } }, required: true },
       },
       responses: {
-        201: json(deps.sandboxSchema, 'the restored sandbox, ready'),
+        201: json(sandboxSchema, 'the restored sandbox, ready'),
         ...snapshotErrors,
         402: json(errorSchema, 'insufficient credits'),
       },
@@ -136,7 +128,8 @@ export function registerSnapshotRoutes(app: OpenAPIHono, deps: SnapshotRouteDeps
     async (c) => {
       const { ref } = c.req.valid('param');
       const body = c.req.valid('json');
-      const inputs = deps.confine(body.inputs ?? {}, body.host);
+      // Checked by core like a create's: the manager was opened confined (repo root, host aliases).
+      const inputs = body.inputs ?? {};
       const record = await tracked((signal) =>
         manager.snapshots.restore(ref, {
           mode: body.mode,
@@ -149,7 +142,7 @@ export function registerSnapshotRoutes(app: OpenAPIHono, deps: SnapshotRouteDeps
           signal,
         }),
       );
-      return c.json(deps.view(record), 201);
+      return c.json(view(record), 201);
     },
   );
 }

@@ -61,6 +61,7 @@ test('an app with tokens refuses requests without one, and serves /healthz witho
     catalog: () => loadCatalog({ userDirs: [] }),
     store: new FileStateStore(home),
     home,
+    inputs: { baseDir: home, confined: true },
   });
   const app = createApp({ manager, tokens: ['app-token-0123456789'] });
   expect((await app.request('/v1/sandboxes')).status).toBe(401);

@@ -29,8 +29,9 @@ test('snapshot, list, show, restore (new and in place) and delete over HTTP on t
     store: new FileStateStore(home),
     home,
     initialCredits: 100,
+    inputs: { baseDir: tmpdir(), confined: true },
   });
-  const app = createApp({ manager, tokens: [TOKEN], repoRoot: tmpdir() });
+  const app = createApp({ manager, tokens: [TOKEN] });
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await app.request(path, {
       method,

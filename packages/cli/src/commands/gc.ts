@@ -52,5 +52,9 @@ function describe(findings: GcFinding[], dryRun: boolean): string {
   const summary = dryRun
     ? `${acted} to collect (dry run: nothing changed)`
     : `${findings.filter((f) => f.result === 'done').length} collected, ${findings.filter((f) => f.result === 'failed').length} failed, ${findings.filter((f) => f.action === 'keep').length} kept`;
-  return `${formatTable(['SANDBOX', 'WHERE', 'FOUND', 'WHY', 'ACTION', 'RESULT'], rows)}\n\n${summary}`;
+  const unknownKept = findings.some(
+    (f) => f.action === 'keep' && f.reason.startsWith('unknown to this store'),
+  );
+  const hint = unknownKept ? '\n(--unknown also removes the sandboxes this store does not know)' : '';
+  return `${formatTable(['SANDBOX', 'WHERE', 'FOUND', 'WHY', 'ACTION', 'RESULT'], rows)}\n\n${summary}${hint}`;
 }

@@ -30,11 +30,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     ? undefined
     : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const server = await startServer({
-    manager: openManager(options),
+    // A client of the server is confined: repos inside the repo root, hosts by hosts-file alias only.
+    manager: openManager(options, { baseDir: repoRoot, confined: true }),
     host: options.host,
     port,
     tokens: loadTokens(options.tokenFile),
-    repoRoot,
     log,
   });
   process.stderr.write(

@@ -8,14 +8,14 @@ import type { Profile } from '../declarations/profile-schema.js';
 import { type DeclarationSource, readDeclarationFile } from '../declarations/read.js';
 import { ConfigError, NotFoundError } from '../errors.js';
 import { builtinHandlerNames, builtinHandlers } from '../extensions/builtin/index.js';
-import type { ExtensionContext, SandboxExtension } from '../extensions/contract.js';
+import type { ExtensionContext, ExtensionRuntime, SandboxExtension } from '../extensions/contract.js';
 import { instantiateHandler } from '../extensions/instantiate.js';
 import { builtinDeclarations } from './builtin-declarations.generated.js';
 
 export interface CatalogOptions {
   /**
    * Directories of user declarations, each holding `extensions/` and/or `profiles/`. Later ones
-   * override earlier ones, and all override the built-ins, matched by id.
+   * override earlier ones, and all override the built-ins, matched by id. None by default.
    */
   userDirs?: string[];
   /** Shown paths are relative to this directory (default: the process's working directory). */
@@ -60,8 +60,8 @@ export class Catalog {
     const found = this.#profiles.get(normalizeProfileId(idOrSlug));
     if (!found) {
       throw new NotFoundError(
-        `unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')}; see \`sandboxer profiles\`)`,
-        { profile: idOrSlug },
+        `unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')})`,
+        { field: 'profile', profile: idOrSlug },
       );
     }
     return found.profile;
@@ -78,15 +78,18 @@ export class Catalog {
     return found.declaration;
   }
 
-  /** The extension's handler, created once per catalog (handlers may hold connections or caches). */
-  instantiate(id: string, home: string): Promise<SandboxExtension> {
+  /**
+   * The extension's handler, created once per catalog (handlers may hold connections or caches)
+   * with the runtime of the process that first asks for it.
+   */
+  instantiate(id: string, runtime: ExtensionRuntime): Promise<SandboxExtension> {
     let instance = this.#instances.get(id);
     if (!instance) {
       this.extension(id);
       const loaded = this.#extensions.get(id) as LoadedExtension;
       const context: ExtensionContext = {
+        ...runtime,
         declaration: loaded.declaration,
-        home,
         baseDir: loaded.source.baseDir ?? process.cwd(),
       };
       instance = instantiateHandler(loaded, context);
@@ -106,7 +109,7 @@ export async function loadCatalog(options: CatalogOptions = {}): Promise<Catalog
 
   const builtins = options.builtins ?? builtinDeclarations;
   const layers: DeclarationSource[][] = [[...builtins]];
-  for (const dir of options.userDirs ?? defaultUserDirs(cwd)) layers.push(await readUserDir(dir, cwd));
+  for (const dir of options.userDirs ?? []) layers.push(await readUserDir(dir, cwd));
 
   for (const layer of layers) {
     for (const source of layer) {
@@ -126,9 +129,7 @@ export async function loadCatalog(options: CatalogOptions = {}): Promise<Catalog
 
 async function readUserDir(dir: string, cwd: string): Promise<DeclarationSource[]> {
   if (!existsSync(dir)) {
-    throw new ConfigError(`declarations directory ${dir} does not exist (check SANDBOXER_CONFIG_DIR)`, {
-      dir,
-    });
+    throw new ConfigError(`declarations directory ${dir} does not exist`, { field: 'config_dir', dir });
   }
   const sources: DeclarationSource[] = [];
   for (const kind of ['extension', 'profile'] as const) {

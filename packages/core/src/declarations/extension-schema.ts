@@ -25,6 +25,28 @@ export const handlerSchema = z
     'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"',
   );
 
+/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
+export const inputNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
+
+/**
+ * What an input's value is, so core can treat it the same way for every extension:
+ * - `text`: a plain value, checked by the extension's own schema (the default);
+ * - `local-path`: a directory on the machine that runs sand-boxer (e.g. the repo to sync). Core makes
+ *   it absolute once, against the base directory the caller names (the CLI's working directory, the
+ *   action's workspace, the server's repo root), and checks it is a directory, before routing;
+ * - `host-ref`: names a host (a hosts-file alias, or user@address[:port] where the caller allows it);
+ * - `remote-path`: a path on the host; a confined caller (the HTTP API) may not choose it.
+ */
+export const inputKindSchema = z.enum(['text', 'local-path', 'host-ref', 'remote-path']);
+
+/** One input an extension declares (inputs it does not declare are `text`). */
+export const inputDeclarationSchema = z.strictObject({
+  kind: inputKindSchema.default('text'),
+  description: z.string().optional(),
+});
+
 /** The schema of `extensions/ext.<name>.yaml`. */
 export const extensionDeclarationSchema = z.strictObject({
   id: extensionIdSchema,
@@ -36,6 +58,8 @@ export const extensionDeclarationSchema = z.strictObject({
     pricing_model: pricingModelSchema,
     snapshot: z.boolean().default(false),
   }),
+  /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
+  inputs: z.record(inputNameSchema, inputDeclarationSchema).default({}),
   /** Handler-specific settings; each handler validates them with its own schema. */
   config: z.record(z.string(), z.unknown()).default({}),
 });
@@ -43,3 +67,4 @@ export const extensionDeclarationSchema = z.strictObject({
 export type ExtensionDeclaration = z.infer<typeof extensionDeclarationSchema>;
 export type IsolationLevel = z.infer<typeof isolationLevelSchema>;
 export type PricingModel = z.infer<typeof pricingModelSchema>;
+export type InputKind = z.infer<typeof inputKindSchema>;

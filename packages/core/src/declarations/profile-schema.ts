@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../util/duration.js';
-import { extensionIdSchema, isolationLevelSchema } from './extension-schema.js';
-
-/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
-export const inputNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
+import { extensionIdSchema, inputNameSchema, isolationLevelSchema } from './extension-schema.js';
 
 /** Inputs are strings on the wire (`--input k=v`); YAML numbers and booleans are accepted and stringified. */
 const inputValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform(String);

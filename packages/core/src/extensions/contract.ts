@@ -14,11 +14,18 @@ export interface OperationOptions {
   progress?: ProgressFn;
 }
 
-export interface ProvisionRequest extends OperationOptions {
+/** The raw inputs of a sandbox: profile defaults merged with the user's, strings on the wire. */
+export type RawInputs = Record<string, string>;
+
+/**
+ * `Inputs` is what the extension's `validateInputs` returns: its inputs parsed and typed once, before
+ * anything is created, and handed back unchanged to `provision` and `restore`.
+ */
+export interface ProvisionRequest<Inputs = unknown> extends OperationOptions {
   sandboxId: string;
   profile: Profile;
-  /** Profile defaults merged with the user's inputs, already checked by `validateInputs`. */
-  inputs: Record<string, string>;
+  /** What `validateInputs` returned for this sandbox's inputs. */
+  inputs: Inputs;
   host: HostTarget | undefined;
   createdAt: Date;
   expiresAt: Date;
@@ -30,11 +37,25 @@ export interface ProvisionRequest extends OperationOptions {
   checkpoint?: (partial: SandboxHandle) => Promise<void>;
 }
 
-/** Passed to a handler's factory once per process. */
-export interface ExtensionContext {
-  declaration: ExtensionDeclaration;
+/**
+ * What the process running an extension hands it, chosen by the caller (CLI flags, the action's
+ * inputs, `serve`'s options) and passed in explicitly: extensions never read the environment for
+ * keys or commands. Never stored in a record, never logged.
+ */
+export interface ExtensionRuntime {
   /** `$SANDBOXER_HOME`: where an extension may keep local files of its own. */
   home: string;
+  /** An SSH private key as text, used instead of identity files (the action's `ssh-key`). */
+  sshKey?: string;
+  /** The compose command for compose hosts (e.g. `docker-compose`), over the declaration's default. */
+  composeCommand?: string;
+  /** Where warnings go (e.g. a host key that is not verified); stderr by default. */
+  warn?: (message: string) => void;
+}
+
+/** Passed to a handler's factory once per process. */
+export interface ExtensionContext extends ExtensionRuntime {
+  declaration: ExtensionDeclaration;
   /** The directory the declaration was loaded from, for resolving relative paths in its config. */
   baseDir: string;
 }
@@ -48,21 +69,23 @@ export interface ExtensionContext {
  *   provision that failed half-way, and succeeds (with `already_gone`) when nothing is left.
  * - `validateInputs` throws an InputError naming the input; it runs before anything is created.
  */
-export interface SandboxExtension {
+export interface SandboxExtension<Inputs = unknown> {
   readonly id: string;
   /**
-   * `local`: runs on this machine and refuses `--host`. `ssh`: needs a host, resolved from `--host`,
-   * from `hostFromInputs`, or from the hosts file's default.
+   * `local`: runs on this machine and refuses a host. `ssh`: needs a host, resolved from the request's
+   * `host`, from `hostFromInputs`, or from the hosts file's default.
    */
   readonly hostKind: 'local' | 'ssh';
   /** For `ssh` extensions whose profile names the host in an input (e.g. vm-packer's `vm`). */
-  hostFromInputs?(inputs: Record<string, string>): string | undefined;
+  hostFromInputs?(inputs: RawInputs): string | undefined;
   /**
-   * Checks and normalises inputs before anything is created. With `restore`, the workspace comes from
-   * a snapshot, so inputs that only feed the initial copy (e.g. `repo`) need not exist here.
+   * Parses the inputs once, before anything is created: what it returns is exactly what `provision`
+   * (or `restore`) receives. Inputs declared `local-path` arrive absolute and checked to be local
+   * directories. With `restore`, the workspace comes from a snapshot, so inputs that only feed the
+   * initial copy (e.g. `repo`) need not be given. Throws an InputError naming the input.
    */
-  validateInputs(inputs: Record<string, string>, options?: { restore?: boolean }): Record<string, string>;
-  provision(request: ProvisionRequest): Promise<SandboxHandle>;
+  validateInputs(inputs: RawInputs, options?: { restore?: boolean }): Inputs;
+  provision(request: ProvisionRequest<Inputs>): Promise<SandboxHandle>;
   waitReady(handle: SandboxHandle, options?: OperationOptions): Promise<Reachability>;
   teardown(handle: SandboxHandle, options?: OperationOptions): Promise<CleanupReport>;
   estimateCost?(profile: Profile, durationSeconds: number): MeterQuote;
@@ -87,7 +110,7 @@ export interface SandboxExtension {
    * then waits for readiness as for any create) or over a live sandbox (`mode: 'in-place'`). The
    * artifact's checksum is verified where it is read, before anything is changed.
    */
-  restore?(source: RestoreSource, target: RestoreTarget): Promise<SandboxHandle>;
+  restore?(source: RestoreSource, target: RestoreTarget<Inputs>): Promise<SandboxHandle>;
   /** Copies an artifact this extension keeps elsewhere (on a host) into `localPath`. */
   pullArtifact?(location: SnapshotLocation, localPath: string, options?: OperationOptions): Promise<void>;
   /** Deletes one copy of an artifact; succeeds when it is already gone. */
@@ -151,16 +174,19 @@ export interface RestoreSource {
   addLocation?: (location: SnapshotLocation) => Promise<void>;
 }
 
-export type RestoreTarget =
-  | { mode: 'new'; request: ProvisionRequest }
+export type RestoreTarget<Inputs = unknown> =
+  | { mode: 'new'; request: ProvisionRequest<Inputs> }
   | ({
       mode: 'in-place';
       handle: SandboxHandle;
       /** The sandbox's own life, for the labels of what is recreated. */
       createdAt: Date;
       expiresAt: Date;
-      /** Inputs given again for this restore (e.g. `env`, whose values are never stored). */
-      inputs: Record<string, string>;
+      /**
+       * The snapshot's inputs with those given again for this restore (e.g. `env`, whose values are
+       * never stored), as `validateInputs(…, { restore: true })` returned them.
+       */
+      inputs: Inputs;
     } & OperationOptions);
 
 export interface LogOptions extends OperationOptions {

@@ -28,8 +28,8 @@ export async function loadHostsFile(
   cwd = process.cwd(),
 ): Promise<HostsFile & { path: string }> {
   const info = statSync(path, { throwIfNoEntry: false });
-  if (!info) throw new ConfigError(`hosts file ${path} does not exist (check SANDBOXER_HOSTS)`);
-  if (!info.isFile()) throw new ConfigError(`hosts file ${path} is not a file (check SANDBOXER_HOSTS)`);
+  if (!info) throw new ConfigError(`hosts file ${path} does not exist`, { field: 'hosts_file' });
+  if (!info.isFile()) throw new ConfigError(`hosts file ${path} is not a file`, { field: 'hosts_file' });
   const display = relative(cwd, path) || path;
   const source = await readDeclarationFile(
     'profile',
@@ -47,22 +47,25 @@ export async function loadHostsFile(
 }
 
 /**
- * Turns `--host` into a RemoteHost: an alias from the hosts file, or `user@address[:port]` with the
- * flags for key and host-key verification. Without `--host`, the hosts file's default (if any).
+ * Turns a request's host into a RemoteHost: an alias from the hosts file, or `user@address[:port]`
+ * with the flags for key and host-key verification. Without a host, the hosts file's default (if
+ * any). The flags' relative paths are taken from `cwd`.
  */
 export function resolveRemoteHost(
   name: string | undefined,
   hostsFile: (HostsFile & { path: string }) | undefined,
   flags: HostFlags = {},
+  cwd = process.cwd(),
 ): RemoteHost | undefined {
   const chosen = name ?? hostsFile?.default;
   if (chosen === undefined) return undefined;
   // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
   const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
-  if (entry && hostsFile) return fromEntry(chosen, entry, dirname(hostsFile.path), flags);
+  if (entry && hostsFile) return fromEntry(chosen, entry, dirname(hostsFile.path), flags, cwd);
   if (!chosen.includes('@')) {
     const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
     throw new InputError(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+      field: 'host',
       host: chosen,
     });
   }
@@ -71,7 +74,7 @@ export function resolveRemoteHost(
     address: parsed.address,
     port: parsed.port ?? 22,
     user: parsed.user,
-    ...sshFlags(flags, process.cwd()),
+    ...sshFlags(flags, cwd),
   };
   if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
     ssh.known_hosts = join(homedir(), '.ssh', 'known_hosts');
@@ -79,7 +82,13 @@ export function resolveRemoteHost(
   return { name: destination(ssh), ssh, labels: [] };
 }
 
-function fromEntry(alias: string, entry: HostEntry, baseDir: string, flags: HostFlags): RemoteHost {
+function fromEntry(
+  alias: string,
+  entry: HostEntry,
+  baseDir: string,
+  flags: HostFlags,
+  cwd: string,
+): RemoteHost {
   // A verification flag replaces the entry's whole verification setting; mixing them could leave an
   // entry's insecure mode (checked first) silently in force.
   const flagVerifies = Boolean(flags.knownHosts || flags.fingerprint || flags.insecureIgnoreHostKey);
@@ -96,7 +105,7 @@ function fromEntry(alias: string, entry: HostEntry, baseDir: string, flags: Host
     user: entry.user,
     ...(entry.identity_file ? { identity_file: expandPath(entry.identity_file, baseDir) } : {}),
     ...verification,
-    ...sshFlags(flags, process.cwd()),
+    ...sshFlags(flags, cwd),
   };
   if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
     ssh.known_hosts = join(homedir(), '.ssh', 'known_hosts');

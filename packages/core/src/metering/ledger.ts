@@ -24,19 +24,6 @@ export interface LedgerOptions {
 
 const LOCK = 'ledger';
 
-/** Credits a new account starts with: `$SANDBOXER_INITIAL_CREDITS`, else 100 (see docs/payments.md). */
-export function initialCreditsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.SANDBOXER_INITIAL_CREDITS;
-  if (text === undefined || text === '') return 100;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new InputError(
-      `SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
 /**
  * The consumer → account mapping: everything before the first `#` (so every run of
  * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).

@@ -8,7 +8,7 @@ import {
   NoBackendAvailableError,
   SandboxerError,
 } from '../errors.js';
-import type { SandboxExtension } from '../extensions/contract.js';
+import type { RawInputs, SandboxExtension } from '../extensions/contract.js';
 import type { AccountBalance, CreditsLedger } from '../metering/ledger.js';
 import type { HostTarget, RemoteHost } from '../records/host-target.js';
 import type { LedgerEntry } from '../records/ledger-entry.js';
@@ -39,20 +39,25 @@ export interface RoutingDecision {
     report: CandidateReport;
     extension: SandboxExtension;
     host: HostTarget | undefined;
-    inputs: Record<string, string>;
+    /** What the extension's validateInputs returned: handed to provision as it is. */
+    inputs: unknown;
     hold?: LedgerEntry;
   };
 }
 
+/** What a create goes ahead with: the chosen candidate, and the decision that chose it. */
+export type RoutingChoice = NonNullable<RoutingDecision['chosen']> & { decision: RoutingDecision };
+
+/** A planned create (see lifecycle/plan.ts): what routing decides on. */
 export interface RouteRequest {
   profile: Profile;
-  /** Profile defaults merged with the user's inputs. */
-  inputs: Record<string, string>;
+  /** Profile defaults merged with the user's inputs, checked against their kinds. */
+  inputs: RawInputs;
   host: string | undefined;
   ttlSeconds: number;
   account: string;
   /** A restore: only this extension (the one that took the snapshot) can bring it back. */
-  restoreWith?: string;
+  restore?: { extension: string };
 }
 
 /** For a create: hold credits on the chosen metered candidate, for this sandbox until then. */
@@ -63,10 +68,12 @@ export interface HoldFor {
 
 export interface ResolverDeps {
   catalog: Catalog;
-  home: string;
+  /** The extension's handler, instantiated for this process. */
+  extension: (id: string) => Promise<SandboxExtension>;
   ledger: CreditsLedger;
   listSandboxes: () => Promise<SandboxRecord[]>;
-  resolveHost: (name: string | undefined, extension: SandboxExtension) => Promise<HostTarget | undefined>;
+  /** A candidate's or the request's host (undefined: the default) as the extension needs it. */
+  resolveHost: (name: string | undefined) => Promise<HostTarget | undefined>;
   /** Is the host's SSH port accepting connections? (Replaceable in tests.) */
   probe?: (host: RemoteHost) => Promise<string | undefined>;
 }
@@ -93,10 +100,7 @@ export class RoutingResolver {
    * Decides for a create and holds the credits. Throws the candidate's own error when the profile
    * has a single candidate (e.g. InsufficientCreditsError, an InputError), else NoBackendAvailableError.
    */
-  async choose(
-    request: RouteRequest,
-    holdFor: HoldFor,
-  ): Promise<NonNullable<RoutingDecision['chosen']> & { decision: RoutingDecision }> {
+  async choose(request: RouteRequest, holdFor: HoldFor): Promise<RoutingChoice> {
     const errors = new Map<number, unknown>();
     const decision = await this.#route(request, holdFor, errors);
     if (decision.chosen) return { ...decision.chosen, decision };
@@ -130,8 +134,8 @@ export class RoutingResolver {
         if (error !== undefined && !errors.has(index)) errors.set(index, error);
       };
 
-      if (request.restoreWith && candidate.extension !== request.restoreWith) {
-        reject(`the snapshot was taken with ${request.restoreWith}`);
+      if (request.restore && candidate.extension !== request.restore.extension) {
+        reject(`the snapshot was taken with ${request.restore.extension}`);
         continue;
       }
       if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
@@ -141,11 +145,11 @@ export class RoutingResolver {
         continue;
       }
       let extension: SandboxExtension;
-      let inputs: Record<string, string>;
+      let inputs: unknown;
       let host: HostTarget | undefined;
       try {
-        extension = await this.#deps.catalog.instantiate(candidate.extension, this.#deps.home);
-        inputs = extension.validateInputs(request.inputs, { restore: request.restoreWith !== undefined });
+        extension = await this.#deps.extension(candidate.extension);
+        inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
         host = await this.#host(extension, candidate, request, routed);
       } catch (error) {
         reject(messageOf(error), error);
@@ -223,17 +227,21 @@ export class RoutingResolver {
     routed: boolean,
   ): Promise<HostTarget | undefined> {
     if (extension.hostKind !== 'ssh') {
-      // A routed profile's --host is meant for its self-hosted candidates; a plain one is a mistake.
+      // A routed profile's host is meant for its self-hosted candidates; a plain one is a mistake.
       if (!routed && request.host !== undefined && request.host !== 'local') {
-        throw new InputError(`${extension.id} runs on this machine: omit --host (got "${request.host}")`);
+        throw new InputError(
+          `host: ${extension.id} runs on this machine and takes no host (got "${request.host}")`,
+          { field: 'host' },
+        );
       }
       return undefined;
     }
     const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
-    const host = await this.#deps.resolveHost(name, extension);
+    const host = await this.#deps.resolveHost(name);
     if (!host) {
       throw new InputError(
-        `${extension.id} needs a host: pass --host user@address[:port] or an alias from the hosts file (.sandboxer/hosts.yaml or $SANDBOXER_HOSTS), or set a default there`,
+        `host: ${extension.id} needs a host: name one (user@address[:port] or a hosts-file alias), or set a default in the hosts file`,
+        { field: 'host' },
       );
     }
     return host;
@@ -270,7 +278,8 @@ export class RoutingResolver {
         break;
       }
     }
-    if (fitting) alternatives.push(`--ttl ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
+    if (fitting)
+      alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
     const selfHosted = this.#deps.catalog
       .profiles()
       .filter((p) => this.#deps.catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
@@ -280,7 +289,7 @@ export class RoutingResolver {
     return (
       `account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
       `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
-      `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or add credits: sandboxer credits grant ${JSON.stringify(request.account)} <amount>`
+      `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`
     );
   }
 }

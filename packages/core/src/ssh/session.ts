@@ -291,7 +291,8 @@ export async function withSession<T>(
 function readKeyFile(target: SshTarget): string {
   if (!target.identity_file) {
     throw new InputError(
-      `no SSH key for ${destination(target)}: pass --identity-file, set identity_file in the hosts file, or provide the key text in SANDBOXER_SSH_KEY`,
+      `no SSH key for ${destination(target)}: give one (an identity file, identity_file in the hosts file, or the key itself)`,
+      { field: 'ssh_key' },
     );
   }
   try {
@@ -347,7 +348,8 @@ function buildHostVerifier(
     };
   }
   throw new InputError(
-    `no way to verify the host key of ${where}: pass --known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)`,
+    `no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`,
+    { field: 'host_key' },
   );
 }
 

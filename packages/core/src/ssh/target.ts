@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import type { SshTarget } from '../records/host-target.js';
 
-/** `user@address:port`, the form shown to users and accepted by `--host`. */
+/** `user@address:port`, the form shown to users and accepted as a request's host. */
 export function destination(target: Pick<SshTarget, 'address' | 'port' | 'user'>): string {
   const address = target.address.includes(':') ? `[${target.address}]` : target.address;
   return `${target.user}@${address}:${target.port}`;
@@ -28,8 +28,9 @@ export function parseDestination(text: string): { user: string; address: string;
   const address = bracketed ? match?.[2]?.slice(1, -1) : match?.[2];
   const bad = (why: string) =>
     new InputError(
-      `--host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`,
+      `host ${JSON.stringify(text)}: ${why} (expected user@address[:port] or a hosts-file alias)`,
       {
+        field: 'host',
         host: text,
       },
     );

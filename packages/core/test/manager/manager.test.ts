@@ -15,7 +15,17 @@ async function setup(home = tempDir()) {
     userDirs: [],
   });
   const store = new FileStateStore(home);
-  return { home, store, manager: new SandboxManager({ catalog, store, home, initialCredits: 1000 }) };
+  return {
+    home,
+    store,
+    manager: new SandboxManager({
+      catalog,
+      store,
+      home,
+      initialCredits: 1000,
+      inputs: { baseDir: process.cwd() },
+    }),
+  };
 }
 
 beforeEach(() => MemoryExtension.resources.clear());
@@ -85,22 +95,22 @@ describe('SandboxManager', () => {
   test('bad input is refused before anything is recorded or made', async () => {
     const { manager } = await setup();
     await expect(manager.create({ profile: 'memory' })).rejects.toThrow(
-      'profile.memory: input "name" required (pass --input name=<value>)',
+      'profile.memory: input "name" required',
     );
     await expect(manager.create({ profile: 'memory', inputs: { name: 'a' }, ttl: '2h' })).rejects.toThrow(
-      "--ttl: 2h is longer than profile.memory's max_ttl of 1h",
+      "ttl: 2h is longer than profile.memory's max_ttl of 1h",
     );
     await expect(
       manager.create({ profile: 'memory', inputs: { name: 'a' }, ttl: 'forever' }),
     ).rejects.toThrow(InputError);
     await expect(
       manager.create({ profile: 'memory', inputs: { name: 'a' }, host: 'faraway' }),
-    ).rejects.toThrow('ext.memory runs on this machine: omit --host (got "faraway")');
+    ).rejects.toThrow('host: ext.memory runs on this machine and takes no host (got "faraway")');
     await expect(manager.create({ profile: 'nope', inputs: {} })).rejects.toThrow(NotFoundError);
     expect(await manager.list({ all: true })).toEqual([]);
   });
 
-  test('a --ttl within max_ttl sets the expiry', async () => {
+  test('a ttl within max_ttl sets the expiry', async () => {
     const { manager } = await setup();
     const record = await manager.create({ profile: 'memory', inputs: { name: 'a' }, ttl: '45m' });
     expect(record.ttl_seconds).toBe(2700);
@@ -113,7 +123,7 @@ describe('SandboxManager', () => {
     await store.putSandbox({ ...record, handle: { ...handle, fail_at: 'teardown' } });
     const error = await manager.destroy(record.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TeardownError);
-    expect((error as Error).message).toContain(`run \`sandboxer destroy ${record.id}\` again`);
+    expect((error as Error).message).toContain('(it stays "destroying"; destroy it again)');
     expect((await manager.get(record.id)).state).toBe('destroying');
 
     await store.putSandbox({ ...(await manager.get(record.id)), handle });
@@ -148,7 +158,14 @@ describe('extend', () => {
       userDirs: [],
     });
     const store = new FileStateStore(home);
-    const manager = new SandboxManager({ catalog, store, home, initialCredits: 100, now: () => now });
+    const manager = new SandboxManager({
+      catalog,
+      store,
+      home,
+      initialCredits: 100,
+      now: () => now,
+      inputs: { baseDir: process.cwd() },
+    });
     const record = await manager.create({ profile: 'memory', inputs: { name: 'a' }, account: 'x' });
     expect(record.estimate?.credits).toBe(10); // 10 minutes at 1 credit per started minute
     now = new Date('2026-01-01T00:05:00Z');
@@ -158,7 +175,7 @@ describe('extend', () => {
     expect(extended.estimate?.credits).toBe(35);
     expect(await manager.ledger.balance('x')).toMatchObject({ balance: 100, held: 35, available: 65 });
     await expect(manager.extend(record.id, '1h')).rejects.toThrow(
-      "--ttl: the sandbox would live 65m in all, longer than profile.memory's max_ttl of 1h",
+      "ttl: the sandbox would live 65m in all, longer than profile.memory's max_ttl of 1h",
     );
     await manager.destroy(record.id);
     await expect(manager.extend(record.id, '5m')).rejects.toThrow(

@@ -313,7 +313,7 @@ describe('profile and extension ids', () => {
           if (known.includes(normalizeProfileId(text))) expect(id).toBe(normalizeProfileId(text));
           else {
             expectTypedError(error, NotFoundError, `unknown profile "${text}"`);
-            expect((error as NotFoundError).details).toEqual({ profile: text });
+            expect((error as NotFoundError).details).toEqual({ field: 'profile', profile: text });
           }
         },
       ),

@@ -74,8 +74,8 @@ describe('parseDestination', () => {
           parsed = parseDestination(text);
         });
         if (error !== undefined) {
-          expectTypedError(error, InputError, `--host ${JSON.stringify(text)}`);
-          expect((error as InputError).details).toEqual({ host: text });
+          expectTypedError(error, InputError, `host ${JSON.stringify(text)}`);
+          expect((error as InputError).details).toEqual({ field: 'host', host: text });
           return;
         }
         const p = parsed as ReturnType<typeof parseDestination>;
@@ -110,7 +110,7 @@ describe('parseDestination', () => {
     expectTypedError(
       thrown(() => parseDestination(text)),
       InputError,
-      `--host ${JSON.stringify(text)}`,
+      `host ${JSON.stringify(text)}`,
     );
   });
 
@@ -218,7 +218,7 @@ describe('hosts files', () => {
           expect(host?.ssh).toMatchObject({ address: '10.0.0.5', user: 'deploy', port: 22 });
         } else if (error !== undefined) {
           expect(error).toBeInstanceOf(InputError);
-          expect((error as InputError).details).toEqual({ host: name });
+          expect((error as InputError).details).toEqual({ field: 'host', host: name });
         } else {
           // Not an alias: only a well-formed destination gets here.
           expect(name).toContain('@');

@@ -64,7 +64,7 @@ describe('sandbox ids', () => {
           expect(isSandboxId(bare)).toBe(true);
         } else {
           expectTypedError(error, InputError, `"${text}"`);
-          expect((error as InputError).details).toEqual({ input: text });
+          expect((error as InputError).details).toEqual({ field: 'sandbox', input: text });
           expect(isSandboxId(text)).toBe(false);
         }
       }),

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { builtinDeclarations } from '../../src/catalog/builtin-declarations.generated.js';
 import { loadCatalog } from '../../src/catalog/catalog.js';
 import { loadHostsFile, resolveRemoteHost } from '../../src/hosts/resolve.js';
-import { type ManagerOptions, SandboxManager } from '../../src/manager/manager.js';
+import { SandboxManager } from '../../src/manager/manager.js';
+import type { ManagerOptions } from '../../src/manager/types.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { memoryDeclarations, sampleRepo, source, tempDir } from '../support/fixtures.js';
 
@@ -106,7 +107,11 @@ export async function setup(options: Partial<Omit<ManagerOptions, 'catalog' | 's
     store,
     home,
     initialCredits: 1000,
-    resolveHost: async (name) => resolveRemoteHost(name, hosts),
+    inputs: { baseDir: process.cwd() },
+    hosts: {
+      resolve: async (name) => resolveRemoteHost(name, hosts),
+      aliases: async () => Object.keys(hosts.hosts),
+    },
     ...options,
   });
   return { home, store, manager, repo: sampleRepo() };

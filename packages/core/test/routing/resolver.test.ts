@@ -169,7 +169,7 @@ describe('route --explain', () => {
     const { manager, repo } = await setup();
     const decision = await manager.route({ profile: 'hostless', inputs: { repo } });
     expect(decision.candidates[0]?.reasons[0]).toMatch(
-      /^ext\.compose-ssh needs a host: pass --host user@address\[:port\] or an alias from the hosts file/,
+      /^host: ext\.compose-ssh needs a host: name one \(user@address\[:port\] or a hosts-file alias\)/,
     );
     expect(decision.chosen?.report.extension).toBe('ext.saas-stub');
   });
@@ -256,14 +256,14 @@ describe('a profile without routing', () => {
       ttl: undefined,
       duration: '10m',
       estimate: 10,
-      alternatives: `--ttl 3m (3 credits), or ${SELF_HOSTED}`,
+      alternatives: `a ttl of 3m (3 credits), or ${SELF_HOSTED}`,
     },
     {
       credits: 30,
       ttl: '1h',
       duration: '1h',
       estimate: 60,
-      alternatives: `--ttl 30m (30 credits), or ${SELF_HOSTED}`,
+      alternatives: `a ttl of 30m (30 credits), or ${SELF_HOSTED}`,
     },
     { credits: 0, ttl: undefined, duration: '10m', estimate: 10, alternatives: SELF_HOSTED },
   ])(
@@ -277,7 +277,7 @@ describe('a profile without routing', () => {
       expect((error as Error).message).toBe(
         `account "alice@laptop" cannot afford profile.memory for ${duration}: estimate ${estimate} credits, ` +
           `available ${credits} (balance ${credits}, held 0). Cheapest alternatives: ${alternatives}; ` +
-          'or add credits: sandboxer credits grant "alice@laptop" <amount>',
+          'or grant the account more credits',
       );
       expect((error as InsufficientCreditsError).details).toEqual({
         account: 'alice@laptop',

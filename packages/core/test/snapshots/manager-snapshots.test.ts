@@ -43,7 +43,10 @@ async function setup(options: SetupOptions = {}) {
     store,
     home,
     initialCredits: 1000,
-    ...(options.resolveHost ? { resolveHost: options.resolveHost, probe: async () => undefined } : {}),
+    inputs: { baseDir: process.cwd() },
+    ...(options.resolveHost
+      ? { hosts: { resolve: options.resolveHost, aliases: async () => [] }, probe: async () => undefined }
+      : {}),
   });
   /** A ready saas-stub sandbox with the sample repo in it. */
   const stub = (profile = 'saas-stub') =>
@@ -216,7 +219,7 @@ describe('snapshots of a saas-stub sandbox through SandboxManager', () => {
     const duplicate = await manager.snapshots.create(sandbox.id, { name: 'taken' }).catch((e: unknown) => e);
     expect(duplicate).toBeInstanceOf(StateConflictError);
     expect((duplicate as Error).message).toBe(
-      'a snapshot named "taken" already exists; pick another --name or delete it',
+      'name: a snapshot named "taken" already exists; pick another or delete it',
     );
 
     await expect(manager.snapshots.get('snap-aaaaaaaaaaaa')).rejects.toThrow(NotFoundError);
@@ -227,7 +230,7 @@ describe('snapshots of a saas-stub sandbox through SandboxManager', () => {
     await expect(manager.snapshots.create('../etc')).rejects.toThrow(InputError);
 
     await expect(manager.snapshots.restore(snapshot.id, { sandbox: sandbox.id })).rejects.toThrow(
-      '--sandbox is for --in-place restores only',
+      'mode: only an in-place restore restores over a given sandbox',
     );
     await expect(manager.snapshots.restore(snapshot.id, { mode: 'in-place', host: 'local' })).rejects.toThrow(
       InputError,
@@ -281,7 +284,7 @@ describe('snapshot names', () => {
     const before = await store.listSnapshots();
     const error = await manager.snapshots.create(sandbox.id, { name }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).details).toEqual({ input: 'name' });
+    expect((error as InputError).details).toEqual({ field: 'name' });
     expect(await store.listSnapshots()).toEqual(before);
   });
 
@@ -516,8 +519,9 @@ describe('restores the extension fails', () => {
     );
     const target = targets[0] as Extract<RestoreTarget, { mode: 'new' }>;
     expect(target.mode).toBe('new');
-    // The snapshot's inputs come back, and inputs given to the restore override them.
-    expect(target.request.inputs).toEqual({ name: 'from-snapshot', services: 'api' });
+    // The snapshot's inputs come back, inputs given to the restore override them, and the extension
+    // gets them as its validateInputs returned them (with its defaults).
+    expect(target.request.inputs).toEqual({ name: 'from-snapshot', services: 'api', fail_at: 'none' });
     expect(sources[0]).toMatchObject({
       snapshot: { id: snapshot.id },
       localPath: snapshot.locations[0]?.path,
@@ -542,7 +546,7 @@ describe('restores the extension fails', () => {
       throw new Error('compose down failed');
     };
     await expect(manager.snapshots.restore(snapshot.id, { mode: 'in-place' })).rejects.toThrow(
-      `sandbox ${sandbox.id}: restoring ${snapshot.id} in place failed: compose down failed (the sandbox is still registered: retry, or \`sandboxer destroy ${sandbox.id}\`)`,
+      `sandbox ${sandbox.id}: restoring ${snapshot.id} in place failed: compose down failed (the sandbox is still registered: retry, or destroy it)`,
     );
     const after = await manager.get(sandbox.id);
     expect(after).toMatchObject({

@@ -17,7 +17,7 @@ describe('parseDestination', () => {
   });
 
   const why = (text: string, reason: string) =>
-    `--host ${JSON.stringify(text)}: ${reason} (expected user@address[:port] or a hosts-file alias)`;
+    `host ${JSON.stringify(text)}: ${reason} (expected user@address[:port] or a hosts-file alias)`;
 
   test.each([
     ['h', 'not a destination'],
@@ -63,7 +63,7 @@ describe('parseDestination', () => {
       parseDestination('u@h:0');
       expect.unreachable();
     } catch (error) {
-      expect((error as InputError).details).toEqual({ host: 'u@h:0' });
+      expect((error as InputError).details).toEqual({ field: 'host', host: 'u@h:0' });
     }
   });
 

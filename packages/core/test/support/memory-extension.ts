@@ -15,7 +15,9 @@ const inputsSchema = z.looseObject({
  * test the manager and to prove the conformance suite itself. Its "resources" are entries in a Map
  * shared by every instance, so tests can check what is left.
  */
-export class MemoryExtension implements SandboxExtension {
+type MemoryInputs = z.infer<typeof inputsSchema>;
+
+export class MemoryExtension implements SandboxExtension<MemoryInputs> {
   // Kept on globalThis: the catalog imports this module by file URL, the tests by path, and the two
   // may be distinct module instances; both must see the same resources.
   static readonly resources: Map<string, { name: string }> = sharedResources();
@@ -26,15 +28,14 @@ export class MemoryExtension implements SandboxExtension {
     this.id = context?.declaration.id ?? 'ext.memory';
   }
 
-  validateInputs(inputs: Record<string, string>): Record<string, string> {
-    parseInputs(this.id, inputsSchema, inputs);
-    return inputs;
+  validateInputs(inputs: Record<string, string>): MemoryInputs {
+    return parseInputs(this.id, inputsSchema, inputs);
   }
 
-  async provision(request: ProvisionRequest): Promise<SandboxHandle> {
+  async provision(request: ProvisionRequest<MemoryInputs>): Promise<SandboxHandle> {
     const failAt = request.inputs.fail_at;
     if (failAt === 'provision') throw new Error('injected provision failure');
-    MemoryExtension.resources.set(request.sandboxId, { name: request.inputs.name ?? '' });
+    MemoryExtension.resources.set(request.sandboxId, { name: request.inputs.name });
     if (failAt === 'provision_after_create') throw new Error('injected failure after creating resources');
     return { sandbox_id: request.sandboxId, host: 'local', fail_at: failAt };
   }

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
@@ -13,6 +12,7 @@ import { sha256File } from '../../util/sha256-file.js';
 import type {
   ExtensionContext,
   ProvisionRequest,
+  RawInputs,
   RestoreSource,
   RestoreTarget,
   SandboxExtension,
@@ -30,8 +30,14 @@ const configSchema = z.object({
 });
 
 const inputsSchema = z.looseObject({
-  repo: z.string().min(1, 'must be a path to a local directory'),
+  // Declared `local-path` (ext.saas-stub.yaml): core has made it absolute and checked it is a directory.
+  repo: z.string().refine(isAbsolute, 'must be an absolute path to a local directory'),
 });
+
+/** The stub's inputs as validateInputs returns them; a restore copies no repo. */
+interface StubInputs {
+  repo?: string;
+}
 
 /** The saas-stub's handle: the plain contract plus where its workspace is. */
 interface StubHandle extends SandboxHandle {
@@ -43,7 +49,7 @@ interface StubHandle extends SandboxHandle {
  * `repo` input copied in (without `.git`, `node_modules` and what `.sandboxerignore` lists).
  * Billing: `rate_per_minute` per started minute, at least `minimum_minutes`.
  */
-export class SaasStubExtension implements SandboxExtension {
+export class SaasStubExtension implements SandboxExtension<StubInputs> {
   readonly id: string;
   readonly hostKind = 'local';
   readonly #config: z.infer<typeof configSchema>;
@@ -57,26 +63,16 @@ export class SaasStubExtension implements SandboxExtension {
       : join(context.home, 'saas-stub');
   }
 
-  /** Checks the repo is a local directory before anything is created, and pins it to an absolute path. */
-  validateInputs(
-    inputs: Record<string, string>,
-    options: { restore?: boolean } = {},
-  ): Record<string, string> {
-    // A restore takes its workspace from the snapshot: no repo is copied.
-    if (options.restore) return inputs;
-    const { repo } = parseInputs(this.id, inputsSchema, inputs);
-    const absolute = resolve(repo);
-    if (!statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new InputError(
-        `${this.id}: input "repo": ${absolute} is not a directory (pass --input repo=<path to your repo>)`,
-        { extension: this.id, input: 'repo' },
-      );
-    }
-    return { ...inputs, repo: absolute };
+  /** The repo to copy; a restore takes its workspace from the snapshot and needs none. */
+  validateInputs(inputs: RawInputs, options: { restore?: boolean } = {}): StubInputs {
+    if (options.restore) return {};
+    return { repo: parseInputs(this.id, inputsSchema, inputs).repo };
   }
 
-  async provision(request: ProvisionRequest): Promise<StubHandle> {
-    const repo = request.inputs.repo as string;
+  async provision(request: ProvisionRequest<StubInputs>): Promise<StubHandle> {
+    const { repo } = request.inputs;
+    if (repo === undefined)
+      throw new InputError(`${this.id}: input "repo": is required`, { inputs: ['repo'] });
     const workspace = this.#workspaceOf(request.sandboxId);
     request.progress?.(`copying ${repo} into ${workspace}`);
     await mkdir(this.#root, { recursive: true });
@@ -134,7 +130,7 @@ export class SaasStubExtension implements SandboxExtension {
   }
 
   /** Unpacks the (already verified) local artifact into a new workspace, or over the sandbox's own. */
-  async restore(source: RestoreSource, target: RestoreTarget): Promise<SandboxHandle> {
+  async restore(source: RestoreSource, target: RestoreTarget<StubInputs>): Promise<SandboxHandle> {
     const file = source.localPath;
     if (!file)
       throw new InputError(`${this.id}: snapshot ${source.snapshot.id} has no local copy to restore from`);

@@ -1,11 +1,10 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import type { CleanupReport, Reachability, SandboxHandle } from '../../records/handle.js';
 import type { HostTarget } from '../../records/host-target.js';
 import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
-import { type SshSession, withSession } from '../../ssh/session.js';
+import type { SshSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import { nextSpareCommand } from '../../sync/host-cache.js';
 import type {
@@ -13,6 +12,7 @@ import type {
   HostFinding,
   OperationOptions,
   ProvisionRequest,
+  RawInputs,
   SandboxExtension,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
@@ -22,19 +22,14 @@ import {
   rescheduleSwitchCommand,
 } from './remote-workspace/expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from './remote-workspace/host-scan.js';
+import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from './remote-workspace/ssh-access.js';
+import { startSync, syncWorkspace } from './remote-workspace/sync.js';
 import {
   createWorkspace,
-  hostOfHandle,
-  openSession,
-  remoteHostOf,
   removeWorkspace,
   removeWorkspaceCommand,
   resolveBaseDir,
-  SessionPool,
   sandboxDirOf,
-  sessionOptions,
-  startSync,
-  syncWorkspace,
 } from './remote-workspace/workspace.js';
 
 const configSchema = z.object({
@@ -52,10 +47,14 @@ const inputsSchema = z.looseObject({
   ssh_target: z.string().optional(),
   ssh_port: port,
   tunnel_port: port,
-  repo: z.string().optional(),
+  // Declared `local-path` (ext.vm-packer.yaml): core has made it absolute and checked it is a directory.
+  repo: z.string().refine(isAbsolute, 'must be an absolute path to a local directory').optional(),
   workspace_dir: z.string().optional(),
   sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
 });
+
+/** vm-packer's inputs as validateInputs returns them (the VM itself is resolved by routing). */
+type VmInputs = z.infer<typeof inputsSchema>;
 
 interface VmHandle extends SandboxHandle {
   remote_dir: string;
@@ -68,19 +67,22 @@ interface VmHandle extends SandboxHandle {
  * Attach mode on a pre-built VM: each sandbox is a workspace `<workspace_dir>/sbx-<id>/` (default
  * `/build`) with the repo synced in. The VM itself is never touched beyond that directory.
  */
-export class VmPackerExtension implements SandboxExtension {
+export class VmPackerExtension implements SandboxExtension<VmInputs> {
   readonly id: string;
   readonly hostKind = 'ssh';
   readonly #config: z.infer<typeof configSchema>;
-  readonly #sessions = new SessionPool();
+  readonly #access: SshAccess;
+  readonly #sessions: SessionPool;
 
   constructor(context: ExtensionContext) {
     this.id = context.declaration.id;
     this.#config = parseExtensionConfig(this.id, configSchema, context.declaration.config);
+    this.#access = new SshAccess(context);
+    this.#sessions = new SessionPool(this.#access);
   }
 
   /** The VM is named by `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]). */
-  hostFromInputs(inputs: Record<string, string>): string | undefined {
+  hostFromInputs(inputs: RawInputs): string | undefined {
     if (inputs.vm) return inputs.vm;
     if (!inputs.ssh_target) return undefined;
     return inputs.ssh_port && !/:\d+$/.test(inputs.ssh_target)
@@ -88,32 +90,30 @@ export class VmPackerExtension implements SandboxExtension {
       : inputs.ssh_target;
   }
 
-  validateInputs(inputs: Record<string, string>): Record<string, string> {
+  validateInputs(inputs: RawInputs): VmInputs {
     const parsed = parseInputs(this.id, inputsSchema, inputs);
-    if (parsed.vm && parsed.ssh_target)
-      throw new InputError(`${this.id}: give either input "vm" or input "ssh_target", not both`);
+    if (parsed.vm && parsed.ssh_target) {
+      throw new InputError(`${this.id}: give either input "vm" or input "ssh_target", not both`, {
+        inputs: ['vm', 'ssh_target'],
+      });
+    }
     if (!parsed.vm && !parsed.ssh_target) {
       throw new InputError(
-        `${this.id}: input "vm" or "ssh_target" is required (pass --input vm=<hosts-file alias> or --input ssh_target=user@address[:port])`,
+        `${this.id}: input "vm" (a hosts-file alias) or "ssh_target" (user@address[:port]) is required`,
+        { inputs: ['vm', 'ssh_target'] },
       );
     }
     const dir = parsed.workspace_dir;
     if (dir !== undefined && dir !== '~' && !dir.startsWith('~/'))
       assertAbsoluteRemotePath(dir, 'input "workspace_dir":');
-    if (!parsed.repo) return inputs;
-    const repo = resolve(parsed.repo);
-    if (!statSync(repo, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new InputError(`${this.id}: input "repo": ${repo} is not a directory`);
-    }
-    return { ...inputs, repo };
+    return parsed;
   }
 
-  async provision(request: ProvisionRequest): Promise<VmHandle> {
-    const { sandboxId, progress } = request;
-    const inputs = parseInputs(this.id, inputsSchema, request.inputs);
+  async provision(request: ProvisionRequest<VmInputs>): Promise<VmHandle> {
+    const { sandboxId, progress, inputs } = request;
     const host = remoteHostOf(request.host, this.id);
     progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
-    const session = await openSession(host.ssh);
+    const session = await this.#access.open(host.ssh);
     this.#sessions.keep(sandboxId, session);
     const base = await resolveBaseDir(
       session,
@@ -148,7 +148,16 @@ export class VmPackerExtension implements SandboxExtension {
     let syncCache: string | undefined;
     if (inputs.repo && sync) {
       request.signal?.throwIfAborted();
-      const synced = await syncWorkspace(session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
+      const synced = await syncWorkspace(
+        this.#access,
+        session,
+        host,
+        inputs.repo,
+        dir,
+        inputs.sync_method,
+        progress,
+        sync,
+      );
       if (synced.method === 'rsync via cache') syncCache = sync.cacheDir;
     }
     return {
@@ -206,7 +215,7 @@ export class VmPackerExtension implements SandboxExtension {
   async reschedule(raw: SandboxHandle, expiresAt: Date): Promise<boolean> {
     const handle = raw as Partial<VmHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    return withSession(host.ssh, sessionOptions(), async (session) => {
+    return this.#access.with(host.ssh, async (session) => {
       const base = await this.#baseOf(session, handle);
       const answer = await session.run(rescheduleSwitchCommand(base, handle.sandbox_id, expiresAt), {
         what: 'moving the expiry switch',
@@ -218,7 +227,7 @@ export class VmPackerExtension implements SandboxExtension {
   /** Workspaces and armed switches under the configured workspace directory (the VM itself is not ours). */
   async findSandboxes(target: HostTarget): Promise<HostFinding[]> {
     const host = remoteHostOf(target, this.id);
-    return withSession(host.ssh, sessionOptions(), async (session) => {
+    return this.#access.with(host.ssh, async (session) => {
       const base = await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir');
       const output = await session.run(findSandboxesCommand(base, undefined), {
         what: 'looking for workspaces',

@@ -2,7 +2,6 @@ import { InputError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { HostTarget } from '../../../records/host-target.js';
 import type { SnapshotContents, SnapshotLocation } from '../../../records/snapshot.js';
-import { withSession } from '../../../ssh/session.js';
 import type {
   ProgressFn,
   RestoreSource,
@@ -10,16 +9,10 @@ import type {
   SnapshotArtifact,
   SnapshotRequest,
 } from '../../contract.js';
-import {
-  createWorkspace,
-  hostOfHandle,
-  remoteHostOf,
-  resolveBaseDir,
-  type SessionPool,
-  sandboxDirOf,
-  sessionOptions,
-} from '../remote-workspace/workspace.js';
+import { hostOfHandle, remoteHostOf, type SessionPool } from '../remote-workspace/ssh-access.js';
+import { createWorkspace, resolveBaseDir, sandboxDirOf } from '../remote-workspace/workspace.js';
 import { composeCommand, composeRuntime, LABELS_FILE } from './commands.js';
+import type { ComposeInputs } from './inputs.js';
 import {
   captureSnapshot,
   downloadArtifact,
@@ -52,7 +45,7 @@ export async function snapshotCompose(
   const handle = raw as ComposeHandle;
   const host = hostOfHandle(handle, settings.extensionId);
   const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
-  return withSession(host.ssh, sessionOptions(), async (session) => {
+  return settings.access.with(host.ssh, async (session) => {
     const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
     request.progress?.(
       `capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`,
@@ -98,7 +91,7 @@ export async function restoreCompose(
   prepare: (request: StackRequest) => Promise<Stack>,
   sessions: SessionPool,
   source: RestoreSource,
-  target: RestoreTarget,
+  target: RestoreTarget<ComposeInputs>,
 ): Promise<SandboxHandle> {
   const { snapshot } = source;
   const contents = snapshot.contents ?? { workspace: false, volumes: [] };
@@ -127,7 +120,7 @@ export async function restoreCompose(
   const handle = target.handle as ComposeHandle;
   const stack = await prepare({
     sandboxId: handle.sandbox_id,
-    inputs: { ...snapshot.inputs, ...target.inputs },
+    inputs: target.inputs,
     host: hostOfHandle(handle, settings.extensionId),
     createdAt: target.createdAt,
     expiresAt: target.expiresAt,
@@ -192,9 +185,7 @@ export async function pullComposeArtifact(
   if (location.kind !== 'host')
     throw new InputError(`${settings.extensionId}: can only pull a copy kept on a host`);
   const host = remoteHostOf(location.target as HostTarget, settings.extensionId);
-  await withSession(host.ssh, sessionOptions(), (session) =>
-    downloadArtifact(session, location.path, localPath),
-  );
+  await settings.access.with(host.ssh, (session) => downloadArtifact(session, location.path, localPath));
 }
 
 /** Deletes a host-kept artifact, only ever at a path this extension would have made. */
@@ -204,7 +195,7 @@ export async function deleteComposeArtifact(
 ): Promise<void> {
   if (location.kind !== 'host') return;
   const host = remoteHostOf(location.target as HostTarget, settings.extensionId);
-  await withSession(host.ssh, sessionOptions(), async (session) => {
+  await settings.access.with(host.ssh, async (session) => {
     const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
     // Only ever a path this extension would have made: never trust a path from a state file blindly.
     const id =

@@ -118,7 +118,7 @@ export async function ensureArtifact(
   if (!here) {
     if (!source.localPath) {
       throw new SnapshotError(
-        `snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it first: sandboxer snapshot pull ${snapshot.id})`,
+        `snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it to this machine first)`,
         { snapshot: snapshot.id },
       );
     }

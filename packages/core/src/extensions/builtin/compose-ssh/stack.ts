@@ -1,5 +1,4 @@
 import { stringify as stringifyYaml } from 'yaml';
-import { z } from 'zod';
 import { InputError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { RemoteHost } from '../../../records/host-target.js';
@@ -7,26 +6,19 @@ import { quote } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
 import type { ProgressFn, ProvisionRequest } from '../../contract.js';
-import { parseInputs } from '../../inputs.js';
 import { armSwitchCommand } from '../remote-workspace/expiry-switch.js';
-import {
-  openSession,
-  remoteHostOf,
-  removeWorkspaceCommand,
-  resolveBaseDir,
-  sandboxDirOf,
-} from '../remote-workspace/workspace.js';
+import type { SshAccess } from '../remote-workspace/ssh-access.js';
+import { remoteHostOf } from '../remote-workspace/ssh-access.js';
+import { removeWorkspaceCommand, resolveBaseDir, sandboxDirOf } from '../remote-workspace/workspace.js';
 import {
   type ComposeProject,
   type ComposeRuntime,
   composeCommand,
-  composeFilesInput,
   composeRuntime,
-  envInput,
   LABELS_FILE,
   reapProjectCommand,
-  servicesInput,
 } from './commands.js';
+import type { ComposeInputs } from './inputs.js';
 import { type ComposeModel, localComposeModel, modelOf } from './model.js';
 
 /**
@@ -34,22 +26,9 @@ import { type ComposeModel, localComposeModel, modelOf } from './model.js';
  * everything, check the compose files and label them, arm the expiry switch, bring it up.
  */
 
-const seconds = (what: string) =>
-  z.string().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
-
-export const composeInputsSchema = z.looseObject({
-  repo: z.string().min(1, 'must be a path to a local directory'),
-  compose_files: z.string().default('docker-compose.yml'),
-  services: z.string().default(''),
-  env: z.string().default(''),
-  stop_timeout: seconds('stop_timeout').default(10),
-  wait_timeout: seconds('wait_timeout').default(120),
-  sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
-});
-
 /** What prepareStack needs: a provision request, or the same fields for an in-place restore. */
 export type StackRequest = Pick<
-  ProvisionRequest,
+  ProvisionRequest<ComposeInputs>,
   'sandboxId' | 'inputs' | 'host' | 'createdAt' | 'expiresAt' | 'progress' | 'signal'
 >;
 
@@ -62,7 +41,7 @@ export interface Stack {
   dir: string;
   project: ComposeProject;
   labels: Record<string, string>;
-  inputs: z.infer<typeof composeInputsSchema>;
+  inputs: ComposeInputs;
   expiresAt: Date;
   signal: AbortSignal | undefined;
   /** The labels file, made by configureStack and written by the next upStack (one round trip). */
@@ -88,16 +67,18 @@ export interface StackSettings {
   /** The base directory from the extension's config (a host entry's `base_dir` wins). */
   baseDir: string;
   composeCommand: string;
+  /** How to connect: the caller's key, or the hosts' identity files. */
+  access: SshAccess;
 }
 
 /** Connects, and works out everything that names this sandbox's stack on the host. */
 export async function prepareStack(settings: StackSettings, request: StackRequest): Promise<Stack> {
   const { sandboxId, progress } = request;
-  const inputs = parseInputs(settings.extensionId, composeInputsSchema, { repo: '-', ...request.inputs });
+  const { inputs } = request;
   const host = remoteHostOf(request.host, settings.extensionId);
   const runtime = composeRuntime(settings.composeCommand);
   progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
-  const session = await openSession(host.ssh);
+  const session = await settings.access.open(host.ssh);
   try {
     const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
     const dir = sandboxDirOf(base, sandboxId);
@@ -105,8 +86,8 @@ export async function prepareStack(settings: StackSettings, request: StackReques
       runtime,
       dir,
       project: `sbx-${sandboxId}`,
-      files: composeFilesInput(inputs.compose_files, dir),
-      env: envInput(inputs.env),
+      files: [...inputs.composeFiles],
+      env: inputs.env,
     };
     const labels = {
       'dev.sandboxer.managed': 'true',
@@ -144,7 +125,7 @@ export function reapCommand(
 
 /** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
 export function stackSwitchCommand(stack: Stack): string {
-  const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
+  const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stopTimeout);
   return armSwitchCommand(stack.base, stack.sandboxId, stack.expiresAt, reap);
 }
 
@@ -166,7 +147,7 @@ export async function configureStack(
     progress?.(`checking ${project.files.join(', ')} with ${words} config`);
     model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
   }
-  const { services, override } = labelsOverride(model, stack.labels, servicesInput(inputs.services));
+  const { services, override } = labelsOverride(model, stack.labels, inputs.services);
   progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
   stack.pendingLabels = override;
   if (!project.files.includes(LABELS_FILE)) project.files.push(LABELS_FILE);
@@ -179,8 +160,8 @@ export async function configureStack(
     compose_command: words,
     compose_files: project.files,
     services,
-    stop_timeout: inputs.stop_timeout,
-    wait_timeout: inputs.wait_timeout,
+    stop_timeout: inputs.stopTimeout,
+    wait_timeout: inputs.waitTimeout,
     env_keys: Object.keys(project.env),
   };
 }
@@ -194,7 +175,7 @@ export async function upStack(
   const { project, inputs, pendingLabels } = stack;
   progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
   stack.signal?.throwIfAborted();
-  const up = composeCommand(project, 'up', mode, ...servicesInput(inputs.services));
+  const up = composeCommand(project, 'up', mode, ...inputs.services);
   const writeLabels = `cat > ${quote(`${stack.dir}/${LABELS_FILE}`)}`;
   await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
     ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),

@@ -1,80 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { InputError } from '../../../errors.js';
-import type { SandboxHandle } from '../../../records/handle.js';
-import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-target.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../../ssh/quote.js';
-import { type SessionOptions, SshSession } from '../../../ssh/session.js';
-import { cacheDirOf } from '../../../sync/host-cache.js';
-import { probeHost } from '../../../sync/host-probe.js';
-import type { HostTools, SyncMethod, SyncReport } from '../../../sync/request.js';
-import { syncRepo } from '../../../sync/sync-repo.js';
+import type { SshSession } from '../../../ssh/session.js';
 import { isSandboxId } from '../../../util/ids.js';
 
 /**
- * What SSH-based extensions share: finding the host, opening the session, and creating and
- * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
- * never deletes a directory it did not create.
+ * The per-sandbox directory `<base>/sbx-<id>/` of SSH-based extensions: created with a marker file
+ * (and the expiry switch armed in the same round trip), removed only if the marker says it is ours.
  */
 
 /** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
 export const MARKER_FILE = '.sandboxer-sandbox.json';
-
-/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
-export function sessionOptions(): SessionOptions {
-  return {
-    ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
-    warn: (message) => process.stderr.write(`${message}\n`),
-  };
-}
-
-/** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
-export function remoteHostOf(host: HostTarget | undefined, extensionId: string): RemoteHost {
-  const candidate = host as RemoteHost | undefined;
-  if (!candidate?.ssh?.address) {
-    throw new InputError(
-      `${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`,
-    );
-  }
-  return candidate;
-}
-
-/** The handle's target, for teardown and wait-ready in any process. */
-export function hostOfHandle(handle: SandboxHandle, extensionId: string): RemoteHost {
-  return remoteHostOf(handle.target as HostTarget | undefined, extensionId);
-}
-
-/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
-export function openSession(target: SshTarget): Promise<SshSession> {
-  return SshSession.open(target, sessionOptions());
-}
-
-/**
- * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
- * process, so a create needs one connection for its commands. A kept session whose connection has
- * dropped is never handed out again.
- */
-export class SessionPool {
-  readonly #sessions = new Map<string, SshSession>();
-
-  keep(sandboxId: string, session: SshSession): void {
-    this.#sessions.set(sandboxId, session);
-  }
-
-  /** The kept session if it is still connected, else a new one; either way it is no longer kept. */
-  async take(sandboxId: string, target: SshTarget): Promise<SshSession> {
-    const kept = this.#sessions.get(sandboxId);
-    this.#sessions.delete(sandboxId);
-    if (kept?.alive) return kept;
-    kept?.close();
-    return openSession(target);
-  }
-
-  /** Forgets a session its user has closed. */
-  drop(sandboxId: string): void {
-    this.#sessions.delete(sandboxId);
-  }
-}
 
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 export async function resolveBaseDir(session: SshSession, configured: string, what: string): Promise<string> {
@@ -203,51 +139,6 @@ export async function createWorkspace(
   await session.run(and(createWorkspaceCommand(base, dir), armCommand), {
     stdin: markerContent(marker),
     what: 'creating the sandbox directory and arming its expiry switch',
-  });
-}
-
-/** A sync whose host probe has started (see startSync). */
-export interface StartedSync {
-  cacheDir: string | undefined;
-  tools: Promise<HostTools>;
-}
-
-/**
- * Starts what a sync can do before the sandbox directory exists — asking the host for rsync and
- * flock, making the repo's cache directory under `cacheBase` — so it runs alongside createWorkspace.
- */
-export function startSync(
-  session: SshSession,
-  repo: string,
-  method: SyncMethod,
-  cacheBase?: string,
-): StartedSync {
-  const cacheDir = cacheBase ? cacheDirOf(cacheBase, repo) : undefined;
-  return { cacheDir, tools: probeHost(session, method, cacheDir) };
-}
-
-/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
-export async function syncWorkspace(
-  session: SshSession,
-  host: RemoteHost,
-  repo: string,
-  dir: string,
-  method: SyncMethod,
-  progress: ((message: string) => void) | undefined,
-  started: StartedSync,
-): Promise<SyncReport> {
-  return syncRepo({
-    ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
-    tools: started.tools,
-    session,
-    target: host.ssh,
-    // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-    privateKey: sessionOptions().keyText ?? readFileSync(host.ssh.identity_file as string, 'utf8'),
-    localDir: repo,
-    remoteDir: dir,
-    method,
-    protect: [MARKER_FILE],
-    progress,
   });
 }
 

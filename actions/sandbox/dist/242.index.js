@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 214;
-exports.ids = [214];
+exports.id = 242;
+exports.ids = [242];
 exports.modules = {
 
-/***/ 1214:
+/***/ 242:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -15,30 +15,26 @@ __webpack_require__.d(__webpack_exports__, {
   createComposeSsh: () => (/* binding */ createComposeSsh)
 });
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
-// EXTERNAL MODULE: external "node:timers/promises"
-var promises_ = __webpack_require__(8500);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
 var schemas = __webpack_require__(8215);
-// EXTERNAL MODULE: ../../packages/core/dist/errors.js
-var errors = __webpack_require__(1092);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 2 modules
-var session = __webpack_require__(9303);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
-var target = __webpack_require__(429);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/host-cache.js
 var host_cache = __webpack_require__(4946);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
-var extensions_inputs = __webpack_require__(9309);
+var inputs = __webpack_require__(9309);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/expiry-switch.js
 var expiry_switch = __webpack_require__(3359);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/host-scan.js
 var host_scan = __webpack_require__(325);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/ssh-access.js
+var ssh_access = __webpack_require__(1750);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/sync.js
+var remote_workspace_sync = __webpack_require__(178);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/workspace.js
 var remote_workspace_workspace = __webpack_require__(1744);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: ../../packages/core/dist/errors.js
+var errors = __webpack_require__(1092);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var ssh_quote = __webpack_require__(5810);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/commands.js
@@ -199,6 +195,223 @@ function cleanUpScript(runtime, project, base, dir, sandboxId, syncCache) {
     ].join('\n');
 }
 //# sourceMappingURL=commands.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/inputs.js
+
+
+
+
+
+const seconds = (what) => schemas/* string */.YjP().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
+const composeInputsSchema = schemas/* looseObject */._H3({
+    // Declared `local-path` (ext.compose-ssh.yaml): core has made it absolute and checked it is a directory.
+    repo: schemas/* string */.YjP().refine(external_node_path_.isAbsolute, 'must be an absolute path to a local directory').optional(),
+    compose_files: schemas/* string */.YjP().default('docker-compose.yml'),
+    services: schemas/* string */.YjP().default(''),
+    env: schemas/* string */.YjP().default(''),
+    stop_timeout: seconds('stop_timeout').default(10),
+    wait_timeout: seconds('wait_timeout').default(120),
+    sync_method: schemas/* enum */.k5n(['auto', 'rsync', 'tar']).default('auto'),
+});
+/** Parses compose-ssh's inputs; `repo` is required unless the sandbox comes from a snapshot. */
+function parseComposeInputs(extensionId, raw, options = {}) {
+    const parsed = (0,inputs/* parseInputs */.T)(extensionId, composeInputsSchema, raw);
+    if (!options.restore && parsed.repo === undefined) {
+        throw new errors/* InputError */.dz(`${extensionId}: input "repo": is required (give it, or set a default in the profile)`, {
+            extension: extensionId,
+            inputs: ['repo'],
+        });
+    }
+    return {
+        repo: options.restore ? undefined : parsed.repo,
+        composeFiles: composeFilesInput(parsed.compose_files, '/check'),
+        services: servicesInput(parsed.services),
+        env: envInput(parsed.env),
+        stopTimeout: parsed.stop_timeout,
+        waitTimeout: parsed.wait_timeout,
+        syncMethod: parsed.sync_method,
+    };
+}
+//# sourceMappingURL=inputs.js.map
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __webpack_require__(8500);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
+var target = __webpack_require__(429);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/status.js
+/**
+ * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
+ * inspectProjectCommand). Pure, so readiness rules are tested by table.
+ */
+/** Docker's interval between health checks when a healthcheck sets none. */
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+/**
+ * Docker runs the next health check an interval after the previous one ended (the first, an
+ * interval after the container started); a `starting` container can turn healthy only then.
+ */
+function nextCheckAt(raw) {
+    if (raw.state.Health?.Status !== 'starting')
+        return undefined;
+    const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
+    const log = raw.state.Health.Log ?? [];
+    const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
+    return Number.isFinite(since) ? since + interval : undefined;
+}
+function parseContainers(output) {
+    return output
+        .split('\n')
+        .filter((line) => line.trim().startsWith('{'))
+        .map((line) => {
+        const raw = JSON.parse(line);
+        const health = raw.state.Health?.Status;
+        const running = raw.state.Status === 'running';
+        const status = raw.state.Status === 'exited'
+            ? `exited ${raw.state.ExitCode}`
+            : health
+                ? `${raw.state.Status}, ${health}`
+                : raw.state.Status;
+        return {
+            id: raw.id,
+            service: raw.labels?.['com.docker.compose.service'] ?? '?',
+            status,
+            running,
+            healthy: health === undefined ? undefined : health === 'healthy',
+            exitCode: raw.state.ExitCode,
+            ports: raw.ports ?? {},
+            mounts: raw.mounts ?? [],
+            ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
+        };
+    });
+}
+/**
+ * How long after a check starts to send the next poll. Small: the poll itself takes ~0.1 s to reach
+ * `docker inspect` on the host (an exec over SSH, `docker ps`), by when a quick check has reported;
+ * a slower one is caught by the next poll, 50 ms on.
+ */
+const CHECK_MARGIN_MS = 20;
+/**
+ * How long to wait before looking again: until just after the earliest next health check of a
+ * service still `starting` (when the host's clock is known), else half a second — within 50–500 ms
+ * either way. A healthcheck every 2 s is then seen about 0.1 s after it turns healthy, with fewer
+ * polls than a fixed short interval would take.
+ */
+function pollDelayMs(notReady, hostNowMs) {
+    const next = notReady.map((c) => c.nextCheckAt).filter((t) => t !== undefined);
+    if (hostNowMs === undefined || next.length !== notReady.length || next.length === 0)
+        return 500;
+    return Math.min(500, Math.max(50, Math.min(...next) - hostNowMs + CHECK_MARGIN_MS));
+}
+/**
+ * Ready when every expected service has a running container that is healthy (where it has a
+ * healthcheck). A container that exited is a failure at once, not something to wait out.
+ */
+function readiness(expected, containers) {
+    const notReady = [];
+    const failed = [];
+    for (const service of expected) {
+        const mine = containers.filter((c) => c.service === service);
+        if (mine.length === 0) {
+            notReady.push({
+                id: '',
+                service,
+                status: 'no container',
+                running: false,
+                healthy: undefined,
+                exitCode: 0,
+                ports: {},
+                mounts: [],
+            });
+            continue;
+        }
+        for (const c of mine) {
+            if (c.running && c.healthy !== false)
+                continue;
+            // A one-shot service (a migration, a seed) that finished successfully is done, not down.
+            if (c.status === 'exited 0')
+                continue;
+            notReady.push(c);
+            // An unhealthy container may still recover before the deadline; an exited one will not.
+            if (!c.running && c.status.startsWith('exited'))
+                failed.push(c);
+        }
+    }
+    return { ready: notReady.length === 0, notReady, failed };
+}
+//# sourceMappingURL=status.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/readiness.js
+
+
+
+
+
+const LOG_LINES = 20;
+/**
+ * Polls the stack until every service it waits for runs (and is healthy, where it has a healthcheck),
+ * then reports how to reach it. A service that stops fails at once; one that is not ready by the
+ * handle's `wait_timeout` fails then; either way with the tail of each unready service's log.
+ */
+async function waitUntilReady(session, handle, host, options = {}) {
+    const runtime = composeRuntime(handle.compose_command);
+    const timeoutSeconds = handle.wait_timeout;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let lastReport = '';
+    for (;;) {
+        // The host's clock first (`now <ms>`), so the next health check can be timed on it.
+        const output = await session.run(`printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
+        const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
+        const containers = parseContainers(output);
+        const state = readiness(handle.services, containers);
+        if (state.ready) {
+            return {
+                host: host.name,
+                ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
+                remote_dir: handle.remote_dir,
+                compose_project: handle.compose_project,
+                endpoints: endpointsOf(containers, host.ssh.address),
+            };
+        }
+        if (state.failed.length > 0 || Date.now() > deadline) {
+            const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
+            throw new errors/* ProvisionError */.uv(`services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await logTails(session, runtime, state.notReady)}`);
+        }
+        const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
+        if (report !== lastReport)
+            options.progress?.(`waiting for ${report}`);
+        lastReport = report;
+        // Readiness is usually a healthcheck flipping: look again just after the next one has run.
+        const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+        await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
+    }
+}
+/** The last lines of each unready service's log, for the error that says it is not ready. */
+async function logTails(session, runtime, services) {
+    const parts = [];
+    for (const s of services) {
+        if (!s.id)
+            continue;
+        const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
+            maxOutputBytes: 8 * 1024,
+            what: 'reading logs',
+        });
+        parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
+    }
+    return parts.join('\n');
+}
+/** `service:port` → `address:port` of every published TCP port (IPv4 bindings). */
+function endpointsOf(containers, hostAddress) {
+    const endpoints = {};
+    for (const c of containers) {
+        for (const [port, bindings] of Object.entries(c.ports)) {
+            const binding = bindings?.find((b) => !b.HostIp?.includes(':'));
+            if (!binding)
+                continue;
+            const ip = !binding.HostIp || binding.HostIp === '0.0.0.0' ? hostAddress : binding.HostIp;
+            endpoints[`${c.service}:${port.replace('/tcp', '')}`] = `${ip}:${binding.HostPort}`;
+        }
+    }
+    return endpoints;
+}
+//# sourceMappingURL=readiness.js.map
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var external_node_fs_promises_ = __webpack_require__(1455);
 // EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
@@ -357,106 +570,6 @@ function extractMemberCommand(artifact, member, consumer) {
     return (0,ssh_quote/* and */.Uo)(`${(0,ssh_quote/* command */.G5)('tar', '-tf', artifact, member)} >/dev/null`, `${(0,ssh_quote/* command */.G5)('tar', '-xOf', artifact, member)} | ${consumer}`);
 }
 //# sourceMappingURL=snapshot-commands.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/status.js
-/**
- * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
- * inspectProjectCommand). Pure, so readiness rules are tested by table.
- */
-/** Docker's interval between health checks when a healthcheck sets none. */
-const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
-/**
- * Docker runs the next health check an interval after the previous one ended (the first, an
- * interval after the container started); a `starting` container can turn healthy only then.
- */
-function nextCheckAt(raw) {
-    if (raw.state.Health?.Status !== 'starting')
-        return undefined;
-    const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
-    const log = raw.state.Health.Log ?? [];
-    const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
-    return Number.isFinite(since) ? since + interval : undefined;
-}
-function parseContainers(output) {
-    return output
-        .split('\n')
-        .filter((line) => line.trim().startsWith('{'))
-        .map((line) => {
-        const raw = JSON.parse(line);
-        const health = raw.state.Health?.Status;
-        const running = raw.state.Status === 'running';
-        const status = raw.state.Status === 'exited'
-            ? `exited ${raw.state.ExitCode}`
-            : health
-                ? `${raw.state.Status}, ${health}`
-                : raw.state.Status;
-        return {
-            id: raw.id,
-            service: raw.labels?.['com.docker.compose.service'] ?? '?',
-            status,
-            running,
-            healthy: health === undefined ? undefined : health === 'healthy',
-            exitCode: raw.state.ExitCode,
-            ports: raw.ports ?? {},
-            mounts: raw.mounts ?? [],
-            ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
-        };
-    });
-}
-/**
- * How long after a check starts to send the next poll. Small: the poll itself takes ~0.1 s to reach
- * `docker inspect` on the host (an exec over SSH, `docker ps`), by when a quick check has reported;
- * a slower one is caught by the next poll, 50 ms on.
- */
-const CHECK_MARGIN_MS = 20;
-/**
- * How long to wait before looking again: until just after the earliest next health check of a
- * service still `starting` (when the host's clock is known), else half a second — within 50–500 ms
- * either way. A healthcheck every 2 s is then seen about 0.1 s after it turns healthy, with fewer
- * polls than a fixed short interval would take.
- */
-function pollDelayMs(notReady, hostNowMs) {
-    const next = notReady.map((c) => c.nextCheckAt).filter((t) => t !== undefined);
-    if (hostNowMs === undefined || next.length !== notReady.length || next.length === 0)
-        return 500;
-    return Math.min(500, Math.max(50, Math.min(...next) - hostNowMs + CHECK_MARGIN_MS));
-}
-/**
- * Ready when every expected service has a running container that is healthy (where it has a
- * healthcheck). A container that exited is a failure at once, not something to wait out.
- */
-function readiness(expected, containers) {
-    const notReady = [];
-    const failed = [];
-    for (const service of expected) {
-        const mine = containers.filter((c) => c.service === service);
-        if (mine.length === 0) {
-            notReady.push({
-                id: '',
-                service,
-                status: 'no container',
-                running: false,
-                healthy: undefined,
-                exitCode: 0,
-                ports: {},
-                mounts: [],
-            });
-            continue;
-        }
-        for (const c of mine) {
-            if (c.running && c.healthy !== false)
-                continue;
-            // A one-shot service (a migration, a seed) that finished successfully is done, not down.
-            if (c.status === 'exited 0')
-                continue;
-            notReady.push(c);
-            // An unhealthy container may still recover before the deadline; an exited one will not.
-            if (!c.running && c.status.startsWith('exited'))
-                failed.push(c);
-        }
-    }
-    return { ready: notReady.length === 0, notReady, failed };
-}
-//# sourceMappingURL=status.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot.js
 
 
@@ -526,7 +639,7 @@ async function ensureArtifact(session, host, base, source, progress) {
     let path = here?.kind === 'host' ? here.path : artifactPathOf(base, snapshot.id);
     if (!here) {
         if (!source.localPath) {
-            throw new errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it first: sandboxer snapshot pull ${snapshot.id})`, { snapshot: snapshot.id });
+            throw new errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it to this machine first)`, { snapshot: snapshot.id });
         }
         progress?.(`uploading snapshot ${snapshot.id} (${snapshot.size_bytes ?? '?'} bytes) to ${host.name}`);
         await session.run(receiveArtifactCommand(path), {
@@ -685,29 +798,14 @@ function isMap(value) {
 
 
 
-
-/**
- * One sandbox's compose stack on its host, as provision and restore build it: connect, name
- * everything, check the compose files and label them, arm the expiry switch, bring it up.
- */
-const seconds = (what) => schemas/* string */.YjP().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
-const composeInputsSchema = schemas/* looseObject */._H3({
-    repo: schemas/* string */.YjP().min(1, 'must be a path to a local directory'),
-    compose_files: schemas/* string */.YjP().default('docker-compose.yml'),
-    services: schemas/* string */.YjP().default(''),
-    env: schemas/* string */.YjP().default(''),
-    stop_timeout: seconds('stop_timeout').default(10),
-    wait_timeout: seconds('wait_timeout').default(120),
-    sync_method: schemas/* enum */.k5n(['auto', 'rsync', 'tar']).default('auto'),
-});
 /** Connects, and works out everything that names this sandbox's stack on the host. */
 async function prepareStack(settings, request) {
     const { sandboxId, progress } = request;
-    const inputs = (0,extensions_inputs/* parseInputs */.T)(settings.extensionId, composeInputsSchema, { repo: '-', ...request.inputs });
-    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(request.host, settings.extensionId);
+    const { inputs } = request;
+    const host = (0,ssh_access/* remoteHostOf */._s)(request.host, settings.extensionId);
     const runtime = composeRuntime(settings.composeCommand);
     progress?.(`connecting to ${host.name} (${(0,target/* destination */.j_)(host.ssh)})`);
-    const session = await (0,remote_workspace_workspace/* openSession */.fA)(host.ssh);
+    const session = await settings.access.open(host.ssh);
     try {
         const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
         const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId);
@@ -715,8 +813,8 @@ async function prepareStack(settings, request) {
             runtime,
             dir,
             project: `sbx-${sandboxId}`,
-            files: composeFilesInput(inputs.compose_files, dir),
-            env: envInput(inputs.env),
+            files: [...inputs.composeFiles],
+            env: inputs.env,
         };
         const labels = {
             'dev.sandboxer.managed': 'true',
@@ -748,7 +846,7 @@ function reapCommand(runtime, base, sandboxId, stopTimeout) {
 }
 /** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
 function stackSwitchCommand(stack) {
-    const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stop_timeout);
+    const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stopTimeout);
     return (0,expiry_switch/* armSwitchCommand */.yd)(stack.base, stack.sandboxId, stack.expiresAt, reap);
 }
 /**
@@ -765,7 +863,7 @@ async function configureStack(stack, progress, localRepo) {
         progress?.(`checking ${project.files.join(', ')} with ${words} config`);
         model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
     }
-    const { services, override } = labelsOverride(model, stack.labels, servicesInput(inputs.services));
+    const { services, override } = labelsOverride(model, stack.labels, inputs.services);
     progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
     stack.pendingLabels = override;
     if (!project.files.includes(LABELS_FILE))
@@ -779,8 +877,8 @@ async function configureStack(stack, progress, localRepo) {
         compose_command: words,
         compose_files: project.files,
         services,
-        stop_timeout: inputs.stop_timeout,
-        wait_timeout: inputs.wait_timeout,
+        stop_timeout: inputs.stopTimeout,
+        wait_timeout: inputs.waitTimeout,
         env_keys: Object.keys(project.env),
     };
 }
@@ -789,7 +887,7 @@ async function upStack(stack, progress, mode = '-d') {
     const { project, inputs, pendingLabels } = stack;
     progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
     stack.signal?.throwIfAborted();
-    const up = composeCommand(project, 'up', mode, ...servicesInput(inputs.services));
+    const up = composeCommand(project, 'up', mode, ...inputs.services);
     const writeLabels = `cat > ${(0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`)}`;
     await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
         ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
@@ -842,9 +940,9 @@ function labelsOverride(config, labels, selected) {
 /** Captures a ready stack into an artifact kept on its host. */
 async function snapshotCompose(settings, raw, request) {
     const handle = raw;
-    const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, settings.extensionId);
+    const host = (0,ssh_access/* hostOfHandle */.wn)(handle, settings.extensionId);
     const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
-    return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+    return settings.access.with(host.ssh, async (session) => {
         const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
         request.progress?.(`capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`);
         const result = await captureSnapshot(session, {
@@ -903,8 +1001,8 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     const handle = target.handle;
     const stack = await prepare({
         sandboxId: handle.sandbox_id,
-        inputs: { ...snapshot.inputs, ...target.inputs },
-        host: (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, settings.extensionId),
+        inputs: target.inputs,
+        host: (0,ssh_access/* hostOfHandle */.wn)(handle, settings.extensionId),
         createdAt: target.createdAt,
         expiresAt: target.expiresAt,
         ...(target.progress ? { progress: target.progress } : {}),
@@ -939,15 +1037,15 @@ async function startRestored(stack, artifact, contents, progress) {
 async function pullComposeArtifact(settings, location, localPath) {
     if (location.kind !== 'host')
         throw new errors/* InputError */.dz(`${settings.extensionId}: can only pull a copy kept on a host`);
-    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
-    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), (session) => downloadArtifact(session, location.path, localPath));
+    const host = (0,ssh_access/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await settings.access.with(host.ssh, (session) => downloadArtifact(session, location.path, localPath));
 }
 /** Deletes a host-kept artifact, only ever at a path this extension would have made. */
 async function deleteComposeArtifact(settings, location) {
     if (location.kind !== 'host')
         return;
-    const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(location.target, settings.extensionId);
-    await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+    const host = (0,ssh_access/* remoteHostOf */._s)(location.target, settings.extensionId);
+    await settings.access.with(host.ssh, async (session) => {
         const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
         // Only ever a path this extension would have made: never trust a path from a state file blindly.
         const id = location.path
@@ -962,8 +1060,57 @@ async function deleteComposeArtifact(settings, location) {
     });
 }
 //# sourceMappingURL=snapshot-hooks.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/extension.js
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/teardown.js
 
+
+
+/**
+ * Takes one sandbox's stack down and removes its directory, from a full handle or a minimal one
+ * (a rollback, or a record whose provision never returned): stop any compose command still running
+ * for it, `compose down` when the compose files are known, then sweep what carries its label,
+ * remove the directory if it is ours, and list what is left (with how to remove it by hand).
+ */
+async function tearDownStack(session, handle, runtime, base, options = {}) {
+    const projectName = `sbx-${handle.sandbox_id}`;
+    const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
+    const removed = [];
+    // A create that was cancelled may have left `compose up` running on the host: stopped first.
+    const stop = stopProjectCommandsCommand(projectName);
+    if (handle.compose_files) {
+        // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
+        options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+        const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
+        const down = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10));
+        // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
+        // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
+        const result = await session.exec('sh -s', {
+            stdin: `${stop}\n${down}\n`,
+            what: 'compose down',
+            timeoutMs: 10 * 60_000,
+        });
+        if (result.code === 0)
+            removed.push(`compose project ${projectName}`);
+    }
+    else {
+        await session.exec(stop, { what: 'stopping running compose commands' });
+    }
+    // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers and —
+    // only when nothing is left and the directory went — disarming the switch; until then it still
+    // stands guard at the expiry.
+    const [swept = '', removal = '', check = ''] = (await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
+        what: 'removing labelled resources and the directory',
+    })).split(`${TEARDOWN_SECTION}\n`);
+    removed.push(...swept.split('\n').filter(Boolean));
+    const workspace = (0,remote_workspace_workspace/* workspaceRemoval */.eP)(removal, dir, session.destination);
+    removed.push(...workspace.removed);
+    const leftovers = [
+        ...workspace.leftovers,
+        ...parseContainers(check).map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
+    ];
+    return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
+}
+//# sourceMappingURL=teardown.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/extension.js
 
 
 
@@ -984,7 +1131,6 @@ const configSchema = schemas/* object */.Ikc({
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
     internal_rate_per_minute: schemas/* number */.aig().nonnegative().default(0),
 });
-const LOG_LINES = 20;
 /**
  * A Docker Compose stack per sandbox on a host reached over SSH: `<base>/sbx-<id>/` holds the synced
  * repo, and the stack runs as compose project `sbx-<id>`. One SSH connection serves the whole create
@@ -993,20 +1139,27 @@ const LOG_LINES = 20;
 class ComposeSshExtension {
     id;
     hostKind = 'ssh';
+    /** The compose command: the caller's choice (e.g. `docker-compose`), else the declaration's. */
+    composeCommandText;
     #config;
+    #access;
     /** Sessions opened by provision and reused by waitReady (or rollback) in the same process. */
-    #sessions = new remote_workspace_workspace/* SessionPool */.dE();
+    #sessions;
     constructor(context) {
         this.id = context.declaration.id;
-        this.#config = (0,extensions_inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
-    }
-    /** `SANDBOXER_COMPOSE_CMD` wins over the declaration, so one machine can pick its compose runtime. */
-    get composeCommandText() {
-        return process.env.SANDBOXER_COMPOSE_CMD?.trim() || this.#config.compose_command;
+        this.#config = (0,inputs/* parseExtensionConfig */.b)(this.id, configSchema, context.declaration.config);
+        this.composeCommandText = context.composeCommand?.trim() || this.#config.compose_command;
+        this.#access = new ssh_access/* SshAccess */.$C(context);
+        this.#sessions = new ssh_access/* SessionPool */.dE(this.#access);
     }
     /** What the stack helpers need from this extension's configuration. */
     get #settings() {
-        return { extensionId: this.id, baseDir: this.#config.base_dir, composeCommand: this.composeCommandText };
+        return {
+            extensionId: this.id,
+            baseDir: this.#config.base_dir,
+            composeCommand: this.composeCommandText,
+            access: this.#access,
+        };
     }
     /** Prepares the stack and keeps its session for waitReady (or a rollback) in this process. */
     async #prepare(request) {
@@ -1015,38 +1168,53 @@ class ComposeSshExtension {
         return stack;
     }
     validateInputs(inputs, options = {}) {
-        // A restore takes its workspace from the snapshot: `repo` is only informative then.
-        const parsed = (0,extensions_inputs/* parseInputs */.T)(this.id, composeInputsSchema, options.restore ? { repo: '-', ...inputs } : inputs);
-        servicesInput(parsed.services);
-        envInput(parsed.env);
-        composeFilesInput(parsed.compose_files, '/check');
+        const parsed = parseComposeInputs(this.id, inputs, options);
         composeRuntime(this.composeCommandText);
-        if (options.restore)
-            return inputs;
-        const repo = (0,external_node_path_.resolve)(parsed.repo);
-        if (!(0,external_node_fs_.statSync)(repo, { throwIfNoEntry: false })?.isDirectory()) {
-            throw new errors/* InputError */.dz(`${this.id}: input "repo": ${repo} is not a directory (pass --input repo=<path to your repo>)`);
-        }
-        return { ...inputs, repo };
+        return parsed;
     }
     async provision(request) {
         const stack = await this.#prepare(request);
         const { session, host, dir, inputs } = stack;
+        const repo = inputs.repo; // validateInputs requires it for a provision
         request.progress?.(`creating ${dir}`);
         // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
-        const sync = (0,remote_workspace_workspace/* startSync */.u2)(session, inputs.repo, inputs.sync_method, stack.base);
+        const sync = (0,remote_workspace_sync/* startSync */.u)(session, repo, inputs.syncMethod, stack.base);
         // Armed as soon as there is something to remove: from here on, the sandbox goes at its expiry
         // even if this process (or its runner) dies.
         await (0,remote_workspace_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
         request.signal?.throwIfAborted();
-        const synced = await (0,remote_workspace_workspace/* syncWorkspace */.xF)(session, host, inputs.repo, dir, inputs.sync_method, request.progress, sync);
+        const synced = await (0,remote_workspace_sync/* syncWorkspace */.x)(this.#access, session, host, repo, dir, inputs.syncMethod, request.progress, sync);
         request.signal?.throwIfAborted();
-        const handle = await configureStack(stack, request.progress, inputs.repo);
+        const handle = await configureStack(stack, request.progress, repo);
         if (synced.method === 'rsync via cache' && sync.cacheDir)
             handle.sync_cache = sync.cacheDir;
         request.signal?.throwIfAborted();
         await upStack(stack, request.progress);
         return handle;
+    }
+    async waitReady(raw, options = {}) {
+        const handle = raw;
+        const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
+        try {
+            return await waitUntilReady(session, handle, host, options);
+        }
+        finally {
+            session.close();
+        }
+    }
+    async teardown(raw, options = {}) {
+        const handle = raw;
+        const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
+        try {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            return await tearDownStack(session, handle, runtime, base, options);
+        }
+        finally {
+            session.close();
+        }
     }
     snapshot(handle, request) {
         return snapshotCompose(this.#settings, handle, request);
@@ -1062,8 +1230,8 @@ class ComposeSshExtension {
     }
     /** Moves the host-side switch (extend); false if it already fired there. */
     async reschedule(raw, expiresAt) {
-        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(raw, this.id);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        const host = (0,ssh_access/* hostOfHandle */.wn)(raw, this.id);
+        return this.#access.with(host.ssh, async (session) => {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             const answer = await session.run((0,expiry_switch/* rescheduleSwitchCommand */.Sr)(base, raw.sandbox_id, expiresAt), {
                 what: 'moving the expiry switch',
@@ -1073,17 +1241,17 @@ class ComposeSshExtension {
     }
     /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
     async findSandboxes(target) {
-        const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(target, this.id);
+        const host = (0,ssh_access/* remoteHostOf */._s)(target, this.id);
         const runtime = composeRuntime(this.composeCommandText);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        return this.#access.with(host.ssh, async (session) => {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, runtime.engine), { what: 'looking for sandboxes' }), base);
         });
     }
     /** The host's sync caches (`<base>/.sandboxer-cache/`) unused for longer than asked. */
     async pruneCaches(target, options) {
-        const host = (0,remote_workspace_workspace/* remoteHostOf */._s)(target, this.id);
-        return (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        const host = (0,ssh_access/* remoteHostOf */._s)(target, this.id);
+        return this.#access.with(host.ssh, async (session) => {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
             const cacheBase = (0,host_cache/* cacheBaseOf */.xg)(base);
             const output = await session.run((0,host_cache/* pruneCachesCommand */.t4)(cacheBase, options.olderThanMinutes, options.dryRun === true), { what: 'pruning unused sync caches', timeoutMs: 30 * 60_000 });
@@ -1095,103 +1263,12 @@ class ComposeSshExtension {
             }));
         });
     }
-    async waitReady(raw, options = {}) {
-        const handle = raw;
-        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
-        const runtime = composeRuntime(handle.compose_command);
-        const timeoutSeconds = handle.wait_timeout;
-        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
-        try {
-            const deadline = Date.now() + timeoutSeconds * 1000;
-            let lastReport = '';
-            for (;;) {
-                // The host's clock first (`now <ms>`), so the next health check can be timed on it.
-                const output = await session.run(`printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
-                const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
-                const containers = parseContainers(output);
-                const state = readiness(handle.services, containers);
-                if (state.ready) {
-                    return {
-                        host: host.name,
-                        ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
-                        remote_dir: handle.remote_dir,
-                        compose_project: handle.compose_project,
-                        endpoints: endpointsOf(containers, host.ssh.address),
-                    };
-                }
-                if (state.failed.length > 0 || Date.now() > deadline) {
-                    const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
-                    throw new errors/* ProvisionError */.uv(`services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await this.#logTails(session, runtime, state.notReady)}`);
-                }
-                const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
-                if (report !== lastReport)
-                    options.progress?.(`waiting for ${report}`);
-                lastReport = report;
-                // Readiness is usually a healthcheck flipping: look again just after the next one has run.
-                const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
-                await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
-            }
-        }
-        finally {
-            session.close();
-        }
-    }
-    async teardown(raw, options = {}) {
-        const handle = raw;
-        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
-        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-        const projectName = `sbx-${handle.sandbox_id}`;
-        const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
-        try {
-            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
-            const removed = [];
-            // A create that was cancelled may have left `compose up` running on the host: stopped first.
-            const stop = stopProjectCommandsCommand(projectName);
-            if (handle.compose_files) {
-                // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
-                options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
-                const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-                const downCommand = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10));
-                // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
-                // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
-                const down = await session.exec('sh -s', {
-                    stdin: `${stop}\n${downCommand}\n`,
-                    what: 'compose down',
-                    timeoutMs: 10 * 60_000,
-                });
-                if (down.code === 0)
-                    removed.push(`compose project ${projectName}`);
-            }
-            else {
-                await session.exec(stop, { what: 'stopping running compose commands' });
-            }
-            // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers
-            // and — only when nothing is left and the directory went — disarming the switch; until then it
-            // still stands guard at the expiry.
-            const [swept = '', removal = '', check = ''] = (await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
-                what: 'removing labelled resources and the directory',
-            })).split(`${TEARDOWN_SECTION}\n`);
-            removed.push(...swept.split('\n').filter(Boolean));
-            const workspace = (0,remote_workspace_workspace/* workspaceRemoval */.eP)(removal, dir, session.destination);
-            removed.push(...workspace.removed);
-            const remaining = parseContainers(check);
-            const leftovers = [
-                ...workspace.leftovers,
-                ...remaining.map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
-            ];
-            return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
-        }
-        finally {
-            session.close();
-        }
-    }
     /** The last lines of every container's log, one service at a time (one channel at a time). */
     async logs(raw, options) {
         const handle = raw;
-        const host = (0,remote_workspace_workspace/* hostOfHandle */.wn)(handle, this.id);
+        const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-        await (0,session/* withSession */.fQ)(host.ssh, (0,remote_workspace_workspace/* sessionOptions */.xl)(), async (session) => {
+        await this.#access.with(host.ssh, async (session) => {
             const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
                 what: 'inspecting the stack',
             }));
@@ -1204,32 +1281,6 @@ class ComposeSshExtension {
             }
         });
     }
-    async #logTails(session, runtime, services) {
-        const parts = [];
-        for (const s of services) {
-            if (!s.id)
-                continue;
-            const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
-                maxOutputBytes: 8 * 1024,
-                what: 'reading logs',
-            });
-            parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
-        }
-        return parts.join('\n');
-    }
-}
-function endpointsOf(containers, hostAddress) {
-    const endpoints = {};
-    for (const c of containers) {
-        for (const [port, bindings] of Object.entries(c.ports)) {
-            const binding = bindings?.find((b) => !b.HostIp?.includes(':'));
-            if (!binding)
-                continue;
-            const ip = !binding.HostIp || binding.HostIp === '0.0.0.0' ? hostAddress : binding.HostIp;
-            endpoints[`${c.service}:${port.replace('/tcp', '')}`] = `${ip}:${binding.HostPort}`;
-        }
-    }
-    return endpoints;
 }
 const createComposeSsh = (context) => new ComposeSshExtension(context);
 //# sourceMappingURL=extension.js.map

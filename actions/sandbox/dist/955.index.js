@@ -1,6 +1,6 @@
 "use strict";
-exports.id = 325;
-exports.ids = [325];
+exports.id = 955;
+exports.ids = [955];
 exports.modules = {
 
 /***/ 3359:
@@ -214,74 +214,69 @@ function parseFindings(output, base) {
 
 /***/ }),
 
-/***/ 1744:
+/***/ 1750:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
-/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
+/* harmony export */   $C: () => (/* binding */ SshAccess),
 /* harmony export */   _s: () => (/* binding */ remoteHostOf),
-/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
 /* harmony export */   dE: () => (/* binding */ SessionPool),
-/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
-/* harmony export */   fA: () => (/* binding */ openSession),
-/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
-/* harmony export */   pq: () => (/* binding */ trashDirOf),
-/* harmony export */   qh: () => (/* binding */ removeWorkspace),
-/* harmony export */   sK: () => (/* binding */ createWorkspace),
-/* harmony export */   u2: () => (/* binding */ startSync),
-/* harmony export */   wn: () => (/* binding */ hostOfHandle),
-/* harmony export */   xF: () => (/* binding */ syncWorkspace),
-/* harmony export */   xl: () => (/* binding */ sessionOptions)
+/* harmony export */   wn: () => (/* binding */ hostOfHandle)
 /* harmony export */ });
-/* unused harmony exports createWorkspaceCommand, markerContent */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5810);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(9303);
-/* harmony import */ var _sync_host_cache_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(4946);
-/* harmony import */ var _sync_host_probe_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8998);
-/* harmony import */ var _sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(9491);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(5310);
-
-
-
-
-
-
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(9303);
 
 
 
 /**
- * What SSH-based extensions share: finding the host, opening the session, and creating and
- * removing a per-sandbox directory `<base>/sbx-<id>/` that carries a marker file, so teardown
- * never deletes a directory it did not create.
+ * How an SSH extension reaches its hosts: with the key text its caller handed over (the action's
+ * `ssh-key`), else each host's identity file; warnings go where the caller said. Nothing here reads
+ * the environment: the composition root passes the key in.
  */
-/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
-const MARKER_FILE = '.sandboxer-sandbox.json';
-/** The key text from the environment (the action passes its `ssh-key` input this way); never stored. */
-function sessionOptions() {
-    return {
-        ...(process.env.SANDBOXER_SSH_KEY ? { keyText: process.env.SANDBOXER_SSH_KEY } : {}),
-        warn: (message) => process.stderr.write(`${message}\n`),
-    };
+class SshAccess {
+    #key;
+    #warn;
+    constructor(runtime) {
+        this.#key = runtime.sshKey || undefined;
+        this.#warn = runtime.warn ?? ((message) => process.stderr.write(`${message}\n`));
+    }
+    get sessionOptions() {
+        return { ...(this.#key ? { keyText: this.#key } : {}), warn: this.#warn };
+    }
+    /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
+    open(target) {
+        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, this.sessionOptions);
+    }
+    /** Opens a session, runs `fn`, and always closes it. */
+    with(target, fn) {
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
+    }
+    /** The key as text, for rsync's own ssh (which needs it as a file): the given text, or the identity file's. */
+    privateKey(target) {
+        if (this.#key)
+            return this.#key;
+        try {
+            return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(target.identity_file, 'utf8');
+        }
+        catch (error) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`cannot read SSH key file ${target.identity_file}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .messageOf */ .bD)(error)}`, {
+                field: 'ssh_key',
+            });
+        }
+    }
 }
 /** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${extensionId} needs a host reached over SSH: pass --host user@address[:port] or an alias`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`host: ${extensionId} needs a host reached over SSH (user@address[:port] or a hosts-file alias)`, { field: 'host' });
     }
     return candidate;
 }
 /** The handle's target, for teardown and wait-ready in any process. */
 function hostOfHandle(handle, extensionId) {
     return remoteHostOf(handle.target, extensionId);
-}
-/** Opens the session; a failure here means nothing ran on the host (SshError phase `connect`). */
-function openSession(target) {
-    return _ssh_session_js__WEBPACK_IMPORTED_MODULE_4__/* .SshSession */ .vM.open(target, sessionOptions());
 }
 /**
  * The sessions provisions opened, kept for the waitReady (or rollback) that follows in the same
@@ -290,6 +285,10 @@ function openSession(target) {
  */
 class SessionPool {
     #sessions = new Map();
+    #access;
+    constructor(access) {
+        this.#access = access;
+    }
     keep(sandboxId, session) {
         this.#sessions.set(sandboxId, session);
     }
@@ -300,41 +299,115 @@ class SessionPool {
         if (kept?.alive)
             return kept;
         kept?.close();
-        return openSession(target);
+        return this.#access.open(target);
     }
     /** Forgets a session its user has closed. */
     drop(sandboxId) {
         this.#sessions.delete(sandboxId);
     }
 }
+//# sourceMappingURL=ssh-access.js.map
+
+/***/ }),
+
+/***/ 178:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   u: () => (/* binding */ startSync),
+/* harmony export */   x: () => (/* binding */ syncWorkspace)
+/* harmony export */ });
+/* harmony import */ var _sync_host_cache_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4946);
+/* harmony import */ var _sync_host_probe_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8998);
+/* harmony import */ var _sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(9491);
+/* harmony import */ var _workspace_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1744);
+
+
+
+
+/**
+ * Starts what a sync can do before the sandbox directory exists — asking the host for rsync and
+ * flock, making the repo's cache directory under `cacheBase` — so it runs alongside createWorkspace.
+ */
+function startSync(session, repo, method, cacheBase) {
+    const cacheDir = cacheBase ? (0,_sync_host_cache_js__WEBPACK_IMPORTED_MODULE_0__/* .cacheDirOf */ .BU)(cacheBase, repo) : undefined;
+    return { cacheDir, tools: (0,_sync_host_probe_js__WEBPACK_IMPORTED_MODULE_1__/* .probeHost */ .z)(session, method, cacheDir) };
+}
+/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
+async function syncWorkspace(access, session, host, repo, dir, method, progress, started) {
+    return (0,_sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_2__/* .syncRepo */ .E)({
+        ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
+        tools: started.tools,
+        session,
+        target: host.ssh,
+        privateKey: access.privateKey(host.ssh),
+        localDir: repo,
+        remoteDir: dir,
+        method,
+        protect: [_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .MARKER_FILE */ .cu],
+        progress,
+    });
+}
+//# sourceMappingURL=sync.js.map
+
+/***/ }),
+
+/***/ 1744:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $e: () => (/* binding */ removeWorkspaceCommand),
+/* harmony export */   YS: () => (/* binding */ sandboxDirOf),
+/* harmony export */   cu: () => (/* binding */ MARKER_FILE),
+/* harmony export */   eP: () => (/* binding */ workspaceRemoval),
+/* harmony export */   lM: () => (/* binding */ resolveBaseDir),
+/* harmony export */   pq: () => (/* binding */ trashDirOf),
+/* harmony export */   qh: () => (/* binding */ removeWorkspace),
+/* harmony export */   sK: () => (/* binding */ createWorkspace)
+/* harmony export */ });
+/* unused harmony exports createWorkspaceCommand, markerContent */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6760);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+
+
+
+
+/**
+ * The per-sandbox directory `<base>/sbx-<id>/` of SSH-based extensions: created with a marker file
+ * (and the expiry switch armed in the same round trip), removed only if the marker says it is ours.
+ */
+/** Written into every sandbox directory at creation; teardown deletes only directories that have it. */
+const MARKER_FILE = '.sandboxer-sandbox.json';
 /** `~/x` is expanded with the login user's home on the host; the result must be absolute and normal. */
 async function resolveBaseDir(session, configured, what) {
     let base = configured;
     if (configured === '~' || configured.startsWith('~/')) {
         const home = await session.home();
         if (!home.startsWith('/')) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`${what} ${configured}: the login user's $HOME on the host is not an absolute path`);
         }
         base = `${home}${configured.slice(1)}`;
     }
-    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .assertAbsoluteRemotePath */ .nA)(base.replace(/\/+$/, '') || '/', what);
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_8__/* .isSandboxId */ .rN)(sandboxId))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
 /** `mkdir` (not -p) fails if the directory exists: a sandbox never adopts an existing directory. */
 function createWorkspaceCommand(base, dir) {
-    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', base), (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-m', '0750', '--', dir), `cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`)}`);
 }
 function markerContent(fields) {
     return `${JSON.stringify({ managed_by: 'sand-boxer', ...fields })}\n`;
 }
 /** Where removed sandbox directories wait for their deletion in the background: `<base>/.sandboxer-trash/`. */
 function trashDirOf(base) {
-    return node_path__WEBPACK_IMPORTED_MODULE_1__.posix.join(base, '.sandboxer-trash');
+    return node_path__WEBPACK_IMPORTED_MODULE_0__.posix.join(base, '.sandboxer-trash');
 }
 /**
  * Removes the sandbox directory only if it is one we created: its marker names this sandbox id.
@@ -348,21 +421,21 @@ function trashDirOf(base) {
  * Files owned by someone else (root, from a container) take the slow path, which can report them.
  */
 function removeWorkspaceCommand(dir, sandboxId) {
-    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
-    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir);
-    const trash = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(dir)));
-    const inTrash = `${trash}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir))}`;
-    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
+    const marker = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${dir}/${MARKER_FILE}`);
+    const qdir = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir);
+    const trash = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_0__.posix.dirname(dir)));
+    const inTrash = `${trash}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_0__.posix.basename(dir))}`;
+    const ours = `grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`"sandbox_id":"${sandboxId}"`)} ${marker} 2>/dev/null`;
     const allMine = `o=$(find ${qdir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ]`;
     const toTrash = `${allMine} && mkdir -p -- ${trash} && t=${inTrash}.$$ && mv -- ${qdir} "$t"`;
     // Owning every file is not always enough to delete it: a directory without u+w (a Go module cache)
     // needs a chmod first.
     const rmHard = (path) => `{ rm -rf -- ${path} 2>/dev/null || { chmod -R u+rwx -- ${path} && rm -rf -- ${path}; }; }`;
-    const deleteLater = `touch -- "$t"; (nohup setsid nice sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(rmHard('"$0"'))} "$t" </dev/null >/dev/null 2>&1 &)`;
+    const deleteLater = `touch -- "$t"; (nohup setsid nice sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(rmHard('"$0"'))} "$t" </dev/null >/dev/null 2>&1 &)`;
     // Everything but the marker goes first, the marker last: if deleting stops half-way (files owned by
     // another user), the directory is still recognisably ours and a retry gives the same advice.
-    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
-    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
+    const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
     return [
         // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
         `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif ${rmHard(`${inTrash}.*`)}; then echo absent; else echo trash-failed; fi`,
@@ -380,12 +453,12 @@ function workspaceRemoval(output, dir, destination) {
     if (answer === 'absent')
         return { removed: [], leftovers: [], existed: false };
     if (answer === 'trash-failed') {
-        const trash = trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(dir));
-        const trashed = `${trash}/${node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir)}.*`;
+        const trash = trashDirOf(node_path__WEBPACK_IMPORTED_MODULE_0__.posix.dirname(dir));
+        const trashed = `${trash}/${node_path__WEBPACK_IMPORTED_MODULE_0__.posix.basename(dir)}.*`;
         return {
             removed: [],
             leftovers: [
-                `directory ${trashed} on ${destination} (this sandbox's, removed earlier and waiting for deletion) could not be deleted; remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(trash)}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir))}.*`,
+                `directory ${trashed} on ${destination} (this sandbox's, removed earlier and waiting for deletion) could not be deleted; remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(trash)}/${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_0__.posix.basename(dir))}.*`,
             ],
             existed: true,
         };
@@ -394,7 +467,7 @@ function workspaceRemoval(output, dir, destination) {
         return {
             removed: [],
             leftovers: [
-                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .quote */ .hD)(dir)}`,
+                `directory ${dir} on ${destination} could not be deleted completely (files owned by another user, e.g. root from a container?); remove it with: sudo rm -rf ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(dir)}`,
             ],
             existed: true,
         };
@@ -413,33 +486,9 @@ function workspaceRemoval(output, dir, destination) {
  * moment there is something to remove, it goes at its expiry even if this process dies.
  */
 async function createWorkspace(session, base, dir, marker, armCommand) {
-    await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .and */ .Uo)(createWorkspaceCommand(base, dir), armCommand), {
+    await session.run((0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .and */ .Uo)(createWorkspaceCommand(base, dir), armCommand), {
         stdin: markerContent(marker),
         what: 'creating the sandbox directory and arming its expiry switch',
-    });
-}
-/**
- * Starts what a sync can do before the sandbox directory exists — asking the host for rsync and
- * flock, making the repo's cache directory under `cacheBase` — so it runs alongside createWorkspace.
- */
-function startSync(session, repo, method, cacheBase) {
-    const cacheDir = cacheBase ? (0,_sync_host_cache_js__WEBPACK_IMPORTED_MODULE_5__/* .cacheDirOf */ .BU)(cacheBase, repo) : undefined;
-    return { cacheDir, tools: (0,_sync_host_probe_js__WEBPACK_IMPORTED_MODULE_6__/* .probeHost */ .z)(session, method, cacheDir) };
-}
-/** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
-async function syncWorkspace(session, host, repo, dir, method, progress, started) {
-    return (0,_sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_7__/* .syncRepo */ .E)({
-        ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
-        tools: started.tools,
-        session,
-        target: host.ssh,
-        // rsync's own ssh needs the key as a file: the given text, or the identity file's content.
-        privateKey: sessionOptions().keyText ?? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(host.ssh.identity_file, 'utf8'),
-        localDir: repo,
-        remoteDir: dir,
-        method,
-        protect: [MARKER_FILE],
-        progress,
     });
 }
 /** Removes the sandbox directory if it is ours (see removeWorkspaceCommand), as a report fragment. */

@@ -1,0 +1,23 @@
+import { inTermsOf, messageOf, SandboxerError, type SurfaceTerms } from '@sand-boxer/core';
+
+/** Request fields by the action inputs that set them (action.yml). */
+const INPUTS: Record<string, string> = {
+  ttl: 'the `ttl` input',
+  host: 'the `host` input',
+  profile: 'the `profile` input',
+  ssh_key: 'the `ssh-key` input',
+  host_key: 'the `known-hosts` or `host-fingerprint` input',
+  hosts_file: '.sandboxer/hosts.yaml in the repository',
+  config_dir: '.sandboxer/ in the repository',
+};
+
+/** How a workflow author sets what a typed error names: the action's own inputs. */
+const actionTerms: SurfaceTerms = {
+  field: (name) => INPUTS[name],
+  inputs: (names) => `add ${names.map((n) => `${n}=<value>`).join(' or ')} to the \`inputs\` input`,
+};
+
+/** An error's message as the action reports it (`core.setFailed`). */
+export function actionMessage(error: unknown): string {
+  return error instanceof SandboxerError ? inTermsOf(error, actionTerms) : messageOf(error);
+}

@@ -1,0 +1,75 @@
+import type { CleanupReport, SandboxHandle } from '../../../records/handle.js';
+import type { SshSession } from '../../../ssh/session.js';
+import type { OperationOptions } from '../../contract.js';
+import { sandboxDirOf, workspaceRemoval } from '../remote-workspace/workspace.js';
+import {
+  type ComposeRuntime,
+  cleanUpScript,
+  composeCommand,
+  stopProjectCommandsCommand,
+  TEARDOWN_SECTION,
+} from './commands.js';
+import type { ComposeHandle } from './stack.js';
+import { parseContainers } from './status.js';
+
+/**
+ * Takes one sandbox's stack down and removes its directory, from a full handle or a minimal one
+ * (a rollback, or a record whose provision never returned): stop any compose command still running
+ * for it, `compose down` when the compose files are known, then sweep what carries its label,
+ * remove the directory if it is ours, and list what is left (with how to remove it by hand).
+ */
+export async function tearDownStack(
+  session: SshSession,
+  handle: Partial<ComposeHandle> & SandboxHandle,
+  runtime: ComposeRuntime,
+  base: string,
+  options: OperationOptions = {},
+): Promise<CleanupReport> {
+  const projectName = `sbx-${handle.sandbox_id}`;
+  const dir = sandboxDirOf(base, handle.sandbox_id);
+  const removed: string[] = [];
+  // A create that was cancelled may have left `compose up` running on the host: stopped first.
+  const stop = stopProjectCommandsCommand(projectName);
+  if (handle.compose_files) {
+    // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
+    options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+    const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
+    const down = composeCommand(
+      project,
+      'down',
+      '-v',
+      '--remove-orphans',
+      '-t',
+      String(handle.stop_timeout ?? 10),
+    );
+    // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
+    // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
+    const result = await session.exec('sh -s', {
+      stdin: `${stop}\n${down}\n`,
+      what: 'compose down',
+      timeoutMs: 10 * 60_000,
+    });
+    if (result.code === 0) removed.push(`compose project ${projectName}`);
+  } else {
+    await session.exec(stop, { what: 'stopping running compose commands' });
+  }
+  // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers and —
+  // only when nothing is left and the directory went — disarming the switch; until then it still
+  // stands guard at the expiry.
+  const [swept = '', removal = '', check = ''] = (
+    await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
+      what: 'removing labelled resources and the directory',
+    })
+  ).split(`${TEARDOWN_SECTION}\n`);
+  removed.push(...swept.split('\n').filter(Boolean));
+  const workspace = workspaceRemoval(removal, dir, session.destination);
+  removed.push(...workspace.removed);
+  const leftovers = [
+    ...workspace.leftovers,
+    ...parseContainers(check).map(
+      (c) =>
+        `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`,
+    ),
+  ];
+  return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
+}

@@ -1,0 +1,220 @@
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Catalog } from '../catalog/catalog.js';
+import type { InputKind } from '../declarations/extension-schema.js';
+import type { Profile } from '../declarations/profile-schema.js';
+import { InputError } from '../errors.js';
+import type { RawInputs } from '../extensions/contract.js';
+import { accountOf } from '../metering/ledger.js';
+import type { SnapshotRecord } from '../records/snapshot.js';
+import { formatDuration, parseDurationSeconds } from '../util/duration.js';
+import { defaultConsumer } from './keys.js';
+
+/** What a caller asks for when it creates a sandbox (or asks where one would go). */
+export interface CreateRequest {
+  /** `saas-stub` or `profile.saas-stub`. */
+  profile: string;
+  inputs?: RawInputs;
+  /** Who the sandbox is for (a CI run, a person); defaults to `user@machine`. */
+  consumer?: string;
+  /** A hosts-file alias, `user@address[:port]`, or `local`. */
+  host?: string;
+  /** `30m`, `2h`, or seconds; defaults to the profile's TTL and may not exceed its `max_ttl`. */
+  ttl?: string | number;
+  /** The credits account that pays; defaults to the consumer's account (see accountOf). */
+  account?: string;
+}
+
+/**
+ * How far a caller's inputs may reach, set once by whoever opens the manager. A local user may name
+ * any directory and any host; a remote client of `serve` is `confined`: its local paths must lie
+ * inside `baseDir`, the hosts it names (the request's `host` and every `host-ref` input) must be
+ * hosts-file aliases, and it may not choose `remote-path` inputs (only the profile sets those).
+ */
+export interface InputPolicy {
+  /** Relative `local-path` inputs are taken from here (the CLI's cwd, the action's workspace). */
+  baseDir: string;
+  confined?: boolean;
+}
+
+/** A create request checked and resolved once, before routing: what the lifecycle works from. */
+export interface CreatePlan {
+  profile: Profile;
+  /** Profile defaults overlaid with the request's; `local-path` inputs absolute and checked. */
+  inputs: RawInputs;
+  host: string | undefined;
+  ttlSeconds: number;
+  consumer: string;
+  account: string;
+  /** A restore: the snapshot it comes from (only its extension can take it). */
+  restore?: { snapshot: string; extension: string };
+}
+
+export interface PlanContext {
+  catalog: Catalog;
+  policy: InputPolicy;
+  /** The hosts-file aliases, for a confined caller. */
+  aliases: () => Promise<string[]>;
+}
+
+/**
+ * Turns a request into a plan: the profile, its defaults overlaid with the inputs, every required
+ * input present, every input checked against its declared kind and the caller's policy, the TTL.
+ * Nothing is recorded before this has passed. With `restore`, the snapshot's inputs sit between the
+ * defaults and the request's, and inputs that feed only the first copy are not required.
+ */
+export async function planCreate(
+  context: PlanContext,
+  request: CreateRequest,
+  restore?: SnapshotRecord,
+): Promise<CreatePlan> {
+  const profile = context.catalog.profile(request.profile);
+  const inputs = await checkInputs(context, profile, request.inputs ?? {}, restore?.inputs);
+  if (!restore) requireInputs(profile, inputs);
+  if (context.policy.confined && request.host !== undefined && request.host !== 'local') {
+    await requireAlias(context, 'host', request.host);
+  }
+  const consumer = request.consumer ?? defaultConsumer();
+  return {
+    profile,
+    inputs,
+    host: request.host,
+    ttlSeconds: resolveTtl(profile, request.ttl),
+    consumer,
+    account: request.account ?? accountOf(consumer),
+    ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
+  };
+}
+
+/**
+ * The profile's defaults overlaid with `base` (a snapshot's inputs) and then the caller's `given`
+ * inputs, each checked against its declared kind and the caller's policy; `local-path` inputs come
+ * back absolute.
+ */
+export async function checkInputs(
+  context: PlanContext,
+  profile: Profile,
+  given: RawInputs,
+  base: RawInputs = {},
+): Promise<RawInputs> {
+  const { policy } = context;
+  const inputs: RawInputs = { ...profile.inputs.defaults, ...base, ...given };
+  const kinds = inputKinds(context.catalog, profile);
+  for (const [name, value] of Object.entries(inputs)) {
+    const kind = kinds.get(name) ?? 'text';
+    if (kind === 'local-path') inputs[name] = localDirectory(name, value, policy);
+    else if (policy.confined && kind === 'host-ref')
+      await requireAlias(context, `input "${name}"`, value, name);
+    else if (policy.confined && kind === 'remote-path' && Object.hasOwn(given, name)) {
+      throw new InputError(
+        `input "${name}": a remote path is fixed by the profile or the hosts file and cannot be chosen here`,
+        { inputs: [name] },
+      );
+    }
+  }
+  return inputs;
+}
+
+/** Every required input must be non-empty. */
+function requireInputs(profile: Profile, inputs: RawInputs): void {
+  const missing = profile.inputs.required.filter((name) => !inputs[name]);
+  if (missing.length === 0) return;
+  throw new InputError(
+    `${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required`,
+    { profile: profile.id, inputs: missing },
+  );
+}
+
+/** What the extensions a profile may route to declare about each input (the strictest kind wins). */
+function inputKinds(catalog: Catalog, profile: Profile): Map<string, InputKind> {
+  const kinds = new Map<string, InputKind>();
+  const extensions = profile.routing?.candidates.map((c) => c.extension) ?? [profile.extension];
+  for (const id of new Set(extensions)) {
+    for (const [name, input] of Object.entries(catalog.extension(id).inputs)) {
+      if (kinds.get(name) === undefined || kinds.get(name) === 'text') kinds.set(name, input.kind);
+    }
+  }
+  return kinds;
+}
+
+/**
+ * A `local-path` input made absolute against the policy's base and checked to be a directory. A
+ * confined caller's path must lie inside the base, and is refused with one message whether it is
+ * outside, missing or not a directory, so refusals reveal nothing about the server's files.
+ */
+function localDirectory(name: string, value: string, policy: InputPolicy): string {
+  const absolute = resolve(policy.baseDir, value);
+  if (policy.confined) {
+    const real = realpathIfExists(absolute);
+    const root = realpathIfExists(policy.baseDir) ?? policy.baseDir;
+    if (!real || !inside(root, real) || !isDirectory(real)) {
+      throw new InputError(
+        `input "${name}": ${JSON.stringify(value)} is not a directory inside the repo root`,
+        {
+          inputs: [name],
+        },
+      );
+    }
+    return real;
+  }
+  if (!isDirectory(absolute)) {
+    throw new InputError(`input "${name}": ${absolute} is not a directory`, { inputs: [name] });
+  }
+  return absolute;
+}
+
+async function requireAlias(
+  context: PlanContext,
+  what: string,
+  value: string,
+  input?: string,
+): Promise<void> {
+  const aliases = await context.aliases();
+  if (Object.hasOwn(Object.fromEntries(aliases.map((a) => [a, true])), value)) return;
+  throw new InputError(
+    `${what}: ${JSON.stringify(value)} is not a hosts-file alias; here hosts may only be named by alias (${aliases.join(', ') || 'none configured'})`,
+    input ? { inputs: [input] } : { field: 'host' },
+  );
+}
+
+/** The sandbox's lifetime in seconds: the requested TTL (at most `max_ttl`), else the profile's. */
+export function resolveTtl(profile: Profile, requested: string | number | undefined): number {
+  if (requested === undefined) return profile.ttl;
+  const seconds = parseTtl(requested);
+  if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
+    throw new InputError(
+      `ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`,
+      { field: 'ttl', ttl: requested, max_ttl: profile.max_ttl },
+    );
+  }
+  return seconds;
+}
+
+/** A TTL as the caller gave it, in seconds. */
+export function parseTtl(requested: string | number): number {
+  const seconds = parseDurationSeconds(requested);
+  if (seconds === undefined) {
+    throw new InputError(
+      `ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`,
+      { field: 'ttl', ttl: requested },
+    );
+  }
+  return seconds;
+}
+
+function realpathIfExists(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
