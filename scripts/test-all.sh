@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (the README's second command ends here):
 # bring up the real testbed (sshd + dockerd; needs root), build, check generated files are fresh,
-# lint, typecheck, unit tests, e2e tests. Every step runs even if an earlier one failed, so one
-# run shows every problem; the last line is "N passed, N failed, N skipped".
+# lint, the import rules (no cycles, no layer importing one above it: .dependency-cruiser.cjs),
+# typecheck, unit tests, e2e tests. Every step runs even if an earlier one failed, so one run shows
+# every problem; the last line is "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .reports && mkdir -p .reports
@@ -42,6 +43,7 @@ action_dist_fresh() {
 step action-dist action_dist_fresh
 step action-yaml node scripts/validate-actions.mjs
 step lint pnpm lint
+step architecture pnpm -s deps
 step typecheck pnpm typecheck
 step unit pnpm test
 step e2e pnpm test:e2e

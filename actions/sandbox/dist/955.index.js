@@ -225,7 +225,7 @@ function parseFindings(output, base) {
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(9303);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6967);
 
 
 

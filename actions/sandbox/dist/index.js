@@ -52308,7 +52308,7 @@ function hasControlCharacter(text) {
 
 /***/ }),
 
-/***/ 9303:
+/***/ 6967:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
@@ -52321,12 +52321,14 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: sshStats
 
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __nccwpck_require__(8500);
+// EXTERNAL MODULE: ../../packages/core/dist/errors.js
+var errors = __nccwpck_require__(1092);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: external "node:timers/promises"
-var promises_ = __nccwpck_require__(8500);
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/yocto-queue@1.2.2/node_modules/yocto-queue/index.js
 /*
 How it works:
@@ -52569,21 +52571,15 @@ function validateConcurrency(concurrency) {
 	}
 }
 
-// EXTERNAL MODULE: ../../packages/core/dist/errors.js
-var errors = __nccwpck_require__(1092);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
-var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var ssh_target = __nccwpck_require__(429);
-;// CONCATENATED MODULE: ../../packages/core/dist/ssh/session.js
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/connect.js
 
 
 
 
 
-
-
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Opening one SSH connection: the TCP socket, the key, how many at once, and what a failure means. */
 /**
  * sshd drops connections that have not authenticated yet beyond its MaxStartups (default 10, at
  * random from there): a server creating 16 sandboxes on one host at once saw "Connection lost
@@ -52601,6 +52597,163 @@ function handshakeLimit(where) {
     }
     return limit;
 }
+/** The target's identity file, read when no key text was given. */
+function readKeyFile(target) {
+    if (!target.identity_file) {
+        throw new errors/* InputError */.dz(`no SSH key for ${(0,ssh_target/* destination */.j_)(target)}: give one (an identity file, identity_file in the hosts file, or the key itself)`, { field: 'ssh_key' });
+    }
+    try {
+        return (0,external_node_fs_.readFileSync)(target.identity_file, 'utf8');
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`cannot read SSH key file ${target.identity_file}: ${error.code ?? (0,errors/* messageOf */.bD)(error)}`);
+    }
+}
+/**
+ * The TCP connection for one session, with Nagle's algorithm off. ssh2 leaves it on, and then every
+ * small SSH packet that follows an unacknowledged one waits for the host's delayed ACK (40 ms on
+ * Linux): the handshake took ~0.2 s and every command ~90 ms of round trips on the loopback
+ * testbed, against ~40 ms and ~4 ms without it. Connected here, before ssh2 gets it, so that a
+ * refused or silent port fails with the socket's own error code (connectFailure reads it).
+ */
+async function tcpConnection(target, timeoutMs) {
+    const socket = (0,external_node_net_.connect)({ host: target.address, port: target.port, noDelay: true });
+    // A reset between connecting and ssh2 taking the socket must not be an unhandled 'error' event;
+    // ssh2 adds its own listener and reports it.
+    socket.on('error', () => { });
+    try {
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+            socket.once('connect', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            socket.once('error', (error) => {
+                clearTimeout(timer);
+                reject(error);
+            });
+        });
+    }
+    catch (error) {
+        socket.destroy();
+        throw error;
+    }
+    return socket;
+}
+/** Why a connection failed, in words a user can act on. */
+function connectFailure(error, target, timeoutMs) {
+    const where = `${target.address}:${target.port}`;
+    const seconds = Math.round(timeoutMs / 1000);
+    const code = error.code;
+    const message = (0,errors/* messageOf */.bD)(error);
+    if (code === 'ECONNREFUSED')
+        return `cannot reach ${where} after ${seconds} s: connection refused`;
+    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+        return `cannot reach ${where}: no route to host`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `cannot resolve host name ${target.address}`;
+    if (/Timed out while waiting for handshake/i.test(message) || code === 'ETIMEDOUT') {
+        return `cannot reach ${where} after ${seconds} s: timed out`;
+    }
+    if (/authentication methods failed/i.test(message)) {
+        return `${(0,ssh_target/* destination */.j_)(target)} refused the SSH key (permission denied); check the key and the user's authorized_keys`;
+    }
+    if (/Encrypted private key|passphrase/i.test(message)) {
+        return `the SSH key for ${(0,ssh_target/* destination */.j_)(target)} is passphrase-protected, which is not supported: use a key without a passphrase`;
+    }
+    if (/Cannot parse privateKey|does not contain a \(valid\) private key/i.test(message)) {
+        return `the SSH key for ${(0,ssh_target/* destination */.j_)(target)} is not a usable private key (${message.replace(/privateKey/g, 'private key')})`;
+    }
+    return `SSH connection to ${where} failed: ${message}`;
+}
+//# sourceMappingURL=connect.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
+var known_hosts = __nccwpck_require__(9095);
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/host-key.js
+
+
+/**
+ * How a connection decides to trust the host's key: a pinned fingerprint, a known_hosts file, or —
+ * only when asked for explicitly — nothing (with a warning). Without any of them it refuses to connect.
+ */
+function buildHostVerifier(target, warn, reject) {
+    const where = `${target.address}:${target.port}`;
+    if (target.insecure_ignore_host_key) {
+        warn?.(`WARNING: not verifying the host key of ${where} (insecure_ignore_host_key); anyone on the path could impersonate it`);
+        return () => true;
+    }
+    if (target.fingerprint) {
+        const expected = target.fingerprint;
+        return (key) => {
+            const actual = (0,known_hosts/* fingerprintOf */.ax)(key);
+            if (actual === expected)
+                return true;
+            reject(`host key of ${where} does not match the pinned fingerprint: expected ${expected}, got ${actual}`);
+            return false;
+        };
+    }
+    if (target.known_hosts) {
+        let known;
+        try {
+            known = (0,known_hosts/* knownKeysFor */.De)(target.known_hosts, target.address, target.port);
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`cannot read known_hosts file ${target.known_hosts}: ${error.code ?? (0,errors/* messageOf */.bD)(error)}`);
+        }
+        const path = target.known_hosts;
+        return (key) => {
+            if (known.some((k) => k.equals(key)))
+                return true;
+            reject(known.length === 0
+                ? `host ${where} is not listed in ${path} (add it with: ssh-keyscan -p ${target.port} ${target.address} >> ${path})`
+                : `host key of ${where} does not match ${path}: got ${(0,known_hosts/* fingerprintOf */.ax)(key)}; if the host was rebuilt, update that file`);
+            return false;
+        };
+    }
+    throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`, { field: 'host_key' });
+}
+//# sourceMappingURL=host-key.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+/** Bounded output of remote commands: enough to explain a failure, however much is logged. */
+function lastLines(text, count) {
+    return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
+class TailBuffer {
+    max;
+    #chunks = [];
+    #size = 0;
+    #dropped = false;
+    constructor(max) {
+        this.max = max;
+    }
+    push(chunk) {
+        this.#chunks.push(chunk);
+        this.#size += chunk.length;
+        // Drop whole chunks from the front only while what remains still covers `max` bytes.
+        while (this.#chunks.length > 1 && this.#size - this.#chunks[0].length >= this.max) {
+            this.#size -= this.#chunks.shift().length;
+            this.#dropped = true;
+        }
+    }
+    text() {
+        let buffer = Buffer.concat(this.#chunks);
+        if (buffer.length > this.max) {
+            buffer = buffer.subarray(buffer.length - this.max);
+            this.#dropped = true;
+        }
+        return (this.#dropped ? '…' : '') + buffer.toString('utf8');
+    }
+}
+//# sourceMappingURL=tail-buffer.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/session.js
+
+
+
+
+
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_OUTPUT = 256 * 1024;
 /** Counts handshakes in this process, so tests and benchmarks can check connection reuse. */
@@ -52643,7 +52796,7 @@ class SshSession {
         const privateKey = options.keyText ?? readKeyFile(target);
         let verification;
         let hostKey;
-        const verify = buildHostVerifier(target, options, (problem) => {
+        const verify = buildHostVerifier(target, options.warn, (problem) => {
             verification = problem;
         });
         const hostVerifier = (key) => {
@@ -52803,139 +52956,6 @@ async function withSession(target, options, fn) {
     }
     finally {
         session.close();
-    }
-}
-function readKeyFile(target) {
-    if (!target.identity_file) {
-        throw new errors/* InputError */.dz(`no SSH key for ${(0,ssh_target/* destination */.j_)(target)}: give one (an identity file, identity_file in the hosts file, or the key itself)`, { field: 'ssh_key' });
-    }
-    try {
-        return (0,external_node_fs_.readFileSync)(target.identity_file, 'utf8');
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(`cannot read SSH key file ${target.identity_file}: ${error.code ?? (0,errors/* messageOf */.bD)(error)}`);
-    }
-}
-function buildHostVerifier(target, options, reject) {
-    const where = `${target.address}:${target.port}`;
-    if (target.insecure_ignore_host_key) {
-        options.warn?.(`WARNING: not verifying the host key of ${where} (insecure_ignore_host_key); anyone on the path could impersonate it`);
-        return () => true;
-    }
-    if (target.fingerprint) {
-        const expected = target.fingerprint;
-        return (key) => {
-            const actual = (0,known_hosts/* fingerprintOf */.ax)(key);
-            if (actual === expected)
-                return true;
-            reject(`host key of ${where} does not match the pinned fingerprint: expected ${expected}, got ${actual}`);
-            return false;
-        };
-    }
-    if (target.known_hosts) {
-        let known;
-        try {
-            known = (0,known_hosts/* knownKeysFor */.De)(target.known_hosts, target.address, target.port);
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`cannot read known_hosts file ${target.known_hosts}: ${error.code ?? (0,errors/* messageOf */.bD)(error)}`);
-        }
-        const path = target.known_hosts;
-        return (key) => {
-            if (known.some((k) => k.equals(key)))
-                return true;
-            reject(known.length === 0
-                ? `host ${where} is not listed in ${path} (add it with: ssh-keyscan -p ${target.port} ${target.address} >> ${path})`
-                : `host key of ${where} does not match ${path}: got ${(0,known_hosts/* fingerprintOf */.ax)(key)}; if the host was rebuilt, update that file`);
-            return false;
-        };
-    }
-    throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`, { field: 'host_key' });
-}
-/**
- * The TCP connection for one session, with Nagle's algorithm off. ssh2 leaves it on, and then every
- * small SSH packet that follows an unacknowledged one waits for the host's delayed ACK (40 ms on
- * Linux): the handshake took ~0.2 s and every command ~90 ms of round trips on the loopback
- * testbed, against ~40 ms and ~4 ms without it. Connected here, before ssh2 gets it, so that a
- * refused or silent port fails with the socket's own error code (connectFailure reads it).
- */
-async function tcpConnection(target, timeoutMs) {
-    const socket = (0,external_node_net_.connect)({ host: target.address, port: target.port, noDelay: true });
-    // A reset between connecting and ssh2 taking the socket must not be an unhandled 'error' event;
-    // ssh2 adds its own listener and reports it.
-    socket.on('error', () => { });
-    try {
-        await new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
-            socket.once('connect', () => {
-                clearTimeout(timer);
-                resolve();
-            });
-            socket.once('error', (error) => {
-                clearTimeout(timer);
-                reject(error);
-            });
-        });
-    }
-    catch (error) {
-        socket.destroy();
-        throw error;
-    }
-    return socket;
-}
-function connectFailure(error, target, timeoutMs) {
-    const where = `${target.address}:${target.port}`;
-    const seconds = Math.round(timeoutMs / 1000);
-    const code = error.code;
-    const message = (0,errors/* messageOf */.bD)(error);
-    if (code === 'ECONNREFUSED')
-        return `cannot reach ${where} after ${seconds} s: connection refused`;
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
-        return `cannot reach ${where}: no route to host`;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return `cannot resolve host name ${target.address}`;
-    if (/Timed out while waiting for handshake/i.test(message) || code === 'ETIMEDOUT') {
-        return `cannot reach ${where} after ${seconds} s: timed out`;
-    }
-    if (/authentication methods failed/i.test(message)) {
-        return `${(0,ssh_target/* destination */.j_)(target)} refused the SSH key (permission denied); check the key and the user's authorized_keys`;
-    }
-    if (/Encrypted private key|passphrase/i.test(message)) {
-        return `the SSH key for ${(0,ssh_target/* destination */.j_)(target)} is passphrase-protected, which is not supported: use a key without a passphrase`;
-    }
-    if (/Cannot parse privateKey|does not contain a \(valid\) private key/i.test(message)) {
-        return `the SSH key for ${(0,ssh_target/* destination */.j_)(target)} is not a usable private key (${message.replace(/privateKey/g, 'private key')})`;
-    }
-    return `SSH connection to ${where} failed: ${message}`;
-}
-function lastLines(text, count) {
-    return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
-class TailBuffer {
-    max;
-    #chunks = [];
-    #size = 0;
-    #dropped = false;
-    constructor(max) {
-        this.max = max;
-    }
-    push(chunk) {
-        this.#chunks.push(chunk);
-        this.#size += chunk.length;
-        // Drop whole chunks from the front only while what remains still covers `max` bytes.
-        while (this.#chunks.length > 1 && this.#size - this.#chunks[0].length >= this.max) {
-            this.#size -= this.#chunks.shift().length;
-            this.#dropped = true;
-        }
-    }
-    text() {
-        let buffer = Buffer.concat(this.#chunks);
-        if (buffer.length > this.max) {
-            buffer = buffer.subarray(buffer.length - this.max);
-            this.#dropped = true;
-        }
-        return (this.#dropped ? '…' : '') + buffer.toString('utf8');
     }
 }
 //# sourceMappingURL=session.js.map
@@ -58668,6 +58688,68 @@ class SandboxLifecycle {
 //# sourceMappingURL=lifecycle.js.map
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/probe.js
+
+/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
+function probeSsh(host, timeoutMs = 3000) {
+    return new Promise((resolve) => {
+        const socket = (0,external_node_net_.connect)({ host: host.ssh.address, port: host.ssh.port });
+        const done = (problem) => {
+            socket.destroy();
+            resolve(problem);
+        };
+        socket.setTimeout(timeoutMs, () => done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`));
+        socket.once('connect', () => done(undefined));
+        socket.once('error', (error) => done(`${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`));
+    });
+}
+//# sourceMappingURL=probe.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/refusals.js
+
+
+/** What routing says when it refuses: the reasons, and the cheapest ways around them. */
+/**
+ * Why no candidate can take the sandbox: a single candidate's own error (e.g. InsufficientCreditsError,
+ * an InputError), else a NoBackendAvailableError with every candidate and its reasons.
+ */
+function noneFeasible(request, decision, errors) {
+    if (decision.candidates.length === 1) {
+        const own = errors.get(0);
+        if (own instanceof dist_errors/* SandboxerError */.j8)
+            return own;
+    }
+    const table = decision.candidates
+        .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
+        .join('\n');
+    return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
+        profile: request.profile.id,
+        candidates: decision.candidates,
+    });
+}
+/** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
+function insufficientCredits(catalog, profile, request, estimate, balance, extension) {
+    const alternatives = [];
+    let fitting;
+    for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
+        const quote = extension.estimateCost?.(profile, seconds);
+        if (quote && quote.credits <= balance.available) {
+            fitting = { seconds, credits: quote.credits };
+            break;
+        }
+    }
+    if (fitting)
+        alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
+    const selfHosted = catalog
+        .profiles()
+        .filter((p) => catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
+        .map((p) => p.id.replace(/^profile\./, ''));
+    if (selfHosted.length > 0)
+        alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
+    return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
+        `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
+        `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`);
+}
+//# sourceMappingURL=refusals.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
 
 
@@ -58697,7 +58779,7 @@ class RoutingResolver {
         const decision = await this.#route(request, holdFor, errors);
         if (decision.chosen)
             return { ...decision.chosen, decision };
-        throw this.#noneFeasible(request, decision, errors);
+        throw noneFeasible(request, decision, errors);
     }
     async #route(request, holdFor, errors = new Map()) {
         const { profile } = request;
@@ -58769,7 +58851,7 @@ class RoutingResolver {
             const metered = declaration.capabilities.pricing_model === 'metered' && estimate !== undefined;
             let hold;
             if (report.reasons.length === 0 && metered) {
-                const describe = (balance) => this.#insufficient(profile, request, estimate, balance, extension);
+                const describe = (balance) => insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
                 if (holdFor) {
                     try {
                         hold = await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
@@ -58812,56 +58894,6 @@ class RoutingResolver {
         }
         return host;
     }
-    #noneFeasible(request, decision, errors) {
-        if (decision.candidates.length === 1) {
-            const own = errors.get(0);
-            if (own instanceof dist_errors/* SandboxerError */.j8)
-                return own;
-        }
-        const table = decision.candidates
-            .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
-            .join('\n');
-        return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
-            profile: request.profile.id,
-            candidates: decision.candidates,
-        });
-    }
-    /** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
-    #insufficient(profile, request, estimate, balance, extension) {
-        const alternatives = [];
-        let fitting;
-        for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
-            const quote = extension.estimateCost?.(profile, seconds);
-            if (quote && quote.credits <= balance.available) {
-                fitting = { seconds, credits: quote.credits };
-                break;
-            }
-        }
-        if (fitting)
-            alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
-        const selfHosted = this.#deps.catalog
-            .profiles()
-            .filter((p) => this.#deps.catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
-            .map((p) => p.id.replace(/^profile\./, ''));
-        if (selfHosted.length > 0)
-            alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
-        return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
-            `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
-            `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`);
-    }
-}
-/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
-function probeSsh(host, timeoutMs = 3000) {
-    return new Promise((resolve) => {
-        const socket = (0,external_node_net_.connect)({ host: host.ssh.address, port: host.ssh.port });
-        const done = (problem) => {
-            socket.destroy();
-            resolve(problem);
-        };
-        socket.setTimeout(timeoutMs, () => done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`));
-        socket.once('connect', () => done(undefined));
-        socket.once('error', (error) => done(`${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`));
-    });
 }
 //# sourceMappingURL=resolver.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
@@ -60032,8 +60064,8 @@ var metering = __nccwpck_require__(3331);
 var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var quote = __nccwpck_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 2 modules
-var session = __nccwpck_require__(9303);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 5 modules
+var session = __nccwpck_require__(6967);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
 var sync_repo = __nccwpck_require__(9491);
 ;// CONCATENATED MODULE: ../../packages/core/dist/index.js
@@ -60042,6 +60074,7 @@ var sync_repo = __nccwpck_require__(9491);
  * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
  * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
 
 
 

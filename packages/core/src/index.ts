@@ -62,7 +62,8 @@ export {
   snapshotLocationSchema,
   snapshotRecordSchema,
 } from './records/snapshot.js';
-export { type CandidateReport, probeSsh, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
+export { probeSsh } from './routing/probe.js';
+export { type CandidateReport, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
 export type { SnapshotOperations } from './snapshots/operations.js';
 export type { RestoreOptions, SnapshotCreateOptions } from './snapshots/types.js';
 export { fingerprintOf } from './ssh/known-hosts.js';

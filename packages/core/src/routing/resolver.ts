@@ -1,70 +1,22 @@
-import { connect } from 'node:net';
 import type { Catalog } from '../catalog/catalog.js';
-import type { Profile, ProfileDeclaration } from '../declarations/profile-schema.js';
-import {
-  InputError,
-  InsufficientCreditsError,
-  messageOf,
-  NoBackendAvailableError,
-  SandboxerError,
-} from '../errors.js';
-import type { RawInputs, SandboxExtension } from '../extensions/contract.js';
+import { InputError, InsufficientCreditsError, messageOf } from '../errors.js';
+import type { SandboxExtension } from '../extensions/contract.js';
 import type { AccountBalance, CreditsLedger } from '../metering/ledger.js';
 import type { HostTarget, RemoteHost } from '../records/host-target.js';
 import type { LedgerEntry } from '../records/ledger-entry.js';
-import type { MeterQuote } from '../records/metering.js';
 import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';
-import { formatDuration } from '../util/duration.js';
+import { probeSsh } from './probe.js';
+import { insufficientCredits, noneFeasible } from './refusals.js';
+import type {
+  Candidate,
+  CandidateReport,
+  HoldFor,
+  RouteRequest,
+  RoutingChoice,
+  RoutingDecision,
+} from './types.js';
 
-type Candidate = NonNullable<ProfileDeclaration['routing']>['candidates'][number];
-
-/** What the resolver found out about one candidate. */
-export interface CandidateReport {
-  index: number;
-  extension: string;
-  host: string;
-  pricing: 'metered' | 'self-hosted';
-  feasible: boolean;
-  /** Why it was rejected; empty when feasible. */
-  reasons: string[];
-  estimate?: MeterQuote;
-}
-
-/** The outcome of routing: every candidate looked at, and the chosen one (with its hold, on create). */
-export interface RoutingDecision {
-  profile: string;
-  account: string;
-  candidates: CandidateReport[];
-  chosen?: {
-    report: CandidateReport;
-    extension: SandboxExtension;
-    host: HostTarget | undefined;
-    /** What the extension's validateInputs returned: handed to provision as it is. */
-    inputs: unknown;
-    hold?: LedgerEntry;
-  };
-}
-
-/** What a create goes ahead with: the chosen candidate, and the decision that chose it. */
-export type RoutingChoice = NonNullable<RoutingDecision['chosen']> & { decision: RoutingDecision };
-
-/** A planned create (see lifecycle/plan.ts): what routing decides on. */
-export interface RouteRequest {
-  profile: Profile;
-  /** Profile defaults merged with the user's inputs, checked against their kinds. */
-  inputs: RawInputs;
-  host: string | undefined;
-  ttlSeconds: number;
-  account: string;
-  /** A restore: only this extension (the one that took the snapshot) can bring it back. */
-  restore?: { extension: string };
-}
-
-/** For a create: hold credits on the chosen metered candidate, for this sandbox until then. */
-export interface HoldFor {
-  sandboxId: string;
-  holdUntil: Date;
-}
+export type { CandidateReport, HoldFor, RouteRequest, RoutingChoice, RoutingDecision } from './types.js';
 
 export interface ResolverDeps {
   catalog: Catalog;
@@ -104,7 +56,7 @@ export class RoutingResolver {
     const errors = new Map<number, unknown>();
     const decision = await this.#route(request, holdFor, errors);
     if (decision.chosen) return { ...decision.chosen, decision };
-    throw this.#noneFeasible(request, decision, errors);
+    throw noneFeasible(request, decision, errors);
   }
 
   async #route(
@@ -187,7 +139,7 @@ export class RoutingResolver {
       let hold: LedgerEntry | undefined;
       if (report.reasons.length === 0 && metered) {
         const describe = (balance: AccountBalance) =>
-          this.#insufficient(profile, request, estimate, balance, extension);
+          insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
         if (holdFor) {
           try {
             hold = await this.#deps.ledger.hold(
@@ -246,70 +198,4 @@ export class RoutingResolver {
     }
     return host;
   }
-
-  #noneFeasible(request: RouteRequest, decision: RoutingDecision, errors: Map<number, unknown>): Error {
-    if (decision.candidates.length === 1) {
-      const own = errors.get(0);
-      if (own instanceof SandboxerError) return own;
-    }
-    const table = decision.candidates
-      .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
-      .join('\n');
-    return new NoBackendAvailableError(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
-      profile: request.profile.id,
-      candidates: decision.candidates,
-    });
-  }
-
-  /** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
-  #insufficient(
-    profile: Profile,
-    request: RouteRequest,
-    estimate: MeterQuote,
-    balance: AccountBalance,
-    extension: SandboxExtension,
-  ): string {
-    const alternatives: string[] = [];
-    let fitting: { seconds: number; credits: number } | undefined;
-    for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
-      const quote = extension.estimateCost?.(profile, seconds);
-      if (quote && quote.credits <= balance.available) {
-        fitting = { seconds, credits: quote.credits };
-        break;
-      }
-    }
-    if (fitting)
-      alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
-    const selfHosted = this.#deps.catalog
-      .profiles()
-      .filter((p) => this.#deps.catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
-      .map((p) => p.id.replace(/^profile\./, ''));
-    if (selfHosted.length > 0)
-      alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
-    return (
-      `account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
-      `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
-      `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`
-    );
-  }
-}
-
-/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
-export function probeSsh(host: RemoteHost, timeoutMs = 3000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: host.ssh.address, port: host.ssh.port });
-    const done = (problem: string | undefined) => {
-      socket.destroy();
-      resolve(problem);
-    };
-    socket.setTimeout(timeoutMs, () =>
-      done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`),
-    );
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      done(
-        `${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`,
-      ),
-    );
-  });
 }

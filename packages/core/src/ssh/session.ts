@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { ClientChannel } from 'ssh2';
-import { InputError, messageOf, RemoteCommandError, SshError } from '../errors.js';
+import { messageOf, RemoteCommandError, SshError } from '../errors.js';
 import type { SshTarget } from '../records/host-target.js';
-import { fingerprintOf, knownKeysFor } from './known-hosts.js';
+import { connectFailure, HANDSHAKE_ATTEMPTS, handshakeLimit, readKeyFile, tcpConnection } from './connect.js';
+import { buildHostVerifier } from './host-key.js';
+import { lastLines, TailBuffer } from './tail-buffer.js';
 import { destination } from './target.js';
 
 export interface SessionOptions {
@@ -39,23 +39,6 @@ export interface ExecResult {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-/**
- * sshd drops connections that have not authenticated yet beyond its MaxStartups (default 10, at
- * random from there): a server creating 16 sandboxes on one host at once saw "Connection lost
- * before handshake". So this process runs at most this many handshakes per host at once, and a
- * connection dropped before its handshake is tried again (HANDSHAKE_ATTEMPTS in all).
- */
-const HANDSHAKES_PER_HOST = 8;
-const HANDSHAKE_ATTEMPTS = 3;
-const handshakeLimits = new Map<string, LimitFunction>();
-function handshakeLimit(where: string): LimitFunction {
-  let limit = handshakeLimits.get(where);
-  if (!limit) {
-    limit = pLimit(HANDSHAKES_PER_HOST);
-    handshakeLimits.set(where, limit);
-  }
-  return limit;
-}
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_OUTPUT = 256 * 1024;
 
@@ -103,7 +86,7 @@ export class SshSession {
     const privateKey = options.keyText ?? readKeyFile(target);
     let verification: string | undefined;
     let hostKey: Buffer | undefined;
-    const verify = buildHostVerifier(target, options, (problem) => {
+    const verify = buildHostVerifier(target, options.warn, (problem) => {
       verification = problem;
     });
     const hostVerifier = (key: Buffer) => {
@@ -285,158 +268,5 @@ export async function withSession<T>(
     return await fn(session);
   } finally {
     session.close();
-  }
-}
-
-function readKeyFile(target: SshTarget): string {
-  if (!target.identity_file) {
-    throw new InputError(
-      `no SSH key for ${destination(target)}: give one (an identity file, identity_file in the hosts file, or the key itself)`,
-      { field: 'ssh_key' },
-    );
-  }
-  try {
-    return readFileSync(target.identity_file, 'utf8');
-  } catch (error) {
-    throw new InputError(
-      `cannot read SSH key file ${target.identity_file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`,
-    );
-  }
-}
-
-function buildHostVerifier(
-  target: SshTarget,
-  options: SessionOptions,
-  reject: (problem: string) => void,
-): (key: Buffer) => boolean {
-  const where = `${target.address}:${target.port}`;
-  if (target.insecure_ignore_host_key) {
-    options.warn?.(
-      `WARNING: not verifying the host key of ${where} (insecure_ignore_host_key); anyone on the path could impersonate it`,
-    );
-    return () => true;
-  }
-  if (target.fingerprint) {
-    const expected = target.fingerprint;
-    return (key) => {
-      const actual = fingerprintOf(key);
-      if (actual === expected) return true;
-      reject(
-        `host key of ${where} does not match the pinned fingerprint: expected ${expected}, got ${actual}`,
-      );
-      return false;
-    };
-  }
-  if (target.known_hosts) {
-    let known: Buffer[];
-    try {
-      known = knownKeysFor(target.known_hosts, target.address, target.port);
-    } catch (error) {
-      throw new InputError(
-        `cannot read known_hosts file ${target.known_hosts}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`,
-      );
-    }
-    const path = target.known_hosts;
-    return (key) => {
-      if (known.some((k) => k.equals(key))) return true;
-      reject(
-        known.length === 0
-          ? `host ${where} is not listed in ${path} (add it with: ssh-keyscan -p ${target.port} ${target.address} >> ${path})`
-          : `host key of ${where} does not match ${path}: got ${fingerprintOf(key)}; if the host was rebuilt, update that file`,
-      );
-      return false;
-    };
-  }
-  throw new InputError(
-    `no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`,
-    { field: 'host_key' },
-  );
-}
-
-/**
- * The TCP connection for one session, with Nagle's algorithm off. ssh2 leaves it on, and then every
- * small SSH packet that follows an unacknowledged one waits for the host's delayed ACK (40 ms on
- * Linux): the handshake took ~0.2 s and every command ~90 ms of round trips on the loopback
- * testbed, against ~40 ms and ~4 ms without it. Connected here, before ssh2 gets it, so that a
- * refused or silent port fails with the socket's own error code (connectFailure reads it).
- */
-async function tcpConnection(target: SshTarget, timeoutMs: number): Promise<Socket> {
-  const socket = connectTcp({ host: target.address, port: target.port, noDelay: true });
-  // A reset between connecting and ssh2 taking the socket must not be an unhandled 'error' event;
-  // ssh2 adds its own listener and reports it.
-  socket.on('error', () => {});
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
-        timeoutMs,
-      );
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
-  } catch (error) {
-    socket.destroy();
-    throw error;
-  }
-  return socket;
-}
-
-function connectFailure(error: unknown, target: SshTarget, timeoutMs: number): string {
-  const where = `${target.address}:${target.port}`;
-  const seconds = Math.round(timeoutMs / 1000);
-  const code = (error as NodeJS.ErrnoException).code;
-  const message = messageOf(error);
-  if (code === 'ECONNREFUSED') return `cannot reach ${where} after ${seconds} s: connection refused`;
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot reach ${where}: no route to host`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve host name ${target.address}`;
-  if (/Timed out while waiting for handshake/i.test(message) || code === 'ETIMEDOUT') {
-    return `cannot reach ${where} after ${seconds} s: timed out`;
-  }
-  if (/authentication methods failed/i.test(message)) {
-    return `${destination(target)} refused the SSH key (permission denied); check the key and the user's authorized_keys`;
-  }
-  if (/Encrypted private key|passphrase/i.test(message)) {
-    return `the SSH key for ${destination(target)} is passphrase-protected, which is not supported: use a key without a passphrase`;
-  }
-  if (/Cannot parse privateKey|does not contain a \(valid\) private key/i.test(message)) {
-    return `the SSH key for ${destination(target)} is not a usable private key (${message.replace(/privateKey/g, 'private key')})`;
-  }
-  return `SSH connection to ${where} failed: ${message}`;
-}
-
-function lastLines(text: string, count: number): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-
-/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
-class TailBuffer {
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #dropped = false;
-  constructor(readonly max: number) {}
-
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
-    // Drop whole chunks from the front only while what remains still covers `max` bytes.
-    while (this.#chunks.length > 1 && this.#size - (this.#chunks[0] as Buffer).length >= this.max) {
-      this.#size -= (this.#chunks.shift() as Buffer).length;
-      this.#dropped = true;
-    }
-  }
-
-  text(): string {
-    let buffer = Buffer.concat(this.#chunks);
-    if (buffer.length > this.max) {
-      buffer = buffer.subarray(buffer.length - this.max);
-      this.#dropped = true;
-    }
-    return (this.#dropped ? '…' : '') + buffer.toString('utf8');
   }
 }

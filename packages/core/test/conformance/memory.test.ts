@@ -1,5 +1,5 @@
+import { describeConformance } from '../../src/testing/conformance.js';
 import { MemoryExtension } from '../support/memory-extension.js';
-import { describeConformance } from './suite.js';
 
 describeConformance('in-memory reference', {
   extension: () => new MemoryExtension(),

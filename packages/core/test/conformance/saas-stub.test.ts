@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { ExtensionDeclaration } from '../../src/declarations/extension-schema.js';
 import { SaasStubExtension } from '../../src/extensions/builtin/saas-stub.js';
+import { describeConformance } from '../../src/testing/conformance.js';
 import { newSandboxId } from '../../src/util/ids.js';
 import { profileFor, sampleRepo, tempDir } from '../support/fixtures.js';
-import { describeConformance } from './suite.js';
 
 const home = tempDir();
 const repo = sampleRepo();

@@ -1,29 +1,41 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { InputError } from '../../src/errors.js';
-import type { ProvisionRequest, SandboxExtension } from '../../src/extensions/contract.js';
-import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../../src/records/handle.js';
-import type { HostTarget } from '../../src/records/host-target.js';
-import { newSandboxId } from '../../src/util/ids.js';
-import { profileFor } from '../support/fixtures.js';
+import type { Profile } from '../declarations/profile-schema.js';
+import { InputError } from '../errors.js';
+import type { ProvisionRequest, RawInputs, SandboxExtension } from '../extensions/contract.js';
+import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from '../records/handle.js';
+import type { HostTarget } from '../records/host-target.js';
+import { newSandboxId } from '../util/ids.js';
+
+/**
+ * @sand-boxer/core/conformance — the contract every extension must honour, as a vitest suite that a
+ * built-in and a third-party extension alike can run against its real backend:
+ *
+ *   describeConformance('ext.mine', { extension: () => new Mine(context), inputs: {…}, … });
+ *
+ * It needs vitest (a peer dependency of this entry only).
+ */
 
 /** What a conformance run needs to know about one extension under test. */
 export interface ConformanceTarget {
   extension: () => Promise<SandboxExtension> | SandboxExtension;
-  /** Inputs that make a working sandbox. */
-  inputs: Record<string, string>;
-  /** The input whose absence validateInputs must report by name. */
+  /** Inputs that make a working sandbox (`local-path` inputs absolute, as core hands them over). */
+  inputs: RawInputs;
+  /** An input whose absence validateInputs must report by name. */
   requiredInput: string;
+  /** The host an `ssh` extension works on (as the manager resolves it); none for local ones. */
   host?: HostTarget;
   /** True while anything of this sandbox exists on the backend (directory, containers, …). */
   exists: (sandboxId: string) => Promise<boolean>;
   /** Inputs that make provision or waitReady fail after creating something, if the backend can. */
-  failingInputs?: Record<string, string>;
+  failingInputs?: RawInputs;
+  /** The profile the requests name (default: a plain one for this extension, 10 minutes). */
+  profile?: Profile;
 }
 
 /**
- * The contract every extension must honour, run against each built-in and the in-memory reference:
  * provision → wait ready → teardown, idempotent teardown, teardown from a minimal handle (the
- * manager's rollback path), and required-input errors that name the input.
+ * manager's rollback path), a teardown of what never existed, required-input errors that name the
+ * input, and cleanup after a failure half-way.
  */
 export function describeConformance(name: string, target: ConformanceTarget): void {
   describe(`extension conformance: ${name}`, () => {
@@ -36,13 +48,14 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
       const createdAt = new Date();
       return {
         sandboxId,
-        profile: profileFor(extension.id),
+        profile: target.profile ?? plainProfile(extension.id),
         inputs: extension.validateInputs(inputs),
         host: target.host,
         createdAt,
         expiresAt: new Date(createdAt.getTime() + 600_000),
       };
     };
+    const nowhere = () => ({ sandbox_id: newSandboxId(), host: target.host?.name ?? 'local' });
 
     test('provision → waitReady → teardown leaves nothing behind', async () => {
       const id = newSandboxId();
@@ -69,30 +82,39 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
     test('teardown from a minimal handle removes what provision made (rollback path)', async () => {
       const id = newSandboxId();
       const handle = await extension.provision(request(id));
-      const report = await extension.teardown({ sandbox_id: id, host: handle.host });
+      const minimal = { sandbox_id: id, host: handle.host, ...(target.host ? { target: target.host } : {}) };
+      const report = await extension.teardown(minimal);
       expect(report.leftovers).toEqual([]);
       expect(await target.exists(id)).toBe(false);
     });
 
     test('teardown of a sandbox that never existed succeeds', async () => {
       const report = await extension.teardown({
-        sandbox_id: newSandboxId(),
-        host: target.host?.name ?? 'local',
+        ...nowhere(),
+        ...(target.host ? { target: target.host } : {}),
       });
       expect(report.already_gone).toBe(true);
     });
 
-    test('validateInputs names a missing required input', () => {
+    test('validateInputs names a missing required input, before anything is made', () => {
       const inputs = { ...target.inputs };
       delete inputs[target.requiredInput];
-      expect(() => extension.validateInputs(inputs)).toThrow(InputError);
-      expect(() => extension.validateInputs(inputs)).toThrow(`input "${target.requiredInput}"`);
+      let error: unknown;
+      try {
+        extension.validateInputs(inputs);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).message).toContain(`"${target.requiredInput}"`);
+      expect((error as InputError).details.inputs).toContain(target.requiredInput);
     });
 
     if (target.failingInputs) {
+      const failing = target.failingInputs;
       test('a failure after resources were made is cleaned up by teardown from a minimal handle', async () => {
         const id = newSandboxId();
-        const req = request(id, target.failingInputs);
+        const req = request(id, failing);
         let handle = undefined as Awaited<ReturnType<SandboxExtension['provision']>> | undefined;
         await expect(
           (async () => {
@@ -100,9 +122,26 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
             await extension.waitReady(handle);
           })(),
         ).rejects.toThrow();
-        await extension.teardown(handle ?? { sandbox_id: id, host: target.host?.name ?? 'local' });
+        await extension.teardown(
+          handle ?? {
+            sandbox_id: id,
+            host: target.host?.name ?? 'local',
+            ...(target.host ? { target: target.host } : {}),
+          },
+        );
         expect(await target.exists(id)).toBe(false);
       });
     }
   });
+}
+
+/** A plain profile for direct extension calls. */
+function plainProfile(extension: string): Profile {
+  return {
+    id: 'profile.conformance',
+    description: 'conformance',
+    extension,
+    ttl: 600,
+    inputs: { required: [], defaults: {} },
+  };
 }
