@@ -398,13 +398,23 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const duringSync = (async () => {
         const run = startSandboxer([...CREATE, '-i', `repo=${repo}`], { ...env.vars, TMPDIR: syncTmp });
         await run.line(/syncing /);
-        while (!readdirSync(syncTmp).length && run.child.exitCode === null) await sleep(10);
+        // Once rsync's scratch dir is filled (its guard watches it from before that).
+        const filled = () =>
+          spawnSync('find', [syncTmp, '-name', 'known_hosts'], { encoding: 'utf8' }).stdout.trim() !== '';
+        while (!filled() && run.child.exitCode === null) await sleep(10);
         run.child.kill('SIGKILL');
         onKill();
         return run.done;
       })();
       const outcomes = await inPool(plans, 7, (plan) => killRun(plan, env.vars, args, onKill));
       expect((await duringSync).signal).toBe('SIGKILL');
+      // rsync's guard saw its parent go: rsync and its ssh are killed and the scratch dir deleted at
+      // once, not at the next sand-boxer run (SIGKILL runs no `finally`).
+      const scratchLeft = () =>
+        spawnSync('find', [syncTmp, '-name', 'sandboxer-sync-*'], { encoding: 'utf8' }).stdout.trim();
+      for (let i = 0; i < 100 && scratchLeft() !== ''; i++) await sleep(50);
+      expect(scratchLeft()).toBe('');
+      expect(spawnSync('pgrep', ['-f', syncTmp], { encoding: 'utf8' }).stdout.trim()).toBe('');
       rmSync(repo, { recursive: true, force: true });
       const kills = outcomes.flatMap((o) => [o.created, o.destroyed]).filter((s) => s.startsWith('killed'));
       expect(

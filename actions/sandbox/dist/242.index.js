@@ -195,7 +195,10 @@ function cleanUpScript(runtime, project, base, dir, sandboxId, syncCache) {
     ].join('\n');
 }
 //# sourceMappingURL=commands.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
+var ignore_rules = __webpack_require__(9035);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/inputs.js
+
 
 
 
@@ -221,6 +224,9 @@ function parseComposeInputs(extensionId, raw, options = {}) {
             inputs: ['repo'],
         });
     }
+    // Its .sandboxerignore is read now, so a bad one is refused before anything is made.
+    if (!options.restore && parsed.repo !== undefined)
+        (0,ignore_rules/* loadRepoIgnore */.ld)(parsed.repo);
     return {
         repo: options.restore ? undefined : parsed.repo,
         composeFiles: composeFilesInput(parsed.compose_files, '/check'),
@@ -888,7 +894,10 @@ async function upStack(stack, progress, mode = '-d') {
     progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
     stack.signal?.throwIfAborted();
     const up = composeCommand(project, 'up', mode, ...inputs.services);
-    const writeLabels = `cat > ${(0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`)}`;
+    // The directory holds the user's repo: a planted symlink of this name must not redirect the write,
+    // so the name is removed (a link goes, not its target) and made afresh (`set -C`: O_EXCL).
+    const labels = (0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`);
+    const writeLabels = `rm -f -- ${labels} && (set -C && cat > ${labels})`;
     await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
         ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
         what: mode === '-d' ? 'compose up' : 'compose up --no-start',

@@ -59,7 +59,9 @@ class SaasStubExtension {
     validateInputs(inputs, options = {}) {
         if (options.restore)
             return {};
-        return { repo: (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs).repo };
+        const { repo } = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .parseInputs */ .T)(this.id, inputsSchema, inputs);
+        (0,_sync_ignore_rules_js__WEBPACK_IMPORTED_MODULE_3__/* .loadRepoIgnore */ .ld)(repo); // a bad .sandboxerignore is refused before anything is made
+        return { repo };
     }
     async provision(request) {
         const { repo } = request.inputs;

@@ -223,9 +223,9 @@ function parseFindings(output, base) {
 /* harmony export */   dE: () => (/* binding */ SessionPool),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle)
 /* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6967);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6804);
+/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(429);
 
 
 
@@ -246,31 +246,29 @@ class SshAccess {
     }
     /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
     open(target) {
-        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, this.sessionOptions);
+        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_1__/* .SshSession */ .vM.open(target, this.sessionOptions);
     }
     /** Opens a session, runs `fn`, and always closes it. */
     with(target, fn) {
-        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_1__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
     }
-    /** The key as text, for rsync's own ssh (which needs it as a file): the given text, or the identity file's. */
-    privateKey(target) {
+    /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */
+    rsyncKey(target) {
         if (this.#key)
-            return this.#key;
-        try {
-            return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(target.identity_file, 'utf8');
-        }
-        catch (error) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`cannot read SSH key file ${target.identity_file}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .messageOf */ .bD)(error)}`, {
+            return { text: this.#key };
+        if (!target.identity_file) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_2__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
                 field: 'ssh_key',
             });
         }
+        return { file: target.identity_file };
     }
 }
 /** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`host: ${extensionId} needs a host reached over SSH (user@address[:port] or a hosts-file alias)`, { field: 'host' });
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`host: ${extensionId} needs a host reached over SSH (user@address[:port] or a hosts-file alias)`, { field: 'host' });
     }
     return candidate;
 }
@@ -340,7 +338,7 @@ async function syncWorkspace(access, session, host, repo, dir, method, progress,
         tools: started.tools,
         session,
         target: host.ssh,
-        privateKey: access.privateKey(host.ssh),
+        key: access.rsyncKey(host.ssh),
         localDir: repo,
         remoteDir: dir,
         method,

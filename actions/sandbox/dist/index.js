@@ -52308,7 +52308,7 @@ function hasControlCharacter(text) {
 
 /***/ }),
 
-/***/ 6967:
+/***/ 6804:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
@@ -52713,39 +52713,8 @@ function buildHostVerifier(target, warn, reject) {
     throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`, { field: 'host_key' });
 }
 //# sourceMappingURL=host-key.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/ssh/tail-buffer.js
-/** Bounded output of remote commands: enough to explain a failure, however much is logged. */
-function lastLines(text, count) {
-    return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
-class TailBuffer {
-    max;
-    #chunks = [];
-    #size = 0;
-    #dropped = false;
-    constructor(max) {
-        this.max = max;
-    }
-    push(chunk) {
-        this.#chunks.push(chunk);
-        this.#size += chunk.length;
-        // Drop whole chunks from the front only while what remains still covers `max` bytes.
-        while (this.#chunks.length > 1 && this.#size - this.#chunks[0].length >= this.max) {
-            this.#size -= this.#chunks.shift().length;
-            this.#dropped = true;
-        }
-    }
-    text() {
-        let buffer = Buffer.concat(this.#chunks);
-        if (buffer.length > this.max) {
-            buffer = buffer.subarray(buffer.length - this.max);
-            this.#dropped = true;
-        }
-        return (this.#dropped ? '…' : '') + buffer.toString('utf8');
-    }
-}
-//# sourceMappingURL=tail-buffer.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+var tail_buffer = __nccwpck_require__(5869);
 ;// CONCATENATED MODULE: ../../packages/core/dist/ssh/session.js
 
 
@@ -52858,8 +52827,8 @@ class SshSession {
      */
     exec(cmd, options = {}) {
         const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-        const stdout = new TailBuffer(max);
-        const stderr = new TailBuffer(max);
+        const stdout = new tail_buffer/* TailBuffer */.v(max);
+        const stderr = new tail_buffer/* TailBuffer */.v(max);
         const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
         const connection = this.#ssh.connection;
         const lost = (error) => new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
@@ -52934,7 +52903,7 @@ class SshSession {
             throw new errors/* RemoteCommandError */.at(`${options.what ?? 'remote command'} on ${this.destination} timed out after ${after}`, null);
         }
         if (result.code !== 0) {
-            const tail = lastLines(result.stderr || result.stdout, 20);
+            const tail = (0,tail_buffer/* lastLines */.w)(result.stderr || result.stdout, 20);
             throw new errors/* RemoteCommandError */.at(`${options.what ?? 'remote command'} on ${this.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}`, result.code);
         }
         return result.stdout;
@@ -52959,6 +52928,49 @@ async function withSession(target, options, fn) {
     }
 }
 //# sourceMappingURL=session.js.map
+
+/***/ }),
+
+/***/ 5869:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   v: () => (/* binding */ TailBuffer),
+/* harmony export */   w: () => (/* binding */ lastLines)
+/* harmony export */ });
+/** Bounded output of remote commands: enough to explain a failure, however much is logged. */
+function lastLines(text, count) {
+    return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+/** Keeps the last `max` bytes of a stream: enough to explain a failure, bounded however much is logged. */
+class TailBuffer {
+    max;
+    #chunks = [];
+    #size = 0;
+    #dropped = false;
+    constructor(max) {
+        this.max = max;
+    }
+    push(chunk) {
+        this.#chunks.push(chunk);
+        this.#size += chunk.length;
+        // Drop whole chunks from the front only while what remains still covers `max` bytes.
+        while (this.#chunks.length > 1 && this.#size - this.#chunks[0].length >= this.max) {
+            this.#size -= this.#chunks.shift().length;
+            this.#dropped = true;
+        }
+    }
+    text() {
+        let buffer = Buffer.concat(this.#chunks);
+        if (buffer.length > this.max) {
+            buffer = buffer.subarray(buffer.length - this.max);
+            this.#dropped = true;
+        }
+        return (this.#dropped ? '…' : '') + buffer.toString('utf8');
+    }
+}
+//# sourceMappingURL=tail-buffer.js.map
 
 /***/ }),
 
@@ -53078,7 +53090,9 @@ async function viaCache(request, cacheDir) {
     // here, privately, in case `gc` pruned it between the probe and this lock.
     const use = `touch -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} && (umask 077 && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', cacheDir)})`;
     const remote = `flock ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${use} && rsync "$@" && ${fill}`)} rsync`;
-    return (0,_rsync_js__WEBPACK_IMPORTED_MODULE_3__/* .viaRsync */ .gb)({ ...request, remoteDir: cacheDir }, remote);
+    // --delete-excluded: what the current filter leaves out must not stay in the cache from an earlier
+    // repo or branch at the same path, or a later sandbox would get it.
+    return (0,_rsync_js__WEBPACK_IMPORTED_MODULE_3__/* .viaRsync */ .gb)({ ...request, remoteDir: cacheDir, deleteExcluded: true }, remote);
 }
 /** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
 const spareOf = (cacheDir) => ({
@@ -53240,6 +53254,8 @@ function probeHost(session, method, cacheDir) {
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var ignore__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(869);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1092);
+
 
 
 
@@ -53249,7 +53265,13 @@ const ALWAYS_EXCLUDED = ['.git', 'node_modules'];
 const IGNORE_FILE = '.sandboxerignore';
 function loadRepoIgnore(repoDir) {
     const extraFile = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(repoDir, IGNORE_FILE);
-    const extra = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(extraFile)
+    // Read only as the repo's own regular file: a symlink could make its lines (filter rules sent to
+    // the host) come from any file this process can read.
+    const info = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.lstatSync)(extraFile, { throwIfNoEntry: false });
+    if (info && !info.isFile()) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${extraFile} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: ${IGNORE_FILE} must be a plain file in the repo`, { file: extraFile });
+    }
+    const extra = info
         ? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(extraFile, 'utf8')
             .split(/\r?\n/)
             .map((line) => line.trim())
@@ -53283,7 +53305,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   gb: () => (/* binding */ viaRsync)
 });
 
-// UNUSED EXPORTS: droppedBeforeHandshake
+// UNUSED EXPORTS: RSYNC_GUARD, droppedBeforeHandshake
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
@@ -53297,6 +53319,8 @@ var promises_ = __nccwpck_require__(8500);
 var errors = __nccwpck_require__(1092);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
 var known_hosts = __nccwpck_require__(9095);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+var tail_buffer = __nccwpck_require__(5869);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
 var ignore_rules = __nccwpck_require__(9035);
 ;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync-args.js
@@ -53355,6 +53379,7 @@ function rsyncArgs(plan) {
     return [
         '--archive',
         '--delete',
+        ...(plan.deleteExcluded ? ['--delete-excluded'] : []),
         '--stats',
         // Remote paths are passed to the remote rsync as data, never through its shell.
         '--protect-args',
@@ -53387,6 +53412,7 @@ var sync_scratch = __nccwpck_require__(2689);
 
 
 
+
 /** What rsync's exit codes mean (rsync(1), EXIT VALUES), for when its message is lost. */
 const RSYNC_EXIT = {
     5: 'error starting the client-server protocol',
@@ -53405,60 +53431,75 @@ function stopRsyncs() {
         child.kill('SIGTERM');
 }
 /**
- * rsync over SSH, with the key, the host key this session verified and the filter rules in a private
- * scratch directory removed afterwards. `rsyncPath` replaces the remote rsync (the cache's locked one).
+ * rsync over SSH, with the host key this session verified, the filter rules and (for key text) the
+ * key in a private scratch directory that lives exactly as long as one rsync run (see RSYNC_GUARD).
+ * `rsyncPath` replaces the remote rsync (the cache's locked one).
  */
 async function viaRsync(request, rsyncPath) {
-    const { target, session } = request;
-    const scratch = (0,sync_scratch/* makeScratchDir */.K3)();
-    try {
-        const keyFile = (0,external_node_path_.join)(scratch, 'key');
-        (0,external_node_fs_.writeFileSync)(keyFile, request.privateKey.endsWith('\n') ? request.privateKey : `${request.privateKey}\n`, { mode: 0o600 });
-        const knownHostsFile = (0,external_node_path_.join)(scratch, 'known_hosts');
-        (0,external_node_fs_.writeFileSync)(knownHostsFile, `${(0,known_hosts/* knownHostsLine */.TZ)(target.address, target.port, session.hostKey)}\n`, {
-            mode: 0o600,
-        });
-        const filterFile = (0,external_node_path_.join)(scratch, 'filter');
-        // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
-        const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
-        const rules = [...protect, ...rsyncFilterRules((0,ignore_rules/* loadRepoIgnore */.ld)(request.localDir).patterns)];
-        (0,external_node_fs_.writeFileSync)(filterFile, `${rules.join('\n')}\n`);
-        const args = rsyncArgs({
-            localDir: request.localDir,
-            remoteDir: request.remoteDir,
-            user: target.user,
-            address: target.address,
-            port: target.port,
-            keyFile,
-            knownHostsFile,
-            filterFile,
-            connectTimeoutSeconds: 10,
-            ...(rsyncPath ? { rsyncPath } : {}),
-        });
-        let output;
-        for (let attempt = 1;; attempt++) {
-            const result = await runRsync(args);
-            if (!result.error) {
-                output = result.stdout;
-                break;
-            }
-            // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
-            // host at once): nothing was sent yet, so trying again is safe.
-            if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
-                await (0,promises_.setTimeout)(150 * attempt + Math.random() * 250);
-                continue;
-            }
-            const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
-            // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
-            const code = result.error.code;
-            const meaning = RSYNC_EXIT[Number(code)];
-            throw new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`);
+    const { session } = request;
+    for (let attempt = 1;; attempt++) {
+        const scratch = (0,sync_scratch/* makeScratchDir */.K3)();
+        let result;
+        try {
+            const files = scratchFiles(request, scratch);
+            result = await runRsync(rsyncArgsFor(request, files, rsyncPath), scratch, () => fillScratch(request, files));
         }
-        return parseRsyncStats(output);
+        finally {
+            (0,sync_scratch/* removeScratchDir */.e)(scratch);
+        }
+        if (result.code === 0)
+            return parseRsyncStats(result.stdout);
+        // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
+        // host at once): nothing was sent yet, so trying again is safe.
+        if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
+            await (0,promises_.setTimeout)(150 * attempt + Math.random() * 250);
+            continue;
+        }
+        const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+        // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+        const code = result.code ?? 'signal';
+        const meaning = RSYNC_EXIT[Number(code)];
+        throw new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`);
     }
-    finally {
-        (0,sync_scratch/* removeScratchDir */.e)(scratch);
+}
+function scratchFiles(request, scratch) {
+    const { key } = request;
+    return {
+        ...('file' in key ? { keyFile: key.file } : { keyFile: (0,external_node_path_.join)(scratch, 'key'), keyText: key.text }),
+        knownHostsFile: (0,external_node_path_.join)(scratch, 'known_hosts'),
+        filterFile: (0,external_node_path_.join)(scratch, 'filter'),
+    };
+}
+/** Writes the key copy (if any), the host key the session verified, and the filter rules. */
+function fillScratch(request, files) {
+    const { target, session } = request;
+    if (files.keyText !== undefined) {
+        const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
+        (0,external_node_fs_.writeFileSync)(files.keyFile, text, { mode: 0o600 });
     }
+    (0,external_node_fs_.writeFileSync)(files.knownHostsFile, `${(0,known_hosts/* knownHostsLine */.TZ)(target.address, target.port, session.hostKey)}\n`, {
+        mode: 0o600,
+    });
+    // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
+    const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
+    const rules = [...protect, ...rsyncFilterRules((0,ignore_rules/* loadRepoIgnore */.ld)(request.localDir).patterns)];
+    (0,external_node_fs_.writeFileSync)(files.filterFile, `${rules.join('\n')}\n`);
+}
+function rsyncArgsFor(request, files, rsyncPath) {
+    const { target } = request;
+    return rsyncArgs({
+        localDir: request.localDir,
+        remoteDir: request.remoteDir,
+        user: target.user,
+        address: target.address,
+        port: target.port,
+        keyFile: files.keyFile,
+        knownHostsFile: files.knownHostsFile,
+        filterFile: files.filterFile,
+        connectTimeoutSeconds: 10,
+        ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+        ...(rsyncPath ? { rsyncPath } : {}),
+    });
 }
 /** How many times rsync is started when its connection is dropped before the key exchange. */
 const RSYNC_ATTEMPTS = 3;
@@ -53466,15 +53507,67 @@ const RSYNC_ATTEMPTS = 3;
 function droppedBeforeHandshake(stderr) {
     return (/kex_exchange_identification: (Connection closed by remote host|read: Connection reset by peer)/.test(stderr) && /\(0 bytes received so far\)/.test(stderr));
 }
-function runRsync(args) {
-    return new Promise((resolve) => {
+/**
+ * rsync under a guard that outlives nothing: the guard (a `sh`) holds rsync and its ssh in their own
+ * process group and watches a pipe whose other end only this process holds. When this process dies
+ * — even by SIGKILL, which no `finally` sees — the pipe reads EOF and the guard kills rsync and its
+ * ssh and deletes the scratch directory (the key copy with it). A SIGTERM to the guard (cancel) does
+ * the same. The guard is started before the scratch directory is filled and waits for a `go` line
+ * on stdin, so the key is never on disk without a guard watching it. Without `setsid` (not Linux)
+ * the group is rsync's own, still killed with rsync.
+ */
+const RSYNC_GUARD = [
+    'scratch=$1; shift',
+    'child=',
+    'stop() { [ -z "$child" ] || kill -TERM "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null; rm -rf -- "$scratch"; }',
+    "trap 'stop; exit 143' TERM INT HUP",
+    // The watcher: EOF on fd 3 means the process that started this guard is gone.
+    `sh -c 'cat >/dev/null; kill -TERM "$0" 2>/dev/null' "$$" <&3 >/dev/null 2>&1 &`,
+    'watch=$!',
+    // The scratch directory is ready (or its writer died: EOF on stdin).
+    'read -r go || { kill "$watch" 2>/dev/null; rm -rf -- "$scratch"; exit 125; }',
+    'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & else "$@" </dev/null & fi',
+    'child=$!',
+    'wait "$child"; status=$?',
+    'kill "$watch" 2>/dev/null',
+    'rm -rf -- "$scratch"',
+    'exit "$status"',
+].join('\n');
+/** Starts the guard, then fills the scratch directory (`prepare` returns rsync's argv), then lets it go. */
+/**
+ * Starts rsync under its guard, then fills the scratch directory (`fill`), then lets the guard start
+ * rsync: the key copy only exists while a guard watches it.
+ */
+function runRsync(args, scratch, fill) {
+    return new Promise((resolve, reject) => {
         // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
-        const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
-        const child = (0,external_node_child_process_.execFile)('rsync', args, options, (error, stdout, stderr) => {
-            running.delete(child);
-            resolve({ stdout, stderr, ...(error ? { error } : {}) });
+        const child = (0,external_node_child_process_.spawn)('sh', ['-c', RSYNC_GUARD, 'sandboxer-rsync', scratch, 'rsync', ...args], {
+            env: { ...process.env, LC_ALL: 'C' },
+            stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
         });
+        const stdout = new tail_buffer/* TailBuffer */.v(4 * 1024 * 1024);
+        const stderr = new tail_buffer/* TailBuffer */.v(256 * 1024);
+        child.stdout?.on('data', (chunk) => stdout.push(chunk));
+        child.stderr?.on('data', (chunk) => stderr.push(chunk));
         running.add(child);
+        let failure;
+        // The guard is done: let go of the watcher's pipe (its `cat` then ends), so 'close' can come.
+        child.on('exit', () => child.stdio[3]?.destroy());
+        child.on('close', (code, signal) => {
+            running.delete(child);
+            if (failure !== undefined)
+                reject(failure);
+            else
+                resolve({ stdout: stdout.text(), stderr: stderr.text(), code: signal ? null : code });
+        });
+        try {
+            fill();
+            child.stdin?.end('go\n');
+        }
+        catch (error) {
+            failure = error;
+            child.stdin?.end(); // EOF before `go`: the guard deletes the scratch and exits
+        }
     });
 }
 //# sourceMappingURL=rsync.js.map
@@ -58171,8 +58264,7 @@ async function destroySandbox(deps, idText, steps) {
             throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or destroy it again`, { sandbox: id, leftovers: cleanup.leftovers });
         }
         const destroyedAt = deps.now();
-        const cost = meter(extension, record, destroyedAt);
-        await settle(deps, record, cost, progress);
+        const cost = await settle(deps, record, meter(extension, record, destroyedAt), progress);
         record = await saveRecord(deps, {
             ...record,
             state: 'destroyed',
@@ -58196,16 +58288,20 @@ function meter(extension, record, destroyedAt) {
         destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
     });
 }
-/** Debits the cost (releasing the hold), or gives the hold back when nothing is charged. */
+/**
+ * Debits the cost (releasing the hold), or gives the hold back when nothing is charged. Returns what
+ * was charged: the ledger never debits more than the hold or the balance (the rest is `waived`).
+ */
 async function settle(deps, record, cost, progress) {
     if (cost && record.account) {
         // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
         const debit = await deps.ledger.settle(record.account, record.id, cost.credits, record.hold, cost.breakdown);
         progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
+        return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
     }
-    else if (record.hold) {
+    if (record.hold)
         await deps.ledger.release(record.hold, 'destroyed');
-    }
+    return cost;
 }
 //# sourceMappingURL=destroy.js.map
 // EXTERNAL MODULE: external "node:crypto"
@@ -58214,6 +58310,12 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 var iso = __nccwpck_require__(4832);
 ;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
 
+/** The most credits one entry may carry: far beyond any real grant, well inside exact cents. */
+const MAX_CREDITS = 1_000_000_000;
+/** Account names (and consumers, from which they are derived) are short labels. */
+const MAX_ACCOUNT_LENGTH = 200;
+/** A grant's note: a sentence, not a file (every line of the history is read on every balance). */
+const MAX_NOTE_LENGTH = 1000;
 /**
  * One line of the append-only credits history. Amounts are credits with at most two decimals;
  * sums are done in whole cents so they stay exact.
@@ -58225,15 +58327,15 @@ var iso = __nccwpck_require__(4832);
 const ledgerEntrySchema = src_schemas/* object */.Ikc({
     id: src_schemas/* string */.YjP(),
     at: iso/* datetime */.w$(),
-    account: src_schemas/* string */.YjP().min(1),
+    account: src_schemas/* string */.YjP().min(1).max(MAX_ACCOUNT_LENGTH),
     kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
-    credits: src_schemas/* number */.aig().nonnegative(),
+    credits: src_schemas/* number */.aig().nonnegative().max(MAX_CREDITS),
     sandbox: src_schemas/* string */.YjP().optional(),
     /** For a release: the hold it gives back. */
     hold: src_schemas/* string */.YjP().optional(),
     /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
     expires_at: iso/* datetime */.w$().optional(),
-    note: src_schemas/* string */.YjP().optional(),
+    note: src_schemas/* string */.YjP().max(MAX_NOTE_LENGTH).optional(),
     breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
 });
 /** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
@@ -58249,6 +58351,13 @@ function fromCents(cents) {
 
 
 const LOCK = 'ledger';
+/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
+function checkAccount(account, field = 'account') {
+    const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
+        throw new dist_errors/* InputError */.dz(`${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`, { field });
+    }
+}
 /**
  * The consumer → account mapping: everything before the first `#` (so every run of
  * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
@@ -58284,14 +58393,19 @@ class CreditsLedger {
         return account === undefined ? entries : entries.filter((e) => e.account === account);
     }
     async grant(account, credits, note) {
-        if (!account.trim())
-            throw new dist_errors/* InputError */.dz('credits grant: the account may not be empty');
+        checkAccount(account);
         const cents = toCents(credits);
         // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
         if (!Number.isFinite(credits) ||
             cents <= 0 ||
+            credits > MAX_CREDITS ||
             Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)) {
-            throw new dist_errors/* InputError */.dz(`credits grant: expected a positive amount with at most two decimals, got ${credits}`);
+            throw new dist_errors/* InputError */.dz(`amount: expected a positive amount of at most ${MAX_CREDITS} credits with at most two decimals, got ${credits}`, { field: 'amount' });
+        }
+        if (note !== undefined && note.length > MAX_NOTE_LENGTH) {
+            throw new dist_errors/* InputError */.dz(`note: at most ${MAX_NOTE_LENGTH} characters (got ${note.length})`, {
+                field: 'note',
+            });
         }
         return this.#store.withLock(LOCK, async () => {
             const entries = await this.#withInitialGrant(account);
@@ -58410,8 +58524,20 @@ class CreditsLedger {
             if (existing)
                 return existing;
             const initial = await this.#withInitialGrant(account);
-            const debit = this.#entry({ account, kind: 'debit', credits, sandbox, breakdown });
             const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
+            // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
+            // nor than the balance has: a balance never goes below zero by our own doing.
+            const balance = toCents(summarize([...entries, ...initial], account, this.#now(), 0).balance);
+            const cap = Math.min(hold ? toCents(hold.credits) : Number.POSITIVE_INFINITY, Math.max(0, balance));
+            const charged = Math.min(toCents(credits), cap);
+            const waived = toCents(credits) - charged;
+            const debit = this.#entry({
+                account,
+                kind: 'debit',
+                credits: fromCents(charged),
+                sandbox,
+                breakdown: waived > 0 ? { ...breakdown, waived: fromCents(waived) } : breakdown,
+            });
             const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
             const release = hold && !released
                 ? [
@@ -58491,13 +58617,16 @@ async function planCreate(context, request, restore) {
         await requireAlias(context, 'host', request.host);
     }
     const consumer = request.consumer ?? defaultConsumer();
+    checkAccount(consumer, 'consumer');
+    const account = request.account ?? accountOf(consumer);
+    checkAccount(account);
     return {
         profile,
         inputs,
         host: request.host,
         ttlSeconds: resolveTtl(profile, request.ttl),
         consumer,
-        account: request.account ?? accountOf(consumer),
+        account,
         ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
     };
 }
@@ -58508,6 +58637,7 @@ async function planCreate(context, request, restore) {
  */
 async function checkInputs(context, profile, given, base = {}) {
     const { policy } = context;
+    checkInputShapes(given);
     const inputs = { ...profile.inputs.defaults, ...base, ...given };
     const kinds = inputKinds(context.catalog, profile);
     for (const [name, value] of Object.entries(inputs)) {
@@ -58521,6 +58651,29 @@ async function checkInputs(context, profile, given, base = {}) {
         }
     }
     return inputs;
+}
+/** How many inputs a request may give, and how long each value may be: bounds for every surface. */
+const MAX_INPUTS = 100;
+const MAX_INPUT_BYTES = 64 * 1024;
+/** Input names like `repo`; at most MAX_INPUTS of them, none longer than MAX_INPUT_BYTES. */
+function checkInputShapes(given) {
+    const names = Object.keys(given);
+    if (names.length > MAX_INPUTS) {
+        throw new dist_errors/* InputError */.dz(`inputs: at most ${MAX_INPUTS} inputs (got ${names.length})`, { field: 'inputs' });
+    }
+    for (const name of names) {
+        if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+            throw new dist_errors/* InputError */.dz(`input ${JSON.stringify(name.slice(0, 64))}: not an input name (expected one like "repo")`, {
+                field: 'inputs',
+            });
+        }
+        const value = given[name];
+        if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_INPUT_BYTES) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": expected text of at most ${MAX_INPUT_BYTES} bytes`, {
+                inputs: [name],
+            });
+        }
+    }
 }
 /** Every required input must be non-empty. */
 function requireInputs(profile, inputs) {
@@ -59817,6 +59970,8 @@ function readIfExists(path) {
 
 
 
+/** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
+const TORN_LINE_MAX = 64 * 1024;
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
 /**
@@ -59902,8 +60057,10 @@ class FileStateStore {
         return records.filter((r) => r !== undefined).sort(byCreation);
     }
     /**
-     * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line:
-     * readers skip a line that does not parse, and the next append starts on a fresh line.
+     * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line (no
+     * newline after it): it never completed, so it never counted, and the next append cuts it off.
+     * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
+     * naming the file and the line, rather than a balance computed without it.
      */
     async readLedger() {
         let text;
@@ -59915,32 +60072,41 @@ class FileStateStore {
                 return [];
             throw error;
         }
+        const lines = text.split('\n');
+        lines.pop(); // after the last newline: empty, or a torn line
         const entries = [];
-        for (const line of text.split('\n')) {
+        for (const [index, line] of lines.entries()) {
             if (!line.trim())
                 continue;
             try {
                 entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
             }
-            catch {
-                // A torn line from a killed writer: it never completed, so it never counted.
+            catch (error) {
+                throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: line ${index + 1} is not a valid ledger entry (${error instanceof SyntaxError ? 'not JSON' : 'wrong fields'}); balances cannot be trusted until it is repaired by hand`, { file: this.#ledgerFile, line: index + 1 });
             }
         }
         return entries;
     }
+    /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
     async appendLedger(entries) {
         const handle = await (0,promises_.open)(this.#ledgerFile, 'a+', 0o600);
         try {
             const { size } = await handle.stat();
-            let prefix = '';
             if (size > 0) {
-                const last = Buffer.alloc(1);
-                await handle.read(last, 0, 1, size - 1);
-                if (last.toString() !== '\n')
-                    prefix = '\n';
+                const tail = Buffer.alloc(Math.min(size, TORN_LINE_MAX));
+                await handle.read(tail, 0, tail.length, size - tail.length);
+                if (tail.at(-1) !== 0x0a) {
+                    const cut = tail.lastIndexOf(0x0a);
+                    if (cut < 0 && tail.length < size) {
+                        throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: its last line is longer than any entry`, {
+                            file: this.#ledgerFile,
+                        });
+                    }
+                    await handle.truncate(size - tail.length + cut + 1);
+                }
             }
             const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
-            await handle.write(`${prefix}${body}\n`);
+            await handle.write(`${body}\n`);
             await handle.sync();
         }
         finally {
@@ -60064,8 +60230,8 @@ var metering = __nccwpck_require__(3331);
 var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
 var quote = __nccwpck_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 5 modules
-var session = __nccwpck_require__(6967);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 4 modules
+var session = __nccwpck_require__(6804);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
 var sync_repo = __nccwpck_require__(9491);
 ;// CONCATENATED MODULE: ../../packages/core/dist/index.js

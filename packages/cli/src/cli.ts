@@ -151,6 +151,7 @@ export function buildProgram(): Command {
       'bearer tokens, one per line (also: SANDBOXER_API_TOKENS, comma-separated)',
     )
     .option('--grace <seconds>', 'on shutdown, how long in-flight operations may take to finish', '30')
+    .option('--body-limit <size>', 'the largest request body accepted, e.g. 1m or 256k', '1m')
     .option(
       '--repo-root <dir>',
       'clients may only name repos inside this directory (default: the current one)',

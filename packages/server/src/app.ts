@@ -3,8 +3,9 @@ import type { SandboxManager, SandboxRecord } from '@sand-boxer/core';
 import { bearerAuth } from './auth.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerCreditRoutes } from './credit-routes.js';
-import { errorResponse } from './http-errors.js';
+import { type ErrorPolicy, errorResponse } from './http-errors.js';
 import { Operations } from './operations.js';
+import { limitBody, loopbackHostOnly, refuseWhileDraining, requireJson } from './request-guards.js';
 import type { RouteContext, SandboxView } from './route-context.js';
 import { registerSandboxRoutes } from './sandbox-routes.js';
 import { registerSnapshotRoutes } from './snapshot-routes.js';
@@ -15,7 +16,16 @@ export interface AppOptions {
   operations?: Operations;
   /** One line per request (method, path, status, ms); never headers or bodies. */
   log?: (line: string) => void;
+  /** Where an unexpected error is written in full (default: `log`); the client gets only its id. */
+  errorLog?: (line: string) => void;
+  /** The largest request body accepted (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Server paths that error bodies never show, each replaced by its label (e.g. the state directory). */
+  redact?: ErrorPolicy['redact'];
 }
+
+/** Requests carry a profile, inputs and a few names: a megabyte is far more than any needs. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
  * The REST surface over the same SandboxManager the CLI uses: the middleware every request passes
@@ -26,6 +36,11 @@ export interface AppOptions {
 export function createApp(options: AppOptions): OpenAPIHono {
   const { manager } = options;
   const operations = options.operations ?? new Operations();
+  const policy: ErrorPolicy = {
+    ...(options.redact ? { redact: options.redact } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  };
+  const respond = (error: unknown) => errorResponse(error, policy);
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -50,7 +65,7 @@ export function createApp(options: AppOptions): OpenAPIHono {
         400,
       );
     }
-    const { status, body } = errorResponse(error);
+    const { status, body } = respond(error);
     return c.json(body, status);
   });
   app.notFound((c) =>
@@ -71,38 +86,16 @@ export function createApp(options: AppOptions): OpenAPIHono {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  if (options.tokens.length === 0) {
-    // Without tokens the server is loopback-only; checking Host also stops DNS-rebinding pages.
-    app.use('*', async (c, next) => {
-      const host = (c.req.header('host') ?? '').replace(/:\d+$/, '');
-      if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
-        return c.json(
-          { code: 'FORBIDDEN', message: `Host "${host}" is not a loopback name`, details: {} },
-          403,
-        );
-      }
-      return next();
-    });
-  }
+  if (options.tokens.length === 0) app.use('*', loopbackHostOnly());
   app.use('/v1/*', bearerAuth(options.tokens));
-  app.use('/v1/*', async (c, next) => {
-    if (operations.draining && c.req.method !== 'GET') {
-      return c.json(
-        {
-          code: 'INTERRUPTED',
-          message: 'the server is shutting down; retry on another instance',
-          details: {},
-        },
-        503,
-      );
-    }
-    return next();
-  });
+  app.use('/v1/*', refuseWhileDraining(operations));
+  app.use('/v1/*', requireJson());
+  app.use('/v1/*', limitBody(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT));
   const view = (record: SandboxRecord): SandboxView => {
     const operation = operations.get(record.id);
     return operation ? { ...record, operation } : record;
   };
-  const context: RouteContext = { manager, operations, view };
+  const context: RouteContext = { manager, operations, view, respond };
   registerSandboxRoutes(app, context);
   registerCatalogRoutes(app, context);
   registerCreditRoutes(app, context);

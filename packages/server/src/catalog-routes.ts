@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, meterQuoteSchema } from '@sand-boxer/core';
 import type { RouteContext } from './route-context.js';
 import { errors, json } from './route-helpers.js';
+import { accountField, nameField } from './schemas.js';
 
 /** What can be created and where it would go: profiles, extensions, estimates, routing decisions. */
 export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContext): void {
@@ -45,7 +46,7 @@ export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContex
       method: 'get',
       path: '/v1/estimate',
       summary: 'What a sandbox of a profile would cost',
-      request: { query: z.object({ profile: z.string().min(1), ttl: z.string().optional() }) },
+      request: { query: z.object({ profile: nameField(), ttl: z.string().max(32).optional() }) },
       responses: {
         200: json(
           z.object({ profile: z.string(), quote: meterQuoteSchema.nullable() }),
@@ -67,14 +68,14 @@ export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContex
       summary: 'Where a create would go and why (every candidate with its reasons); creates nothing',
       request: {
         query: z.object({
-          profile: z.string().min(1),
-          ttl: z.string().optional(),
-          host: z.string().optional(),
-          account: z.string().optional(),
-          consumer: z.string().optional(),
+          profile: nameField(),
+          ttl: z.string().max(32).optional(),
+          host: nameField(255).optional(),
+          account: accountField.optional(),
+          consumer: accountField.optional(),
           /** Sandbox inputs as `key=value`, repeatable: `?input=repo%3D.` */
-          input: z.union([z.string(), z.array(z.string())]).optional(),
-          explain: z.string().optional(),
+          input: z.union([z.string().max(65_600), z.array(z.string().max(65_600)).max(100)]).optional(),
+          explain: z.string().max(8).optional(),
         }),
       },
       responses: { 200: json(z.record(z.string(), z.unknown()), 'the decision'), ...errors },

@@ -2,13 +2,10 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { ledgerEntrySchema } from '@sand-boxer/core';
 import type { RouteContext } from './route-context.js';
 import { errors, json } from './route-helpers.js';
-import { balanceSchema } from './schemas.js';
+import { accountField, balanceSchema } from './schemas.js';
 
 const accountParam = z.object({
-  account: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'account', in: 'path' } }),
+  account: accountField.openapi({ param: { name: 'account', in: 'path' } }),
 });
 
 /** The credits ledger: balances, grants, history. */
@@ -44,7 +41,10 @@ export function registerCreditRoutes(app: OpenAPIHono, { manager }: RouteContext
         body: {
           content: {
             'application/json': {
-              schema: z.strictObject({ amount: z.number().positive(), note: z.string().optional() }),
+              schema: z.strictObject({
+                amount: z.number().positive().max(1_000_000_000),
+                note: z.string().max(1000).optional(),
+              }),
             },
           },
           required: true,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type ErrorCode, inTermsOf, messageOf, SandboxerError, type SurfaceTerms } from '@sand-boxer/core';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -28,7 +29,18 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 };
 
 /** Request fields as a client of the API sets them: in the JSON body, or on the server. */
-const BODY_FIELDS = new Set(['ttl', 'host', 'name', 'profile', 'mode', 'sandbox']);
+const BODY_FIELDS = new Set([
+  'ttl',
+  'host',
+  'name',
+  'profile',
+  'mode',
+  'sandbox',
+  'amount',
+  'note',
+  'consumer',
+  'account',
+]);
 const httpTerms: SurfaceTerms = {
   field: (name) =>
     BODY_FIELDS.has(name)
@@ -39,16 +51,47 @@ const httpTerms: SurfaceTerms = {
   inputs: (names) => `set ${names.map((n) => `"${n}"`).join(' or ')} in the request's "inputs"`,
 };
 
-export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+/** What never leaves the server in an error body, and where the whole story goes instead. */
+export interface ErrorPolicy {
+  /** Server paths (state directory, repo root…) and the label that replaces each in a client's view. */
+  redact?: ReadonlyArray<readonly [path: string, label: string]>;
+  /** The server log: an unexpected error is written here in full, under the id the client gets. */
+  log?: (line: string) => void;
+}
+
+export type ErrorResponse = { status: ContentfulStatusCode; body: ErrorBody };
+
+/**
+ * The HTTP status and JSON body for an error. A typed error keeps its code and says how to fix the
+ * request in the API's terms, with the server's own paths replaced by labels; anything else is a
+ * generic 500 with an id, and the server log has the details (a stack trace reveals too much).
+ */
+export function errorResponse(error: unknown, policy: ErrorPolicy = {}): ErrorResponse {
   if (error instanceof SandboxerError) {
     // Core names the field at fault; the client is told where it goes in a request.
+    const message = inTermsOf(error, httpTerms);
     return {
       status: STATUS[error.code] ?? 500,
-      body: { ...error.toJSON(), message: inTermsOf(error, httpTerms) },
+      body: redacted({ code: error.code, message, details: error.details }, policy.redact ?? []),
     };
   }
+  const id = randomUUID().slice(0, 8);
+  policy.log?.(`error ${id}: ${error instanceof Error ? (error.stack ?? error.message) : messageOf(error)}`);
   return {
     status: 500,
-    body: { code: 'INTERNAL', message: `unexpected error: ${messageOf(error)}`, details: {} },
+    body: {
+      code: 'INTERNAL',
+      message: `internal error ${id} (the server's log has the details)`,
+      details: { id },
+    },
   };
+}
+
+/** The body with every occurrence of a redacted path replaced by its label, in the message and details. */
+function redacted(body: ErrorBody, redact: ReadonlyArray<readonly [string, string]>): ErrorBody {
+  if (redact.length === 0) return body;
+  // Longest first, so a path inside another (the state directory under a home) is replaced whole.
+  const pairs = [...redact].filter(([path]) => path.length > 1).sort((a, b) => b[0].length - a[0].length);
+  const scrub = (text: string) => pairs.reduce((t, [path, label]) => t.split(path).join(label), text);
+  return JSON.parse(scrub(JSON.stringify(body))) as ErrorBody;
 }

@@ -1,4 +1,5 @@
 import type { SandboxManager, SandboxRecord } from '@sand-boxer/core';
+import type { ErrorResponse } from './http-errors.js';
 import type { Operation, Operations } from './operations.js';
 
 /** A sandbox record as the API returns it: with the server's operation on it, if any. */
@@ -9,4 +10,6 @@ export interface RouteContext {
   manager: SandboxManager;
   operations: Operations;
   view: (record: SandboxRecord) => SandboxView;
+  /** The status and body for an error, with the server's paths redacted (see http-errors.ts). */
+  respond: (error: unknown) => ErrorResponse;
 }

@@ -14,4 +14,6 @@ export const errors = {
   400: json(errorSchema, 'bad input (JSON, schema, unknown option)'),
   401: json(errorSchema, 'missing or wrong bearer token'),
   404: json(errorSchema, 'no such sandbox, profile or extension'),
+  413: json(errorSchema, 'the request body is larger than the limit'),
+  415: json(errorSchema, 'a request body that is not JSON'),
 };

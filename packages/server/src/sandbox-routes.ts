@@ -1,22 +1,18 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type CreateRequest, parseSandboxId, type SandboxRecord, StateConflictError } from '@sand-boxer/core';
-import { errorResponse } from './http-errors.js';
 import type { Operation } from './operations.js';
 import type { RouteContext } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
-import { idParam, sandboxSchema } from './schemas.js';
+import { accountField, idParam, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
 const createBodySchema = z
   .strictObject({
-    profile: z.string().min(1).openapi({ example: 'saas-stub' }),
-    inputs: z
-      .record(z.string(), z.string())
-      .optional()
-      .openapi({ example: { repo: '.' } }),
-    consumer: z.string().min(1).optional(),
-    account: z.string().min(1).optional(),
-    host: z.string().min(1).optional(),
-    ttl: z.union([z.string(), z.number()]).optional().openapi({ example: '30m' }),
+    profile: nameField().openapi({ example: 'saas-stub' }),
+    inputs: inputsField.optional().openapi({ example: { repo: '.' } }),
+    consumer: accountField.optional(),
+    account: accountField.optional(),
+    host: nameField(255).optional(),
+    ttl: ttlField.optional().openapi({ example: '30m' }),
   })
   .openapi('CreateSandbox');
 
@@ -25,7 +21,7 @@ const createBodySchema = z
  * list, show, destroy. Inputs and hosts are checked by core as the manager was opened (confined).
  */
 export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): void {
-  const { manager, operations, view } = context;
+  const { manager, operations, view, respond } = context;
 
   app.openapi(
     createRoute({
@@ -70,7 +66,7 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
       );
       work.then(
         () => operations.finish(operation),
-        (error) => operations.finish(operation, errorResponse(error).body),
+        (error) => operations.finish(operation, respond(error).body),
       );
       const outcome = await Promise.race([
         first.then((record) => ({ record })),
@@ -80,7 +76,7 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
         ),
       ]);
       if ('error' in outcome) {
-        const { status, body: errorBody } = errorResponse(outcome.error);
+        const { status, body: errorBody } = respond(outcome.error);
         return c.json(errorBody, status as 400);
       }
       const location = `/v1/sandboxes/${outcome.record.id}`;
@@ -88,7 +84,7 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
       try {
         return c.json(view(await work), 201, { Location: location });
       } catch (error) {
-        const { status, body: errorBody } = errorResponse(error);
+        const { status, body: errorBody } = respond(error);
         return c.json(errorBody, status as 400, { Location: location });
       }
     },
@@ -150,7 +146,7 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
         operations.finish(operation);
         return c.json(view(record), 200);
       } catch (error) {
-        operations.finish(operation, errorResponse(error).body);
+        operations.finish(operation, respond(error).body);
         throw error;
       }
     },

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { InputError, type SandboxManager } from '@sand-boxer/core';
-import { createApp } from './app.js';
+import { type AppOptions, createApp } from './app.js';
 import { isLoopback } from './auth.js';
 import { Operations } from './operations.js';
 
@@ -11,6 +11,10 @@ export interface ServerOptions {
   port: number;
   tokens: string[];
   log?: (line: string) => void;
+  errorLog?: (line: string) => void;
+  bodyLimitBytes?: number;
+  /** Server paths never shown in error bodies, with their labels (see http-errors.ts). */
+  redact?: AppOptions['redact'];
 }
 
 export interface RunningServer {
@@ -35,6 +39,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tokens: options.tokens,
     operations,
     log: options.log,
+    ...(options.errorLog ? { errorLog: options.errorLog } : {}),
+    ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    ...(options.redact ? { redact: options.redact } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));

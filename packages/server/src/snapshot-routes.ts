@@ -2,31 +2,31 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, snapshotRecordSchema } from '@sand-boxer/core';
 import type { RouteContext } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
-import { sandboxSchema } from './schemas.js';
+import { accountField, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
 // Re-made here (extend) so the schema carries zod-openapi's `.openapi`, patched in after core's were built.
 const snapshotSchema = snapshotRecordSchema.extend({}).openapi('Snapshot');
 const sandboxIdParam = z.object({
-  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'k2j4h6g8f0d2' }),
+  id: nameField(64).openapi({ param: { name: 'id', in: 'path' }, example: 'k2j4h6g8f0d2' }),
 });
 const snapshotParam = z.object({
-  ref: z.string().openapi({ param: { name: 'ref', in: 'path' }, example: 'snap-k2j4h6g8f0d2' }),
+  ref: nameField().openapi({ param: { name: 'ref', in: 'path' }, example: 'snap-k2j4h6g8f0d2' }),
 });
 const createBody = z
   .strictObject({
-    name: z.string().optional().openapi({ example: 'before-migration' }),
+    name: nameField(64).optional().openapi({ example: 'before-migration' }),
     pull: z.boolean().optional(),
   })
   .openapi('CreateSnapshot');
 const restoreBody = z
   .strictObject({
     mode: z.enum(['new', 'in-place']).default('new'),
-    host: z.string().min(1).optional(),
-    sandbox: z.string().min(1).optional(),
-    inputs: z.record(z.string(), z.string()).optional(),
-    ttl: z.union([z.string(), z.number()]).optional(),
-    consumer: z.string().min(1).optional(),
-    account: z.string().min(1).optional(),
+    host: nameField(255).optional(),
+    sandbox: nameField(64).optional(),
+    inputs: inputsField.optional(),
+    ttl: ttlField.optional(),
+    consumer: accountField.optional(),
+    account: accountField.optional(),
   })
   .openapi('RestoreSnapshot');
 const snapshotErrors = {

@@ -8,6 +8,7 @@ export interface ServeOptions extends ContextOptions {
   grace: string;
   repoRoot?: string;
   quiet?: boolean;
+  bodyLimit: string;
 }
 
 /**
@@ -16,7 +17,7 @@ export interface ServeOptions extends ContextOptions {
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const { loadTokens, startServer } = await import('@sand-boxer/server');
-  const { InputError } = await import('@sand-boxer/core');
+  const { defaultHome, InputError } = await import('@sand-boxer/core');
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new InputError(`--port: expected a port number, got ${JSON.stringify(options.port)}`);
@@ -25,18 +26,37 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (!Number.isFinite(grace) || grace < 0) {
     throw new InputError(`--grace: expected a number of seconds ≥ 0, got ${JSON.stringify(options.grace)}`);
   }
+  const bodyLimitBytes = parseSize(options.bodyLimit);
+  if (bodyLimitBytes === undefined) {
+    throw new InputError(
+      `--body-limit: expected a size such as 1m, 512k or 65536, got ${JSON.stringify(options.bodyLimit)}`,
+    );
+  }
   const repoRoot = options.repoRoot ? resolve(options.repoRoot) : process.cwd();
-  const log = options.quiet
-    ? undefined
-    : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const home = options.home ?? defaultHome();
+  const stamped = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const log = options.quiet ? undefined : stamped;
+  const tokens = loadTokens(options.tokenFile);
   const server = await startServer({
     // A client of the server is confined: repos inside the repo root, hosts by hosts-file alias only.
     manager: openManager(options, { baseDir: repoRoot, confined: true }),
     host: options.host,
     port,
-    tokens: loadTokens(options.tokenFile),
+    tokens,
     log,
+    errorLog: stamped,
+    bodyLimitBytes,
+    // Error bodies never show where the server keeps its state or its repos.
+    redact: [
+      [home, '$SANDBOXER_HOME'],
+      [repoRoot, '<repo root>'],
+    ],
   });
+  if (tokens.length === 0) {
+    process.stderr.write(
+      'sandboxer: WARNING: no API tokens (--token-file, SANDBOXER_API_TOKENS): any process on this machine may create, destroy and grant credits\n',
+    );
+  }
   process.stderr.write(
     `sandboxer: serving on ${server.url} (OpenAPI at ${server.url}/openapi.json; repos under ${repoRoot})\n`,
   );
@@ -57,4 +77,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** `65536`, `512k`, `1m`: bytes. */
+function parseSize(text: string): number | undefined {
+  const match = /^(\d+)([km]?)$/i.exec(text.trim());
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * ({ '': 1, k: 1024, m: 1024 * 1024 }[(match[2] ?? '').toLowerCase()] ?? 1);
+  return bytes > 0 ? bytes : undefined;
 }

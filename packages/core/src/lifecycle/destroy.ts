@@ -54,8 +54,7 @@ export async function destroySandbox(
         );
       }
       const destroyedAt = deps.now();
-      const cost = meter(extension, record, destroyedAt);
-      await settle(deps, record, cost, progress);
+      const cost = await settle(deps, record, meter(extension, record, destroyedAt), progress);
       record = await saveRecord(deps, {
         ...record,
         state: 'destroyed',
@@ -86,13 +85,16 @@ function meter(
   });
 }
 
-/** Debits the cost (releasing the hold), or gives the hold back when nothing is charged. */
+/**
+ * Debits the cost (releasing the hold), or gives the hold back when nothing is charged. Returns what
+ * was charged: the ledger never debits more than the hold or the balance (the rest is `waived`).
+ */
 async function settle(
   deps: LifecycleDeps,
   record: SandboxRecord,
   cost: MeterActual | undefined,
   progress: DestroySteps['progress'],
-): Promise<void> {
+): Promise<MeterActual | undefined> {
   if (cost && record.account) {
     // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
     const debit = await deps.ledger.settle(
@@ -103,7 +105,8 @@ async function settle(
       cost.breakdown,
     );
     progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
-  } else if (record.hold) {
-    await deps.ledger.release(record.hold, 'destroyed');
+    return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
   }
+  if (record.hold) await deps.ledger.release(record.hold, 'destroyed');
+  return cost;
 }

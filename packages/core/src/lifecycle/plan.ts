@@ -5,7 +5,7 @@ import type { InputKind } from '../declarations/extension-schema.js';
 import type { Profile } from '../declarations/profile-schema.js';
 import { InputError } from '../errors.js';
 import type { RawInputs } from '../extensions/contract.js';
-import { accountOf } from '../metering/ledger.js';
+import { accountOf, checkAccount } from '../metering/ledger.js';
 import type { SnapshotRecord } from '../records/snapshot.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { defaultConsumer } from './keys.js';
@@ -75,13 +75,16 @@ export async function planCreate(
     await requireAlias(context, 'host', request.host);
   }
   const consumer = request.consumer ?? defaultConsumer();
+  checkAccount(consumer, 'consumer');
+  const account = request.account ?? accountOf(consumer);
+  checkAccount(account);
   return {
     profile,
     inputs,
     host: request.host,
     ttlSeconds: resolveTtl(profile, request.ttl),
     consumer,
-    account: request.account ?? accountOf(consumer),
+    account,
     ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
   };
 }
@@ -98,6 +101,7 @@ export async function checkInputs(
   base: RawInputs = {},
 ): Promise<RawInputs> {
   const { policy } = context;
+  checkInputShapes(given);
   const inputs: RawInputs = { ...profile.inputs.defaults, ...base, ...given };
   const kinds = inputKinds(context.catalog, profile);
   for (const [name, value] of Object.entries(inputs)) {
@@ -113,6 +117,34 @@ export async function checkInputs(
     }
   }
   return inputs;
+}
+
+/** How many inputs a request may give, and how long each value may be: bounds for every surface. */
+const MAX_INPUTS = 100;
+const MAX_INPUT_BYTES = 64 * 1024;
+
+/** Input names like `repo`; at most MAX_INPUTS of them, none longer than MAX_INPUT_BYTES. */
+function checkInputShapes(given: RawInputs): void {
+  const names = Object.keys(given);
+  if (names.length > MAX_INPUTS) {
+    throw new InputError(`inputs: at most ${MAX_INPUTS} inputs (got ${names.length})`, { field: 'inputs' });
+  }
+  for (const name of names) {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+      throw new InputError(
+        `input ${JSON.stringify(name.slice(0, 64))}: not an input name (expected one like "repo")`,
+        {
+          field: 'inputs',
+        },
+      );
+    }
+    const value = given[name];
+    if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_INPUT_BYTES) {
+      throw new InputError(`input "${name}": expected text of at most ${MAX_INPUT_BYTES} bytes`, {
+        inputs: [name],
+      });
+    }
+  }
 }
 
 /** Every required input must be non-empty. */

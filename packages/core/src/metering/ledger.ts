@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { InputError, InsufficientCreditsError } from '../errors.js';
-import { fromCents, type LedgerEntry, toCents } from '../records/ledger-entry.js';
+import {
+  fromCents,
+  type LedgerEntry,
+  MAX_ACCOUNT_LENGTH,
+  MAX_CREDITS,
+  MAX_NOTE_LENGTH,
+  toCents,
+} from '../records/ledger-entry.js';
 import type { StateStore } from '../state/store.js';
 
 /** Where an account stands: balance = grants − debits; available = balance − live holds. */
@@ -23,6 +30,17 @@ export interface LedgerOptions {
 }
 
 const LOCK = 'ledger';
+
+/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
+export function checkAccount(account: string, field = 'account'): void {
+  const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
+    throw new InputError(
+      `${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`,
+      { field },
+    );
+  }
+}
 
 /**
  * The consumer → account mapping: everything before the first `#` (so every run of
@@ -65,17 +83,24 @@ export class CreditsLedger {
   }
 
   async grant(account: string, credits: number, note?: string): Promise<LedgerEntry> {
-    if (!account.trim()) throw new InputError('credits grant: the account may not be empty');
+    checkAccount(account);
     const cents = toCents(credits);
     // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
     if (
       !Number.isFinite(credits) ||
       cents <= 0 ||
+      credits > MAX_CREDITS ||
       Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)
     ) {
       throw new InputError(
-        `credits grant: expected a positive amount with at most two decimals, got ${credits}`,
+        `amount: expected a positive amount of at most ${MAX_CREDITS} credits with at most two decimals, got ${credits}`,
+        { field: 'amount' },
       );
+    }
+    if (note !== undefined && note.length > MAX_NOTE_LENGTH) {
+      throw new InputError(`note: at most ${MAX_NOTE_LENGTH} characters (got ${note.length})`, {
+        field: 'note',
+      });
     }
     return this.#store.withLock(LOCK, async () => {
       const entries = await this.#withInitialGrant(account);
@@ -213,8 +238,20 @@ export class CreditsLedger {
       const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
       if (existing) return existing;
       const initial = await this.#withInitialGrant(account);
-      const debit = this.#entry({ account, kind: 'debit', credits, sandbox, breakdown });
       const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
+      // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
+      // nor than the balance has: a balance never goes below zero by our own doing.
+      const balance = toCents(summarize([...entries, ...initial], account, this.#now(), 0).balance);
+      const cap = Math.min(hold ? toCents(hold.credits) : Number.POSITIVE_INFINITY, Math.max(0, balance));
+      const charged = Math.min(toCents(credits), cap);
+      const waived = toCents(credits) - charged;
+      const debit = this.#entry({
+        account,
+        kind: 'debit',
+        credits: fromCents(charged),
+        sandbox,
+        breakdown: waived > 0 ? { ...breakdown, waived: fromCents(waived) } : breakdown,
+      });
       const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
       const release =
         hold && !released

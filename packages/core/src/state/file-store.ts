@@ -15,6 +15,9 @@ import { defaultHome } from './home.js';
 import { byCreation, parseRecordFile, recordText, SANDBOX_FILE } from './record-files.js';
 import type { LockOptions, StateStore } from './store.js';
 
+/** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
+const TORN_LINE_MAX = 64 * 1024;
+
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
 
@@ -114,8 +117,10 @@ export class FileStateStore implements StateStore {
   }
 
   /**
-   * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line:
-   * readers skip a line that does not parse, and the next append starts on a fresh line.
+   * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line (no
+   * newline after it): it never completed, so it never counted, and the next append cuts it off.
+   * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
+   * naming the file and the line, rather than a balance computed without it.
    */
   async readLedger(): Promise<LedgerEntry[]> {
     let text: string;
@@ -125,30 +130,43 @@ export class FileStateStore implements StateStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+    const lines = text.split('\n');
+    lines.pop(); // after the last newline: empty, or a torn line
     const entries: LedgerEntry[] = [];
-    for (const line of text.split('\n')) {
+    for (const [index, line] of lines.entries()) {
       if (!line.trim()) continue;
       try {
         entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
-      } catch {
-        // A torn line from a killed writer: it never completed, so it never counted.
+      } catch (error) {
+        throw new StateCorruptError(
+          `${this.#ledgerFile}: line ${index + 1} is not a valid ledger entry (${error instanceof SyntaxError ? 'not JSON' : 'wrong fields'}); balances cannot be trusted until it is repaired by hand`,
+          { file: this.#ledgerFile, line: index + 1 },
+        );
       }
     }
     return entries;
   }
 
+  /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
   async appendLedger(entries: LedgerEntry[]): Promise<void> {
     const handle = await open(this.#ledgerFile, 'a+', 0o600);
     try {
       const { size } = await handle.stat();
-      let prefix = '';
       if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        if (last.toString() !== '\n') prefix = '\n';
+        const tail = Buffer.alloc(Math.min(size, TORN_LINE_MAX));
+        await handle.read(tail, 0, tail.length, size - tail.length);
+        if (tail.at(-1) !== 0x0a) {
+          const cut = tail.lastIndexOf(0x0a);
+          if (cut < 0 && tail.length < size) {
+            throw new StateCorruptError(`${this.#ledgerFile}: its last line is longer than any entry`, {
+              file: this.#ledgerFile,
+            });
+          }
+          await handle.truncate(size - tail.length + cut + 1);
+        }
       }
       const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
-      await handle.write(`${prefix}${body}\n`);
+      await handle.write(`${body}\n`);
       await handle.sync();
     } finally {
       await handle.close();

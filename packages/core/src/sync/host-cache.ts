@@ -49,7 +49,9 @@ export async function viaCache(request: SyncRequest, cacheDir: string): Promise<
   // here, privately, in case `gc` pruned it between the probe and this lock.
   const use = `touch -- ${quote(lock)} && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)})`;
   const remote = `flock ${quote(lock)} sh -c ${quote(`${use} && rsync "$@" && ${fill}`)} rsync`;
-  return viaRsync({ ...request, remoteDir: cacheDir }, remote);
+  // --delete-excluded: what the current filter leaves out must not stay in the cache from an earlier
+  // repo or branch at the same path, or a later sandbox would get it.
+  return viaRsync({ ...request, remoteDir: cacheDir, deleteExcluded: true }, remote);
 }
 
 /** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore from 'ignore';
+import { InputError } from '../errors.js';
 
 /** Never copied into a sandbox: VCS metadata and installed dependencies are rebuilt where needed. */
 export const ALWAYS_EXCLUDED = ['.git', 'node_modules'] as const;
@@ -17,7 +18,16 @@ export interface RepoIgnore {
 
 export function loadRepoIgnore(repoDir: string): RepoIgnore {
   const extraFile = join(repoDir, IGNORE_FILE);
-  const extra = existsSync(extraFile)
+  // Read only as the repo's own regular file: a symlink could make its lines (filter rules sent to
+  // the host) come from any file this process can read.
+  const info = lstatSync(extraFile, { throwIfNoEntry: false });
+  if (info && !info.isFile()) {
+    throw new InputError(
+      `${extraFile} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: ${IGNORE_FILE} must be a plain file in the repo`,
+      { file: extraFile },
+    );
+  }
+  const extra = info
     ? readFileSync(extraFile, 'utf8')
         .split(/\r?\n/)
         .map((line) => line.trim())

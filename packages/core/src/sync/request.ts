@@ -3,13 +3,18 @@ import type { SshSession } from '../ssh/session.js';
 
 /** What one sync of a local repo into a host directory needs, whichever strategy runs it. */
 
+export type RsyncKey = { file: string } | { text: string };
+
 export type SyncMethod = 'auto' | 'rsync' | 'tar';
 
 export interface SyncRequest {
   session: SshSession;
   target: SshTarget;
-  /** Private key text; needed by rsync's own ssh. Written to a private temp file, removed after. */
-  privateKey: string;
+  /**
+   * The key for rsync's own ssh: an identity file on this machine, passed to ssh as it is, or key text
+   * (the action's `ssh-key`), written to a private scratch file for as long as rsync runs.
+   */
+  key: RsyncKey;
   localDir: string;
   /** Must already exist. */
   remoteDir: string;
@@ -23,6 +28,11 @@ export interface SyncRequest {
    * repo take turns. Used with rsync only, when the host has `flock`.
    */
   cacheDir?: string;
+  /**
+   * Also delete what the filter leaves out from `remoteDir` (the cache: files a later filter ignores
+   * must not stay in it, or the next sandbox of the same path would get them).
+   */
+  deleteExcluded?: boolean;
   /** probeHost's answer, when the caller started it earlier (else syncRepo asks). */
   tools?: Promise<HostTools>;
   progress?: (message: string) => void;

@@ -34,7 +34,7 @@ export interface RsyncPlan {
   user: string;
   address: string;
   port: number;
-  /** Private key file (mode 0600) in a private temporary directory. */
+  /** The private key file: the user's identity file, or a copy (mode 0600) in a private scratch directory. */
   keyFile: string;
   /** known_hosts file listing exactly the key the main connection verified. */
   knownHostsFile: string;
@@ -42,6 +42,8 @@ export interface RsyncPlan {
   connectTimeoutSeconds: number;
   /** The remote rsync command line (run by the remote shell), e.g. under `flock` for the sync cache. */
   rsyncPath?: string;
+  /** Delete what the filter excludes on the receiving side too (rsync keeps it otherwise). */
+  deleteExcluded?: boolean;
 }
 
 /** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
@@ -73,6 +75,7 @@ export function rsyncArgs(plan: RsyncPlan): string[] {
   return [
     '--archive',
     '--delete',
+    ...(plan.deleteExcluded ? ['--delete-excluded'] : []),
     '--stats',
     // Remote paths are passed to the remote rsync as data, never through its shell.
     '--protect-args',

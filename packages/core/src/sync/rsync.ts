@@ -1,9 +1,10 @@
-import { type ChildProcess, type ExecFileException, execFile } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProvisionError } from '../errors.js';
 import { knownHostsLine } from '../ssh/known-hosts.js';
+import { TailBuffer } from '../ssh/tail-buffer.js';
 import { loadRepoIgnore } from './ignore-rules.js';
 import type { SyncRequest, TransferCounts } from './request.js';
 import { parseRsyncStats, rsyncArgs, rsyncFilterRules } from './rsync-args.js';
@@ -29,65 +30,89 @@ export function stopRsyncs(): void {
 }
 
 /**
- * rsync over SSH, with the key, the host key this session verified and the filter rules in a private
- * scratch directory removed afterwards. `rsyncPath` replaces the remote rsync (the cache's locked one).
+ * rsync over SSH, with the host key this session verified, the filter rules and (for key text) the
+ * key in a private scratch directory that lives exactly as long as one rsync run (see RSYNC_GUARD).
+ * `rsyncPath` replaces the remote rsync (the cache's locked one).
  */
 export async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<TransferCounts> {
-  const { target, session } = request;
-  const scratch = makeScratchDir();
-  try {
-    const keyFile = join(scratch, 'key');
-    writeFileSync(
-      keyFile,
-      request.privateKey.endsWith('\n') ? request.privateKey : `${request.privateKey}\n`,
-      { mode: 0o600 },
-    );
-    const knownHostsFile = join(scratch, 'known_hosts');
-    writeFileSync(knownHostsFile, `${knownHostsLine(target.address, target.port, session.hostKey)}\n`, {
-      mode: 0o600,
-    });
-    const filterFile = join(scratch, 'filter');
-    // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
-    const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
-    const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
-    writeFileSync(filterFile, `${rules.join('\n')}\n`);
-    const args = rsyncArgs({
-      localDir: request.localDir,
-      remoteDir: request.remoteDir,
-      user: target.user,
-      address: target.address,
-      port: target.port,
-      keyFile,
-      knownHostsFile,
-      filterFile,
-      connectTimeoutSeconds: 10,
-      ...(rsyncPath ? { rsyncPath } : {}),
-    });
-    let output: string;
-    for (let attempt = 1; ; attempt++) {
-      const result = await runRsync(args);
-      if (!result.error) {
-        output = result.stdout;
-        break;
-      }
-      // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
-      // host at once): nothing was sent yet, so trying again is safe.
-      if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
-        await sleep(150 * attempt + Math.random() * 250);
-        continue;
-      }
-      const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
-      // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
-      const code = result.error.code;
-      const meaning = RSYNC_EXIT[Number(code)];
-      throw new ProvisionError(
-        `rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
+  const { session } = request;
+  for (let attempt = 1; ; attempt++) {
+    const scratch = makeScratchDir();
+    let result: RsyncResult;
+    try {
+      const files = scratchFiles(request, scratch);
+      result = await runRsync(rsyncArgsFor(request, files, rsyncPath), scratch, () =>
+        fillScratch(request, files),
       );
+    } finally {
+      removeScratchDir(scratch);
     }
-    return parseRsyncStats(output);
-  } finally {
-    removeScratchDir(scratch);
+    if (result.code === 0) return parseRsyncStats(result.stdout);
+    // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
+    // host at once): nothing was sent yet, so trying again is safe.
+    if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
+      await sleep(150 * attempt + Math.random() * 250);
+      continue;
+    }
+    const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+    // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+    const code = result.code ?? 'signal';
+    const meaning = RSYNC_EXIT[Number(code)];
+    throw new ProvisionError(
+      `rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
+    );
   }
+}
+
+/** Where one run's files go in its scratch directory (an identity file stays where it is). */
+interface ScratchFiles {
+  keyFile: string;
+  /** Set when the key is text that must be written (else keyFile is the user's identity file). */
+  keyText?: string;
+  knownHostsFile: string;
+  filterFile: string;
+}
+
+function scratchFiles(request: SyncRequest, scratch: string): ScratchFiles {
+  const { key } = request;
+  return {
+    ...('file' in key ? { keyFile: key.file } : { keyFile: join(scratch, 'key'), keyText: key.text }),
+    knownHostsFile: join(scratch, 'known_hosts'),
+    filterFile: join(scratch, 'filter'),
+  };
+}
+
+/** Writes the key copy (if any), the host key the session verified, and the filter rules. */
+function fillScratch(request: SyncRequest, files: ScratchFiles): void {
+  const { target, session } = request;
+  if (files.keyText !== undefined) {
+    const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
+    writeFileSync(files.keyFile, text, { mode: 0o600 });
+  }
+  writeFileSync(files.knownHostsFile, `${knownHostsLine(target.address, target.port, session.hostKey)}\n`, {
+    mode: 0o600,
+  });
+  // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
+  const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
+  const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
+  writeFileSync(files.filterFile, `${rules.join('\n')}\n`);
+}
+
+function rsyncArgsFor(request: SyncRequest, files: ScratchFiles, rsyncPath: string | undefined): string[] {
+  const { target } = request;
+  return rsyncArgs({
+    localDir: request.localDir,
+    remoteDir: request.remoteDir,
+    user: target.user,
+    address: target.address,
+    port: target.port,
+    keyFile: files.keyFile,
+    knownHostsFile: files.knownHostsFile,
+    filterFile: files.filterFile,
+    connectTimeoutSeconds: 10,
+    ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+    ...(rsyncPath ? { rsyncPath } : {}),
+  });
 }
 
 /** How many times rsync is started when its connection is dropped before the key exchange. */
@@ -102,14 +127,71 @@ export function droppedBeforeHandshake(stderr: string): boolean {
   );
 }
 
-function runRsync(args: string[]): Promise<{ stdout: string; stderr: string; error?: ExecFileException }> {
-  return new Promise((resolve) => {
+/**
+ * rsync under a guard that outlives nothing: the guard (a `sh`) holds rsync and its ssh in their own
+ * process group and watches a pipe whose other end only this process holds. When this process dies
+ * — even by SIGKILL, which no `finally` sees — the pipe reads EOF and the guard kills rsync and its
+ * ssh and deletes the scratch directory (the key copy with it). A SIGTERM to the guard (cancel) does
+ * the same. The guard is started before the scratch directory is filled and waits for a `go` line
+ * on stdin, so the key is never on disk without a guard watching it. Without `setsid` (not Linux)
+ * the group is rsync's own, still killed with rsync.
+ */
+export const RSYNC_GUARD = [
+  'scratch=$1; shift',
+  'child=',
+  'stop() { [ -z "$child" ] || kill -TERM "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null; rm -rf -- "$scratch"; }',
+  "trap 'stop; exit 143' TERM INT HUP",
+  // The watcher: EOF on fd 3 means the process that started this guard is gone.
+  `sh -c 'cat >/dev/null; kill -TERM "$0" 2>/dev/null' "$$" <&3 >/dev/null 2>&1 &`,
+  'watch=$!',
+  // The scratch directory is ready (or its writer died: EOF on stdin).
+  'read -r go || { kill "$watch" 2>/dev/null; rm -rf -- "$scratch"; exit 125; }',
+  'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & else "$@" </dev/null & fi',
+  'child=$!',
+  'wait "$child"; status=$?',
+  'kill "$watch" 2>/dev/null',
+  'rm -rf -- "$scratch"',
+  'exit "$status"',
+].join('\n');
+
+/** What a finished rsync left: its output and, when it failed, its exit code. */
+interface RsyncResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** Starts the guard, then fills the scratch directory (`prepare` returns rsync's argv), then lets it go. */
+/**
+ * Starts rsync under its guard, then fills the scratch directory (`fill`), then lets the guard start
+ * rsync: the key copy only exists while a guard watches it.
+ */
+function runRsync(args: string[], scratch: string, fill: () => void): Promise<RsyncResult> {
+  return new Promise((resolve, reject) => {
     // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
-    const options = { maxBuffer: 4 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } };
-    const child = execFile('rsync', args, options, (error, stdout, stderr) => {
-      running.delete(child);
-      resolve({ stdout, stderr, ...(error ? { error } : {}) });
+    const child = spawn('sh', ['-c', RSYNC_GUARD, 'sandboxer-rsync', scratch, 'rsync', ...args], {
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
+    const stdout = new TailBuffer(4 * 1024 * 1024);
+    const stderr = new TailBuffer(256 * 1024);
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     running.add(child);
+    let failure: unknown;
+    // The guard is done: let go of the watcher's pipe (its `cat` then ends), so 'close' can come.
+    child.on('exit', () => child.stdio[3]?.destroy());
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      if (failure !== undefined) reject(failure);
+      else resolve({ stdout: stdout.text(), stderr: stderr.text(), code: signal ? null : code });
+    });
+    try {
+      fill();
+      child.stdin?.end('go\n');
+    } catch (error) {
+      failure = error;
+      child.stdin?.end(); // EOF before `go`: the guard deletes the scratch and exits
+    }
   });
 }

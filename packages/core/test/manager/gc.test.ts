@@ -257,10 +257,10 @@ describe('gc of the state store', () => {
 
   test.each([
     ['at its expiry', 10, 10],
-    ['5 minutes after it (within the grace)', 15, 15],
-    ['5 hours after it', 300, 20],
+    ['5 minutes after it (within the grace)', 15, 10],
+    ['5 hours after it', 300, 10],
   ])(
-    'an expired ready sandbox is destroyed %s and billed at most until expiry + 10 min',
+    'an expired ready sandbox is destroyed %s and billed at most what its hold reserved (its TTL)',
     async (_when, gcAt, credits) => {
       const { manager, clock } = await setup();
       const expired = await manager.create({ profile: 'memory', inputs: { name: 'a' }, account: 'acct' });

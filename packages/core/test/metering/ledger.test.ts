@@ -1,7 +1,7 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { InputError, InsufficientCreditsError } from '../../src/errors.js';
+import { InputError, InsufficientCreditsError, StateCorruptError } from '../../src/errors.js';
 import {
   type AccountBalance,
   accountOf,
@@ -68,7 +68,9 @@ describe('accountOf', () => {
 
 describe('grant', () => {
   const amount = (got: string) =>
-    `credits grant: expected a positive amount with at most two decimals, got ${got}`;
+    `amount: expected a positive amount of at most 1000000000 credits with at most two decimals, got ${got}`;
+  const account = (got: string) =>
+    `account: expected a name of 1 to 200 printable characters, got ${JSON.stringify(got)}`;
   test.each([
     ['acct', 0, amount('0')],
     ['acct', -5, amount('-5')],
@@ -76,8 +78,12 @@ describe('grant', () => {
     ['acct', 0.001, amount('0.001')],
     ['acct', Number.NaN, amount('NaN')],
     ['acct', Number.POSITIVE_INFINITY, amount('Infinity')],
-    ['', 10, 'credits grant: the account may not be empty'],
-    ['   ', 10, 'credits grant: the account may not be empty'],
+    ['acct', 1e9 + 0.01, amount('1000000000.01')],
+    ['acct', 1e308, amount('1e+308')],
+    ['', 10, account('')],
+    ['   ', 10, account('   ')],
+    ['a'.repeat(201), 10, `${account('a'.repeat(40))}…`],
+    ['tab\there', 10, account('tab\there')],
   ])('refuses account %j, amount %s', async (account, credits, message) => {
     const { ledger } = newLedger();
     const error = await ledger.grant(account, credits).catch((e: unknown) => e);
@@ -244,7 +250,7 @@ describe('initialCredits', () => {
 });
 
 describe('ledger.jsonl', () => {
-  test('a torn last line is ignored and the next append still works and reads back', async () => {
+  test('a torn last line is ignored, and the next append cuts it off and reads back', async () => {
     const { ledger, home } = newLedger();
     const file = join(home, 'ledger.jsonl');
     await ledger.grant('acct', 2);
@@ -254,8 +260,9 @@ describe('ledger.jsonl', () => {
 
     await ledger.grant('acct', 3);
     const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines).toHaveLength(3);
     expect(lines.at(-1)).toBe('');
-    expect(lines[1]).toMatch(/"kind":"gra$/);
+    expect(readFileSync(file, 'utf8')).not.toContain('"torn"');
     expect((await new CreditsLedger(new FileStateStore(home)).history()).map((e) => e.credits)).toEqual([
       2, 3,
     ]);
@@ -327,9 +334,52 @@ describe('regressions from review', () => {
   test.each([
     [0.1 + 0.2, 0.3],
     [134_481_997.67, 134_481_997.67],
-    [1e9 + 0.01, 1e9 + 0.01],
+    [1e9 - 0.01, 1e9 - 0.01],
   ])('grant %d is stored rounded to cents as %d', async (given, stored) => {
     const { ledger } = newLedger();
     expect((await ledger.grant('big', given)).credits).toBe(stored);
+  });
+});
+
+describe('a ledger that cannot be trusted is refused, not summed without the bad line', () => {
+  test.each([
+    [
+      'a hold whose credits became a string',
+      (line: string) => line.replace(/"credits":\d+/, '"credits":"5"'),
+    ],
+    ['a line that is not JSON', () => 'not json at all'],
+    ['a debit of a negative amount', (line: string) => line.replace(/"credits":\d+/, '"credits":-5')],
+  ])('%s: STATE_CORRUPT naming the file and the line', async (_what, corrupt) => {
+    const { ledger, home } = newLedger();
+    const file = join(home, 'ledger.jsonl');
+    await ledger.grant('acct', 10);
+    await ledger.hold('acct', 5, 'sbx', LATER, refusal);
+    await ledger.grant('acct', 1);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[1] = corrupt(lines[1] as string);
+    writeFileSync(file, lines.join('\n'));
+    const error = await ledger.balance('acct').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateCorruptError);
+    expect((error as Error).message).toMatch(new RegExp(`^${file}: line 2 is not a valid ledger entry`));
+    expect((error as StateCorruptError).details).toEqual({ file, line: 2 });
+  });
+});
+
+describe('charges never take a balance below zero', () => {
+  test('a debit is capped at its hold: a sandbox that outlived its TTL pays for its TTL', async () => {
+    const { ledger } = newLedger();
+    await ledger.grant('acct', 0.5);
+    const hold = await ledger.hold('acct', 0.5, 'sbx', LATER, refusal);
+    const debit = await ledger.settle('acct', 'sbx', 1, hold.id, { compute: 1 });
+    expect(debit).toMatchObject({ credits: 0.5, breakdown: { compute: 1, waived: 0.5 } });
+    expect(await ledger.balance('acct')).toMatchObject({ balance: 0, held: 0, available: 0 });
+  });
+
+  test('without a live hold, a debit is capped at the balance', async () => {
+    const { ledger } = newLedger();
+    await ledger.grant('acct', 0.3);
+    const debit = await ledger.settle('acct', 'snap', 2, undefined);
+    expect(debit).toMatchObject({ credits: 0.3, breakdown: { waived: 1.7 } });
+    expect((await ledger.balance('acct')).balance).toBe(0);
   });
 });

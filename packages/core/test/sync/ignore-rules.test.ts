@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { InputError } from '../../src/errors.js';
 import { ALWAYS_EXCLUDED, IGNORE_FILE, loadRepoIgnore } from '../../src/sync/ignore-rules.js';
 import { sampleRepo, tempDir } from '../support/fixtures.js';
 
@@ -196,5 +197,20 @@ describe('loadRepoIgnore: matching', () => {
   ])('%j cannot re-include %s', (ignoreFile, path) => {
     const repo = repoWith(`${ignoreFile}\n`);
     expect(loadRepoIgnore(repo).ignores(join(repo, path))).toBe(true);
+  });
+
+  test.each([
+    ['a symbolic link to a file outside the repo', 'link'],
+    ['a directory', 'dir'],
+  ])('a .sandboxerignore that is %s is refused, never read through', (_what, kind) => {
+    const repo = tempDir('sbx-ignore-');
+    const secret = join(tempDir('sbx-secret-'), 'secret');
+    writeFileSync(secret, 'TOKEN=very-secret\n');
+    if (kind === 'link') symlinkSync(secret, join(repo, '.sandboxerignore'));
+    else mkdirSync(join(repo, '.sandboxerignore'));
+    expect(() => loadRepoIgnore(repo)).toThrow(InputError);
+    expect(() => loadRepoIgnore(repo)).toThrow(
+      `${join(repo, '.sandboxerignore')} is ${kind === 'link' ? 'a symbolic link' : 'not a regular file'}: .sandboxerignore must be a plain file in the repo`,
+    );
   });
 });

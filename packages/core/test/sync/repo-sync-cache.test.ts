@@ -207,7 +207,7 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     const request = {
       session,
       target,
-      privateKey: 'not a key',
+      key: { text: 'not a key' },
       localDir: repo,
       cacheDir,
       protect: [MARKER_FILE],
@@ -268,13 +268,35 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     const request = {
       session,
       target,
-      privateKey: 'not a key',
+      key: { text: 'not a key' },
       localDir: repo,
       cacheDir,
       protect: [MARKER_FILE],
     };
     return { cacheDir, request };
   }
+
+  test.each([
+    ['a cold cache', false],
+    ['a spare copy ready', true],
+  ])(
+    'a file the current filter leaves out never reaches the sandbox from the cache (%s)',
+    async (_what, withSpare) => {
+      // Repo A at this path has config/secret.json; repo B at the same path (another branch, or a
+      // line added to .sandboxerignore) ignores config/: B's sandbox must not get A's secret.
+      const { cacheDir, request } = cacheRequest();
+      mkdirSync(join(repo, 'config'));
+      writeFileSync(join(repo, 'config', 'secret.json'), '{"token":"from-repo-a"}\n');
+      await syncRepo({ ...request, remoteDir: sandbox('aaaaaaaaaaaa') });
+      expect(files(cacheDir)).toContain('config/secret.json');
+      if (withSpare) spareMade(cacheDir);
+      writeFileSync(join(repo, '.sandboxerignore'), '*.log\nconfig/\n');
+      const dir = sandbox('bbbbbbbbbbbb');
+      await syncRepo({ ...request, remoteDir: dir });
+      expect(files(dir).filter((f) => f.startsWith('config/'))).toEqual([]);
+      expect(files(cacheDir).filter((f) => f.startsWith('config/'))).toEqual([]);
+    },
+  );
 
   test('a spare copy made after one create is moved into the next sandbox, then brought up to date', async () => {
     const { cacheDir, request } = cacheRequest();
@@ -372,7 +394,7 @@ describe.skipIf(!hasTools)('syncRepo through the host cache (real rsync, stand-i
     const report = await syncRepo({
       session,
       target,
-      privateKey: 'not a key',
+      key: { text: 'not a key' },
       localDir: repo,
       remoteDir: dir,
       cacheDir,
@@ -415,7 +437,7 @@ exec ${quote(realCp)} "$@"
     chmodSync(join(slowBin, 'cp'), 0o755);
     vi.stubEnv('PATH', `${slowBin}:${process.env.PATH ?? ''}`);
 
-    const common = { target, privateKey: 'not a key', cacheDir, protect: [MARKER_FILE] };
+    const common = { target, key: { text: 'not a key' }, cacheDir, protect: [MARKER_FILE] };
     const syncA = syncRepo({
       ...common,
       session: localSession(process.env.PATH ?? ''),
@@ -471,7 +493,7 @@ exec ${quote(realCp)} "$@"
       lateSent();
       await otherFinished;
     });
-    const common = { target, privateKey: 'not a key', cacheDir, protect: [MARKER_FILE] };
+    const common = { target, key: { text: 'not a key' }, cacheDir, protect: [MARKER_FILE] };
     const a = sandbox('aaaaaaaaaaaa');
     const b = sandbox('bbbbbbbbbbbb');
     const syncA = syncRepo({ ...common, session: slow, localDir: repo, remoteDir: a });
@@ -554,7 +576,7 @@ exec ${quote(realRsync)} "$@"
     vi.stubEnv('PATH', `${failBin}:${process.env.PATH ?? ''}`);
     const session = localSession(process.env.PATH ?? '');
     await expect(
-      syncRepo({ session, target, privateKey: 'not a key', localDir: repo, remoteDir: dir, cacheDir }),
+      syncRepo({ session, target, key: { text: 'not a key' }, localDir: repo, remoteDir: dir, cacheDir }),
     ).rejects.toThrow(/rsync to .* failed/);
     expect(sshCommands()).toHaveLength(1);
     expect(files(dir)).toEqual([MARKER_FILE]);

@@ -66,7 +66,9 @@ export class SaasStubExtension implements SandboxExtension<StubInputs> {
   /** The repo to copy; a restore takes its workspace from the snapshot and needs none. */
   validateInputs(inputs: RawInputs, options: { restore?: boolean } = {}): StubInputs {
     if (options.restore) return {};
-    return { repo: parseInputs(this.id, inputsSchema, inputs).repo };
+    const { repo } = parseInputs(this.id, inputsSchema, inputs);
+    loadRepoIgnore(repo); // a bad .sandboxerignore is refused before anything is made
+    return { repo };
   }
 
   async provision(request: ProvisionRequest<StubInputs>): Promise<StubHandle> {

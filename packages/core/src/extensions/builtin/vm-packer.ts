@@ -7,6 +7,7 @@ import { assertAbsoluteRemotePath, command } from '../../ssh/quote.js';
 import type { SshSession } from '../../ssh/session.js';
 import { destination } from '../../ssh/target.js';
 import { nextSpareCommand } from '../../sync/host-cache.js';
+import { loadRepoIgnore } from '../../sync/ignore-rules.js';
 import type {
   ExtensionContext,
   HostFinding,
@@ -106,6 +107,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
     const dir = parsed.workspace_dir;
     if (dir !== undefined && dir !== '~' && !dir.startsWith('~/'))
       assertAbsoluteRemotePath(dir, 'input "workspace_dir":');
+    if (parsed.repo) loadRepoIgnore(parsed.repo); // a bad .sandboxerignore is refused before anything is made
     return parsed;
   }
 

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../../errors.js';
+import { loadRepoIgnore } from '../../../sync/ignore-rules.js';
 import type { SyncMethod } from '../../../sync/request.js';
 import type { RawInputs } from '../../contract.js';
 import { parseInputs } from '../../inputs.js';
@@ -51,6 +52,8 @@ export function parseComposeInputs(
       },
     );
   }
+  // Its .sandboxerignore is read now, so a bad one is refused before anything is made.
+  if (!options.restore && parsed.repo !== undefined) loadRepoIgnore(parsed.repo);
   return {
     repo: options.restore ? undefined : parsed.repo,
     composeFiles: composeFilesInput(parsed.compose_files, '/check'),

@@ -176,7 +176,10 @@ export async function upStack(
   progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
   stack.signal?.throwIfAborted();
   const up = composeCommand(project, 'up', mode, ...inputs.services);
-  const writeLabels = `cat > ${quote(`${stack.dir}/${LABELS_FILE}`)}`;
+  // The directory holds the user's repo: a planted symlink of this name must not redirect the write,
+  // so the name is removed (a link goes, not its target) and made afresh (`set -C`: O_EXCL).
+  const labels = quote(`${stack.dir}/${LABELS_FILE}`);
+  const writeLabels = `rm -f -- ${labels} && (set -C && cat > ${labels})`;
   await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
     ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
     what: mode === '-d' ? 'compose up' : 'compose up --no-start',

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { InputError, messageOf } from '../../../errors.js';
+import { InputError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-target.js';
 import { type SessionOptions, SshSession, withSession } from '../../../ssh/session.js';
+import { destination } from '../../../ssh/target.js';
+import type { RsyncKey } from '../../../sync/request.js';
 import type { ExtensionRuntime } from '../../contract.js';
 
 /**
@@ -33,16 +34,18 @@ export class SshAccess {
     return withSession(target, this.sessionOptions, fn);
   }
 
-  /** The key as text, for rsync's own ssh (which needs it as a file): the given text, or the identity file's. */
-  privateKey(target: SshTarget): string {
-    if (this.#key) return this.#key;
-    try {
-      return readFileSync(target.identity_file as string, 'utf8');
-    } catch (error) {
-      throw new InputError(`cannot read SSH key file ${target.identity_file}: ${messageOf(error)}`, {
-        field: 'ssh_key',
-      });
+  /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */
+  rsyncKey(target: SshTarget): RsyncKey {
+    if (this.#key) return { text: this.#key };
+    if (!target.identity_file) {
+      throw new InputError(
+        `no SSH key for ${destination(target)}: give one (an identity file, or the key itself)`,
+        {
+          field: 'ssh_key',
+        },
+      );
     }
+    return { file: target.identity_file };
   }
 }
 

@@ -45,7 +45,7 @@ export async function syncWorkspace(
     tools: started.tools,
     session,
     target: host.ssh,
-    privateKey: access.privateKey(host.ssh),
+    key: access.rsyncKey(host.ssh),
     localDir: repo,
     remoteDir: dir,
     method,
