@@ -9,7 +9,7 @@ const PACKAGES = {
     ['state/', 'sync/', 'hosts/', 'extensions/contract\\.ts', 'extensions/inputs\\.ts'],
     ['extensions/builtin/', 'metering/'],
     ['extensions/instantiate\\.ts', 'catalog/'],
-    ['routing/'],
+    ['routing/', 'reach/'],
     ['lifecycle/'],
     ['gc/', 'snapshots/'],
     ['manager/'],

@@ -3,6 +3,7 @@
 // unit tests). Results go to bench/results/<name>.json. Benchmarks:
 //   http-load            the HTTP API under a bounded load on the embedded backend (issue 7)
 //   compose-vs-baseline  ext.compose-ssh against a hand-rolled `make e2e` on the real testbed (issue 9)
+//   forwarder            the keeper of `forward --detach`: memory and latency against OpenSSH's -L (issue 16)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
+import { forwarder } from './lib/forwarder.mjs';
 import { runLoad } from './lib/http-load.mjs';
 import { startServe } from './lib/serve.mjs';
 
@@ -60,6 +62,7 @@ const benchmarks = {
       runs: Math.max(1, Number(BENCH_RUNS || 3)),
       parts: (BENCH_PARTS || 'pairs,cli,concurrency').split(',').map((p) => p.trim()),
     }),
+  forwarder: () => forwarder({ results }),
 };
 
 if (only && !(only in benchmarks)) {

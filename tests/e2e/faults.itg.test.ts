@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sandboxer } from './support/cli.js';
 import { startSandboxer } from './support/cli-process.js';
-import { type CutProxy, startCutProxy } from './support/cut-proxy.js';
+import { type CutProxy, proxyKnownHosts, startCutProxy } from './support/cut-proxy.js';
 import { type Alias, type FaultEnv, FaultSuite } from './support/fault-env.js';
 import {
   homeOf,
@@ -93,11 +93,7 @@ function generateRepo(files: number, bytes: number): string {
 async function proxiedEnv(name: string): Promise<{ env: FaultEnv; proxy: CutProxy }> {
   proxy = await startCutProxy(testbed.host2, testbed.port);
   // The proxy listens on 127.0.0.1:<port>: the same host key as 127.0.0.2:2222, under a new name.
-  const keyLine = readFileSync(testbed.knownHosts, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`[${testbed.host2}]:${testbed.port} `)) as string;
-  const knownHosts = join(mkdtempSync(join(tmpdir(), 'sbx-faults-kh-')), 'known_hosts');
-  writeFileSync(knownHosts, `${keyLine.replace(/^\S+/, `[127.0.0.1]:${proxy.port}`)}\n`);
+  const knownHosts = proxyKnownHosts(testbed.knownHosts, testbed.host2, testbed.port, proxy.port);
   const env = newEnv(name, {
     'faults-proxy': { ...vm(), address: '127.0.0.1', port: proxy.port, knownHosts },
   });

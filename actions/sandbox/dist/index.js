@@ -4159,7 +4159,7 @@ const util = __nccwpck_require__(3373)
 const { InvalidArgumentError } = errors
 const api = __nccwpck_require__(6858)
 const buildConnector = __nccwpck_require__(7035)
-const MockClient = __nccwpck_require__(4366)
+const MockClient = __nccwpck_require__(1985)
 const MockAgent = __nccwpck_require__(8872)
 const MockPool = __nccwpck_require__(8963)
 const mockErrors = __nccwpck_require__(461)
@@ -4756,7 +4756,7 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 598:
+/***/ 8217:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -5328,7 +5328,7 @@ module.exports = upgrade
 "use strict";
 
 
-module.exports.request = __nccwpck_require__(598)
+module.exports.request = __nccwpck_require__(8217)
 module.exports.stream = __nccwpck_require__(5899)
 module.exports.pipeline = __nccwpck_require__(3141)
 module.exports.upgrade = __nccwpck_require__(1679)
@@ -14605,7 +14605,7 @@ const {
   kOptions,
   kFactory
 } = __nccwpck_require__(5868)
-const MockClient = __nccwpck_require__(4366)
+const MockClient = __nccwpck_require__(1985)
 const MockPool = __nccwpck_require__(8963)
 const { matchValue, buildMockOptions } = __nccwpck_require__(1472)
 const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4242)
@@ -14754,7 +14754,7 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 4366:
+/***/ 1985:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -29719,7 +29719,7 @@ module.exports = {
 "use strict";
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(9601)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(1982)
 const {
   kReadyState,
   kSentClose,
@@ -30092,7 +30092,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9601:
+/***/ 1982:
 /***/ ((module) => {
 
 "use strict";
@@ -30509,7 +30509,7 @@ module.exports = {
 "use strict";
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(9601)
+const { maxUnsigned16Bit } = __nccwpck_require__(1982)
 
 const BUFFER_SIZE = 16386
 
@@ -30728,7 +30728,7 @@ module.exports = { PerMessageDeflate }
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(9601)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(1982)
 const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(6221)
 const { channels } = __nccwpck_require__(9737)
 const {
@@ -31262,7 +31262,7 @@ module.exports = {
 
 
 const { WebsocketFrameSend } = __nccwpck_require__(1789)
-const { opcodes, sendHints } = __nccwpck_require__(9601)
+const { opcodes, sendHints } = __nccwpck_require__(1982)
 const FixedQueue = __nccwpck_require__(3003)
 
 /** @type {typeof Uint8Array} */
@@ -31394,7 +31394,7 @@ module.exports = {
 
 
 const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(6221)
-const { states, opcodes } = __nccwpck_require__(9601)
+const { states, opcodes } = __nccwpck_require__(1982)
 const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(4663)
 const { isUtf8 } = __nccwpck_require__(4573)
 const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7215)
@@ -31726,7 +31726,7 @@ module.exports = {
 const { webidl } = __nccwpck_require__(2582)
 const { URLSerializer } = __nccwpck_require__(7215)
 const { environmentSettingsObject } = __nccwpck_require__(6843)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(9601)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(1982)
 const {
   kWebSocketURL,
   kReadyState,
@@ -33396,7 +33396,7 @@ exports.composeCollection = composeCollection;
 
 /***/ }),
 
-/***/ 1982:
+/***/ 9601:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -33676,7 +33676,7 @@ var directives = __nccwpck_require__(3336);
 var Document = __nccwpck_require__(3075);
 var errors = __nccwpck_require__(2330);
 var identity = __nccwpck_require__(8721);
-var composeDoc = __nccwpck_require__(1982);
+var composeDoc = __nccwpck_require__(9601);
 var resolveEnd = __nccwpck_require__(1838);
 
 function getErrorPos(src) {
@@ -35425,7 +35425,7 @@ exports.Document = Document;
 
 
 var identity = __nccwpck_require__(8721);
-var visit = __nccwpck_require__(8217);
+var visit = __nccwpck_require__(598);
 
 /**
  * Verify that the input string is a valid anchor.
@@ -35672,7 +35672,7 @@ exports.createNode = createNode;
 
 
 var identity = __nccwpck_require__(8721);
-var visit = __nccwpck_require__(8217);
+var visit = __nccwpck_require__(598);
 
 const escapeChars = {
     '!': '%21',
@@ -35943,7 +35943,7 @@ var lexer = __nccwpck_require__(3299);
 var lineCounter = __nccwpck_require__(1282);
 var parser = __nccwpck_require__(2886);
 var publicApi = __nccwpck_require__(3125);
-var visit = __nccwpck_require__(8217);
+var visit = __nccwpck_require__(598);
 
 
 
@@ -36014,7 +36014,7 @@ exports.warn = warn;
 
 
 var anchors = __nccwpck_require__(1822);
-var visit = __nccwpck_require__(8217);
+var visit = __nccwpck_require__(598);
 var identity = __nccwpck_require__(8721);
 var Node = __nccwpck_require__(3199);
 var toJS = __nccwpck_require__(8165);
@@ -41693,7 +41693,7 @@ exports.stringifyString = stringifyString;
 
 /***/ }),
 
-/***/ 8217:
+/***/ 598:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 "use strict";
@@ -41994,7 +41994,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
 var core_core = __nccwpck_require__(8149);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/util.js
-var core_util = __nccwpck_require__(1985);
+var core_util = __nccwpck_require__(4366);
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/memoizer.js
 
 class $ZodCyclicError extends Error {
@@ -48756,7 +48756,7 @@ function preprocess(fn, schema) {
 /* unused harmony exports _coercedString, _mac, _creditCard, _iban, TimePrecision, _coercedNumber, _float32, _float64, _int32, _uint32, _coercedBoolean, _bigint, _coercedBigint, _int64, _uint64, _symbol, _undefined, _null, _any, _void, _date, _coercedDate, _nan, _max, _min, _positive, _negative, _nonpositive, _nonnegative, _maxSize, _minSize, _size, _property, _mime, _union, _xor, _discriminatedUnion, _intersection, _tuple, _record, _map, _set, _enum, _nativeEnum, _literal, _file, _transform, _optional, _nullable, _default, _nonoptional, _success, _catch, _pipe, _readonly, _templateLiteral, _lazy, _promise, _custom, _check, _stringbool, _stringFormat */
 /* harmony import */ var _checks_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5519);
 /* harmony import */ var _registries_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6045);
-/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1985);
+/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4366);
 
 
 
@@ -49890,7 +49890,7 @@ function _stringFormat(Class, format, fnOrRegex, _params = {}) {
 /* unused harmony exports $ZodCheckBigIntFormat, $ZodCheckMaxSize, $ZodCheckMinSize, $ZodCheckSizeEquals, $ZodCheckProperty, $ZodCheckMimeType */
 /* harmony import */ var _core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8149);
 /* harmony import */ var _regexes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3983);
-/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1985);
+/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4366);
 // import { $ZodType } from "./schemas.js";
 
 
@@ -50424,7 +50424,7 @@ const $ZodCheckOverwrite = /*@__PURE__*/ _core_js__WEBPACK_IMPORTED_MODULE_0__/*
 /* harmony export */   xI: () => (/* binding */ $constructor)
 /* harmony export */ });
 /* unused harmony export $brand */
-/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1985);
+/* harmony import */ var _util_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4366);
 var _a;
 
 /** A special constant with type `never` */
@@ -50830,7 +50830,7 @@ const globalRegistry = globalThis.__zod_globalRegistry;
 
 /***/ }),
 
-/***/ 1985:
+/***/ 4366:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
@@ -52098,6 +52098,7 @@ const LIVE_STATES = new Set([
 __nccwpck_require__.r(__webpack_exports__);
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   LIVE_STATES: () => (/* reexport safe */ _sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__._),
+/* harmony export */   keeperSchema: () => (/* binding */ keeperSchema),
 /* harmony export */   sandboxErrorSchema: () => (/* binding */ sandboxErrorSchema),
 /* harmony export */   sandboxRecordSchema: () => (/* binding */ sandboxRecordSchema),
 /* harmony export */   sandboxStateSchema: () => (/* binding */ sandboxStateSchema)
@@ -52120,6 +52121,14 @@ const sandboxErrorSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     message: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
     /** The step that failed: validate, provision, wait_ready, teardown. */
     step: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+});
+/** A keeper process: where it runs, and the local URLs it forwards (`web:8080` → its URL). */
+const keeperSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
+    pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
+    /** The machine it runs on (its host name): only a process there can stop it. */
+    machine: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    started_at: timestamp,
+    forwards: zod__WEBPACK_IMPORTED_MODULE_3__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()).default({}),
 });
 /** The record of one sandbox as the state store keeps it and `--json` prints it. */
 const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
@@ -52158,6 +52167,8 @@ const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     restored_from: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
     /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
     owner_pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().optional(),
+    /** The detached keeper that forwards its ports (`forward --detach`, the action): destroy stops it. */
+    keeper: keeperSchema.optional(),
 });
 //# sourceMappingURL=sandbox.js.map
 
@@ -52308,7 +52319,7 @@ function hasControlCharacter(text) {
 
 /***/ }),
 
-/***/ 6804:
+/***/ 5927:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
@@ -52325,6 +52336,132 @@ __nccwpck_require__.d(__webpack_exports__, {
 var promises_ = __nccwpck_require__(8500);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
 var errors = __nccwpck_require__(1092);
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/process-group.js
+/**
+ * The first stderr line of a stoppable command: its process group id, taken off before the
+ * caller sees stderr.
+ */
+class GroupReport {
+    static MARK = 'sand-boxer-pgid ';
+    static PREFIX = `printf '${GroupReport.MARK}%s\\n' "$$" >&2;`;
+    pgid;
+    #head = Buffer.alloc(0);
+    /** What of `chunk` is the command's own stderr. */
+    take(chunk) {
+        if (this.#head === undefined)
+            return chunk;
+        const head = Buffer.concat([this.#head, chunk]);
+        const end = head.indexOf(0x0a);
+        if (end < 0 && head.length < 64) {
+            this.#head = head;
+            return Buffer.alloc(0);
+        }
+        this.#head = undefined;
+        const line = head.subarray(0, Math.max(end, 0)).toString('latin1');
+        if (end < 0 || !line.startsWith(GroupReport.MARK))
+            return head;
+        this.pgid = Number(line.slice(GroupReport.MARK.length)) || undefined;
+        return head.subarray(end + 1);
+    }
+}
+//# sourceMappingURL=process-group.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+var tail_buffer = __nccwpck_require__(5869);
+;// CONCATENATED MODULE: ../../packages/core/dist/ssh/channel-run.js
+
+
+/** How long a stopped command's channel may take to close before the caller stops waiting. */
+const STOP_GRACE_MS = 3000;
+/**
+ * The command line to run: a stoppable command (one with a signal) first reports its process
+ * group (sshd makes each command a session leader), which `runOnChannel` takes off stderr.
+ */
+function remoteCommand(cmd, options) {
+    if (!options.signal)
+        return { remote: cmd };
+    return { remote: `${GroupReport.PREFIX} ${cmd}`, group: new GroupReport() };
+}
+/** Streams output into bounded buffers and callbacks; resolves on exit, timeout or stop. */
+function runOnChannel(channel, options, context, group) {
+    const stdout = new tail_buffer/* TailBuffer */.v(context.maxOutputBytes);
+    const stderr = new tail_buffer/* TailBuffer */.v(context.maxOutputBytes);
+    return new Promise((resolve, reject) => {
+        let code = null;
+        let settled = false;
+        let stopped = false;
+        const finish = (timedOut) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            resolve({
+                code: timedOut ? null : code,
+                stdout: stdout.text(),
+                stderr: stderr.text(),
+                timedOut: timedOut || stopped,
+            });
+        };
+        const timer = setTimeout(() => {
+            // Closing our end alone does not stop the remote process; ask sshd to kill it too.
+            channel.signal('KILL');
+            channel.close();
+            finish(true);
+        }, context.timeoutMs);
+        channel.on('data', (chunk) => {
+            stdout.push(chunk);
+            options.onStdout?.(chunk);
+        });
+        channel.stderr.on('data', (data) => {
+            const chunk = group ? group.take(data) : data;
+            if (chunk.length === 0)
+                return;
+            stderr.push(chunk);
+            options.onStderr?.(chunk);
+        });
+        options.signal?.addEventListener('abort', () => {
+            stopped = true;
+            // Killed, the group's processes end and sshd closes the channel (without an exit code);
+            // if that does not come soon, stop waiting for it.
+            if (group?.pgid)
+                context.killGroup(group.pgid);
+            channel.signal('KILL');
+            setTimeout(() => {
+                channel.close();
+                finish(true);
+            }, STOP_GRACE_MS).unref();
+        }, { once: true });
+        channel.on('exit', (exitCode) => {
+            code = exitCode;
+        });
+        const fail = (failure) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            channel.close();
+            reject(failure);
+        };
+        channel.on('close', () => {
+            // No exit status and the connection gone: the command did not fail, the connection did.
+            const lost = context.lost();
+            if (code === null && lost && !stopped)
+                fail(lost);
+            else
+                finish(false);
+        });
+        channel.on('error', fail);
+        const { stdin } = options;
+        if (stdin === undefined)
+            channel.end();
+        else if (typeof stdin === 'string')
+            channel.end(stdin);
+        else {
+            stdin.on('error', fail);
+            stdin.pipe(channel);
+        }
+    });
+}
+//# sourceMappingURL=channel-run.js.map
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:net"
@@ -52713,9 +52850,8 @@ function buildHostVerifier(target, warn, reject) {
     throw new errors/* InputError */.dz(`no way to verify the host key of ${where}: give a known_hosts file or a pinned fingerprint (or, knowingly, turn verification off)`, { field: 'host_key' });
 }
 //# sourceMappingURL=host-key.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
-var tail_buffer = __nccwpck_require__(5869);
 ;// CONCATENATED MODULE: ../../packages/core/dist/ssh/session.js
+
 
 
 
@@ -52826,73 +52962,33 @@ class SshSession {
      * remote process is killed and the call returns at once instead of waiting for it.
      */
     exec(cmd, options = {}) {
-        const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-        const stdout = new tail_buffer/* TailBuffer */.v(max);
-        const stderr = new tail_buffer/* TailBuffer */.v(max);
-        const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
         const connection = this.#ssh.connection;
         const lost = (error) => new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
+        const { remote, group } = remoteCommand(cmd, options);
+        const context = {
+            timeoutMs: options.timeoutMs ?? this.#commandTimeoutMs,
+            maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+            lost: () => this.#lost,
+            killGroup: (pgid) => void this.#killGroup(pgid),
+        };
         return new Promise((resolve, reject) => {
             if (!connection)
                 return reject(lost(new Error('not connected')));
             if (this.#lost)
                 return reject(lost(this.#lost));
-            connection.exec(cmd, (error, channel) => {
+            connection.exec(remote, (error, channel) => {
                 if (error)
                     return reject(lost(error));
-                let code = null;
-                let settled = false;
-                const finish = (timedOut) => {
-                    if (settled)
-                        return;
-                    settled = true;
-                    clearTimeout(timer);
-                    resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
-                };
-                const timer = setTimeout(() => {
-                    // Closing our end alone does not stop the remote process; ask sshd to kill it too.
-                    channel.signal('KILL');
-                    channel.close();
-                    finish(true);
-                }, timeoutMs);
-                channel.on('data', (chunk) => {
-                    stdout.push(chunk);
-                    options.onStdout?.(chunk);
-                });
-                channel.stderr.on('data', (chunk) => stderr.push(chunk));
-                channel.on('exit', (exitCode) => {
-                    code = exitCode;
-                });
-                channel.on('close', () => {
-                    // No exit status and the connection gone: the command did not fail, the connection did.
-                    if (code === null && this.#lost && !settled) {
-                        settled = true;
-                        clearTimeout(timer);
-                        reject(lost(this.#lost));
-                        return;
-                    }
-                    finish(false);
-                });
-                const fail = (failure) => {
-                    if (settled)
-                        return;
-                    settled = true;
-                    clearTimeout(timer);
-                    channel.close();
-                    reject(lost(failure));
-                };
-                channel.on('error', fail);
-                const { stdin } = options;
-                if (stdin === undefined)
-                    channel.end();
-                else if (typeof stdin === 'string')
-                    channel.end(stdin);
-                else {
-                    stdin.on('error', fail);
-                    stdin.pipe(channel);
-                }
+                // At once, not a tick later: a short command's output, exit and close may be in the same
+                // packet as the channel's opening, and are emitted right after this callback.
+                runOnChannel(channel, options, context, group).then(resolve, (failure) => reject(lost(failure)));
             });
         });
+    }
+    /** TERM to a stopped command's process group, then KILL to whatever is left of it. */
+    async #killGroup(pgid) {
+        const script = `kill -TERM -- -${pgid} 2>/dev/null; sleep 2; kill -KILL -- -${pgid} 2>/dev/null; true`;
+        await this.exec(script, { timeoutMs: 10_000, what: 'stopping a command' }).catch(() => { });
     }
     /** Like exec, but a non-zero exit or a timeout is a RemoteCommandError carrying stderr's tail. */
     async run(cmd, options = {}) {
@@ -52912,6 +53008,27 @@ class SshSession {
     async home() {
         this.#home ??= (await this.run('printf %s "$HOME"', { what: 'reading $HOME' })).trim();
         return this.#home;
+    }
+    /**
+     * A TCP connection to `host:port` made by the host's sshd (a direct-tcpip channel of this
+     * connection): ports as the host itself sees them, its loopback included. Port forwards and
+     * readiness checks use it, however many, over this one connection.
+     */
+    forwardOut(host, port) {
+        const connection = this.#ssh.connection;
+        return new Promise((resolve, reject) => {
+            if (!connection || this.#lost) {
+                reject(new errors/* SshError */.DZ(`the SSH connection to ${this.destination} is gone`, 'session'));
+                return;
+            }
+            connection.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+                if (error) {
+                    reject(new errors/* SshError */.DZ(`${this.destination} could not connect to ${host}:${port}: ${error.message}`, 'session'));
+                }
+                else
+                    resolve(channel);
+            });
+        });
     }
     close() {
         this.#ssh.dispose();
@@ -52960,6 +53077,10 @@ class TailBuffer {
             this.#size -= this.#chunks.shift().length;
             this.#dropped = true;
         }
+    }
+    /** True once anything was dropped (the text starts with `…`). */
+    get truncated() {
+        return this.#dropped || this.#size > this.max;
     }
     text() {
         let buffer = Buffer.concat(this.#chunks);
@@ -54090,6 +54211,3865 @@ var __webpack_exports__ = {};
 (() => {
 "use strict";
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ../../packages/core/dist/errors.js
+var dist_errors = __nccwpck_require__(1092);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
+var src_schemas = __nccwpck_require__(8215);
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/extension-schema.js
+
+/** How strongly one sandbox is separated from another on the same backend. */
+const isolationLevelSchema = src_schemas/* enum */.k5n(['directory', 'container', 'vm']);
+/**
+ * `metered`: every sandbox costs credits (the extension must implement estimateCost and meterActual).
+ * `self-hosted`: runs on the user's own machines; may declare an internal rate for reports only.
+ */
+const pricingModelSchema = src_schemas/* enum */.k5n(['metered', 'self-hosted']);
+const extensionIdSchema = src_schemas/* string */.YjP()
+    .regex(/^ext\.[a-z0-9][a-z0-9-]*$/, 'expected an id like "ext.my-backend" (lower case, digits and dashes)');
+/**
+ * `builtin:<name>` picks a handler shipped with sand-boxer (resolved from a static map, so bundles work);
+ * `<module>:<Export>` imports a third-party handler: `./my-ext.js:MyExtension` (relative to the YAML file)
+ * or `some-package:MyExtension`.
+ */
+const handlerSchema = src_schemas/* string */.YjP()
+    .regex(/^(builtin:[a-z0-9-]+|[^\s:][^\s]*:[A-Za-z_$][\w$]*)$/, 'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"');
+/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
+const inputNameSchema = src_schemas/* string */.YjP()
+    .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
+/**
+ * What an input's value is, so core can treat it the same way for every extension:
+ * - `text`: a plain value, checked by the extension's own schema (the default);
+ * - `local-path`: a directory on the machine that runs sand-boxer (e.g. the repo to sync). Core makes
+ *   it absolute once, against the base directory the caller names (the CLI's working directory, the
+ *   action's workspace, the server's repo root), and checks it is a directory, before routing;
+ * - `host-ref`: names a host (a hosts-file alias, or user@address[:port] where the caller allows it);
+ * - `remote-path`: a path on the host; a confined caller (the HTTP API) may not choose it.
+ */
+const inputKindSchema = src_schemas/* enum */.k5n(['text', 'local-path', 'host-ref', 'remote-path']);
+/** One input an extension declares (inputs it does not declare are `text`). */
+const inputDeclarationSchema = src_schemas/* strictObject */.rej({
+    kind: inputKindSchema.default('text'),
+    description: src_schemas/* string */.YjP().optional(),
+});
+/** The schema of `extensions/ext.<name>.yaml`. */
+const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
+    id: extensionIdSchema,
+    title: src_schemas/* string */.YjP().min(1),
+    description: src_schemas/* string */.YjP().optional(),
+    handler: handlerSchema,
+    capabilities: src_schemas/* strictObject */.rej({
+        isolation_levels: src_schemas/* array */.YOg(isolationLevelSchema).min(1),
+        pricing_model: pricingModelSchema,
+        snapshot: src_schemas/* boolean */.zMY().default(false),
+    }),
+    /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
+    inputs: src_schemas/* record */.g1P(inputNameSchema, inputDeclarationSchema).default({}),
+    /** Handler-specific settings; each handler validates them with its own schema. */
+    config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
+});
+//# sourceMappingURL=extension-schema.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8293);
+// EXTERNAL MODULE: ../../packages/core/dist/util/zod-issues.js
+var zod_issues = __nccwpck_require__(7058);
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/read.js
+
+
+
+
+/** Declarations are small; a larger file is a mistake (or an attack) and is refused before parsing. */
+const MAX_DECLARATION_BYTES = 256 * 1024;
+async function readDeclarationFile(kind, path, displayPath, baseDir) {
+    const { size } = await (0,promises_.stat)(path);
+    if (size > MAX_DECLARATION_BYTES) {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: file is ${size} bytes, larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, { file: displayPath });
+    }
+    return { kind, displayPath, baseDir, text: await (0,promises_.readFile)(path, 'utf8') };
+}
+/** Parses YAML and validates it, with errors that name the file, the line or field, and what was expected. */
+function parseDeclaration(source, schema) {
+    const { displayPath, text } = source;
+    if (Buffer.byteLength(text) > MAX_DECLARATION_BYTES) {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, {
+            file: displayPath,
+        });
+    }
+    // `uniqueKeys` makes a repeated key an error instead of silently keeping the last one.
+    const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
+    const yamlError = doc.errors[0];
+    if (yamlError) {
+        const where = yamlError.linePos?.[0];
+        const at = where ? `:${where.line}:${where.col}` : '';
+        // prettyErrors appends " at line L, column C:" and a source excerpt; we print our own position.
+        const reason = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}${at}: YAML syntax error: ${reason}`, { file: displayPath });
+    }
+    let value;
+    try {
+        // A small alias budget: a "billion laughs" document must not expand into gigabytes.
+        value = doc.toJS({ maxAliasCount: 50 });
+    }
+    catch (error) {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: YAML cannot be expanded: ${(0,dist_errors/* messageOf */.bD)(error)}`, {
+            file: displayPath,
+        });
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: expected a mapping of fields (key: value), got ${describe(value)}`, {
+            file: displayPath,
+        });
+    }
+    const reserved = reservedKeyPath(value, []);
+    if (reserved) {
+        // zod's records would silently drop it; a name every object inherits is never a valid name.
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${reserved}: "__proto__" is not allowed as a name`, {
+            file: displayPath,
+        });
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) {
+        const problems = (0,zod_issues/* formatIssues */.o)(result.error);
+        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
+    }
+    return result.data;
+}
+/** The dotted path of the first `__proto__` key anywhere in the document, if any. */
+function reservedKeyPath(value, path) {
+    if (value === null || typeof value !== 'object')
+        return undefined;
+    for (const key of Object.keys(value)) {
+        if (key === '__proto__')
+            return [...path, key].join('.');
+        const found = reservedKeyPath(value[key], [...path, key]);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+function describe(value) {
+    if (value === null || value === undefined)
+        return 'an empty file';
+    return Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+}
+//# sourceMappingURL=read.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-extension.js
+
+
+
+
+const FILE_NAME = /^(ext\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
+/** Parses `ext.<name>.yaml`, checks its id matches the file name (the catalog checks its handler). */
+function loadExtension(source) {
+    const declaration = parseDeclaration(source, extensionDeclarationSchema);
+    const fileId = FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
+    if (fileId !== declaration.id) {
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: id: "${declaration.id}" does not match the file name (expected the file to be named ${declaration.id}.yaml)`, { file: source.displayPath, field: 'id' });
+    }
+    return { declaration, source };
+}
+//# sourceMappingURL=parse-extension.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
+var src_core = __nccwpck_require__(8149);
+;// CONCATENATED MODULE: ../../packages/core/dist/util/duration.js
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 };
+const DURATION = /^(\d+)(s|m|h|d)$/;
+/**
+ * Parses a duration such as `90s`, `30m`, `2h` or `1d` (or a bare number of seconds) into seconds.
+ * Returns undefined for anything else so callers can word the error for their own context.
+ */
+function parseDurationSeconds(text) {
+    if (typeof text === 'number')
+        return Number.isInteger(text) && text > 0 ? text : undefined;
+    const trimmed = text.trim();
+    if (/^\d+$/.test(trimmed))
+        return Number(trimmed) > 0 ? Number(trimmed) : undefined;
+    const match = DURATION.exec(trimmed);
+    if (!match)
+        return undefined;
+    const seconds = Number(match[1]) * UNIT_SECONDS[match[2]];
+    return seconds > 0 ? seconds : undefined;
+}
+/** Formats seconds back into the shortest exact duration string (`5400` → `90m`). */
+function formatDuration(seconds) {
+    for (const [unit, size] of [
+        ['d', 86_400],
+        ['h', 3600],
+        ['m', 60],
+    ]) {
+        if (seconds % size === 0)
+            return `${seconds / size}${unit}`;
+    }
+    return `${seconds}s`;
+}
+/** A zod schema for durations in declarations; the parsed value is seconds. */
+const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig()]).transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds === undefined) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(value)}`,
+        });
+        return src_core/* NEVER */.tm;
+    }
+    return seconds;
+});
+//# sourceMappingURL=duration.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/profile-schema.js
+
+
+
+/** Inputs are strings on the wire (`--input k=v`); YAML numbers and booleans are accepted and stringified. */
+const inputValueSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig(), src_schemas/* boolean */.zMY()]).transform(String);
+/** One place the router may send a sandbox of this profile; evaluated in order (see docs/routing.md). */
+const routingCandidateSchema = src_schemas/* strictObject */.rej({
+    extension: extensionIdSchema,
+    host: src_schemas/* string */.YjP().min(1).optional(),
+    isolation: isolationLevelSchema.optional(),
+    max_cost: src_schemas/* number */.aig().nonnegative().optional(),
+    /** At most this many live sandboxes of this profile on this candidate at once (a burst cap). */
+    max_live: src_schemas/* number */.aig().int().positive().optional(),
+});
+/** What a snapshot of a sandbox of this profile captures, and how services are held still meanwhile. */
+const snapshotOptionsSchema = src_schemas/* strictObject */.rej({
+    capture: src_schemas/* array */.YOg(src_schemas/* enum */.k5n(['workspace', 'volumes']))
+        .min(1)
+        .default(['workspace', 'volumes']),
+    consistency: src_schemas/* enum */.k5n(['pause', 'stop']).default('pause'),
+});
+/** The schema of `profiles/profile.<slug>.yaml`; the profile id comes from the file name. */
+const profileDeclarationSchema = src_schemas/* strictObject */.rej({
+    description: src_schemas/* string */.YjP().min(1),
+    extension: extensionIdSchema,
+    /** Default lifetime of a sandbox; `--ttl` may override it up to `max_ttl`. */
+    ttl: durationSchema.default(3600),
+    max_ttl: durationSchema.optional(),
+    inputs: src_schemas/* strictObject */.rej({
+        required: src_schemas/* array */.YOg(inputNameSchema).default([]),
+        defaults: src_schemas/* record */.g1P(inputNameSchema, inputValueSchema).default({}),
+    })
+        .default({ required: [], defaults: {} }),
+    routing: src_schemas/* strictObject */.rej({ candidates: src_schemas/* array */.YOg(routingCandidateSchema).min(1) }).optional(),
+    /**
+     * Readiness beyond container health, checked from the host once the services are up:
+     * `http://web:8080/health` (a 2xx), `tcp://db:5432`, `log://worker/ready to accept/`.
+     */
+    wait_for: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1).max(1000)).max(20).default([]),
+    /** How long the `wait_for` checks may take in all. */
+    wait_for_timeout: durationSchema.default(120),
+    snapshot: snapshotOptionsSchema.optional(),
+})
+    .refine((p) => p.max_ttl === undefined || p.ttl <= p.max_ttl, {
+    path: ['ttl'],
+    message: 'must not be longer than max_ttl',
+});
+//# sourceMappingURL=profile-schema.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-profile.js
+
+
+
+
+const parse_profile_FILE_NAME = /^(profile\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
+/** Parses `profile.<slug>.yaml`; the profile id is `profile.<slug>`, taken from the file name. */
+function loadProfile(source) {
+    const id = parse_profile_FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
+    if (!id) {
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: a profile file must be named profile.<slug>.yaml with a slug of lower-case letters, digits and dashes`, { file: source.displayPath });
+    }
+    const declaration = parseDeclaration(source, profileDeclarationSchema);
+    return { profile: { id, ...declaration }, source };
+}
+/** `saas-stub` and `profile.saas-stub` both name the same profile. */
+function normalizeProfileId(text) {
+    return text.startsWith('profile.') ? text : `profile.${text}`;
+}
+//# sourceMappingURL=parse-profile.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/index.js
+/**
+ * The handlers shipped with sand-boxer, by the name used in `handler: builtin:<name>`.
+ * A static map of lazy imports: bundlers (ncc for the action) see every module, and a command only
+ * loads the backend it uses.
+ */
+const builtinHandlers = {
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(312), __nccwpck_require__.e(284)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9284))).createComposeSsh,
+    'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
+    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(312), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
+};
+const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = require("node:module");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/instantiate.js
+
+
+
+
+
+const REQUIRED_METHODS = ['validateInputs', 'provision', 'waitReady', 'teardown'];
+const METERED_METHODS = ['estimateCost', 'meterActual'];
+/** Resolves a declaration's handler (built-in or `<module>:<Export>`) and checks it honours the contract. */
+async function instantiateHandler(loaded, context) {
+    const { declaration, source } = loaded;
+    const where = `${source.displayPath}: handler`;
+    const factory = declaration.handler.startsWith('builtin:')
+        ? await builtinHandlers[declaration.handler.slice('builtin:'.length)]()
+        : await importFactory(declaration.handler, context.baseDir, where);
+    const extension = await factory(context);
+    const missing = REQUIRED_METHODS.filter((m) => typeof extension?.[m] !== 'function');
+    if (missing.length > 0) {
+        throw new dist_errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
+            file: source.displayPath,
+            field: 'handler',
+        });
+    }
+    if (declaration.capabilities.pricing_model === 'metered') {
+        const unmetered = METERED_METHODS.filter((m) => typeof extension[m] !== 'function');
+        if (unmetered.length > 0) {
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
+        }
+    }
+    return extension;
+}
+async function importFactory(handler, baseDir, where) {
+    const separator = handler.lastIndexOf(':');
+    const specifier = handler.slice(0, separator);
+    const exportName = handler.slice(separator + 1);
+    let module;
+    try {
+        const path = specifier.startsWith('.') || (0,external_node_path_.isAbsolute)(specifier)
+            ? (0,external_node_path_.resolve)(baseDir, specifier)
+            : (0,external_node_module_namespaceObject.createRequire)((0,external_node_path_.join)(baseDir, 'noop.js')).resolve(specifier);
+        // webpackIgnore: the action's bundle must leave a user's handler module to Node at run time.
+        module = await import(/* webpackIgnore: true */ (0,external_node_url_.pathToFileURL)(path).href);
+    }
+    catch (error) {
+        throw new dist_errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,dist_errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
+    }
+    const exported = module[exportName];
+    if (typeof exported !== 'function') {
+        const names = Object.keys(module).join(', ') || 'nothing';
+        throw new dist_errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
+            handler,
+        });
+    }
+    // Accept a class (constructed with the context) or a plain factory function.
+    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(exported));
+    return isClass
+        ? (context) => new exported(context)
+        : exported;
+}
+//# sourceMappingURL=instantiate.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
+/** The declarations shipped in extensions/ and profiles/, embedded at build time. */
+const builtinDeclarations = [
+    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
+    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
+    { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
+    { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
+    { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it.\n    stop_timeout: 10\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
+    { kind: 'profile', displayPath: "profiles/profile.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# The embedded default: a local, metered workspace that works on any machine.\ndescription: A local workspace with your repo copied in, metered per minute. Works anywhere.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 4h\ninputs:\n  required: [repo]\n" },
+    { kind: 'profile', displayPath: "profiles/profile.vm-haskell-build.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A workspace on the pre-built Haskell build VM; the VM and its caches persist between sandboxes.\ndescription: A per-build workspace /build/sbx-<id>/ on the long-lived Haskell build VM (attach mode).\nextension: ext.vm-packer\nttl: 2h\nmax_ttl: 12h\ninputs:\n  # Name the VM with `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]).\n  defaults:\n    workspace_dir: /build\n" },
+];
+//# sourceMappingURL=builtin-declarations.generated.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/catalog/catalog.js
+
+
+
+
+
+
+
+
+
+
+/** Where user declarations are looked for by default: `$SANDBOXER_CONFIG_DIR`, else `./.sandboxer`. */
+function defaultUserDirs(cwd, env = process.env) {
+    if (env.SANDBOXER_CONFIG_DIR)
+        return [env.SANDBOXER_CONFIG_DIR];
+    const local = (0,external_node_path_.join)(cwd, '.sandboxer');
+    return (0,external_node_fs_.existsSync)(local) ? [local] : [];
+}
+/** Every extension and profile sand-boxer knows, validated and cross-checked. */
+class Catalog {
+    #extensions;
+    #profiles;
+    #instances = new Map();
+    constructor(extensions, profiles) {
+        this.#extensions = extensions;
+        this.#profiles = profiles;
+    }
+    extensions() {
+        return [...this.#extensions.values()].map((e) => e.declaration).sort((a, b) => a.id.localeCompare(b.id));
+    }
+    profiles() {
+        return [...this.#profiles.values()].map((p) => p.profile).sort((a, b) => a.id.localeCompare(b.id));
+    }
+    /** Where a declaration came from, for `--json` listings and error messages. */
+    sourceOf(id) {
+        return (this.#profiles.get(id) ?? this.#extensions.get(id))?.source.displayPath;
+    }
+    /** Accepts `saas-stub` or `profile.saas-stub`. */
+    profile(idOrSlug) {
+        const found = this.#profiles.get(normalizeProfileId(idOrSlug));
+        if (!found) {
+            throw new dist_errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')})`, { field: 'profile', profile: idOrSlug });
+        }
+        return found.profile;
+    }
+    extension(id) {
+        const found = this.#extensions.get(id);
+        if (!found) {
+            throw new dist_errors/* NotFoundError */.m_(`unknown extension "${id}" (known: ${[...this.#extensions.keys()].sort().join(', ')})`, { extension: id });
+        }
+        return found.declaration;
+    }
+    /**
+     * The extension's handler, created once per catalog (handlers may hold connections or caches)
+     * with the runtime of the process that first asks for it.
+     */
+    instantiate(id, runtime) {
+        let instance = this.#instances.get(id);
+        if (!instance) {
+            this.extension(id);
+            const loaded = this.#extensions.get(id);
+            const context = {
+                ...runtime,
+                declaration: loaded.declaration,
+                baseDir: loaded.source.baseDir ?? process.cwd(),
+            };
+            instance = instantiateHandler(loaded, context);
+            // A failed import must not be cached: the user may fix the file and retry in the same process.
+            instance.catch(() => this.#instances.delete(id));
+            this.#instances.set(id, instance);
+        }
+        return instance;
+    }
+}
+/** Loads built-in and user declarations; any invalid file fails the load with its path and field. */
+async function loadCatalog(options = {}) {
+    const cwd = options.cwd ?? process.cwd();
+    const extensions = new Map();
+    const profiles = new Map();
+    const builtins = options.builtins ?? builtinDeclarations;
+    const layers = [[...builtins]];
+    for (const dir of options.userDirs ?? [])
+        layers.push(await readUserDir(dir, cwd));
+    for (const layer of layers) {
+        for (const source of layer) {
+            if (source.kind === 'extension') {
+                const loaded = loadExtension(source);
+                checkBuiltinHandler(loaded);
+                extensions.set(loaded.declaration.id, loaded);
+            }
+            else {
+                const loaded = loadProfile(source);
+                profiles.set(loaded.profile.id, loaded);
+            }
+        }
+    }
+    for (const { profile, source } of profiles.values())
+        checkReferences(profile, source, extensions);
+    return new Catalog(extensions, profiles);
+}
+async function readUserDir(dir, cwd) {
+    if (!(0,external_node_fs_.existsSync)(dir)) {
+        throw new dist_errors/* ConfigError */.xL(`declarations directory ${dir} does not exist`, { field: 'config_dir', dir });
+    }
+    const sources = [];
+    for (const kind of ['extension', 'profile']) {
+        const kindDir = (0,external_node_path_.join)(dir, `${kind}s`);
+        if (!(0,external_node_fs_.existsSync)(kindDir))
+            continue;
+        for (const name of (await (0,promises_.readdir)(kindDir)).sort()) {
+            if (!/\.ya?ml$/.test(name))
+                continue;
+            const path = (0,external_node_path_.join)(kindDir, name);
+            sources.push(await readDeclarationFile(kind, path, (0,external_node_path_.relative)(cwd, path) || path, kindDir));
+        }
+    }
+    return sources;
+}
+function checkReferences(profile, source, extensions) {
+    const known = () => [...extensions.keys()].sort().join(', ');
+    if (!extensions.has(profile.extension)) {
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: extension: unknown extension "${profile.extension}" (known: ${known()})`, { file: source.displayPath, field: 'extension' });
+    }
+    profile.routing?.candidates.forEach((candidate, index) => {
+        if (!extensions.has(candidate.extension)) {
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: routing.candidates[${index}].extension: unknown extension "${candidate.extension}" (known: ${known()})`, { file: source.displayPath, field: `routing.candidates[${index}].extension` });
+        }
+    });
+}
+/** A `builtin:<name>` handler must be one sand-boxer ships. */
+function checkBuiltinHandler({ declaration, source }) {
+    if (declaration.handler.startsWith('builtin:')) {
+        const name = declaration.handler.slice('builtin:'.length);
+        if (!(name in builtinHandlers)) {
+            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
+                .map((n) => `builtin:${n}`)
+                .join(', ')}; or use "<module>:<ExportName>")`, { file: source.displayPath, field: 'handler' });
+        }
+    }
+}
+//# sourceMappingURL=catalog.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
+var target = __nccwpck_require__(429);
+;// CONCATENATED MODULE: ../../packages/core/dist/declarations/hosts-schema.js
+
+
+/** One host in `.sandboxer/hosts.yaml` (or `$SANDBOXER_HOSTS`). Paths may start with `~/`. */
+const hostEntrySchema = src_schemas/* strictObject */.rej({
+    address: src_schemas/* string */.YjP()
+        .refine(target/* isValidAddress */.$m, 'expected a host name or IP address (letters, digits, dots, dashes; IPv6 without brackets)'),
+    port: src_schemas/* number */.aig().int().min(1).max(65_535).default(22),
+    user: src_schemas/* string */.YjP().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'expected a user name like "deploy"'),
+    identity_file: src_schemas/* string */.YjP().min(1).optional(),
+    known_hosts: src_schemas/* string */.YjP().min(1).optional(),
+    fingerprint: src_schemas/* string */.YjP()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'expected "SHA256:<43 base64 characters>" as printed by ssh-keygen -lf')
+        .optional(),
+    insecure_ignore_host_key: src_schemas/* boolean */.zMY().default(false),
+    /** Parent directory of sandbox directories on this host (overrides the extension's default). */
+    base_dir: src_schemas/* string */.YjP().min(1).optional(),
+    /** At most this many live sandboxes at once on this host. */
+    capacity: src_schemas/* number */.aig().int().positive().optional(),
+    labels: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1)).default([]),
+});
+const hostsFileSchema = src_schemas/* strictObject */.rej({
+    /** The host used when `--host` is not given. */
+    default: src_schemas/* string */.YjP().optional(),
+    hosts: src_schemas/* record */.g1P(src_schemas/* string */.YjP().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected an alias like "docker-1"'), hostEntrySchema),
+});
+//# sourceMappingURL=hosts-schema.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
+var inputs = __nccwpck_require__(9309);
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/resolve.js
+
+
+
+
+
+
+
+/** `$SANDBOXER_HOSTS`, else `./.sandboxer/hosts.yaml` if it exists. */
+function defaultHostsFile(cwd, env = process.env) {
+    if (env.SANDBOXER_HOSTS)
+        return env.SANDBOXER_HOSTS;
+    const local = (0,external_node_path_.join)(cwd, '.sandboxer', 'hosts.yaml');
+    return (0,external_node_fs_.existsSync)(local) ? local : undefined;
+}
+/** Reads and validates a hosts file; errors name the file and the field. */
+async function loadHostsFile(path, cwd = process.cwd()) {
+    const info = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
+    if (!info)
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} does not exist`, { field: 'hosts_file' });
+    if (!info.isFile())
+        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} is not a file`, { field: 'hosts_file' });
+    const display = (0,external_node_path_.relative)(cwd, path) || path;
+    const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
+    const parsed = parseDeclaration(source, hostsFileSchema);
+    if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
+    }
+    return { ...parsed, path };
+}
+/**
+ * Turns a request's host into a RemoteHost: an alias from the hosts file, or `user@address[:port]`
+ * with the flags for key and host-key verification. Without a host, the hosts file's default (if
+ * any). The flags' relative paths are taken from `cwd`.
+ */
+function resolveRemoteHost(name, hostsFile, flags = {}, cwd = process.cwd()) {
+    const chosen = name ?? hostsFile?.default;
+    if (chosen === undefined)
+        return undefined;
+    // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
+    const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
+    if (entry && hostsFile)
+        return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags, cwd);
+    if (!chosen.includes('@')) {
+        const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
+        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+            field: 'host',
+            host: chosen,
+        });
+    }
+    const parsed = (0,target/* parseDestination */.G2)(chosen);
+    const ssh = {
+        address: parsed.address,
+        port: parsed.port ?? 22,
+        user: parsed.user,
+        ...sshFlags(flags, cwd),
+    };
+    if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
+        ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
+    }
+    return { name: (0,target/* destination */.j_)(ssh), ssh, labels: [] };
+}
+function fromEntry(alias, entry, baseDir, flags, cwd) {
+    // A verification flag replaces the entry's whole verification setting; mixing them could leave an
+    // entry's insecure mode (checked first) silently in force.
+    const flagVerifies = Boolean(flags.knownHosts || flags.fingerprint || flags.insecureIgnoreHostKey);
+    const verification = flagVerifies
+        ? {}
+        : {
+            ...(entry.known_hosts ? { known_hosts: expandPath(entry.known_hosts, baseDir) } : {}),
+            ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}),
+            ...(entry.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+        };
+    const ssh = {
+        address: entry.address,
+        port: entry.port,
+        user: entry.user,
+        ...(entry.identity_file ? { identity_file: expandPath(entry.identity_file, baseDir) } : {}),
+        ...verification,
+        ...sshFlags(flags, cwd),
+    };
+    if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
+        ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
+    }
+    return {
+        name: alias,
+        ssh,
+        labels: entry.labels,
+        ...(entry.base_dir ? { base_dir: entry.base_dir } : {}),
+        ...(entry.capacity ? { capacity: entry.capacity } : {}),
+    };
+}
+function sshFlags(flags, cwd) {
+    return {
+        ...(flags.identityFile ? { identity_file: expandPath(flags.identityFile, cwd) } : {}),
+        ...(flags.knownHosts ? { known_hosts: expandPath(flags.knownHosts, cwd) } : {}),
+        ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}),
+        ...(flags.insecureIgnoreHostKey ? { insecure_ignore_host_key: true } : {}),
+    };
+}
+/** `~/x` → home; relative → against `baseDir`. Local paths only (keys, known_hosts). */
+function expandPath(path, baseDir) {
+    if (path === '~' || path.startsWith('~/'))
+        return (0,external_node_path_.join)((0,external_node_os_.homedir)(), path.slice(1));
+    return (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(baseDir, path);
+}
+//# sourceMappingURL=resolve.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/directory.js
+
+
+/** No hosts file: only `local` (or nothing) is understood. */
+const localOnly = {
+    async resolve(name) {
+        if (name === undefined || name === 'local')
+            return undefined;
+        throw new dist_errors/* InputError */.dz(`host: unknown host "${name}": no hosts are configured (use "local" or name none)`, {
+            field: 'host',
+        });
+    },
+    async aliases() {
+        return [];
+    },
+};
+/**
+ * The hosts of a hosts file (read when first needed, then kept), and inline `user@address[:port]`
+ * hosts verified with the caller's flags. Without a file, only inline hosts and `local`.
+ */
+function hostsFromFile(path, flags, cwd) {
+    let file;
+    const load = () => {
+        if (!path)
+            return Promise.resolve(undefined);
+        file ??= loadHostsFile(path, cwd);
+        // A broken file must not stay cached as broken: the next call reads it again.
+        file.catch(() => {
+            file = undefined;
+        });
+        return file;
+    };
+    return {
+        async resolve(name) {
+            if (name === 'local')
+                return undefined;
+            return resolveRemoteHost(name, await load(), flags, cwd);
+        },
+        async aliases() {
+            return Object.keys((await load())?.hosts ?? {});
+        },
+    };
+}
+//# sourceMappingURL=directory.js.map
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __nccwpck_require__(8500);
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/keeper-process.js
+
+
+
+
+/**
+ * The detached keeper of a sandbox (its port forwards): told apart from any other process that might
+ * have its pid since, by its command line, which names the sandbox and says `keeper`.
+ */
+/** The argv marker every keeper carries, with the sandbox id after it. */
+const KEEPER_MARK = '--keeper';
+/** True when `keeper` runs on this machine and is still that keeper of `sandboxId`. */
+function keeperAlive(keeper, sandboxId) {
+    if (keeper.machine !== (0,external_node_os_.hostname)())
+        return false;
+    try {
+        const argv = (0,external_node_fs_.readFileSync)(`/proc/${keeper.pid}/cmdline`, 'utf8').split('\0');
+        return argv.includes(KEEPER_MARK) && argv.includes(sandboxId);
+    }
+    catch {
+        return false;
+    }
+}
+/** Stops the keeper if it is alive here (SIGTERM, then SIGKILL after 3 s); true if it was. */
+async function stopKeeper(keeper, sandboxId) {
+    if (!keeper || !keeperAlive(keeper, sandboxId))
+        return false;
+    try {
+        process.kill(keeper.pid, 'SIGTERM');
+    }
+    catch {
+        return false;
+    }
+    for (let i = 0; i < 60 && keeperAlive(keeper, sandboxId); i++)
+        await (0,external_node_timers_promises_.setTimeout)(50);
+    if (keeperAlive(keeper, sandboxId)) {
+        try {
+            process.kill(keeper.pid, 'SIGKILL');
+        }
+        catch {
+            // Gone meanwhile.
+        }
+    }
+    return true;
+}
+const ANNOUNCE = 'sandboxer-keeper ';
+/** Written by the keeper itself; the prefix tells its line from anything else on its stdout. */
+function announceKeeper(urls) {
+    process.stdout.write(`${ANNOUNCE}${JSON.stringify({ pid: process.pid, urls })}\n`);
+}
+/**
+ * Starts `node <argv>` detached (its own session, so the caller's end does not take it along),
+ * waits for its announcement and leaves it running. Fails with the log's path if it exits first.
+ */
+async function spawnKeeper(argv, options) {
+    const log = (0,external_node_fs_.openSync)(options.logFile, 'a', 0o600);
+    // A forwarder's garbage is small and short-lived: a 1 MB young generation instead of V8's
+    // default keeps its memory ~10 MB lower under load (see `pnpm bench`, forwarder).
+    const child = (0,external_node_child_process_.spawn)(process.execPath, ['--max-semi-space-size=1', ...argv], {
+        detached: true,
+        stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', log],
+    });
+    (0,external_node_fs_.closeSync)(log);
+    if (child.pid !== undefined)
+        options.onSpawn?.(child.pid);
+    child.stdin?.end(options.input);
+    try {
+        const line = await new Promise((resolve, reject) => {
+            let text = '';
+            child.stdout?.on('data', (chunk) => {
+                text += chunk.toString();
+                const found = text.split('\n').find((l, i, all) => i < all.length - 1 && l.startsWith(ANNOUNCE));
+                if (found)
+                    resolve(found.slice(ANNOUNCE.length));
+            });
+            child.once('error', reject);
+            child.once('exit', (code, signal) => reject(new Error(`the port forwarder stopped at once (${signal ?? `exit ${code}`}): ${logTail(options.logFile)} (log: ${options.logFile})`)));
+        });
+        return JSON.parse(line);
+    }
+    finally {
+        child.stdout?.destroy();
+        child.removeAllListeners('exit');
+        child.unref();
+    }
+}
+/** The last lines of a keeper's log, for the error that says why it stopped. */
+function logTail(file) {
+    try {
+        return (0,external_node_fs_.readFileSync)(file, 'utf8').trimEnd().split('\n').slice(-3).join(' / ') || 'no output';
+    }
+    catch {
+        return 'no output';
+    }
+}
+//# sourceMappingURL=keeper-process.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox.js
+var sandbox = __nccwpck_require__(4357);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
+var scratch = __nccwpck_require__(2689);
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/types.js
+/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
+const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/host-scan.js
+
+
+
+
+/**
+ * Looks on every host (the hosts file's, or those asked for) for what each SSH extension left there,
+ * and removes what is expired or known to be gone, and caches unused for too long.
+ */
+async function scanHosts(context, options, now) {
+    const { lifecycle, hosts } = context;
+    const catalog = await lifecycle.deps.catalog();
+    const findings = [];
+    const names = options.hosts ?? (await hosts.aliases());
+    const extensions = [];
+    for (const declaration of catalog.extensions()) {
+        const extension = await lifecycle.extension(declaration.id);
+        if (extension.hostKind === 'ssh' && extension.findSandboxes)
+            extensions.push(extension);
+    }
+    for (const name of names) {
+        for (const extension of extensions) {
+            let host;
+            let found;
+            try {
+                host = await hosts.resolve(name);
+                if (!host)
+                    continue;
+                options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
+                found = await extension.findSandboxes(host, options);
+            }
+            catch (error) {
+                findings.push({
+                    sandbox: '-',
+                    where: name,
+                    found: extension.id,
+                    reason: 'scan failed',
+                    action: 'keep',
+                    result: 'failed',
+                    detail: (0,dist_errors/* messageOf */.bD)(error),
+                });
+                continue;
+            }
+            if (extension.pruneCaches && options.consumer === undefined) {
+                findings.push(...(await pruneCaches(extension, host, name, options)));
+            }
+            for (const item of found) {
+                const finding = await decide(lifecycle.deps.store, item, name, now, options);
+                if (finding.action === 'keep') {
+                    findings.push({ ...finding, result: 'kept' });
+                    continue;
+                }
+                const target = host;
+                if (options.dryRun) {
+                    findings.push({ ...finding, result: 'dry run' });
+                    continue;
+                }
+                try {
+                    const report = await extension.teardown({ sandbox_id: item.sandbox_id, host: name, target }, options);
+                    findings.push({
+                        ...finding,
+                        result: report.leftovers.length ? 'failed' : 'done',
+                        ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
+                    });
+                }
+                catch (error) {
+                    findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+                }
+            }
+        }
+    }
+    return findings;
+}
+/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
+async function pruneCaches(extension, host, name, options) {
+    const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
+    const limit = formatDuration(maxAge);
+    let caches;
+    try {
+        options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
+        caches = await extension.pruneCaches(host, {
+            olderThanMinutes: Math.floor(maxAge / 60),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.progress ? { progress: options.progress } : {}),
+        });
+    }
+    catch (error) {
+        return [
+            {
+                sandbox: '-',
+                where: name,
+                found: `${extension.id} sync caches`,
+                reason: 'prune failed',
+                action: 'keep',
+                result: 'failed',
+                detail: (0,dist_errors/* messageOf */.bD)(error),
+            },
+        ];
+    }
+    return caches.map((c) => {
+        const finding = {
+            sandbox: '-',
+            where: name,
+            found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
+            reason: `unused since ${c.last_used} (over ${limit})`,
+        };
+        if (c.result === 'in-use') {
+            return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' };
+        }
+        const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
+        return {
+            ...finding,
+            action: 'destroy',
+            result,
+            ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
+        };
+    });
+}
+/** What to do with something found on a host, from what this store knows and what the host says. */
+async function decide(store, item, host, now, options) {
+    const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
+    const record = await store.getSandbox(item.sandbox_id);
+    const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
+    if (record && sandbox.LIVE_STATES.has(record.state)) {
+        // A live record is the store's business (handled above, under its lock), never the scan's.
+        return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
+    }
+    if (record)
+        return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
+    if (expired)
+        return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
+    if (options.consumer !== undefined)
+        return { ...base, reason: "not this consumer's", action: 'keep' };
+    if (options.unknown)
+        return {
+            ...base,
+            reason: 'unknown to this store (asked to remove unknown ones)',
+            action: 'destroy',
+        };
+    return {
+        ...base,
+        reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's?)`,
+        action: 'keep',
+    };
+}
+//# sourceMappingURL=host-scan.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/gc.js
+
+
+
+
+
+/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
+const BUSY_WAIT_MS = 1500;
+/**
+ * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
+ * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
+ * that is expired or that this store knows as gone. Never touches a sandbox another process is
+ * working on (its lock is held), nor an unknown unexpired one unless asked.
+ */
+async function collectGarbage(context, options = {}) {
+    const { lifecycle } = context;
+    const { store, ledger } = lifecycle.deps;
+    const findings = [];
+    const now = lifecycle.deps.now();
+    const act = async (finding, work) => {
+        if (options.dryRun) {
+            findings.push({ ...finding, result: 'dry run' });
+            return;
+        }
+        try {
+            await work();
+            findings.push({ ...finding, result: 'done' });
+        }
+        catch (error) {
+            findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+    };
+    const records = (await store.listSandboxes()).filter((r) => options.consumer === undefined || r.consumer === options.consumer);
+    for (const record of records) {
+        const reason = whyCollect(record, now);
+        if (!reason)
+            continue;
+        const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
+        const kept = (detail) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
+        if (options.dryRun) {
+            findings.push({ ...finding, action: 'destroy', result: 'dry run' });
+            continue;
+        }
+        options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
+        let changed = false;
+        try {
+            await lifecycle.destroy(record.id, {
+                ...(options.progress ? { progress: options.progress } : {}),
+                lockWaitMs: BUSY_WAIT_MS,
+                onlyIf: (current) => {
+                    changed = whyCollect(current, lifecycle.deps.now()) === undefined;
+                    return !changed;
+                },
+            });
+            if (changed)
+                kept('it changed meanwhile (e.g. became ready); nothing to do');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'done' });
+        }
+        catch (error) {
+            if (error instanceof dist_errors/* StateConflictError */.K$)
+                kept('another process is working on it');
+            else
+                findings.push({ ...finding, action: 'destroy', result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+    }
+    // Keepers (port forwards) of sandboxes that are gone: nothing left for them to forward.
+    for (const record of await store.listSandboxes()) {
+        if (sandbox.LIVE_STATES.has(record.state) || !record.keeper || !keeperAlive(record.keeper, record.id))
+            continue;
+        if (options.consumer !== undefined && record.consumer !== options.consumer)
+            continue;
+        await act({
+            sandbox: record.id,
+            where: 'this machine',
+            found: `keeper pid ${record.keeper.pid}`,
+            reason: `its sandbox is ${record.state}`,
+            action: 'destroy',
+        }, () => stopKeeper(record.keeper, record.id));
+    }
+    for (const hold of await ledger.unreleasedHolds()) {
+        const record = hold.sandbox ? await store.getSandbox(hold.sandbox) : undefined;
+        if (options.consumer !== undefined && record?.consumer !== options.consumer)
+            continue;
+        if (record && sandbox.LIVE_STATES.has(record.state) && record.hold === hold.id)
+            continue;
+        const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
+        await act({
+            sandbox: hold.sandbox ?? '-',
+            where: 'ledger',
+            found: `hold of ${hold.credits} credits on "${hold.account}"`,
+            reason,
+            action: 'release hold',
+        }, () => ledger.release(hold.id, `gc: ${reason}`));
+    }
+    // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
+    if (!options.dryRun) {
+        for (const dir of (0,scratch/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
+            findings.push({
+                sandbox: '-',
+                where: 'this machine',
+                found: dir,
+                reason: 'key scratch of a dead process',
+                action: 'destroy',
+                result: 'done',
+            });
+        }
+    }
+    if (options.scanHosts !== false)
+        findings.push(...(await scanHosts(context, options, now)));
+    return findings;
+}
+/** Why a record needs gc, or undefined when it is fine as it is. */
+function whyCollect(record, now) {
+    if (record.state === 'provisioning')
+        return 'stuck provisioning (its creator is gone)';
+    if (record.state === 'destroying')
+        return 'stuck destroying (a teardown failed or was cut short)';
+    if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
+        return `expired at ${record.expires_at}`;
+    }
+    if (record.state === 'failed' && record.cleanup?.leftovers.length)
+        return 'its rollback left things behind';
+    return undefined;
+}
+//# sourceMappingURL=gc.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/keys.js
+
+
+/** Small facts every lifecycle step shares. */
+/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
+function lockKey(id) {
+    return `sandbox-${id}`;
+}
+/** Held while routing counts live sandboxes and writes the first record, so capacities stay true. */
+const ROUTE_LOCK = 'route';
+/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
+const HOLD_GRACE_MS = 10 * 60_000;
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record) {
+    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+/** The handle to work on: the stored one, else the minimal one. */
+function handleOf(record) {
+    return record.handle ?? minimalHandle(record);
+}
+/** The `error` a record keeps: the step that failed and the typed error's code. */
+function errorOf(step, error) {
+    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
+    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
+}
+function throwIfAborted(signal) {
+    if (signal?.aborted)
+        throw new dist_errors/* InterruptedError */.p4('interrupted');
+}
+/** Who a sandbox is for when the caller does not say: `user@machine`. */
+function defaultConsumer() {
+    let user = 'unknown';
+    try {
+        user = (0,external_node_os_.userInfo)().username;
+    }
+    catch {
+        // No passwd entry (some containers): the host name alone still says where it came from.
+    }
+    return `${user}@${(0,external_node_os_.hostname)()}`;
+}
+//# sourceMappingURL=keys.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
+var sandbox_states = __nccwpck_require__(8604);
+// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
+var ids = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ../../packages/core/dist/state/lookup.js
+
+
+
+/**
+ * The manager's two read-only questions, over any record source. The manager answers them from its
+ * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
+ * and get the same answers because this is the one place they are written.
+ */
+/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
+async function getRecord(source, idText) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const record = await source.getSandbox(id);
+    if (!record) {
+        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location}`, { sandbox: idText });
+    }
+    return record;
+}
+/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
+async function listRecords(source, options = {}) {
+    const records = await source.listSandboxes();
+    return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
+}
+//# sourceMappingURL=lookup.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/targets.js
+
+/** `address:port` (IPv4 or a name; IPv6 in brackets) as stored in a record's endpoints. */
+function parseAddress(text, what) {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+    const port = Number(match?.[3]);
+    if (!match || !(port >= 1 && port <= 65_535)) {
+        throw new dist_errors/* InputError */.dz(`${what}: expected host:port, got ${JSON.stringify(text)}`, { field: 'forward' });
+    }
+    return { host: (match[1] ?? match[2]), port };
+}
+/**
+ * What a name reaches on a sandbox: a key of its endpoints (`web:8080` → the address Docker
+ * published it on, e.g. 127.0.0.1:49153; `tunnel`); on a sandbox without services (a VM workspace),
+ * also any `host:port` or bare `port` (127.0.0.1) as the host sees it. A compose sandbox's name
+ * must be one of its published ports: an unpublished one cannot be reached from the host.
+ * `publishedOnly` holds any sandbox to its endpoints (a remote client's checks may not probe
+ * whatever else the host can reach).
+ */
+function resolveTarget(record, name, { publishedOnly = false } = {}) {
+    const endpoints = record.reachability?.endpoints ?? {};
+    const endpoint = Object.hasOwn(endpoints, name) ? endpoints[name] : undefined;
+    if (endpoint !== undefined)
+        return { name, ...parseAddress(endpoint, `endpoint ${name}`) };
+    if (record.reachability?.compose_project || publishedOnly) {
+        const known = Object.keys(endpoints);
+        throw new dist_errors/* InputError */.dz(`${JSON.stringify(name)} is not a published port of sandbox ${record.id} (published: ${known.join(', ') || 'none'}; publish it in the compose file, e.g. "127.0.0.1::8080")`, { field: 'forward', sandbox: record.id });
+    }
+    if (/^\d{1,5}$/.test(name))
+        return { name, ...parseAddress(`127.0.0.1:${name}`, name) };
+    return { name, ...parseAddress(name, name) };
+}
+/** Every endpoint of the sandbox, or those named. */
+function resolveTargets(record, names) {
+    if (names.length > 0)
+        return names.map((name) => resolveTarget(record, name));
+    return Object.keys(record.reachability?.endpoints ?? {}).map((name) => resolveTarget(record, name));
+}
+//# sourceMappingURL=targets.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/checks.js
+
+
+
+/** Parses one check; an error says what the three forms look like. */
+function parseCheck(text) {
+    const http = /^http:\/\/([^/\s]+)(\/\S*)?$/.exec(text);
+    if (http)
+        return { kind: 'http', text, target: http[1], path: http[2] ?? '/' };
+    const tcp = /^tcp:\/\/([^/\s]+)$/.exec(text);
+    if (tcp)
+        return { kind: 'tcp', text, target: tcp[1] };
+    const log = /^log:\/\/([a-zA-Z0-9][a-zA-Z0-9_.-]*)\/(.+)\/$/.exec(text);
+    if (log) {
+        try {
+            return { kind: 'log', text, service: log[1], pattern: new RegExp(log[2]) };
+        }
+        catch (error) {
+            throw new dist_errors/* InputError */.dz(`wait_for: ${JSON.stringify(text)}: ${(0,dist_errors/* messageOf */.bD)(error)}`, { field: 'wait_for' });
+        }
+    }
+    throw new dist_errors/* InputError */.dz(`wait_for: ${JSON.stringify(text)}: expected http://service:port/path, tcp://service:port or log://service/pattern/`, { field: 'wait_for' });
+}
+/**
+ * Runs every check until all pass, or until `timeoutSeconds`; then a ProvisionError with each
+ * failing check's last error. Progress says which are still waited for.
+ */
+async function waitForChecks(record, checks, access, options) {
+    const deadline = Date.now() + options.timeoutSeconds * 1000;
+    const failing = new Map(checks.map((c) => [c.text, 'not checked yet']));
+    let reported = '';
+    for (;;) {
+        for (const check of checks) {
+            if (!failing.has(check.text))
+                continue;
+            const problem = await runCheck(record, check, access).catch((error) => {
+                // A check that names no port of this sandbox will never pass: say so now, not at the timeout.
+                if (error instanceof dist_errors/* InputError */.dz)
+                    throw new dist_errors/* ProvisionError */.uv(`readiness check ${check.text}: ${error.message}`);
+                return (0,dist_errors/* messageOf */.bD)(error);
+            });
+            if (problem === undefined)
+                failing.delete(check.text);
+            else
+                failing.set(check.text, problem);
+        }
+        if (failing.size === 0)
+            return;
+        if (Date.now() > deadline) {
+            const lines = [...failing].map(([text, problem]) => `${text}: ${problem}`);
+            throw new dist_errors/* ProvisionError */.uv(`readiness checks failed after ${options.timeoutSeconds} s: ${lines.join('; ')}`);
+        }
+        const waiting = [...failing.keys()].join(', ');
+        if (waiting !== reported)
+            options.progress?.(`waiting for ${waiting}`);
+        reported = waiting;
+        await (0,external_node_timers_promises_.setTimeout)(500, undefined, options.signal ? { signal: options.signal } : {});
+    }
+}
+/** Undefined when the check passes, else why not. */
+async function runCheck(record, check, access) {
+    if (check.kind === 'log') {
+        return check.pattern.test(await access.log(check.service))
+            ? undefined
+            : `no line matches /${check.pattern.source}/ yet`;
+    }
+    const target = resolveTarget(record, check.target, { publishedOnly: check.publishedOnly === true });
+    const stream = await (await access.channel()).connect(target.host, target.port);
+    if (check.kind === 'tcp') {
+        stream.destroy();
+        return undefined;
+    }
+    const status = await httpStatus(stream, check.target, check.path);
+    return status >= 200 && status < 300 ? undefined : `HTTP ${status}`;
+}
+/** Sends a GET over an open stream and reads the status code of the answer (5 s at most). */
+function httpStatus(stream, host, path) {
+    return new Promise((resolve, reject) => {
+        let head = '';
+        const done = (error, status) => {
+            clearTimeout(timer);
+            stream.destroy();
+            if (error)
+                reject(error);
+            else
+                resolve(status);
+        };
+        const timer = setTimeout(() => done(new Error('no answer within 5 s')), 5000);
+        stream.on('data', (chunk) => {
+            head += chunk.toString('latin1');
+            const line = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(head);
+            if (line)
+                done(undefined, Number(line[1]));
+            else if (head.includes('\r\n') || head.length > 1024)
+                done(new Error('not an HTTP answer'));
+        });
+        stream.on('error', (error) => done(error));
+        stream.on('close', () => done(new Error('closed without an answer')));
+        stream.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nUser-Agent: sand-boxer\r\n\r\n`);
+    });
+}
+//# sourceMappingURL=checks.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/types.js
+/** Saves a record with a fresh `updated_at`: the one way every step writes a sandbox record. */
+async function saveRecord(deps, record) {
+    const updated = { ...record, updated_at: deps.now().toISOString() };
+    await deps.store.putSandbox(updated);
+    return updated;
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create.js
+
+
+
+
+
+/**
+ * Records the sandbox as `provisioning` before any backend call (routing and that first record under
+ * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
+ * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed`.
+ */
+async function createSandbox(deps, plan, steps) {
+    const { progress, signal } = steps;
+    const save = async (next) => {
+        const saved = await saveRecord(deps, next);
+        await steps.onRecord?.(saved);
+        return saved;
+    };
+    const id = (0,ids/* newSandboxId */.Dp)();
+    return deps.store.withLock(lockKey(id), async () => {
+        const { record: first, choice } = await deps.store.withLock(ROUTE_LOCK, () => routeAndRecord(deps, plan, id, save));
+        let record = first;
+        for (const rejected of record.routing ?? []) {
+            progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
+        }
+        const held = record.estimate && record.hold
+            ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
+            : '';
+        const { extension } = choice;
+        progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
+        let handle;
+        let step = plan.restore ? 'restore' : 'provision';
+        try {
+            throwIfAborted(signal);
+            const request = {
+                sandboxId: id,
+                profile: plan.profile,
+                inputs: choice.inputs,
+                host: choice.host,
+                createdAt: new Date(record.created_at),
+                expiresAt: new Date(record.expires_at),
+                progress,
+                signal,
+                checkpoint: async (partial) => {
+                    record = await save({ ...record, handle: partial });
+                },
+            };
+            handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
+            record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
+            throwIfAborted(signal);
+            step = 'wait_ready';
+            progress?.(`sandbox ${id}: waiting until ready`);
+            const reachability = await extension.waitReady(handle, { progress, signal });
+            throwIfAborted(signal);
+            if (plan.checks.length > 0) {
+                await runChecks(extension, handle, { ...record, reachability }, plan, steps);
+                throwIfAborted(signal);
+            }
+            record = await save({
+                ...record,
+                state: 'ready',
+                reachability,
+                ready_at: deps.now().toISOString(),
+                owner_pid: undefined,
+            });
+            progress?.(`sandbox ${id}: ready`);
+            return record;
+        }
+        catch (error) {
+            const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
+            // The final handle, else what provision checkpointed, else the minimal handle.
+            const failed = await rollback(deps, record, extension, handle ?? record.handle, step, cause, progress);
+            await steps.onRecord?.(failed);
+            throw failure(failed, step, cause);
+        }
+    });
+}
+/** The plan's readiness checks, through one connection to the sandbox's host (closed after). */
+async function runChecks(extension, handle, record, plan, steps) {
+    let channel;
+    const open = async () => {
+        if (channel?.alive)
+            return channel;
+        if (!extension.openChannel)
+            throw new dist_errors/* UnsupportedError */.Wt(`${extension.id} cannot reach a sandbox's ports`);
+        channel = await extension.openChannel(handle);
+        return channel;
+    };
+    const log = async (service) => {
+        if (!extension.logs)
+            throw new dist_errors/* UnsupportedError */.Wt(`${extension.id} cannot read a service's log`);
+        let text = '';
+        await extension.logs(handle, {
+            lines: 500,
+            maxBytes: 256 * 1024,
+            services: [service],
+            write: (_s, t) => (text += t),
+        });
+        return text;
+    };
+    steps.progress?.(`sandbox ${record.id}: checking ${plan.checks.map((c) => c.text).join(', ')}`);
+    try {
+        await waitForChecks(record, plan.checks, { channel: open, log }, {
+            timeoutSeconds: plan.checkTimeoutSeconds,
+            ...(steps.progress ? { progress: steps.progress } : {}),
+            ...(steps.signal ? { signal: steps.signal } : {}),
+        });
+    }
+    finally {
+        channel?.close();
+    }
+}
+/** Routing and the first record, under the route lock (see createSandbox). */
+async function routeAndRecord(deps, plan, id, save) {
+    const createdAt = deps.now();
+    const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
+    const catalog = await deps.catalog();
+    const choice = await deps.router(catalog).choose(plan, {
+        sandboxId: id,
+        holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
+    });
+    const rejected = choice.decision.candidates.filter((c) => !c.feasible);
+    const record = {
+        id,
+        state: 'provisioning',
+        profile: plan.profile.id,
+        extension: choice.extension.id,
+        host: choice.host?.name ?? 'local',
+        consumer: plan.consumer,
+        account: plan.account,
+        created_at: createdAt.toISOString(),
+        updated_at: createdAt.toISOString(),
+        expires_at: expiresAt.toISOString(),
+        ttl_seconds: plan.ttlSeconds,
+        ...(choice.host ? { target: choice.host } : {}),
+        ...(plan.restore ? { restored_from: plan.restore.snapshot } : {}),
+        ...(choice.report.estimate ? { estimate: choice.report.estimate } : {}),
+        ...(choice.hold ? { hold: choice.hold.id } : {}),
+        ...(rejected.length > 0
+            ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
+            : {}),
+        owner_pid: process.pid,
+    };
+    try {
+        return { record: await save(record), choice };
+    }
+    catch (error) {
+        // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
+        // back and leave no `provisioning` record that would count against capacity.
+        if (choice.hold)
+            await deps.ledger.release(choice.hold.id, 'the sandbox record could not be saved');
+        await deps.store
+            .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
+            .catch(() => { });
+        throw error;
+    }
+}
+/** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
+async function rollback(deps, record, extension, handle, step, cause, progress) {
+    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
+    let cleanup;
+    try {
+        cleanup =
+            cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
+                ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
+                : await extension.teardown(handle ?? minimalHandle(record), { progress });
+    }
+    catch (error) {
+        cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
+    }
+    // A sandbox that never became ready is not charged: its hold goes back in full.
+    if (record.hold)
+        await deps.ledger.release(record.hold, `${step} failed`);
+    return saveRecord(deps, {
+        ...record,
+        state: 'failed',
+        error: errorOf(step, cause),
+        cleanup,
+        destroyed_at: deps.now().toISOString(),
+        owner_pid: undefined,
+    });
+}
+/** The error a failed create reports, once it is rolled back. */
+function failure(failed, step, cause) {
+    const id = failed.id;
+    if (cause instanceof dist_errors/* InterruptedError */.p4) {
+        return new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
+            sandbox: id,
+            step,
+        });
+    }
+    const undone = failed.cleanup?.leftovers.length
+        ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
+        : 'rolled back';
+    return new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; its record says what happened)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
+}
+//# sourceMappingURL=create.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/destroy.js
+
+
+
+
+
+
+/**
+ * Tears the sandbox down and marks it `destroyed`. Idempotent: destroying a destroyed (or rolled
+ * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
+ * `destroying` with a report of the leftovers, and destroy can be retried.
+ */
+async function destroySandbox(deps, idText, steps) {
+    const { progress, signal } = steps;
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const lockOptions = steps.lockWaitMs === undefined ? {} : { waitMs: steps.lockWaitMs };
+    return deps.store.withLock(lockKey(id), async () => {
+        let record = await getRecord(deps.store, id);
+        // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
+        if (steps.onlyIf && !steps.onlyIf(record))
+            return record;
+        if (record.state === 'destroyed')
+            return record;
+        if (record.state === 'failed' && !record.cleanup?.leftovers.length)
+            return record;
+        // Holding the lock means no live process is creating or destroying it: a `provisioning` record
+        // here belongs to a creator that died, and tearing down is exactly what it needs.
+        const extension = await deps.extension(record.extension);
+        record = await saveRecord(deps, { ...record, state: 'destroying', owner_pid: process.pid });
+        // Its keeper (port forwards) goes first, so nothing holds a connection to what is torn down.
+        if (await stopKeeper(record.keeper, id))
+            progress?.(`sandbox ${id}: stopped its keeper (pid ${record.keeper?.pid})`);
+        progress?.(`sandbox ${id}: tearing down on ${record.host}`);
+        let cleanup;
+        try {
+            throwIfAborted(signal);
+            cleanup = await extension.teardown(handleOf(record), { progress, signal });
+        }
+        catch (error) {
+            await saveRecord(deps, { ...record, error: errorOf('teardown', error), owner_pid: undefined });
+            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; destroy it again)`, { sandbox: id }, { cause: error });
+        }
+        if (cleanup.leftovers.length > 0) {
+            await saveRecord(deps, { ...record, cleanup, owner_pid: undefined });
+            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or destroy it again`, { sandbox: id, leftovers: cleanup.leftovers });
+        }
+        const destroyedAt = deps.now();
+        const cost = await settle(deps, record, meter(extension, record, destroyedAt), progress);
+        record = await saveRecord(deps, {
+            ...record,
+            state: 'destroyed',
+            cleanup,
+            destroyed_at: destroyedAt.toISOString(),
+            ...(cost ? { cost } : {}),
+            owner_pid: undefined,
+        });
+        progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
+        return record;
+    }, lockOptions);
+}
+/** What the sandbox cost; only one that became ready is charged (not one whose creator died). */
+function meter(extension, record, destroyedAt) {
+    if (!record.ready_at)
+        return undefined;
+    return extension.meterActual?.(handleOf(record), {
+        createdAt: new Date(record.created_at),
+        // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
+        // ours to have removed (gc, the host-side switch), not the user's to pay for.
+        destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
+    });
+}
+/**
+ * Debits the cost (releasing the hold), or gives the hold back when nothing is charged. Returns what
+ * was charged: the ledger never debits more than the hold or the balance (the rest is `waived`).
+ */
+async function settle(deps, record, cost, progress) {
+    if (cost && record.account) {
+        // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
+        const debit = await deps.ledger.settle(record.account, record.id, cost.credits, record.hold, cost.breakdown);
+        progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
+        return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
+    }
+    if (record.hold)
+        await deps.ledger.release(record.hold, 'destroyed');
+    return cost;
+}
+//# sourceMappingURL=destroy.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
+var iso = __nccwpck_require__(4832);
+;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
+
+/** The most credits one entry may carry: far beyond any real grant, well inside exact cents. */
+const MAX_CREDITS = 1_000_000_000;
+/** Account names (and consumers, from which they are derived) are short labels. */
+const MAX_ACCOUNT_LENGTH = 200;
+/** A grant's note: a sentence, not a file (every line of the history is read on every balance). */
+const MAX_NOTE_LENGTH = 1000;
+/**
+ * One line of the append-only credits history. Amounts are credits with at most two decimals;
+ * sums are done in whole cents so they stay exact.
+ *  - grant: credits added to the account
+ *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
+ *  - release: a hold given back (the sandbox was destroyed, or never got made)
+ *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
+ */
+const ledgerEntrySchema = src_schemas/* object */.Ikc({
+    id: src_schemas/* string */.YjP(),
+    at: iso/* datetime */.w$(),
+    account: src_schemas/* string */.YjP().min(1).max(MAX_ACCOUNT_LENGTH),
+    kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
+    credits: src_schemas/* number */.aig().nonnegative().max(MAX_CREDITS),
+    sandbox: src_schemas/* string */.YjP().optional(),
+    /** For a release: the hold it gives back. */
+    hold: src_schemas/* string */.YjP().optional(),
+    /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
+    expires_at: iso/* datetime */.w$().optional(),
+    note: src_schemas/* string */.YjP().max(MAX_NOTE_LENGTH).optional(),
+    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
+});
+/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
+function toCents(credits) {
+    return Math.round(credits * 100);
+}
+function fromCents(cents) {
+    return cents / 100;
+}
+//# sourceMappingURL=ledger-entry.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/accounts.js
+
+
+/** Who pays: account names, and which account a consumer's sandboxes are charged to. */
+/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
+function checkAccount(account, field = 'account') {
+    const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
+        throw new dist_errors/* InputError */.dz(`${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`, { field });
+    }
+}
+/**
+ * The consumer → account mapping: everything before the first `#` (so every run of
+ * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
+ */
+function accountOf(consumer) {
+    const account = consumer.split('#')[0]?.trim();
+    return account || consumer;
+}
+//# sourceMappingURL=accounts.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/plan.js
+
+
+
+
+
+
+
+/**
+ * Turns a request into a plan: the profile, its defaults overlaid with the inputs, every required
+ * input present, every input checked against its declared kind and the caller's policy, the TTL.
+ * Nothing is recorded before this has passed. With `restore`, the snapshot's inputs sit between the
+ * defaults and the request's, and inputs that feed only the first copy are not required.
+ */
+async function planCreate(context, request, restore) {
+    const profile = context.catalog.profile(request.profile);
+    const inputs = await checkInputs(context, profile, request.inputs ?? {}, restore?.inputs);
+    if (!restore)
+        requireInputs(profile, inputs);
+    if (context.policy.confined && request.host !== undefined && request.host !== 'local') {
+        await requireAlias(context, 'host', request.host);
+    }
+    const consumer = request.consumer ?? defaultConsumer();
+    checkAccount(consumer, 'consumer');
+    const account = request.account ?? accountOf(consumer);
+    checkAccount(account);
+    return {
+        profile,
+        inputs,
+        host: request.host,
+        ttlSeconds: resolveTtl(profile, request.ttl),
+        consumer,
+        account,
+        ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
+        checks: [
+            ...profile.wait_for.map(parseCheck),
+            // A remote client's checks reach only the sandbox's published ports, not the host's network.
+            ...(request.waitFor ?? []).map((text) => ({
+                ...parseCheck(text),
+                ...(context.policy.confined ? { publishedOnly: true } : {}),
+            })),
+        ],
+        checkTimeoutSeconds: checkTimeout(profile, request.inputs ?? {}),
+    };
+}
+/**
+ * The checks' time limit: a `wait_timeout` input in the request (how long the user said readiness
+ * may take, e.g. the action's wait-timeout) bounds them too; else the profile's wait_for_timeout.
+ */
+function checkTimeout(profile, given) {
+    const seconds = Number(given.wait_timeout);
+    return Number.isInteger(seconds) && seconds > 0 ? seconds : profile.wait_for_timeout;
+}
+/**
+ * The profile's defaults overlaid with `base` (a snapshot's inputs) and then the caller's `given`
+ * inputs, each checked against its declared kind and the caller's policy; `local-path` inputs come
+ * back absolute.
+ */
+async function checkInputs(context, profile, given, base = {}) {
+    const { policy } = context;
+    checkInputShapes(given);
+    const inputs = { ...profile.inputs.defaults, ...base, ...given };
+    const kinds = inputKinds(context.catalog, profile);
+    for (const [name, value] of Object.entries(inputs)) {
+        const kind = kinds.get(name) ?? 'text';
+        if (kind === 'local-path')
+            inputs[name] = localDirectory(name, value, policy);
+        else if (policy.confined && kind === 'host-ref')
+            await requireAlias(context, `input "${name}"`, value, name);
+        else if (policy.confined && kind === 'remote-path' && Object.hasOwn(given, name)) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": a remote path is fixed by the profile or the hosts file and cannot be chosen here`, { inputs: [name] });
+        }
+    }
+    return inputs;
+}
+/** How many inputs a request may give, and how long each value may be: bounds for every surface. */
+const MAX_INPUTS = 100;
+const MAX_INPUT_BYTES = 64 * 1024;
+/** Input names like `repo`; at most MAX_INPUTS of them, none longer than MAX_INPUT_BYTES. */
+function checkInputShapes(given) {
+    const names = Object.keys(given);
+    if (names.length > MAX_INPUTS) {
+        throw new dist_errors/* InputError */.dz(`inputs: at most ${MAX_INPUTS} inputs (got ${names.length})`, { field: 'inputs' });
+    }
+    for (const name of names) {
+        if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
+            throw new dist_errors/* InputError */.dz(`input ${JSON.stringify(name.slice(0, 64))}: not an input name (expected one like "repo")`, {
+                field: 'inputs',
+            });
+        }
+        const value = given[name];
+        if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_INPUT_BYTES) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": expected text of at most ${MAX_INPUT_BYTES} bytes`, {
+                inputs: [name],
+            });
+        }
+    }
+}
+/** Every required input must be non-empty. */
+function requireInputs(profile, inputs) {
+    const missing = profile.inputs.required.filter((name) => !inputs[name]);
+    if (missing.length === 0)
+        return;
+    throw new dist_errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required`, { profile: profile.id, inputs: missing });
+}
+/** What the extensions a profile may route to declare about each input (the strictest kind wins). */
+function inputKinds(catalog, profile) {
+    const kinds = new Map();
+    const extensions = profile.routing?.candidates.map((c) => c.extension) ?? [profile.extension];
+    for (const id of new Set(extensions)) {
+        for (const [name, input] of Object.entries(catalog.extension(id).inputs)) {
+            if (kinds.get(name) === undefined || kinds.get(name) === 'text')
+                kinds.set(name, input.kind);
+        }
+    }
+    return kinds;
+}
+/**
+ * A `local-path` input made absolute against the policy's base and checked to be a directory. A
+ * confined caller's path must lie inside the base, and is refused with one message whether it is
+ * outside, missing or not a directory, so refusals reveal nothing about the server's files.
+ */
+function localDirectory(name, value, policy) {
+    const absolute = (0,external_node_path_.resolve)(policy.baseDir, value);
+    if (policy.confined) {
+        const real = realpathIfExists(absolute);
+        const root = realpathIfExists(policy.baseDir) ?? policy.baseDir;
+        if (!real || !inside(root, real) || !isDirectory(real)) {
+            throw new dist_errors/* InputError */.dz(`input "${name}": ${JSON.stringify(value)} is not a directory inside the repo root`, {
+                inputs: [name],
+            });
+        }
+        return real;
+    }
+    if (!isDirectory(absolute)) {
+        throw new dist_errors/* InputError */.dz(`input "${name}": ${absolute} is not a directory`, { inputs: [name] });
+    }
+    return absolute;
+}
+async function requireAlias(context, what, value, input) {
+    const aliases = await context.aliases();
+    if (Object.hasOwn(Object.fromEntries(aliases.map((a) => [a, true])), value))
+        return;
+    throw new dist_errors/* InputError */.dz(`${what}: ${JSON.stringify(value)} is not a hosts-file alias; here hosts may only be named by alias (${aliases.join(', ') || 'none configured'})`, input ? { inputs: [input] } : { field: 'host' });
+}
+/** The sandbox's lifetime in seconds: the requested TTL (at most `max_ttl`), else the profile's. */
+function resolveTtl(profile, requested) {
+    if (requested === undefined)
+        return profile.ttl;
+    const seconds = parseTtl(requested);
+    if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
+        throw new dist_errors/* InputError */.dz(`ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', ttl: requested, max_ttl: profile.max_ttl });
+    }
+    return seconds;
+}
+/** A TTL as the caller gave it, in seconds. */
+function parseTtl(requested) {
+    const seconds = parseDurationSeconds(requested);
+    if (seconds === undefined) {
+        throw new dist_errors/* InputError */.dz(`ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, { field: 'ttl', ttl: requested });
+    }
+    return seconds;
+}
+function realpathIfExists(path) {
+    try {
+        return (0,external_node_fs_.realpathSync)(path);
+    }
+    catch {
+        return undefined;
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+function isDirectory(path) {
+    return (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+//# sourceMappingURL=plan.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/extend.js
+
+
+
+
+
+
+
+/**
+ * Pushes a live sandbox's expiry out to `ttl` from now. Its whole life may not exceed the profile's
+ * `max_ttl`; on a metered backend the hold is swapped for one covering the longer life, or the
+ * extension is refused with INSUFFICIENT_CREDITS and nothing changes.
+ */
+async function extendSandbox(deps, idText, ttl) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    return deps.store.withLock(lockKey(id), async () => {
+        const record = await getRecord(deps.store, id);
+        if (record.state !== 'ready' && record.state !== 'provisioning') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} is ${record.state}: only a live sandbox can be extended`, {
+                sandbox: id,
+            });
+        }
+        const profile = (await deps.catalog()).profile(record.profile);
+        const expiresAt = new Date(deps.now().getTime() + parseTtl(ttl) * 1000);
+        const lifeSeconds = Math.ceil((expiresAt.getTime() - Date.parse(record.created_at)) / 1000);
+        if (profile.max_ttl !== undefined && lifeSeconds > profile.max_ttl) {
+            throw new dist_errors/* InputError */.dz(`ttl: the sandbox would live ${formatDuration(lifeSeconds)} in all, longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', sandbox: id, max_ttl: profile.max_ttl });
+        }
+        let updated = { ...record, expires_at: expiresAt.toISOString(), ttl_seconds: lifeSeconds };
+        const extension = await deps.extension(record.extension);
+        // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
+        if (extension.reschedule && (record.handle || record.target)) {
+            const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
+            if (!moved) {
+                throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); gc settles its record`, { sandbox: id });
+            }
+        }
+        const quote = record.hold ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
+        if (record.hold && quote) {
+            const hold = await deps.ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
+            updated = { ...updated, hold: hold.id, estimate: quote };
+        }
+        return saveRecord(deps, updated);
+    });
+}
+//# sourceMappingURL=extend.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/lifecycle.js
+
+
+
+
+
+
+/**
+ * One sandbox's life, under its lock: create (route, record, provision, wait ready, roll back on
+ * failure), extend, destroy (teardown, meter, settle). The manager, gc and snapshots all go through
+ * here, so a state change is made and saved one way only.
+ */
+class SandboxLifecycle {
+    deps;
+    constructor(deps) {
+        this.deps = deps;
+    }
+    create(plan, steps = {}) {
+        return createSandbox(this.deps, plan, steps);
+    }
+    destroy(id, steps = {}) {
+        return destroySandbox(this.deps, id, steps);
+    }
+    extend(id, ttl) {
+        return extendSandbox(this.deps, id, ttl);
+    }
+    /** The record of one sandbox, in whatever state it is. */
+    get(id) {
+        return getRecord(this.deps.store, id);
+    }
+    save(record) {
+        return saveRecord(this.deps, record);
+    }
+    /** Changes one sandbox's record under its lock (read, change, save). */
+    update(id, change) {
+        return this.deps.store.withLock(lockKey(id), async () => saveRecord(this.deps, change(await this.get(id))));
+    }
+    extension(id) {
+        return this.deps.extension(id);
+    }
+}
+//# sourceMappingURL=lifecycle.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/balance.js
+
+/** Sums one account's history in whole cents. */
+function summarize(entries, account, now, initialCredits) {
+    const mine = entries.filter((e) => e.account === account);
+    const releasedHolds = new Set(mine.filter((e) => e.kind === 'release').map((e) => e.hold));
+    let balance = mine.length === 0 ? toCents(initialCredits) : 0;
+    const holds = [];
+    for (const e of mine) {
+        if (e.kind === 'grant')
+            balance += toCents(e.credits);
+        if (e.kind === 'debit')
+            balance -= toCents(e.credits);
+        if (e.kind === 'hold' &&
+            !releasedHolds.has(e.id) &&
+            (!e.expires_at || Date.parse(e.expires_at) > now.getTime())) {
+            holds.push(e);
+        }
+    }
+    const held = holds.reduce((sum, h) => sum + toCents(h.credits), 0);
+    return {
+        account,
+        balance: fromCents(balance),
+        held: fromCents(held),
+        available: fromCents(balance - held),
+        holds,
+    };
+}
+//# sourceMappingURL=balance.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger.js
+
+
+
+
+
+const LOCK = 'ledger';
+/**
+ * The credits ledger: an append-only history in the state store. Every check-and-append runs under
+ * one lock, so concurrent creates can never overspend; debits are idempotent per sandbox.
+ */
+class CreditsLedger {
+    #store;
+    #now;
+    #initialCredits;
+    constructor(store, options = {}) {
+        this.#store = store;
+        this.#now = options.now ?? (() => new Date());
+        this.#initialCredits = options.initialCredits ?? 0;
+    }
+    async balance(account) {
+        return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
+    }
+    /** Every account that appears in the history, with its balance. */
+    async accounts() {
+        const entries = await this.#store.readLedger();
+        const names = [...new Set(entries.map((e) => e.account))].sort();
+        return names.map((name) => summarize(entries, name, this.#now(), 0));
+    }
+    async history(account) {
+        const entries = await this.#store.readLedger();
+        return account === undefined ? entries : entries.filter((e) => e.account === account);
+    }
+    async grant(account, credits, note) {
+        checkAccount(account);
+        const cents = toCents(credits);
+        // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
+        if (!Number.isFinite(credits) ||
+            cents <= 0 ||
+            credits > MAX_CREDITS ||
+            Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)) {
+            throw new dist_errors/* InputError */.dz(`amount: expected a positive amount of at most ${MAX_CREDITS} credits with at most two decimals, got ${credits}`, { field: 'amount' });
+        }
+        if (note !== undefined && note.length > MAX_NOTE_LENGTH) {
+            throw new dist_errors/* InputError */.dz(`note: at most ${MAX_NOTE_LENGTH} characters (got ${note.length})`, {
+                field: 'note',
+            });
+        }
+        return this.#store.withLock(LOCK, async () => {
+            const entries = await this.#withInitialGrant(account);
+            const entry = this.#entry({
+                account,
+                kind: 'grant',
+                credits: fromCents(cents),
+                ...(note ? { note } : {}),
+            });
+            await this.#store.appendLedger([...entries, entry]);
+            return entry;
+        });
+    }
+    /**
+     * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
+     * refusal (the caller knows the profile and its cheaper alternatives).
+     */
+    async hold(account, credits, sandbox, expiresAt, describe) {
+        return this.#store.withLock(LOCK, async () => {
+            const pending = await this.#withInitialGrant(account);
+            const all = [...(await this.#store.readLedger()), ...pending];
+            const balance = summarize(all, account, this.#now(), 0);
+            if (toCents(balance.available) < toCents(credits)) {
+                throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
+                    account,
+                    balance: balance.balance,
+                    held: balance.held,
+                    available: balance.available,
+                    estimate: credits,
+                });
+            }
+            const entry = this.#entry({
+                account,
+                kind: 'hold',
+                credits,
+                sandbox,
+                expires_at: expiresAt.toISOString(),
+            });
+            await this.#store.appendLedger([...pending, entry]);
+            return entry;
+        });
+    }
+    /**
+     * Swaps a sandbox's hold for a new one of `credits` (e.g. when its TTL is extended), atomically:
+     * the old hold counts as available for the new one; if the new one does not fit, nothing changes.
+     */
+    async replaceHold(oldHoldId, credits, expiresAt, describe) {
+        return this.#store.withLock(LOCK, async () => {
+            const entries = await this.#store.readLedger();
+            const old = entries.find((e) => e.id === oldHoldId && e.kind === 'hold');
+            if (!old)
+                throw new dist_errors/* InputError */.dz(`no hold ${oldHoldId} in the ledger`);
+            const balance = summarize(entries, old.account, this.#now(), 0);
+            const stillHeld = balance.holds.some((h) => h.id === oldHoldId) ? toCents(old.credits) : 0;
+            if (toCents(balance.available) + stillHeld < toCents(credits)) {
+                throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
+                    account: old.account,
+                    balance: balance.balance,
+                    held: balance.held,
+                    available: balance.available,
+                    estimate: credits,
+                });
+            }
+            const hold = this.#entry({
+                account: old.account,
+                kind: 'hold',
+                credits,
+                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+                expires_at: expiresAt.toISOString(),
+            });
+            const release = this.#entry({
+                account: old.account,
+                kind: 'release',
+                credits: old.credits,
+                hold: old.id,
+                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+                note: 'replaced (TTL extended)',
+            });
+            await this.#store.appendLedger([release, hold]);
+            return hold;
+        });
+    }
+    /** Holds never released (expired ones too): what `gc` checks against the sandboxes they were for. */
+    async unreleasedHolds() {
+        const entries = await this.#store.readLedger();
+        const released = new Set(entries.filter((e) => e.kind === 'release').map((e) => e.hold));
+        return entries.filter((e) => e.kind === 'hold' && !released.has(e.id));
+    }
+    /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
+    async release(holdId, note) {
+        await this.#store.withLock(LOCK, async () => {
+            const entries = await this.#store.readLedger();
+            const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
+            if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId))
+                return;
+            await this.#store.appendLedger([
+                this.#entry({
+                    account: hold.account,
+                    kind: 'release',
+                    credits: hold.credits,
+                    hold: holdId,
+                    ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
+                    ...(note ? { note } : {}),
+                }),
+            ]);
+        });
+    }
+    /**
+     * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
+     * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
+     */
+    async settle(account, sandbox, credits, holdId, breakdown = {}) {
+        return this.#store.withLock(LOCK, async () => {
+            const entries = await this.#store.readLedger();
+            const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
+            if (existing)
+                return existing;
+            const initial = await this.#withInitialGrant(account);
+            const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
+            // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
+            // nor than the balance has: a balance never goes below zero by our own doing.
+            const balance = toCents(summarize([...entries, ...initial], account, this.#now(), 0).balance);
+            const cap = Math.min(hold ? toCents(hold.credits) : Number.POSITIVE_INFINITY, Math.max(0, balance));
+            const charged = Math.min(toCents(credits), cap);
+            const waived = toCents(credits) - charged;
+            const debit = this.#entry({
+                account,
+                kind: 'debit',
+                credits: fromCents(charged),
+                sandbox,
+                breakdown: waived > 0 ? { ...breakdown, waived: fromCents(waived) } : breakdown,
+            });
+            const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
+            const release = hold && !released
+                ? [
+                    this.#entry({
+                        account: hold.account,
+                        kind: 'release',
+                        credits: hold.credits,
+                        hold: hold.id,
+                        sandbox,
+                    }),
+                ]
+                : [];
+            // Release first, then debit: replayed line by line, `available` never dips below zero.
+            await this.#store.appendLedger([...initial, ...release, debit]);
+            return debit;
+        });
+    }
+    /** The initial grant for an account never seen before (to append in the same locked write). */
+    async #withInitialGrant(account) {
+        if (this.#initialCredits <= 0)
+            return [];
+        const entries = await this.#store.readLedger();
+        if (entries.some((e) => e.account === account))
+            return [];
+        return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
+    }
+    #entry(fields) {
+        return { id: (0,external_node_crypto_.randomUUID)(), at: this.#now().toISOString(), ...fields };
+    }
+}
+//# sourceMappingURL=ledger.js.map
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/probe.js
+
+/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
+function probeSsh(host, timeoutMs = 3000) {
+    return new Promise((resolve) => {
+        const socket = (0,external_node_net_.connect)({ host: host.ssh.address, port: host.ssh.port });
+        const done = (problem) => {
+            socket.destroy();
+            resolve(problem);
+        };
+        socket.setTimeout(timeoutMs, () => done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`));
+        socket.once('connect', () => done(undefined));
+        socket.once('error', (error) => done(`${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`));
+    });
+}
+//# sourceMappingURL=probe.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/refusals.js
+
+
+/** What routing says when it refuses: the reasons, and the cheapest ways around them. */
+/**
+ * Why no candidate can take the sandbox: a single candidate's own error (e.g. InsufficientCreditsError,
+ * an InputError), else a NoBackendAvailableError with every candidate and its reasons.
+ */
+function noneFeasible(request, decision, errors) {
+    if (decision.candidates.length === 1) {
+        const own = errors.get(0);
+        if (own instanceof dist_errors/* SandboxerError */.j8)
+            return own;
+    }
+    const table = decision.candidates
+        .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
+        .join('\n');
+    return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
+        profile: request.profile.id,
+        candidates: decision.candidates,
+    });
+}
+/** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
+function insufficientCredits(catalog, profile, request, estimate, balance, extension) {
+    const alternatives = [];
+    let fitting;
+    for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
+        const quote = extension.estimateCost?.(profile, seconds);
+        if (quote && quote.credits <= balance.available) {
+            fitting = { seconds, credits: quote.credits };
+            break;
+        }
+    }
+    if (fitting)
+        alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
+    const selfHosted = catalog
+        .profiles()
+        .filter((p) => catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
+        .map((p) => p.id.replace(/^profile\./, ''));
+    if (selfHosted.length > 0)
+        alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
+    return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
+        `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
+        `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`);
+}
+//# sourceMappingURL=refusals.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
+
+
+
+
+/**
+ * Picks the backend for a profile: tries its routing candidates in order (a profile without
+ * `routing` has one implicit candidate, its `extension`), records every rejection with its reason,
+ * and takes the first feasible one. On create, "feasible" for a metered candidate includes getting
+ * the credit hold, taken atomically, so concurrent creates can never overspend.
+ */
+class RoutingResolver {
+    #deps;
+    constructor(deps) {
+        this.#deps = deps;
+    }
+    /** Decides without creating or holding anything (`sandboxer route --explain`); looks at every candidate. */
+    explain(request) {
+        return this.#route(request, undefined);
+    }
+    /**
+     * Decides for a create and holds the credits. Throws the candidate's own error when the profile
+     * has a single candidate (e.g. InsufficientCreditsError, an InputError), else NoBackendAvailableError.
+     */
+    async choose(request, holdFor) {
+        const errors = new Map();
+        const decision = await this.#route(request, holdFor, errors);
+        if (decision.chosen)
+            return { ...decision.chosen, decision };
+        throw noneFeasible(request, decision, errors);
+    }
+    async #route(request, holdFor, errors = new Map()) {
+        const { profile } = request;
+        const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
+        const routed = profile.routing !== undefined;
+        const decision = { profile: profile.id, account: request.account, candidates: [] };
+        const live = (await this.#deps.listSandboxes()).filter((r) => sandbox.LIVE_STATES.has(r.state));
+        for (const [index, candidate] of candidates.entries()) {
+            const declaration = this.#deps.catalog.extension(candidate.extension);
+            const report = {
+                index,
+                extension: candidate.extension,
+                host: candidate.host ?? request.host ?? '(default)',
+                pricing: declaration.capabilities.pricing_model,
+                feasible: false,
+                reasons: [],
+            };
+            decision.candidates.push(report);
+            const reject = (reason, error) => {
+                report.reasons.push(reason);
+                if (error !== undefined && !errors.has(index))
+                    errors.set(index, error);
+            };
+            if (request.restore && candidate.extension !== request.restore.extension) {
+                reject(`the snapshot was taken with ${request.restore.extension}`);
+                continue;
+            }
+            if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
+                reject(`isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
+                continue;
+            }
+            let extension;
+            let inputs;
+            let host;
+            try {
+                extension = await this.#deps.extension(candidate.extension);
+                inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
+                host = await this.#host(extension, candidate, request, routed);
+            }
+            catch (error) {
+                reject((0,dist_errors/* messageOf */.bD)(error), error);
+                continue;
+            }
+            report.host = host?.name ?? 'local';
+            const remote = host;
+            if (remote?.capacity !== undefined) {
+                const used = live.filter((r) => r.host === remote.name).length;
+                if (used >= remote.capacity)
+                    reject(`host ${remote.name} is full (${used}/${remote.capacity} live sandboxes)`);
+            }
+            if (candidate.max_live !== undefined) {
+                const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
+                if (used >= candidate.max_live) {
+                    reject(`burst cap reached (${used}/${candidate.max_live} live ${profile.id} sandboxes on ${candidate.extension})`);
+                }
+            }
+            const estimate = extension.estimateCost?.(profile, request.ttlSeconds);
+            if (estimate)
+                report.estimate = estimate;
+            if (candidate.max_cost !== undefined && estimate && estimate.credits > candidate.max_cost) {
+                reject(`estimate ${estimate.credits} credits is over max_cost ${candidate.max_cost}`);
+            }
+            // Only a routed profile probes: a single candidate fails in provision with the precise SSH error.
+            if (routed && report.reasons.length === 0 && remote?.ssh) {
+                const unreachable = await (this.#deps.probe ?? probeSsh)(remote);
+                if (unreachable)
+                    reject(`host unreachable: ${unreachable}`);
+            }
+            const metered = declaration.capabilities.pricing_model === 'metered' && estimate !== undefined;
+            let hold;
+            if (report.reasons.length === 0 && metered) {
+                const describe = (balance) => insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
+                if (holdFor) {
+                    try {
+                        hold = await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
+                    }
+                    catch (error) {
+                        if (!(error instanceof dist_errors/* InsufficientCreditsError */.Yo))
+                            throw error;
+                        reject(`insufficient credits: available ${error.details.available}, estimate ${estimate.credits}`, error);
+                    }
+                }
+                else {
+                    const balance = await this.#deps.ledger.balance(request.account);
+                    if (balance.available < estimate.credits) {
+                        reject(`insufficient credits: available ${balance.available}, estimate ${estimate.credits}`);
+                    }
+                }
+            }
+            if (report.reasons.length > 0)
+                continue;
+            report.feasible = true;
+            decision.chosen ??= { report, extension, host, inputs, ...(hold ? { hold } : {}) };
+            if (holdFor)
+                break; // a create takes the first feasible candidate and looks no further
+        }
+        return decision;
+    }
+    /** The host for one candidate: local extensions need none; SSH ones resolve the candidate's or the user's. */
+    async #host(extension, candidate, request, routed) {
+        if (extension.hostKind !== 'ssh') {
+            // A routed profile's host is meant for its self-hosted candidates; a plain one is a mistake.
+            if (!routed && request.host !== undefined && request.host !== 'local') {
+                throw new dist_errors/* InputError */.dz(`host: ${extension.id} runs on this machine and takes no host (got "${request.host}")`, { field: 'host' });
+            }
+            return undefined;
+        }
+        const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
+        const host = await this.#deps.resolveHost(name);
+        if (!host) {
+            throw new dist_errors/* InputError */.dz(`host: ${extension.id} needs a host: name one (user@address[:port] or a hosts-file alias), or set a default in the hosts file`, { field: 'host' });
+        }
+        return host;
+    }
+}
+//# sourceMappingURL=resolver.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
+var snapshot_ids = __nccwpck_require__(7449);
+// EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
+var sha256_file = __nccwpck_require__(1364);
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/artifact.js
+
+
+
+
+
+/** Where the local store keeps the copy of a snapshot's artifact. */
+function localArtifactPath(artifactDir, snapshotId) {
+    if (!(0,snapshot_ids/* isSnapshotId */.Yr)(snapshotId))
+        throw new Error(`not a snapshot id: ${snapshotId}`);
+    return (0,external_node_path_.join)(artifactDir, `${snapshotId}.tar`);
+}
+/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
+async function verifyLocalArtifact(path, expected, id) {
+    const info = await (0,promises_.stat)(path).catch(() => undefined);
+    if (!info?.isFile()) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: its local copy ${path} is missing; nothing was restored`, {
+            snapshot: id,
+            path,
+        });
+    }
+    const actual = await (0,sha256_file/* sha256File */.Q)(path);
+    if (actual !== expected) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
+    }
+}
+//# sourceMappingURL=artifact.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/lookup.js
+
+
+/** One snapshot by id (`snap-…`) or by its name. */
+async function getSnapshot(store, ref) {
+    const found = (0,snapshot_ids/* isSnapshotId */.Yr)(ref) ? await store.getSnapshot(ref) : await snapshotNamed(store, ref);
+    if (!found) {
+        throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${store.location}`, {
+            snapshot: ref,
+        });
+    }
+    return found;
+}
+/** The live snapshot of that name, else the latest deleted or failed one (so errors can say what happened). */
+async function snapshotNamed(store, name, liveOnly = false) {
+    const named = (await store.listSnapshots()).filter((s) => s.name === name);
+    const live = named.find((s) => s.status === 'ready' || s.status === 'creating');
+    return live ?? (liveOnly ? undefined : named.at(-1));
+}
+/** The snapshot if it is ready to be used (pulled, restored). */
+function usable(snapshot) {
+    if (snapshot.status === 'ready')
+        return snapshot;
+    throw new dist_errors/* StateConflictError */.K$(`snapshot ${snapshot.id} is ${snapshot.status}${snapshot.status === 'deleted' ? ` (deleted at ${snapshot.updated_at})` : ''}: only a ready snapshot can be used`, { snapshot: snapshot.id, status: snapshot.status });
+}
+/** The extension's handler, if it can snapshot and restore; else an UnsupportedError that says where. */
+async function snapshotCapable(deps, extensionId) {
+    const declaration = (await deps.lifecycle.deps.catalog()).extension(extensionId);
+    const extension = await deps.lifecycle.extension(extensionId);
+    if (!declaration.capabilities.snapshot || !extension.snapshot || !extension.restore) {
+        throw new dist_errors/* UnsupportedError */.Wt(`${extensionId} does not support snapshots (capabilities.snapshot is ${declaration.capabilities.snapshot} in its declaration${declaration.capabilities.snapshot ? ', but its handler has no snapshot/restore' : ''})`, { extension: extensionId });
+    }
+    return extension;
+}
+//# sourceMappingURL=lookup.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/types.js
+
+/** Saves a snapshot record with a fresh `updated_at`. */
+async function saveSnapshot(deps, record) {
+    const updated = { ...record, updated_at: deps.lifecycle.deps.now().toISOString() };
+    await deps.lifecycle.deps.store.putSnapshot(updated);
+    return updated;
+}
+/** Held while a snapshot name is checked and taken. */
+const NAMES_LOCK = 'snapshot-names';
+function snapshotLock(id) {
+    return `snapshot-${id}`;
+}
+/** The `error` a record keeps for a failed capture or restore. */
+function snapshotErrorOf(error) {
+    return {
+        code: error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'SNAPSHOT_FAILED',
+        message: (0,dist_errors/* messageOf */.bD)(error),
+    };
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/copies.js
+
+
+
+
+
+/** The copies of a snapshot's artifact: on hosts, and in this machine's local store. */
+/** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
+async function pullSnapshot(deps, ref, options = {}) {
+    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
+    if (snapshot.locations.some((l) => l.kind === 'local'))
+        return snapshot;
+    const from = snapshot.locations.find((l) => l.kind === 'host');
+    const extension = await deps.lifecycle.extension(snapshot.extension);
+    if (!from || !extension.pullArtifact) {
+        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy that can be pulled`, {
+            snapshot: snapshot.id,
+        });
+    }
+    const path = localArtifactPath(deps.artifactDir, snapshot.id);
+    await (0,promises_.mkdir)(deps.artifactDir, { recursive: true, mode: 0o700 });
+    options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
+    await extension.pullArtifact(from, path, options);
+    try {
+        await verifyLocalArtifact(path, snapshot.sha256, snapshot.id);
+    }
+    catch (error) {
+        await (0,promises_.rm)(path, { force: true });
+        throw error;
+    }
+    return addLocation(deps, snapshot.id, { kind: 'local', path });
+}
+/** Records one more copy of the artifact (once). */
+async function addLocation(deps, id, location) {
+    const { store } = deps.lifecycle.deps;
+    return store.withLock(snapshotLock(id), async () => {
+        const current = await store.getSnapshot(id);
+        if (!current)
+            throw new dist_errors/* NotFoundError */.m_(`snapshot ${id} disappeared`, { snapshot: id });
+        const same = (l) => l.kind === location.kind &&
+            l.path === location.path &&
+            (l.kind === 'local' || (location.kind === 'host' && l.host === location.host));
+        if (current.locations.some(same))
+            return current;
+        return saveSnapshot(deps, { ...current, locations: [...current.locations, location] });
+    });
+}
+function describeLocation(location) {
+    return location.kind === 'local' ? `local copy ${location.path}` : `${location.path} on ${location.host}`;
+}
+//# sourceMappingURL=copies.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/capture.js
+
+
+
+
+
+
+
+
+const DEFAULT_OPTIONS = {
+    capture: ['workspace', 'volumes'],
+    consistency: 'pause',
+};
+/**
+ * Captures a ready sandbox. Held under the sandbox's lock, so a destroy waits for it. The record is
+ * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
+ */
+async function captureSnapshot(deps, sandboxText, options = {}) {
+    const { lifecycle } = deps;
+    const name = options.name === undefined ? undefined : (0,snapshot_ids/* parseSnapshotName */.FZ)(options.name);
+    const sandbox = await lifecycle.get(sandboxText);
+    return lifecycle.deps.store.withLock(lockKey(sandbox.id), async () => {
+        const record = await lifecycle.get(sandbox.id);
+        if (record.state !== 'ready') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be snapshotted`, { sandbox: record.id, state: record.state });
+        }
+        const extension = await snapshotCapable(deps, record.extension);
+        const settings = (await lifecycle.deps.catalog()).profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
+        let snapshot = await recordCreating(deps, record, name);
+        const localPath = localArtifactPath(deps.artifactDir, snapshot.id);
+        try {
+            const artifact = await extension.snapshot(handleOf(record), {
+                snapshotId: snapshot.id,
+                capture: settings.capture,
+                consistency: settings.consistency,
+                localPath,
+                ...(options.progress ? { progress: options.progress } : {}),
+                ...(options.signal ? { signal: options.signal } : {}),
+            });
+            snapshot = await saveSnapshot(deps, {
+                ...snapshot,
+                status: 'ready',
+                size_bytes: artifact.size_bytes,
+                sha256: artifact.sha256,
+                locations: [artifact.location],
+                contents: artifact.contents,
+                consistency: artifact.consistency,
+                paused_ms: artifact.paused_ms,
+                inputs: artifact.inputs,
+            });
+        }
+        catch (error) {
+            await saveSnapshot(deps, { ...snapshot, status: 'failed', error: snapshotErrorOf(error) });
+            await (0,promises_.rm)(localPath, { force: true });
+            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                throw error;
+            throw new dist_errors/* SnapshotError */.JC(`snapshot of sandbox ${record.id} failed: ${(0,dist_errors/* messageOf */.bD)(error)} (services were resumed; nothing was kept)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
+        }
+        snapshot = await chargeStorage(deps, extension, record, snapshot, options);
+        if (options.pull)
+            snapshot = await pullSnapshot(deps, snapshot.id, options);
+        return snapshot;
+    });
+}
+/** The `creating` record, saved under the names lock so two snapshots can never share a name. */
+async function recordCreating(deps, record, name) {
+    const { store, now } = deps.lifecycle.deps;
+    const at = now().toISOString();
+    const snapshot = {
+        id: (0,snapshot_ids/* newSnapshotId */.qc)(),
+        ...(name ? { name } : {}),
+        status: 'creating',
+        sandbox_id: record.id,
+        profile: record.profile,
+        extension: record.extension,
+        host: record.host,
+        ...(record.account ? { account: record.account } : {}),
+        created_at: at,
+        updated_at: at,
+        locations: [],
+        inputs: {},
+    };
+    return store.withLock(NAMES_LOCK, async () => {
+        if (name && (await snapshotNamed(store, name, true))) {
+            throw new dist_errors/* StateConflictError */.K$(`name: a snapshot named "${name}" already exists; pick another or delete it`, {
+                field: 'name',
+                name,
+            });
+        }
+        return saveSnapshot(deps, snapshot);
+    });
+}
+/** What keeping the artifact costs, debited at once; never more than the account has available. */
+async function chargeStorage(deps, extension, record, snapshot, options) {
+    const quoted = extension.snapshotCost?.(snapshot.size_bytes ?? 0);
+    if (!quoted || quoted.credits <= 0 || !record.account)
+        return snapshot;
+    const { ledger } = deps.lifecycle.deps;
+    const { available } = await ledger.balance(record.account);
+    const credits = Math.max(0, Math.min(quoted.credits, available));
+    const cost = {
+        credits,
+        breakdown: {
+            ...quoted.breakdown,
+            ...(credits < quoted.credits ? { waived: quoted.credits - credits } : {}),
+        },
+    };
+    await ledger.settle(record.account, snapshot.id, cost.credits, undefined, cost.breakdown);
+    options.progress?.(`snapshot ${snapshot.id}: debited ${cost.credits} credits for storage from "${record.account}"`);
+    return saveSnapshot(deps, { ...snapshot, cost });
+}
+//# sourceMappingURL=capture.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/restore.js
+
+
+
+
+
+
+
+/**
+ * Brings a snapshot back. `new`: a create like any other (routing, credits, wait-ready) whose
+ * workspace and volumes come from the artifact. `in-place`: over a ready sandbox of the same
+ * extension, which keeps its id. Checksums are verified before anything is changed.
+ */
+async function restoreSnapshot(deps, ref, options = {}) {
+    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
+    const extension = await snapshotCapable(deps, snapshot.extension);
+    if ((options.mode ?? 'new') === 'new') {
+        if (options.sandbox) {
+            throw new dist_errors/* InputError */.dz('mode: only an in-place restore restores over a given sandbox', { field: 'mode' });
+        }
+        return restoreAsNew(deps, snapshot, extension, options);
+    }
+    if (options.host) {
+        throw new dist_errors/* InputError */.dz('mode: an in-place restore stays on its sandbox; a host is for new restores', {
+            field: 'mode',
+        });
+    }
+    return restoreInPlace(deps, snapshot, extension, options);
+}
+/** A create through routing, credits and wait-ready, made by the extension's restore instead of provision. */
+async function restoreAsNew(deps, snapshot, extension, options) {
+    // Where it goes is checked like any create's host; by default, back where it was taken.
+    const plan = await planCreate(await deps.planning(), {
+        profile: snapshot.profile,
+        ...(options.host ? { host: options.host } : {}),
+        ...(options.inputs ? { inputs: options.inputs } : {}),
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.consumer ? { consumer: options.consumer } : {}),
+        ...(options.account ? { account: options.account } : {}),
+    }, snapshot);
+    if (plan.host === undefined && extension.hostKind === 'ssh')
+        plan.host = snapshot.host;
+    // Pulled and verified before anything is recorded: a corrupt artifact creates nothing.
+    const source = await sourceFor(deps, snapshot, extension, plan.host, options.progress);
+    try {
+        return await deps.lifecycle.create(plan, {
+            ...(options.progress ? { progress: options.progress } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onRecord ? { onRecord: options.onRecord } : {}),
+            make: (chosen, request) => {
+                if (!chosen.restore)
+                    throw new dist_errors/* InputError */.dz(`${chosen.id} cannot restore snapshots`);
+                return chosen.restore(source, { mode: 'new', request });
+            },
+        });
+    }
+    catch (error) {
+        // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
+        const cause = error instanceof dist_errors/* ProvisionError */.uv ? error.cause : undefined;
+        if (cause instanceof dist_errors/* SnapshotError */.JC || cause instanceof dist_errors/* SnapshotCorruptError */.MD)
+            throw cause;
+        throw error;
+    }
+}
+/** Over a ready sandbox of the same extension, under its lock; it keeps its id and its life. */
+async function restoreInPlace(deps, snapshot, extension, options) {
+    const { lifecycle } = deps;
+    const sandboxId = (await lifecycle.get(options.sandbox ?? snapshot.sandbox_id)).id;
+    return lifecycle.deps.store.withLock(lockKey(sandboxId), async () => {
+        const record = await lifecycle.get(sandboxId);
+        if (record.state !== 'ready') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: restore in place needs a ready sandbox (or restore as a new one)`, { sandbox: record.id, state: record.state });
+        }
+        if (record.extension !== snapshot.extension) {
+            throw new dist_errors/* InputError */.dz(`snapshot ${snapshot.id} was taken with ${snapshot.extension}; sandbox ${record.id} runs on ${record.extension}`);
+        }
+        const planning = await deps.planning();
+        const raw = await checkInputs(planning, planning.catalog.profile(record.profile), options.inputs ?? {}, snapshot.inputs);
+        const inputs = extension.validateInputs(raw, { restore: true });
+        const source = await sourceFor(deps, snapshot, extension, record.host, options.progress);
+        const { progress, signal } = options;
+        const operation = { ...(progress ? { progress } : {}), ...(signal ? { signal } : {}) };
+        progress?.(`sandbox ${record.id}: restoring snapshot ${snapshot.id} in place`);
+        let handle;
+        let reachability;
+        try {
+            handle = await extension.restore(source, {
+                mode: 'in-place',
+                handle: handleOf(record),
+                createdAt: new Date(record.created_at),
+                expiresAt: new Date(record.expires_at),
+                inputs,
+                ...operation,
+            });
+            progress?.(`sandbox ${record.id}: waiting until ready`);
+            reachability = await extension.waitReady(handle, operation);
+        }
+        catch (error) {
+            await lifecycle.save({ ...record, error: { step: 'restore', ...snapshotErrorOf(error) } });
+            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
+                throw error;
+            throw new dist_errors/* SnapshotError */.JC(`sandbox ${record.id}: restoring ${snapshot.id} in place failed: ${(0,dist_errors/* messageOf */.bD)(error)} (the sandbox is still registered: retry, or destroy it)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
+        }
+        const { error: _previous, ...rest } = record;
+        const saved = await lifecycle.save({ ...rest, handle, reachability, restored_from: snapshot.id });
+        progress?.(`sandbox ${record.id}: restored from ${snapshot.id}`);
+        return saved;
+    });
+}
+/**
+ * What the extension gets: the record, plus a verified local copy when the target host has none
+ * of its own (pulled first if need be). Local extensions always restore from the local copy.
+ */
+async function sourceFor(deps, snapshot, extension, host, progress) {
+    const onHost = snapshot.locations.some((l) => l.kind === 'host' && l.host === host);
+    const source = {
+        snapshot,
+        addLocation: async (location) => {
+            await addLocation(deps, snapshot.id, location);
+        },
+    };
+    if (extension.hostKind === 'ssh' && onHost)
+        return source;
+    const pulled = await pullSnapshot(deps, snapshot.id, progress ? { progress } : {});
+    const local = pulled.locations.find((l) => l.kind === 'local');
+    if (!local)
+        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
+    await verifyLocalArtifact(local.path, snapshot.sha256, snapshot.id);
+    return { ...source, snapshot: pulled, localPath: local.path };
+}
+//# sourceMappingURL=restore.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/operations.js
+
+
+
+
+
+
+
+/**
+ * Snapshots of live sandboxes and their restore: the orchestration around the extension's
+ * `snapshot`/`restore` hooks, the snapshot records in the state store, and the local copies of
+ * artifacts (`<home>/snapshots/artifacts/`) that let a snapshot outlive the host it was taken on.
+ */
+class SnapshotOperations {
+    #deps;
+    constructor(deps) {
+        this.#deps = deps;
+    }
+    /** Captures a ready sandbox (see capture.ts). */
+    create(sandbox, options = {}) {
+        return captureSnapshot(this.#deps, sandbox, options);
+    }
+    /** Ready snapshots (with `all`, failed and deleted ones too), oldest first. */
+    async list(options = {}) {
+        const records = await this.#deps.lifecycle.deps.store.listSnapshots();
+        return options.all ? records : records.filter((r) => r.status === 'ready' || r.status === 'creating');
+    }
+    /** One snapshot by id (`snap-…`) or by its name. */
+    get(ref) {
+        return getSnapshot(this.#deps.lifecycle.deps.store, ref);
+    }
+    /** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
+    pull(ref, options = {}) {
+        return pullSnapshot(this.#deps, ref, options);
+    }
+    /** Brings a snapshot back, as a new sandbox or in place (see restore.ts). */
+    restore(ref, options = {}) {
+        return restoreSnapshot(this.#deps, ref, options);
+    }
+    /** Deletes every copy of the artifact, then marks the snapshot `deleted`; copies that resist stay listed. */
+    async delete(ref, options = {}) {
+        const { store } = this.#deps.lifecycle.deps;
+        const snapshot = await this.get(ref);
+        return store.withLock(snapshotLock(snapshot.id), async () => {
+            const current = (await store.getSnapshot(snapshot.id)) ?? snapshot;
+            if (current.status === 'deleted')
+                return current;
+            if (current.status === 'creating') {
+                throw new dist_errors/* StateConflictError */.K$(`snapshot ${current.id} is still being taken; delete it when it is ready (or failed)`, { snapshot: current.id });
+            }
+            const extension = await this.#deps.lifecycle.extension(current.extension);
+            const remaining = [];
+            const problems = [];
+            for (const location of current.locations) {
+                try {
+                    if (location.kind === 'local')
+                        await (0,promises_.rm)(location.path, { force: true });
+                    else if (extension.deleteArtifact)
+                        await extension.deleteArtifact(location, options);
+                    else
+                        throw new Error(`${extension.id} cannot delete artifacts it keeps on hosts`);
+                    options.progress?.(`deleted ${describeLocation(location)}`);
+                }
+                catch (error) {
+                    remaining.push(location);
+                    problems.push(`${describeLocation(location)}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+                }
+            }
+            if (problems.length > 0) {
+                await saveSnapshot(this.#deps, { ...current, locations: remaining });
+                throw new dist_errors/* SnapshotError */.JC(`snapshot ${current.id}: could not delete ${problems.join('; ')} (delete it again to retry)`, { snapshot: current.id });
+            }
+            return saveSnapshot(this.#deps, { ...current, status: 'deleted', locations: [] });
+        });
+    }
+}
+//# sourceMappingURL=operations.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
+ * process can pick up where another left off. A facade: requests are checked and planned here
+ * (lifecycle/plan.ts), and every change of a sandbox goes through the one lifecycle that gc and
+ * snapshots use too.
+ */
+class SandboxManager {
+    #loadCatalog;
+    #catalog;
+    #store;
+    #hosts;
+    #policy;
+    #lifecycle;
+    #ledger;
+    #home;
+    #snapshots;
+    constructor(options) {
+        const { catalog, store, probe } = options;
+        this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
+        this.#store = store;
+        this.#home = options.home;
+        this.#hosts = options.hosts ?? localOnly;
+        this.#policy = options.inputs;
+        const now = options.now ?? (() => new Date());
+        this.#ledger = new CreditsLedger(store, { now, initialCredits: options.initialCredits ?? 0 });
+        const runtime = {
+            home: options.home,
+            ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+            ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
+            ...(options.warn ? { warn: options.warn } : {}),
+        };
+        const extension = async (id) => (await this.catalog()).instantiate(id, runtime);
+        this.#lifecycle = new SandboxLifecycle({
+            store,
+            catalog: () => this.catalog(),
+            extension,
+            ledger: this.#ledger,
+            now,
+            router: (loaded) => new RoutingResolver({
+                catalog: loaded,
+                extension,
+                ledger: this.#ledger,
+                listSandboxes: () => store.listSandboxes(),
+                resolveHost: (name) => this.#hosts.resolve(name),
+                ...(probe ? { probe } : {}),
+            }),
+        });
+    }
+    /** The catalog, loaded on first use. */
+    catalog() {
+        this.#catalog ??= this.#loadCatalog();
+        return this.#catalog;
+    }
+    /** The credits ledger (balances, grants, history) over the same state store. */
+    get ledger() {
+        return this.#ledger;
+    }
+    /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
+    get snapshots() {
+        this.#snapshots ??= new SnapshotOperations({
+            lifecycle: this.#lifecycle,
+            artifactDir: `${this.#home}/snapshots/artifacts`,
+            planning: () => this.#planning(),
+        });
+        return this.#snapshots;
+    }
+    /**
+     * Validates everything first (nothing is recorded for bad input), then creates: see
+     * lifecycle/create.ts for the record, rollback and readiness.
+     */
+    async create(request, options = {}) {
+        const plan = await planCreate(await this.#planning(), request);
+        return this.#lifecycle.create(plan, options);
+    }
+    /**
+     * Decides where a sandbox of this profile would go and why, without creating anything or holding
+     * credits; the request is checked exactly as a create's is.
+     */
+    async route(request) {
+        const planning = await this.#planning();
+        const plan = await planCreate(planning, request);
+        return this.#lifecycle.deps.router(planning.catalog).explain(plan);
+    }
+    /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
+    async estimate(profileId, ttl) {
+        const profile = (await this.catalog()).profile(profileId);
+        const extension = await this.#lifecycle.extension(profile.extension);
+        return extension.estimateCost?.(profile, resolveTtl(profile, ttl));
+    }
+    /** The record of one sandbox, in whatever state it is. */
+    get(idText) {
+        return getRecord(this.#store, idText);
+    }
+    /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
+    list(options = {}) {
+        return listRecords(this.#store, options);
+    }
+    /**
+     * Takes over a record made elsewhere (the action's main step, a record file), so that `destroy`
+     * and `logs` can work on it here. An existing record with the same id is left as it is.
+     */
+    async adopt(record) {
+        const valid = sandbox.sandboxRecordSchema.parse(record);
+        return this.#store.withLock(lockKey(valid.id), async () => {
+            const existing = await this.#store.getSandbox(valid.id);
+            if (existing)
+                return existing;
+            await this.#store.putSandbox({ ...valid, owner_pid: undefined });
+            return valid;
+        });
+    }
+    /** Pushes a live sandbox's expiry out (see lifecycle/extend.ts). */
+    extend(idText, ttl) {
+        return this.#lifecycle.extend(idText, ttl);
+    }
+    /** Streams the tail of each service's log, for extensions that can (others: nothing to show). */
+    async logs(idText, options) {
+        const record = await this.get(idText);
+        if (!record.handle && !record.target)
+            return false;
+        const extension = await this.#lifecycle.extension(record.extension);
+        if (!extension.logs)
+            return false;
+        await extension.logs(handleOf(record), options);
+        return true;
+    }
+    /** A connection to a ready sandbox's host, for port forwards and checks (see reach/). */
+    async openChannel(idText) {
+        const { record, extension } = await this.#ready(idText);
+        if (!extension.openChannel) {
+            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} cannot reach a sandbox's ports`, {
+                extension: record.extension,
+            });
+        }
+        return extension.openChannel(handleOf(record));
+    }
+    /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
+    async exec(idText, request) {
+        const { record, extension } = await this.#ready(idText);
+        if (this.#policy.confined && record.host === 'local') {
+            // A local sandbox's workspace is on the server's own machine: a remote client gets no shell there.
+            throw new dist_errors/* UnsupportedError */.Wt(`sandbox ${record.id} runs on the server's own machine: exec is not offered to remote clients`, {
+                sandbox: record.id,
+            });
+        }
+        if (!extension.exec) {
+            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} cannot run commands in a sandbox`, {
+                extension: record.extension,
+            });
+        }
+        return extension.exec(handleOf(record), request);
+    }
+    /** How ssh(1) logs in to a ready sandbox's host (`sandboxer ssh`, the action's ssh-config). */
+    async loginTarget(idText) {
+        const { record, extension } = await this.#ready(idText);
+        if (!extension.loginTarget) {
+            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} has no host to log in to`, {
+                extension: record.extension,
+            });
+        }
+        return extension.loginTarget(handleOf(record));
+    }
+    /** Records (or clears) the detached keeper of a sandbox, so destroy and gc stop it. */
+    setKeeper(idText, keeper) {
+        return this.#lifecycle.update((0,ids/* parseSandboxId */.Am)(idText), (record) => ({ ...record, keeper }));
+    }
+    /**
+     * Tears the sandbox down and marks it `destroyed`; idempotent, and retried safely after a
+     * teardown that left something (see lifecycle/destroy.ts).
+     */
+    destroy(idText, options = {}) {
+        return this.#lifecycle.destroy(idText, options);
+    }
+    /**
+     * Reconciles the store with reality (see gc/gc.ts): finishes stuck and expired sandboxes, releases
+     * orphaned holds, and removes what hosts hold that is expired or known to be gone.
+     */
+    gc(options = {}) {
+        return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
+    }
+    async #ready(idText) {
+        const record = await this.get(idText);
+        if (record.state !== 'ready') {
+            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`, {
+                sandbox: record.id,
+                state: record.state,
+            });
+        }
+        return { record, extension: await this.#lifecycle.extension(record.extension) };
+    }
+    async #planning() {
+        return { catalog: await this.catalog(), policy: this.#policy, aliases: () => this.#hosts.aliases() };
+    }
+}
+//# sourceMappingURL=manager.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
+var proper_lockfile = __nccwpck_require__(4860);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
+var lib = __nccwpck_require__(8245);
+;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
+
+const timestamp = iso/* datetime */.w$();
+/**
+ * Where a copy of a snapshot's artifact is kept: on the host the sandbox ran on (SSH extensions keep
+ * it there, next to the sandbox directories), or in this machine's local store. A snapshot may have
+ * several copies; every one has the same sha256.
+ */
+const snapshotLocationSchema = src_schemas/* discriminatedUnion */.gMt('kind', [
+    src_schemas/* object */.Ikc({
+        kind: src_schemas/* literal */.euz('host'),
+        /** The hosts-file alias or `user@address:port` the copy lives on. */
+        host: src_schemas/* string */.YjP(),
+        /** The resolved host (no secrets), so any process can reach it again. */
+        target: src_schemas/* looseObject */._H3({ name: src_schemas/* string */.YjP() }),
+        path: src_schemas/* string */.YjP(),
+    }),
+    src_schemas/* object */.Ikc({ kind: src_schemas/* literal */.euz('local'), path: src_schemas/* string */.YjP() }),
+]);
+/** One named volume captured from a compose stack: its compose key, the service and path it was mounted at. */
+const capturedVolumeSchema = src_schemas/* object */.Ikc({
+    key: src_schemas/* string */.YjP(),
+    service: src_schemas/* string */.YjP(),
+    path: src_schemas/* string */.YjP(),
+});
+/** What the artifact holds. */
+const snapshotContentsSchema = src_schemas/* object */.Ikc({
+    workspace: src_schemas/* boolean */.zMY(),
+    volumes: src_schemas/* array */.YOg(capturedVolumeSchema).default([]),
+});
+/** creating → ready, or → failed (nothing kept); ready → deleted (artifacts removed). */
+const snapshotStatusSchema = src_schemas/* enum */.k5n(['creating', 'ready', 'failed', 'deleted']);
+/** The record of one snapshot, as the state store keeps it and `--json` prints it. */
+const snapshotRecordSchema = src_schemas/* object */.Ikc({
+    id: src_schemas/* string */.YjP(),
+    name: src_schemas/* string */.YjP().optional(),
+    status: snapshotStatusSchema,
+    /** The sandbox it was taken from (which may be destroyed since). */
+    sandbox_id: src_schemas/* string */.YjP(),
+    profile: src_schemas/* string */.YjP(),
+    extension: src_schemas/* string */.YjP(),
+    host: src_schemas/* string */.YjP(),
+    account: src_schemas/* string */.YjP().optional(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    size_bytes: src_schemas/* number */.aig().int().nonnegative().optional(),
+    /** Of the artifact file, hex; verified before any restore. */
+    sha256: src_schemas/* string */.YjP()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+    locations: src_schemas/* array */.YOg(snapshotLocationSchema).default([]),
+    contents: snapshotContentsSchema.optional(),
+    /** How services were held still while the capture ran, and for how long. */
+    consistency: src_schemas/* enum */.k5n(['pause', 'stop', 'none']).optional(),
+    paused_ms: src_schemas/* number */.aig().int().nonnegative().optional(),
+    /** The non-secret inputs a restore needs to bring the stack back (never `env`: values may be secret). */
+    inputs: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* string */.YjP()).default({}),
+    /** What keeping it cost (metered backends that charge for storage). */
+    cost: src_schemas/* object */.Ikc({ credits: src_schemas/* number */.aig().nonnegative(), breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).default({}) })
+        .optional(),
+    error: src_schemas/* object */.Ikc({ code: src_schemas/* string */.YjP(), message: src_schemas/* string */.YjP() }).optional(),
+});
+//# sourceMappingURL=snapshot.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/home.js
+
+
+/**
+ * `$SANDBOXER_HOME`, else `~/.sandboxer`. Its own module so that commands which only need the path
+ * (list, status, credits) do not load the file store's locking and atomic-write dependencies.
+ */
+function defaultHome(env = process.env) {
+    return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
+}
+//# sourceMappingURL=home.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/canonical-records.js
+
+
+
+
+/**
+ * Remembers which record files are *canonical*: exactly the text the store writes for a record that
+ * passes the schema (`JSON.stringify(parsed, null, 2)` plus a newline). Such a text needs no
+ * validation to be read — `JSON.parse` gives the same value the schema would — so a reader that has
+ * seen it before does not load zod at all: loading zod and parsing 1,000 records was two thirds of
+ * `sandboxer list --json`'s time.
+ *
+ * Kept by content (sha256 of the text), not by file name or modification time: an entry is a fact
+ * about a text that no later write can make false, so there is no invalidation and no race between
+ * processes; a rewritten record simply has a new hash. Only RECORD_FORMAT (a hash of the record
+ * schema, regenerated by `pnpm generate`) retires every entry, when the schema changes.
+ *
+ * The file is a cache: unreadable, foreign or corrupt means empty, and failing to write it only costs
+ * the next reader the validation.
+ */
+class canonical_records_CanonicalRecords {
+    #path;
+    #known;
+    /** Keys known or learned as canonical that the caller has met in this run. */
+    #met = new Set();
+    #learned = false;
+    constructor(home) {
+        this.#path = join(home, 'cache', 'canonical-records.json');
+        this.#known = readKnown(this.#path);
+    }
+    /** The text's key: its sha256, hex. */
+    static keyOf(text) {
+        return createHash('sha256').update(text).digest('hex');
+    }
+    /** True when this text was found canonical before (the caller may then trust `JSON.parse(text)`). */
+    has(key) {
+        if (!this.#known.has(key))
+            return false;
+        this.#met.add(key);
+        return true;
+    }
+    /** Records that a text the caller validated with the schema is canonical. */
+    learn(key) {
+        this.#met.add(key);
+        if (!this.#known.has(key))
+            this.#learned = true;
+    }
+    /**
+     * Writes what was learned. After a full listing (`prune`), only the keys met in it are kept, so the
+     * file never outgrows the store; after reading one record, the others stay.
+     */
+    save(options) {
+        const stale = options.prune && this.#met.size < this.#known.size;
+        if (!this.#learned && !stale)
+            return;
+        writeKnown(this.#path, options.prune ? [...this.#met] : [...new Set([...this.#known, ...this.#met])]);
+    }
+}
+function readKnown(path) {
+    try {
+        const file = JSON.parse(readFileSync(path, 'utf8'));
+        if (file.format !== RECORD_FORMAT || !Array.isArray(file.canonical))
+            return new Set();
+        return new Set(file.canonical.filter((key) => typeof key === 'string'));
+    }
+    catch {
+        return new Set();
+    }
+}
+function writeKnown(path, canonical) {
+    const temporary = `${path}.${process.pid}.tmp`;
+    try {
+        mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+        writeFileSync(temporary, `${JSON.stringify({ format: RECORD_FORMAT, canonical })}\n`, {
+            mode: 0o600,
+        });
+        // A rename, so a concurrent reader sees the old file or the new one, never half of one.
+        renameSync(temporary, path);
+    }
+    catch {
+        try {
+            rmSync(temporary, { force: true });
+        }
+        catch {
+            // Nothing was written where nothing can be.
+        }
+    }
+}
+//# sourceMappingURL=canonical-records.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/record-files.js
+
+
+
+
+
+/**
+ * How records sit on disk, shared by the file store and the read-only reader below so both name a
+ * broken file and order a listing the same way. Kept free of the store's locking and atomic-write
+ * dependencies: `list` and `status` load this module and nothing heavier.
+ */
+/** Sandbox record files in `<home>/sandboxes/`; anything else there (a writer's temporary file) is not one. */
+const SANDBOX_FILE = /^[a-z0-9]{12}\.json$/;
+/** The text the store writes for a validated record; the one text CanonicalRecords trusts unvalidated. */
+function recordText(record) {
+    return `${JSON.stringify(record, null, 2)}\n`;
+}
+/** The validated content of a record file, or a StateCorruptError that names the file and how to get past it. */
+function parseRecordFile(path, text, schema) {
+    try {
+        return schema.parse(JSON.parse(text));
+    }
+    catch (error) {
+        throw new dist_errors/* StateCorruptError */.LC(`state file ${path} cannot be read (${(0,dist_errors/* messageOf */.bD)(error).split('\n')[0]}); move it aside to continue`, { file: path }, { cause: error });
+    }
+}
+/**
+ * The collator `localeCompare` uses, made once: looking it up again on every call made sorting 1,000
+ * records take ~18 ms. Same order as `a.localeCompare(b)`, by definition.
+ */
+const collator = new Intl.Collator();
+/** Oldest first, ties by id: the order of every listing, so repeated lists agree. */
+function byCreation(a, b) {
+    return collator.compare(a.created_at, b.created_at) || collator.compare(a.id, b.id);
+}
+/**
+ * The sandbox records of a home, read-only, for one-shot commands that only read them (`list`,
+ * `status`). Same results and errors as FileStateStore, but it reads with synchronous calls: a
+ * process that runs one listing and exits has nothing else for the event loop to do, and per-file
+ * `readFile` from fs/promises pays an open/fstat/read/close round trip through the thread pool for
+ * each file — about 0.1 s more than a sync loop for 1,000 records here. The long-running server
+ * keeps the store's asynchronous reads.
+ *
+ * A record whose exact text it has validated before (CanonicalRecords, in `<home>/cache/`) is taken
+ * as it is; only new or changed texts load the schema, which is most of the cost of a listing.
+ */
+class FileRecordReader {
+    location;
+    #sandboxDir;
+    #loadSchema;
+    #schema;
+    /** `loadSchema` is for tests, which count how often the schema is needed. */
+    constructor(home, options = {}) {
+        this.location = home;
+        this.#sandboxDir = join(home, 'sandboxes');
+        this.#loadSchema =
+            options.loadSchema ?? (async () => (await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 4357))).sandboxRecordSchema);
+    }
+    async getSandbox(id) {
+        if (!isSandboxId(id))
+            return undefined;
+        const path = join(this.#sandboxDir, `${id}.json`);
+        const text = readIfExists(path);
+        if (text === undefined)
+            return undefined;
+        const canonical = new CanonicalRecords(this.location);
+        const record = await this.#parse(path, text, canonical);
+        canonical.save({ prune: false });
+        return record;
+    }
+    /** Every record, oldest first; a corrupt file is skipped, as the store does (`status <id>` names it). */
+    async listSandboxes() {
+        let names;
+        try {
+            names = readdirSync(this.#sandboxDir).filter((n) => SANDBOX_FILE.test(n));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const canonical = new CanonicalRecords(this.location);
+        const records = [];
+        for (const name of names) {
+            const path = join(this.#sandboxDir, name);
+            const text = readIfExists(path);
+            if (text === undefined)
+                continue;
+            try {
+                records.push(await this.#parse(path, text, canonical));
+            }
+            catch (error) {
+                if (!(error instanceof StateCorruptError))
+                    throw error;
+            }
+        }
+        canonical.save({ prune: true });
+        return records.sort(byCreation);
+    }
+    async #parse(path, text, canonical) {
+        const key = CanonicalRecords.keyOf(text);
+        if (canonical.has(key))
+            return JSON.parse(text);
+        this.#schema ??= this.#loadSchema();
+        const record = parseRecordFile(path, text, await this.#schema);
+        // Hand-edited or from another version (extra keys, missing defaults): valid, but not taken as is.
+        if (recordText(record) === text)
+            canonical.learn(key);
+        return record;
+    }
+}
+/** A file's text, or undefined when it is gone (destroyed and removed between readdir and read). */
+function readIfExists(path) {
+    try {
+        return readFileSync(path, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw error;
+    }
+}
+//# sourceMappingURL=record-files.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/file-store.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
+const TORN_LINE_MAX = 64 * 1024;
+/** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
+const STALE_LOCK_MS = 10_000;
+/**
+ * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`, one per snapshot
+ * under `<home>/snapshots/`.
+ *
+ * Why it is safe with many processes and after `kill -9`: every write goes to a temporary file that
+ * is fsynced and then renamed over the record (write-file-atomic), so a reader sees the old record or
+ * the new one, never half of one; a writer killed mid-write leaves at most a stray temporary file,
+ * which readers ignore. Read-modify-write sequences run under `withLock` (proper-lockfile: an
+ * atomic `mkdir` lock that its holder keeps fresh, and that others take over once it goes stale).
+ */
+class FileStateStore {
+    location;
+    #sandboxDir;
+    #snapshotDir;
+    #lockDir;
+    #ledgerFile;
+    constructor(home = defaultHome()) {
+        this.location = home;
+        this.#sandboxDir = (0,external_node_path_.join)(home, 'sandboxes');
+        this.#snapshotDir = (0,external_node_path_.join)(home, 'snapshots');
+        this.#lockDir = (0,external_node_path_.join)(home, 'locks');
+        this.#ledgerFile = (0,external_node_path_.join)(home, 'ledger.jsonl');
+        (0,external_node_fs_.mkdirSync)(this.#sandboxDir, { recursive: true, mode: 0o700 });
+        (0,external_node_fs_.mkdirSync)(this.#lockDir, { recursive: true, mode: 0o700 });
+    }
+    /** Where local copies of snapshot artifacts go (`<home>/snapshots/artifacts/`). */
+    get artifactDir() {
+        return (0,external_node_path_.join)(this.#snapshotDir, 'artifacts');
+    }
+    async getSandbox(id) {
+        if (!(0,ids/* isSandboxId */.rN)(id))
+            return undefined;
+        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), sandbox.sandboxRecordSchema);
+    }
+    async putSandbox(record) {
+        const valid = sandbox.sandboxRecordSchema.parse(record);
+        if (!(0,ids/* isSandboxId */.rN)(valid.id))
+            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
+        await lib((0,external_node_path_.join)(this.#sandboxDir, `${valid.id}.json`), recordText(valid), {
+            mode: 0o600,
+            fsync: true,
+        });
+    }
+    async listSandboxes() {
+        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, sandbox.sandboxRecordSchema);
+    }
+    async getSnapshot(id) {
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(id))
+            return undefined;
+        return this.#read((0,external_node_path_.join)(this.#snapshotDir, `${id}.json`), snapshotRecordSchema);
+    }
+    async putSnapshot(record) {
+        const valid = snapshotRecordSchema.parse(record);
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(valid.id))
+            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
+        (0,external_node_fs_.mkdirSync)(this.#snapshotDir, { recursive: true, mode: 0o700 });
+        await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), recordText(valid), {
+            mode: 0o600,
+            fsync: true,
+        });
+    }
+    async listSnapshots() {
+        return this.#readAll(this.#snapshotDir, /^snap-[a-z0-9]{12}\.json$/, snapshotRecordSchema);
+    }
+    /** Every record in `dir`, oldest first; one unreadable file must not hide the others (`show <id>` reports it). */
+    async #readAll(dir, pattern, schema) {
+        let names;
+        try {
+            names = (await (0,promises_.readdir)(dir)).filter((n) => pattern.test(n));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const records = await Promise.all(names.map((name) => this.#read((0,external_node_path_.join)(dir, name), schema).catch((error) => {
+            if (error instanceof dist_errors/* StateCorruptError */.LC)
+                return undefined;
+            throw error;
+        })));
+        return records.filter((r) => r !== undefined).sort(byCreation);
+    }
+    /**
+     * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line (no
+     * newline after it): it never completed, so it never counted, and the next append cuts it off.
+     * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
+     * naming the file and the line, rather than a balance computed without it.
+     */
+    async readLedger() {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(this.#ledgerFile, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const lines = text.split('\n');
+        lines.pop(); // after the last newline: empty, or a torn line
+        const entries = [];
+        for (const [index, line] of lines.entries()) {
+            if (!line.trim())
+                continue;
+            try {
+                entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
+            }
+            catch (error) {
+                throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: line ${index + 1} is not a valid ledger entry (${error instanceof SyntaxError ? 'not JSON' : 'wrong fields'}); balances cannot be trusted until it is repaired by hand`, { file: this.#ledgerFile, line: index + 1 });
+            }
+        }
+        return entries;
+    }
+    /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
+    async appendLedger(entries) {
+        const handle = await (0,promises_.open)(this.#ledgerFile, 'a+', 0o600);
+        try {
+            const { size } = await handle.stat();
+            if (size > 0) {
+                const tail = Buffer.alloc(Math.min(size, TORN_LINE_MAX));
+                await handle.read(tail, 0, tail.length, size - tail.length);
+                if (tail.at(-1) !== 0x0a) {
+                    const cut = tail.lastIndexOf(0x0a);
+                    if (cut < 0 && tail.length < size) {
+                        throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: its last line is longer than any entry`, {
+                            file: this.#ledgerFile,
+                        });
+                    }
+                    await handle.truncate(size - tail.length + cut + 1);
+                }
+            }
+            const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
+            await handle.write(`${body}\n`);
+            await handle.sync();
+        }
+        finally {
+            await handle.close();
+        }
+    }
+    /**
+     * Callers in this process queue here first, so only one of them at a time polls the file lock:
+     * a busy server does not pay proper-lockfile's retry interval for contention with itself.
+     */
+    #queues = new Map();
+    async withLock(key, fn, options = {}) {
+        const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => { });
+        // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
+        // stops waiting for it when the deadline passes, as it would for the file lock.
+        const turn = options.waitMs === undefined
+            ? previous
+            : Promise.race([
+                previous,
+                (0,external_node_timers_promises_.setTimeout)(options.waitMs, undefined, { ref: false }).then(() => {
+                    throw new dist_errors/* StateConflictError */.K$(`another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`, { lock: key });
+                }),
+            ]);
+        const mine = turn.then(() => this.#withFileLock(key, fn, options));
+        this.#queues.set(key, mine);
+        try {
+            return await mine;
+        }
+        finally {
+            if (this.#queues.get(key) === mine)
+                this.#queues.delete(key);
+        }
+    }
+    async #withFileLock(key, fn, options) {
+        const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
+        const waitMs = options.waitMs ?? 30_000;
+        let release;
+        try {
+            release = await proper_lockfile.lock(target, {
+                realpath: false,
+                stale: STALE_LOCK_MS,
+                // Taken over as stale (this process was frozen for longer than STALE_LOCK_MS): the default
+                // handler throws from a timer and would crash the process; the record writes stay atomic.
+                onCompromised: () => { },
+                retries: { retries: Math.ceil(waitMs / 100), factor: 1, minTimeout: 100, maxTimeout: 100 },
+            });
+        }
+        catch (error) {
+            throw new dist_errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key, reason: (0,dist_errors/* messageOf */.bD)(error) });
+        }
+        try {
+            return await fn();
+        }
+        finally {
+            await release().catch(() => {
+                // The lock was already taken over as stale; nothing of ours is left to release.
+            });
+        }
+    }
+    async #read(path, schema) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(path, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return undefined;
+            throw error;
+        }
+        return parseRecordFile(path, text, schema);
+    }
+}
+//# sourceMappingURL=file-store.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/open-manager.js
+
+
+
+
+
+/** Opens the manager a surface works through. Declarations and the hosts file are read when first needed. */
+function openManager(options) {
+    const { home, cwd } = options;
+    return new SandboxManager({
+        catalog: () => loadCatalog({ userDirs: options.configDirs ?? [], cwd }),
+        store: options.store ?? new FileStateStore(home),
+        home,
+        inputs: options.inputs ?? { baseDir: cwd },
+        hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
+        ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+        ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
+        ...(options.warn ? { warn: options.warn } : {}),
+        initialCredits: options.initialCredits ?? 0,
+    });
+}
+/**
+ * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
+ * `SANDBOXER_COMPOSE_CMD` and `SANDBOXER_INITIAL_CREDITS` (default 100, see docs/payments.md).
+ * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
+ */
+function settingsFromEnvironment(env) {
+    const credits = env.SANDBOXER_INITIAL_CREDITS;
+    let initialCredits = 100;
+    if (credits !== undefined && credits !== '') {
+        initialCredits = Number(credits);
+        if (!Number.isFinite(initialCredits) || initialCredits < 0) {
+            throw new dist_errors/* InputError */.dz(`SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(credits)}`, { field: 'initial_credits' });
+        }
+    }
+    return {
+        ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+        ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
+        initialCredits,
+    };
+}
+//# sourceMappingURL=open-manager.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/forwarder.js
+
+
+
+/** One local listener per target, all tunnelled over one connection that is reopened when it drops. */
+class PortForwarder {
+    #options;
+    #servers = [];
+    #sockets = new Set();
+    #channel;
+    #opening;
+    #timer;
+    #stopped = false;
+    /** How many times the connection was reopened after it dropped. */
+    reconnects = 0;
+    constructor(options) {
+        this.#options = options;
+    }
+    /**
+     * Opens the connection, then a listener on 127.0.0.1 per target (a free port unless `local` says
+     * which); resolves `name → http://127.0.0.1:<port>`.
+     */
+    async start(targets, locals = {}) {
+        if (targets.length === 0)
+            throw new dist_errors/* InputError */.dz('nothing to forward: the sandbox publishes no ports', { field: 'forward' });
+        await this.#connection();
+        const urls = {};
+        for (const target of targets) {
+            const server = (0,external_node_net_.createServer)((socket) => this.#accept(socket, target));
+            this.#servers.push(server);
+            const port = await new Promise((resolve, reject) => {
+                server.once('error', (error) => reject(error.code === 'EADDRINUSE'
+                    ? new dist_errors/* InputError */.dz(`local port ${locals[target.name]} is already in use`, { field: 'local' })
+                    : error));
+                server.listen(locals[target.name] ?? 0, '127.0.0.1', () => {
+                    const address = server.address();
+                    resolve(typeof address === 'object' && address ? address.port : 0);
+                });
+            });
+            urls[target.name] = `http://127.0.0.1:${port}`;
+        }
+        // A dropped connection is reopened by itself, not only when the next client comes.
+        this.#timer = setInterval(() => {
+            if (this.#channel && !this.#channel.alive)
+                void this.#connection().catch(() => { });
+        }, this.#options.checkMs ?? 2000);
+        this.#timer.unref();
+        return urls;
+    }
+    stop() {
+        this.#stopped = true;
+        if (this.#timer)
+            clearInterval(this.#timer);
+        for (const server of this.#servers)
+            server.close();
+        for (const socket of this.#sockets)
+            socket.destroy();
+        this.#channel?.close();
+    }
+    /** The open connection, or a new one (one at a time; backing off while the host does not answer). */
+    #connection() {
+        if (this.#channel?.alive)
+            return Promise.resolve(this.#channel);
+        this.#opening ??= (async () => {
+            const dropped = this.#channel !== undefined;
+            this.#channel?.close();
+            this.#channel = undefined;
+            for (let attempt = 0;; attempt++) {
+                if (this.#stopped)
+                    throw new Error('stopped');
+                try {
+                    const channel = await this.#options.open();
+                    if (dropped) {
+                        this.reconnects += 1;
+                        this.#options.log?.('forward: reconnected');
+                    }
+                    this.#channel = channel;
+                    return channel;
+                }
+                catch (error) {
+                    if (attempt === 0 && !dropped)
+                        throw error;
+                    this.#options.log?.(`forward: reconnecting (${(0,dist_errors/* messageOf */.bD)(error)})`);
+                    await (0,external_node_timers_promises_.setTimeout)(Math.min(500 * 2 ** attempt, 5000));
+                }
+            }
+        })().finally(() => {
+            this.#opening = undefined;
+        });
+        return this.#opening;
+    }
+    async #accept(socket, target) {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+        let remote;
+        try {
+            remote = await (await this.#connection()).connect(target.host, target.port);
+        }
+        catch (error) {
+            this.#options.log?.(`forward ${target.name}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+            socket.destroy();
+            return;
+        }
+        remote.on('error', () => socket.destroy());
+        socket.on('error', () => remote.destroy());
+        socket.pipe(remote).pipe(socket);
+        socket.once('close', () => remote.destroy());
+        remote.once('close', () => socket.destroy());
+    }
+}
+//# sourceMappingURL=forwarder.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/keep.js
+
+
+
+
+
+
+/** Local ports by target name; `*` (a port given without a name) goes with the only target. */
+function localsByName(targets, locals) {
+    const { '*': any, ...named } = locals;
+    if (any === undefined)
+        return named;
+    if (targets.length !== 1) {
+        throw new dist_errors/* InputError */.dz(`local: the sandbox publishes ${targets.length} ports; name the one local port ${any} is for`, {
+            field: 'local',
+        });
+    }
+    return { ...named, [targets[0].name]: any };
+}
+/**
+ * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), and —
+ * as a detached keeper — records itself so that destroy and gc stop it. Watches the record: once
+ * the sandbox is gone or past its expiry, it stops by itself.
+ */
+async function keep(host, id, options) {
+    const record = await host.get(id);
+    const forwarder = new PortForwarder({
+        open: () => host.openChannel(id),
+        ...(options.log ? { log: options.log } : {}),
+    });
+    const targets = resolveTargets(record, options.names);
+    const urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+    if (options.record) {
+        await host.setKeeper(id, {
+            pid: process.pid,
+            machine: (0,external_node_os_.hostname)(),
+            started_at: new Date().toISOString(),
+            forwards: urls,
+        });
+    }
+    const stopping = new AbortController();
+    const stop = () => {
+        stopping.abort();
+        forwarder.stop();
+    };
+    const done = (async () => {
+        while (!stopping.signal.aborted) {
+            await (0,external_node_timers_promises_.setTimeout)(options.pollMs ?? 5000, undefined, { signal: stopping.signal }).catch(() => { });
+            if (stopping.signal.aborted)
+                break;
+            const current = await host.get(id).catch(() => undefined);
+            const expired = current && Date.parse(current.expires_at) <= Date.now();
+            if (!current || !sandbox_states/* LIVE_STATES */._.has(current.state) || expired) {
+                options.log?.(`sandbox ${id} is ${current?.state ?? 'gone'}${expired ? ' (expired)' : ''}: stopping`);
+                stop();
+            }
+        }
+    })();
+    return { urls, forwarder, done, stop };
+}
+//# sourceMappingURL=keep.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
+var ssh_quote = __nccwpck_require__(5810);
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/login.js
+
+
+
+/**
+ * Writes, in a private directory (0700; files 0600): an ssh_config for the sandbox's host, a
+ * known_hosts with exactly the host key that was verified, and — for key text — the key.
+ */
+function writeLoginFiles(dir, sandboxId, login) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    const keyFile = 'file' in login.key ? login.key.file : (0,external_node_path_.join)(dir, 'key');
+    if ('text' in login.key) {
+        (0,external_node_fs_.writeFileSync)(keyFile, login.key.text.endsWith('\n') ? login.key.text : `${login.key.text}\n`, {
+            mode: 0o600,
+        });
+    }
+    const knownHosts = (0,external_node_path_.join)(dir, 'known_hosts');
+    (0,external_node_fs_.writeFileSync)(knownHosts, `${login.knownHostsLine}\n`, { mode: 0o600 });
+    const alias = `sbx-${sandboxId}`;
+    const config = (0,external_node_path_.join)(dir, 'ssh_config');
+    const { ssh } = login;
+    (0,external_node_fs_.writeFileSync)(config, [
+        `# sand-boxer: sandbox ${sandboxId} (its directory on the host: ${login.dir})`,
+        `Host ${alias}`,
+        `  HostName ${ssh.address}`,
+        `  Port ${ssh.port}`,
+        `  User ${ssh.user}`,
+        `  IdentityFile ${quoteConfig(keyFile)}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${quoteConfig(knownHosts)}`,
+        '  StrictHostKeyChecking yes',
+        '  BatchMode yes',
+        '',
+    ].join('\n'), { mode: 0o600 });
+    return { config, alias, knownHosts, keyFile, dir: login.dir };
+}
+/** ssh(1)'s argv for a shell in the sandbox's directory (with a terminal), or for one command in it. */
+function sshArgs(files, command = []) {
+    const cd = `cd ${quote(files.dir)}`;
+    const remote = command.length > 0 ? `${cd} && ${command.map(quote).join(' ')}` : `${cd} && exec "\${SHELL:-/bin/sh}" -l`;
+    return ['-F', files.config, ...(command.length > 0 ? ['-T'] : ['-t']), files.alias, remote];
+}
+/** ssh_config quotes a value that holds spaces in double quotes. */
+function quoteConfig(value) {
+    return /[\s"]/.test(value) ? `"${value.replace(/"/g, '')}"` : value;
+}
+//# sourceMappingURL=login.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/handle.js
+var handle = __nccwpck_require__(9418);
+// EXTERNAL MODULE: ../../packages/core/dist/records/metering.js
+var metering = __nccwpck_require__(3331);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
+var known_hosts = __nccwpck_require__(9095);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 6 modules
+var session = __nccwpck_require__(5927);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
+var sync_repo = __nccwpck_require__(9491);
+;// CONCATENATED MODULE: ../../packages/core/dist/index.js
+/**
+ * @sand-boxer/core — the public API. Everything else is internal and may change.
+ * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
+ * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = require("os");
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/@actions+core@3.0.1/node_modules/@actions/core/lib/utils.js
@@ -55584,7 +59564,7 @@ function exists(fsPath) {
         return true;
     });
 }
-function isDirectory(fsPath_1) {
+function io_util_isDirectory(fsPath_1) {
     return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
@@ -57035,3246 +61015,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ../../packages/core/dist/errors.js
-var dist_errors = __nccwpck_require__(1092);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/schemas.js + 11 modules
-var src_schemas = __nccwpck_require__(8215);
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/extension-schema.js
-
-/** How strongly one sandbox is separated from another on the same backend. */
-const isolationLevelSchema = src_schemas/* enum */.k5n(['directory', 'container', 'vm']);
-/**
- * `metered`: every sandbox costs credits (the extension must implement estimateCost and meterActual).
- * `self-hosted`: runs on the user's own machines; may declare an internal rate for reports only.
- */
-const pricingModelSchema = src_schemas/* enum */.k5n(['metered', 'self-hosted']);
-const extensionIdSchema = src_schemas/* string */.YjP()
-    .regex(/^ext\.[a-z0-9][a-z0-9-]*$/, 'expected an id like "ext.my-backend" (lower case, digits and dashes)');
-/**
- * `builtin:<name>` picks a handler shipped with sand-boxer (resolved from a static map, so bundles work);
- * `<module>:<Export>` imports a third-party handler: `./my-ext.js:MyExtension` (relative to the YAML file)
- * or `some-package:MyExtension`.
- */
-const handlerSchema = src_schemas/* string */.YjP()
-    .regex(/^(builtin:[a-z0-9-]+|[^\s:][^\s]*:[A-Za-z_$][\w$]*)$/, 'expected "builtin:<name>" or "<module>:<ExportName>", e.g. "./my-ext.js:MyExtension"');
-/** Input names are shell- and YAML-friendly identifiers: `repo`, `compose_files`, `ssh_port`. */
-const inputNameSchema = src_schemas/* string */.YjP()
-    .regex(/^[a-z][a-z0-9_]*$/, 'expected an input name like "repo" or "compose_files"');
-/**
- * What an input's value is, so core can treat it the same way for every extension:
- * - `text`: a plain value, checked by the extension's own schema (the default);
- * - `local-path`: a directory on the machine that runs sand-boxer (e.g. the repo to sync). Core makes
- *   it absolute once, against the base directory the caller names (the CLI's working directory, the
- *   action's workspace, the server's repo root), and checks it is a directory, before routing;
- * - `host-ref`: names a host (a hosts-file alias, or user@address[:port] where the caller allows it);
- * - `remote-path`: a path on the host; a confined caller (the HTTP API) may not choose it.
- */
-const inputKindSchema = src_schemas/* enum */.k5n(['text', 'local-path', 'host-ref', 'remote-path']);
-/** One input an extension declares (inputs it does not declare are `text`). */
-const inputDeclarationSchema = src_schemas/* strictObject */.rej({
-    kind: inputKindSchema.default('text'),
-    description: src_schemas/* string */.YjP().optional(),
-});
-/** The schema of `extensions/ext.<name>.yaml`. */
-const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
-    id: extensionIdSchema,
-    title: src_schemas/* string */.YjP().min(1),
-    description: src_schemas/* string */.YjP().optional(),
-    handler: handlerSchema,
-    capabilities: src_schemas/* strictObject */.rej({
-        isolation_levels: src_schemas/* array */.YOg(isolationLevelSchema).min(1),
-        pricing_model: pricingModelSchema,
-        snapshot: src_schemas/* boolean */.zMY().default(false),
-    }),
-    /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
-    inputs: src_schemas/* record */.g1P(inputNameSchema, inputDeclarationSchema).default({}),
-    /** Handler-specific settings; each handler validates them with its own schema. */
-    config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
-});
-//# sourceMappingURL=extension-schema.js.map
-// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8293);
-// EXTERNAL MODULE: ../../packages/core/dist/util/zod-issues.js
-var zod_issues = __nccwpck_require__(7058);
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/read.js
-
-
-
-
-/** Declarations are small; a larger file is a mistake (or an attack) and is refused before parsing. */
-const MAX_DECLARATION_BYTES = 256 * 1024;
-async function readDeclarationFile(kind, path, displayPath, baseDir) {
-    const { size } = await (0,promises_.stat)(path);
-    if (size > MAX_DECLARATION_BYTES) {
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: file is ${size} bytes, larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, { file: displayPath });
-    }
-    return { kind, displayPath, baseDir, text: await (0,promises_.readFile)(path, 'utf8') };
-}
-/** Parses YAML and validates it, with errors that name the file, the line or field, and what was expected. */
-function parseDeclaration(source, schema) {
-    const { displayPath, text } = source;
-    if (Buffer.byteLength(text) > MAX_DECLARATION_BYTES) {
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: larger than the ${MAX_DECLARATION_BYTES}-byte limit for a declaration`, {
-            file: displayPath,
-        });
-    }
-    // `uniqueKeys` makes a repeated key an error instead of silently keeping the last one.
-    const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
-    const yamlError = doc.errors[0];
-    if (yamlError) {
-        const where = yamlError.linePos?.[0];
-        const at = where ? `:${where.line}:${where.col}` : '';
-        // prettyErrors appends " at line L, column C:" and a source excerpt; we print our own position.
-        const reason = (yamlError.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}${at}: YAML syntax error: ${reason}`, { file: displayPath });
-    }
-    let value;
-    try {
-        // A small alias budget: a "billion laughs" document must not expand into gigabytes.
-        value = doc.toJS({ maxAliasCount: 50 });
-    }
-    catch (error) {
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: YAML cannot be expanded: ${(0,dist_errors/* messageOf */.bD)(error)}`, {
-            file: displayPath,
-        });
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: expected a mapping of fields (key: value), got ${describe(value)}`, {
-            file: displayPath,
-        });
-    }
-    const reserved = reservedKeyPath(value, []);
-    if (reserved) {
-        // zod's records would silently drop it; a name every object inherits is never a valid name.
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${reserved}: "__proto__" is not allowed as a name`, {
-            file: displayPath,
-        });
-    }
-    const result = schema.safeParse(value);
-    if (!result.success) {
-        const problems = (0,zod_issues/* formatIssues */.o)(result.error);
-        throw new dist_errors/* ConfigError */.xL(`${displayPath}: ${problems.join('; ')}`, { file: displayPath, problems });
-    }
-    return result.data;
-}
-/** The dotted path of the first `__proto__` key anywhere in the document, if any. */
-function reservedKeyPath(value, path) {
-    if (value === null || typeof value !== 'object')
-        return undefined;
-    for (const key of Object.keys(value)) {
-        if (key === '__proto__')
-            return [...path, key].join('.');
-        const found = reservedKeyPath(value[key], [...path, key]);
-        if (found)
-            return found;
-    }
-    return undefined;
-}
-function describe(value) {
-    if (value === null || value === undefined)
-        return 'an empty file';
-    return Array.isArray(value) ? 'a list' : `a ${typeof value}`;
-}
-//# sourceMappingURL=read.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-extension.js
-
-
-
-
-const FILE_NAME = /^(ext\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
-/** Parses `ext.<name>.yaml`, checks its id matches the file name (the catalog checks its handler). */
-function loadExtension(source) {
-    const declaration = parseDeclaration(source, extensionDeclarationSchema);
-    const fileId = FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
-    if (fileId !== declaration.id) {
-        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: id: "${declaration.id}" does not match the file name (expected the file to be named ${declaration.id}.yaml)`, { file: source.displayPath, field: 'id' });
-    }
-    return { declaration, source };
-}
-//# sourceMappingURL=parse-extension.js.map
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/core/core.js
-var src_core = __nccwpck_require__(8149);
-;// CONCATENATED MODULE: ../../packages/core/dist/util/duration.js
-
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 };
-const DURATION = /^(\d+)(s|m|h|d)$/;
-/**
- * Parses a duration such as `90s`, `30m`, `2h` or `1d` (or a bare number of seconds) into seconds.
- * Returns undefined for anything else so callers can word the error for their own context.
- */
-function parseDurationSeconds(text) {
-    if (typeof text === 'number')
-        return Number.isInteger(text) && text > 0 ? text : undefined;
-    const trimmed = text.trim();
-    if (/^\d+$/.test(trimmed))
-        return Number(trimmed) > 0 ? Number(trimmed) : undefined;
-    const match = DURATION.exec(trimmed);
-    if (!match)
-        return undefined;
-    const seconds = Number(match[1]) * UNIT_SECONDS[match[2]];
-    return seconds > 0 ? seconds : undefined;
-}
-/** Formats seconds back into the shortest exact duration string (`5400` → `90m`). */
-function formatDuration(seconds) {
-    for (const [unit, size] of [
-        ['d', 86_400],
-        ['h', 3600],
-        ['m', 60],
-    ]) {
-        if (seconds % size === 0)
-            return `${seconds / size}${unit}`;
-    }
-    return `${seconds}s`;
-}
-/** A zod schema for durations in declarations; the parsed value is seconds. */
-const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig()]).transform((value, ctx) => {
-    const seconds = parseDurationSeconds(value);
-    if (seconds === undefined) {
-        ctx.addIssue({
-            code: 'custom',
-            message: `expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(value)}`,
-        });
-        return src_core/* NEVER */.tm;
-    }
-    return seconds;
-});
-//# sourceMappingURL=duration.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/profile-schema.js
-
-
-
-/** Inputs are strings on the wire (`--input k=v`); YAML numbers and booleans are accepted and stringified. */
-const inputValueSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig(), src_schemas/* boolean */.zMY()]).transform(String);
-/** One place the router may send a sandbox of this profile; evaluated in order (see docs/routing.md). */
-const routingCandidateSchema = src_schemas/* strictObject */.rej({
-    extension: extensionIdSchema,
-    host: src_schemas/* string */.YjP().min(1).optional(),
-    isolation: isolationLevelSchema.optional(),
-    max_cost: src_schemas/* number */.aig().nonnegative().optional(),
-    /** At most this many live sandboxes of this profile on this candidate at once (a burst cap). */
-    max_live: src_schemas/* number */.aig().int().positive().optional(),
-});
-/** What a snapshot of a sandbox of this profile captures, and how services are held still meanwhile. */
-const snapshotOptionsSchema = src_schemas/* strictObject */.rej({
-    capture: src_schemas/* array */.YOg(src_schemas/* enum */.k5n(['workspace', 'volumes']))
-        .min(1)
-        .default(['workspace', 'volumes']),
-    consistency: src_schemas/* enum */.k5n(['pause', 'stop']).default('pause'),
-});
-/** The schema of `profiles/profile.<slug>.yaml`; the profile id comes from the file name. */
-const profileDeclarationSchema = src_schemas/* strictObject */.rej({
-    description: src_schemas/* string */.YjP().min(1),
-    extension: extensionIdSchema,
-    /** Default lifetime of a sandbox; `--ttl` may override it up to `max_ttl`. */
-    ttl: durationSchema.default(3600),
-    max_ttl: durationSchema.optional(),
-    inputs: src_schemas/* strictObject */.rej({
-        required: src_schemas/* array */.YOg(inputNameSchema).default([]),
-        defaults: src_schemas/* record */.g1P(inputNameSchema, inputValueSchema).default({}),
-    })
-        .default({ required: [], defaults: {} }),
-    routing: src_schemas/* strictObject */.rej({ candidates: src_schemas/* array */.YOg(routingCandidateSchema).min(1) }).optional(),
-    snapshot: snapshotOptionsSchema.optional(),
-})
-    .refine((p) => p.max_ttl === undefined || p.ttl <= p.max_ttl, {
-    path: ['ttl'],
-    message: 'must not be longer than max_ttl',
-});
-//# sourceMappingURL=profile-schema.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/parse-profile.js
-
-
-
-
-const parse_profile_FILE_NAME = /^(profile\.[a-z0-9][a-z0-9-]*)\.ya?ml$/;
-/** Parses `profile.<slug>.yaml`; the profile id is `profile.<slug>`, taken from the file name. */
-function loadProfile(source) {
-    const id = parse_profile_FILE_NAME.exec((0,external_node_path_.basename)(source.displayPath))?.[1];
-    if (!id) {
-        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: a profile file must be named profile.<slug>.yaml with a slug of lower-case letters, digits and dashes`, { file: source.displayPath });
-    }
-    const declaration = parseDeclaration(source, profileDeclarationSchema);
-    return { profile: { id, ...declaration }, source };
-}
-/** `saas-stub` and `profile.saas-stub` both name the same profile. */
-function normalizeProfileId(text) {
-    return text.startsWith('profile.') ? text : `profile.${text}`;
-}
-//# sourceMappingURL=parse-profile.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/index.js
-/**
- * The handlers shipped with sand-boxer, by the name used in `handler: builtin:<name>`.
- * A static map of lazy imports: bundlers (ncc for the action) see every module, and a command only
- * loads the backend it uses.
- */
-const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(955), __nccwpck_require__.e(242)]).then(__nccwpck_require__.bind(__nccwpck_require__, 242))).createComposeSsh,
-    'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
-    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(955), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
-};
-const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: external "node:module"
-const external_node_module_namespaceObject = require("node:module");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/instantiate.js
-
-
-
-
-
-const REQUIRED_METHODS = ['validateInputs', 'provision', 'waitReady', 'teardown'];
-const METERED_METHODS = ['estimateCost', 'meterActual'];
-/** Resolves a declaration's handler (built-in or `<module>:<Export>`) and checks it honours the contract. */
-async function instantiateHandler(loaded, context) {
-    const { declaration, source } = loaded;
-    const where = `${source.displayPath}: handler`;
-    const factory = declaration.handler.startsWith('builtin:')
-        ? await builtinHandlers[declaration.handler.slice('builtin:'.length)]()
-        : await importFactory(declaration.handler, context.baseDir, where);
-    const extension = await factory(context);
-    const missing = REQUIRED_METHODS.filter((m) => typeof extension?.[m] !== 'function');
-    if (missing.length > 0) {
-        throw new dist_errors/* ConfigError */.xL(`${where}: "${declaration.handler}" does not implement ${missing.join(', ')}`, {
-            file: source.displayPath,
-            field: 'handler',
-        });
-    }
-    if (declaration.capabilities.pricing_model === 'metered') {
-        const unmetered = METERED_METHODS.filter((m) => typeof extension[m] !== 'function');
-        if (unmetered.length > 0) {
-            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: capabilities.pricing_model: "metered" requires the handler to implement ${unmetered.join(' and ')}`, { file: source.displayPath, field: 'capabilities.pricing_model' });
-        }
-    }
-    return extension;
-}
-async function importFactory(handler, baseDir, where) {
-    const separator = handler.lastIndexOf(':');
-    const specifier = handler.slice(0, separator);
-    const exportName = handler.slice(separator + 1);
-    let module;
-    try {
-        const path = specifier.startsWith('.') || (0,external_node_path_.isAbsolute)(specifier)
-            ? (0,external_node_path_.resolve)(baseDir, specifier)
-            : (0,external_node_module_namespaceObject.createRequire)((0,external_node_path_.join)(baseDir, 'noop.js')).resolve(specifier);
-        // webpackIgnore: the action's bundle must leave a user's handler module to Node at run time.
-        module = await import(/* webpackIgnore: true */ (0,external_node_url_.pathToFileURL)(path).href);
-    }
-    catch (error) {
-        throw new dist_errors/* ConfigError */.xL(`${where}: cannot load module "${specifier}": ${(0,dist_errors/* messageOf */.bD)(error)}`, { handler }, { cause: error });
-    }
-    const exported = module[exportName];
-    if (typeof exported !== 'function') {
-        const names = Object.keys(module).join(', ') || 'nothing';
-        throw new dist_errors/* ConfigError */.xL(`${where}: module "${specifier}" has no export "${exportName}" (it exports: ${names})`, {
-            handler,
-        });
-    }
-    // Accept a class (constructed with the context) or a plain factory function.
-    const isClass = /^class[\s{]/.test(Function.prototype.toString.call(exported));
-    return isClass
-        ? (context) => new exported(context)
-        : exported;
-}
-//# sourceMappingURL=instantiate.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
-/** The declarations shipped in extensions/ and profiles/, embedded at build time. */
-const builtinDeclarations = [
-    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
-    { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
-    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
-    { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
-    { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
-    { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it.\n    stop_timeout: 10\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
-    { kind: 'profile', displayPath: "profiles/profile.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# The embedded default: a local, metered workspace that works on any machine.\ndescription: A local workspace with your repo copied in, metered per minute. Works anywhere.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 4h\ninputs:\n  required: [repo]\n" },
-    { kind: 'profile', displayPath: "profiles/profile.vm-haskell-build.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A workspace on the pre-built Haskell build VM; the VM and its caches persist between sandboxes.\ndescription: A per-build workspace /build/sbx-<id>/ on the long-lived Haskell build VM (attach mode).\nextension: ext.vm-packer\nttl: 2h\nmax_ttl: 12h\ninputs:\n  # Name the VM with `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]).\n  defaults:\n    workspace_dir: /build\n" },
-];
-//# sourceMappingURL=builtin-declarations.generated.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/catalog/catalog.js
-
-
-
-
-
-
-
-
-
-
-/** Where user declarations are looked for by default: `$SANDBOXER_CONFIG_DIR`, else `./.sandboxer`. */
-function defaultUserDirs(cwd, env = process.env) {
-    if (env.SANDBOXER_CONFIG_DIR)
-        return [env.SANDBOXER_CONFIG_DIR];
-    const local = (0,external_node_path_.join)(cwd, '.sandboxer');
-    return (0,external_node_fs_.existsSync)(local) ? [local] : [];
-}
-/** Every extension and profile sand-boxer knows, validated and cross-checked. */
-class Catalog {
-    #extensions;
-    #profiles;
-    #instances = new Map();
-    constructor(extensions, profiles) {
-        this.#extensions = extensions;
-        this.#profiles = profiles;
-    }
-    extensions() {
-        return [...this.#extensions.values()].map((e) => e.declaration).sort((a, b) => a.id.localeCompare(b.id));
-    }
-    profiles() {
-        return [...this.#profiles.values()].map((p) => p.profile).sort((a, b) => a.id.localeCompare(b.id));
-    }
-    /** Where a declaration came from, for `--json` listings and error messages. */
-    sourceOf(id) {
-        return (this.#profiles.get(id) ?? this.#extensions.get(id))?.source.displayPath;
-    }
-    /** Accepts `saas-stub` or `profile.saas-stub`. */
-    profile(idOrSlug) {
-        const found = this.#profiles.get(normalizeProfileId(idOrSlug));
-        if (!found) {
-            throw new dist_errors/* NotFoundError */.m_(`unknown profile "${idOrSlug}" (known: ${[...this.#profiles.keys()].sort().join(', ')})`, { field: 'profile', profile: idOrSlug });
-        }
-        return found.profile;
-    }
-    extension(id) {
-        const found = this.#extensions.get(id);
-        if (!found) {
-            throw new dist_errors/* NotFoundError */.m_(`unknown extension "${id}" (known: ${[...this.#extensions.keys()].sort().join(', ')})`, { extension: id });
-        }
-        return found.declaration;
-    }
-    /**
-     * The extension's handler, created once per catalog (handlers may hold connections or caches)
-     * with the runtime of the process that first asks for it.
-     */
-    instantiate(id, runtime) {
-        let instance = this.#instances.get(id);
-        if (!instance) {
-            this.extension(id);
-            const loaded = this.#extensions.get(id);
-            const context = {
-                ...runtime,
-                declaration: loaded.declaration,
-                baseDir: loaded.source.baseDir ?? process.cwd(),
-            };
-            instance = instantiateHandler(loaded, context);
-            // A failed import must not be cached: the user may fix the file and retry in the same process.
-            instance.catch(() => this.#instances.delete(id));
-            this.#instances.set(id, instance);
-        }
-        return instance;
-    }
-}
-/** Loads built-in and user declarations; any invalid file fails the load with its path and field. */
-async function loadCatalog(options = {}) {
-    const cwd = options.cwd ?? process.cwd();
-    const extensions = new Map();
-    const profiles = new Map();
-    const builtins = options.builtins ?? builtinDeclarations;
-    const layers = [[...builtins]];
-    for (const dir of options.userDirs ?? [])
-        layers.push(await readUserDir(dir, cwd));
-    for (const layer of layers) {
-        for (const source of layer) {
-            if (source.kind === 'extension') {
-                const loaded = loadExtension(source);
-                checkBuiltinHandler(loaded);
-                extensions.set(loaded.declaration.id, loaded);
-            }
-            else {
-                const loaded = loadProfile(source);
-                profiles.set(loaded.profile.id, loaded);
-            }
-        }
-    }
-    for (const { profile, source } of profiles.values())
-        checkReferences(profile, source, extensions);
-    return new Catalog(extensions, profiles);
-}
-async function readUserDir(dir, cwd) {
-    if (!(0,external_node_fs_.existsSync)(dir)) {
-        throw new dist_errors/* ConfigError */.xL(`declarations directory ${dir} does not exist`, { field: 'config_dir', dir });
-    }
-    const sources = [];
-    for (const kind of ['extension', 'profile']) {
-        const kindDir = (0,external_node_path_.join)(dir, `${kind}s`);
-        if (!(0,external_node_fs_.existsSync)(kindDir))
-            continue;
-        for (const name of (await (0,promises_.readdir)(kindDir)).sort()) {
-            if (!/\.ya?ml$/.test(name))
-                continue;
-            const path = (0,external_node_path_.join)(kindDir, name);
-            sources.push(await readDeclarationFile(kind, path, (0,external_node_path_.relative)(cwd, path) || path, kindDir));
-        }
-    }
-    return sources;
-}
-function checkReferences(profile, source, extensions) {
-    const known = () => [...extensions.keys()].sort().join(', ');
-    if (!extensions.has(profile.extension)) {
-        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: extension: unknown extension "${profile.extension}" (known: ${known()})`, { file: source.displayPath, field: 'extension' });
-    }
-    profile.routing?.candidates.forEach((candidate, index) => {
-        if (!extensions.has(candidate.extension)) {
-            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: routing.candidates[${index}].extension: unknown extension "${candidate.extension}" (known: ${known()})`, { file: source.displayPath, field: `routing.candidates[${index}].extension` });
-        }
-    });
-}
-/** A `builtin:<name>` handler must be one sand-boxer ships. */
-function checkBuiltinHandler({ declaration, source }) {
-    if (declaration.handler.startsWith('builtin:')) {
-        const name = declaration.handler.slice('builtin:'.length);
-        if (!(name in builtinHandlers)) {
-            throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: handler: unknown handler "${declaration.handler}" (built-in handlers: ${builtinHandlerNames()
-                .map((n) => `builtin:${n}`)
-                .join(', ')}; or use "<module>:<ExportName>")`, { file: source.displayPath, field: 'handler' });
-        }
-    }
-}
-//# sourceMappingURL=catalog.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
-var target = __nccwpck_require__(429);
-;// CONCATENATED MODULE: ../../packages/core/dist/declarations/hosts-schema.js
-
-
-/** One host in `.sandboxer/hosts.yaml` (or `$SANDBOXER_HOSTS`). Paths may start with `~/`. */
-const hostEntrySchema = src_schemas/* strictObject */.rej({
-    address: src_schemas/* string */.YjP()
-        .refine(target/* isValidAddress */.$m, 'expected a host name or IP address (letters, digits, dots, dashes; IPv6 without brackets)'),
-    port: src_schemas/* number */.aig().int().min(1).max(65_535).default(22),
-    user: src_schemas/* string */.YjP().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'expected a user name like "deploy"'),
-    identity_file: src_schemas/* string */.YjP().min(1).optional(),
-    known_hosts: src_schemas/* string */.YjP().min(1).optional(),
-    fingerprint: src_schemas/* string */.YjP()
-        .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'expected "SHA256:<43 base64 characters>" as printed by ssh-keygen -lf')
-        .optional(),
-    insecure_ignore_host_key: src_schemas/* boolean */.zMY().default(false),
-    /** Parent directory of sandbox directories on this host (overrides the extension's default). */
-    base_dir: src_schemas/* string */.YjP().min(1).optional(),
-    /** At most this many live sandboxes at once on this host. */
-    capacity: src_schemas/* number */.aig().int().positive().optional(),
-    labels: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1)).default([]),
-});
-const hostsFileSchema = src_schemas/* strictObject */.rej({
-    /** The host used when `--host` is not given. */
-    default: src_schemas/* string */.YjP().optional(),
-    hosts: src_schemas/* record */.g1P(src_schemas/* string */.YjP().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected an alias like "docker-1"'), hostEntrySchema),
-});
-//# sourceMappingURL=hosts-schema.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
-var inputs = __nccwpck_require__(9309);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ../../packages/core/dist/hosts/resolve.js
-
-
-
-
-
-
-
-/** `$SANDBOXER_HOSTS`, else `./.sandboxer/hosts.yaml` if it exists. */
-function defaultHostsFile(cwd, env = process.env) {
-    if (env.SANDBOXER_HOSTS)
-        return env.SANDBOXER_HOSTS;
-    const local = (0,external_node_path_.join)(cwd, '.sandboxer', 'hosts.yaml');
-    return (0,external_node_fs_.existsSync)(local) ? local : undefined;
-}
-/** Reads and validates a hosts file; errors name the file and the field. */
-async function loadHostsFile(path, cwd = process.cwd()) {
-    const info = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
-    if (!info)
-        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} does not exist`, { field: 'hosts_file' });
-    if (!info.isFile())
-        throw new dist_errors/* ConfigError */.xL(`hosts file ${path} is not a file`, { field: 'hosts_file' });
-    const display = (0,external_node_path_.relative)(cwd, path) || path;
-    const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
-    const parsed = parseDeclaration(source, hostsFileSchema);
-    if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
-        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
-    }
-    return { ...parsed, path };
-}
-/**
- * Turns a request's host into a RemoteHost: an alias from the hosts file, or `user@address[:port]`
- * with the flags for key and host-key verification. Without a host, the hosts file's default (if
- * any). The flags' relative paths are taken from `cwd`.
- */
-function resolveRemoteHost(name, hostsFile, flags = {}, cwd = process.cwd()) {
-    const chosen = name ?? hostsFile?.default;
-    if (chosen === undefined)
-        return undefined;
-    // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
-    const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
-    if (entry && hostsFile)
-        return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags, cwd);
-    if (!chosen.includes('@')) {
-        const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
-        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
-            field: 'host',
-            host: chosen,
-        });
-    }
-    const parsed = (0,target/* parseDestination */.G2)(chosen);
-    const ssh = {
-        address: parsed.address,
-        port: parsed.port ?? 22,
-        user: parsed.user,
-        ...sshFlags(flags, cwd),
-    };
-    if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
-        ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
-    }
-    return { name: (0,target/* destination */.j_)(ssh), ssh, labels: [] };
-}
-function fromEntry(alias, entry, baseDir, flags, cwd) {
-    // A verification flag replaces the entry's whole verification setting; mixing them could leave an
-    // entry's insecure mode (checked first) silently in force.
-    const flagVerifies = Boolean(flags.knownHosts || flags.fingerprint || flags.insecureIgnoreHostKey);
-    const verification = flagVerifies
-        ? {}
-        : {
-            ...(entry.known_hosts ? { known_hosts: expandPath(entry.known_hosts, baseDir) } : {}),
-            ...(entry.fingerprint ? { fingerprint: entry.fingerprint } : {}),
-            ...(entry.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
-        };
-    const ssh = {
-        address: entry.address,
-        port: entry.port,
-        user: entry.user,
-        ...(entry.identity_file ? { identity_file: expandPath(entry.identity_file, baseDir) } : {}),
-        ...verification,
-        ...sshFlags(flags, cwd),
-    };
-    if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
-        ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
-    }
-    return {
-        name: alias,
-        ssh,
-        labels: entry.labels,
-        ...(entry.base_dir ? { base_dir: entry.base_dir } : {}),
-        ...(entry.capacity ? { capacity: entry.capacity } : {}),
-    };
-}
-function sshFlags(flags, cwd) {
-    return {
-        ...(flags.identityFile ? { identity_file: expandPath(flags.identityFile, cwd) } : {}),
-        ...(flags.knownHosts ? { known_hosts: expandPath(flags.knownHosts, cwd) } : {}),
-        ...(flags.fingerprint ? { fingerprint: flags.fingerprint } : {}),
-        ...(flags.insecureIgnoreHostKey ? { insecure_ignore_host_key: true } : {}),
-    };
-}
-/** `~/x` → home; relative → against `baseDir`. Local paths only (keys, known_hosts). */
-function expandPath(path, baseDir) {
-    if (path === '~' || path.startsWith('~/'))
-        return (0,external_node_path_.join)((0,external_node_os_.homedir)(), path.slice(1));
-    return (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(baseDir, path);
-}
-//# sourceMappingURL=resolve.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/hosts/directory.js
-
-
-/** No hosts file: only `local` (or nothing) is understood. */
-const localOnly = {
-    async resolve(name) {
-        if (name === undefined || name === 'local')
-            return undefined;
-        throw new dist_errors/* InputError */.dz(`host: unknown host "${name}": no hosts are configured (use "local" or name none)`, {
-            field: 'host',
-        });
-    },
-    async aliases() {
-        return [];
-    },
-};
-/**
- * The hosts of a hosts file (read when first needed, then kept), and inline `user@address[:port]`
- * hosts verified with the caller's flags. Without a file, only inline hosts and `local`.
- */
-function hostsFromFile(path, flags, cwd) {
-    let file;
-    const load = () => {
-        if (!path)
-            return Promise.resolve(undefined);
-        file ??= loadHostsFile(path, cwd);
-        // A broken file must not stay cached as broken: the next call reads it again.
-        file.catch(() => {
-            file = undefined;
-        });
-        return file;
-    };
-    return {
-        async resolve(name) {
-            if (name === 'local')
-                return undefined;
-            return resolveRemoteHost(name, await load(), flags, cwd);
-        },
-        async aliases() {
-            return Object.keys((await load())?.hosts ?? {});
-        },
-    };
-}
-//# sourceMappingURL=directory.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox.js
-var sandbox = __nccwpck_require__(4357);
-// EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
-var scratch = __nccwpck_require__(2689);
-;// CONCATENATED MODULE: ../../packages/core/dist/gc/types.js
-/** How long a host-side cache may go unused before gc removes it, unless told otherwise. */
-const DEFAULT_CACHE_MAX_AGE_SECONDS = 14 * 24 * 3600;
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/gc/host-scan.js
-
-
-
-
-/**
- * Looks on every host (the hosts file's, or those asked for) for what each SSH extension left there,
- * and removes what is expired or known to be gone, and caches unused for too long.
- */
-async function scanHosts(context, options, now) {
-    const { lifecycle, hosts } = context;
-    const catalog = await lifecycle.deps.catalog();
-    const findings = [];
-    const names = options.hosts ?? (await hosts.aliases());
-    const extensions = [];
-    for (const declaration of catalog.extensions()) {
-        const extension = await lifecycle.extension(declaration.id);
-        if (extension.hostKind === 'ssh' && extension.findSandboxes)
-            extensions.push(extension);
-    }
-    for (const name of names) {
-        for (const extension of extensions) {
-            let host;
-            let found;
-            try {
-                host = await hosts.resolve(name);
-                if (!host)
-                    continue;
-                options.progress?.(`gc: looking for ${extension.id} sandboxes on ${name}`);
-                found = await extension.findSandboxes(host, options);
-            }
-            catch (error) {
-                findings.push({
-                    sandbox: '-',
-                    where: name,
-                    found: extension.id,
-                    reason: 'scan failed',
-                    action: 'keep',
-                    result: 'failed',
-                    detail: (0,dist_errors/* messageOf */.bD)(error),
-                });
-                continue;
-            }
-            if (extension.pruneCaches && options.consumer === undefined) {
-                findings.push(...(await pruneCaches(extension, host, name, options)));
-            }
-            for (const item of found) {
-                const finding = await decide(lifecycle.deps.store, item, name, now, options);
-                if (finding.action === 'keep') {
-                    findings.push({ ...finding, result: 'kept' });
-                    continue;
-                }
-                const target = host;
-                if (options.dryRun) {
-                    findings.push({ ...finding, result: 'dry run' });
-                    continue;
-                }
-                try {
-                    const report = await extension.teardown({ sandbox_id: item.sandbox_id, host: name, target }, options);
-                    findings.push({
-                        ...finding,
-                        result: report.leftovers.length ? 'failed' : 'done',
-                        ...(report.leftovers.length ? { detail: report.leftovers.join('; ') } : {}),
-                    });
-                }
-                catch (error) {
-                    findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-                }
-            }
-        }
-    }
-    return findings;
-}
-/** The host's caches unused for longer than the limit, as findings (a failed prune is one too). */
-async function pruneCaches(extension, host, name, options) {
-    const maxAge = options.cacheMaxAgeSeconds ?? DEFAULT_CACHE_MAX_AGE_SECONDS;
-    const limit = formatDuration(maxAge);
-    let caches;
-    try {
-        options.progress?.(`gc: looking for sync caches unused for over ${limit} on ${name}`);
-        caches = await extension.pruneCaches(host, {
-            olderThanMinutes: Math.floor(maxAge / 60),
-            ...(options.dryRun ? { dryRun: true } : {}),
-            ...(options.progress ? { progress: options.progress } : {}),
-        });
-    }
-    catch (error) {
-        return [
-            {
-                sandbox: '-',
-                where: name,
-                found: `${extension.id} sync caches`,
-                reason: 'prune failed',
-                action: 'keep',
-                result: 'failed',
-                detail: (0,dist_errors/* messageOf */.bD)(error),
-            },
-        ];
-    }
-    return caches.map((c) => {
-        const finding = {
-            sandbox: '-',
-            where: name,
-            found: `sync cache ${c.path} (${(c.size_kib / 1024).toFixed(1)} MB)`,
-            reason: `unused since ${c.last_used} (over ${limit})`,
-        };
-        if (c.result === 'in-use') {
-            return { ...finding, action: 'keep', result: 'kept', detail: 'a create is using it' };
-        }
-        const result = c.result === 'removed' ? 'done' : c.result === 'dry-run' ? 'dry run' : 'failed';
-        return {
-            ...finding,
-            action: 'destroy',
-            result,
-            ...(result === 'failed' ? { detail: 'could not remove it all (files of another user?)' } : {}),
-        };
-    });
-}
-/** What to do with something found on a host, from what this store knows and what the host says. */
-async function decide(store, item, host, now, options) {
-    const base = { sandbox: item.sandbox_id, where: host, found: item.resources.join(', ') };
-    const record = await store.getSandbox(item.sandbox_id);
-    const expired = item.expires_at !== undefined && Date.parse(item.expires_at) <= now.getTime();
-    if (record && sandbox.LIVE_STATES.has(record.state)) {
-        // A live record is the store's business (handled above, under its lock), never the scan's.
-        return { ...base, reason: `live in this store (${record.state})`, action: 'keep' };
-    }
-    if (record)
-        return { ...base, reason: `left over: the store has it ${record.state}`, action: 'destroy' };
-    if (expired)
-        return { ...base, reason: `unknown to this store, expired at ${item.expires_at}`, action: 'destroy' };
-    if (options.consumer !== undefined)
-        return { ...base, reason: "not this consumer's", action: 'keep' };
-    if (options.unknown)
-        return {
-            ...base,
-            reason: 'unknown to this store (asked to remove unknown ones)',
-            action: 'destroy',
-        };
-    return {
-        ...base,
-        reason: `unknown to this store, ${item.expires_at ? `expires ${item.expires_at}` : 'expiry unknown'} (another machine's?)`,
-        action: 'keep',
-    };
-}
-//# sourceMappingURL=host-scan.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/gc/gc.js
-
-
-
-
-/** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
-const BUSY_WAIT_MS = 1500;
-/**
- * Reconciles the state store with reality: finishes sandboxes whose creator or destroyer died,
- * destroys expired ones, releases holds nobody will release, and removes what it finds on hosts
- * that is expired or that this store knows as gone. Never touches a sandbox another process is
- * working on (its lock is held), nor an unknown unexpired one unless asked.
- */
-async function collectGarbage(context, options = {}) {
-    const { lifecycle } = context;
-    const { store, ledger } = lifecycle.deps;
-    const findings = [];
-    const now = lifecycle.deps.now();
-    const act = async (finding, work) => {
-        if (options.dryRun) {
-            findings.push({ ...finding, result: 'dry run' });
-            return;
-        }
-        try {
-            await work();
-            findings.push({ ...finding, result: 'done' });
-        }
-        catch (error) {
-            findings.push({ ...finding, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-        }
-    };
-    const records = (await store.listSandboxes()).filter((r) => options.consumer === undefined || r.consumer === options.consumer);
-    for (const record of records) {
-        const reason = whyCollect(record, now);
-        if (!reason)
-            continue;
-        const finding = { sandbox: record.id, where: 'store', found: record.state, reason };
-        const kept = (detail) => findings.push({ ...finding, action: 'keep', result: 'kept', detail });
-        if (options.dryRun) {
-            findings.push({ ...finding, action: 'destroy', result: 'dry run' });
-            continue;
-        }
-        options.progress?.(`gc: sandbox ${record.id} (${record.state}): ${reason}`);
-        let changed = false;
-        try {
-            await lifecycle.destroy(record.id, {
-                ...(options.progress ? { progress: options.progress } : {}),
-                lockWaitMs: BUSY_WAIT_MS,
-                onlyIf: (current) => {
-                    changed = whyCollect(current, lifecycle.deps.now()) === undefined;
-                    return !changed;
-                },
-            });
-            if (changed)
-                kept('it changed meanwhile (e.g. became ready); nothing to do');
-            else
-                findings.push({ ...finding, action: 'destroy', result: 'done' });
-        }
-        catch (error) {
-            if (error instanceof dist_errors/* StateConflictError */.K$)
-                kept('another process is working on it');
-            else
-                findings.push({ ...finding, action: 'destroy', result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
-        }
-    }
-    for (const hold of await ledger.unreleasedHolds()) {
-        const record = hold.sandbox ? await store.getSandbox(hold.sandbox) : undefined;
-        if (options.consumer !== undefined && record?.consumer !== options.consumer)
-            continue;
-        if (record && sandbox.LIVE_STATES.has(record.state) && record.hold === hold.id)
-            continue;
-        const reason = record ? `its sandbox is ${record.state}` : 'no sandbox record holds it';
-        await act({
-            sandbox: hold.sandbox ?? '-',
-            where: 'ledger',
-            found: `hold of ${hold.credits} credits on "${hold.account}"`,
-            reason,
-            action: 'release hold',
-        }, () => ledger.release(hold.id, `gc: ${reason}`));
-    }
-    // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
-    if (!options.dryRun) {
-        for (const dir of (0,scratch/* sweepStaleScratch */.mr)(undefined, { legacy: true })) {
-            findings.push({
-                sandbox: '-',
-                where: 'this machine',
-                found: dir,
-                reason: 'key scratch of a dead process',
-                action: 'destroy',
-                result: 'done',
-            });
-        }
-    }
-    if (options.scanHosts !== false)
-        findings.push(...(await scanHosts(context, options, now)));
-    return findings;
-}
-/** Why a record needs gc, or undefined when it is fine as it is. */
-function whyCollect(record, now) {
-    if (record.state === 'provisioning')
-        return 'stuck provisioning (its creator is gone)';
-    if (record.state === 'destroying')
-        return 'stuck destroying (a teardown failed or was cut short)';
-    if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
-        return `expired at ${record.expires_at}`;
-    }
-    if (record.state === 'failed' && record.cleanup?.leftovers.length)
-        return 'its rollback left things behind';
-    return undefined;
-}
-//# sourceMappingURL=gc.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/keys.js
-
-
-/** Small facts every lifecycle step shares. */
-/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
-function lockKey(id) {
-    return `sandbox-${id}`;
-}
-/** Held while routing counts live sandboxes and writes the first record, so capacities stay true. */
-const ROUTE_LOCK = 'route';
-/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
-const HOLD_GRACE_MS = 10 * 60_000;
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record) {
-    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
-}
-/** The handle to work on: the stored one, else the minimal one. */
-function handleOf(record) {
-    return record.handle ?? minimalHandle(record);
-}
-/** The `error` a record keeps: the step that failed and the typed error's code. */
-function errorOf(step, error) {
-    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
-    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
-}
-function throwIfAborted(signal) {
-    if (signal?.aborted)
-        throw new dist_errors/* InterruptedError */.p4('interrupted');
-}
-/** Who a sandbox is for when the caller does not say: `user@machine`. */
-function defaultConsumer() {
-    let user = 'unknown';
-    try {
-        user = (0,external_node_os_.userInfo)().username;
-    }
-    catch {
-        // No passwd entry (some containers): the host name alone still says where it came from.
-    }
-    return `${user}@${(0,external_node_os_.hostname)()}`;
-}
-//# sourceMappingURL=keys.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
-var sandbox_states = __nccwpck_require__(8604);
-// EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
-var ids = __nccwpck_require__(5310);
-;// CONCATENATED MODULE: ../../packages/core/dist/state/lookup.js
-
-
-
-/**
- * The manager's two read-only questions, over any record source. The manager answers them from its
- * store; `sandboxer list` and `status` ask them of a FileRecordReader without loading the manager,
- * and get the same answers because this is the one place they are written.
- */
-/** The record of one sandbox, in whatever state it is; NotFoundError names where it looked. */
-async function getRecord(source, idText) {
-    const id = (0,ids/* parseSandboxId */.Am)(idText);
-    const record = await source.getSandbox(id);
-    if (!record) {
-        throw new dist_errors/* NotFoundError */.m_(`no sandbox "${idText}" in ${source.location}`, { sandbox: idText });
-    }
-    return record;
-}
-/** Live sandboxes (those that may still hold resources), or with `all` every record, oldest first. */
-async function listRecords(source, options = {}) {
-    const records = await source.listSandboxes();
-    return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
-}
-//# sourceMappingURL=lookup.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/types.js
-/** Saves a record with a fresh `updated_at`: the one way every step writes a sandbox record. */
-async function saveRecord(deps, record) {
-    const updated = { ...record, updated_at: deps.now().toISOString() };
-    await deps.store.putSandbox(updated);
-    return updated;
-}
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create.js
-
-
-
-
-/**
- * Records the sandbox as `provisioning` before any backend call (routing and that first record under
- * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
- * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed`.
- */
-async function createSandbox(deps, plan, steps) {
-    const { progress, signal } = steps;
-    const save = async (next) => {
-        const saved = await saveRecord(deps, next);
-        await steps.onRecord?.(saved);
-        return saved;
-    };
-    const id = (0,ids/* newSandboxId */.Dp)();
-    return deps.store.withLock(lockKey(id), async () => {
-        const { record: first, choice } = await deps.store.withLock(ROUTE_LOCK, () => routeAndRecord(deps, plan, id, save));
-        let record = first;
-        for (const rejected of record.routing ?? []) {
-            progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
-        }
-        const held = record.estimate && record.hold
-            ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
-            : '';
-        const { extension } = choice;
-        progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
-        let handle;
-        let step = plan.restore ? 'restore' : 'provision';
-        try {
-            throwIfAborted(signal);
-            const request = {
-                sandboxId: id,
-                profile: plan.profile,
-                inputs: choice.inputs,
-                host: choice.host,
-                createdAt: new Date(record.created_at),
-                expiresAt: new Date(record.expires_at),
-                progress,
-                signal,
-                checkpoint: async (partial) => {
-                    record = await save({ ...record, handle: partial });
-                },
-            };
-            handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
-            record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
-            throwIfAborted(signal);
-            step = 'wait_ready';
-            progress?.(`sandbox ${id}: waiting until ready`);
-            const reachability = await extension.waitReady(handle, { progress, signal });
-            throwIfAborted(signal);
-            record = await save({
-                ...record,
-                state: 'ready',
-                reachability,
-                ready_at: deps.now().toISOString(),
-                owner_pid: undefined,
-            });
-            progress?.(`sandbox ${id}: ready`);
-            return record;
-        }
-        catch (error) {
-            const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
-            // The final handle, else what provision checkpointed, else the minimal handle.
-            const failed = await rollback(deps, record, extension, handle ?? record.handle, step, cause, progress);
-            await steps.onRecord?.(failed);
-            throw failure(failed, step, cause);
-        }
-    });
-}
-/** Routing and the first record, under the route lock (see createSandbox). */
-async function routeAndRecord(deps, plan, id, save) {
-    const createdAt = deps.now();
-    const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
-    const catalog = await deps.catalog();
-    const choice = await deps.router(catalog).choose(plan, {
-        sandboxId: id,
-        holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
-    });
-    const rejected = choice.decision.candidates.filter((c) => !c.feasible);
-    const record = {
-        id,
-        state: 'provisioning',
-        profile: plan.profile.id,
-        extension: choice.extension.id,
-        host: choice.host?.name ?? 'local',
-        consumer: plan.consumer,
-        account: plan.account,
-        created_at: createdAt.toISOString(),
-        updated_at: createdAt.toISOString(),
-        expires_at: expiresAt.toISOString(),
-        ttl_seconds: plan.ttlSeconds,
-        ...(choice.host ? { target: choice.host } : {}),
-        ...(plan.restore ? { restored_from: plan.restore.snapshot } : {}),
-        ...(choice.report.estimate ? { estimate: choice.report.estimate } : {}),
-        ...(choice.hold ? { hold: choice.hold.id } : {}),
-        ...(rejected.length > 0
-            ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
-            : {}),
-        owner_pid: process.pid,
-    };
-    try {
-        return { record: await save(record), choice };
-    }
-    catch (error) {
-        // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
-        // back and leave no `provisioning` record that would count against capacity.
-        if (choice.hold)
-            await deps.ledger.release(choice.hold.id, 'the sandbox record could not be saved');
-        await deps.store
-            .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
-            .catch(() => { });
-        throw error;
-    }
-}
-/** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
-async function rollback(deps, record, extension, handle, step, cause, progress) {
-    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
-    let cleanup;
-    try {
-        cleanup =
-            cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
-                ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
-                : await extension.teardown(handle ?? minimalHandle(record), { progress });
-    }
-    catch (error) {
-        cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
-    }
-    // A sandbox that never became ready is not charged: its hold goes back in full.
-    if (record.hold)
-        await deps.ledger.release(record.hold, `${step} failed`);
-    return saveRecord(deps, {
-        ...record,
-        state: 'failed',
-        error: errorOf(step, cause),
-        cleanup,
-        destroyed_at: deps.now().toISOString(),
-        owner_pid: undefined,
-    });
-}
-/** The error a failed create reports, once it is rolled back. */
-function failure(failed, step, cause) {
-    const id = failed.id;
-    if (cause instanceof dist_errors/* InterruptedError */.p4) {
-        return new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
-            sandbox: id,
-            step,
-        });
-    }
-    const undone = failed.cleanup?.leftovers.length
-        ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
-        : 'rolled back';
-    return new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; its record says what happened)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
-}
-//# sourceMappingURL=create.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/destroy.js
-
-
-
-
-
-/**
- * Tears the sandbox down and marks it `destroyed`. Idempotent: destroying a destroyed (or rolled
- * back) sandbox returns its record unchanged. If teardown leaves something behind the sandbox stays
- * `destroying` with a report of the leftovers, and destroy can be retried.
- */
-async function destroySandbox(deps, idText, steps) {
-    const { progress, signal } = steps;
-    const id = (0,ids/* parseSandboxId */.Am)(idText);
-    const lockOptions = steps.lockWaitMs === undefined ? {} : { waitMs: steps.lockWaitMs };
-    return deps.store.withLock(lockKey(id), async () => {
-        let record = await getRecord(deps.store, id);
-        // Decided on the record as it is under the lock (gc: it may have become ready meanwhile).
-        if (steps.onlyIf && !steps.onlyIf(record))
-            return record;
-        if (record.state === 'destroyed')
-            return record;
-        if (record.state === 'failed' && !record.cleanup?.leftovers.length)
-            return record;
-        // Holding the lock means no live process is creating or destroying it: a `provisioning` record
-        // here belongs to a creator that died, and tearing down is exactly what it needs.
-        const extension = await deps.extension(record.extension);
-        record = await saveRecord(deps, { ...record, state: 'destroying', owner_pid: process.pid });
-        progress?.(`sandbox ${id}: tearing down on ${record.host}`);
-        let cleanup;
-        try {
-            throwIfAborted(signal);
-            cleanup = await extension.teardown(handleOf(record), { progress, signal });
-        }
-        catch (error) {
-            await saveRecord(deps, { ...record, error: errorOf('teardown', error), owner_pid: undefined });
-            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown failed: ${(0,dist_errors/* messageOf */.bD)(error)} (it stays "destroying"; destroy it again)`, { sandbox: id }, { cause: error });
-        }
-        if (cleanup.leftovers.length > 0) {
-            await saveRecord(deps, { ...record, cleanup, owner_pid: undefined });
-            throw new dist_errors/* TeardownError */.NK(`sandbox ${id}: teardown left ${cleanup.leftovers.join(', ')}; remove by hand or destroy it again`, { sandbox: id, leftovers: cleanup.leftovers });
-        }
-        const destroyedAt = deps.now();
-        const cost = await settle(deps, record, meter(extension, record, destroyedAt), progress);
-        record = await saveRecord(deps, {
-            ...record,
-            state: 'destroyed',
-            cleanup,
-            destroyed_at: destroyedAt.toISOString(),
-            ...(cost ? { cost } : {}),
-            owner_pid: undefined,
-        });
-        progress?.(`sandbox ${id}: destroyed${cleanup.already_gone ? ' (nothing was left)' : ''}`);
-        return record;
-    }, lockOptions);
-}
-/** What the sandbox cost; only one that became ready is charged (not one whose creator died). */
-function meter(extension, record, destroyedAt) {
-    if (!record.ready_at)
-        return undefined;
-    return extension.meterActual?.(handleOf(record), {
-        createdAt: new Date(record.created_at),
-        // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
-        // ours to have removed (gc, the host-side switch), not the user's to pay for.
-        destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
-    });
-}
-/**
- * Debits the cost (releasing the hold), or gives the hold back when nothing is charged. Returns what
- * was charged: the ledger never debits more than the hold or the balance (the rest is `waived`).
- */
-async function settle(deps, record, cost, progress) {
-    if (cost && record.account) {
-        // Idempotent per sandbox: a retried destroy finds the debit already there and charges nothing.
-        const debit = await deps.ledger.settle(record.account, record.id, cost.credits, record.hold, cost.breakdown);
-        progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
-        return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
-    }
-    if (record.hold)
-        await deps.ledger.release(record.hold, 'destroyed');
-    return cost;
-}
-//# sourceMappingURL=destroy.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
-var iso = __nccwpck_require__(4832);
-;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
-
-/** The most credits one entry may carry: far beyond any real grant, well inside exact cents. */
-const MAX_CREDITS = 1_000_000_000;
-/** Account names (and consumers, from which they are derived) are short labels. */
-const MAX_ACCOUNT_LENGTH = 200;
-/** A grant's note: a sentence, not a file (every line of the history is read on every balance). */
-const MAX_NOTE_LENGTH = 1000;
-/**
- * One line of the append-only credits history. Amounts are credits with at most two decimals;
- * sums are done in whole cents so they stay exact.
- *  - grant: credits added to the account
- *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
- *  - release: a hold given back (the sandbox was destroyed, or never got made)
- *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
- */
-const ledgerEntrySchema = src_schemas/* object */.Ikc({
-    id: src_schemas/* string */.YjP(),
-    at: iso/* datetime */.w$(),
-    account: src_schemas/* string */.YjP().min(1).max(MAX_ACCOUNT_LENGTH),
-    kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
-    credits: src_schemas/* number */.aig().nonnegative().max(MAX_CREDITS),
-    sandbox: src_schemas/* string */.YjP().optional(),
-    /** For a release: the hold it gives back. */
-    hold: src_schemas/* string */.YjP().optional(),
-    /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
-    expires_at: iso/* datetime */.w$().optional(),
-    note: src_schemas/* string */.YjP().max(MAX_NOTE_LENGTH).optional(),
-    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
-});
-/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
-function toCents(credits) {
-    return Math.round(credits * 100);
-}
-function fromCents(cents) {
-    return cents / 100;
-}
-//# sourceMappingURL=ledger-entry.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/metering/ledger.js
-
-
-
-const LOCK = 'ledger';
-/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
-function checkAccount(account, field = 'account') {
-    const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-    if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
-        throw new dist_errors/* InputError */.dz(`${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`, { field });
-    }
-}
-/**
- * The consumer → account mapping: everything before the first `#` (so every run of
- * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
- */
-function accountOf(consumer) {
-    const account = consumer.split('#')[0]?.trim();
-    return account || consumer;
-}
-/**
- * The credits ledger: an append-only history in the state store. Every check-and-append runs under
- * one lock, so concurrent creates can never overspend; debits are idempotent per sandbox.
- */
-class CreditsLedger {
-    #store;
-    #now;
-    #initialCredits;
-    constructor(store, options = {}) {
-        this.#store = store;
-        this.#now = options.now ?? (() => new Date());
-        this.#initialCredits = options.initialCredits ?? 0;
-    }
-    async balance(account) {
-        return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
-    }
-    /** Every account that appears in the history, with its balance. */
-    async accounts() {
-        const entries = await this.#store.readLedger();
-        const names = [...new Set(entries.map((e) => e.account))].sort();
-        return names.map((name) => summarize(entries, name, this.#now(), 0));
-    }
-    async history(account) {
-        const entries = await this.#store.readLedger();
-        return account === undefined ? entries : entries.filter((e) => e.account === account);
-    }
-    async grant(account, credits, note) {
-        checkAccount(account);
-        const cents = toCents(credits);
-        // At most two decimals, allowing for binary floating point (0.1 + 0.2 is 0.3).
-        if (!Number.isFinite(credits) ||
-            cents <= 0 ||
-            credits > MAX_CREDITS ||
-            Math.abs(credits * 100 - cents) > 1e-6 * Math.max(1, cents)) {
-            throw new dist_errors/* InputError */.dz(`amount: expected a positive amount of at most ${MAX_CREDITS} credits with at most two decimals, got ${credits}`, { field: 'amount' });
-        }
-        if (note !== undefined && note.length > MAX_NOTE_LENGTH) {
-            throw new dist_errors/* InputError */.dz(`note: at most ${MAX_NOTE_LENGTH} characters (got ${note.length})`, {
-                field: 'note',
-            });
-        }
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#withInitialGrant(account);
-            const entry = this.#entry({
-                account,
-                kind: 'grant',
-                credits: fromCents(cents),
-                ...(note ? { note } : {}),
-            });
-            await this.#store.appendLedger([...entries, entry]);
-            return entry;
-        });
-    }
-    /**
-     * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
-     * refusal (the caller knows the profile and its cheaper alternatives).
-     */
-    async hold(account, credits, sandbox, expiresAt, describe) {
-        return this.#store.withLock(LOCK, async () => {
-            const pending = await this.#withInitialGrant(account);
-            const all = [...(await this.#store.readLedger()), ...pending];
-            const balance = summarize(all, account, this.#now(), 0);
-            if (toCents(balance.available) < toCents(credits)) {
-                throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
-                    account,
-                    balance: balance.balance,
-                    held: balance.held,
-                    available: balance.available,
-                    estimate: credits,
-                });
-            }
-            const entry = this.#entry({
-                account,
-                kind: 'hold',
-                credits,
-                sandbox,
-                expires_at: expiresAt.toISOString(),
-            });
-            await this.#store.appendLedger([...pending, entry]);
-            return entry;
-        });
-    }
-    /**
-     * Swaps a sandbox's hold for a new one of `credits` (e.g. when its TTL is extended), atomically:
-     * the old hold counts as available for the new one; if the new one does not fit, nothing changes.
-     */
-    async replaceHold(oldHoldId, credits, expiresAt, describe) {
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
-            const old = entries.find((e) => e.id === oldHoldId && e.kind === 'hold');
-            if (!old)
-                throw new dist_errors/* InputError */.dz(`no hold ${oldHoldId} in the ledger`);
-            const balance = summarize(entries, old.account, this.#now(), 0);
-            const stillHeld = balance.holds.some((h) => h.id === oldHoldId) ? toCents(old.credits) : 0;
-            if (toCents(balance.available) + stillHeld < toCents(credits)) {
-                throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
-                    account: old.account,
-                    balance: balance.balance,
-                    held: balance.held,
-                    available: balance.available,
-                    estimate: credits,
-                });
-            }
-            const hold = this.#entry({
-                account: old.account,
-                kind: 'hold',
-                credits,
-                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
-                expires_at: expiresAt.toISOString(),
-            });
-            const release = this.#entry({
-                account: old.account,
-                kind: 'release',
-                credits: old.credits,
-                hold: old.id,
-                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
-                note: 'replaced (TTL extended)',
-            });
-            await this.#store.appendLedger([release, hold]);
-            return hold;
-        });
-    }
-    /** Holds never released (expired ones too): what `gc` checks against the sandboxes they were for. */
-    async unreleasedHolds() {
-        const entries = await this.#store.readLedger();
-        const released = new Set(entries.filter((e) => e.kind === 'release').map((e) => e.hold));
-        return entries.filter((e) => e.kind === 'hold' && !released.has(e.id));
-    }
-    /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
-    async release(holdId, note) {
-        await this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
-            const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
-            if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId))
-                return;
-            await this.#store.appendLedger([
-                this.#entry({
-                    account: hold.account,
-                    kind: 'release',
-                    credits: hold.credits,
-                    hold: holdId,
-                    ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
-                    ...(note ? { note } : {}),
-                }),
-            ]);
-        });
-    }
-    /**
-     * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
-     * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
-     */
-    async settle(account, sandbox, credits, holdId, breakdown = {}) {
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
-            const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
-            if (existing)
-                return existing;
-            const initial = await this.#withInitialGrant(account);
-            const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
-            // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
-            // nor than the balance has: a balance never goes below zero by our own doing.
-            const balance = toCents(summarize([...entries, ...initial], account, this.#now(), 0).balance);
-            const cap = Math.min(hold ? toCents(hold.credits) : Number.POSITIVE_INFINITY, Math.max(0, balance));
-            const charged = Math.min(toCents(credits), cap);
-            const waived = toCents(credits) - charged;
-            const debit = this.#entry({
-                account,
-                kind: 'debit',
-                credits: fromCents(charged),
-                sandbox,
-                breakdown: waived > 0 ? { ...breakdown, waived: fromCents(waived) } : breakdown,
-            });
-            const released = entries.some((e) => e.kind === 'release' && e.hold === holdId);
-            const release = hold && !released
-                ? [
-                    this.#entry({
-                        account: hold.account,
-                        kind: 'release',
-                        credits: hold.credits,
-                        hold: hold.id,
-                        sandbox,
-                    }),
-                ]
-                : [];
-            // Release first, then debit: replayed line by line, `available` never dips below zero.
-            await this.#store.appendLedger([...initial, ...release, debit]);
-            return debit;
-        });
-    }
-    /** The initial grant for an account never seen before (to append in the same locked write). */
-    async #withInitialGrant(account) {
-        if (this.#initialCredits <= 0)
-            return [];
-        const entries = await this.#store.readLedger();
-        if (entries.some((e) => e.account === account))
-            return [];
-        return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
-    }
-    #entry(fields) {
-        return { id: (0,external_node_crypto_.randomUUID)(), at: this.#now().toISOString(), ...fields };
-    }
-}
-/** Sums one account's history in whole cents. */
-function summarize(entries, account, now, initialCredits) {
-    const mine = entries.filter((e) => e.account === account);
-    const releasedHolds = new Set(mine.filter((e) => e.kind === 'release').map((e) => e.hold));
-    let balance = mine.length === 0 ? toCents(initialCredits) : 0;
-    const holds = [];
-    for (const e of mine) {
-        if (e.kind === 'grant')
-            balance += toCents(e.credits);
-        if (e.kind === 'debit')
-            balance -= toCents(e.credits);
-        if (e.kind === 'hold' &&
-            !releasedHolds.has(e.id) &&
-            (!e.expires_at || Date.parse(e.expires_at) > now.getTime())) {
-            holds.push(e);
-        }
-    }
-    const held = holds.reduce((sum, h) => sum + toCents(h.credits), 0);
-    return {
-        account,
-        balance: fromCents(balance),
-        held: fromCents(held),
-        available: fromCents(balance - held),
-        holds,
-    };
-}
-//# sourceMappingURL=ledger.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/plan.js
-
-
-
-
-
-
-/**
- * Turns a request into a plan: the profile, its defaults overlaid with the inputs, every required
- * input present, every input checked against its declared kind and the caller's policy, the TTL.
- * Nothing is recorded before this has passed. With `restore`, the snapshot's inputs sit between the
- * defaults and the request's, and inputs that feed only the first copy are not required.
- */
-async function planCreate(context, request, restore) {
-    const profile = context.catalog.profile(request.profile);
-    const inputs = await checkInputs(context, profile, request.inputs ?? {}, restore?.inputs);
-    if (!restore)
-        requireInputs(profile, inputs);
-    if (context.policy.confined && request.host !== undefined && request.host !== 'local') {
-        await requireAlias(context, 'host', request.host);
-    }
-    const consumer = request.consumer ?? defaultConsumer();
-    checkAccount(consumer, 'consumer');
-    const account = request.account ?? accountOf(consumer);
-    checkAccount(account);
-    return {
-        profile,
-        inputs,
-        host: request.host,
-        ttlSeconds: resolveTtl(profile, request.ttl),
-        consumer,
-        account,
-        ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
-    };
-}
-/**
- * The profile's defaults overlaid with `base` (a snapshot's inputs) and then the caller's `given`
- * inputs, each checked against its declared kind and the caller's policy; `local-path` inputs come
- * back absolute.
- */
-async function checkInputs(context, profile, given, base = {}) {
-    const { policy } = context;
-    checkInputShapes(given);
-    const inputs = { ...profile.inputs.defaults, ...base, ...given };
-    const kinds = inputKinds(context.catalog, profile);
-    for (const [name, value] of Object.entries(inputs)) {
-        const kind = kinds.get(name) ?? 'text';
-        if (kind === 'local-path')
-            inputs[name] = localDirectory(name, value, policy);
-        else if (policy.confined && kind === 'host-ref')
-            await requireAlias(context, `input "${name}"`, value, name);
-        else if (policy.confined && kind === 'remote-path' && Object.hasOwn(given, name)) {
-            throw new dist_errors/* InputError */.dz(`input "${name}": a remote path is fixed by the profile or the hosts file and cannot be chosen here`, { inputs: [name] });
-        }
-    }
-    return inputs;
-}
-/** How many inputs a request may give, and how long each value may be: bounds for every surface. */
-const MAX_INPUTS = 100;
-const MAX_INPUT_BYTES = 64 * 1024;
-/** Input names like `repo`; at most MAX_INPUTS of them, none longer than MAX_INPUT_BYTES. */
-function checkInputShapes(given) {
-    const names = Object.keys(given);
-    if (names.length > MAX_INPUTS) {
-        throw new dist_errors/* InputError */.dz(`inputs: at most ${MAX_INPUTS} inputs (got ${names.length})`, { field: 'inputs' });
-    }
-    for (const name of names) {
-        if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
-            throw new dist_errors/* InputError */.dz(`input ${JSON.stringify(name.slice(0, 64))}: not an input name (expected one like "repo")`, {
-                field: 'inputs',
-            });
-        }
-        const value = given[name];
-        if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_INPUT_BYTES) {
-            throw new dist_errors/* InputError */.dz(`input "${name}": expected text of at most ${MAX_INPUT_BYTES} bytes`, {
-                inputs: [name],
-            });
-        }
-    }
-}
-/** Every required input must be non-empty. */
-function requireInputs(profile, inputs) {
-    const missing = profile.inputs.required.filter((name) => !inputs[name]);
-    if (missing.length === 0)
-        return;
-    throw new dist_errors/* InputError */.dz(`${profile.id}: ${missing.length === 1 ? 'input' : 'inputs'} ${missing.map((n) => `"${n}"`).join(', ')} required`, { profile: profile.id, inputs: missing });
-}
-/** What the extensions a profile may route to declare about each input (the strictest kind wins). */
-function inputKinds(catalog, profile) {
-    const kinds = new Map();
-    const extensions = profile.routing?.candidates.map((c) => c.extension) ?? [profile.extension];
-    for (const id of new Set(extensions)) {
-        for (const [name, input] of Object.entries(catalog.extension(id).inputs)) {
-            if (kinds.get(name) === undefined || kinds.get(name) === 'text')
-                kinds.set(name, input.kind);
-        }
-    }
-    return kinds;
-}
-/**
- * A `local-path` input made absolute against the policy's base and checked to be a directory. A
- * confined caller's path must lie inside the base, and is refused with one message whether it is
- * outside, missing or not a directory, so refusals reveal nothing about the server's files.
- */
-function localDirectory(name, value, policy) {
-    const absolute = (0,external_node_path_.resolve)(policy.baseDir, value);
-    if (policy.confined) {
-        const real = realpathIfExists(absolute);
-        const root = realpathIfExists(policy.baseDir) ?? policy.baseDir;
-        if (!real || !inside(root, real) || !plan_isDirectory(real)) {
-            throw new dist_errors/* InputError */.dz(`input "${name}": ${JSON.stringify(value)} is not a directory inside the repo root`, {
-                inputs: [name],
-            });
-        }
-        return real;
-    }
-    if (!plan_isDirectory(absolute)) {
-        throw new dist_errors/* InputError */.dz(`input "${name}": ${absolute} is not a directory`, { inputs: [name] });
-    }
-    return absolute;
-}
-async function requireAlias(context, what, value, input) {
-    const aliases = await context.aliases();
-    if (Object.hasOwn(Object.fromEntries(aliases.map((a) => [a, true])), value))
-        return;
-    throw new dist_errors/* InputError */.dz(`${what}: ${JSON.stringify(value)} is not a hosts-file alias; here hosts may only be named by alias (${aliases.join(', ') || 'none configured'})`, input ? { inputs: [input] } : { field: 'host' });
-}
-/** The sandbox's lifetime in seconds: the requested TTL (at most `max_ttl`), else the profile's. */
-function resolveTtl(profile, requested) {
-    if (requested === undefined)
-        return profile.ttl;
-    const seconds = parseTtl(requested);
-    if (profile.max_ttl !== undefined && seconds > profile.max_ttl) {
-        throw new dist_errors/* InputError */.dz(`ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', ttl: requested, max_ttl: profile.max_ttl });
-    }
-    return seconds;
-}
-/** A TTL as the caller gave it, in seconds. */
-function parseTtl(requested) {
-    const seconds = parseDurationSeconds(requested);
-    if (seconds === undefined) {
-        throw new dist_errors/* InputError */.dz(`ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, { field: 'ttl', ttl: requested });
-    }
-    return seconds;
-}
-function realpathIfExists(path) {
-    try {
-        return (0,external_node_fs_.realpathSync)(path);
-    }
-    catch {
-        return undefined;
-    }
-}
-function inside(root, path) {
-    const rel = (0,external_node_path_.relative)(root, path);
-    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
-}
-function plan_isDirectory(path) {
-    return (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-//# sourceMappingURL=plan.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/extend.js
-
-
-
-
-
-
-
-/**
- * Pushes a live sandbox's expiry out to `ttl` from now. Its whole life may not exceed the profile's
- * `max_ttl`; on a metered backend the hold is swapped for one covering the longer life, or the
- * extension is refused with INSUFFICIENT_CREDITS and nothing changes.
- */
-async function extendSandbox(deps, idText, ttl) {
-    const id = (0,ids/* parseSandboxId */.Am)(idText);
-    return deps.store.withLock(lockKey(id), async () => {
-        const record = await getRecord(deps.store, id);
-        if (record.state !== 'ready' && record.state !== 'provisioning') {
-            throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} is ${record.state}: only a live sandbox can be extended`, {
-                sandbox: id,
-            });
-        }
-        const profile = (await deps.catalog()).profile(record.profile);
-        const expiresAt = new Date(deps.now().getTime() + parseTtl(ttl) * 1000);
-        const lifeSeconds = Math.ceil((expiresAt.getTime() - Date.parse(record.created_at)) / 1000);
-        if (profile.max_ttl !== undefined && lifeSeconds > profile.max_ttl) {
-            throw new dist_errors/* InputError */.dz(`ttl: the sandbox would live ${formatDuration(lifeSeconds)} in all, longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`, { field: 'ttl', sandbox: id, max_ttl: profile.max_ttl });
-        }
-        let updated = { ...record, expires_at: expiresAt.toISOString(), ttl_seconds: lifeSeconds };
-        const extension = await deps.extension(record.extension);
-        // The host-side switch first: if the host no longer has it, the sandbox is already gone there.
-        if (extension.reschedule && (record.handle || record.target)) {
-            const moved = await extension.reschedule(record.handle ?? minimalHandle(record), expiresAt);
-            if (!moved) {
-                throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); gc settles its record`, { sandbox: id });
-            }
-        }
-        const quote = record.hold ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
-        if (record.hold && quote) {
-            const hold = await deps.ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
-            updated = { ...updated, hold: hold.id, estimate: quote };
-        }
-        return saveRecord(deps, updated);
-    });
-}
-//# sourceMappingURL=extend.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/lifecycle.js
-
-
-
-
-
-/**
- * One sandbox's life, under its lock: create (route, record, provision, wait ready, roll back on
- * failure), extend, destroy (teardown, meter, settle). The manager, gc and snapshots all go through
- * here, so a state change is made and saved one way only.
- */
-class SandboxLifecycle {
-    deps;
-    constructor(deps) {
-        this.deps = deps;
-    }
-    create(plan, steps = {}) {
-        return createSandbox(this.deps, plan, steps);
-    }
-    destroy(id, steps = {}) {
-        return destroySandbox(this.deps, id, steps);
-    }
-    extend(id, ttl) {
-        return extendSandbox(this.deps, id, ttl);
-    }
-    /** The record of one sandbox, in whatever state it is. */
-    get(id) {
-        return getRecord(this.deps.store, id);
-    }
-    save(record) {
-        return saveRecord(this.deps, record);
-    }
-    extension(id) {
-        return this.deps.extension(id);
-    }
-}
-//# sourceMappingURL=lifecycle.js.map
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ../../packages/core/dist/routing/probe.js
-
-/** Undefined when the host's SSH port accepts a TCP connection within 3 s, else why not. */
-function probeSsh(host, timeoutMs = 3000) {
-    return new Promise((resolve) => {
-        const socket = (0,external_node_net_.connect)({ host: host.ssh.address, port: host.ssh.port });
-        const done = (problem) => {
-            socket.destroy();
-            resolve(problem);
-        };
-        socket.setTimeout(timeoutMs, () => done(`${host.ssh.address}:${host.ssh.port} did not answer in ${timeoutMs / 1000} s`));
-        socket.once('connect', () => done(undefined));
-        socket.once('error', (error) => done(`${host.ssh.address}:${host.ssh.port}: ${error.code === 'ECONNREFUSED' ? 'connection refused' : error.message}`));
-    });
-}
-//# sourceMappingURL=probe.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/routing/refusals.js
-
-
-/** What routing says when it refuses: the reasons, and the cheapest ways around them. */
-/**
- * Why no candidate can take the sandbox: a single candidate's own error (e.g. InsufficientCreditsError,
- * an InputError), else a NoBackendAvailableError with every candidate and its reasons.
- */
-function noneFeasible(request, decision, errors) {
-    if (decision.candidates.length === 1) {
-        const own = errors.get(0);
-        if (own instanceof dist_errors/* SandboxerError */.j8)
-            return own;
-    }
-    const table = decision.candidates
-        .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
-        .join('\n');
-    return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
-        profile: request.profile.id,
-        candidates: decision.candidates,
-    });
-}
-/** The refusal message, with the cheapest alternatives: a shorter TTL that fits, or a self-hosted profile. */
-function insufficientCredits(catalog, profile, request, estimate, balance, extension) {
-    const alternatives = [];
-    let fitting;
-    for (let seconds = request.ttlSeconds - 60; seconds >= 60; seconds -= 60) {
-        const quote = extension.estimateCost?.(profile, seconds);
-        if (quote && quote.credits <= balance.available) {
-            fitting = { seconds, credits: quote.credits };
-            break;
-        }
-    }
-    if (fitting)
-        alternatives.push(`a ttl of ${formatDuration(fitting.seconds)} (${fitting.credits} credits)`);
-    const selfHosted = catalog
-        .profiles()
-        .filter((p) => catalog.extension(p.extension).capabilities.pricing_model === 'self-hosted')
-        .map((p) => p.id.replace(/^profile\./, ''));
-    if (selfHosted.length > 0)
-        alternatives.push(`a self-hosted profile at no charge (${selfHosted.join(', ')})`);
-    return (`account "${request.account}" cannot afford ${profile.id} for ${formatDuration(request.ttlSeconds)}: ` +
-        `estimate ${estimate.credits} credits, available ${balance.available} (balance ${balance.balance}, held ${balance.held}). ` +
-        `Cheapest alternatives: ${alternatives.join(', or ') || 'none'}; or grant the account more credits`);
-}
-//# sourceMappingURL=refusals.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/routing/resolver.js
-
-
-
-
-/**
- * Picks the backend for a profile: tries its routing candidates in order (a profile without
- * `routing` has one implicit candidate, its `extension`), records every rejection with its reason,
- * and takes the first feasible one. On create, "feasible" for a metered candidate includes getting
- * the credit hold, taken atomically, so concurrent creates can never overspend.
- */
-class RoutingResolver {
-    #deps;
-    constructor(deps) {
-        this.#deps = deps;
-    }
-    /** Decides without creating or holding anything (`sandboxer route --explain`); looks at every candidate. */
-    explain(request) {
-        return this.#route(request, undefined);
-    }
-    /**
-     * Decides for a create and holds the credits. Throws the candidate's own error when the profile
-     * has a single candidate (e.g. InsufficientCreditsError, an InputError), else NoBackendAvailableError.
-     */
-    async choose(request, holdFor) {
-        const errors = new Map();
-        const decision = await this.#route(request, holdFor, errors);
-        if (decision.chosen)
-            return { ...decision.chosen, decision };
-        throw noneFeasible(request, decision, errors);
-    }
-    async #route(request, holdFor, errors = new Map()) {
-        const { profile } = request;
-        const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
-        const routed = profile.routing !== undefined;
-        const decision = { profile: profile.id, account: request.account, candidates: [] };
-        const live = (await this.#deps.listSandboxes()).filter((r) => sandbox.LIVE_STATES.has(r.state));
-        for (const [index, candidate] of candidates.entries()) {
-            const declaration = this.#deps.catalog.extension(candidate.extension);
-            const report = {
-                index,
-                extension: candidate.extension,
-                host: candidate.host ?? request.host ?? '(default)',
-                pricing: declaration.capabilities.pricing_model,
-                feasible: false,
-                reasons: [],
-            };
-            decision.candidates.push(report);
-            const reject = (reason, error) => {
-                report.reasons.push(reason);
-                if (error !== undefined && !errors.has(index))
-                    errors.set(index, error);
-            };
-            if (request.restore && candidate.extension !== request.restore.extension) {
-                reject(`the snapshot was taken with ${request.restore.extension}`);
-                continue;
-            }
-            if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
-                reject(`isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
-                continue;
-            }
-            let extension;
-            let inputs;
-            let host;
-            try {
-                extension = await this.#deps.extension(candidate.extension);
-                inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
-                host = await this.#host(extension, candidate, request, routed);
-            }
-            catch (error) {
-                reject((0,dist_errors/* messageOf */.bD)(error), error);
-                continue;
-            }
-            report.host = host?.name ?? 'local';
-            const remote = host;
-            if (remote?.capacity !== undefined) {
-                const used = live.filter((r) => r.host === remote.name).length;
-                if (used >= remote.capacity)
-                    reject(`host ${remote.name} is full (${used}/${remote.capacity} live sandboxes)`);
-            }
-            if (candidate.max_live !== undefined) {
-                const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
-                if (used >= candidate.max_live) {
-                    reject(`burst cap reached (${used}/${candidate.max_live} live ${profile.id} sandboxes on ${candidate.extension})`);
-                }
-            }
-            const estimate = extension.estimateCost?.(profile, request.ttlSeconds);
-            if (estimate)
-                report.estimate = estimate;
-            if (candidate.max_cost !== undefined && estimate && estimate.credits > candidate.max_cost) {
-                reject(`estimate ${estimate.credits} credits is over max_cost ${candidate.max_cost}`);
-            }
-            // Only a routed profile probes: a single candidate fails in provision with the precise SSH error.
-            if (routed && report.reasons.length === 0 && remote?.ssh) {
-                const unreachable = await (this.#deps.probe ?? probeSsh)(remote);
-                if (unreachable)
-                    reject(`host unreachable: ${unreachable}`);
-            }
-            const metered = declaration.capabilities.pricing_model === 'metered' && estimate !== undefined;
-            let hold;
-            if (report.reasons.length === 0 && metered) {
-                const describe = (balance) => insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
-                if (holdFor) {
-                    try {
-                        hold = await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
-                    }
-                    catch (error) {
-                        if (!(error instanceof dist_errors/* InsufficientCreditsError */.Yo))
-                            throw error;
-                        reject(`insufficient credits: available ${error.details.available}, estimate ${estimate.credits}`, error);
-                    }
-                }
-                else {
-                    const balance = await this.#deps.ledger.balance(request.account);
-                    if (balance.available < estimate.credits) {
-                        reject(`insufficient credits: available ${balance.available}, estimate ${estimate.credits}`);
-                    }
-                }
-            }
-            if (report.reasons.length > 0)
-                continue;
-            report.feasible = true;
-            decision.chosen ??= { report, extension, host, inputs, ...(hold ? { hold } : {}) };
-            if (holdFor)
-                break; // a create takes the first feasible candidate and looks no further
-        }
-        return decision;
-    }
-    /** The host for one candidate: local extensions need none; SSH ones resolve the candidate's or the user's. */
-    async #host(extension, candidate, request, routed) {
-        if (extension.hostKind !== 'ssh') {
-            // A routed profile's host is meant for its self-hosted candidates; a plain one is a mistake.
-            if (!routed && request.host !== undefined && request.host !== 'local') {
-                throw new dist_errors/* InputError */.dz(`host: ${extension.id} runs on this machine and takes no host (got "${request.host}")`, { field: 'host' });
-            }
-            return undefined;
-        }
-        const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
-        const host = await this.#deps.resolveHost(name);
-        if (!host) {
-            throw new dist_errors/* InputError */.dz(`host: ${extension.id} needs a host: name one (user@address[:port] or a hosts-file alias), or set a default in the hosts file`, { field: 'host' });
-        }
-        return host;
-    }
-}
-//# sourceMappingURL=resolver.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
-var snapshot_ids = __nccwpck_require__(7449);
-// EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
-var sha256_file = __nccwpck_require__(1364);
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/artifact.js
-
-
-
-
-
-/** Where the local store keeps the copy of a snapshot's artifact. */
-function localArtifactPath(artifactDir, snapshotId) {
-    if (!(0,snapshot_ids/* isSnapshotId */.Yr)(snapshotId))
-        throw new Error(`not a snapshot id: ${snapshotId}`);
-    return (0,external_node_path_.join)(artifactDir, `${snapshotId}.tar`);
-}
-/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
-async function verifyLocalArtifact(path, expected, id) {
-    const info = await (0,promises_.stat)(path).catch(() => undefined);
-    if (!info?.isFile()) {
-        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: its local copy ${path} is missing; nothing was restored`, {
-            snapshot: id,
-            path,
-        });
-    }
-    const actual = await (0,sha256_file/* sha256File */.Q)(path);
-    if (actual !== expected) {
-        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
-    }
-}
-//# sourceMappingURL=artifact.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/lookup.js
-
-
-/** One snapshot by id (`snap-…`) or by its name. */
-async function getSnapshot(store, ref) {
-    const found = (0,snapshot_ids/* isSnapshotId */.Yr)(ref) ? await store.getSnapshot(ref) : await snapshotNamed(store, ref);
-    if (!found) {
-        throw new dist_errors/* NotFoundError */.m_(`no snapshot "${ref}" in ${store.location}`, {
-            snapshot: ref,
-        });
-    }
-    return found;
-}
-/** The live snapshot of that name, else the latest deleted or failed one (so errors can say what happened). */
-async function snapshotNamed(store, name, liveOnly = false) {
-    const named = (await store.listSnapshots()).filter((s) => s.name === name);
-    const live = named.find((s) => s.status === 'ready' || s.status === 'creating');
-    return live ?? (liveOnly ? undefined : named.at(-1));
-}
-/** The snapshot if it is ready to be used (pulled, restored). */
-function usable(snapshot) {
-    if (snapshot.status === 'ready')
-        return snapshot;
-    throw new dist_errors/* StateConflictError */.K$(`snapshot ${snapshot.id} is ${snapshot.status}${snapshot.status === 'deleted' ? ` (deleted at ${snapshot.updated_at})` : ''}: only a ready snapshot can be used`, { snapshot: snapshot.id, status: snapshot.status });
-}
-/** The extension's handler, if it can snapshot and restore; else an UnsupportedError that says where. */
-async function snapshotCapable(deps, extensionId) {
-    const declaration = (await deps.lifecycle.deps.catalog()).extension(extensionId);
-    const extension = await deps.lifecycle.extension(extensionId);
-    if (!declaration.capabilities.snapshot || !extension.snapshot || !extension.restore) {
-        throw new dist_errors/* UnsupportedError */.Wt(`${extensionId} does not support snapshots (capabilities.snapshot is ${declaration.capabilities.snapshot} in its declaration${declaration.capabilities.snapshot ? ', but its handler has no snapshot/restore' : ''})`, { extension: extensionId });
-    }
-    return extension;
-}
-//# sourceMappingURL=lookup.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/types.js
-
-/** Saves a snapshot record with a fresh `updated_at`. */
-async function saveSnapshot(deps, record) {
-    const updated = { ...record, updated_at: deps.lifecycle.deps.now().toISOString() };
-    await deps.lifecycle.deps.store.putSnapshot(updated);
-    return updated;
-}
-/** Held while a snapshot name is checked and taken. */
-const NAMES_LOCK = 'snapshot-names';
-function snapshotLock(id) {
-    return `snapshot-${id}`;
-}
-/** The `error` a record keeps for a failed capture or restore. */
-function snapshotErrorOf(error) {
-    return {
-        code: error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'SNAPSHOT_FAILED',
-        message: (0,dist_errors/* messageOf */.bD)(error),
-    };
-}
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/copies.js
-
-
-
-
-
-/** The copies of a snapshot's artifact: on hosts, and in this machine's local store. */
-/** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
-async function pullSnapshot(deps, ref, options = {}) {
-    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
-    if (snapshot.locations.some((l) => l.kind === 'local'))
-        return snapshot;
-    const from = snapshot.locations.find((l) => l.kind === 'host');
-    const extension = await deps.lifecycle.extension(snapshot.extension);
-    if (!from || !extension.pullArtifact) {
-        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no copy that can be pulled`, {
-            snapshot: snapshot.id,
-        });
-    }
-    const path = localArtifactPath(deps.artifactDir, snapshot.id);
-    await (0,promises_.mkdir)(deps.artifactDir, { recursive: true, mode: 0o700 });
-    options.progress?.(`pulling snapshot ${snapshot.id} (${snapshot.size_bytes} bytes) from ${from.host}`);
-    await extension.pullArtifact(from, path, options);
-    try {
-        await verifyLocalArtifact(path, snapshot.sha256, snapshot.id);
-    }
-    catch (error) {
-        await (0,promises_.rm)(path, { force: true });
-        throw error;
-    }
-    return addLocation(deps, snapshot.id, { kind: 'local', path });
-}
-/** Records one more copy of the artifact (once). */
-async function addLocation(deps, id, location) {
-    const { store } = deps.lifecycle.deps;
-    return store.withLock(snapshotLock(id), async () => {
-        const current = await store.getSnapshot(id);
-        if (!current)
-            throw new dist_errors/* NotFoundError */.m_(`snapshot ${id} disappeared`, { snapshot: id });
-        const same = (l) => l.kind === location.kind &&
-            l.path === location.path &&
-            (l.kind === 'local' || (location.kind === 'host' && l.host === location.host));
-        if (current.locations.some(same))
-            return current;
-        return saveSnapshot(deps, { ...current, locations: [...current.locations, location] });
-    });
-}
-function describeLocation(location) {
-    return location.kind === 'local' ? `local copy ${location.path}` : `${location.path} on ${location.host}`;
-}
-//# sourceMappingURL=copies.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/capture.js
-
-
-
-
-
-
-
-
-const DEFAULT_OPTIONS = {
-    capture: ['workspace', 'volumes'],
-    consistency: 'pause',
-};
-/**
- * Captures a ready sandbox. Held under the sandbox's lock, so a destroy waits for it. The record is
- * saved as `creating` first, so a crash leaves a trace; a failure leaves it `failed` with no artifact.
- */
-async function captureSnapshot(deps, sandboxText, options = {}) {
-    const { lifecycle } = deps;
-    const name = options.name === undefined ? undefined : (0,snapshot_ids/* parseSnapshotName */.FZ)(options.name);
-    const sandbox = await lifecycle.get(sandboxText);
-    return lifecycle.deps.store.withLock(lockKey(sandbox.id), async () => {
-        const record = await lifecycle.get(sandbox.id);
-        if (record.state !== 'ready') {
-            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be snapshotted`, { sandbox: record.id, state: record.state });
-        }
-        const extension = await snapshotCapable(deps, record.extension);
-        const settings = (await lifecycle.deps.catalog()).profile(record.profile).snapshot ?? DEFAULT_OPTIONS;
-        let snapshot = await recordCreating(deps, record, name);
-        const localPath = localArtifactPath(deps.artifactDir, snapshot.id);
-        try {
-            const artifact = await extension.snapshot(handleOf(record), {
-                snapshotId: snapshot.id,
-                capture: settings.capture,
-                consistency: settings.consistency,
-                localPath,
-                ...(options.progress ? { progress: options.progress } : {}),
-                ...(options.signal ? { signal: options.signal } : {}),
-            });
-            snapshot = await saveSnapshot(deps, {
-                ...snapshot,
-                status: 'ready',
-                size_bytes: artifact.size_bytes,
-                sha256: artifact.sha256,
-                locations: [artifact.location],
-                contents: artifact.contents,
-                consistency: artifact.consistency,
-                paused_ms: artifact.paused_ms,
-                inputs: artifact.inputs,
-            });
-        }
-        catch (error) {
-            await saveSnapshot(deps, { ...snapshot, status: 'failed', error: snapshotErrorOf(error) });
-            await (0,promises_.rm)(localPath, { force: true });
-            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
-                throw error;
-            throw new dist_errors/* SnapshotError */.JC(`snapshot of sandbox ${record.id} failed: ${(0,dist_errors/* messageOf */.bD)(error)} (services were resumed; nothing was kept)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
-        }
-        snapshot = await chargeStorage(deps, extension, record, snapshot, options);
-        if (options.pull)
-            snapshot = await pullSnapshot(deps, snapshot.id, options);
-        return snapshot;
-    });
-}
-/** The `creating` record, saved under the names lock so two snapshots can never share a name. */
-async function recordCreating(deps, record, name) {
-    const { store, now } = deps.lifecycle.deps;
-    const at = now().toISOString();
-    const snapshot = {
-        id: (0,snapshot_ids/* newSnapshotId */.qc)(),
-        ...(name ? { name } : {}),
-        status: 'creating',
-        sandbox_id: record.id,
-        profile: record.profile,
-        extension: record.extension,
-        host: record.host,
-        ...(record.account ? { account: record.account } : {}),
-        created_at: at,
-        updated_at: at,
-        locations: [],
-        inputs: {},
-    };
-    return store.withLock(NAMES_LOCK, async () => {
-        if (name && (await snapshotNamed(store, name, true))) {
-            throw new dist_errors/* StateConflictError */.K$(`name: a snapshot named "${name}" already exists; pick another or delete it`, {
-                field: 'name',
-                name,
-            });
-        }
-        return saveSnapshot(deps, snapshot);
-    });
-}
-/** What keeping the artifact costs, debited at once; never more than the account has available. */
-async function chargeStorage(deps, extension, record, snapshot, options) {
-    const quoted = extension.snapshotCost?.(snapshot.size_bytes ?? 0);
-    if (!quoted || quoted.credits <= 0 || !record.account)
-        return snapshot;
-    const { ledger } = deps.lifecycle.deps;
-    const { available } = await ledger.balance(record.account);
-    const credits = Math.max(0, Math.min(quoted.credits, available));
-    const cost = {
-        credits,
-        breakdown: {
-            ...quoted.breakdown,
-            ...(credits < quoted.credits ? { waived: quoted.credits - credits } : {}),
-        },
-    };
-    await ledger.settle(record.account, snapshot.id, cost.credits, undefined, cost.breakdown);
-    options.progress?.(`snapshot ${snapshot.id}: debited ${cost.credits} credits for storage from "${record.account}"`);
-    return saveSnapshot(deps, { ...snapshot, cost });
-}
-//# sourceMappingURL=capture.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/restore.js
-
-
-
-
-
-
-
-/**
- * Brings a snapshot back. `new`: a create like any other (routing, credits, wait-ready) whose
- * workspace and volumes come from the artifact. `in-place`: over a ready sandbox of the same
- * extension, which keeps its id. Checksums are verified before anything is changed.
- */
-async function restoreSnapshot(deps, ref, options = {}) {
-    const snapshot = usable(await getSnapshot(deps.lifecycle.deps.store, ref));
-    const extension = await snapshotCapable(deps, snapshot.extension);
-    if ((options.mode ?? 'new') === 'new') {
-        if (options.sandbox) {
-            throw new dist_errors/* InputError */.dz('mode: only an in-place restore restores over a given sandbox', { field: 'mode' });
-        }
-        return restoreAsNew(deps, snapshot, extension, options);
-    }
-    if (options.host) {
-        throw new dist_errors/* InputError */.dz('mode: an in-place restore stays on its sandbox; a host is for new restores', {
-            field: 'mode',
-        });
-    }
-    return restoreInPlace(deps, snapshot, extension, options);
-}
-/** A create through routing, credits and wait-ready, made by the extension's restore instead of provision. */
-async function restoreAsNew(deps, snapshot, extension, options) {
-    // Where it goes is checked like any create's host; by default, back where it was taken.
-    const plan = await planCreate(await deps.planning(), {
-        profile: snapshot.profile,
-        ...(options.host ? { host: options.host } : {}),
-        ...(options.inputs ? { inputs: options.inputs } : {}),
-        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-        ...(options.consumer ? { consumer: options.consumer } : {}),
-        ...(options.account ? { account: options.account } : {}),
-    }, snapshot);
-    if (plan.host === undefined && extension.hostKind === 'ssh')
-        plan.host = snapshot.host;
-    // Pulled and verified before anything is recorded: a corrupt artifact creates nothing.
-    const source = await sourceFor(deps, snapshot, extension, plan.host, options.progress);
-    try {
-        return await deps.lifecycle.create(plan, {
-            ...(options.progress ? { progress: options.progress } : {}),
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onRecord ? { onRecord: options.onRecord } : {}),
-            make: (chosen, request) => {
-                if (!chosen.restore)
-                    throw new dist_errors/* InputError */.dz(`${chosen.id} cannot restore snapshots`);
-                return chosen.restore(source, { mode: 'new', request });
-            },
-        });
-    }
-    catch (error) {
-        // A refused or failed restore keeps its own code (a corrupt artifact is not a provisioning failure).
-        const cause = error instanceof dist_errors/* ProvisionError */.uv ? error.cause : undefined;
-        if (cause instanceof dist_errors/* SnapshotError */.JC || cause instanceof dist_errors/* SnapshotCorruptError */.MD)
-            throw cause;
-        throw error;
-    }
-}
-/** Over a ready sandbox of the same extension, under its lock; it keeps its id and its life. */
-async function restoreInPlace(deps, snapshot, extension, options) {
-    const { lifecycle } = deps;
-    const sandboxId = (await lifecycle.get(options.sandbox ?? snapshot.sandbox_id)).id;
-    return lifecycle.deps.store.withLock(lockKey(sandboxId), async () => {
-        const record = await lifecycle.get(sandboxId);
-        if (record.state !== 'ready') {
-            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: restore in place needs a ready sandbox (or restore as a new one)`, { sandbox: record.id, state: record.state });
-        }
-        if (record.extension !== snapshot.extension) {
-            throw new dist_errors/* InputError */.dz(`snapshot ${snapshot.id} was taken with ${snapshot.extension}; sandbox ${record.id} runs on ${record.extension}`);
-        }
-        const planning = await deps.planning();
-        const raw = await checkInputs(planning, planning.catalog.profile(record.profile), options.inputs ?? {}, snapshot.inputs);
-        const inputs = extension.validateInputs(raw, { restore: true });
-        const source = await sourceFor(deps, snapshot, extension, record.host, options.progress);
-        const { progress, signal } = options;
-        const operation = { ...(progress ? { progress } : {}), ...(signal ? { signal } : {}) };
-        progress?.(`sandbox ${record.id}: restoring snapshot ${snapshot.id} in place`);
-        let handle;
-        let reachability;
-        try {
-            handle = await extension.restore(source, {
-                mode: 'in-place',
-                handle: handleOf(record),
-                createdAt: new Date(record.created_at),
-                expiresAt: new Date(record.expires_at),
-                inputs,
-                ...operation,
-            });
-            progress?.(`sandbox ${record.id}: waiting until ready`);
-            reachability = await extension.waitReady(handle, operation);
-        }
-        catch (error) {
-            await lifecycle.save({ ...record, error: { step: 'restore', ...snapshotErrorOf(error) } });
-            if (error instanceof dist_errors/* SandboxerError */.j8 && error.code.startsWith('SNAPSHOT_'))
-                throw error;
-            throw new dist_errors/* SnapshotError */.JC(`sandbox ${record.id}: restoring ${snapshot.id} in place failed: ${(0,dist_errors/* messageOf */.bD)(error)} (the sandbox is still registered: retry, or destroy it)`, { sandbox: record.id, snapshot: snapshot.id }, { cause: error });
-        }
-        const { error: _previous, ...rest } = record;
-        const saved = await lifecycle.save({ ...rest, handle, reachability, restored_from: snapshot.id });
-        progress?.(`sandbox ${record.id}: restored from ${snapshot.id}`);
-        return saved;
-    });
-}
-/**
- * What the extension gets: the record, plus a verified local copy when the target host has none
- * of its own (pulled first if need be). Local extensions always restore from the local copy.
- */
-async function sourceFor(deps, snapshot, extension, host, progress) {
-    const onHost = snapshot.locations.some((l) => l.kind === 'host' && l.host === host);
-    const source = {
-        snapshot,
-        addLocation: async (location) => {
-            await addLocation(deps, snapshot.id, location);
-        },
-    };
-    if (extension.hostKind === 'ssh' && onHost)
-        return source;
-    const pulled = await pullSnapshot(deps, snapshot.id, progress ? { progress } : {});
-    const local = pulled.locations.find((l) => l.kind === 'local');
-    if (!local)
-        throw new dist_errors/* SnapshotError */.JC(`snapshot ${snapshot.id} has no local copy`, { snapshot: snapshot.id });
-    await verifyLocalArtifact(local.path, snapshot.sha256, snapshot.id);
-    return { ...source, snapshot: pulled, localPath: local.path };
-}
-//# sourceMappingURL=restore.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/operations.js
-
-
-
-
-
-
-
-/**
- * Snapshots of live sandboxes and their restore: the orchestration around the extension's
- * `snapshot`/`restore` hooks, the snapshot records in the state store, and the local copies of
- * artifacts (`<home>/snapshots/artifacts/`) that let a snapshot outlive the host it was taken on.
- */
-class SnapshotOperations {
-    #deps;
-    constructor(deps) {
-        this.#deps = deps;
-    }
-    /** Captures a ready sandbox (see capture.ts). */
-    create(sandbox, options = {}) {
-        return captureSnapshot(this.#deps, sandbox, options);
-    }
-    /** Ready snapshots (with `all`, failed and deleted ones too), oldest first. */
-    async list(options = {}) {
-        const records = await this.#deps.lifecycle.deps.store.listSnapshots();
-        return options.all ? records : records.filter((r) => r.status === 'ready' || r.status === 'creating');
-    }
-    /** One snapshot by id (`snap-…`) or by its name. */
-    get(ref) {
-        return getSnapshot(this.#deps.lifecycle.deps.store, ref);
-    }
-    /** Copies a host-kept artifact into the local store (verified), so it can be restored anywhere. */
-    pull(ref, options = {}) {
-        return pullSnapshot(this.#deps, ref, options);
-    }
-    /** Brings a snapshot back, as a new sandbox or in place (see restore.ts). */
-    restore(ref, options = {}) {
-        return restoreSnapshot(this.#deps, ref, options);
-    }
-    /** Deletes every copy of the artifact, then marks the snapshot `deleted`; copies that resist stay listed. */
-    async delete(ref, options = {}) {
-        const { store } = this.#deps.lifecycle.deps;
-        const snapshot = await this.get(ref);
-        return store.withLock(snapshotLock(snapshot.id), async () => {
-            const current = (await store.getSnapshot(snapshot.id)) ?? snapshot;
-            if (current.status === 'deleted')
-                return current;
-            if (current.status === 'creating') {
-                throw new dist_errors/* StateConflictError */.K$(`snapshot ${current.id} is still being taken; delete it when it is ready (or failed)`, { snapshot: current.id });
-            }
-            const extension = await this.#deps.lifecycle.extension(current.extension);
-            const remaining = [];
-            const problems = [];
-            for (const location of current.locations) {
-                try {
-                    if (location.kind === 'local')
-                        await (0,promises_.rm)(location.path, { force: true });
-                    else if (extension.deleteArtifact)
-                        await extension.deleteArtifact(location, options);
-                    else
-                        throw new Error(`${extension.id} cannot delete artifacts it keeps on hosts`);
-                    options.progress?.(`deleted ${describeLocation(location)}`);
-                }
-                catch (error) {
-                    remaining.push(location);
-                    problems.push(`${describeLocation(location)}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
-                }
-            }
-            if (problems.length > 0) {
-                await saveSnapshot(this.#deps, { ...current, locations: remaining });
-                throw new dist_errors/* SnapshotError */.JC(`snapshot ${current.id}: could not delete ${problems.join('; ')} (delete it again to retry)`, { snapshot: current.id });
-            }
-            return saveSnapshot(this.#deps, { ...current, status: 'deleted', locations: [] });
-        });
-    }
-}
-//# sourceMappingURL=operations.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
-
-
-
-
-
-
-
-
-
-
-/**
- * Creates, lists, inspects and destroys sandboxes, and remembers them in the state store so any
- * process can pick up where another left off. A facade: requests are checked and planned here
- * (lifecycle/plan.ts), and every change of a sandbox goes through the one lifecycle that gc and
- * snapshots use too.
- */
-class SandboxManager {
-    #loadCatalog;
-    #catalog;
-    #store;
-    #hosts;
-    #policy;
-    #lifecycle;
-    #ledger;
-    #home;
-    #snapshots;
-    constructor(options) {
-        const { catalog, store, probe } = options;
-        this.#loadCatalog = typeof catalog === 'function' ? catalog : async () => catalog;
-        this.#store = store;
-        this.#home = options.home;
-        this.#hosts = options.hosts ?? localOnly;
-        this.#policy = options.inputs;
-        const now = options.now ?? (() => new Date());
-        this.#ledger = new CreditsLedger(store, { now, initialCredits: options.initialCredits ?? 0 });
-        const runtime = {
-            home: options.home,
-            ...(options.sshKey ? { sshKey: options.sshKey } : {}),
-            ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
-            ...(options.warn ? { warn: options.warn } : {}),
-        };
-        const extension = async (id) => (await this.catalog()).instantiate(id, runtime);
-        this.#lifecycle = new SandboxLifecycle({
-            store,
-            catalog: () => this.catalog(),
-            extension,
-            ledger: this.#ledger,
-            now,
-            router: (loaded) => new RoutingResolver({
-                catalog: loaded,
-                extension,
-                ledger: this.#ledger,
-                listSandboxes: () => store.listSandboxes(),
-                resolveHost: (name) => this.#hosts.resolve(name),
-                ...(probe ? { probe } : {}),
-            }),
-        });
-    }
-    /** The catalog, loaded on first use. */
-    catalog() {
-        this.#catalog ??= this.#loadCatalog();
-        return this.#catalog;
-    }
-    /** The credits ledger (balances, grants, history) over the same state store. */
-    get ledger() {
-        return this.#ledger;
-    }
-    /** Snapshots of live sandboxes, and restoring them (as new sandboxes or in place). */
-    get snapshots() {
-        this.#snapshots ??= new SnapshotOperations({
-            lifecycle: this.#lifecycle,
-            artifactDir: `${this.#home}/snapshots/artifacts`,
-            planning: () => this.#planning(),
-        });
-        return this.#snapshots;
-    }
-    /**
-     * Validates everything first (nothing is recorded for bad input), then creates: see
-     * lifecycle/create.ts for the record, rollback and readiness.
-     */
-    async create(request, options = {}) {
-        const plan = await planCreate(await this.#planning(), request);
-        return this.#lifecycle.create(plan, options);
-    }
-    /**
-     * Decides where a sandbox of this profile would go and why, without creating anything or holding
-     * credits; the request is checked exactly as a create's is.
-     */
-    async route(request) {
-        const planning = await this.#planning();
-        const plan = await planCreate(planning, request);
-        return this.#lifecycle.deps.router(planning.catalog).explain(plan);
-    }
-    /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
-    async estimate(profileId, ttl) {
-        const profile = (await this.catalog()).profile(profileId);
-        const extension = await this.#lifecycle.extension(profile.extension);
-        return extension.estimateCost?.(profile, resolveTtl(profile, ttl));
-    }
-    /** The record of one sandbox, in whatever state it is. */
-    get(idText) {
-        return getRecord(this.#store, idText);
-    }
-    /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
-    list(options = {}) {
-        return listRecords(this.#store, options);
-    }
-    /**
-     * Takes over a record made elsewhere (the action's main step, a record file), so that `destroy`
-     * and `logs` can work on it here. An existing record with the same id is left as it is.
-     */
-    async adopt(record) {
-        const valid = sandbox.sandboxRecordSchema.parse(record);
-        return this.#store.withLock(lockKey(valid.id), async () => {
-            const existing = await this.#store.getSandbox(valid.id);
-            if (existing)
-                return existing;
-            await this.#store.putSandbox({ ...valid, owner_pid: undefined });
-            return valid;
-        });
-    }
-    /** Pushes a live sandbox's expiry out (see lifecycle/extend.ts). */
-    extend(idText, ttl) {
-        return this.#lifecycle.extend(idText, ttl);
-    }
-    /** Streams the tail of each service's log, for extensions that can (others: nothing to show). */
-    async logs(idText, options) {
-        const record = await this.get(idText);
-        if (!record.handle && !record.target)
-            return false;
-        const extension = await this.#lifecycle.extension(record.extension);
-        if (!extension.logs)
-            return false;
-        await extension.logs(handleOf(record), options);
-        return true;
-    }
-    /**
-     * Tears the sandbox down and marks it `destroyed`; idempotent, and retried safely after a
-     * teardown that left something (see lifecycle/destroy.ts).
-     */
-    destroy(idText, options = {}) {
-        return this.#lifecycle.destroy(idText, options);
-    }
-    /**
-     * Reconciles the store with reality (see gc/gc.ts): finishes stuck and expired sandboxes, releases
-     * orphaned holds, and removes what hosts hold that is expired or known to be gone.
-     */
-    gc(options = {}) {
-        return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
-    }
-    async #planning() {
-        return { catalog: await this.catalog(), policy: this.#policy, aliases: () => this.#hosts.aliases() };
-    }
-}
-//# sourceMappingURL=manager.js.map
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __nccwpck_require__(8500);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
-var proper_lockfile = __nccwpck_require__(4860);
-// EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
-var lib = __nccwpck_require__(8245);
-;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
-
-const timestamp = iso/* datetime */.w$();
-/**
- * Where a copy of a snapshot's artifact is kept: on the host the sandbox ran on (SSH extensions keep
- * it there, next to the sandbox directories), or in this machine's local store. A snapshot may have
- * several copies; every one has the same sha256.
- */
-const snapshotLocationSchema = src_schemas/* discriminatedUnion */.gMt('kind', [
-    src_schemas/* object */.Ikc({
-        kind: src_schemas/* literal */.euz('host'),
-        /** The hosts-file alias or `user@address:port` the copy lives on. */
-        host: src_schemas/* string */.YjP(),
-        /** The resolved host (no secrets), so any process can reach it again. */
-        target: src_schemas/* looseObject */._H3({ name: src_schemas/* string */.YjP() }),
-        path: src_schemas/* string */.YjP(),
-    }),
-    src_schemas/* object */.Ikc({ kind: src_schemas/* literal */.euz('local'), path: src_schemas/* string */.YjP() }),
-]);
-/** One named volume captured from a compose stack: its compose key, the service and path it was mounted at. */
-const capturedVolumeSchema = src_schemas/* object */.Ikc({
-    key: src_schemas/* string */.YjP(),
-    service: src_schemas/* string */.YjP(),
-    path: src_schemas/* string */.YjP(),
-});
-/** What the artifact holds. */
-const snapshotContentsSchema = src_schemas/* object */.Ikc({
-    workspace: src_schemas/* boolean */.zMY(),
-    volumes: src_schemas/* array */.YOg(capturedVolumeSchema).default([]),
-});
-/** creating → ready, or → failed (nothing kept); ready → deleted (artifacts removed). */
-const snapshotStatusSchema = src_schemas/* enum */.k5n(['creating', 'ready', 'failed', 'deleted']);
-/** The record of one snapshot, as the state store keeps it and `--json` prints it. */
-const snapshotRecordSchema = src_schemas/* object */.Ikc({
-    id: src_schemas/* string */.YjP(),
-    name: src_schemas/* string */.YjP().optional(),
-    status: snapshotStatusSchema,
-    /** The sandbox it was taken from (which may be destroyed since). */
-    sandbox_id: src_schemas/* string */.YjP(),
-    profile: src_schemas/* string */.YjP(),
-    extension: src_schemas/* string */.YjP(),
-    host: src_schemas/* string */.YjP(),
-    account: src_schemas/* string */.YjP().optional(),
-    created_at: timestamp,
-    updated_at: timestamp,
-    size_bytes: src_schemas/* number */.aig().int().nonnegative().optional(),
-    /** Of the artifact file, hex; verified before any restore. */
-    sha256: src_schemas/* string */.YjP()
-        .regex(/^[0-9a-f]{64}$/)
-        .optional(),
-    locations: src_schemas/* array */.YOg(snapshotLocationSchema).default([]),
-    contents: snapshotContentsSchema.optional(),
-    /** How services were held still while the capture ran, and for how long. */
-    consistency: src_schemas/* enum */.k5n(['pause', 'stop', 'none']).optional(),
-    paused_ms: src_schemas/* number */.aig().int().nonnegative().optional(),
-    /** The non-secret inputs a restore needs to bring the stack back (never `env`: values may be secret). */
-    inputs: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* string */.YjP()).default({}),
-    /** What keeping it cost (metered backends that charge for storage). */
-    cost: src_schemas/* object */.Ikc({ credits: src_schemas/* number */.aig().nonnegative(), breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).default({}) })
-        .optional(),
-    error: src_schemas/* object */.Ikc({ code: src_schemas/* string */.YjP(), message: src_schemas/* string */.YjP() }).optional(),
-});
-//# sourceMappingURL=snapshot.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/state/home.js
-
-
-/**
- * `$SANDBOXER_HOME`, else `~/.sandboxer`. Its own module so that commands which only need the path
- * (list, status, credits) do not load the file store's locking and atomic-write dependencies.
- */
-function defaultHome(env = process.env) {
-    return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
-}
-//# sourceMappingURL=home.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/state/canonical-records.js
-
-
-
-
-/**
- * Remembers which record files are *canonical*: exactly the text the store writes for a record that
- * passes the schema (`JSON.stringify(parsed, null, 2)` plus a newline). Such a text needs no
- * validation to be read — `JSON.parse` gives the same value the schema would — so a reader that has
- * seen it before does not load zod at all: loading zod and parsing 1,000 records was two thirds of
- * `sandboxer list --json`'s time.
- *
- * Kept by content (sha256 of the text), not by file name or modification time: an entry is a fact
- * about a text that no later write can make false, so there is no invalidation and no race between
- * processes; a rewritten record simply has a new hash. Only RECORD_FORMAT (a hash of the record
- * schema, regenerated by `pnpm generate`) retires every entry, when the schema changes.
- *
- * The file is a cache: unreadable, foreign or corrupt means empty, and failing to write it only costs
- * the next reader the validation.
- */
-class canonical_records_CanonicalRecords {
-    #path;
-    #known;
-    /** Keys known or learned as canonical that the caller has met in this run. */
-    #met = new Set();
-    #learned = false;
-    constructor(home) {
-        this.#path = join(home, 'cache', 'canonical-records.json');
-        this.#known = readKnown(this.#path);
-    }
-    /** The text's key: its sha256, hex. */
-    static keyOf(text) {
-        return createHash('sha256').update(text).digest('hex');
-    }
-    /** True when this text was found canonical before (the caller may then trust `JSON.parse(text)`). */
-    has(key) {
-        if (!this.#known.has(key))
-            return false;
-        this.#met.add(key);
-        return true;
-    }
-    /** Records that a text the caller validated with the schema is canonical. */
-    learn(key) {
-        this.#met.add(key);
-        if (!this.#known.has(key))
-            this.#learned = true;
-    }
-    /**
-     * Writes what was learned. After a full listing (`prune`), only the keys met in it are kept, so the
-     * file never outgrows the store; after reading one record, the others stay.
-     */
-    save(options) {
-        const stale = options.prune && this.#met.size < this.#known.size;
-        if (!this.#learned && !stale)
-            return;
-        writeKnown(this.#path, options.prune ? [...this.#met] : [...new Set([...this.#known, ...this.#met])]);
-    }
-}
-function readKnown(path) {
-    try {
-        const file = JSON.parse(readFileSync(path, 'utf8'));
-        if (file.format !== RECORD_FORMAT || !Array.isArray(file.canonical))
-            return new Set();
-        return new Set(file.canonical.filter((key) => typeof key === 'string'));
-    }
-    catch {
-        return new Set();
-    }
-}
-function writeKnown(path, canonical) {
-    const temporary = `${path}.${process.pid}.tmp`;
-    try {
-        mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-        writeFileSync(temporary, `${JSON.stringify({ format: RECORD_FORMAT, canonical })}\n`, {
-            mode: 0o600,
-        });
-        // A rename, so a concurrent reader sees the old file or the new one, never half of one.
-        renameSync(temporary, path);
-    }
-    catch {
-        try {
-            rmSync(temporary, { force: true });
-        }
-        catch {
-            // Nothing was written where nothing can be.
-        }
-    }
-}
-//# sourceMappingURL=canonical-records.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/state/record-files.js
-
-
-
-
-
-/**
- * How records sit on disk, shared by the file store and the read-only reader below so both name a
- * broken file and order a listing the same way. Kept free of the store's locking and atomic-write
- * dependencies: `list` and `status` load this module and nothing heavier.
- */
-/** Sandbox record files in `<home>/sandboxes/`; anything else there (a writer's temporary file) is not one. */
-const SANDBOX_FILE = /^[a-z0-9]{12}\.json$/;
-/** The text the store writes for a validated record; the one text CanonicalRecords trusts unvalidated. */
-function recordText(record) {
-    return `${JSON.stringify(record, null, 2)}\n`;
-}
-/** The validated content of a record file, or a StateCorruptError that names the file and how to get past it. */
-function parseRecordFile(path, text, schema) {
-    try {
-        return schema.parse(JSON.parse(text));
-    }
-    catch (error) {
-        throw new dist_errors/* StateCorruptError */.LC(`state file ${path} cannot be read (${(0,dist_errors/* messageOf */.bD)(error).split('\n')[0]}); move it aside to continue`, { file: path }, { cause: error });
-    }
-}
-/**
- * The collator `localeCompare` uses, made once: looking it up again on every call made sorting 1,000
- * records take ~18 ms. Same order as `a.localeCompare(b)`, by definition.
- */
-const collator = new Intl.Collator();
-/** Oldest first, ties by id: the order of every listing, so repeated lists agree. */
-function byCreation(a, b) {
-    return collator.compare(a.created_at, b.created_at) || collator.compare(a.id, b.id);
-}
-/**
- * The sandbox records of a home, read-only, for one-shot commands that only read them (`list`,
- * `status`). Same results and errors as FileStateStore, but it reads with synchronous calls: a
- * process that runs one listing and exits has nothing else for the event loop to do, and per-file
- * `readFile` from fs/promises pays an open/fstat/read/close round trip through the thread pool for
- * each file — about 0.1 s more than a sync loop for 1,000 records here. The long-running server
- * keeps the store's asynchronous reads.
- *
- * A record whose exact text it has validated before (CanonicalRecords, in `<home>/cache/`) is taken
- * as it is; only new or changed texts load the schema, which is most of the cost of a listing.
- */
-class FileRecordReader {
-    location;
-    #sandboxDir;
-    #loadSchema;
-    #schema;
-    /** `loadSchema` is for tests, which count how often the schema is needed. */
-    constructor(home, options = {}) {
-        this.location = home;
-        this.#sandboxDir = join(home, 'sandboxes');
-        this.#loadSchema =
-            options.loadSchema ?? (async () => (await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 4357))).sandboxRecordSchema);
-    }
-    async getSandbox(id) {
-        if (!isSandboxId(id))
-            return undefined;
-        const path = join(this.#sandboxDir, `${id}.json`);
-        const text = readIfExists(path);
-        if (text === undefined)
-            return undefined;
-        const canonical = new CanonicalRecords(this.location);
-        const record = await this.#parse(path, text, canonical);
-        canonical.save({ prune: false });
-        return record;
-    }
-    /** Every record, oldest first; a corrupt file is skipped, as the store does (`status <id>` names it). */
-    async listSandboxes() {
-        let names;
-        try {
-            names = readdirSync(this.#sandboxDir).filter((n) => SANDBOX_FILE.test(n));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
-        const canonical = new CanonicalRecords(this.location);
-        const records = [];
-        for (const name of names) {
-            const path = join(this.#sandboxDir, name);
-            const text = readIfExists(path);
-            if (text === undefined)
-                continue;
-            try {
-                records.push(await this.#parse(path, text, canonical));
-            }
-            catch (error) {
-                if (!(error instanceof StateCorruptError))
-                    throw error;
-            }
-        }
-        canonical.save({ prune: true });
-        return records.sort(byCreation);
-    }
-    async #parse(path, text, canonical) {
-        const key = CanonicalRecords.keyOf(text);
-        if (canonical.has(key))
-            return JSON.parse(text);
-        this.#schema ??= this.#loadSchema();
-        const record = parseRecordFile(path, text, await this.#schema);
-        // Hand-edited or from another version (extra keys, missing defaults): valid, but not taken as is.
-        if (recordText(record) === text)
-            canonical.learn(key);
-        return record;
-    }
-}
-/** A file's text, or undefined when it is gone (destroyed and removed between readdir and read). */
-function readIfExists(path) {
-    try {
-        return readFileSync(path, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return undefined;
-        throw error;
-    }
-}
-//# sourceMappingURL=record-files.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/state/file-store.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
-const TORN_LINE_MAX = 64 * 1024;
-/** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
-const STALE_LOCK_MS = 10_000;
-/**
- * The embedded state store: one JSON file per sandbox under `<home>/sandboxes/`, one per snapshot
- * under `<home>/snapshots/`.
- *
- * Why it is safe with many processes and after `kill -9`: every write goes to a temporary file that
- * is fsynced and then renamed over the record (write-file-atomic), so a reader sees the old record or
- * the new one, never half of one; a writer killed mid-write leaves at most a stray temporary file,
- * which readers ignore. Read-modify-write sequences run under `withLock` (proper-lockfile: an
- * atomic `mkdir` lock that its holder keeps fresh, and that others take over once it goes stale).
- */
-class FileStateStore {
-    location;
-    #sandboxDir;
-    #snapshotDir;
-    #lockDir;
-    #ledgerFile;
-    constructor(home = defaultHome()) {
-        this.location = home;
-        this.#sandboxDir = (0,external_node_path_.join)(home, 'sandboxes');
-        this.#snapshotDir = (0,external_node_path_.join)(home, 'snapshots');
-        this.#lockDir = (0,external_node_path_.join)(home, 'locks');
-        this.#ledgerFile = (0,external_node_path_.join)(home, 'ledger.jsonl');
-        (0,external_node_fs_.mkdirSync)(this.#sandboxDir, { recursive: true, mode: 0o700 });
-        (0,external_node_fs_.mkdirSync)(this.#lockDir, { recursive: true, mode: 0o700 });
-    }
-    /** Where local copies of snapshot artifacts go (`<home>/snapshots/artifacts/`). */
-    get artifactDir() {
-        return (0,external_node_path_.join)(this.#snapshotDir, 'artifacts');
-    }
-    async getSandbox(id) {
-        if (!(0,ids/* isSandboxId */.rN)(id))
-            return undefined;
-        return this.#read((0,external_node_path_.join)(this.#sandboxDir, `${id}.json`), sandbox.sandboxRecordSchema);
-    }
-    async putSandbox(record) {
-        const valid = sandbox.sandboxRecordSchema.parse(record);
-        if (!(0,ids/* isSandboxId */.rN)(valid.id))
-            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
-        await lib((0,external_node_path_.join)(this.#sandboxDir, `${valid.id}.json`), recordText(valid), {
-            mode: 0o600,
-            fsync: true,
-        });
-    }
-    async listSandboxes() {
-        return this.#readAll(this.#sandboxDir, SANDBOX_FILE, sandbox.sandboxRecordSchema);
-    }
-    async getSnapshot(id) {
-        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(id))
-            return undefined;
-        return this.#read((0,external_node_path_.join)(this.#snapshotDir, `${id}.json`), snapshotRecordSchema);
-    }
-    async putSnapshot(record) {
-        const valid = snapshotRecordSchema.parse(record);
-        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(valid.id))
-            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
-        (0,external_node_fs_.mkdirSync)(this.#snapshotDir, { recursive: true, mode: 0o700 });
-        await lib((0,external_node_path_.join)(this.#snapshotDir, `${valid.id}.json`), recordText(valid), {
-            mode: 0o600,
-            fsync: true,
-        });
-    }
-    async listSnapshots() {
-        return this.#readAll(this.#snapshotDir, /^snap-[a-z0-9]{12}\.json$/, snapshotRecordSchema);
-    }
-    /** Every record in `dir`, oldest first; one unreadable file must not hide the others (`show <id>` reports it). */
-    async #readAll(dir, pattern, schema) {
-        let names;
-        try {
-            names = (await (0,promises_.readdir)(dir)).filter((n) => pattern.test(n));
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
-        const records = await Promise.all(names.map((name) => this.#read((0,external_node_path_.join)(dir, name), schema).catch((error) => {
-            if (error instanceof dist_errors/* StateCorruptError */.LC)
-                return undefined;
-            throw error;
-        })));
-        return records.filter((r) => r !== undefined).sort(byCreation);
-    }
-    /**
-     * `ledger.jsonl`, one entry per line. A writer killed mid-append can leave a partial last line (no
-     * newline after it): it never completed, so it never counted, and the next append cuts it off.
-     * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
-     * naming the file and the line, rather than a balance computed without it.
-     */
-    async readLedger() {
-        let text;
-        try {
-            text = await (0,promises_.readFile)(this.#ledgerFile, 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return [];
-            throw error;
-        }
-        const lines = text.split('\n');
-        lines.pop(); // after the last newline: empty, or a torn line
-        const entries = [];
-        for (const [index, line] of lines.entries()) {
-            if (!line.trim())
-                continue;
-            try {
-                entries.push(ledgerEntrySchema.parse(JSON.parse(line)));
-            }
-            catch (error) {
-                throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: line ${index + 1} is not a valid ledger entry (${error instanceof SyntaxError ? 'not JSON' : 'wrong fields'}); balances cannot be trusted until it is repaired by hand`, { file: this.#ledgerFile, line: index + 1 });
-            }
-        }
-        return entries;
-    }
-    /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
-    async appendLedger(entries) {
-        const handle = await (0,promises_.open)(this.#ledgerFile, 'a+', 0o600);
-        try {
-            const { size } = await handle.stat();
-            if (size > 0) {
-                const tail = Buffer.alloc(Math.min(size, TORN_LINE_MAX));
-                await handle.read(tail, 0, tail.length, size - tail.length);
-                if (tail.at(-1) !== 0x0a) {
-                    const cut = tail.lastIndexOf(0x0a);
-                    if (cut < 0 && tail.length < size) {
-                        throw new dist_errors/* StateCorruptError */.LC(`${this.#ledgerFile}: its last line is longer than any entry`, {
-                            file: this.#ledgerFile,
-                        });
-                    }
-                    await handle.truncate(size - tail.length + cut + 1);
-                }
-            }
-            const body = entries.map((e) => JSON.stringify(ledgerEntrySchema.parse(e))).join('\n');
-            await handle.write(`${body}\n`);
-            await handle.sync();
-        }
-        finally {
-            await handle.close();
-        }
-    }
-    /**
-     * Callers in this process queue here first, so only one of them at a time polls the file lock:
-     * a busy server does not pay proper-lockfile's retry interval for contention with itself.
-     */
-    #queues = new Map();
-    async withLock(key, fn, options = {}) {
-        const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => { });
-        // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
-        // stops waiting for it when the deadline passes, as it would for the file lock.
-        const turn = options.waitMs === undefined
-            ? previous
-            : Promise.race([
-                previous,
-                (0,external_node_timers_promises_.setTimeout)(options.waitMs, undefined, { ref: false }).then(() => {
-                    throw new dist_errors/* StateConflictError */.K$(`another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`, { lock: key });
-                }),
-            ]);
-        const mine = turn.then(() => this.#withFileLock(key, fn, options));
-        this.#queues.set(key, mine);
-        try {
-            return await mine;
-        }
-        finally {
-            if (this.#queues.get(key) === mine)
-                this.#queues.delete(key);
-        }
-    }
-    async #withFileLock(key, fn, options) {
-        const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
-        const waitMs = options.waitMs ?? 30_000;
-        let release;
-        try {
-            release = await proper_lockfile.lock(target, {
-                realpath: false,
-                stale: STALE_LOCK_MS,
-                // Taken over as stale (this process was frozen for longer than STALE_LOCK_MS): the default
-                // handler throws from a timer and would crash the process; the record writes stay atomic.
-                onCompromised: () => { },
-                retries: { retries: Math.ceil(waitMs / 100), factor: 1, minTimeout: 100, maxTimeout: 100 },
-            });
-        }
-        catch (error) {
-            throw new dist_errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key, reason: (0,dist_errors/* messageOf */.bD)(error) });
-        }
-        try {
-            return await fn();
-        }
-        finally {
-            await release().catch(() => {
-                // The lock was already taken over as stale; nothing of ours is left to release.
-            });
-        }
-    }
-    async #read(path, schema) {
-        let text;
-        try {
-            text = await (0,promises_.readFile)(path, 'utf8');
-        }
-        catch (error) {
-            if (error.code === 'ENOENT')
-                return undefined;
-            throw error;
-        }
-        return parseRecordFile(path, text, schema);
-    }
-}
-//# sourceMappingURL=file-store.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/open-manager.js
-
-
-
-
-
-/** Opens the manager a surface works through. Declarations and the hosts file are read when first needed. */
-function openManager(options) {
-    const { home, cwd } = options;
-    return new SandboxManager({
-        catalog: () => loadCatalog({ userDirs: options.configDirs ?? [], cwd }),
-        store: options.store ?? new FileStateStore(home),
-        home,
-        inputs: options.inputs ?? { baseDir: cwd },
-        hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
-        ...(options.sshKey ? { sshKey: options.sshKey } : {}),
-        ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
-        ...(options.warn ? { warn: options.warn } : {}),
-        initialCredits: options.initialCredits ?? 0,
-    });
-}
-/**
- * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
- * `SANDBOXER_COMPOSE_CMD` and `SANDBOXER_INITIAL_CREDITS` (default 100, see docs/payments.md).
- * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
- */
-function settingsFromEnvironment(env) {
-    const credits = env.SANDBOXER_INITIAL_CREDITS;
-    let initialCredits = 100;
-    if (credits !== undefined && credits !== '') {
-        initialCredits = Number(credits);
-        if (!Number.isFinite(initialCredits) || initialCredits < 0) {
-            throw new dist_errors/* InputError */.dz(`SANDBOXER_INITIAL_CREDITS: expected a number of credits ≥ 0, got ${JSON.stringify(credits)}`, { field: 'initial_credits' });
-        }
-    }
-    return {
-        ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
-        ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
-        initialCredits,
-    };
-}
-//# sourceMappingURL=open-manager.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/records/handle.js
-var handle = __nccwpck_require__(9418);
-// EXTERNAL MODULE: ../../packages/core/dist/records/metering.js
-var metering = __nccwpck_require__(3331);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
-var known_hosts = __nccwpck_require__(9095);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/quote.js
-var quote = __nccwpck_require__(5810);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/session.js + 4 modules
-var session = __nccwpck_require__(6804);
-// EXTERNAL MODULE: ../../packages/core/dist/sync/sync-repo.js + 1 modules
-var sync_repo = __nccwpck_require__(9491);
-;// CONCATENATED MODULE: ../../packages/core/dist/index.js
-/**
- * @sand-boxer/core — the public API. Everything else is internal and may change.
- * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
- * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-//# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: ./src/context.ts
 
 
@@ -60287,10 +61027,10 @@ var sync_repo = __nccwpck_require__(9491);
  * directly, never through the environment or a file we keep; relative paths in inputs (the repo)
  * are taken from the job's workspace.
  */
-function context_openManager(inputs) {
+function context_openManager(inputs, { mask = true } = {}) {
     const scratch = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'sandboxer-'));
-    if (inputs.sshKey) {
-        // Masked in every later log line.
+    if (inputs.sshKey && mask) {
+        // Masked in every later log line. (Not in the keeper: its stdout is not the job's log.)
         for (const line of inputs.sshKey.split(/\r?\n/))
             if (line.trim())
                 core_setSecret(line.trim());
@@ -60326,7 +61066,54 @@ function hostSpec(inputs) {
 }
 /** The command that destroys a kept sandbox from anywhere with access to its host. */
 function destroyCommand(recordJson, id) {
-    return `sandboxer destroy ${id} --record ${(0,quote/* quote */.hD)(recordJson)}`;
+    return `sandboxer destroy ${id} --record ${(0,ssh_quote/* quote */.hD)(recordJson)}`;
+}
+
+;// CONCATENATED MODULE: ./src/keeper.ts
+
+
+
+
+/** True when this process was started as the keeper. */
+function isKeeper(argv = process.argv) {
+    return argv.includes(KEEPER_MARK);
+}
+/**
+ * Starts the keeper and leaves it running; resolves what the record should say about it.
+ * `onSpawn` learns the pid at once, so that a main step cancelled meanwhile still lets post stop it.
+ */
+async function startKeeper(record, names, inputs, onSpawn) {
+    const started = { machine: (0,external_node_os_.hostname)(), started_at: new Date().toISOString() };
+    const config = { record, names, inputs };
+    const { pid, urls } = await spawnKeeper([process.argv[1], KEEPER_MARK, record.id], {
+        logFile: (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `sandboxer-keeper-${record.id}.log`),
+        input: JSON.stringify(config),
+        onSpawn: (pid) => onSpawn({ pid, ...started, forwards: {} }),
+    });
+    return { pid, ...started, forwards: urls };
+}
+/** The keeper itself: forwards until post stops it (SIGTERM) or the sandbox expires. */
+async function runKeeper() {
+    let text = '';
+    for await (const chunk of process.stdin)
+        text += chunk;
+    const config = JSON.parse(text);
+    const manager = context_openManager(config.inputs, { mask: false });
+    await manager.adopt(config.record);
+    const log = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+    try {
+        const keeping = await keep(manager, config.record.id, { names: config.names, log });
+        announceKeeper(keeping.urls);
+        process.stdout.end();
+        const stop = () => keeping.stop();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        await keeping.done;
+    }
+    catch (error) {
+        log(`cannot forward: ${error instanceof Error ? error.message : String(error)}`);
+        process.exitCode = 1;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/error-terms.ts
@@ -60370,9 +61157,13 @@ function getInputs() {
         consumer: optional('consumer') ?? inputs_defaultConsumer(process.env),
         ttl: optional('ttl'),
         waitTimeout: parseNumberInput('wait-timeout', 1, 86_400),
-        composeCommand: optional('compose-command'),
+        // As for the CLI, a job-level SANDBOXER_COMPOSE_CMD also sets it (the input wins).
+        composeCommand: optional('compose-command') ?? (process.env.SANDBOXER_COMPOSE_CMD || undefined),
         cleanup: parseBooleanInput('cleanup', true),
         logs: parseChoice('logs', ['on-failure', 'always', 'never'], 'on-failure'),
+        forward: parseForward(getInput('forward')),
+        sshConfig: parseBooleanInput('ssh-config', false),
+        waitFor: lines(getInput('wait-for')),
     };
 }
 /** `key=value` per line; blank lines and `# comments` are skipped; the value may contain `=`. */
@@ -60390,6 +61181,28 @@ function parseKeyValueLines(text) {
         result[key] = line.slice(eq + 1).trim();
     });
     return result;
+}
+/** Non-empty lines, trimmed; `# comments` skipped. */
+function lines(text) {
+    return text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line && !line.startsWith('#'));
+}
+/** `all`, or lines (or commas) of `service:port`, `tunnel`, `host:port` or a port. */
+function parseForward(text) {
+    const names = lines(text).flatMap((line) => line
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean));
+    if (names.length === 1 && names[0] === 'all')
+        return ['*'];
+    for (const name of names) {
+        if (name === 'all' || !/^[A-Za-z0-9_.-]+(:\d{1,5})?$/.test(name)) {
+            throw new dist_errors/* InputError */.dz(`input "forward": expected "all" or lines of service:port (or a port), got ${JSON.stringify(name)}`);
+        }
+    }
+    return names;
 }
 /** `owner/repo#run.attempt/job`: unique per job run, so leftovers can be traced to it. */
 function inputs_defaultConsumer(env) {
@@ -60425,6 +61238,45 @@ function parseChoice(name, choices, fallback) {
     throw new dist_errors/* InputError */.dz(`input "${name}": expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
 }
 
+;// CONCATENATED MODULE: ./src/ssh-config.ts
+
+
+
+
+/**
+ * `ssh-config: true`: an ssh_config, key and known_hosts for later steps under $RUNNER_TEMP (0600),
+ * included from ~/.ssh/config so that `ssh sbx-<id>` and `docker -H ssh://sbx-<id>` work as they
+ * are (docker's ssh takes no `-F`). Post removes the files and the Include line.
+ */
+/** The comment line above each Include this action adds, so post removes exactly its own. */
+const marker = (id) => `# sand-boxer: sandbox ${id} (removed by the post step)`;
+const userConfig = () => (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'config');
+async function writeSshConfig(manager, id, dir) {
+    const files = writeLoginFiles(dir, id, await manager.loginTarget(id));
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh'), { recursive: true, mode: 0o700 });
+    const existing = (0,external_node_fs_.existsSync)(userConfig()) ? (0,external_node_fs_.readFileSync)(userConfig(), 'utf8') : '';
+    // First in the file, outside any Host block (ssh takes the first value it finds for a setting).
+    (0,external_node_fs_.writeFileSync)(userConfig(), `${marker(id)}\nInclude ${files.config}\n${existing}`, { mode: 0o600 });
+    return files;
+}
+/** Removes the files and this sandbox's Include; safe to repeat, and after a main step that died half-way. */
+function removeSshConfig(id, dir) {
+    if ((0,external_node_fs_.existsSync)(userConfig())) {
+        const lines = (0,external_node_fs_.readFileSync)(userConfig(), 'utf8').split('\n');
+        const at = lines.indexOf(marker(id));
+        if (at >= 0) {
+            lines.splice(at, lines[at + 1]?.startsWith('Include ') ? 2 : 1);
+            // A config that only held our lines was ours: leave no empty file behind.
+            if (lines.join('').trim() === '')
+                (0,external_node_fs_.rmSync)(userConfig());
+            else
+                (0,external_node_fs_.writeFileSync)(userConfig(), lines.join('\n'), { mode: 0o600 });
+        }
+    }
+    if (dir)
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+}
+
 ;// CONCATENATED MODULE: ./src/state.ts
 
 
@@ -60434,7 +61286,12 @@ function parseChoice(name, choices, fallback) {
  * cancelled half-way still leaves the post step enough to clean up. No secret is ever saved here:
  * the post step re-reads the `ssh-key` input.
  */
-const KEYS = { isPost: 'isPost', record: 'sandbox-record', mainFailed: 'main-failed' };
+const KEYS = {
+    isPost: 'isPost',
+    record: 'sandbox-record',
+    mainFailed: 'main-failed',
+    sshDir: 'ssh-dir',
+};
 const state = {
     /** Set first thing in main: the same bundle then knows it runs as the post step. */
     markMainStarted() {
@@ -60454,6 +61311,13 @@ const state = {
         const parsed = sandbox.sandboxRecordSchema.safeParse(JSON.parse(text));
         return parsed.success ? parsed.data : undefined;
     },
+    /** The directory of the ssh_config written for later steps (post removes it). */
+    saveSshDir(dir) {
+        saveState(KEYS.sshDir, dir);
+    },
+    sshDir() {
+        return getState(KEYS.sshDir) || undefined;
+    },
     markMainFailed() {
         saveState(KEYS.mainFailed, 'true');
     },
@@ -60463,6 +61327,9 @@ const state = {
 };
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
+
 
 
 
@@ -60491,16 +61358,21 @@ async function main() {
         const sandboxInputs = { ...inputs.inputs };
         if (inputs.waitTimeout !== undefined)
             sandboxInputs.wait_timeout = String(inputs.waitTimeout);
-        const record = await manager.create({
+        let record = await manager.create({
             profile: inputs.profile,
             inputs: sandboxInputs,
             consumer: inputs.consumer,
             host: hostSpec(inputs),
             ttl: inputs.ttl,
+            ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
         }, { progress: (message) => info(message), onRecord: (r) => state.saveRecord(r) });
         publishOutputs(record);
         // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
         setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
+        if (inputs.forward.length > 0)
+            record = await forwardForTheJob(record, inputs);
+        if (inputs.sshConfig)
+            await writeLoginForTheJob(manager, record.id);
         info(`sandbox ${record.id} is ready on ${record.host}`);
     }
     catch (error) {
@@ -60516,6 +61388,31 @@ function publishOutputs(record) {
     setOutput('remote-dir', r.remote_dir ?? '');
     setOutput('compose-project', r.compose_project ?? '');
     setOutput('reachability', JSON.stringify(r));
+}
+/**
+ * `forward`: a keeper process that outlives this step and forwards the ports to the runner's
+ * 127.0.0.1; the record (and so post) knows its pid from the moment it exists.
+ */
+async function forwardForTheJob(record, inputs) {
+    info(`forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`);
+    const names = inputs.forward[0] === '*' ? [] : inputs.forward;
+    const keeper = await startKeeper(record, names, inputs, (spawned) => state.saveRecord({ ...record, keeper: spawned }));
+    const kept = { ...record, keeper };
+    state.saveRecord(kept);
+    setOutput('urls', JSON.stringify(keeper.forwards));
+    setOutput('url', Object.values(keeper.forwards)[0] ?? '');
+    for (const [name, url] of Object.entries(keeper.forwards))
+        info(`  ${name} → ${url}`);
+    return kept;
+}
+/** `ssh-config: true`: login files for later steps under $RUNNER_TEMP, removed by post. */
+async function writeLoginForTheJob(manager, id) {
+    const dir = (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `sandboxer-ssh-${id}`);
+    state.saveSshDir(dir);
+    const files = await writeSshConfig(manager, id, dir);
+    setOutput('ssh-config', files.config);
+    setOutput('docker-host', `ssh://${files.alias}`);
+    info(`ssh config for later steps: ssh -F ${files.config} ${files.alias} (docker -H ssh://${files.alias})`);
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -60547,6 +61444,7 @@ function summaryRows(record, teardownSeconds, outcome) {
 
 
 
+
 const LOG_LINES = 100;
 const LOG_BYTES = 64 * 1024;
 /**
@@ -60568,6 +61466,7 @@ async function run() {
         info('sand-boxer: the main step created no sandbox; nothing to clean up');
         return;
     }
+    await releaseJobAccess(saved);
     const inputs = tolerantInputs();
     const manager = context_openManager(inputs);
     await manager.adopt(saved);
@@ -60596,6 +61495,25 @@ async function run() {
         await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
     }
     await scopedGc(manager, saved);
+}
+/**
+ * First of all, whatever main set up for the job's later steps: the forwarder (stopped before the
+ * teardown, so nothing reconnects to a stack going away) and the login files with the key copy.
+ */
+async function releaseJobAccess(saved) {
+    try {
+        if (await stopKeeper(saved.keeper, saved.id))
+            info(`sand-boxer: stopped the port forwarder (pid ${saved.keeper?.pid})`);
+    }
+    catch (error) {
+        warning(`sand-boxer: could not stop the port forwarder: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+    }
+    try {
+        removeSshConfig(saved.id, state.sshDir());
+    }
+    catch (error) {
+        warning(`sand-boxer: could not remove the ssh config for later steps: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+    }
 }
 /**
  * A gc scoped to this run: whatever else this run's consumer left in the action's state (another
@@ -60641,6 +61559,9 @@ function tolerantInputs() {
             composeCommand: getInput('compose-command') || undefined,
             cleanup: getInput('cleanup') !== 'false',
             logs: 'on-failure',
+            forward: [],
+            sshConfig: false,
+            waitFor: [],
         };
     }
 }
@@ -60681,8 +61602,14 @@ async function writeSummary(record, teardownSeconds, outcome) {
 
 
 
-/** One bundle for both steps: main saves `isPost` first thing, so the post run finds it set. */
-if (state.isPost())
+
+/**
+ * One bundle for both steps and the keeper: main saves `isPost` first thing, so the post run finds
+ * it set; the keeper (port forwards for the job) is this bundle started with `--keeper <id>`.
+ */
+if (isKeeper())
+    void runKeeper();
+else if (state.isPost())
     void post();
 else
     void main();

@@ -21,10 +21,11 @@ import type { ActionInputs } from './inputs.js';
  */
 export function openManager(
   inputs: Pick<ActionInputs, 'sshKey' | 'knownHosts' | 'hostFingerprint' | 'composeCommand'>,
+  { mask = true }: { mask?: boolean } = {},
 ): SandboxManager {
   const scratch = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'sandboxer-'));
-  if (inputs.sshKey) {
-    // Masked in every later log line.
+  if (inputs.sshKey && mask) {
+    // Masked in every later log line. (Not in the keeper: its stdout is not the job's log.)
     for (const line of inputs.sshKey.split(/\r?\n/)) if (line.trim()) core.setSecret(line.trim());
   }
   const hostFlags: HostFlags = {};

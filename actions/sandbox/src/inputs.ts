@@ -17,6 +17,12 @@ export interface ActionInputs {
   composeCommand: string | undefined;
   cleanup: boolean;
   logs: 'on-failure' | 'always' | 'never';
+  /** What to forward to the runner's 127.0.0.1 for later steps: `service:port` names, or all (`['*']`). */
+  forward: string[];
+  /** Write an ssh_config (and key, known_hosts) for later steps, and add it to ~/.ssh/config. */
+  sshConfig: boolean;
+  /** Readiness checks on top of the profile's (http://…, tcp://…, log://…/…/). */
+  waitFor: string[];
 }
 
 const optional = (name: string): string | undefined => core.getInput(name) || undefined;
@@ -36,9 +42,13 @@ export function getInputs(): ActionInputs {
     consumer: optional('consumer') ?? defaultConsumer(process.env),
     ttl: optional('ttl'),
     waitTimeout: parseNumberInput('wait-timeout', 1, 86_400),
-    composeCommand: optional('compose-command'),
+    // As for the CLI, a job-level SANDBOXER_COMPOSE_CMD also sets it (the input wins).
+    composeCommand: optional('compose-command') ?? (process.env.SANDBOXER_COMPOSE_CMD || undefined),
     cleanup: parseBooleanInput('cleanup', true),
     logs: parseChoice('logs', ['on-failure', 'always', 'never'] as const, 'on-failure'),
+    forward: parseForward(core.getInput('forward')),
+    sshConfig: parseBooleanInput('ssh-config', false),
+    waitFor: lines(core.getInput('wait-for')),
   };
 }
 
@@ -58,6 +68,33 @@ export function parseKeyValueLines(text: string): Record<string, string> {
     result[key] = line.slice(eq + 1).trim();
   });
   return result;
+}
+
+/** Non-empty lines, trimmed; `# comments` skipped. */
+function lines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+}
+
+/** `all`, or lines (or commas) of `service:port`, `tunnel`, `host:port` or a port. */
+export function parseForward(text: string): string[] {
+  const names = lines(text).flatMap((line) =>
+    line
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
+  if (names.length === 1 && names[0] === 'all') return ['*'];
+  for (const name of names) {
+    if (name === 'all' || !/^[A-Za-z0-9_.-]+(:\d{1,5})?$/.test(name)) {
+      throw new InputError(
+        `input "forward": expected "all" or lines of service:port (or a port), got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  return names;
 }
 
 /** `owner/repo#run.attempt/job`: unique per job run, so leftovers can be traced to it. */

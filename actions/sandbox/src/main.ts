@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import * as core from '@actions/core';
-import { type SandboxRecord, stopRunningSyncs } from '@sand-boxer/core';
+import { type SandboxManager, type SandboxRecord, stopRunningSyncs } from '@sand-boxer/core';
 import { hostSpec, openManager } from './context.js';
 import { actionMessage } from './error-terms.js';
-import { getInputs } from './inputs.js';
+import { type ActionInputs, getInputs } from './inputs.js';
+import { startKeeper } from './keeper.js';
+import { writeSshConfig } from './ssh-config.js';
 import { state } from './state.js';
 
 /**
@@ -26,19 +29,22 @@ export async function main(): Promise<void> {
     const manager = openManager(inputs);
     const sandboxInputs = { ...inputs.inputs };
     if (inputs.waitTimeout !== undefined) sandboxInputs.wait_timeout = String(inputs.waitTimeout);
-    const record = await manager.create(
+    let record = await manager.create(
       {
         profile: inputs.profile,
         inputs: sandboxInputs,
         consumer: inputs.consumer,
         host: hostSpec(inputs),
         ttl: inputs.ttl,
+        ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
       },
       { progress: (message) => core.info(message), onRecord: (r) => state.saveRecord(r) },
     );
     publishOutputs(record);
     // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
     core.setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
+    if (inputs.forward.length > 0) record = await forwardForTheJob(record, inputs);
+    if (inputs.sshConfig) await writeLoginForTheJob(manager, record.id);
     core.info(`sandbox ${record.id} is ready on ${record.host}`);
   } catch (error) {
     state.markMainFailed();
@@ -54,4 +60,36 @@ function publishOutputs(record: SandboxRecord): void {
   core.setOutput('remote-dir', r.remote_dir ?? '');
   core.setOutput('compose-project', r.compose_project ?? '');
   core.setOutput('reachability', JSON.stringify(r));
+}
+
+/**
+ * `forward`: a keeper process that outlives this step and forwards the ports to the runner's
+ * 127.0.0.1; the record (and so post) knows its pid from the moment it exists.
+ */
+async function forwardForTheJob(record: SandboxRecord, inputs: ActionInputs): Promise<SandboxRecord> {
+  core.info(
+    `forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`,
+  );
+  const names = inputs.forward[0] === '*' ? [] : inputs.forward;
+  const keeper = await startKeeper(record, names, inputs, (spawned) =>
+    state.saveRecord({ ...record, keeper: spawned }),
+  );
+  const kept = { ...record, keeper };
+  state.saveRecord(kept);
+  core.setOutput('urls', JSON.stringify(keeper.forwards));
+  core.setOutput('url', Object.values(keeper.forwards)[0] ?? '');
+  for (const [name, url] of Object.entries(keeper.forwards)) core.info(`  ${name} → ${url}`);
+  return kept;
+}
+
+/** `ssh-config: true`: login files for later steps under $RUNNER_TEMP, removed by post. */
+async function writeLoginForTheJob(manager: SandboxManager, id: string): Promise<void> {
+  const dir = join(process.env.RUNNER_TEMP || '/tmp', `sandboxer-ssh-${id}`);
+  state.saveSshDir(dir);
+  const files = await writeSshConfig(manager, id, dir);
+  core.setOutput('ssh-config', files.config);
+  core.setOutput('docker-host', `ssh://${files.alias}`);
+  core.info(
+    `ssh config for later steps: ssh -F ${files.config} ${files.alias} (docker -H ssh://${files.alias})`,
+  );
 }

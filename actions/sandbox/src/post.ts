@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
-import { messageOf, type SandboxRecord } from '@sand-boxer/core';
+import { messageOf, type SandboxRecord, stopKeeper } from '@sand-boxer/core';
 import { destroyCommand, openManager } from './context.js';
 import { type ActionInputs, getInputs } from './inputs.js';
+import { removeSshConfig } from './ssh-config.js';
 import { state } from './state.js';
 import { summaryRows } from './summary.js';
 
@@ -27,6 +28,7 @@ async function run(): Promise<void> {
     core.info('sand-boxer: the main step created no sandbox; nothing to clean up');
     return;
   }
+  await releaseJobAccess(saved);
   const inputs = tolerantInputs();
   const manager = openManager(inputs);
   await manager.adopt(saved);
@@ -61,6 +63,24 @@ async function run(): Promise<void> {
     await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
   }
   await scopedGc(manager, saved);
+}
+
+/**
+ * First of all, whatever main set up for the job's later steps: the forwarder (stopped before the
+ * teardown, so nothing reconnects to a stack going away) and the login files with the key copy.
+ */
+async function releaseJobAccess(saved: SandboxRecord): Promise<void> {
+  try {
+    if (await stopKeeper(saved.keeper, saved.id))
+      core.info(`sand-boxer: stopped the port forwarder (pid ${saved.keeper?.pid})`);
+  } catch (error) {
+    core.warning(`sand-boxer: could not stop the port forwarder: ${messageOf(error)}`);
+  }
+  try {
+    removeSshConfig(saved.id, state.sshDir());
+  } catch (error) {
+    core.warning(`sand-boxer: could not remove the ssh config for later steps: ${messageOf(error)}`);
+  }
 }
 
 /**
@@ -104,6 +124,9 @@ function tolerantInputs(): ActionInputs {
       composeCommand: core.getInput('compose-command') || undefined,
       cleanup: core.getInput('cleanup') !== 'false',
       logs: 'on-failure',
+      forward: [],
+      sshConfig: false,
+      waitFor: [],
     };
   }
 }

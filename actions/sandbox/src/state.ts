@@ -7,7 +7,12 @@ import { type SandboxRecord, sandboxRecordSchema } from '@sand-boxer/core';
  * cancelled half-way still leaves the post step enough to clean up. No secret is ever saved here:
  * the post step re-reads the `ssh-key` input.
  */
-const KEYS = { isPost: 'isPost', record: 'sandbox-record', mainFailed: 'main-failed' } as const;
+const KEYS = {
+  isPost: 'isPost',
+  record: 'sandbox-record',
+  mainFailed: 'main-failed',
+  sshDir: 'ssh-dir',
+} as const;
 
 export const state = {
   /** Set first thing in main: the same bundle then knows it runs as the post step. */
@@ -26,6 +31,13 @@ export const state = {
     if (!text) return undefined;
     const parsed = sandboxRecordSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
+  },
+  /** The directory of the ssh_config written for later steps (post removes it). */
+  saveSshDir(dir: string): void {
+    core.saveState(KEYS.sshDir, dir);
+  },
+  sshDir(): string | undefined {
+    return core.getState(KEYS.sshDir) || undefined;
   },
   markMainFailed(): void {
     core.saveState(KEYS.mainFailed, 'true');

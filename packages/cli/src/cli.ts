@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { collect, merged, recordOption } from './cli-options.js';
+import { registerReachCommands } from './cli-reach.js';
+import { registerSnapshotCommands } from './cli-snapshots.js';
 import type { CreateOptions } from './commands/create.js';
 import type { GcCliOptions } from './commands/gc.js';
-import type { RestoreCliOptions } from './commands/restore.js';
 import type { RouteOptions } from './commands/route.js';
 import type { ServeOptions } from './commands/serve.js';
 
@@ -48,9 +50,6 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  // Global options are accepted before or after the command name.
-  const merged = (command: Command) => command.optsWithGlobals();
-
   program
     .command('create')
     .description('create a sandbox and wait until it is ready')
@@ -60,6 +59,12 @@ export function buildProgram(): Command {
     .option('--host <host>', 'hosts-file alias, user@address[:port], or local')
     .option('--ttl <duration>', "lifetime such as 30m or 2h (default: the profile's)")
     .option('--account <account>', 'the credits account that pays (default: derived from --consumer)')
+    .option(
+      '--wait-for <check>',
+      'also wait until this holds: http://service:port/path, tcp://service:port or log://service/pattern/ (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print the sandbox record as JSON')
     .action(async (_options, command: Command) =>
       (await import('./commands/create.js')).create(merged(command) as CreateOptions),
@@ -83,14 +88,13 @@ export function buildProgram(): Command {
   program
     .command('destroy <sandbox>')
     .description('tear a sandbox down (safe to repeat)')
-    .option(
-      '--record <file-or-json>',
-      "the sandbox's record, when this machine's state does not have it (e.g. printed by the action)",
-    )
+    .addOption(recordOption())
     .option('--json', 'print the final record as JSON')
     .action(async (id: string, _options, command: Command) =>
       (await import('./commands/destroy.js')).destroy(id, merged(command)),
     );
+
+  registerReachCommands(program);
 
   program
     .command('estimate')
@@ -197,62 +201,7 @@ export function buildProgram(): Command {
       (await import('./commands/gc.js')).gc(merged(command) as GcCliOptions),
     );
 
-  const snapshot = program
-    .command('snapshot')
-    .description('consistent checkpoints of live sandboxes: create, list, show, pull, delete');
-  snapshot
-    .command('create <sandbox>')
-    .description('capture a ready sandbox (workspace and volumes, services paused meanwhile)')
-    .option('--name <name>', 'a name to refer to it by, e.g. before-migration')
-    .option('--pull', 'also keep a copy on this machine, so it can be restored on another host')
-    .option('--json', 'print the snapshot record as JSON')
-    .action(async (sandbox: string, _options, command: Command) =>
-      (await import('./commands/snapshot.js')).snapshotCreate(sandbox, merged(command)),
-    );
-  snapshot
-    .command('list')
-    .description('list snapshots')
-    .option('-a, --all', 'include failed and deleted snapshots')
-    .option('--json', 'print an array of records as JSON')
-    .action(async (_options, command: Command) =>
-      (await import('./commands/snapshot.js')).snapshotList(merged(command)),
-    );
-  snapshot
-    .command('show <snapshot>')
-    .description('show one snapshot (by id or name)')
-    .option('--json', 'print the record as JSON')
-    .action(async (ref: string, _options, command: Command) =>
-      (await import('./commands/snapshot.js')).snapshotShow(ref, merged(command)),
-    );
-  snapshot
-    .command('pull <snapshot>')
-    .description("copy a host-kept snapshot into this machine's store (verified by sha256)")
-    .option('--json', 'print the record as JSON')
-    .action(async (ref: string, _options, command: Command) =>
-      (await import('./commands/snapshot.js')).snapshotPull(ref, merged(command)),
-    );
-  snapshot
-    .command('delete <snapshot>')
-    .description('delete a snapshot and every copy of its artifact')
-    .option('--json', 'print the final record as JSON')
-    .action(async (ref: string, _options, command: Command) =>
-      (await import('./commands/snapshot.js')).snapshotDelete(ref, merged(command)),
-    );
-
-  program
-    .command('restore <snapshot>')
-    .description('bring a snapshot back: as a new sandbox (default) or --in-place')
-    .option('--in-place', 'restore over the sandbox it was taken from (or --sandbox), keeping its id')
-    .option('--sandbox <sandbox>', 'with --in-place: the sandbox to restore over')
-    .option('--host <host>', 'for a new sandbox: the host to restore on (default: where it was taken)')
-    .option('-i, --input <key=value>', 'an input for the restored stack, e.g. env (repeatable)', collect, [])
-    .option('--ttl <duration>', "lifetime of the new sandbox (default: the profile's)")
-    .option('--consumer <name>', 'who the new sandbox is for')
-    .option('--account <account>', 'the credits account that pays')
-    .option('--json', 'print the sandbox record as JSON')
-    .action(async (ref: string, _options, command: Command) =>
-      (await import('./commands/restore.js')).restore(ref, merged(command) as RestoreCliOptions),
-    );
+  registerSnapshotCommands(program);
 
   program
     .command('profiles')
@@ -271,8 +220,4 @@ export function buildProgram(): Command {
     );
 
   return program;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

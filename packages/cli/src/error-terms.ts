@@ -11,6 +11,10 @@ const FLAGS: Record<string, string> = {
   ssh_key: '--identity-file (or the key text in SANDBOXER_SSH_KEY)',
   host_key: '--known-hosts or --host-fingerprint (or, knowingly, --insecure-ignore-host-key)',
   initial_credits: 'SANDBOXER_INITIAL_CREDITS',
+  wait_for: '--wait-for',
+  local: '--local',
+  service: '--service',
+  since: '--since',
 };
 
 /** What a command-line user is told to do about a typed error: its flags, and the command that helps. */

@@ -16,8 +16,20 @@ export const EXIT = {
   noBackend: 8,
   snapshotFailed: 9,
   snapshotCorrupt: 10,
+  /** exec and ssh: sandboxer itself failed, so the command did not run (as `docker exec` says it). */
+  commandNotRun: 125,
   interrupted: 130,
 } as const;
+
+/**
+ * exec and ssh exit with their command's own code, so their own failures (no such sandbox, not
+ * ready, the host refused) must not look like one: thrown wrapped in this, they exit 125.
+ */
+export class CommandNotRun extends Error {
+  constructor(readonly reason: unknown) {
+    super('the command did not run');
+  }
+}
 
 const BY_CODE: Record<ErrorCode, number> = {
   CONFIG_INVALID: EXIT.usage,

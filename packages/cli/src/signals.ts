@@ -23,3 +23,21 @@ export function onInterrupt(onFirst: () => void): () => void {
     process.off('SIGTERM', handler);
   };
 }
+
+/**
+ * For commands that run until stopped (exec, logs --follow): the first SIGINT/SIGTERM aborts the
+ * returned signal, so the command can stop what runs remotely; `release` removes the handlers.
+ */
+export function abortOnInterrupt(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}

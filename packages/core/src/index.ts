@@ -39,18 +39,36 @@ export type {
   InputPolicy,
   ManagerOptions,
 } from './manager/types.js';
-export { type AccountBalance, accountOf, CreditsLedger } from './metering/ledger.js';
+export { accountOf } from './metering/accounts.js';
+export type { AccountBalance } from './metering/balance.js';
+export { CreditsLedger } from './metering/ledger.js';
 export {
   type EnvironmentSettings,
   type OpenManagerOptions,
   openManager,
   settingsFromEnvironment,
 } from './open-manager.js';
+export { parseCheck, type ReadinessCheck } from './reach/checks.js';
+export { PortForwarder } from './reach/forwarder.js';
+export { type Keeping, type KeepOptions, keep } from './reach/keep.js';
+export {
+  announceKeeper,
+  KEEPER_MARK,
+  type KeeperAnnouncement,
+  keeperAlive,
+  type SpawnKeeperOptions,
+  spawnKeeper,
+  stopKeeper,
+} from './reach/keeper-process.js';
+export { type LogLines, logLines } from './reach/log-lines.js';
+export { type LoginFiles, sshArgs, writeLoginFiles } from './reach/login.js';
+export { type PortTarget, resolveTargets } from './reach/targets.js';
 export * from './records/handle.js';
 export type { HostTarget, RemoteHost, SshTarget } from './records/host-target.js';
 export { type LedgerEntry, ledgerEntrySchema } from './records/ledger-entry.js';
 export * from './records/metering.js';
 export {
+  type Keeper,
   LIVE_STATES,
   type SandboxRecord,
   type SandboxState,
@@ -69,6 +87,7 @@ export type { RestoreOptions, SnapshotCreateOptions } from './snapshots/types.js
 export { fingerprintOf } from './ssh/known-hosts.js';
 export { command, quote } from './ssh/quote.js';
 export { type SessionOptions, SshSession, sshStats, withSession } from './ssh/session.js';
+export { TailBuffer } from './ssh/tail-buffer.js';
 export { destination, parseDestination } from './ssh/target.js';
 export { FileStateStore } from './state/file-store.js';
 export { defaultHome } from './state/home.js';

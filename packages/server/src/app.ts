@@ -5,6 +5,7 @@ import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerCreditRoutes } from './credit-routes.js';
 import { type ErrorPolicy, errorResponse } from './http-errors.js';
 import { Operations } from './operations.js';
+import { registerReachRoutes } from './reach-routes.js';
 import { limitBody, loopbackHostOnly, refuseWhileDraining, requireJson } from './request-guards.js';
 import type { RouteContext, SandboxView } from './route-context.js';
 import { registerSandboxRoutes } from './sandbox-routes.js';
@@ -97,6 +98,7 @@ export function createApp(options: AppOptions): OpenAPIHono {
   };
   const context: RouteContext = { manager, operations, view, respond };
   registerSandboxRoutes(app, context);
+  registerReachRoutes(app, context);
   registerCatalogRoutes(app, context);
   registerCreditRoutes(app, context);
   registerSnapshotRoutes(app, context);

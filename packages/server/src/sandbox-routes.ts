@@ -13,6 +13,10 @@ const createBodySchema = z
     account: accountField.optional(),
     host: nameField(255).optional(),
     ttl: ttlField.optional().openapi({ example: '30m' }),
+    wait_for: z.array(z.string().min(1).max(2048)).max(50).optional().openapi({
+      description:
+        "Readiness checks on top of the profile's: http://web:8080/health, tcp://db:5432, log://worker/ready/",
+    }),
   })
   .openapi('CreateSandbox');
 
@@ -52,7 +56,8 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
       const first = new Promise<SandboxRecord>((resolve) => {
         announce = resolve;
       });
-      const request: CreateRequest = body;
+      const { wait_for: waitFor, ...rest } = body;
+      const request: CreateRequest = { ...rest, ...(waitFor ? { waitFor } : {}) };
       const work = operations.track(
         manager.create(request, {
           signal: controller.signal,

@@ -176,6 +176,51 @@ describe('finding 3: bodies, strings and numbers are bounded', () => {
   });
 });
 
+describe('reaching a sandbox (issue 16): no shell on the server, no probing of its network', () => {
+  const createStub = async (extra: Record<string, unknown> = {}) =>
+    call('POST', '/v1/sandboxes?wait=true', { profile: 'saas-stub', inputs: { repo: 'app' }, ...extra });
+
+  test("exec on a sandbox that lives on the server's own machine is refused, and nothing runs", async () => {
+    const created = await createStub();
+    expect(created.status).toBe(201);
+    const id = (created.json as { id: string }).id;
+    const marker = join(root, 'exec-ran');
+    const response = await call('POST', `/v1/sandboxes/${id}/exec`, { argv: ['touch', marker] });
+    expect(response.status).toBe(422);
+    expect(response.json.code).toBe('UNSUPPORTED');
+    expect(response.json.message).toMatch(/not offered to remote clients/);
+    expect(() => readFileSync(marker)).toThrow();
+    expect((await call('DELETE', `/v1/sandboxes/${id}`)).status).toBe(200);
+  });
+
+  test.each([
+    ['a loopback port', 'tcp://127.0.0.1:22'],
+    ['a bare port', 'tcp://22'],
+    ['another address', 'http://10.0.0.1:80/'],
+  ])('a wait_for check on %s fails naming the published ports, and rolls back', async (_what, check) => {
+    const response = await createStub({ wait_for: [check], inputs: { repo: 'app', wait_timeout: '1' } });
+    expect(response.status).toBe(502);
+    expect(response.json.message).toMatch(/is not a published port/);
+    const id = response.json.details?.sandbox as string;
+    expect(((await call('GET', `/v1/sandboxes/${id}`)).json as { state?: string }).state).toBe('failed');
+  });
+
+  test('a malformed check is a 400 before anything is created', async () => {
+    const response = await createStub({ wait_for: ['ftp://web:21'] });
+    expect(response.status).toBe(400);
+    expect(response.json.message).toMatch(/wait_for: .*expected http:\/\/service:port\/path/);
+  });
+
+  test('logs of an unknown sandbox is a 404; a since that could pass for an option is a 400', async () => {
+    expect((await call('GET', '/v1/sandboxes/aaaaaaaaaaaa/logs')).status).toBe(404);
+    const created = await createStub();
+    const id = (created.json as { id: string }).id;
+    const response = await call('GET', `/v1/sandboxes/${id}/logs?since=-3`);
+    expect([200, 400]).toContain(response.status);
+    await call('DELETE', `/v1/sandboxes/${id}`);
+  });
+});
+
 describe('finding 7: a balance never goes below zero by our own doing', () => {
   test('0.5 credits, a 1-minute sandbox destroyed after 77 s: charged what its hold reserved, balance 0', async () => {
     const clock = { now: new Date('2030-01-01T00:00:00Z') };
@@ -268,6 +313,16 @@ const bodies = {
       ttl: fieldValue,
       account: fieldValue,
       consumer: fieldValue,
+      wait_for: fc.oneof(fieldValue, fc.array(fieldValue, { maxLength: 3 })),
+    },
+    { requiredKeys: [] },
+  ),
+  exec: fc.record(
+    {
+      argv: fc.oneof(fieldValue, fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 })),
+      service: fieldValue,
+      stdin: fieldValue,
+      timeout: fieldValue,
     },
     { requiredKeys: [] },
   ),
@@ -296,6 +351,7 @@ describe('fuzzing every route: never a 500, never a crash, always the error shap
     ['POST /v1/credits/{account}/grants', '/v1/credits/acct/grants', bodies.grant],
     ['POST /v1/sandboxes/{id}/snapshots', '/v1/sandboxes/aaaaaaaaaaaa/snapshots', bodies.snapshot],
     ['POST /v1/snapshots/{ref}/restore', '/v1/snapshots/snap-aaaaaaaaaaaa/restore', bodies.restore],
+    ['POST /v1/sandboxes/{id}/exec', '/v1/sandboxes/aaaaaaaaaaaa/exec', bodies.exec],
   ] as Array<[string, string, fc.Arbitrary<unknown>]>)(
     '%s with arbitrary bodies',
     async (_name, path, body) => {
@@ -320,6 +376,13 @@ describe('fuzzing every route: never a 500, never a crash, always the error shap
   test.each([
     ['GET /v1/sandboxes/{id}', (s: string) => ['GET', `/v1/sandboxes/${encodeURIComponent(s)}`]],
     ['DELETE /v1/sandboxes/{id}', (s: string) => ['DELETE', `/v1/sandboxes/${encodeURIComponent(s)}`]],
+    [
+      'GET /v1/sandboxes/{id}/logs',
+      (s: string) => [
+        'GET',
+        `/v1/sandboxes/${encodeURIComponent(s)}/logs?tail=${encodeURIComponent(s)}&since=${encodeURIComponent(s)}&service=${encodeURIComponent(s)}`,
+      ],
+    ],
     ['GET /v1/snapshots/{ref}', (s: string) => ['GET', `/v1/snapshots/${encodeURIComponent(s)}`]],
     ['DELETE /v1/snapshots/{ref}', (s: string) => ['DELETE', `/v1/snapshots/${encodeURIComponent(s)}`]],
     ['GET /v1/credits/{account}', (s: string) => ['GET', `/v1/credits/${encodeURIComponent(s)}`]],

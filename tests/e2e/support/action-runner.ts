@@ -88,19 +88,29 @@ function stepEnv(job: ActionJob, inputs: Record<string, string>, extra: Record<s
   };
 }
 
+export interface StepOptions {
+  /** Runs the step through this (e.g. inside a network namespace, as another user). */
+  wrap?: (argv: string[]) => string[];
+}
+
 /** Starts a step; the caller may signal it (cancellation tests) before awaiting `done`. */
 export function startStep(
   job: ActionJob,
   step: 'main' | 'post',
   inputs: Record<string, string>,
   extra: Record<string, string> = {},
+  options: StepOptions = {},
 ): { child: ChildProcess; done: Promise<StepResult> } {
   const state =
     step === 'post'
       ? Object.fromEntries(Object.entries(parseCommandFile(job.stateFile)).map(([k, v]) => [`STATE_${k}`, v]))
       : {};
   recordSecrets(secretsOf(extra, inputs));
-  const child = spawn(process.execPath, [BUNDLE], {
+  const [file, ...args] = (options.wrap ?? ((argv) => argv))([process.execPath, BUNDLE]) as [
+    string,
+    ...string[],
+  ];
+  const child = spawn(file, args, {
     cwd: job.workspace,
     env: { ...stepEnv(job, inputs, extra), ...state },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,6 +137,7 @@ export function runStep(
   step: 'main' | 'post',
   inputs: Record<string, string>,
   extra: Record<string, string> = {},
+  options: StepOptions = {},
 ): Promise<StepResult> {
-  return startStep(job, step, inputs, extra).done;
+  return startStep(job, step, inputs, extra, options).done;
 }

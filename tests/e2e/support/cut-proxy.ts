@@ -1,4 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -82,4 +84,23 @@ export async function startCutProxy(targetHost: string, targetPort: number): Pro
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * A known_hosts file in which the proxy on 127.0.0.1:`proxyPort` is another name for `host:port`'s
+ * key (the testbed's), so a client verifies the real host key through the proxy.
+ */
+export function proxyKnownHosts(
+  knownHostsFile: string,
+  host: string,
+  port: number,
+  proxyPort: number,
+): string {
+  const keyLine = readFileSync(knownHostsFile, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`[${host}]:${port} `));
+  if (!keyLine) throw new Error(`${knownHostsFile} has no key for [${host}]:${port}`);
+  const file = join(mkdtempSync(join(tmpdir(), 'sbx-proxy-kh-')), 'known_hosts');
+  writeFileSync(file, `${keyLine.replace(/^\S+/, `[127.0.0.1]:${proxyPort}`)}\n`);
+  return file;
 }

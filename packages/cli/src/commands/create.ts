@@ -10,6 +10,7 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
   host?: string;
   ttl?: string;
   account?: string;
+  waitFor: string[];
 }
 
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
@@ -27,6 +28,7 @@ export async function create(options: CreateOptions): Promise<void> {
         host: options.host,
         ttl: options.ttl,
         account: options.account,
+        ...(options.waitFor.length > 0 ? { waitFor: options.waitFor } : {}),
       },
       { progress: progressReporter(options), signal: controller.signal },
     );

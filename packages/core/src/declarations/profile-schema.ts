@@ -39,6 +39,13 @@ export const profileDeclarationSchema = z
       })
       .default({ required: [], defaults: {} }),
     routing: z.strictObject({ candidates: z.array(routingCandidateSchema).min(1) }).optional(),
+    /**
+     * Readiness beyond container health, checked from the host once the services are up:
+     * `http://web:8080/health` (a 2xx), `tcp://db:5432`, `log://worker/ready to accept/`.
+     */
+    wait_for: z.array(z.string().min(1).max(1000)).max(20).default([]),
+    /** How long the `wait_for` checks may take in all. */
+    wait_for_timeout: durationSchema.default(120),
     snapshot: snapshotOptionsSchema.optional(),
   })
   .refine((p) => p.max_ttl === undefined || p.ttl <= p.max_ttl, {

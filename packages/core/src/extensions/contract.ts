@@ -1,7 +1,8 @@
+import type { Duplex, Readable } from 'node:stream';
 import type { ExtensionDeclaration } from '../declarations/extension-schema.js';
 import type { Profile } from '../declarations/profile-schema.js';
 import type { CleanupReport, Reachability, SandboxHandle } from '../records/handle.js';
-import type { HostTarget } from '../records/host-target.js';
+import type { HostTarget, SshTarget } from '../records/host-target.js';
 import type { MeterActual, MeterQuote, Usage } from '../records/metering.js';
 import type { SnapshotContents, SnapshotLocation, SnapshotRecord } from '../records/snapshot.js';
 
@@ -99,8 +100,17 @@ export interface SandboxExtension<Inputs = unknown> {
   findSandboxes?(host: HostTarget, options?: OperationOptions): Promise<HostFinding[]>;
   /** Removes the host-side caches it keeps (the sync cache) unused for longer than asked (for `gc`). */
   pruneCaches?(host: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]>;
-  /** The last lines of each service's log, streamed to `write` and capped; for CI log dumps. */
+  /** The last lines of each service's log, streamed to `write` and capped; with `follow`, as they come. */
   logs?(handle: SandboxHandle, options: LogOptions): Promise<void>;
+  /**
+   * Opens a connection to where the sandbox runs, over which streams reach the ports its host sees
+   * (port forwards, readiness checks): one connection for however many streams.
+   */
+  openChannel?(handle: SandboxHandle): Promise<SandboxChannel>;
+  /** Runs a command in the sandbox (its workspace, or one of its services), streaming; resolves its exit code. */
+  exec?(handle: SandboxHandle, request: ExecRequest): Promise<number>;
+  /** How to log in to the sandbox's host with ssh(1) (`sandboxer ssh`, the action's ssh-config). */
+  loginTarget?(handle: SandboxHandle): Promise<LoginTarget>;
 
   // Snapshots: declared with `capabilities.snapshot: true` and these methods (see docs/snapshots.md).
   /** Captures a consistent checkpoint of a live sandbox into one artifact file. */
@@ -192,10 +202,47 @@ export type RestoreTarget<Inputs = unknown> =
 export interface LogOptions extends OperationOptions {
   /** Lines per service, from the end. */
   lines: number;
-  /** Bytes per service at most; the rest is dropped (a service can log gigabytes). */
+  /** Bytes per service at most (without `follow`); the rest is dropped (a service can log gigabytes). */
   maxBytes: number;
-  /** Called once per service with its (capped) tail. */
+  /** Only these services (default all). */
+  services?: string[];
+  /** Only lines newer than this: a duration (`10m`) or a timestamp, as `docker logs --since` takes it. */
+  since?: string;
+  /** Keep streaming new lines until `signal` aborts. */
+  follow?: boolean;
+  /** Called with each service's (capped) tail; with `follow`, with every chunk as it comes. */
   write: (service: string, text: string) => void;
+}
+
+/** A live connection to where a sandbox runs (see SandboxExtension.openChannel). */
+export interface SandboxChannel {
+  /** A stream to `host:port` as the sandbox's host sees it (its loopback included). */
+  connect(host: string, port: number): Promise<Duplex>;
+  /** False once the connection has dropped: open a new one. */
+  readonly alive: boolean;
+  close(): void;
+}
+
+/** An SSH login to a sandbox's host, for ssh(1): where, as whom, with which key, trusting which host key. */
+export interface LoginTarget {
+  ssh: SshTarget;
+  /** The host key the connection just verified, as a known_hosts line. */
+  knownHostsLine: string;
+  /** The sandbox's directory on the host. */
+  dir: string;
+  /** An identity file, or the key as text (the caller writes it to a private file). */
+  key: { file: string } | { text: string };
+}
+
+/** A command to run in a sandbox; its arguments are passed as they are, never re-split by a shell. */
+export interface ExecRequest extends OperationOptions {
+  argv: string[];
+  /** Inside this service (a compose service), instead of the sandbox's workspace. */
+  service?: string;
+  /** What the command reads on stdin (default nothing). */
+  stdin?: Readable;
+  stdout: (chunk: Buffer) => void;
+  stderr: (chunk: Buffer) => void;
 }
 
 /** A handler module exports a factory (or a class whose constructor takes the context). */

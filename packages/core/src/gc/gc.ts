@@ -1,4 +1,5 @@
 import { messageOf, StateConflictError } from '../errors.js';
+import { keeperAlive, stopKeeper } from '../reach/keeper-process.js';
 import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';
 import { sweepStaleScratch } from '../sync/scratch.js';
 import { scanHosts } from './host-scan.js';
@@ -60,6 +61,22 @@ export async function collectGarbage(context: GcContext, options: GcOptions = {}
       if (error instanceof StateConflictError) kept('another process is working on it');
       else findings.push({ ...finding, action: 'destroy', result: 'failed', detail: messageOf(error) });
     }
+  }
+
+  // Keepers (port forwards) of sandboxes that are gone: nothing left for them to forward.
+  for (const record of await store.listSandboxes()) {
+    if (LIVE_STATES.has(record.state) || !record.keeper || !keeperAlive(record.keeper, record.id)) continue;
+    if (options.consumer !== undefined && record.consumer !== options.consumer) continue;
+    await act(
+      {
+        sandbox: record.id,
+        where: 'this machine',
+        found: `keeper pid ${record.keeper.pid}`,
+        reason: `its sandbox is ${record.state}`,
+        action: 'destroy',
+      },
+      () => stopKeeper(record.keeper, record.id),
+    );
   }
 
   for (const hold of await ledger.unreleasedHolds()) {

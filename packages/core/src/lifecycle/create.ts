@@ -1,5 +1,18 @@
-import { InterruptedError, messageOf, ProvisionError, SandboxerError, SshError } from '../errors.js';
-import type { ProgressFn, ProvisionRequest, SandboxExtension } from '../extensions/contract.js';
+import {
+  InterruptedError,
+  messageOf,
+  ProvisionError,
+  SandboxerError,
+  SshError,
+  UnsupportedError,
+} from '../errors.js';
+import type {
+  ProgressFn,
+  ProvisionRequest,
+  SandboxChannel,
+  SandboxExtension,
+} from '../extensions/contract.js';
+import { waitForChecks } from '../reach/checks.js';
 import type { CleanupReport, SandboxHandle } from '../records/handle.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import type { RoutingChoice } from '../routing/resolver.js';
@@ -67,6 +80,10 @@ export async function createSandbox(
       progress?.(`sandbox ${id}: waiting until ready`);
       const reachability = await extension.waitReady(handle, { progress, signal });
       throwIfAborted(signal);
+      if (plan.checks.length > 0) {
+        await runChecks(extension, handle, { ...record, reachability }, plan, steps);
+        throwIfAborted(signal);
+      }
       record = await save({
         ...record,
         state: 'ready',
@@ -84,6 +101,49 @@ export async function createSandbox(
       throw failure(failed, step, cause);
     }
   });
+}
+
+/** The plan's readiness checks, through one connection to the sandbox's host (closed after). */
+async function runChecks(
+  extension: SandboxExtension,
+  handle: SandboxHandle,
+  record: SandboxRecord,
+  plan: CreatePlan,
+  steps: CreateSteps,
+): Promise<void> {
+  let channel: SandboxChannel | undefined;
+  const open = async () => {
+    if (channel?.alive) return channel;
+    if (!extension.openChannel) throw new UnsupportedError(`${extension.id} cannot reach a sandbox's ports`);
+    channel = await extension.openChannel(handle);
+    return channel;
+  };
+  const log = async (service: string) => {
+    if (!extension.logs) throw new UnsupportedError(`${extension.id} cannot read a service's log`);
+    let text = '';
+    await extension.logs(handle, {
+      lines: 500,
+      maxBytes: 256 * 1024,
+      services: [service],
+      write: (_s, t) => (text += t),
+    });
+    return text;
+  };
+  steps.progress?.(`sandbox ${record.id}: checking ${plan.checks.map((c) => c.text).join(', ')}`);
+  try {
+    await waitForChecks(
+      record,
+      plan.checks,
+      { channel: open, log },
+      {
+        timeoutSeconds: plan.checkTimeoutSeconds,
+        ...(steps.progress ? { progress: steps.progress } : {}),
+        ...(steps.signal ? { signal: steps.signal } : {}),
+      },
+    );
+  } finally {
+    channel?.close();
+  }
 }
 
 /** Routing and the first record, under the route lock (see createSandbox). */

@@ -1,5 +1,6 @@
 import { messageOf, TeardownError } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
+import { stopKeeper } from '../reach/keeper-process.js';
 import type { CleanupReport } from '../records/handle.js';
 import type { MeterActual } from '../records/metering.js';
 import type { SandboxRecord } from '../records/sandbox.js';
@@ -33,6 +34,9 @@ export async function destroySandbox(
       // here belongs to a creator that died, and tearing down is exactly what it needs.
       const extension = await deps.extension(record.extension);
       record = await saveRecord(deps, { ...record, state: 'destroying', owner_pid: process.pid });
+      // Its keeper (port forwards) goes first, so nothing holds a connection to what is torn down.
+      if (await stopKeeper(record.keeper, id))
+        progress?.(`sandbox ${id}: stopped its keeper (pid ${record.keeper?.pid})`);
       progress?.(`sandbox ${id}: tearing down on ${record.host}`);
       let cleanup: CleanupReport;
       try {

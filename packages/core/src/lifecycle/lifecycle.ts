@@ -4,6 +4,7 @@ import { getRecord } from '../state/lookup.js';
 import { createSandbox } from './create.js';
 import { destroySandbox } from './destroy.js';
 import { extendSandbox } from './extend.js';
+import { lockKey } from './keys.js';
 import type { CreatePlan } from './plan.js';
 import { type CreateSteps, type DestroySteps, type LifecycleDeps, saveRecord } from './types.js';
 
@@ -38,6 +39,13 @@ export class SandboxLifecycle {
 
   save(record: SandboxRecord): Promise<SandboxRecord> {
     return saveRecord(this.deps, record);
+  }
+
+  /** Changes one sandbox's record under its lock (read, change, save). */
+  update(id: string, change: (record: SandboxRecord) => SandboxRecord): Promise<SandboxRecord> {
+    return this.deps.store.withLock(lockKey(id), async () =>
+      saveRecord(this.deps, change(await this.get(id))),
+    );
   }
 
   extension(id: string): Promise<SandboxExtension> {

@@ -5,7 +5,8 @@ import type { InputKind } from '../declarations/extension-schema.js';
 import type { Profile } from '../declarations/profile-schema.js';
 import { InputError } from '../errors.js';
 import type { RawInputs } from '../extensions/contract.js';
-import { accountOf, checkAccount } from '../metering/ledger.js';
+import { accountOf, checkAccount } from '../metering/accounts.js';
+import { parseCheck, type ReadinessCheck } from '../reach/checks.js';
 import type { SnapshotRecord } from '../records/snapshot.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
 import { defaultConsumer } from './keys.js';
@@ -23,6 +24,8 @@ export interface CreateRequest {
   ttl?: string | number;
   /** The credits account that pays; defaults to the consumer's account (see accountOf). */
   account?: string;
+  /** Readiness checks on top of the profile's `wait_for` (see reach/checks.ts). */
+  waitFor?: string[];
 }
 
 /**
@@ -48,6 +51,9 @@ export interface CreatePlan {
   account: string;
   /** A restore: the snapshot it comes from (only its extension can take it). */
   restore?: { snapshot: string; extension: string };
+  /** Checked once the extension says ready: the profile's `wait_for` and the request's. */
+  checks: ReadinessCheck[];
+  checkTimeoutSeconds: number;
 }
 
 export interface PlanContext {
@@ -86,7 +92,25 @@ export async function planCreate(
     consumer,
     account,
     ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
+    checks: [
+      ...profile.wait_for.map(parseCheck),
+      // A remote client's checks reach only the sandbox's published ports, not the host's network.
+      ...(request.waitFor ?? []).map((text) => ({
+        ...parseCheck(text),
+        ...(context.policy.confined ? { publishedOnly: true } : {}),
+      })),
+    ],
+    checkTimeoutSeconds: checkTimeout(profile, request.inputs ?? {}),
   };
+}
+
+/**
+ * The checks' time limit: a `wait_timeout` input in the request (how long the user said readiness
+ * may take, e.g. the action's wait-timeout) bounds them too; else the profile's wait_for_timeout.
+ */
+function checkTimeout(profile: Profile, given: RawInputs): number {
+  const seconds = Number(given.wait_timeout);
+  return Number.isInteger(seconds) && seconds > 0 ? seconds : profile.wait_for_timeout;
 }
 
 /**

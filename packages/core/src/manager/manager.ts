@@ -1,5 +1,12 @@
 import type { Catalog } from '../catalog/catalog.js';
-import type { ExtensionRuntime, LogOptions } from '../extensions/contract.js';
+import { StateConflictError, UnsupportedError } from '../errors.js';
+import type {
+  ExecRequest,
+  ExtensionRuntime,
+  LoginTarget,
+  LogOptions,
+  SandboxChannel,
+} from '../extensions/contract.js';
 import { collectGarbage } from '../gc/gc.js';
 import type { GcFinding, GcOptions } from '../gc/types.js';
 import { type HostDirectory, localOnly } from '../hosts/directory.js';
@@ -14,11 +21,12 @@ import {
 } from '../lifecycle/plan.js';
 import { CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../records/metering.js';
-import { type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
+import { type Keeper, type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
 import { type RoutingDecision, RoutingResolver } from '../routing/resolver.js';
 import { SnapshotOperations } from '../snapshots/operations.js';
 import { getRecord, listRecords } from '../state/lookup.js';
 import type { StateStore } from '../state/store.js';
+import { parseSandboxId } from '../util/ids.js';
 import type { CreateOptions, DestroyOptions, ManagerOptions } from './types.js';
 
 /**
@@ -158,6 +166,53 @@ export class SandboxManager {
     return true;
   }
 
+  /** A connection to a ready sandbox's host, for port forwards and checks (see reach/). */
+  async openChannel(idText: string): Promise<SandboxChannel> {
+    const { record, extension } = await this.#ready(idText);
+    if (!extension.openChannel) {
+      throw new UnsupportedError(`${record.extension} cannot reach a sandbox's ports`, {
+        extension: record.extension,
+      });
+    }
+    return extension.openChannel(handleOf(record));
+  }
+
+  /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
+  async exec(idText: string, request: ExecRequest): Promise<number> {
+    const { record, extension } = await this.#ready(idText);
+    if (this.#policy.confined && record.host === 'local') {
+      // A local sandbox's workspace is on the server's own machine: a remote client gets no shell there.
+      throw new UnsupportedError(
+        `sandbox ${record.id} runs on the server's own machine: exec is not offered to remote clients`,
+        {
+          sandbox: record.id,
+        },
+      );
+    }
+    if (!extension.exec) {
+      throw new UnsupportedError(`${record.extension} cannot run commands in a sandbox`, {
+        extension: record.extension,
+      });
+    }
+    return extension.exec(handleOf(record), request);
+  }
+
+  /** How ssh(1) logs in to a ready sandbox's host (`sandboxer ssh`, the action's ssh-config). */
+  async loginTarget(idText: string): Promise<LoginTarget> {
+    const { record, extension } = await this.#ready(idText);
+    if (!extension.loginTarget) {
+      throw new UnsupportedError(`${record.extension} has no host to log in to`, {
+        extension: record.extension,
+      });
+    }
+    return extension.loginTarget(handleOf(record));
+  }
+
+  /** Records (or clears) the detached keeper of a sandbox, so destroy and gc stop it. */
+  setKeeper(idText: string, keeper: Keeper | undefined): Promise<SandboxRecord> {
+    return this.#lifecycle.update(parseSandboxId(idText), (record) => ({ ...record, keeper }));
+  }
+
   /**
    * Tears the sandbox down and marks it `destroyed`; idempotent, and retried safely after a
    * teardown that left something (see lifecycle/destroy.ts).
@@ -172,6 +227,20 @@ export class SandboxManager {
    */
   gc(options: GcOptions = {}): Promise<GcFinding[]> {
     return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
+  }
+
+  async #ready(idText: string) {
+    const record = await this.get(idText);
+    if (record.state !== 'ready') {
+      throw new StateConflictError(
+        `sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`,
+        {
+          sandbox: record.id,
+          state: record.state,
+        },
+      );
+    }
+    return { record, extension: await this.#lifecycle.extension(record.extension) };
   }
 
   async #planning(): Promise<PlanContext> {

@@ -3,22 +3,13 @@ import { InputError, InsufficientCreditsError } from '../errors.js';
 import {
   fromCents,
   type LedgerEntry,
-  MAX_ACCOUNT_LENGTH,
   MAX_CREDITS,
   MAX_NOTE_LENGTH,
   toCents,
 } from '../records/ledger-entry.js';
 import type { StateStore } from '../state/store.js';
-
-/** Where an account stands: balance = grants − debits; available = balance − live holds. */
-export interface AccountBalance {
-  account: string;
-  balance: number;
-  held: number;
-  available: number;
-  /** Holds still reserving credits (not released, not expired). */
-  holds: LedgerEntry[];
-}
+import { checkAccount } from './accounts.js';
+import { type AccountBalance, summarize } from './balance.js';
 
 export interface LedgerOptions {
   now?: () => Date;
@@ -30,26 +21,6 @@ export interface LedgerOptions {
 }
 
 const LOCK = 'ledger';
-
-/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
-export function checkAccount(account: string, field = 'account'): void {
-  const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-  if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
-    throw new InputError(
-      `${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`,
-      { field },
-    );
-  }
-}
-
-/**
- * The consumer → account mapping: everything before the first `#` (so every run of
- * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
- */
-export function accountOf(consumer: string): string {
-  const account = consumer.split('#')[0]?.trim();
-  return account || consumer;
-}
 
 /**
  * The credits ledger: an append-only history in the state store. Every check-and-append runs under
@@ -282,36 +253,4 @@ export class CreditsLedger {
   #entry(fields: Omit<LedgerEntry, 'id' | 'at'>): LedgerEntry {
     return { id: randomUUID(), at: this.#now().toISOString(), ...fields };
   }
-}
-
-/** Sums one account's history in whole cents. */
-function summarize(
-  entries: LedgerEntry[],
-  account: string,
-  now: Date,
-  initialCredits: number,
-): AccountBalance {
-  const mine = entries.filter((e) => e.account === account);
-  const releasedHolds = new Set(mine.filter((e) => e.kind === 'release').map((e) => e.hold));
-  let balance = mine.length === 0 ? toCents(initialCredits) : 0;
-  const holds: LedgerEntry[] = [];
-  for (const e of mine) {
-    if (e.kind === 'grant') balance += toCents(e.credits);
-    if (e.kind === 'debit') balance -= toCents(e.credits);
-    if (
-      e.kind === 'hold' &&
-      !releasedHolds.has(e.id) &&
-      (!e.expires_at || Date.parse(e.expires_at) > now.getTime())
-    ) {
-      holds.push(e);
-    }
-  }
-  const held = holds.reduce((sum, h) => sum + toCents(h.credits), 0);
-  return {
-    account,
-    balance: fromCents(balance),
-    held: fromCents(held),
-    available: fromCents(balance - held),
-    holds,
-  };
 }

@@ -18,6 +18,16 @@ export const sandboxErrorSchema = z.object({
   step: z.string(),
 });
 
+/** A keeper process: where it runs, and the local URLs it forwards (`web:8080` → its URL). */
+export const keeperSchema = z.object({
+  pid: z.number().int().positive(),
+  /** The machine it runs on (its host name): only a process there can stop it. */
+  machine: z.string(),
+  started_at: timestamp,
+  forwards: z.record(z.string(), z.string()).default({}),
+});
+export type Keeper = z.infer<typeof keeperSchema>;
+
 /** The record of one sandbox as the state store keeps it and `--json` prints it. */
 export const sandboxRecordSchema = z.object({
   id: z.string(),
@@ -56,6 +66,8 @@ export const sandboxRecordSchema = z.object({
   restored_from: z.string().optional(),
   /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
   owner_pid: z.number().int().optional(),
+  /** The detached keeper that forwards its ports (`forward --detach`, the action): destroy stops it. */
+  keeper: keeperSchema.optional(),
 });
 
 export type SandboxRecord = z.infer<typeof sandboxRecordSchema>;

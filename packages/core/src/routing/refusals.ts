@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Profile } from '../declarations/profile-schema.js';
 import { NoBackendAvailableError, SandboxerError } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
-import type { AccountBalance } from '../metering/ledger.js';
+import type { AccountBalance } from '../metering/balance.js';
 import type { MeterQuote } from '../records/metering.js';
 import { formatDuration } from '../util/duration.js';
 import type { RouteRequest, RoutingDecision } from './types.js';

@@ -1,7 +1,8 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { InputError, InsufficientCreditsError, messageOf } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
-import type { AccountBalance, CreditsLedger } from '../metering/ledger.js';
+import type { AccountBalance } from '../metering/balance.js';
+import type { CreditsLedger } from '../metering/ledger.js';
 import type { HostTarget, RemoteHost } from '../records/host-target.js';
 import type { LedgerEntry } from '../records/ledger-entry.js';
 import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';

@@ -1,13 +1,19 @@
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { messageOf, RemoteCommandError, SshError } from '../errors.js';
 import type { SshTarget } from '../records/host-target.js';
+import {
+  type ChannelContext,
+  type ExecOptions,
+  type ExecResult,
+  remoteCommand,
+  runOnChannel,
+} from './channel-run.js';
 import { connectFailure, HANDSHAKE_ATTEMPTS, handshakeLimit, readKeyFile, tcpConnection } from './connect.js';
 import { buildHostVerifier } from './host-key.js';
-import { lastLines, TailBuffer } from './tail-buffer.js';
+import { lastLines } from './tail-buffer.js';
 import { destination } from './target.js';
 
 export interface SessionOptions {
@@ -20,22 +26,7 @@ export interface SessionOptions {
   warn?: (message: string) => void;
 }
 
-export interface ExecOptions {
-  stdin?: string | Readable;
-  timeoutMs?: number;
-  /** Keep at most this many bytes of stdout and of stderr (the tail); streams are never buffered whole. */
-  maxOutputBytes?: number;
-  onStdout?: (chunk: Buffer) => void;
-  /** A short description for errors: "compose up", "mkdir". */
-  what?: string;
-}
-
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+export type { ExecOptions, ExecResult } from './channel-run.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -157,10 +148,6 @@ export class SshSession {
    * remote process is killed and the call returns at once instead of waiting for it.
    */
   exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    const stdout = new TailBuffer(max);
-    const stderr = new TailBuffer(max);
-    const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
     const connection = this.#ssh.connection;
     const lost = (error: unknown) =>
       new SshError(
@@ -169,60 +156,31 @@ export class SshSession {
         {},
         { cause: error },
       );
+    const { remote, group } = remoteCommand(cmd, options);
+    const context: ChannelContext = {
+      timeoutMs: options.timeoutMs ?? this.#commandTimeoutMs,
+      maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+      lost: () => this.#lost,
+      killGroup: (pgid) => void this.#killGroup(pgid),
+    };
     return new Promise<ExecResult>((resolve, reject) => {
       if (!connection) return reject(lost(new Error('not connected')));
       if (this.#lost) return reject(lost(this.#lost));
-      connection.exec(cmd, (error: Error | undefined, channel: ClientChannel) => {
+      connection.exec(remote, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(lost(error));
-        let code: number | null = null;
-        let settled = false;
-        const finish = (timedOut: boolean) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
-        };
-        const timer = setTimeout(() => {
-          // Closing our end alone does not stop the remote process; ask sshd to kill it too.
-          channel.signal('KILL');
-          channel.close();
-          finish(true);
-        }, timeoutMs);
-        channel.on('data', (chunk: Buffer) => {
-          stdout.push(chunk);
-          options.onStdout?.(chunk);
-        });
-        channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-        channel.on('exit', (exitCode: number | null) => {
-          code = exitCode;
-        });
-        channel.on('close', () => {
-          // No exit status and the connection gone: the command did not fail, the connection did.
-          if (code === null && this.#lost && !settled) {
-            settled = true;
-            clearTimeout(timer);
-            reject(lost(this.#lost));
-            return;
-          }
-          finish(false);
-        });
-        const fail = (failure: Error) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          channel.close();
-          reject(lost(failure));
-        };
-        channel.on('error', fail);
-        const { stdin } = options;
-        if (stdin === undefined) channel.end();
-        else if (typeof stdin === 'string') channel.end(stdin);
-        else {
-          stdin.on('error', fail);
-          stdin.pipe(channel);
-        }
+        // At once, not a tick later: a short command's output, exit and close may be in the same
+        // packet as the channel's opening, and are emitted right after this callback.
+        runOnChannel(channel, options, context, group).then(resolve, (failure: unknown) =>
+          reject(lost(failure)),
+        );
       });
     });
+  }
+
+  /** TERM to a stopped command's process group, then KILL to whatever is left of it. */
+  async #killGroup(pgid: number): Promise<void> {
+    const script = `kill -TERM -- -${pgid} 2>/dev/null; sleep 2; kill -KILL -- -${pgid} 2>/dev/null; true`;
+    await this.exec(script, { timeoutMs: 10_000, what: 'stopping a command' }).catch(() => {});
   }
 
   /** Like exec, but a non-zero exit or a timeout is a RemoteCommandError carrying stderr's tail. */
@@ -250,6 +208,37 @@ export class SshSession {
   async home(): Promise<string> {
     this.#home ??= (await this.run('printf %s "$HOME"', { what: 'reading $HOME' })).trim();
     return this.#home;
+  }
+
+  /**
+   * A TCP connection to `host:port` made by the host's sshd (a direct-tcpip channel of this
+   * connection): ports as the host itself sees them, its loopback included. Port forwards and
+   * readiness checks use it, however many, over this one connection.
+   */
+  forwardOut(host: string, port: number): Promise<ClientChannel> {
+    const connection = this.#ssh.connection;
+    return new Promise((resolve, reject) => {
+      if (!connection || this.#lost) {
+        reject(new SshError(`the SSH connection to ${this.destination} is gone`, 'session'));
+        return;
+      }
+      connection.forwardOut(
+        '127.0.0.1',
+        0,
+        host,
+        port,
+        (error: Error | undefined, channel: ClientChannel) => {
+          if (error) {
+            reject(
+              new SshError(
+                `${this.destination} could not connect to ${host}:${port}: ${error.message}`,
+                'session',
+              ),
+            );
+          } else resolve(channel);
+        },
+      );
+    });
   }
 
   close(): void {

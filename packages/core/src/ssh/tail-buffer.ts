@@ -21,6 +21,11 @@ export class TailBuffer {
     }
   }
 
+  /** True once anything was dropped (the text starts with `…`). */
+  get truncated(): boolean {
+    return this.#dropped || this.#size > this.max;
+  }
+
   text(): string {
     let buffer = Buffer.concat(this.#chunks);
     if (buffer.length > this.max) {

@@ -35,7 +35,7 @@ export interface ConformanceTarget {
 /**
  * provision → wait ready → teardown, idempotent teardown, teardown from a minimal handle (the
  * manager's rollback path), a teardown of what never existed, required-input errors that name the
- * input, and cleanup after a failure half-way.
+ * input, exec passing argv through untouched (when offered), and cleanup after a failure half-way.
  */
 export function describeConformance(name: string, target: ConformanceTarget): void {
   describe(`extension conformance: ${name}`, () => {
@@ -110,6 +110,28 @@ export function describeConformance(name: string, target: ConformanceTarget): vo
       expect((error as InputError).details.inputs).toContain(target.requiredInput);
     });
 
+    test('exec, if offered: argv arrives as given, in the workspace, with its exit code and streams', async (context) => {
+      if (!extension.exec) return context.skip();
+      const id = newSandboxId();
+      const handle = await extension.provision(request(id));
+      try {
+        await extension.waitReady(handle);
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        const args = ['a "quoted" word', "it's", '$HOME; id', 'two\nlines', ''];
+        const code = await extension.exec(handle, {
+          argv: ['sh', '-c', 'printf "<%s>" "$@"; echo err >&2; exit 3', 'sh', ...args],
+          stdout: (chunk) => out.push(chunk),
+          stderr: (chunk) => err.push(chunk),
+        });
+        expect(code).toBe(3);
+        expect(Buffer.concat(out).toString()).toBe(args.map((a) => `<${a}>`).join(''));
+        expect(Buffer.concat(err).toString()).toBe('err\n');
+      } finally {
+        await extension.teardown(handle);
+      }
+    });
+
     if (target.failingInputs) {
       const failing = target.failingInputs;
       test('a failure after resources were made is cleaned up by teardown from a minimal handle', async () => {
@@ -143,5 +165,7 @@ function plainProfile(extension: string): Profile {
     extension,
     ttl: 600,
     inputs: { required: [], defaults: {} },
+    wait_for: [],
+    wait_for_timeout: 120,
   };
 }

@@ -142,3 +142,48 @@ describe('a confined caller (the HTTP API) reaches only what the server offers',
     expect(plan).toMatchObject({ host: 'me@10.0.0.5', inputs: { workspace_dir: '/srv/work' } });
   });
 });
+
+describe('readiness checks (wait_for) are parsed before anything is created', () => {
+  const base = () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'app'));
+    return dir;
+  };
+
+  test('the request adds to the profile; a wait_timeout input bounds them, else the profile does', async () => {
+    const dir = base();
+    const plan = await planCreate(await context({ baseDir: dir }), {
+      profile: 'compose-e2e',
+      inputs: { repo: 'app' },
+      waitFor: ['http://web:8080/health', 'log://worker/ready/'],
+    });
+    expect(plan.checks.map((c) => c.text)).toEqual(['http://web:8080/health', 'log://worker/ready/']);
+    expect(plan.checkTimeoutSeconds).toBe(120);
+    const bounded = await planCreate(await context({ baseDir: dir }), {
+      profile: 'compose-e2e',
+      inputs: { repo: 'app', wait_timeout: '9' },
+      waitFor: ['tcp://db:5432'],
+    });
+    expect(bounded.checkTimeoutSeconds).toBe(9);
+  });
+
+  test('a malformed check is an InputError on wait_for', async () => {
+    const error = await refusal(
+      planCreate(await context({ baseDir: base() }), {
+        profile: 'compose-e2e',
+        inputs: { repo: 'app' },
+        waitFor: ['web:8080'],
+      }),
+    );
+    expect(error.details).toEqual({ field: 'wait_for' });
+  });
+
+  test("a confined caller's checks may reach only published ports", async () => {
+    const plan = await planCreate(await context({ baseDir: base(), confined: true }), {
+      profile: 'compose-e2e',
+      inputs: { repo: 'app' },
+      waitFor: ['tcp://db:5432', 'log://worker/ready/'],
+    });
+    expect(plan.checks[0]).toMatchObject({ kind: 'tcp', publishedOnly: true });
+  });
+});

@@ -2,12 +2,9 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { InputError, InsufficientCreditsError, StateCorruptError } from '../../src/errors.js';
-import {
-  type AccountBalance,
-  accountOf,
-  CreditsLedger,
-  type LedgerOptions,
-} from '../../src/metering/ledger.js';
+import { accountOf } from '../../src/metering/accounts.js';
+import type { AccountBalance } from '../../src/metering/balance.js';
+import { CreditsLedger, type LedgerOptions } from '../../src/metering/ledger.js';
 import { type LedgerEntry, toCents } from '../../src/records/ledger-entry.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { tempDir } from '../support/fixtures.js';

@@ -6,24 +6,9 @@ import { StateCorruptError } from '../../src/errors.js';
 import type { SandboxRecord } from '../../src/records/sandbox.js';
 import { FileStateStore } from '../../src/state/file-store.js';
 import { newSandboxId } from '../../src/util/ids.js';
-import { tempDir } from '../support/fixtures.js';
+import { sandboxRecord, tempDir } from '../support/fixtures.js';
 
-function record(overrides: Partial<SandboxRecord> = {}): SandboxRecord {
-  const now = new Date().toISOString();
-  return {
-    id: newSandboxId(),
-    state: 'ready',
-    profile: 'profile.x',
-    extension: 'ext.x',
-    host: 'local',
-    consumer: 'test',
-    created_at: now,
-    updated_at: now,
-    expires_at: now,
-    ttl_seconds: 60,
-    ...overrides,
-  };
-}
+const record = sandboxRecord;
 
 describe('FileStateStore', () => {
   test('put, get and list round-trip; files are private to the user', async () => {

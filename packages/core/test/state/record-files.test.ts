@@ -8,24 +8,9 @@ import { getRecord, listRecords } from '../../src/state/lookup.js';
 import { byCreation, FileRecordReader } from '../../src/state/record-files.js';
 import { RECORD_FORMAT } from '../../src/state/record-format.generated.js';
 import { newSandboxId } from '../../src/util/ids.js';
-import { tempDir } from '../support/fixtures.js';
+import { sandboxRecord, tempDir } from '../support/fixtures.js';
 
-function record(overrides: Partial<SandboxRecord> = {}): SandboxRecord {
-  const now = new Date().toISOString();
-  return {
-    id: newSandboxId(),
-    state: 'ready',
-    profile: 'profile.x',
-    extension: 'ext.x',
-    host: 'local',
-    consumer: 'test',
-    created_at: now,
-    updated_at: now,
-    expires_at: now,
-    ttl_seconds: 60,
-    ...overrides,
-  };
-}
+const record = sandboxRecord;
 
 /** A home with records written by the real store, so the reader is checked against what it writes. */
 async function homeWith(records: SandboxRecord[]): Promise<{ home: string; store: FileStateStore }> {

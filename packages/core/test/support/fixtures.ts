@@ -3,6 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Profile } from '../../src/declarations/profile-schema.js';
 import type { DeclarationSource } from '../../src/declarations/read.js';
+import type { SandboxRecord } from '../../src/records/sandbox.js';
+import { newSandboxId } from '../../src/util/ids.js';
+
+/** A ready sandbox record on this machine, already expired unless `expires_at` says otherwise. */
+export function sandboxRecord(overrides: Partial<SandboxRecord> = {}): SandboxRecord {
+  const now = new Date().toISOString();
+  return {
+    id: newSandboxId(),
+    state: 'ready',
+    profile: 'profile.x',
+    extension: 'ext.x',
+    host: 'local',
+    consumer: 'test',
+    created_at: now,
+    updated_at: now,
+    expires_at: now,
+    ttl_seconds: 60,
+    ...overrides,
+  };
+}
 
 /** A fresh temporary directory for one test. */
 export function tempDir(prefix = 'sbx-test-'): string {
@@ -40,6 +60,8 @@ export function profileFor(extension: string, overrides: Partial<Profile> = {}):
     extension,
     ttl: 600,
     inputs: { required: [], defaults: {} },
+    wait_for: [],
+    wait_for_timeout: 120,
     ...overrides,
   };
 }

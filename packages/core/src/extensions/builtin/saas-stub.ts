@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Profile } from '../../declarations/profile-schema.js';
@@ -10,11 +12,13 @@ import { loadRepoIgnore } from '../../sync/ignore-rules.js';
 import { isSandboxId } from '../../util/ids.js';
 import { sha256File } from '../../util/sha256-file.js';
 import type {
+  ExecRequest,
   ExtensionContext,
   ProvisionRequest,
   RawInputs,
   RestoreSource,
   RestoreTarget,
+  SandboxChannel,
   SandboxExtension,
   SnapshotArtifact,
   SnapshotRequest,
@@ -103,6 +107,36 @@ export class SaasStubExtension implements SandboxExtension<StubInputs> {
     if (!exists) return { removed: [], leftovers: [], already_gone: true };
     await rm(workspace, { recursive: true, force: true });
     return { removed: [workspace], leftovers: [], already_gone: false };
+  }
+
+  /** A command in the workspace, on this machine (no shell: argv as it is). */
+  async exec(handle: SandboxHandle, request: ExecRequest): Promise<number> {
+    if (request.service) {
+      throw new InputError(`service: ${this.id} runs no services; run the command in the workspace`, {
+        field: 'service',
+      });
+    }
+    const [file, ...args] = request.argv;
+    if (!file) throw new InputError('nothing to run: give a command', { field: 'command' });
+    const child = spawn(file, args, {
+      cwd: this.#workspaceOfHandle(handle),
+      stdio: [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    if (request.stdin && child.stdin) request.stdin.pipe(child.stdin);
+    child.stdout?.on('data', request.stdout);
+    child.stderr?.on('data', request.stderr);
+    return new Promise((resolve, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ENOENT' ? resolve(127) : error.name === 'AbortError' ? resolve(255) : reject(error),
+      );
+      child.on('close', (code) => resolve(code ?? 255));
+    });
+  }
+
+  /** Streams to this machine's ports (the stub runs no services of its own). */
+  async openChannel(): Promise<SandboxChannel> {
+    return localChannel();
   }
 
   /** A tar of the workspace, written to the local store (nothing runs in it, so nothing to pause). */
@@ -197,6 +231,20 @@ export class SaasStubExtension implements SandboxExtension<StubInputs> {
       throw new InputError(`${this.id}: refusing unexpected sandbox id "${sandboxId}"`);
     return join(this.#root, `sbx-${sandboxId}`);
   }
+}
+
+/** A SandboxChannel on this machine: plain TCP connections. */
+function localChannel(): SandboxChannel {
+  return {
+    alive: true,
+    close() {},
+    connect: (host, port) =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ host, port });
+        socket.once('connect', () => resolve(socket));
+        socket.once('error', reject);
+      }),
+  };
 }
 
 /** Credits are kept to two decimals (cents) so sums in the ledger stay exact enough. */

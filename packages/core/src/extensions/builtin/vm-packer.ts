@@ -9,14 +9,18 @@ import { destination } from '../../ssh/target.js';
 import { nextSpareCommand } from '../../sync/host-cache.js';
 import { loadRepoIgnore } from '../../sync/ignore-rules.js';
 import type {
+  ExecRequest,
   ExtensionContext,
   HostFinding,
+  LoginTarget,
   OperationOptions,
   ProvisionRequest,
   RawInputs,
+  SandboxChannel,
   SandboxExtension,
 } from '../contract.js';
 import { parseExtensionConfig, parseInputs } from '../inputs.js';
+import { execOnHost, SshChannel, workspaceExecCommand } from './remote-workspace/channel.js';
 import {
   armSwitchCommand,
   disarmSwitchCommand,
@@ -235,6 +239,32 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
         what: 'looking for workspaces',
       });
       return parseFindings(output, base);
+    });
+  }
+
+  /** The VM and the workspace, for ssh(1). */
+  async loginTarget(raw: SandboxHandle): Promise<LoginTarget> {
+    const handle = raw as Partial<VmHandle> & SandboxHandle;
+    return this.#access.loginTarget(hostOfHandle(handle, this.id).ssh, handle.remote_dir ?? '.');
+  }
+
+  /** One SSH connection to the VM: streams to any port it sees (e.g. its `tunnel_port`). */
+  async openChannel(raw: SandboxHandle): Promise<SandboxChannel> {
+    return new SshChannel(await this.#access.open(hostOfHandle(raw, this.id).ssh));
+  }
+
+  /** A command in the workspace on the VM (a VM has no services: `service` is refused). */
+  async exec(raw: SandboxHandle, request: ExecRequest): Promise<number> {
+    if (request.service) {
+      throw new InputError(`service: ${this.id} runs no services; run the command in the workspace`, {
+        field: 'service',
+      });
+    }
+    const handle = raw as Partial<VmHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    return this.#access.with(host.ssh, async (session) => {
+      const dir = handle.remote_dir ?? sandboxDirOf(await this.#baseOf(session, handle), handle.sandbox_id);
+      return execOnHost(session, workspaceExecCommand(dir, request.argv), request);
     });
   }
 

@@ -71,8 +71,65 @@ export function inspectProjectCommand(runtime: ComposeRuntime, project: string):
 
 /** The last `lines` log lines of one container (stdout and stderr merged). */
 export function logsTailCommand(runtime: ComposeRuntime, containerId: string, lines: number): string {
+  return logsCommand(runtime, containerId, { lines });
+}
+
+/** One container's log: the last `lines`, only newer than `since`, and with `follow` as it grows. */
+export function logsCommand(
+  runtime: ComposeRuntime,
+  containerId: string,
+  options: { lines: number; since?: string; follow?: boolean },
+): string {
   if (!/^[0-9a-f]{12,64}$/.test(containerId)) throw new InputError(`not a container id: ${containerId}`);
-  return `${command(runtime.engine, 'logs', '--tail', String(lines), containerId)} 2>&1`;
+  if (options.since !== undefined && !/^[0-9A-Za-z][0-9A-Za-z:.+-]{0,39}$/.test(options.since)) {
+    throw new InputError(
+      `since: expected a duration such as 10m or a timestamp, got ${JSON.stringify(options.since)}`,
+      {
+        field: 'since',
+      },
+    );
+  }
+  const args = [
+    'logs',
+    '--tail',
+    String(options.lines),
+    ...(options.since ? ['--since', options.since] : []),
+    ...(options.follow ? ['--follow'] : []),
+    containerId,
+  ];
+  return `${command(runtime.engine, ...args)} 2>&1`;
+}
+
+/**
+ * Runs argv in a running container of one compose service (`<engine> exec -i`, stdin passed on),
+ * found by Compose's own labels; exit 127 with a message when the service has none running.
+ * What `compose exec -T` does, but the same for Compose v1, v2 and podman-compose, and without the
+ * compose files (v1 wants them back to find a service; podman-compose's exec has no -i).
+ */
+export function serviceExecCommand(
+  runtime: ComposeRuntime,
+  project: string,
+  service: string,
+  argv: string[],
+): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
+    throw new InputError(`service: ${JSON.stringify(service)} is not a service name`, { field: 'service' });
+  }
+  if (argv.length === 0) throw new InputError('nothing to run: give a command', { field: 'command' });
+  const list = command(
+    runtime.engine,
+    'ps',
+    '-q',
+    '--filter',
+    `label=${PROJECT_LABEL}=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  );
+  return [
+    `id=$(${list} | head -n 1) || exit 125`,
+    `[ -n "$id" ] || { echo ${quote(`no running container of service ${service}`)} >&2; exit 127; }`,
+    `exec ${command(runtime.engine, 'exec', '-i')} "$id" ${command(...argv)}`,
+  ].join('; ');
 }
 
 /**

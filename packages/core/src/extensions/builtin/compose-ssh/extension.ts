@@ -6,26 +6,31 @@ import { cacheBaseOf, parsePrunedCaches, pruneCachesCommand } from '../../../syn
 import type {
   CacheFinding,
   CachePruneOptions,
+  ExecRequest,
   ExtensionContext,
   HostFinding,
+  LoginTarget,
   LogOptions,
   OperationOptions,
   ProvisionRequest,
   RawInputs,
   RestoreSource,
   RestoreTarget,
+  SandboxChannel,
   SandboxExtension,
   SnapshotArtifact,
   SnapshotRequest,
 } from '../../contract.js';
 import { parseExtensionConfig } from '../../inputs.js';
+import { SshChannel } from '../remote-workspace/channel.js';
 import { rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
 import { findSandboxesCommand, parseFindings } from '../remote-workspace/host-scan.js';
 import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from '../remote-workspace/ssh-access.js';
 import { startSync, syncWorkspace } from '../remote-workspace/sync.js';
 import { createWorkspace, resolveBaseDir } from '../remote-workspace/workspace.js';
-import { composeRuntime, inspectProjectCommand, logsTailCommand } from './commands.js';
+import { composeRuntime } from './commands.js';
 import { type ComposeInputs, parseComposeInputs } from './inputs.js';
+import { execInStack, stackLogs } from './operate.js';
 import { waitUntilReady } from './readiness.js';
 import {
   deleteComposeArtifact,
@@ -43,7 +48,6 @@ import {
   stackSwitchCommand,
   upStack,
 } from './stack.js';
-import { parseContainers } from './status.js';
 import { tearDownStack } from './teardown.js';
 
 const configSchema = z.object({
@@ -217,24 +221,34 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
     });
   }
 
-  /** The last lines of every container's log, one service at a time (one channel at a time). */
+  /** Each service's log: tails, or followed (see operate.ts). */
   async logs(raw: SandboxHandle, options: LogOptions): Promise<void> {
     const handle = raw as Partial<ComposeHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
     const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-    await this.#access.with(host.ssh, async (session) => {
-      const containers = parseContainers(
-        await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
-          what: 'inspecting the stack',
-        }),
-      );
-      for (const c of containers) {
-        const result = await session.exec(logsTailCommand(runtime, c.id, options.lines), {
-          maxOutputBytes: options.maxBytes,
-          what: `reading the log of ${c.service}`,
-        });
-        options.write(c.service, result.stdout);
-      }
+    await this.#access.with(host.ssh, (session) => stackLogs(session, handle, runtime, options));
+  }
+
+  /** The stack's host and directory, for ssh(1). */
+  async loginTarget(raw: SandboxHandle): Promise<LoginTarget> {
+    const handle = raw as Partial<ComposeHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    return this.#access.loginTarget(host.ssh, handle.remote_dir ?? '.');
+  }
+
+  /** One SSH connection to the stack's host: streams to its published ports. */
+  async openChannel(raw: SandboxHandle): Promise<SandboxChannel> {
+    return new SshChannel(await this.#access.open(hostOfHandle(raw, this.id).ssh));
+  }
+
+  /** A command in a service's container, or in the sandbox directory. */
+  async exec(raw: SandboxHandle, request: ExecRequest): Promise<number> {
+    const handle = raw as Partial<ComposeHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+    return this.#access.with(host.ssh, async (session) => {
+      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      return execInStack(session, handle, runtime, base, request);
     });
   }
 }

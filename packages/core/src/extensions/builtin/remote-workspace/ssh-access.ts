@@ -1,10 +1,11 @@
 import { InputError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-target.js';
+import { knownHostsLine } from '../../../ssh/known-hosts.js';
 import { type SessionOptions, SshSession, withSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
 import type { RsyncKey } from '../../../sync/request.js';
-import type { ExtensionRuntime } from '../../contract.js';
+import type { ExtensionRuntime, LoginTarget } from '../../contract.js';
 
 /**
  * How an SSH extension reaches its hosts: with the key text its caller handed over (the action's
@@ -32,6 +33,17 @@ export class SshAccess {
   /** Opens a session, runs `fn`, and always closes it. */
   with<T>(target: SshTarget, fn: (session: SshSession) => Promise<T>): Promise<T> {
     return withSession(target, this.sessionOptions, fn);
+  }
+
+  /** How ssh(1) logs in to `target`: the host key verified by connecting now, and the key to use. */
+  async loginTarget(target: SshTarget, dir: string): Promise<LoginTarget> {
+    const hostKey = await this.with(target, async (session) => session.hostKey);
+    return {
+      ssh: target,
+      knownHostsLine: knownHostsLine(target.address, target.port, hostKey),
+      dir,
+      key: this.rsyncKey(target),
+    };
   }
 
   /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */

@@ -1,7 +1,62 @@
 "use strict";
-exports.id = 955;
-exports.ids = [955];
+exports.id = 312;
+exports.ids = [312];
 exports.modules = {
+
+/***/ 5126:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   cb: () => (/* binding */ SshChannel),
+/* harmony export */   nq: () => (/* binding */ execOnHost),
+/* harmony export */   yS: () => (/* binding */ workspaceExecCommand)
+/* harmony export */ });
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
+
+/** Reaching a sandbox on an SSH host: streams to its ports, and commands in it. */
+/** A SandboxChannel over one SSH connection: direct-tcpip streams to the ports the host sees. */
+class SshChannel {
+    #session;
+    constructor(session) {
+        this.#session = session;
+    }
+    connect(host, port) {
+        return this.#session.forwardOut(host, port);
+    }
+    get alive() {
+        return this.#session.alive;
+    }
+    close() {
+        this.#session.close();
+    }
+}
+/** `cd -- <dir> && exec <argv…>`: every argument quoted, so none is re-split or interpreted. */
+function workspaceExecCommand(dir, argv) {
+    if (argv.length === 0)
+        throw new Error('no command to run');
+    return `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)('cd', '--', dir)} && exec ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(...argv)}`;
+}
+/**
+ * Runs a built command on the host with the request's streams; resolves its exit code (a command
+ * stopped by the caller, or whose connection dropped, exits 255, as ssh(1) reports it).
+ */
+async function execOnHost(session, remote, request) {
+    const result = await session.exec(remote, {
+        ...(request.stdin ? { stdin: request.stdin } : {}),
+        onStdout: request.stdout,
+        onStderr: request.stderr,
+        // The output is streamed to the caller; only a short tail is kept for nothing.
+        maxOutputBytes: 4096,
+        // A command runs as long as it runs (a test suite): the caller stops it with its signal.
+        timeoutMs: 7 * 24 * 3600 * 1000,
+        ...(request.signal ? { signal: request.signal } : {}),
+        what: 'the command',
+    });
+    return result.code ?? 255;
+}
+//# sourceMappingURL=channel.js.map
+
+/***/ }),
 
 /***/ 3359:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
@@ -224,8 +279,10 @@ function parseFindings(output, base) {
 /* harmony export */   wn: () => (/* binding */ hostOfHandle)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6804);
-/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(429);
+/* harmony import */ var _ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9095);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5927);
+/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(429);
+
 
 
 
@@ -246,18 +303,28 @@ class SshAccess {
     }
     /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
     open(target) {
-        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_1__/* .SshSession */ .vM.open(target, this.sessionOptions);
+        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, this.sessionOptions);
     }
     /** Opens a session, runs `fn`, and always closes it. */
     with(target, fn) {
-        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_1__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
+    }
+    /** How ssh(1) logs in to `target`: the host key verified by connecting now, and the key to use. */
+    async loginTarget(target, dir) {
+        const hostKey = await this.with(target, async (session) => session.hostKey);
+        return {
+            ssh: target,
+            knownHostsLine: (0,_ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_1__/* .knownHostsLine */ .TZ)(target.address, target.port, hostKey),
+            dir,
+            key: this.rsyncKey(target),
+        };
     }
     /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */
     rsyncKey(target) {
         if (this.#key)
             return { text: this.#key };
         if (!target.identity_file) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_2__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_3__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
                 field: 'ssh_key',
             });
         }

@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 242;
-exports.ids = [242];
+exports.id = 284;
+exports.ids = [284];
 exports.modules = {
 
-/***/ 242:
+/***/ 9284:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -21,6 +21,8 @@ var schemas = __webpack_require__(8215);
 var host_cache = __webpack_require__(4946);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var inputs = __webpack_require__(9309);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/channel.js
+var channel = __webpack_require__(5126);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/expiry-switch.js
 var expiry_switch = __webpack_require__(3359);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/host-scan.js
@@ -81,9 +83,45 @@ function inspectProjectCommand(runtime, project) {
 }
 /** The last `lines` log lines of one container (stdout and stderr merged). */
 function logsTailCommand(runtime, containerId, lines) {
+    return logsCommand(runtime, containerId, { lines });
+}
+/** One container's log: the last `lines`, only newer than `since`, and with `follow` as it grows. */
+function logsCommand(runtime, containerId, options) {
     if (!/^[0-9a-f]{12,64}$/.test(containerId))
         throw new errors/* InputError */.dz(`not a container id: ${containerId}`);
-    return `${(0,ssh_quote/* command */.G5)(runtime.engine, 'logs', '--tail', String(lines), containerId)} 2>&1`;
+    if (options.since !== undefined && !/^[0-9A-Za-z][0-9A-Za-z:.+-]{0,39}$/.test(options.since)) {
+        throw new errors/* InputError */.dz(`since: expected a duration such as 10m or a timestamp, got ${JSON.stringify(options.since)}`, {
+            field: 'since',
+        });
+    }
+    const args = [
+        'logs',
+        '--tail',
+        String(options.lines),
+        ...(options.since ? ['--since', options.since] : []),
+        ...(options.follow ? ['--follow'] : []),
+        containerId,
+    ];
+    return `${(0,ssh_quote/* command */.G5)(runtime.engine, ...args)} 2>&1`;
+}
+/**
+ * Runs argv in a running container of one compose service (`<engine> exec -i`, stdin passed on),
+ * found by Compose's own labels; exit 127 with a message when the service has none running.
+ * What `compose exec -T` does, but the same for Compose v1, v2 and podman-compose, and without the
+ * compose files (v1 wants them back to find a service; podman-compose's exec has no -i).
+ */
+function serviceExecCommand(runtime, project, service, argv) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
+        throw new errors/* InputError */.dz(`service: ${JSON.stringify(service)} is not a service name`, { field: 'service' });
+    }
+    if (argv.length === 0)
+        throw new errors/* InputError */.dz('nothing to run: give a command', { field: 'command' });
+    const list = (0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`, '--filter', `label=com.docker.compose.service=${service}`);
+    return [
+        `id=$(${list} | head -n 1) || exit 125`,
+        `[ -n "$id" ] || { echo ${(0,ssh_quote/* quote */.hD)(`no running container of service ${service}`)} >&2; exit 127; }`,
+        `exec ${(0,ssh_quote/* command */.G5)(runtime.engine, 'exec', '-i')} "$id" ${(0,ssh_quote/* command */.G5)(...argv)}`,
+    ].join('; ');
 }
 /**
  * Removes whatever still carries the project's label (containers, then networks, then volumes) and
@@ -238,10 +276,6 @@ function parseComposeInputs(extensionId, raw, options = {}) {
     };
 }
 //# sourceMappingURL=inputs.js.map
-// EXTERNAL MODULE: external "node:timers/promises"
-var promises_ = __webpack_require__(8500);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
-var target = __webpack_require__(429);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/status.js
 /**
  * Reading the state of a compose project from `docker inspect` (one JSON object per line, see
@@ -342,6 +376,54 @@ function readiness(expected, containers) {
     return { ready: notReady.length === 0, notReady, failed };
 }
 //# sourceMappingURL=status.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/operate.js
+
+
+
+
+/** Working with a running stack: commands in it, and its services' logs. */
+/** Runs argv in a service's container (`service`), else in the sandbox directory on the host. */
+function execInStack(session, handle, runtime, base, request) {
+    const remote = request.service
+        ? serviceExecCommand(runtime, `sbx-${handle.sandbox_id}`, request.service, request.argv)
+        : (0,channel/* workspaceExecCommand */.yS)(handle.remote_dir ?? (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id), request.argv);
+    return (0,channel/* execOnHost */.nq)(session, remote, request);
+}
+/**
+ * Each (selected) service's log: the last `lines`, one service at a time (one channel at a time);
+ * with `follow`, every service's at once on one connection, each chunk as it comes, until aborted.
+ */
+async function stackLogs(session, handle, runtime, options) {
+    const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
+        what: 'inspecting the stack',
+    })).filter((c) => !options.services?.length || options.services.includes(c.service));
+    const read = (c) => session.exec(logsCommand(runtime, c.id, {
+        lines: options.lines,
+        ...(options.since ? { since: options.since } : {}),
+        ...(options.follow ? { follow: true } : {}),
+    }), {
+        what: `reading the log of ${c.service}`,
+        ...(options.follow
+            ? {
+                onStdout: (chunk) => options.write(c.service, chunk.toString('utf8')),
+                maxOutputBytes: 4096,
+                timeoutMs: 7 * 24 * 3600 * 1000,
+                ...(options.signal ? { signal: options.signal } : {}),
+            }
+            : { maxOutputBytes: options.maxBytes }),
+    });
+    if (options.follow) {
+        await Promise.all(containers.map(read));
+        return;
+    }
+    for (const c of containers)
+        options.write(c.service, (await read(c)).stdout);
+}
+//# sourceMappingURL=operate.js.map
+// EXTERNAL MODULE: external "node:timers/promises"
+var promises_ = __webpack_require__(8500);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
+var target = __webpack_require__(429);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/readiness.js
 
 
@@ -1135,6 +1217,7 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
 
 
 
+
 const configSchema = schemas/* object */.Ikc({
     compose_command: schemas/* string */.YjP().default('docker compose'),
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
@@ -1272,22 +1355,31 @@ class ComposeSshExtension {
             }));
         });
     }
-    /** The last lines of every container's log, one service at a time (one channel at a time). */
+    /** Each service's log: tails, or followed (see operate.ts). */
     async logs(raw, options) {
         const handle = raw;
         const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
         const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-        await this.#access.with(host.ssh, async (session) => {
-            const containers = parseContainers(await session.run(inspectProjectCommand(runtime, `sbx-${handle.sandbox_id}`), {
-                what: 'inspecting the stack',
-            }));
-            for (const c of containers) {
-                const result = await session.exec(logsTailCommand(runtime, c.id, options.lines), {
-                    maxOutputBytes: options.maxBytes,
-                    what: `reading the log of ${c.service}`,
-                });
-                options.write(c.service, result.stdout);
-            }
+        await this.#access.with(host.ssh, (session) => stackLogs(session, handle, runtime, options));
+    }
+    /** The stack's host and directory, for ssh(1). */
+    async loginTarget(raw) {
+        const handle = raw;
+        const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
+        return this.#access.loginTarget(host.ssh, handle.remote_dir ?? '.');
+    }
+    /** One SSH connection to the stack's host: streams to its published ports. */
+    async openChannel(raw) {
+        return new channel/* SshChannel */.cb(await this.#access.open((0,ssh_access/* hostOfHandle */.wn)(raw, this.id).ssh));
+    }
+    /** A command in a service's container, or in the sandbox directory. */
+    async exec(raw, request) {
+        const handle = raw;
+        const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
+        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
+        return this.#access.with(host.ssh, async (session) => {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            return execInStack(session, handle, runtime, base, request);
         });
     }
 }

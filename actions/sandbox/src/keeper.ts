@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  announceKeeper,
+  KEEPER_MARK,
+  type Keeper,
+  keep,
+  type SandboxRecord,
+  spawnKeeper,
+} from '@sand-boxer/core';
+import { openManager } from './context.js';
+import type { ActionInputs } from './inputs.js';
+
+/**
+ * The action's keeper: a detached `node dist/index.js --keeper <id>` that forwards the sandbox's ports
+ * to the runner's 127.0.0.1 for the rest of the job (the main step's process ends at once; the runner
+ * ends the keeper with the job if post did not). Its settings come on stdin, never on its command
+ * line or in its environment, where the key would show.
+ */
+
+export type KeeperInputs = Pick<ActionInputs, 'sshKey' | 'knownHosts' | 'hostFingerprint' | 'composeCommand'>;
+
+interface KeeperConfig {
+  record: SandboxRecord;
+  names: string[];
+  inputs: KeeperInputs;
+}
+
+/** True when this process was started as the keeper. */
+export function isKeeper(argv: string[] = process.argv): boolean {
+  return argv.includes(KEEPER_MARK);
+}
+
+/**
+ * Starts the keeper and leaves it running; resolves what the record should say about it.
+ * `onSpawn` learns the pid at once, so that a main step cancelled meanwhile still lets post stop it.
+ */
+export async function startKeeper(
+  record: SandboxRecord,
+  names: string[],
+  inputs: KeeperInputs,
+  onSpawn: (keeper: Keeper) => void,
+): Promise<Keeper> {
+  const started = { machine: hostname(), started_at: new Date().toISOString() };
+  const config: KeeperConfig = { record, names, inputs };
+  const { pid, urls } = await spawnKeeper([process.argv[1] as string, KEEPER_MARK, record.id], {
+    logFile: join(process.env.RUNNER_TEMP || '/tmp', `sandboxer-keeper-${record.id}.log`),
+    input: JSON.stringify(config),
+    onSpawn: (pid) => onSpawn({ pid, ...started, forwards: {} }),
+  });
+  return { pid, ...started, forwards: urls };
+}
+
+/** The keeper itself: forwards until post stops it (SIGTERM) or the sandbox expires. */
+export async function runKeeper(): Promise<void> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  const config = JSON.parse(text) as KeeperConfig;
+  const manager = openManager(config.inputs, { mask: false });
+  await manager.adopt(config.record);
+  const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  try {
+    const keeping = await keep(manager, config.record.id, { names: config.names, log });
+    announceKeeper(keeping.urls);
+    process.stdout.end();
+    const stop = () => keeping.stop();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await keeping.done;
+  } catch (error) {
+    log(`cannot forward: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

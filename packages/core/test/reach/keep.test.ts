@@ -1,0 +1,67 @@
+import type { Server } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { type KeeperHost, keep } from '../../src/reach/keep.js';
+import type { Keeper, SandboxRecord } from '../../src/records/sandbox.js';
+import { fetchText, LocalChannel, recordWith, tinyHttp } from './support.js';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** A manager stand-in holding one record that the test can change. */
+function hostOf(record: SandboxRecord): KeeperHost & { record: SandboxRecord } {
+  const host = {
+    record,
+    get: async () => host.record,
+    openChannel: async () => new LocalChannel(),
+    setKeeper: async (_id: string, keeper: Keeper | undefined) => {
+      host.record = { ...host.record, ...(keeper ? { keeper } : {}) };
+      return host.record;
+    },
+  };
+  return host;
+}
+
+describe('keep: forwards while the sandbox lives', () => {
+  test('a detached keeper records itself (pid, machine, URLs); it stops once the sandbox is destroyed', async () => {
+    const { server, port } = await tinyHttp(200, 'web');
+    servers.push(server);
+    const host = hostOf(recordWith({ 'web:8080': `127.0.0.1:${port}` }));
+    const keeping = await keep(host, host.record.id, { names: [], record: true, pollMs: 20 });
+    expect(host.record.keeper).toEqual(expect.objectContaining({ pid: process.pid, forwards: keeping.urls }));
+    expect(await fetchText(keeping.urls['web:8080'] as string)).toMatch(/web$/);
+    host.record = { ...host.record, state: 'destroyed' };
+    await keeping.done;
+    await expect(fetchText(keeping.urls['web:8080'] as string)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  test('past its expiry it stops too', async () => {
+    const { server, port } = await tinyHttp(200);
+    servers.push(server);
+    const host = hostOf({
+      ...recordWith({ 'web:8080': `127.0.0.1:${port}` }),
+      expires_at: new Date(Date.now() + 100).toISOString(),
+    });
+    const log: string[] = [];
+    const keeping = await keep(host, host.record.id, {
+      names: ['web:8080'],
+      pollMs: 20,
+      log: (m) => log.push(m),
+    });
+    await keeping.done;
+    expect(log.at(-1)).toMatch(/is ready \(expired\): stopping$/);
+  });
+
+  test('one --local port goes with the only target; with several it must be named', async () => {
+    const host = hostOf(recordWith({ 'web:8080': '127.0.0.1:1', 'db:5432': '127.0.0.1:2' }));
+    await expect(keep(host, host.record.id, { names: [], locals: { '*': 18_999 } })).rejects.toThrow(
+      /publishes 2 ports; name the one local port 18999 is for/,
+    );
+    const single = hostOf(recordWith({ 'web:8080': '127.0.0.1:1' }));
+    const keeping = await keep(single, single.record.id, { names: [], locals: { '*': 0 } });
+    expect(Object.keys(keeping.urls)).toEqual(['web:8080']);
+    keeping.stop();
+    await keeping.done;
+  });
+});
