@@ -4,6 +4,7 @@
 //   http-load            the HTTP API under a bounded load on the embedded backend (issue 7)
 //   compose-vs-baseline  ext.compose-ssh against a hand-rolled `make e2e` on the real testbed (issue 9)
 //   forwarder            the keeper of `forward --detach`: memory and latency against OpenSSH's -L (issue 16)
+//   control-plane        creates/s through serve on PostgreSQL (1 and 2 replicas) vs the file store (issue 17)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
+import { controlPlane } from './lib/control-plane.mjs';
 import { forwarder } from './lib/forwarder.mjs';
 import { runLoad } from './lib/http-load.mjs';
 import { startServe } from './lib/serve.mjs';
@@ -63,6 +65,7 @@ const benchmarks = {
       parts: (BENCH_PARTS || 'pairs,cli,concurrency').split(',').map((p) => p.trim()),
     }),
   forwarder: () => forwarder({ results }),
+  'control-plane': () => controlPlane({ results }),
 };
 
 if (only && !(only in benchmarks)) {

@@ -50,5 +50,5 @@ step e2e pnpm test:e2e
 
 printf '\n==> summary\n'
 [ ${#failed_steps[@]} -gt 0 ] && echo "failed steps: ${failed_steps[*]}"
-node scripts/summarize-tests.mjs .reports/core.json .reports/cli.json .reports/action.json .reports/server.json .reports/e2e.json
+node scripts/summarize-tests.mjs .reports/core.json .reports/client.json .reports/cli.json .reports/action.json .reports/server.json .reports/e2e.json
 [ ${#failed_steps[@]} -eq 0 ]

@@ -44,7 +44,7 @@ chmod 0755 "$STATE"
 # 1. Debian packages (only the missing ones)
 # ---------------------------------------------------------------------------
 PKGS=(openssh-server openssh-client docker.io docker-compose rsync busybox-static
-      iproute2 procps iptables curl)
+      iproute2 procps iptables curl postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -3861,7 +3861,7 @@ if (process.platform === 'linux') {
 /***/ 5217:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(8971);
+module.exports = __nccwpck_require__(8971);
 
 
 /***/ }),
@@ -3882,10 +3882,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -4176,7 +4176,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -32947,6 +32947,14 @@ module.exports = require("util");
 
 /***/ }),
 
+/***/ 8253:
+/***/ ((module) => {
+
+"use strict";
+module.exports = require("util/types");
+
+/***/ }),
+
 /***/ 8167:
 /***/ ((module) => {
 
@@ -51779,6 +51787,7 @@ function constantCatch(value) {
 /* harmony export */   NK: () => (/* binding */ TeardownError),
 /* harmony export */   Wt: () => (/* binding */ UnsupportedError),
 /* harmony export */   Yo: () => (/* binding */ InsufficientCreditsError),
+/* harmony export */   _5: () => (/* binding */ StateUnavailableError),
 /* harmony export */   at: () => (/* binding */ RemoteCommandError),
 /* harmony export */   bD: () => (/* binding */ messageOf),
 /* harmony export */   dz: () => (/* binding */ InputError),
@@ -51788,6 +51797,7 @@ function constantCatch(value) {
 /* harmony export */   uv: () => (/* binding */ ProvisionError),
 /* harmony export */   xL: () => (/* binding */ ConfigError)
 /* harmony export */ });
+/* unused harmony export AuthError */
 /**
  * Every typed error sand-boxer raises, in one place.
  *
@@ -51870,6 +51880,24 @@ class StateConflictError extends SandboxerError {
 class StateCorruptError extends SandboxerError {
     constructor(message, details = {}, options) {
         super('STATE_CORRUPT', message, details, options);
+    }
+}
+/**
+ * A server refused the caller: no or a wrong credential (UNAUTHORIZED), or one that does not allow
+ * this (FORBIDDEN: a member granting credits, spending from another account).
+ */
+class AuthError extends SandboxerError {
+    constructor(code, message, details = {}) {
+        super(code, message, details);
+    }
+}
+/**
+ * The shared state store (the database) cannot be reached or is restarting: nothing was decided,
+ * so the same request can be sent again once it is back.
+ */
+class StateUnavailableError extends SandboxerError {
+    constructor(message, details = {}, options) {
+        super('STATE_UNAVAILABLE', message, details, options);
     }
 }
 /** The operation was cancelled (signal or abort) and rolled back as far as it could. */
@@ -54754,6 +54782,204 @@ const hostsFileSchema = src_schemas/* strictObject */.rej({
 //# sourceMappingURL=hosts-schema.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
 var inputs = __nccwpck_require__(9309);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
+var iso = __nccwpck_require__(4832);
+;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
+
+/** The most credits one entry may carry: far beyond any real grant, well inside exact cents. */
+const MAX_CREDITS = 1_000_000_000;
+/** Account names (and consumers, from which they are derived) are short labels. */
+const MAX_ACCOUNT_LENGTH = 200;
+/** A grant's note: a sentence, not a file (every line of the history is read on every balance). */
+const MAX_NOTE_LENGTH = 1000;
+/**
+ * One line of the append-only credits history. Amounts are credits with at most two decimals;
+ * sums are done in whole cents so they stay exact.
+ *  - grant: credits added to the account
+ *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
+ *  - release: a hold given back (the sandbox was destroyed, or never got made)
+ *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
+ */
+const ledgerEntrySchema = src_schemas/* object */.Ikc({
+    id: src_schemas/* string */.YjP(),
+    at: iso/* datetime */.w$(),
+    account: src_schemas/* string */.YjP().min(1).max(MAX_ACCOUNT_LENGTH),
+    kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
+    credits: src_schemas/* number */.aig().nonnegative().max(MAX_CREDITS),
+    sandbox: src_schemas/* string */.YjP().optional(),
+    /** For a release: the hold it gives back. */
+    hold: src_schemas/* string */.YjP().optional(),
+    /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
+    expires_at: iso/* datetime */.w$().optional(),
+    note: src_schemas/* string */.YjP().max(MAX_NOTE_LENGTH).optional(),
+    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
+});
+/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
+function toCents(credits) {
+    return Math.round(credits * 100);
+}
+function fromCents(cents) {
+    return cents / 100;
+}
+//# sourceMappingURL=ledger-entry.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/accounts.js
+
+
+/** Who pays: account names, and which account a consumer's sandboxes are charged to. */
+/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
+function checkAccount(account, field = 'account') {
+    const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
+        throw new dist_errors/* InputError */.dz(`${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`, { field });
+    }
+}
+/**
+ * The consumer → account mapping: everything before the first `#` (so every run of
+ * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
+ */
+function accountOf(consumer) {
+    const account = consumer.split('#')[0]?.trim();
+    return account || consumer;
+}
+//# sourceMappingURL=accounts.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/keys.js
+
+
+
+/** Small facts every lifecycle step shares. */
+/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
+function lockKey(id) {
+    return `sandbox-${id}`;
+}
+/** Held while routing counts live sandboxes and writes the first record, so capacities stay true. */
+const ROUTE_LOCK = 'route';
+/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
+const HOLD_GRACE_MS = 10 * 60_000;
+/** Enough for an extension to find and remove whatever a half-finished provision made. */
+function minimalHandle(record) {
+    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+/** The sandbox's ledger hold, if it has one (records from before accounts pay from the consumer's). */
+function holdOf(record) {
+    if (!record.hold)
+        return undefined;
+    return { id: record.hold, account: record.account ?? accountOf(record.consumer) };
+}
+/** The handle to work on: the stored one, else the minimal one. */
+function handleOf(record) {
+    return record.handle ?? minimalHandle(record);
+}
+/** The `error` a record keeps: the step that failed and the typed error's code. */
+function errorOf(step, error) {
+    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
+    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
+}
+function throwIfAborted(signal) {
+    if (signal?.aborted)
+        throw new dist_errors/* InterruptedError */.p4('interrupted');
+}
+/** Who a sandbox is for when the caller does not say: `user@machine`. */
+function defaultConsumer() {
+    let user = 'unknown';
+    try {
+        user = (0,external_node_os_.userInfo)().username;
+    }
+    catch {
+        // No passwd entry (some containers): the host name alone still says where it came from.
+    }
+    return `${user}@${(0,external_node_os_.hostname)()}`;
+}
+//# sourceMappingURL=keys.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/gc/reaper.js
+
+
+const IN_FLIGHT = new Set(['provisioning', 'destroying']);
+/**
+ * Finishes what a dead process left half-done, as a long-running server does for every replica:
+ * each pass looks at the sandboxes being created or destroyed, and one whose lock has been free on
+ * two passes in a row (its process is gone: killed, its machine lost) is rolled back or torn down.
+ * Two passes, not one: a live holder whose database connection dropped takes its locks again as
+ * soon as the database is back, well within a pass; a dead one never does.
+ */
+class Reaper {
+    #lifecycle;
+    #intervalMs;
+    #log;
+    /** When a sandbox's lock was first seen free in the current run of passes. */
+    #freeSince = new Map();
+    #timer;
+    #running;
+    constructor(lifecycle, options = {}) {
+        this.#lifecycle = lifecycle;
+        this.#intervalMs = options.intervalMs ?? 10_000;
+        this.#log = options.log ?? (() => { });
+    }
+    start() {
+        this.#timer = setInterval(() => {
+            this.#running ??= this.pass()
+                .catch((error) => this.#log(`reaper: ${(0,dist_errors/* messageOf */.bD)(error)}`))
+                .finally(() => {
+                this.#running = undefined;
+            });
+        }, this.#intervalMs);
+        this.#timer.unref();
+    }
+    async stop() {
+        clearInterval(this.#timer);
+        await this.#running;
+    }
+    async pass(now = Date.now()) {
+        const { store } = this.#lifecycle.deps;
+        const inFlight = (await store.listSandboxes()).filter((r) => IN_FLIGHT.has(r.state));
+        const seen = new Set(inFlight.map((r) => r.id));
+        for (const id of this.#freeSince.keys())
+            if (!seen.has(id))
+                this.#freeSince.delete(id);
+        const reaped = [];
+        for (const record of inFlight) {
+            if (!(await this.#lockIsFree(record.id))) {
+                this.#freeSince.delete(record.id);
+                continue;
+            }
+            const since = this.#freeSince.get(record.id);
+            if (since === undefined) {
+                this.#freeSince.set(record.id, now);
+                continue;
+            }
+            if (now - since < this.#intervalMs * 0.9)
+                continue;
+            this.#freeSince.delete(record.id);
+            reaped.push(await this.#finish(record));
+        }
+        return reaped;
+    }
+    async #lockIsFree(id) {
+        try {
+            return await this.#lifecycle.deps.store.withLock(lockKey(id), async () => true, { waitMs: 0 });
+        }
+        catch (error) {
+            if (error instanceof dist_errors/* StateConflictError */.K$)
+                return false;
+            throw error;
+        }
+    }
+    async #finish(record) {
+        const result = record.state === 'provisioning' ? 'rolled back' : 'finished';
+        this.#log(`reaper: sandbox ${record.id} was left ${record.state} by a process that is gone: destroying it`);
+        try {
+            await this.#lifecycle.destroy(record.id, {
+                lockWaitMs: 1000,
+                onlyIf: (current) => IN_FLIGHT.has(current.state),
+            });
+            return { sandbox: record.id, found: record.state, result };
+        }
+        catch (error) {
+            this.#log(`reaper: sandbox ${record.id}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+            return { sandbox: record.id, found: record.state, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) };
+        }
+    }
+}
+//# sourceMappingURL=reaper.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/hosts/resolve.js
 
 
@@ -55252,7 +55478,7 @@ async function collectGarbage(context, options = {}) {
             found: `hold of ${hold.credits} credits on "${hold.account}"`,
             reason,
             action: 'release hold',
-        }, () => ledger.release(hold.id, `gc: ${reason}`));
+        }, () => ledger.release(hold, `gc: ${reason}`));
     }
     // Key copies left by a create killed mid-rsync (its process is gone, so it could not remove them).
     if (!options.dryRun) {
@@ -55285,47 +55511,6 @@ function whyCollect(record, now) {
     return undefined;
 }
 //# sourceMappingURL=gc.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/keys.js
-
-
-/** Small facts every lifecycle step shares. */
-/** The lock every operation on one sandbox holds (create, destroy, extend, snapshot, restore). */
-function lockKey(id) {
-    return `sandbox-${id}`;
-}
-/** Held while routing counts live sandboxes and writes the first record, so capacities stay true. */
-const ROUTE_LOCK = 'route';
-/** A hold outlives the sandbox's TTL by this much, so a sandbox destroyed a little late is still covered. */
-const HOLD_GRACE_MS = 10 * 60_000;
-/** Enough for an extension to find and remove whatever a half-finished provision made. */
-function minimalHandle(record) {
-    return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
-}
-/** The handle to work on: the stored one, else the minimal one. */
-function handleOf(record) {
-    return record.handle ?? minimalHandle(record);
-}
-/** The `error` a record keeps: the step that failed and the typed error's code. */
-function errorOf(step, error) {
-    const code = error instanceof dist_errors/* SandboxerError */.j8 ? error.code : 'PROVISION_FAILED';
-    return { step, code, message: (0,dist_errors/* messageOf */.bD)(error) };
-}
-function throwIfAborted(signal) {
-    if (signal?.aborted)
-        throw new dist_errors/* InterruptedError */.p4('interrupted');
-}
-/** Who a sandbox is for when the caller does not say: `user@machine`. */
-function defaultConsumer() {
-    let user = 'unknown';
-    try {
-        user = (0,external_node_os_.userInfo)().username;
-    }
-    catch {
-        // No passwd entry (some containers): the host name alone still says where it came from.
-    }
-    return `${user}@${(0,external_node_os_.hostname)()}`;
-}
-//# sourceMappingURL=keys.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/records/sandbox-states.js
 var sandbox_states = __nccwpck_require__(8604);
 // EXTERNAL MODULE: ../../packages/core/dist/util/ids.js
@@ -55653,7 +55838,7 @@ async function routeAndRecord(deps, plan, id, save) {
         // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
         // back and leave no `provisioning` record that would count against capacity.
         if (choice.hold)
-            await deps.ledger.release(choice.hold.id, 'the sandbox record could not be saved');
+            await deps.ledger.release(choice.hold, 'the sandbox record could not be saved');
         await deps.store
             .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
             .catch(() => { });
@@ -55674,8 +55859,9 @@ async function rollback(deps, record, extension, handle, step, cause, progress) 
         cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
     }
     // A sandbox that never became ready is not charged: its hold goes back in full.
-    if (record.hold)
-        await deps.ledger.release(record.hold, `${step} failed`);
+    const hold = holdOf(record);
+    if (hold)
+        await deps.ledger.release(hold, `${step} failed`);
     return saveRecord(deps, {
         ...record,
         state: 'failed',
@@ -55782,71 +55968,12 @@ async function settle(deps, record, cost, progress) {
         progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
         return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
     }
-    if (record.hold)
-        await deps.ledger.release(record.hold, 'destroyed');
+    const hold = holdOf(record);
+    if (hold)
+        await deps.ledger.release(hold, 'destroyed');
     return cost;
 }
 //# sourceMappingURL=destroy.js.map
-// EXTERNAL MODULE: ../../node_modules/.pnpm/zod@4.6.7/node_modules/zod/v4/classic/iso.js
-var iso = __nccwpck_require__(4832);
-;// CONCATENATED MODULE: ../../packages/core/dist/records/ledger-entry.js
-
-/** The most credits one entry may carry: far beyond any real grant, well inside exact cents. */
-const MAX_CREDITS = 1_000_000_000;
-/** Account names (and consumers, from which they are derived) are short labels. */
-const MAX_ACCOUNT_LENGTH = 200;
-/** A grant's note: a sentence, not a file (every line of the history is read on every balance). */
-const MAX_NOTE_LENGTH = 1000;
-/**
- * One line of the append-only credits history. Amounts are credits with at most two decimals;
- * sums are done in whole cents so they stay exact.
- *  - grant: credits added to the account
- *  - hold: credits reserved for a sandbox being created (its estimate); expires at `expires_at`
- *  - release: a hold given back (the sandbox was destroyed, or never got made)
- *  - debit: what a destroyed sandbox actually cost (at most one per sandbox)
- */
-const ledgerEntrySchema = src_schemas/* object */.Ikc({
-    id: src_schemas/* string */.YjP(),
-    at: iso/* datetime */.w$(),
-    account: src_schemas/* string */.YjP().min(1).max(MAX_ACCOUNT_LENGTH),
-    kind: src_schemas/* enum */.k5n(['grant', 'hold', 'release', 'debit']),
-    credits: src_schemas/* number */.aig().nonnegative().max(MAX_CREDITS),
-    sandbox: src_schemas/* string */.YjP().optional(),
-    /** For a release: the hold it gives back. */
-    hold: src_schemas/* string */.YjP().optional(),
-    /** For a hold: after this it no longer reserves anything, so a crashed creator cannot lock credits for ever. */
-    expires_at: iso/* datetime */.w$().optional(),
-    note: src_schemas/* string */.YjP().max(MAX_NOTE_LENGTH).optional(),
-    breakdown: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* number */.aig()).optional(),
-});
-/** Credits to whole cents (half away from zero), the ledger's unit of exactness. */
-function toCents(credits) {
-    return Math.round(credits * 100);
-}
-function fromCents(cents) {
-    return cents / 100;
-}
-//# sourceMappingURL=ledger-entry.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/metering/accounts.js
-
-
-/** Who pays: account names, and which account a consumer's sandboxes are charged to. */
-/** An account name: non-empty, short, printable (it is shown in tables and stored in every entry). */
-function checkAccount(account, field = 'account') {
-    const control = [...account].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-    if (!account.trim() || account.length > MAX_ACCOUNT_LENGTH || control) {
-        throw new dist_errors/* InputError */.dz(`${field}: expected a name of 1 to ${MAX_ACCOUNT_LENGTH} printable characters, got ${JSON.stringify(account.slice(0, 40))}${account.length > 40 ? '…' : ''}`, { field });
-    }
-}
-/**
- * The consumer → account mapping: everything before the first `#` (so every run of
- * `owner/repo#run.attempt/job` pays from `owner/repo`), else the whole consumer (`alice@laptop`).
- */
-function accountOf(consumer) {
-    const account = consumer.split('#')[0]?.trim();
-    return account || consumer;
-}
-//# sourceMappingURL=accounts.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/plan.js
 
 
@@ -56063,9 +56190,10 @@ async function extendSandbox(deps, idText, ttl) {
                 throw new dist_errors/* StateConflictError */.K$(`sandbox ${id} already expired on ${record.host} (its host-side switch tore it down); gc settles its record`, { sandbox: id });
             }
         }
-        const quote = record.hold ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
-        if (record.hold && quote) {
-            const hold = await deps.ledger.replaceHold(record.hold, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
+        const held = holdOf(record);
+        const quote = held ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
+        if (held && quote) {
+            const hold = await deps.ledger.replaceHold(held, quote.credits, new Date(expiresAt.getTime() + HOLD_GRACE_MS), (b) => `account "${b.account}" cannot afford extending sandbox ${id} to ${formatDuration(lifeSeconds)}: estimate ${quote.credits} credits, available ${b.available} plus its current hold`);
             updated = { ...updated, hold: hold.id, estimate: quote };
         }
         return saveRecord(deps, updated);
@@ -56114,6 +56242,80 @@ class SandboxLifecycle {
     }
 }
 //# sourceMappingURL=lifecycle.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/billing-export.js
+
+
+/**
+ * The ledger for finance tools: one row per ledger entry, with what it was for (the sandbox's
+ * profile, consumer, start and end; a snapshot's for storage debits). The columns are stable: new
+ * ones are only ever added at the end (docs/control-plane.md lists them).
+ */
+const BILLING_COLUMNS = (/* unused pure expression or super */ null && ([
+    'entry_id',
+    'at',
+    'account',
+    'kind',
+    'credits',
+    'sandbox',
+    'profile',
+    'consumer',
+    'started_at',
+    'ended_at',
+    'hold',
+    'note',
+]));
+/** The cut-off `since` names, or an InputError naming the field. */
+function sinceDate(since, now) {
+    const seconds = parseDurationSeconds(since);
+    if (seconds !== undefined)
+        return new Date(now.getTime() - seconds * 1000);
+    const at = Date.parse(since);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(since) || Number.isNaN(at)) {
+        throw new dist_errors/* InputError */.dz(`since: expected a duration such as 30d or a date such as 2026-12-01, got ${JSON.stringify(since)}`, {
+            field: 'since',
+        });
+    }
+    return new Date(at);
+}
+function billingRows(entries, sandboxes, snapshots, query = {}) {
+    const cutoff = query.since ? sinceDate(query.since, query.now ?? new Date()).getTime() : undefined;
+    const bySandbox = new Map(sandboxes.map((s) => [s.id, s]));
+    const bySnapshot = new Map(snapshots.map((s) => [s.id, s]));
+    return entries
+        .filter((e) => query.account === undefined || e.account === query.account)
+        .filter((e) => cutoff === undefined || Date.parse(e.at) >= cutoff)
+        .map((e) => {
+        const sandbox = e.sandbox ? bySandbox.get(e.sandbox) : undefined;
+        const snapshot = e.sandbox ? bySnapshot.get(e.sandbox) : undefined;
+        return {
+            entry_id: e.id,
+            at: e.at,
+            account: e.account,
+            kind: e.kind,
+            credits: e.credits,
+            sandbox: e.sandbox ?? null,
+            profile: sandbox?.profile ?? snapshot?.profile ?? null,
+            consumer: sandbox?.consumer ?? null,
+            started_at: sandbox?.created_at ?? snapshot?.created_at ?? null,
+            ended_at: sandbox?.destroyed_at ?? null,
+            hold: e.hold ?? null,
+            note: e.note ?? null,
+        };
+    });
+}
+/** CSV (RFC 4180, a header line, CRLF) or JSON lines. */
+function formatBilling(rows, format) {
+    if (format === 'jsonl')
+        return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    const cell = (value) => {
+        const text = value === null ? '' : String(value);
+        return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    return [BILLING_COLUMNS.join(','), ...rows.map((r) => BILLING_COLUMNS.map((c) => cell(r[c])).join(','))]
+        .map((line) => `${line}\r\n`)
+        .join('');
+}
+//# sourceMappingURL=billing-export.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ../../packages/core/dist/metering/balance.js
@@ -56151,7 +56353,6 @@ function summarize(entries, account, now, initialCredits) {
 
 
 
-const LOCK = 'ledger';
 /**
  * The credits ledger: an append-only history in the state store. Every check-and-append runs under
  * one lock, so concurrent creates can never overspend; debits are idempotent per sandbox.
@@ -56166,7 +56367,7 @@ class CreditsLedger {
         this.#initialCredits = options.initialCredits ?? 0;
     }
     async balance(account) {
-        return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
+        return summarize(await this.#store.readLedger(account), account, this.#now(), this.#initialCredits);
     }
     /** Every account that appears in the history, with its balance. */
     async accounts() {
@@ -56174,9 +56375,8 @@ class CreditsLedger {
         const names = [...new Set(entries.map((e) => e.account))].sort();
         return names.map((name) => summarize(entries, name, this.#now(), 0));
     }
-    async history(account) {
-        const entries = await this.#store.readLedger();
-        return account === undefined ? entries : entries.filter((e) => e.account === account);
+    history(account) {
+        return this.#store.readLedger(account);
     }
     async grant(account, credits, note) {
         checkAccount(account);
@@ -56193,27 +56393,24 @@ class CreditsLedger {
                 field: 'note',
             });
         }
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#withInitialGrant(account);
+        return this.#store.ledgerTransaction(account, (entries) => {
             const entry = this.#entry({
                 account,
                 kind: 'grant',
                 credits: fromCents(cents),
                 ...(note ? { note } : {}),
             });
-            await this.#store.appendLedger([...entries, entry]);
-            return entry;
+            return { append: [...this.#initialGrant(account, entries), entry], result: entry };
         });
     }
     /**
      * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
      * refusal (the caller knows the profile and its cheaper alternatives).
      */
-    async hold(account, credits, sandbox, expiresAt, describe) {
-        return this.#store.withLock(LOCK, async () => {
-            const pending = await this.#withInitialGrant(account);
-            const all = [...(await this.#store.readLedger()), ...pending];
-            const balance = summarize(all, account, this.#now(), 0);
+    hold(account, credits, sandbox, expiresAt, describe) {
+        return this.#store.ledgerTransaction(account, (entries) => {
+            const pending = this.#initialGrant(account, entries);
+            const balance = summarize([...entries, ...pending], account, this.#now(), 0);
             if (toCents(balance.available) < toCents(credits)) {
                 throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
                     account,
@@ -56230,22 +56427,20 @@ class CreditsLedger {
                 sandbox,
                 expires_at: expiresAt.toISOString(),
             });
-            await this.#store.appendLedger([...pending, entry]);
-            return entry;
+            return { append: [...pending, entry], result: entry };
         });
     }
     /**
      * Swaps a sandbox's hold for a new one of `credits` (e.g. when its TTL is extended), atomically:
      * the old hold counts as available for the new one; if the new one does not fit, nothing changes.
      */
-    async replaceHold(oldHoldId, credits, expiresAt, describe) {
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
-            const old = entries.find((e) => e.id === oldHoldId && e.kind === 'hold');
-            if (!old)
-                throw new dist_errors/* InputError */.dz(`no hold ${oldHoldId} in the ledger`);
+    replaceHold(old, credits, expiresAt, describe) {
+        return this.#store.ledgerTransaction(old.account, (entries) => {
+            const held = entries.find((e) => e.id === old.id && e.kind === 'hold');
+            if (!held)
+                throw new dist_errors/* InputError */.dz(`no hold ${old.id} of account "${old.account}" in the ledger`);
             const balance = summarize(entries, old.account, this.#now(), 0);
-            const stillHeld = balance.holds.some((h) => h.id === oldHoldId) ? toCents(old.credits) : 0;
+            const stillHeld = balance.holds.some((h) => h.id === old.id) ? toCents(held.credits) : 0;
             if (toCents(balance.available) + stillHeld < toCents(credits)) {
                 throw new dist_errors/* InsufficientCreditsError */.Yo(describe(balance), {
                     account: old.account,
@@ -56259,19 +56454,18 @@ class CreditsLedger {
                 account: old.account,
                 kind: 'hold',
                 credits,
-                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+                ...(held.sandbox ? { sandbox: held.sandbox } : {}),
                 expires_at: expiresAt.toISOString(),
             });
             const release = this.#entry({
                 account: old.account,
                 kind: 'release',
-                credits: old.credits,
-                hold: old.id,
-                ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+                credits: held.credits,
+                hold: held.id,
+                ...(held.sandbox ? { sandbox: held.sandbox } : {}),
                 note: 'replaced (TTL extended)',
             });
-            await this.#store.appendLedger([release, hold]);
-            return hold;
+            return { append: [release, hold], result: hold };
         });
     }
     /** Holds never released (expired ones too): what `gc` checks against the sandboxes they were for. */
@@ -56281,35 +56475,33 @@ class CreditsLedger {
         return entries.filter((e) => e.kind === 'hold' && !released.has(e.id));
     }
     /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
-    async release(holdId, note) {
-        await this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
-            const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
-            if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId))
-                return;
-            await this.#store.appendLedger([
-                this.#entry({
-                    account: hold.account,
-                    kind: 'release',
-                    credits: hold.credits,
-                    hold: holdId,
-                    ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
-                    ...(note ? { note } : {}),
-                }),
-            ]);
+    async release(hold, note) {
+        await this.#store.ledgerTransaction(hold.account, (entries) => {
+            const held = entries.find((e) => e.id === hold.id && e.kind === 'hold');
+            if (!held || entries.some((e) => e.kind === 'release' && e.hold === hold.id)) {
+                return { append: [], result: undefined };
+            }
+            const release = this.#entry({
+                account: held.account,
+                kind: 'release',
+                credits: held.credits,
+                hold: held.id,
+                ...(held.sandbox ? { sandbox: held.sandbox } : {}),
+                ...(note ? { note } : {}),
+            });
+            return { append: [release], result: undefined };
         });
     }
     /**
      * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
      * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
      */
-    async settle(account, sandbox, credits, holdId, breakdown = {}) {
-        return this.#store.withLock(LOCK, async () => {
-            const entries = await this.#store.readLedger();
+    settle(account, sandbox, credits, holdId, breakdown = {}) {
+        return this.#store.ledgerTransaction(account, (entries) => {
             const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
             if (existing)
-                return existing;
-            const initial = await this.#withInitialGrant(account);
+                return { append: [], result: existing };
+            const initial = this.#initialGrant(account, entries);
             const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
             // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
             // nor than the balance has: a balance never goes below zero by our own doing.
@@ -56337,16 +56529,12 @@ class CreditsLedger {
                 ]
                 : [];
             // Release first, then debit: replayed line by line, `available` never dips below zero.
-            await this.#store.appendLedger([...initial, ...release, debit]);
-            return debit;
+            return { append: [...initial, ...release, debit], result: debit };
         });
     }
-    /** The initial grant for an account never seen before (to append in the same locked write). */
-    async #withInitialGrant(account) {
-        if (this.#initialCredits <= 0)
-            return [];
-        const entries = await this.#store.readLedger();
-        if (entries.some((e) => e.account === account))
+    /** The initial grant for an account never seen before (to append in the same transaction). */
+    #initialGrant(account, entries) {
+        if (this.#initialCredits <= 0 || entries.length > 0)
             return [];
         return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
     }
@@ -57023,7 +57211,37 @@ class SnapshotOperations {
     }
 }
 //# sourceMappingURL=operations.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/manager/reports.js
+
+/** The manager's answers in the shapes every surface shows (service.ts), nothing internal in them. */
+function routeReport(decision) {
+    const { chosen, ...rest } = decision;
+    return { ...rest, chosen: chosen?.report ?? null };
+}
+function estimateReport(catalog, profileId, ttl, quote) {
+    const profile = catalog.profile(profileId);
+    return {
+        profile: profile.id,
+        extension: profile.extension,
+        pricing: catalog.extension(profile.extension).capabilities.pricing_model,
+        ttl: ttl ?? formatDuration(profile.ttl),
+        quote: quote ?? null,
+    };
+}
+function creditsService(ledger, billing) {
+    return {
+        balance: (account) => ledger.balance(account),
+        accounts: () => ledger.accounts(),
+        grant: (account, credits, note) => ledger.grant(account, credits, note),
+        history: (account) => ledger.history(account),
+        billing,
+    };
+}
+//# sourceMappingURL=reports.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
+
+
+
 
 
 
@@ -57119,6 +57337,18 @@ class SandboxManager {
         const plan = await planCreate(planning, request);
         return this.#lifecycle.deps.router(planning.catalog).explain(plan);
     }
+    /** `route` as a report: the candidates and the chosen one, nothing internal (what `--json` prints). */
+    async routeReport(request) {
+        return routeReport(await this.route(request));
+    }
+    /** `estimate` with what it is for: the profile, its extension and pricing, the TTL priced. */
+    async estimateReport(profileId, ttl) {
+        return estimateReport(await this.catalog(), profileId, ttl, await this.estimate(profileId, ttl));
+    }
+    /** The ledger, as the service interface offers it to every surface. */
+    get credits() {
+        return creditsService(this.#ledger, (query) => this.billing(query));
+    }
     /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
     async estimate(profileId, ttl) {
         const profile = (await this.catalog()).profile(profileId);
@@ -57132,6 +57362,19 @@ class SandboxManager {
     /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
     list(options = {}) {
         return listRecords(this.#store, options);
+    }
+    /** The ledger as billing rows (see metering/billing-export.ts). */
+    async billing(query = {}) {
+        const [entries, sandboxes, snapshots] = await Promise.all([
+            this.#store.readLedger(query.account),
+            this.#store.listSandboxes(),
+            this.#store.listSnapshots(),
+        ]);
+        return billingRows(entries, sandboxes, snapshots, query);
+    }
+    /** Lets go of the state store's connections (a database); the manager is not used after. */
+    async close() {
+        await this.#store.close?.();
     }
     /**
      * Takes over a record made elsewhere (the action's main step, a record file), so that `destroy`
@@ -57213,6 +57456,10 @@ class SandboxManager {
      * Reconciles the store with reality (see gc/gc.ts): finishes stuck and expired sandboxes, releases
      * orphaned holds, and removes what hosts hold that is expired or known to be gone.
      */
+    /** The background finisher of sandboxes a dead process left in flight (serve runs one). */
+    reaper(options = {}) {
+        return new Reaper(this.#lifecycle, options);
+    }
     gc(options = {}) {
         return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
     }
@@ -57309,6 +57556,40 @@ function defaultHome(env = process.env) {
     return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
 }
 //# sourceMappingURL=home.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/lock-queue.js
+
+
+/**
+ * Callers in one process that want the same lock queue here first, so only one of them at a time
+ * asks the shared lock (a lock file, a database advisory lock): a busy server does not poll against
+ * itself, and a database lock, which a session may take twice, is never taken twice by one process.
+ */
+class LockQueue {
+    #queues = new Map();
+    /** Runs `take` (which acquires the shared lock, runs the work and releases it) after earlier callers of `key`. */
+    async run(key, waitMs, take) {
+        const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => { });
+        // A caller with a deadline stops waiting here when it passes, as it would for the shared lock.
+        const turn = waitMs === undefined
+            ? previous
+            : Promise.race([
+                previous,
+                (0,external_node_timers_promises_.setTimeout)(waitMs, undefined, { ref: false }).then(() => {
+                    throw new dist_errors/* StateConflictError */.K$(`another operation in this process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key });
+                }),
+            ]);
+        const mine = turn.then(take);
+        this.#queues.set(key, mine);
+        try {
+            return await mine;
+        }
+        finally {
+            if (this.#queues.get(key) === mine)
+                this.#queues.delete(key);
+        }
+    }
+}
+//# sourceMappingURL=lock-queue.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/canonical-records.js
 
 
@@ -57538,6 +57819,8 @@ function readIfExists(path) {
 
 /** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
 const TORN_LINE_MAX = 64 * 1024;
+/** Held around every change of `ledger.jsonl`. */
+const LEDGER_LOCK = 'ledger';
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
 /**
@@ -57628,7 +57911,29 @@ class FileStateStore {
      * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
      * naming the file and the line, rather than a balance computed without it.
      */
-    async readLedger() {
+    async readLedger(account) {
+        const entries = await this.#readLedgerFile();
+        return account === undefined ? entries : entries.filter((e) => e.account === account);
+    }
+    /** One file holds every account's history: a transaction on any account takes the ledger lock. */
+    ledgerTransaction(account, fn) {
+        return this.withLock(LEDGER_LOCK, async () => {
+            const { append, result } = await fn(await this.readLedger(account));
+            if (append.length > 0)
+                await this.#appendLedger(append);
+            return result;
+        });
+    }
+    importLedger(entries) {
+        return this.withLock(LEDGER_LOCK, async () => {
+            const known = new Set((await this.#readLedgerFile()).map((e) => e.id));
+            const fresh = entries.filter((e) => !known.has(e.id));
+            if (fresh.length > 0)
+                await this.#appendLedger(fresh);
+            return fresh.length;
+        });
+    }
+    async #readLedgerFile() {
         let text;
         try {
             text = await (0,promises_.readFile)(this.#ledgerFile, 'utf8');
@@ -57654,7 +57959,7 @@ class FileStateStore {
         return entries;
     }
     /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
-    async appendLedger(entries) {
+    async #appendLedger(entries) {
         const handle = await (0,promises_.open)(this.#ledgerFile, 'a+', 0o600);
         try {
             const { size } = await handle.stat();
@@ -57679,32 +57984,9 @@ class FileStateStore {
             await handle.close();
         }
     }
-    /**
-     * Callers in this process queue here first, so only one of them at a time polls the file lock:
-     * a busy server does not pay proper-lockfile's retry interval for contention with itself.
-     */
-    #queues = new Map();
-    async withLock(key, fn, options = {}) {
-        const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => { });
-        // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
-        // stops waiting for it when the deadline passes, as it would for the file lock.
-        const turn = options.waitMs === undefined
-            ? previous
-            : Promise.race([
-                previous,
-                (0,external_node_timers_promises_.setTimeout)(options.waitMs, undefined, { ref: false }).then(() => {
-                    throw new dist_errors/* StateConflictError */.K$(`another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`, { lock: key });
-                }),
-            ]);
-        const mine = turn.then(() => this.#withFileLock(key, fn, options));
-        this.#queues.set(key, mine);
-        try {
-            return await mine;
-        }
-        finally {
-            if (this.#queues.get(key) === mine)
-                this.#queues.delete(key);
-        }
+    #queue = new LockQueue();
+    withLock(key, fn, options = {}) {
+        return this.#queue.run(key, options.waitMs, () => this.#withFileLock(key, fn, options));
     }
     async #withFileLock(key, fn, options) {
         const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
@@ -57746,6 +58028,545 @@ class FileStateStore {
     }
 }
 //# sourceMappingURL=file-store.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/connection.js
+
+/** Connection settings of a `postgres://` state URL, and the errors of a connection, in our terms. */
+/** True for the values `--state` takes as a database rather than a directory. */
+function isPostgresUrl(value) {
+    return /^postgres(ql)?:\/\//i.test(value);
+}
+/** The URL as messages may show it: no password, no query string (it may carry one too). */
+function redactUrl(url) {
+    try {
+        const parsed = new URL(url);
+        parsed.password = '';
+        parsed.search = '';
+        return parsed.toString().replace(/:@/, '@');
+    }
+    catch {
+        return 'postgres://(unparsable URL)';
+    }
+}
+/** Checks the URL before any connection is tried; the error names the flag's field. */
+function checkPostgresUrl(url) {
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        throw new dist_errors/* InputError */.dz(`state: ${redactUrl(url)} is not a valid postgres:// URL`, { field: 'state' });
+    }
+    if (!parsed.hostname || parsed.pathname.length <= 1) {
+        throw new dist_errors/* InputError */.dz(`state: expected postgres://user:password@host[:port]/database, got ${redactUrl(url)}`, { field: 'state' });
+    }
+}
+/** SQLSTATE classes and socket errors that mean "the database is not there right now". */
+const UNAVAILABLE_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'EPIPE',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    '57P01', // admin_shutdown
+    '57P02', // crash_shutdown
+    '57P03', // cannot_connect_now (starting up, shutting down)
+    '53300', // too_many_connections
+]);
+/**
+ * A driver error as one of ours: the database being away is StateUnavailableError (HTTP 503, CLI
+ * exit 11: retry), anything else passes through. Messages name the database without its password.
+ */
+function translatePgError(error, location) {
+    if (error instanceof dist_errors/* SandboxerError */.j8)
+        return error;
+    const code = error.code ?? '';
+    const message = (0,dist_errors/* messageOf */.bD)(error);
+    if (UNAVAILABLE_CODES.has(code) ||
+        code.startsWith('08') ||
+        /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
+        return new dist_errors/* StateUnavailableError */._5(`the state database ${location} is not reachable (${message}); nothing was changed: try again when it is back`, { state: location }, { cause: error });
+    }
+    return error;
+}
+//# sourceMappingURL=connection.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/advisory-locks.js
+
+
+
+const LOCK_SQL = "SELECT pg_try_advisory_lock(hashtextextended('sandboxer:' || $1, 0)) AS ok";
+const UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtextextended('sandboxer:' || $1, 0))";
+/** Released locks are announced here, so waiters in other processes try again at once. */
+const CHANNEL = 'sandboxer_unlocked';
+/**
+ * `withLock` on PostgreSQL session advisory locks, all held on one connection of this process: a
+ * lock lives as long as that connection, so a holder that dies (kill -9, a vanished machine once
+ * TCP keepalive notices) releases every lock it had, and another process takes over. If the
+ * connection drops while this process still holds locks (the database restarted), it reconnects and
+ * takes them again at once; the reaper (gc/reaper.ts) waits two passes before it believes a holder
+ * is gone. Waiting is `pg_try_advisory_lock` again whenever a holder anywhere announces a release
+ * (LISTEN/NOTIFY), and every 100 ms at most otherwise (a blocking wait would tie up the connection).
+ */
+class AdvisoryLocks {
+    #connect;
+    #translate;
+    #queue = new LockQueue();
+    /** The keys this process holds now. */
+    #held = new Set();
+    #client;
+    #idle;
+    /** Waiters to wake when a key is announced free. */
+    #waiters = new Map();
+    #closed = false;
+    /** `translate` turns driver errors into ours (the database being away, see connection.ts). */
+    constructor(connect, translate) {
+        this.#connect = connect;
+        this.#translate = translate;
+    }
+    withLock(key, fn, options = {}) {
+        return this.#queue.run(key, options.waitMs, async () => {
+            await this.#acquire(key, options.waitMs ?? 30_000).catch((error) => {
+                throw this.#translate(error);
+            });
+            try {
+                return await fn();
+            }
+            finally {
+                await this.#release(key);
+            }
+        });
+    }
+    /** Ends the lock connection (every lock on it is released). */
+    async close() {
+        this.#closed = true;
+        await this.#end();
+    }
+    async #end() {
+        clearTimeout(this.#idle);
+        const client = this.#client;
+        this.#client = undefined;
+        if (client)
+            await (await client.catch(() => undefined))?.end().catch(() => { });
+    }
+    async #acquire(key, waitMs) {
+        clearTimeout(this.#idle);
+        this.#closed = false;
+        const deadline = Date.now() + waitMs;
+        for (let pause = 10;; pause = Math.min(pause * 2, 100)) {
+            const client = await this.#connection();
+            socketOf(client)?.ref();
+            const { rows } = await client.query(LOCK_SQL, [key]);
+            if (rows[0]?.ok) {
+                this.#held.add(key);
+                return;
+            }
+            if (Date.now() >= deadline) {
+                throw new dist_errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key });
+            }
+            await this.#released(key, Math.min(pause, Math.max(0, deadline - Date.now())));
+        }
+    }
+    /** Resolves when `key` is announced free, or after `ms`. */
+    #released(key, ms) {
+        return new Promise((resolve) => {
+            const waiters = this.#waiters.get(key) ?? new Set();
+            this.#waiters.set(key, waiters);
+            const done = () => {
+                clearTimeout(timer);
+                waiters.delete(done);
+                if (waiters.size === 0)
+                    this.#waiters.delete(key);
+                resolve();
+            };
+            const timer = setTimeout(done, ms);
+            waiters.add(done);
+        });
+    }
+    async #release(key) {
+        this.#held.delete(key);
+        // Only on the connection that is there: a lost one took the lock with it.
+        const client = await this.#client?.catch(() => undefined);
+        if (!client)
+            return;
+        await client.query(UNLOCK_SQL, [key]).catch(() => { });
+        // Waiters in other processes (another replica) learn at once that it is free.
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, key]).catch(() => { });
+        if (this.#held.size === 0) {
+            // Kept a little for the next lock (a server takes many), but no longer keeping the process
+            // alive: a finished command exits at once, as the query pool lets it (allowExitOnIdle).
+            socketOf(client)?.unref();
+            this.#idle = setTimeout(() => void this.#end(), 5000);
+            this.#idle.unref();
+        }
+    }
+    /** The lock connection, opened when first needed and again after it was lost. */
+    #connection() {
+        this.#client ??= this.#connect().then((client) => {
+            const lost = (error) => {
+                if (this.#client === undefined)
+                    return;
+                this.#client = undefined;
+                if (this.#held.size > 0 && !this.#closed)
+                    void this.#retake(error);
+            };
+            client.on('error', lost);
+            client.on('end', () => lost());
+            client.on('notification', (message) => {
+                for (const wake of [...(this.#waiters.get(message.payload ?? '') ?? [])])
+                    wake();
+            });
+            return client.query(`LISTEN ${CHANNEL}`).then(() => client);
+        }, (error) => {
+            this.#client = undefined;
+            throw error;
+        });
+        return this.#client;
+    }
+    /** After a lost connection: reconnect until the database answers, then take the held keys again. */
+    async #retake(error) {
+        process.emitWarning(`sand-boxer: lost the lock connection${error ? ` (${(0,dist_errors/* messageOf */.bD)(error)})` : ''}; taking ${this.#held.size} locks again`);
+        for (let pause = 200; this.#held.size > 0 && !this.#closed; pause = Math.min(pause * 2, 2000)) {
+            try {
+                const client = await this.#connection();
+                for (const key of [...this.#held]) {
+                    const { rows } = await client.query(LOCK_SQL, [key]);
+                    if (!rows[0]?.ok)
+                        process.emitWarning(`sand-boxer: lock ${key} was taken by another process meanwhile`);
+                }
+                return;
+            }
+            catch {
+                await (0,external_node_timers_promises_.setTimeout)(pause);
+            }
+        }
+    }
+}
+/** The connection's socket (node-postgres has no unref of its own; its pool does the same inside). */
+function socketOf(client) {
+    return client.connection
+        ?.stream;
+}
+//# sourceMappingURL=advisory-locks.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/migrations.js
+
+const MIGRATIONS = [
+    {
+        version: 1,
+        name: 'records and ledger',
+        sql: `
+      CREATE TABLE sandboxer_sandboxes (
+        id text PRIMARY KEY,
+        state text NOT NULL,
+        account text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        record jsonb NOT NULL
+      );
+      CREATE INDEX sandboxer_sandboxes_live ON sandboxer_sandboxes (state)
+        WHERE state IN ('provisioning', 'ready', 'destroying');
+      CREATE TABLE sandboxer_snapshots (
+        id text PRIMARY KEY,
+        created_at timestamptz NOT NULL,
+        record jsonb NOT NULL
+      );
+      CREATE TABLE sandboxer_ledger (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        account text NOT NULL,
+        kind text NOT NULL,
+        at timestamptz NOT NULL,
+        sandbox text,
+        hold text,
+        entry jsonb NOT NULL
+      );
+      CREATE INDEX sandboxer_ledger_account ON sandboxer_ledger (account, seq);
+    `,
+    },
+];
+/** The lock every migrating process takes first, so replicas starting together migrate once. */
+const MIGRATION_LOCK = "hashtextextended('sandboxer:migrations', 0)";
+/**
+ * Brings the schema up to date in one transaction; returns the migrations it applied. Refuses a
+ * database that is ahead of this code (a newer sand-boxer migrated it): nothing is changed then.
+ */
+async function migrate(client, location) {
+    await client.query('BEGIN');
+    try {
+        await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+        await client.query(`CREATE TABLE IF NOT EXISTS sandboxer_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+        const { rows } = await client.query('SELECT version FROM sandboxer_migrations');
+        const applied = new Set(rows.map((r) => r.version));
+        const newest = Math.max(0, ...applied);
+        const known = Math.max(...MIGRATIONS.map((m) => m.version));
+        if (newest > known) {
+            throw new dist_errors/* StateCorruptError */.LC(`${location}: the database schema is at version ${newest}, newer than this sand-boxer knows (${known}); upgrade sand-boxer rather than use it with an older one`, { schema_version: newest, known_version: known });
+        }
+        const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
+        for (const migration of pending) {
+            await client.query(migration.sql);
+            await client.query('INSERT INTO sandboxer_migrations (version, name) VALUES ($1, $2)', [
+                migration.version,
+                migration.name,
+            ]);
+        }
+        await client.query('COMMIT');
+        return pending;
+    }
+    catch (error) {
+        await client.query('ROLLBACK').catch(() => { });
+        throw error;
+    }
+}
+//# sourceMappingURL=migrations.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/postgres-store.js
+
+
+
+
+
+
+
+
+
+/**
+ * The shared state store: sandbox and snapshot records as JSONB rows, the ledger as an append-only
+ * table, locks as advisory locks. Any number of processes (CLI runs, `serve` replicas) on one
+ * database see one state; per-account ledger transactions make concurrent holds safe across them.
+ *
+ * The `pg` driver is loaded, and the schema migrated, on first use, so a store can be opened
+ * cheaply (and a command that fails its input checks never connects).
+ */
+class PostgresStateStore {
+    location;
+    #url;
+    #options;
+    #pool;
+    #applied = [];
+    #locks;
+    constructor(url, options = {}) {
+        checkPostgresUrl(url);
+        this.#url = url;
+        this.#options = options;
+        this.location = redactUrl(url);
+        this.#locks = new AdvisoryLocks(async () => {
+            const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
+            const client = new pg.Client(this.#config());
+            await client.connect();
+            return client;
+        }, (error) => translatePgError(error, this.location));
+    }
+    /** Connects and migrates if not done yet; returns the migrations this call applied. */
+    async migrate() {
+        await this.#ready();
+        return this.#applied;
+    }
+    async getSandbox(id) {
+        if (!(0,ids/* isSandboxId */.rN)(id))
+            return undefined;
+        const { rows } = await this.#query('SELECT record FROM sandboxer_sandboxes WHERE id = $1', [id]);
+        return rows[0] ? this.#parse(`sandbox ${id}`, rows[0].record, sandbox.sandboxRecordSchema) : undefined;
+    }
+    async putSandbox(record) {
+        const valid = sandbox.sandboxRecordSchema.parse(record);
+        if (!(0,ids/* isSandboxId */.rN)(valid.id))
+            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
+        await this.#query(`INSERT INTO sandboxer_sandboxes (id, state, account, created_at, updated_at, record)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (id) DO UPDATE SET state = $2, account = $3, updated_at = $5, record = $6`, [
+            valid.id,
+            valid.state,
+            valid.account ?? null,
+            valid.created_at,
+            valid.updated_at,
+            JSON.stringify(valid),
+        ]);
+    }
+    async listSandboxes() {
+        const { rows } = await this.#query('SELECT id, record FROM sandboxer_sandboxes ORDER BY created_at, id');
+        return this.#parseAll(rows, sandbox.sandboxRecordSchema);
+    }
+    async getSnapshot(id) {
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(id))
+            return undefined;
+        const { rows } = await this.#query('SELECT record FROM sandboxer_snapshots WHERE id = $1', [id]);
+        return rows[0] ? this.#parse(`snapshot ${id}`, rows[0].record, snapshotRecordSchema) : undefined;
+    }
+    async putSnapshot(record) {
+        const valid = snapshotRecordSchema.parse(record);
+        if (!(0,snapshot_ids/* isSnapshotId */.Yr)(valid.id))
+            throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
+        await this.#query(`INSERT INTO sandboxer_snapshots (id, created_at, record) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET record = $3`, [valid.id, valid.created_at, JSON.stringify(valid)]);
+    }
+    async listSnapshots() {
+        const { rows } = await this.#query('SELECT id, record FROM sandboxer_snapshots ORDER BY created_at, id');
+        return this.#parseAll(rows, snapshotRecordSchema);
+    }
+    async readLedger(account) {
+        const { rows } = account === undefined
+            ? await this.#query('SELECT entry FROM sandboxer_ledger ORDER BY seq')
+            : await this.#query('SELECT entry FROM sandboxer_ledger WHERE account = $1 ORDER BY seq', [account]);
+        return rows.map((r) => this.#ledgerEntry(r.entry));
+    }
+    /**
+     * One database transaction: the account's advisory transaction lock (held until commit, so the
+     * next transaction on the account reads what this one wrote), its entries, `fn`, the inserts.
+     */
+    async ledgerTransaction(account, fn) {
+        return this.#transaction(async (client) => {
+            await client.query("SELECT pg_advisory_xact_lock(hashtextextended('sandboxer:ledger:' || $1, 0))", [
+                account,
+            ]);
+            const { rows } = await client.query('SELECT entry FROM sandboxer_ledger WHERE account = $1 ORDER BY seq', [account]);
+            const { append, result } = await fn(rows.map((r) => this.#ledgerEntry(r.entry)));
+            for (const entry of append)
+                await this.#insertEntry(client, entry);
+            return result;
+        });
+    }
+    async importLedger(entries) {
+        return this.#transaction(async (client) => {
+            let added = 0;
+            for (const entry of entries)
+                added += await this.#insertEntry(client, entry, true);
+            return added;
+        });
+    }
+    async withLock(key, fn, options = {}) {
+        await this.#guard(this.#ready());
+        // Only taking the lock is the database's business: errors of `fn` pass through as they are.
+        return this.#locks.withLock(key, fn, options);
+    }
+    async close() {
+        await this.#locks.close();
+        const pool = this.#pool;
+        this.#pool = undefined;
+        if (pool)
+            await (await pool.catch(() => undefined))?.end().catch(() => { });
+    }
+    async #insertEntry(client, entry, skipKnown = false) {
+        const valid = ledgerEntrySchema.parse(entry);
+        const result = await client.query(`INSERT INTO sandboxer_ledger (id, account, kind, at, sandbox, hold, entry)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)${skipKnown ? ' ON CONFLICT (id) DO NOTHING' : ''}`, [
+            valid.id,
+            valid.account,
+            valid.kind,
+            valid.at,
+            valid.sandbox ?? null,
+            valid.hold ?? null,
+            JSON.stringify(valid),
+        ]);
+        return result.rowCount ?? 0;
+    }
+    #ledgerEntry(value) {
+        return this.#parse('a ledger entry', value, ledgerEntrySchema);
+    }
+    #parse(what, value, schema) {
+        const parsed = schema.safeParse(value);
+        if (!parsed.success) {
+            throw new dist_errors/* StateCorruptError */.LC(`${this.location}: ${what} does not read as a valid record`, {
+                state: this.location,
+            });
+        }
+        return parsed.data;
+    }
+    /** Every row that reads as a record, in order; one bad row must not hide the others. */
+    #parseAll(rows, schema) {
+        return rows.flatMap((row) => {
+            const parsed = schema.safeParse(row.record);
+            return parsed.success ? [parsed.data] : [];
+        });
+    }
+    #config() {
+        return {
+            connectionString: this.#url,
+            application_name: 'sand-boxer',
+            connectionTimeoutMillis: 5000,
+            // A peer that vanished without closing (a dead machine) is noticed, and its locks released.
+            keepAlive: true,
+            keepAliveInitialDelayMillis: 10_000,
+        };
+    }
+    /** The pool, connected and migrated once; a failed first attempt is retried by the next call. */
+    #ready() {
+        this.#pool ??= (async () => {
+            const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
+            const pool = new pg.Pool({
+                ...this.#config(),
+                max: this.#options.poolSize ?? 10,
+                // Idle connections do not keep a finished command's process alive.
+                allowExitOnIdle: true,
+            });
+            // An idle connection the database dropped is an event, not a crash; the next query reconnects.
+            pool.on('error', () => { });
+            const client = await pool.connect();
+            try {
+                this.#applied = await migrate(client, this.location);
+            }
+            finally {
+                client.release();
+            }
+            return pool;
+        })().catch((error) => {
+            this.#pool = undefined;
+            throw error;
+        });
+        return this.#pool;
+    }
+    async #query(sql, values = []) {
+        return this.#guard(this.#ready().then((pool) => pool.query(sql, values)));
+    }
+    async #transaction(work) {
+        return this.#guard((async () => {
+            const client = await (await this.#ready()).connect();
+            let failed = false;
+            try {
+                await client.query('BEGIN');
+                const result = await work(client);
+                await client.query('COMMIT');
+                return result;
+            }
+            catch (error) {
+                failed = true;
+                await client.query('ROLLBACK').catch(() => { });
+                throw error;
+            }
+            finally {
+                // A connection that saw an error is not given to the next caller (it may be broken).
+                client.release(failed);
+            }
+        })());
+    }
+    /** Driver errors in our terms (the database being away is StateUnavailableError). */
+    async #guard(work) {
+        try {
+            return await work;
+        }
+        catch (error) {
+            throw translatePgError(error, this.location);
+        }
+    }
+}
+//# sourceMappingURL=postgres-store.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/open-store.js
+
+
+
+
+/**
+ * The store `--state` (or `$SANDBOXER_STATE`) names: a `postgres://` URL (a team's shared database),
+ * or a directory for the file store; without one, the file store in the home directory.
+ */
+function openStateStore(state, home, cwd = process.cwd()) {
+    if (state && isPostgresUrl(state))
+        return new PostgresStateStore(state);
+    return new FileStateStore(state ? (0,external_node_path_.resolve)(cwd, state) : home);
+}
+//# sourceMappingURL=open-store.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/open-manager.js
 
 
@@ -57757,7 +58578,7 @@ function openManager(options) {
     const { home, cwd } = options;
     return new SandboxManager({
         catalog: () => loadCatalog({ userDirs: options.configDirs ?? [], cwd }),
-        store: options.store ?? new FileStateStore(home),
+        store: options.store ?? openStateStore(options.state, home, cwd),
         home,
         inputs: options.inputs ?? { baseDir: cwd },
         hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
@@ -57769,12 +58590,13 @@ function openManager(options) {
 }
 /**
  * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
- * `SANDBOXER_COMPOSE_CMD` and `SANDBOXER_INITIAL_CREDITS` (default 100, see docs/payments.md).
+ * `SANDBOXER_COMPOSE_CMD`, `SANDBOXER_STATE` and `SANDBOXER_INITIAL_CREDITS` (default 100, or what the
+ * surface says: `serve` gives new accounts 0; see docs/payments.md).
  * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
  */
-function settingsFromEnvironment(env) {
+function settingsFromEnvironment(env, defaults = {}) {
     const credits = env.SANDBOXER_INITIAL_CREDITS;
-    let initialCredits = 100;
+    let initialCredits = defaults.initialCredits ?? 100;
     if (credits !== undefined && credits !== '') {
         initialCredits = Number(credits);
         if (!Number.isFinite(initialCredits) || initialCredits < 0) {
@@ -57783,6 +58605,7 @@ function settingsFromEnvironment(env) {
     }
     return {
         ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+        ...(env.SANDBOXER_STATE?.trim() ? { state: env.SANDBOXER_STATE.trim() } : {}),
         ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
         initialCredits,
     };
@@ -58069,6 +58892,11 @@ var sync_repo = __nccwpck_require__(9491);
 
 
 
+
+
+
+
+
 //# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = require("os");
@@ -58243,8 +59071,10 @@ function file_command_prepareKeyValueMessage(key, value) {
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/@actions+http-client@4.0.1/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -58337,7 +59167,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/tunnel@0.0.6/node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(5217);
+var tunnel = __nccwpck_require__(5217);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/undici@6.29.1/node_modules/undici/index.js
 var undici = __nccwpck_require__(5345);
 ;// CONCATENATED MODULE: ../../node_modules/.pnpm/@actions+http-client@4.0.1/node_modules/@actions/http-client/lib/index.js
@@ -58415,7 +59245,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -58461,7 +59291,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -58764,7 +59594,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -58775,7 +59605,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -58874,7 +59704,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -58889,7 +59719,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -58914,7 +59744,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -58937,7 +59767,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -59068,7 +59898,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -59126,13 +59956,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -59151,7 +59981,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -59170,13 +60000,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -60774,7 +61604,7 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
+function setSecret(secret) {
     command_issueCommand('add-mask', {}, secret);
 }
 /**
@@ -60896,8 +61726,8 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
-    issueCommand('debug', {}, message);
+function debug(message) {
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue
@@ -61015,7 +61845,273 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ../../packages/client/dist/connection.js
+
+/** Error codes a server answers with that are ours; any other is the request's fault or the server's. */
+const CODES = new Set([
+    'CONFIG_INVALID',
+    'INPUT_INVALID',
+    'NOT_FOUND',
+    'PROVISION_FAILED',
+    'TEARDOWN_FAILED',
+    'STATE_CONFLICT',
+    'STATE_CORRUPT',
+    'STATE_UNAVAILABLE',
+    'INTERRUPTED',
+    'SSH_FAILED',
+    'REMOTE_COMMAND_FAILED',
+    'INSUFFICIENT_CREDITS',
+    'NO_BACKEND_AVAILABLE',
+    'UNSUPPORTED',
+    'SNAPSHOT_FAILED',
+    'SNAPSHOT_CORRUPT',
+    'UNAUTHORIZED',
+    'FORBIDDEN',
+]);
+/** A server's typed error, with the code it had there: exit codes and messages are the same as local. */
+class RemoteError extends dist_errors/* SandboxerError */.j8 {
+}
+/** The error a server's error body stands for (`{code, message, details}`). */
+function reviveError(status, body) {
+    const { code, message, details } = (body ?? {});
+    const text = message ?? `the server answered ${status}`;
+    const fields = typeof details === 'object' && details !== null ? details : {};
+    if (code && CODES.has(code))
+        return new RemoteError(code, text, fields);
+    // The request's own fault (a body too large, not JSON): a usage error, as it would be locally.
+    if (status >= 400 && status < 500)
+        return new dist_errors/* InputError */.dz(text, fields);
+    return new Error(`the server failed (${status}): ${text}`);
+}
+/** JSON over HTTP to one server, with its errors in our terms. */
+class ServerConnection {
+    url;
+    #token;
+    constructor(settings) {
+        let parsed;
+        try {
+            parsed = new URL(settings.url);
+        }
+        catch {
+            throw new dist_errors/* InputError */.dz(`server: expected a URL such as https://sandboxer.example.com, got ${JSON.stringify(settings.url)}`, {
+                field: 'server',
+            });
+        }
+        if (!/^https?:$/.test(parsed.protocol)) {
+            throw new dist_errors/* InputError */.dz(`server: expected an http(s):// URL, got ${JSON.stringify(settings.url)}`, {
+                field: 'server',
+            });
+        }
+        this.url = parsed.toString().replace(/\/$/, '');
+        this.#token = settings.token;
+    }
+    async request(method, path, options = {}) {
+        const url = new URL(`${this.url}${path}`);
+        for (const [key, value] of Object.entries(options.query ?? {})) {
+            for (const one of [value ?? []].flat())
+                url.searchParams.append(key, one);
+        }
+        let response;
+        try {
+            response = await fetch(url, {
+                method,
+                headers: {
+                    ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
+                    ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+                },
+                ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+                ...(options.signal ? { signal: options.signal } : {}),
+            });
+        }
+        catch (error) {
+            if (options.signal?.aborted)
+                throw new dist_errors/* InterruptedError */.p4('interrupted');
+            const cause = error.cause;
+            throw new dist_errors/* StateUnavailableError */._5(`the sand-boxer server at ${this.url} is not reachable (${(0,dist_errors/* messageOf */.bD)(cause ?? error)}); try again when it is back`, { server: this.url }, { cause: error });
+        }
+        const text = await response.text();
+        if (!response.ok) {
+            let body;
+            try {
+                body = JSON.parse(text);
+            }
+            catch {
+                body = { message: text.slice(0, 500) };
+            }
+            throw reviveError(response.status, body);
+        }
+        if (options.text)
+            return text;
+        return (text ? JSON.parse(text) : undefined);
+    }
+}
+//# sourceMappingURL=connection.js.map
+;// CONCATENATED MODULE: ../../packages/client/dist/remote-service.js
+
+
+
+/** How often a create in progress is asked after. */
+const POLL_MS = 400;
+/** The record as a local command would print it (without the server's operation). */
+function plain(view) {
+    const { operation: _, ...record } = view;
+    return record;
+}
+/**
+ * SandboxService over HTTP: what a command does with `--server`. A create is accepted at once (202)
+ * and followed until ready, its progress lines printed as they come; Ctrl-C asks the server to
+ * stop it (it rolls back there). Errors come back with the server's codes, so exit codes match.
+ */
+class RemoteService {
+    #server;
+    constructor(settings) {
+        this.#server = new ServerConnection(settings);
+    }
+    get url() {
+        return this.#server.url;
+    }
+    async create(request, options = {}) {
+        const { waitFor, inputs, ...rest } = request;
+        const first = await this.#server.request('POST', '/v1/sandboxes', {
+            body: { ...rest, inputs: inputs ?? {}, ...(waitFor ? { wait_for: waitFor } : {}) },
+        });
+        await options.onRecord?.(plain(first));
+        return this.#follow(first.id, options);
+    }
+    get(id) {
+        return this.#server.request('GET', `/v1/sandboxes/${encodeURIComponent(id)}`).then(plain);
+    }
+    async list(options = {}) {
+        const views = await this.#server.request('GET', '/v1/sandboxes', {
+            query: { all: options.all ? 'true' : undefined },
+        });
+        return views.map(plain);
+    }
+    async destroy(id, options = {}) {
+        options.progress?.(`sandbox ${id}: tearing down (on ${this.url})`);
+        const record = plain(await this.#server.request('DELETE', `/v1/sandboxes/${encodeURIComponent(id)}`));
+        options.progress?.(`sandbox ${id}: ${record.state}`);
+        return record;
+    }
+    async extend(id, ttl) {
+        return plain(await this.#server.request('POST', `/v1/sandboxes/${encodeURIComponent(id)}/extend`, {
+            body: { ttl },
+        }));
+    }
+    estimateReport(profile, ttl) {
+        return this.#server.request('GET', '/v1/estimate', { query: { profile, ttl } });
+    }
+    routeReport(request) {
+        return this.#server.request('GET', '/v1/route', {
+            query: {
+                profile: request.profile,
+                ttl: request.ttl === undefined ? undefined : String(request.ttl),
+                host: request.host,
+                account: request.account,
+                consumer: request.consumer,
+                input: Object.entries(request.inputs ?? {}).map(([k, v]) => `${k}=${v}`),
+            },
+        });
+    }
+    get credits() {
+        const server = this.#server;
+        const account = (name) => `/v1/credits/${encodeURIComponent(name)}`;
+        return {
+            balance: (name) => server.request('GET', account(name)),
+            accounts: () => server.request('GET', '/v1/credits'),
+            grant: async (name, credits, note) => (await server.request('POST', `${account(name)}/grants`, {
+                body: { amount: credits, ...(note ? { note } : {}) },
+            })).entry,
+            history: (name) => name === undefined
+                ? this.#allHistory()
+                : server.request('GET', `${account(name)}/history`),
+            billing: async (query = {}) => {
+                const text = await server.request('GET', '/v1/credits/export', {
+                    query: { format: 'jsonl', account: query.account, since: query.since },
+                    text: true,
+                });
+                return text
+                    .split('\n')
+                    .filter(Boolean)
+                    .map((line) => JSON.parse(line));
+            },
+        };
+    }
+    get snapshots() {
+        const server = this.#server;
+        const snapshot = (ref) => `/v1/snapshots/${encodeURIComponent(ref)}`;
+        return {
+            create: (sandbox, options = {}) => server.request('POST', `/v1/sandboxes/${encodeURIComponent(sandbox)}/snapshots`, {
+                body: { ...(options.name ? { name: options.name } : {}), ...(options.pull ? { pull: true } : {}) },
+            }),
+            list: (options = {}) => server.request('GET', '/v1/snapshots', {
+                query: { all: options.all ? 'true' : undefined },
+            }),
+            get: (ref) => server.request('GET', snapshot(ref)),
+            pull: (ref, _options) => server.request('POST', `${snapshot(ref)}/pull`),
+            delete: (ref, _options) => server.request('DELETE', snapshot(ref)),
+            restore: async (ref, options = {}) => {
+                const { mode, host, sandbox, inputs, ttl, consumer, account } = options;
+                const record = await server.request('POST', `${snapshot(ref)}/restore`, {
+                    body: { mode, host, sandbox, inputs, ttl, consumer, account },
+                });
+                return plain(record);
+            },
+        };
+    }
+    async close() { }
+    /** Every account's history, as the local ledger gives it without an account (an admin's view). */
+    async #allHistory() {
+        const accounts = await this.credits.accounts();
+        const all = await Promise.all(accounts.map((a) => this.credits.history(a.account)));
+        return all.flat().sort((a, b) => a.at.localeCompare(b.at));
+    }
+    /** Follows a create on the server until it is ready (or failed), printing its progress. */
+    async #follow(id, options) {
+        let shown = [];
+        let cancelled = false;
+        for (;;) {
+            if (options.signal?.aborted && !cancelled) {
+                cancelled = true;
+                options.progress?.(`sandbox ${id}: asking ${this.url} to stop and roll back`);
+                // The server stops the create and rolls it back; the record then says `failed`.
+                await this.#server.request('DELETE', `/v1/sandboxes/${encodeURIComponent(id)}`).catch(() => { });
+            }
+            const view = await this.#server.request('GET', `/v1/sandboxes/${encodeURIComponent(id)}`);
+            shown = printNew(view.operation?.progress ?? [], shown, options.progress);
+            if (view.state === 'ready') {
+                await options.onRecord?.(plain(view));
+                return plain(view);
+            }
+            if (view.state !== 'provisioning') {
+                await options.onRecord?.(plain(view));
+                if (cancelled)
+                    throw new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted; rolled back on the server`);
+                const error = view.operation?.error ?? view.error;
+                throw error
+                    ? reviveError(502, error)
+                    : new RemoteError('PROVISION_FAILED', `sandbox ${id}: ${view.state}`);
+            }
+            await (0,external_node_timers_promises_.setTimeout)(POLL_MS);
+        }
+    }
+}
+/** Prints the lines of `progress` not printed yet (the server keeps only the latest few). */
+function printNew(progress, shown, print) {
+    const last = shown.at(-1);
+    const from = last === undefined ? 0 : progress.lastIndexOf(last) + 1;
+    for (const line of progress.slice(from))
+        print?.(line);
+    return progress.length > 0 ? progress : shown;
+}
+//# sourceMappingURL=remote-service.js.map
+;// CONCATENATED MODULE: ../../packages/client/dist/index.js
+/** @sand-boxer/client — a team's `sandboxer serve` as a SandboxService (the CLI's `--server`, the action's `server-url`). */
+
+
+//# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: ./src/context.ts
+
 
 
 
@@ -61033,7 +62129,7 @@ function context_openManager(inputs, { mask = true } = {}) {
         // Masked in every later log line. (Not in the keeper: its stdout is not the job's log.)
         for (const line of inputs.sshKey.split(/\r?\n/))
             if (line.trim())
-                core_setSecret(line.trim());
+                setSecret(line.trim());
     }
     const hostFlags = {};
     if (inputs.knownHosts) {
@@ -61055,6 +62151,25 @@ function context_openManager(inputs, { mask = true } = {}) {
         initialCredits: settingsFromEnvironment(process.env).initialCredits,
         warn: (message) => warning(message),
     });
+}
+/**
+ * Where main and post do their work: the team's server (`server-url`), else the manager in this
+ * step. The server is logged in to with `server-token`, else with the job's GitHub OIDC token.
+ */
+async function openService(inputs) {
+    if (!inputs.serverUrl)
+        return context_openManager(inputs);
+    let token = inputs.serverToken;
+    if (token)
+        setSecret(token);
+    else if (process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+        token = await getIDToken(inputs.oidcAudience);
+        setSecret(token);
+    }
+    else {
+        throw new dist_errors/* InputError */.dz('input "server-token": give the token for server-url, or grant the job `permissions: id-token: write` so it can log in with its GitHub OIDC token');
+    }
+    return new RemoteService({ url: inputs.serverUrl, token });
 }
 /** `host` as given, or `ssh-user@host[:ssh-port]` when the user and port come as separate inputs. */
 function hostSpec(inputs) {
@@ -61164,6 +62279,9 @@ function getInputs() {
         forward: parseForward(getInput('forward')),
         sshConfig: parseBooleanInput('ssh-config', false),
         waitFor: lines(getInput('wait-for')),
+        serverUrl: optional('server-url'),
+        serverToken: optional('server-token'),
+        oidcAudience: optional('oidc-audience') ?? 'sand-boxer',
     };
 }
 /** `key=value` per line; blank lines and `# comments` are skipped; the value may contain `=`. */
@@ -61354,11 +62472,11 @@ async function main() {
     }
     try {
         const inputs = getInputs();
-        const manager = context_openManager(inputs);
+        const service = await openService(inputs);
         const sandboxInputs = { ...inputs.inputs };
         if (inputs.waitTimeout !== undefined)
             sandboxInputs.wait_timeout = String(inputs.waitTimeout);
-        let record = await manager.create({
+        let record = await service.create({
             profile: inputs.profile,
             inputs: sandboxInputs,
             consumer: inputs.consumer,
@@ -61372,7 +62490,7 @@ async function main() {
         if (inputs.forward.length > 0)
             record = await forwardForTheJob(record, inputs);
         if (inputs.sshConfig)
-            await writeLoginForTheJob(manager, record.id);
+            await writeLoginForTheJob(await localManager(inputs, record), record.id);
         info(`sandbox ${record.id} is ready on ${record.host}`);
     }
     catch (error) {
@@ -61404,6 +62522,12 @@ async function forwardForTheJob(record, inputs) {
     for (const [name, url] of Object.entries(keeper.forwards))
         info(`  ${name} → ${url}`);
     return kept;
+}
+/** This step's own manager, holding the record (made here, or by the server): SSH to the host is ours. */
+async function localManager(inputs, record) {
+    const manager = context_openManager(inputs);
+    await manager.adopt(record);
+    return manager;
 }
 /** `ssh-config: true`: login files for later steps under $RUNNER_TEMP, removed by post. */
 async function writeLoginForTheJob(manager, id) {
@@ -61468,16 +62592,23 @@ async function run() {
     }
     await releaseJobAccess(saved);
     const inputs = tolerantInputs();
-    const manager = context_openManager(inputs);
-    await manager.adopt(saved);
-    const manual = destroyCommand(JSON.stringify(saved), saved.id);
+    // Through the server if main went through it (it has the record); else this step's manager.
+    const manager = inputs.serverUrl ? undefined : context_openManager(inputs);
+    await manager?.adopt(saved);
+    const service = manager ?? (await openService(inputs));
+    const manual = inputs.serverUrl
+        ? `sandboxer --server ${inputs.serverUrl} destroy ${saved.id}   (SANDBOXER_TOKEN: a token of its account)`
+        : destroyCommand(JSON.stringify(saved), saved.id);
     if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {
         info(`sand-boxer: sandbox ${saved.id} was already ${saved.state === 'failed' ? 'rolled back' : 'destroyed'}`);
         await writeSummary(saved, undefined, saved.state);
         return;
     }
     if (inputs.logs === 'always' || (inputs.logs === 'on-failure' && state.mainFailed())) {
-        await dumpLogs(manager, saved.id);
+        if (manager)
+            await dumpLogs(manager, saved.id);
+        else
+            info(`sand-boxer: the service logs are on the server: GET ${inputs.serverUrl}/v1/sandboxes/${saved.id}/logs`);
     }
     if (!inputs.cleanup) {
         notice(`sand-boxer: keeping sandbox ${saved.id} (cleanup: false). Destroy it with (SANDBOXER_SSH_KEY or the identity file must give access):\n${manual}`);
@@ -61486,7 +62617,7 @@ async function run() {
     }
     const started = Date.now();
     try {
-        const destroyed = await manager.destroy(saved.id, { progress: (message) => info(message) });
+        const destroyed = await service.destroy(saved.id, { progress: (message) => info(message) });
         info(`sand-boxer: sandbox ${saved.id} destroyed`);
         await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
     }
@@ -61494,7 +62625,9 @@ async function run() {
         warning(`sand-boxer: could not tear down sandbox ${saved.id}: ${(0,dist_errors/* messageOf */.bD)(error)}\nRemove it by hand with:\n${manual}`);
         await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
     }
-    await scopedGc(manager, saved);
+    // A server's own reaper finishes what its jobs leave; a local gc is for this step's state.
+    if (manager)
+        await scopedGc(manager, saved);
 }
 /**
  * First of all, whatever main set up for the job's later steps: the forwarder (stopped before the
@@ -61562,6 +62695,9 @@ function tolerantInputs() {
             forward: [],
             sshConfig: false,
             waitFor: [],
+            serverUrl: getInput('server-url') || undefined,
+            serverToken: getInput('server-token') || undefined,
+            oidcAudience: getInput('oidc-audience') || 'sand-boxer',
         };
     }
 }

@@ -2,13 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { RemoteService } from '@sand-boxer/client';
 import {
   defaultHostsFile,
   defaultUserDirs,
   type HostFlags,
+  InputError,
   openManager as openCoreManager,
   quote,
   type SandboxManager,
+  type SandboxService,
   settingsFromEnvironment,
 } from '@sand-boxer/core';
 import type { ActionInputs } from './inputs.js';
@@ -47,6 +50,25 @@ export function openManager(
     initialCredits: settingsFromEnvironment(process.env).initialCredits,
     warn: (message) => core.warning(message),
   });
+}
+
+/**
+ * Where main and post do their work: the team's server (`server-url`), else the manager in this
+ * step. The server is logged in to with `server-token`, else with the job's GitHub OIDC token.
+ */
+export async function openService(inputs: ActionInputs): Promise<SandboxService> {
+  if (!inputs.serverUrl) return openManager(inputs);
+  let token = inputs.serverToken;
+  if (token) core.setSecret(token);
+  else if (process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    token = await core.getIDToken(inputs.oidcAudience);
+    core.setSecret(token);
+  } else {
+    throw new InputError(
+      'input "server-token": give the token for server-url, or grant the job `permissions: id-token: write` so it can log in with its GitHub OIDC token',
+    );
+  }
+  return new RemoteService({ url: inputs.serverUrl, token });
 }
 
 /** `host` as given, or `ssh-user@host[:ssh-port]` when the user and port come as separate inputs. */

@@ -23,6 +23,11 @@ export interface ActionInputs {
   sshConfig: boolean;
   /** Readiness checks on top of the profile's (http://…, tcp://…, log://…/…/). */
   waitFor: string[];
+  /** A team's `sandboxer serve`: main and post go through it (shared credits and host capacity). */
+  serverUrl: string | undefined;
+  /** Its token; without one, a GitHub OIDC token for `oidcAudience` (needs `id-token: write`). */
+  serverToken: string | undefined;
+  oidcAudience: string;
 }
 
 const optional = (name: string): string | undefined => core.getInput(name) || undefined;
@@ -49,6 +54,9 @@ export function getInputs(): ActionInputs {
     forward: parseForward(core.getInput('forward')),
     sshConfig: parseBooleanInput('ssh-config', false),
     waitFor: lines(core.getInput('wait-for')),
+    serverUrl: optional('server-url'),
+    serverToken: optional('server-token'),
+    oidcAudience: optional('oidc-audience') ?? 'sand-boxer',
   };
 }
 

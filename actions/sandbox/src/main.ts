@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { type SandboxManager, type SandboxRecord, stopRunningSyncs } from '@sand-boxer/core';
-import { hostSpec, openManager } from './context.js';
+import { hostSpec, openManager, openService } from './context.js';
 import { actionMessage } from './error-terms.js';
 import { type ActionInputs, getInputs } from './inputs.js';
 import { startKeeper } from './keeper.js';
@@ -26,10 +26,10 @@ export async function main(): Promise<void> {
   }
   try {
     const inputs = getInputs();
-    const manager = openManager(inputs);
+    const service = await openService(inputs);
     const sandboxInputs = { ...inputs.inputs };
     if (inputs.waitTimeout !== undefined) sandboxInputs.wait_timeout = String(inputs.waitTimeout);
-    let record = await manager.create(
+    let record = await service.create(
       {
         profile: inputs.profile,
         inputs: sandboxInputs,
@@ -44,7 +44,7 @@ export async function main(): Promise<void> {
     // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
     core.setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
     if (inputs.forward.length > 0) record = await forwardForTheJob(record, inputs);
-    if (inputs.sshConfig) await writeLoginForTheJob(manager, record.id);
+    if (inputs.sshConfig) await writeLoginForTheJob(await localManager(inputs, record), record.id);
     core.info(`sandbox ${record.id} is ready on ${record.host}`);
   } catch (error) {
     state.markMainFailed();
@@ -80,6 +80,13 @@ async function forwardForTheJob(record: SandboxRecord, inputs: ActionInputs): Pr
   core.setOutput('url', Object.values(keeper.forwards)[0] ?? '');
   for (const [name, url] of Object.entries(keeper.forwards)) core.info(`  ${name} → ${url}`);
   return kept;
+}
+
+/** This step's own manager, holding the record (made here, or by the server): SSH to the host is ours. */
+async function localManager(inputs: ActionInputs, record: SandboxRecord): Promise<SandboxManager> {
+  const manager = openManager(inputs);
+  await manager.adopt(record);
+  return manager;
 }
 
 /** `ssh-config: true`: login files for later steps under $RUNNER_TEMP, removed by post. */

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { messageOf, type SandboxRecord, stopKeeper } from '@sand-boxer/core';
-import { destroyCommand, openManager } from './context.js';
+import { destroyCommand, openManager, openService } from './context.js';
 import { type ActionInputs, getInputs } from './inputs.js';
 import { removeSshConfig } from './ssh-config.js';
 import { state } from './state.js';
@@ -30,9 +30,13 @@ async function run(): Promise<void> {
   }
   await releaseJobAccess(saved);
   const inputs = tolerantInputs();
-  const manager = openManager(inputs);
-  await manager.adopt(saved);
-  const manual = destroyCommand(JSON.stringify(saved), saved.id);
+  // Through the server if main went through it (it has the record); else this step's manager.
+  const manager = inputs.serverUrl ? undefined : openManager(inputs);
+  await manager?.adopt(saved);
+  const service = manager ?? (await openService(inputs));
+  const manual = inputs.serverUrl
+    ? `sandboxer --server ${inputs.serverUrl} destroy ${saved.id}   (SANDBOXER_TOKEN: a token of its account)`
+    : destroyCommand(JSON.stringify(saved), saved.id);
 
   if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {
     core.info(
@@ -42,7 +46,11 @@ async function run(): Promise<void> {
     return;
   }
   if (inputs.logs === 'always' || (inputs.logs === 'on-failure' && state.mainFailed())) {
-    await dumpLogs(manager, saved.id);
+    if (manager) await dumpLogs(manager, saved.id);
+    else
+      core.info(
+        `sand-boxer: the service logs are on the server: GET ${inputs.serverUrl}/v1/sandboxes/${saved.id}/logs`,
+      );
   }
   if (!inputs.cleanup) {
     core.notice(
@@ -53,7 +61,7 @@ async function run(): Promise<void> {
   }
   const started = Date.now();
   try {
-    const destroyed = await manager.destroy(saved.id, { progress: (message) => core.info(message) });
+    const destroyed = await service.destroy(saved.id, { progress: (message) => core.info(message) });
     core.info(`sand-boxer: sandbox ${saved.id} destroyed`);
     await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
   } catch (error) {
@@ -62,7 +70,8 @@ async function run(): Promise<void> {
     );
     await writeSummary(saved, (Date.now() - started) / 1000, 'teardown failed (see warnings)');
   }
-  await scopedGc(manager, saved);
+  // A server's own reaper finishes what its jobs leave; a local gc is for this step's state.
+  if (manager) await scopedGc(manager, saved);
 }
 
 /**
@@ -127,6 +136,9 @@ function tolerantInputs(): ActionInputs {
       forward: [],
       sshConfig: false,
       waitFor: [],
+      serverUrl: core.getInput('server-url') || undefined,
+      serverToken: core.getInput('server-token') || undefined,
+      oidcAudience: core.getInput('oidc-audience') || 'sand-boxer',
     };
   }
 }

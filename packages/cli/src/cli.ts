@@ -4,9 +4,11 @@ import { collect, merged, recordOption } from './cli-options.js';
 import { registerReachCommands } from './cli-reach.js';
 import { registerSnapshotCommands } from './cli-snapshots.js';
 import type { CreateOptions } from './commands/create.js';
+import type { ExportOptions } from './commands/credits.js';
 import type { GcCliOptions } from './commands/gc.js';
 import type { RouteOptions } from './commands/route.js';
 import type { ServeOptions } from './commands/serve.js';
+import type { StateImportOptions } from './commands/state.js';
 
 /**
  * Commander wiring only: each action lazily imports its command module, so `--version` and `--help`
@@ -19,7 +21,24 @@ export function buildProgram(): Command {
   const program = new Command('sandboxer')
     .description('Throwaway sandboxes on demand, guaranteed to be torn down.')
     .version(pkg.version, '-V, --version')
+    .addOption(
+      new Option(
+        '--server <url>',
+        "a team's `sandboxer serve` to work through (create, list, status, destroy, extend, credits, snapshot, restore, route, estimate)",
+      ).env('SANDBOXER_SERVER'),
+    )
+    .addOption(
+      new Option('--token <token>', 'the bearer token for --server (prefer the environment variable)').env(
+        'SANDBOXER_TOKEN',
+      ),
+    )
     .addOption(new Option('--home <dir>', 'state directory').env('SANDBOXER_HOME'))
+    .addOption(
+      new Option(
+        '--state <url-or-dir>',
+        "where sandboxes, snapshots and the ledger live: postgres://user:password@host/db (a team's shared database) or a directory (default: --home)",
+      ).env('SANDBOXER_STATE'),
+    )
     .addOption(
       new Option(
         '--config-dir <dir>',
@@ -138,6 +157,15 @@ export function buildProgram(): Command {
       (await import('./commands/credits.js')).grant(account, amount, merged(command)),
     );
   credits
+    .command('export')
+    .description('the ledger for finance tools, one row per entry (columns: docs/control-plane.md)')
+    .option('--account <account>', 'only this account')
+    .option('--since <when>', 'only entries since then: a duration back (30d) or a date (2026-12-01)')
+    .requiredOption('--format <format>', 'csv or jsonl')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/credits.js')).exportCredits(merged(command) as ExportOptions),
+    );
+  credits
     .command('history [account]')
     .description('the append-only history: grants, holds, releases, debits')
     .option('--json', 'print the entries as JSON')
@@ -152,7 +180,16 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to listen on (0: any free port)', '7070')
     .option(
       '--token-file <file>',
-      'bearer tokens, one per line (also: SANDBOXER_API_TOKENS, comma-separated)',
+      'admin bearer tokens, one per line (also: SANDBOXER_API_TOKENS, comma-separated)',
+    )
+    .option(
+      '--auth-file <file>',
+      'tokens by account and role (member, admin), and GitHub OIDC rules: see docs/control-plane.md',
+    )
+    .option(
+      '--reap-interval <seconds>',
+      'how often to look for sandboxes a dead process left being created or destroyed',
+      '10',
     )
     .option('--grace <seconds>', 'on shutdown, how long in-flight operations may take to finish', '30')
     .option('--body-limit <size>', 'the largest request body accepted, e.g. 1m or 256k', '1m')
@@ -202,6 +239,25 @@ export function buildProgram(): Command {
     );
 
   registerSnapshotCommands(program);
+
+  const state = program
+    .command('state')
+    .description('the state store: database migrations, importing a file store');
+  state
+    .command('migrate')
+    .description('bring the database schema of --state up to date (also done on every start)')
+    .option('--json', 'print the migrations applied as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/state.js')).migrate(merged(command)),
+    );
+  state
+    .command('import')
+    .description("copy a file store's sandboxes, snapshots and ledger into --state (safe to repeat)")
+    .requiredOption('--from <dir>', 'the state directory to copy from (a $SANDBOXER_HOME)')
+    .option('--json', 'print what was copied as JSON')
+    .action(async (_options, command: Command) =>
+      (await import('./commands/state.js')).importState(merged(command) as StateImportOptions),
+    );
 
   program
     .command('profiles')

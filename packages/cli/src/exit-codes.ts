@@ -16,6 +16,10 @@ export const EXIT = {
   noBackend: 8,
   snapshotFailed: 9,
   snapshotCorrupt: 10,
+  /** The shared state store (PostgreSQL) could not be reached; nothing was decided: retry. */
+  stateUnavailable: 11,
+  /** The server refused the token (missing, wrong) or what it allows (another account's sandbox). */
+  notAllowed: 12,
   /** exec and ssh: sandboxer itself failed, so the command did not run (as `docker exec` says it). */
   commandNotRun: 125,
   interrupted: 130,
@@ -39,6 +43,9 @@ const BY_CODE: Record<ErrorCode, number> = {
   TEARDOWN_FAILED: EXIT.teardownFailed,
   STATE_CONFLICT: EXIT.conflict,
   STATE_CORRUPT: EXIT.internal,
+  STATE_UNAVAILABLE: EXIT.stateUnavailable,
+  UNAUTHORIZED: EXIT.notAllowed,
+  FORBIDDEN: EXIT.notAllowed,
   INTERRUPTED: EXIT.interrupted,
   SSH_FAILED: EXIT.provisionFailed,
   REMOTE_COMMAND_FAILED: EXIT.provisionFailed,

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TEARDOWN_FAILED'
   | 'STATE_CONFLICT'
   | 'STATE_CORRUPT'
+  | 'STATE_UNAVAILABLE'
   | 'INTERRUPTED'
   | 'SSH_FAILED'
   | 'REMOTE_COMMAND_FAILED'
@@ -21,7 +22,9 @@ export type ErrorCode =
   | 'NO_BACKEND_AVAILABLE'
   | 'UNSUPPORTED'
   | 'SNAPSHOT_FAILED'
-  | 'SNAPSHOT_CORRUPT';
+  | 'SNAPSHOT_CORRUPT'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN';
 
 /** Marks every SandboxerError, whichever copy of this module made it (see Symbol.hasInstance). */
 const BRAND = Symbol.for('sand-boxer.error');
@@ -115,6 +118,26 @@ export class StateConflictError extends SandboxerError {
 export class StateCorruptError extends SandboxerError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super('STATE_CORRUPT', message, details, options);
+  }
+}
+
+/**
+ * A server refused the caller: no or a wrong credential (UNAUTHORIZED), or one that does not allow
+ * this (FORBIDDEN: a member granting credits, spending from another account).
+ */
+export class AuthError extends SandboxerError {
+  constructor(code: 'UNAUTHORIZED' | 'FORBIDDEN', message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+  }
+}
+
+/**
+ * The shared state store (the database) cannot be reached or is restarting: nothing was decided,
+ * so the same request can be sent again once it is back.
+ */
+export class StateUnavailableError extends SandboxerError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('STATE_UNAVAILABLE', message, details, options);
   }
 }
 

@@ -28,10 +28,18 @@ export * from './errors.js';
 export { builtinHandlerNames } from './extensions/builtin/index.js';
 export * from './extensions/contract.js';
 export { parseExtensionConfig, parseInputs } from './extensions/inputs.js';
+export { type ReapedSandbox, Reaper, type ReaperOptions } from './gc/reaper.js';
 export type { GcFinding, GcOptions } from './gc/types.js';
 export { type HostDirectory, hostsFromFile, localOnly } from './hosts/directory.js';
 export { defaultHostsFile, type HostFlags, loadHostsFile, resolveRemoteHost } from './hosts/resolve.js';
 export { SandboxManager } from './manager/manager.js';
+export type {
+  CreditsService,
+  EstimateReport,
+  RouteReport,
+  SandboxService,
+  SnapshotService,
+} from './manager/service.js';
 export type {
   CreateOptions,
   CreateRequest,
@@ -41,7 +49,15 @@ export type {
 } from './manager/types.js';
 export { accountOf } from './metering/accounts.js';
 export type { AccountBalance } from './metering/balance.js';
-export { CreditsLedger } from './metering/ledger.js';
+export {
+  BILLING_COLUMNS,
+  type BillingFormat,
+  type BillingQuery,
+  type BillingRow,
+  billingRows,
+  formatBilling,
+} from './metering/billing-export.js';
+export { CreditsLedger, type HoldRef } from './metering/ledger.js';
 export {
   type EnvironmentSettings,
   type OpenManagerOptions,
@@ -92,8 +108,12 @@ export { destination, parseDestination } from './ssh/target.js';
 export { FileStateStore } from './state/file-store.js';
 export { defaultHome } from './state/home.js';
 export { getRecord, listRecords } from './state/lookup.js';
+export { openStateStore } from './state/open-store.js';
+export { isPostgresUrl, redactUrl } from './state/postgres/connection.js';
+export type { Migration } from './state/postgres/migrations.js';
+export { PostgresStateStore, type PostgresStoreOptions } from './state/postgres/postgres-store.js';
 export { FileRecordReader, type RecordSource } from './state/record-files.js';
-export type { LockOptions, StateStore } from './state/store.js';
+export type { LedgerChange, LockOptions, StateStore } from './state/store.js';
 export { stopRunningSyncs } from './sync/sync-repo.js';
 export { formatDuration, parseDurationSeconds } from './util/duration.js';
 export { isSandboxId, newSandboxId, parseSandboxId } from './util/ids.js';

@@ -4,7 +4,7 @@ import { type HostDirectory, hostsFromFile } from './hosts/directory.js';
 import type { HostFlags } from './hosts/resolve.js';
 import type { InputPolicy } from './lifecycle/plan.js';
 import { SandboxManager } from './manager/manager.js';
-import { FileStateStore } from './state/file-store.js';
+import { openStateStore } from './state/open-store.js';
 import type { StateStore } from './state/store.js';
 
 /**
@@ -36,8 +36,10 @@ export interface OpenManagerOptions {
   inputs?: InputPolicy;
   /** Where warnings go (default stderr). */
   warn?: (message: string) => void;
-  /** The state store (default: the file store in `home`). */
+  /** The state store (default: the one `state` names, else the file store in `home`). */
   store?: StateStore;
+  /** `--state`: a `postgres://` URL or a directory (see state/open-store.ts). */
+  state?: string;
   /** The hosts (default: from `hostsFile` and `hostFlags`). */
   hosts?: HostDirectory;
 }
@@ -47,7 +49,7 @@ export function openManager(options: OpenManagerOptions): SandboxManager {
   const { home, cwd } = options;
   return new SandboxManager({
     catalog: () => loadCatalog({ userDirs: options.configDirs ?? [], cwd }),
-    store: options.store ?? new FileStateStore(home),
+    store: options.store ?? openStateStore(options.state, home, cwd),
     home,
     inputs: options.inputs ?? { baseDir: cwd },
     hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
@@ -61,18 +63,24 @@ export function openManager(options: OpenManagerOptions): SandboxManager {
 /** The environment variables every surface honours, by the option they set. */
 export interface EnvironmentSettings {
   sshKey?: string;
+  /** `SANDBOXER_STATE`: a `postgres://` URL or a state directory. */
+  state?: string;
   composeCommand?: string;
   initialCredits: number;
 }
 
 /**
  * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
- * `SANDBOXER_COMPOSE_CMD` and `SANDBOXER_INITIAL_CREDITS` (default 100, see docs/payments.md).
+ * `SANDBOXER_COMPOSE_CMD`, `SANDBOXER_STATE` and `SANDBOXER_INITIAL_CREDITS` (default 100, or what the
+ * surface says: `serve` gives new accounts 0; see docs/payments.md).
  * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
  */
-export function settingsFromEnvironment(env: NodeJS.ProcessEnv): EnvironmentSettings {
+export function settingsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  defaults: { initialCredits?: number } = {},
+): EnvironmentSettings {
   const credits = env.SANDBOXER_INITIAL_CREDITS;
-  let initialCredits = 100;
+  let initialCredits = defaults.initialCredits ?? 100;
   if (credits !== undefined && credits !== '') {
     initialCredits = Number(credits);
     if (!Number.isFinite(initialCredits) || initialCredits < 0) {
@@ -84,6 +92,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): EnvironmentSett
   }
   return {
     ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+    ...(env.SANDBOXER_STATE?.trim() ? { state: env.SANDBOXER_STATE.trim() } : {}),
     ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
     initialCredits,
   };

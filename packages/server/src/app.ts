@@ -1,19 +1,25 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { SandboxManager, SandboxRecord } from '@sand-boxer/core';
-import { bearerAuth } from './auth.js';
+import { authenticate, type OidcVerifier } from './auth/authenticate.js';
+import { adminTokens, type Credentials, hasCredentials, mergeCredentials } from './auth/credentials.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerCreditRoutes } from './credit-routes.js';
 import { type ErrorPolicy, errorResponse } from './http-errors.js';
 import { Operations } from './operations.js';
 import { registerReachRoutes } from './reach-routes.js';
 import { limitBody, loopbackHostOnly, refuseWhileDraining, requireJson } from './request-guards.js';
-import type { RouteContext, SandboxView } from './route-context.js';
+import type { AppEnv, RouteContext, SandboxView } from './route-context.js';
 import { registerSandboxRoutes } from './sandbox-routes.js';
 import { registerSnapshotRoutes } from './snapshot-routes.js';
 
 export interface AppOptions {
   manager: SandboxManager;
-  tokens: string[];
+  /** Plain admin tokens (`--token-file`, `$SANDBOXER_API_TOKENS`). */
+  tokens?: string[];
+  /** Per-account tokens and OIDC rules (`--auth-file`). */
+  credentials?: Credentials;
+  /** Checks OIDC tokens against `credentials.oidc` (see auth/oidc.ts). */
+  verifyOidc?: OidcVerifier;
   operations?: Operations;
   /** One line per request (method, path, status, ms); never headers or bodies. */
   log?: (line: string) => void;
@@ -34,7 +40,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  * tokens, refusing new work while draining), then one route module per resource. Bodies and
  * queries are validated by zod schemas, from which /openapi.json is generated.
  */
-export function createApp(options: AppOptions): OpenAPIHono {
+export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const { manager } = options;
   const operations = options.operations ?? new Operations();
   const policy: ErrorPolicy = {
@@ -42,7 +48,7 @@ export function createApp(options: AppOptions): OpenAPIHono {
     ...(options.log ? { log: options.log } : {}),
   };
   const respond = (error: unknown) => errorResponse(error, policy);
-  const app = new OpenAPIHono({
+  const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
       const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
@@ -56,7 +62,11 @@ export function createApp(options: AppOptions): OpenAPIHono {
   app.use('*', async (c, next) => {
     const started = Date.now();
     await next();
-    options.log?.(`${c.req.method} ${new URL(c.req.url).pathname} ${c.res.status} ${Date.now() - started}ms`);
+    // Who asked, by its label (`token #2 (team-a)`), never the credential.
+    const who = c.get('principal')?.label;
+    options.log?.(
+      `${c.req.method} ${new URL(c.req.url).pathname} ${c.res.status} ${Date.now() - started}ms${who ? ` ${who}` : ''}`,
+    );
   });
   app.onError((error, c) => {
     // Hono's JSON parser reports a malformed body as an HTTPException with status 400.
@@ -87,8 +97,12 @@ export function createApp(options: AppOptions): OpenAPIHono {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  if (options.tokens.length === 0) app.use('*', loopbackHostOnly());
-  app.use('/v1/*', bearerAuth(options.tokens));
+  const credentials = mergeCredentials(
+    adminTokens(options.tokens ?? []),
+    options.credentials ?? { tokens: [], oidc: [] },
+  );
+  if (!hasCredentials(credentials)) app.use('*', loopbackHostOnly());
+  app.use('/v1/*', authenticate(credentials, options.verifyOidc));
   app.use('/v1/*', refuseWhileDraining(operations));
   app.use('/v1/*', requireJson());
   app.use('/v1/*', limitBody(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT));

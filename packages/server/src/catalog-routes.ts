@@ -1,11 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, meterQuoteSchema } from '@sand-boxer/core';
-import type { RouteContext } from './route-context.js';
+import { spendingAccount } from './auth/scope.js';
+import { type AppEnv, principalOf, type RouteContext } from './route-context.js';
 import { errors, json } from './route-helpers.js';
 import { accountField, nameField } from './schemas.js';
 
 /** What can be created and where it would go: profiles, extensions, estimates, routing decisions. */
-export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContext): void {
+export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteContext): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -57,7 +58,7 @@ export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContex
     }),
     async (c) => {
       const { profile, ttl } = c.req.valid('query');
-      return c.json({ profile, quote: (await manager.estimate(profile, ttl)) ?? null }, 200);
+      return c.json(await manager.estimateReport(profile, ttl), 200);
     },
   );
 
@@ -88,16 +89,16 @@ export function registerCatalogRoutes(app: OpenAPIHono, { manager }: RouteContex
         if (eq < 1) throw new InputError(`input ${JSON.stringify(pair)}: expected key=value`);
         inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
-      const decision = await manager.route({
+      const account = spendingAccount(principalOf(c), q.account);
+      const report = await manager.routeReport({
         profile: q.profile,
         inputs,
         ...(q.ttl ? { ttl: q.ttl } : {}),
         ...(q.host ? { host: q.host } : {}),
-        ...(q.account ? { account: q.account } : {}),
+        ...(account ? { account } : {}),
         ...(q.consumer ? { consumer: q.consumer } : {}),
       });
-      const { chosen, ...rest } = decision;
-      return c.json({ ...rest, chosen: chosen?.report ?? null }, 200);
+      return c.json(report, 200);
     },
   );
 }

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { ledgerEntrySchema } from '@sand-boxer/core';
-import type { RouteContext } from './route-context.js';
+import { BILLING_COLUMNS, formatBilling, ledgerEntrySchema } from '@sand-boxer/core';
+import { requireAccount, requireAdmin } from './auth/scope.js';
+import { type AppEnv, principalOf, type RouteContext } from './route-context.js';
 import { errors, json } from './route-helpers.js';
 import { accountField, balanceSchema } from './schemas.js';
 
@@ -9,15 +10,54 @@ const accountParam = z.object({
 });
 
 /** The credits ledger: balances, grants, history. */
-export function registerCreditRoutes(app: OpenAPIHono, { manager }: RouteContext): void {
+export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteContext): void {
+  // Before /v1/credits/{account}, which would take `export` for an account's name.
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/credits/export',
+      summary: 'The ledger for finance tools: one row per entry (admin)',
+      description: `Columns, in this order (new ones only ever at the end): ${BILLING_COLUMNS.join(', ')}.`,
+      request: {
+        query: z.object({
+          account: accountField.optional(),
+          since: z
+            .string()
+            .max(40)
+            .optional()
+            .openapi({ description: 'A duration back from now (30d) or a date' }),
+          format: z.enum(['csv', 'jsonl']).default('csv'),
+        }),
+      },
+      responses: {
+        200: {
+          content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+          description: 'the rows',
+        },
+        ...errors,
+        403: errors[403],
+      },
+    }),
+    async (c) => {
+      requireAdmin(principalOf(c), 'the billing export');
+      const { account, since, format } = c.req.valid('query');
+      const rows = await manager.billing({ ...(account ? { account } : {}), ...(since ? { since } : {}) });
+      const type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson';
+      return c.body(formatBilling(rows, format), 200, { 'content-type': type }) as never;
+    },
+  );
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/credits',
-      summary: 'Every account with its balance',
+      summary: 'Every account with its balance (a member: its own)',
       responses: { 200: json(z.array(balanceSchema), 'balances'), 401: errors[401] },
     }),
-    async (c) => c.json(await manager.ledger.accounts(), 200),
+    async (c) => {
+      const principal = principalOf(c);
+      if (principal.role === 'admin') return c.json(await manager.ledger.accounts(), 200);
+      return c.json(principal.account ? [await manager.ledger.balance(principal.account)] : [], 200);
+    },
   );
 
   app.openapi(
@@ -28,14 +68,18 @@ export function registerCreditRoutes(app: OpenAPIHono, { manager }: RouteContext
       request: { params: accountParam },
       responses: { 200: json(balanceSchema, 'the balance'), ...errors },
     }),
-    async (c) => c.json(await manager.ledger.balance(c.req.valid('param').account), 200),
+    async (c) => {
+      const { account } = c.req.valid('param');
+      requireAccount(principalOf(c), account);
+      return c.json(await manager.ledger.balance(account), 200);
+    },
   );
 
   app.openapi(
     createRoute({
       method: 'post',
       path: '/v1/credits/{account}/grants',
-      summary: 'Grant credits to an account',
+      summary: 'Grant credits to an account (admin)',
       request: {
         params: accountParam,
         body: {
@@ -58,6 +102,7 @@ export function registerCreditRoutes(app: OpenAPIHono, { manager }: RouteContext
     async (c) => {
       const { account } = c.req.valid('param');
       const { amount, note } = c.req.valid('json');
+      requireAdmin(principalOf(c), 'granting credits');
       const entry = await manager.ledger.grant(account, amount, note);
       return c.json({ entry, balance: await manager.ledger.balance(account) }, 201);
     },
@@ -71,6 +116,10 @@ export function registerCreditRoutes(app: OpenAPIHono, { manager }: RouteContext
       request: { params: accountParam },
       responses: { 200: json(z.array(ledgerEntrySchema), 'oldest first'), ...errors },
     }),
-    async (c) => c.json(await manager.ledger.history(c.req.valid('param').account), 200),
+    async (c) => {
+      const { account } = c.req.valid('param');
+      requireAccount(principalOf(c), account);
+      return c.json(await manager.ledger.history(account), 200);
+    },
   );
 }

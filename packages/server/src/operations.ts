@@ -19,6 +19,8 @@ const KEEP_FINISHED = 1000;
 export class Operations {
   readonly #byId = new Map<string, Operation>();
   readonly #running = new Map<Promise<unknown>, AbortController>();
+  /** The running work of each sandbox, so a client can stop it (DELETE during a create). */
+  readonly #bySandbox = new Map<string, Promise<unknown>>();
   /** Set by drain(): new operations are refused from then on. */
   draining = false;
 
@@ -53,12 +55,25 @@ export class Operations {
     if (error) op.error = error;
   }
 
-  /** Tracks a running promise so shutdown can wait for it, or abort it. */
-  track<T>(work: Promise<T>, controller: AbortController): Promise<T> {
+  /** Tracks a running promise so shutdown can wait for it, or abort it; `sandbox` names what it works on. */
+  track<T>(work: Promise<T>, controller: AbortController, sandbox?: string): Promise<T> {
     this.#running.set(work, controller);
-    const done = () => this.#running.delete(work);
+    if (sandbox) this.#bySandbox.set(sandbox, work);
+    const done = () => {
+      this.#running.delete(work);
+      if (sandbox && this.#bySandbox.get(sandbox) === work) this.#bySandbox.delete(sandbox);
+    };
     work.then(done, done);
     return work;
+  }
+
+  /** Aborts the work running on a sandbox here (it rolls back) and waits for it; false if there is none. */
+  async cancel(sandbox: string): Promise<boolean> {
+    const work = this.#bySandbox.get(sandbox);
+    if (!work) return false;
+    this.#running.get(work)?.abort();
+    await work.catch(() => {});
+    return true;
   }
 
   get inFlight(): number {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { logLines, parseSandboxId, TailBuffer } from '@sand-boxer/core';
 import { stream } from 'hono/streaming';
-import type { RouteContext } from './route-context.js';
+import { type AppEnv, type RouteContext, sandboxFor } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
 import { idParam, nameField } from './schemas.js';
 
@@ -66,7 +66,7 @@ const execResultSchema = z
  * command in it, with its exit code. Authenticated like every /v1 route; an exec is as powerful as
  * the host's SSH key, so a server that exposes it should only be given to clients with tokens.
  */
-export function registerReachRoutes(app: OpenAPIHono, context: RouteContext): void {
+export function registerReachRoutes(app: OpenAPIHono<AppEnv>, context: RouteContext): void {
   const { manager } = context;
 
   app.openapi(
@@ -93,7 +93,7 @@ export function registerReachRoutes(app: OpenAPIHono, context: RouteContext): vo
         ...(services.length > 0 ? { services } : {}),
         ...(query.since ? { since: query.since } : {}),
       };
-      await manager.get(id);
+      await sandboxFor(c, manager, id);
       if (query.follow !== 'true') {
         let text = '';
         const lines = logLines((line) => {
@@ -147,6 +147,7 @@ export function registerReachRoutes(app: OpenAPIHono, context: RouteContext): vo
     async (c) => {
       const id = parseSandboxId(c.req.valid('param').id);
       const body = c.req.valid('json');
+      await sandboxFor(c, manager, id);
       const stdout = new TailBuffer(MAX_OUTPUT);
       const stderr = new TailBuffer(MAX_OUTPUT);
       const controller = new AbortController();

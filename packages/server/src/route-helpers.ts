@@ -13,6 +13,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export const errors = {
   400: json(errorSchema, 'bad input (JSON, schema, unknown option)'),
   401: json(errorSchema, 'missing or wrong bearer token'),
+  403: json(errorSchema, "the token may not do this (a member: another account's credits, granting)"),
   404: json(errorSchema, 'no such sandbox, profile or extension'),
   413: json(errorSchema, 'the request body is larger than the limit'),
   415: json(errorSchema, 'a request body that is not JSON'),

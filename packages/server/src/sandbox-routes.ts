@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type CreateRequest, parseSandboxId, type SandboxRecord, StateConflictError } from '@sand-boxer/core';
+import { accountOfSandbox, canSee, spendingAccount } from './auth/scope.js';
 import type { Operation } from './operations.js';
-import type { RouteContext } from './route-context.js';
+import { type AppEnv, principalOf, type RouteContext, sandboxFor } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
 import { accountField, idParam, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
@@ -20,11 +21,18 @@ const createBodySchema = z
   })
   .openapi('CreateSandbox');
 
+/** Where the new sandbox's record is: `/v1/sandboxes/{id}`. */
+const locationHeader = z.object({
+  Location: z
+    .string()
+    .openapi({ description: "the new sandbox's record", example: '/v1/sandboxes/k2j4h6g8f0d2' }),
+});
+
 /**
  * Sandboxes: create (answered as soon as the sandbox is recorded, the work going on in the server),
  * list, show, destroy. Inputs and hosts are checked by core as the manager was opened (confined).
  */
-export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): void {
+export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteContext): void {
   const { manager, operations, view, respond } = context;
 
   app.openapi(
@@ -39,8 +47,8 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
         query: z.object({ wait: z.enum(['true', 'false']).optional() }),
       },
       responses: {
-        201: json(sandboxSchema, 'ready (with ?wait=true)'),
-        202: json(sandboxSchema, 'accepted: poll the Location'),
+        201: { ...json(sandboxSchema, 'ready (with ?wait=true)'), headers: locationHeader },
+        202: { ...json(sandboxSchema, 'accepted: poll the Location'), headers: locationHeader },
         ...errors,
         402: json(errorSchema, 'insufficient credits'),
         502: json(errorSchema, 'provisioning failed (rolled back)'),
@@ -53,17 +61,30 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
       const controller = new AbortController();
       let operation: Operation | undefined;
       let announce: (record: SandboxRecord) => void = () => {};
+      let sandboxId: string | undefined;
       const first = new Promise<SandboxRecord>((resolve) => {
         announce = resolve;
       });
-      const { wait_for: waitFor, ...rest } = body;
-      const request: CreateRequest = { ...rest, ...(waitFor ? { waitFor } : {}) };
-      const work = operations.track(
+      const { wait_for: waitFor, account: asked, ...rest } = body;
+      const principal = principalOf(c);
+      const account = spendingAccount(principal, asked);
+      const request: CreateRequest = {
+        ...rest,
+        // A member's sandboxes are its account's, whoever it names as consumer.
+        consumer: rest.consumer ?? account,
+        ...(account ? { account } : {}),
+        ...(waitFor ? { waitFor } : {}),
+      };
+      const work: Promise<SandboxRecord> = operations.track(
         manager.create(request, {
           signal: controller.signal,
           progress: (message) => operations.note(operation, message),
           onRecord: (record) => {
             operation ??= operations.begin(record.id, 'create');
+            if (!sandboxId) {
+              sandboxId = record.id;
+              operations.track(work, controller, record.id);
+            }
             announce(record);
           },
         }),
@@ -106,7 +127,11 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
         401: errors[401],
       },
     }),
-    async (c) => c.json((await manager.list({ all: c.req.valid('query').all === 'true' })).map(view), 200),
+    async (c) => {
+      const principal = principalOf(c);
+      const records = await manager.list({ all: c.req.valid('query').all === 'true' });
+      return c.json(records.filter((r) => canSee(principal, accountOfSandbox(r))).map(view), 200);
+    },
   );
 
   app.openapi(
@@ -117,14 +142,15 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
       request: { params: idParam },
       responses: { 200: json(sandboxSchema, 'the record'), ...errors },
     }),
-    async (c) => c.json(view(await manager.get(c.req.valid('param').id)), 200),
+    async (c) => c.json(view(await sandboxFor(c, manager, c.req.valid('param').id)), 200),
   );
 
   app.openapi(
     createRoute({
       method: 'delete',
       path: '/v1/sandboxes/{id}',
-      summary: 'Destroy a sandbox (idempotent)',
+      summary:
+        'Destroy a sandbox (idempotent); a create in progress on this replica is stopped and rolled back',
       request: { params: idParam },
       responses: {
         200: json(sandboxSchema, 'destroyed'),
@@ -135,8 +161,11 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
     }),
     async (c) => {
       const id = parseSandboxId(c.req.valid('param').id);
+      await sandboxFor(c, manager, id);
       const running = operations.get(id);
-      if (running?.status === 'running') {
+      // A create in progress here is stopped: it rolls back, and the destroy below finds it failed.
+      if (running?.status === 'running' && running.kind === 'create') await operations.cancel(id);
+      else if (running?.status === 'running') {
         throw new StateConflictError(`sandbox ${id} has a ${running.kind} running; retry when it is done`, {
           sandbox: id,
         });
@@ -154,6 +183,32 @@ export function registerSandboxRoutes(app: OpenAPIHono, context: RouteContext): 
         operations.finish(operation, respond(error).body);
         throw error;
       }
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/sandboxes/{id}/extend',
+      summary: "Push a live sandbox's expiry out to `ttl` from now (at most the profile's max_ttl in all)",
+      request: {
+        params: idParam,
+        body: {
+          content: { 'application/json': { schema: z.strictObject({ ttl: ttlField }).openapi('Extend') } },
+          required: true,
+        },
+      },
+      responses: {
+        200: json(sandboxSchema, 'the record with its new expiry'),
+        ...errors,
+        402: json(errorSchema, 'the account cannot afford the longer hold'),
+        409: json(errorSchema, 'the sandbox is not live'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await sandboxFor(c, manager, id);
+      return c.json(view(await manager.extend(id, c.req.valid('json').ttl)), 200);
     },
   );
 }

@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { InputError, type SandboxManager } from '@sand-boxer/core';
 import { type AppOptions, createApp } from './app.js';
-import { isLoopback } from './auth.js';
+import { hasCredentials } from './auth/credentials.js';
+import { isLoopback } from './auth/tokens.js';
 import { Operations } from './operations.js';
 
 export interface ServerOptions {
@@ -10,6 +11,8 @@ export interface ServerOptions {
   host: string;
   port: number;
   tokens: string[];
+  credentials?: AppOptions['credentials'];
+  verifyOidc?: AppOptions['verifyOidc'];
   log?: (line: string) => void;
   errorLog?: (line: string) => void;
   bodyLimitBytes?: number;
@@ -28,15 +31,19 @@ export interface RunningServer {
 
 /** Starts the HTTP API; refuses a non-loopback address without tokens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  if (!isLoopback(options.host) && options.tokens.length === 0) {
+  const authenticated =
+    options.tokens.length > 0 || (options.credentials && hasCredentials(options.credentials));
+  if (!isLoopback(options.host) && !authenticated) {
     throw new InputError(
-      `refusing to listen on ${options.host} without authentication: give --token-file or SANDBOXER_API_TOKENS, or listen on 127.0.0.1`,
+      `refusing to listen on ${options.host} without authentication: give --auth-file, --token-file or SANDBOXER_API_TOKENS, or listen on 127.0.0.1`,
     );
   }
   const operations = new Operations();
   const app = createApp({
     manager: options.manager,
     tokens: options.tokens,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.verifyOidc ? { verifyOidc: options.verifyOidc } : {}),
     operations,
     log: options.log,
     ...(options.errorLog ? { errorLog: options.errorLog } : {}),

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, snapshotRecordSchema } from '@sand-boxer/core';
-import type { RouteContext } from './route-context.js';
+import { canSee, spendingAccount, visibleSandbox } from './auth/scope.js';
+import { type AppEnv, principalOf, type RouteContext, sandboxFor, snapshotFor } from './route-context.js';
 import { errorSchema, errors, json } from './route-helpers.js';
 import { accountField, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
@@ -40,7 +41,7 @@ const snapshotErrors = {
  * Snapshot routes: take one of a sandbox, list/show/delete them, restore one (as a new sandbox or
  * in place). They answer when the work is done; the server tracks them so shutdown waits for them.
  */
-export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext): void {
+export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteContext): void {
   const { manager, operations, view } = context;
   const tracked = <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const controller = new AbortController();
@@ -63,6 +64,7 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
       const body = (await c.req.json().catch(() => ({}))) as z.infer<typeof createBody>;
       const parsed = createBody.safeParse(body);
       if (!parsed.success) throw new InputError(`invalid request: ${parsed.error.issues[0]?.message}`);
+      await sandboxFor(c, manager, id);
       const record = await tracked((signal) =>
         manager.snapshots.create(id, {
           ...(parsed.data.name !== undefined ? { name: parsed.data.name } : {}),
@@ -85,7 +87,14 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
         401: errors[401],
       },
     }),
-    async (c) => c.json(await manager.snapshots.list({ all: c.req.valid('query').all === 'true' }), 200),
+    async (c) => {
+      const principal = principalOf(c);
+      const all = await manager.snapshots.list({ all: c.req.valid('query').all === 'true' });
+      return c.json(
+        all.filter((s) => canSee(principal, s.account)),
+        200,
+      );
+    },
   );
 
   app.openapi(
@@ -96,7 +105,7 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
       request: { params: snapshotParam },
       responses: { 200: json(snapshotSchema, 'the snapshot'), ...errors },
     }),
-    async (c) => c.json(await manager.snapshots.get(c.req.valid('param').ref), 200),
+    async (c) => c.json(await snapshotFor(c, manager, c.req.valid('param').ref), 200),
   );
 
   app.openapi(
@@ -107,7 +116,26 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
       request: { params: snapshotParam },
       responses: { 200: json(snapshotSchema, 'deleted'), ...snapshotErrors },
     }),
-    async (c) => c.json(await tracked(() => manager.snapshots.delete(c.req.valid('param').ref)), 200),
+    async (c) => {
+      const { ref } = c.req.valid('param');
+      await snapshotFor(c, manager, ref);
+      return c.json(await tracked(() => manager.snapshots.delete(ref)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/snapshots/{ref}/pull',
+      summary: "Copy a host-kept snapshot into the server's own store (verified by sha256)",
+      request: { params: snapshotParam },
+      responses: { 200: json(snapshotSchema, 'the snapshot, with its local copy'), ...snapshotErrors },
+    }),
+    async (c) => {
+      const { ref } = c.req.valid('param');
+      await snapshotFor(c, manager, ref);
+      return c.json(await tracked((signal) => manager.snapshots.pull(ref, { signal })), 200);
+    },
   );
 
   app.openapi(
@@ -128,6 +156,10 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
     async (c) => {
       const { ref } = c.req.valid('param');
       const body = c.req.valid('json');
+      await snapshotFor(c, manager, ref);
+      // In place over a sandbox of another account is as if that sandbox did not exist.
+      if (body.sandbox) visibleSandbox(principalOf(c), await manager.get(body.sandbox), body.sandbox);
+      const account = spendingAccount(principalOf(c), body.account);
       // Checked by core like a create's: the manager was opened confined (repo root, host aliases).
       const inputs = body.inputs ?? {};
       const record = await tracked((signal) =>
@@ -138,7 +170,7 @@ export function registerSnapshotRoutes(app: OpenAPIHono, context: RouteContext):
           ...(body.sandbox ? { sandbox: body.sandbox } : {}),
           ...(body.ttl !== undefined ? { ttl: body.ttl } : {}),
           ...(body.consumer ? { consumer: body.consumer } : {}),
-          ...(body.account ? { account: body.account } : {}),
+          ...(account ? { account } : {}),
           signal,
         }),
       );

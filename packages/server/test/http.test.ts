@@ -15,7 +15,7 @@ import {
 } from '@sand-boxer/core';
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../src/app.js';
-import { isLoopback, loadTokens } from '../src/auth.js';
+import { isLoopback, loadTokens } from '../src/auth/tokens.js';
 import { errorResponse } from '../src/http-errors.js';
 
 test.each([

@@ -63,7 +63,12 @@ export function secretsOf(
   env: Record<string, string | undefined>,
   inputs: Record<string, string> = {},
 ): string[] {
-  const tokens = (env.SANDBOXER_API_TOKENS ?? '').split(/[,\n]/).map((t) => t.trim());
+  const tokens = [
+    ...(env.SANDBOXER_API_TOKENS ?? '').split(/[,\n]/).map((t) => t.trim()),
+    env.SANDBOXER_TOKEN ?? '',
+    // A database URL's password.
+    /^postgres(?:ql)?:\/\/[^:/@]+:([^@]+)@/.exec(env.SANDBOXER_STATE ?? '')?.[1] ?? '',
+  ];
   const secretInputs = Object.entries(inputs)
     .filter(([name]) => /key|token|secret|password/i.test(name))
     .map(([, value]) => value);

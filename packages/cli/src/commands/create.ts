@@ -1,5 +1,5 @@
 import { InputError, type SandboxRecord } from '@sand-boxer/core';
-import { type ContextOptions, openManager } from '../context.js';
+import { type ContextOptions, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
 import { onInterrupt } from '../signals.js';
 
@@ -15,7 +15,7 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
 
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
 export async function create(options: CreateOptions): Promise<void> {
-  const manager = openManager(options);
+  const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
   let record: SandboxRecord;

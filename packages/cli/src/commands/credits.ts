@@ -1,15 +1,18 @@
-import { accountOf, defaultHome, InputError } from '@sand-boxer/core';
-import { type ContextOptions, openManager } from '../context.js';
+import { accountOf, defaultHome, formatBilling, InputError } from '@sand-boxer/core';
+import { type ContextOptions, openService } from '../context.js';
 import { formatTable, type OutputOptions, printJson, printLine } from '../output.js';
 
 type Options = OutputOptions & ContextOptions;
 
 /** `sandboxer credits balance [account]`: one account, or every account in the ledger. */
 export async function balance(account: string | undefined, options: Options): Promise<void> {
-  const { ledger } = openManager(options);
-  const balances = account === undefined ? await ledger.accounts() : [await ledger.balance(account)];
+  const { credits } = await openService(options);
+  const balances = account === undefined ? await credits.accounts() : [await credits.balance(account)];
   if (options.json) return printJson(account === undefined ? balances : balances[0]);
-  if (balances.length === 0) return printLine(`no accounts yet in ${options.home ?? defaultHome()}`);
+  if (balances.length === 0)
+    return printLine(
+      `no accounts yet in ${options.server ?? options.state ?? options.home ?? defaultHome()}`,
+    );
   printLine(
     formatTable(
       ['ACCOUNT', 'BALANCE', 'HELD', 'AVAILABLE'],
@@ -30,9 +33,9 @@ export async function grant(
       `credits grant: <amount> must be a positive number with at most two decimals, got ${JSON.stringify(amountText)}`,
     );
   }
-  const { ledger } = openManager(options);
-  const entry = await ledger.grant(account, amount, options.note);
-  const after = await ledger.balance(account);
+  const { credits } = await openService(options);
+  const entry = await credits.grant(account, amount, options.note);
+  const after = await credits.balance(account);
   if (options.json) return printJson({ entry, balance: after });
   printLine(
     `granted ${amount} credits to "${account}": balance ${after.balance}, available ${after.available}`,
@@ -41,8 +44,8 @@ export async function grant(
 
 /** `sandboxer credits history [account]`: the append-only history, oldest first. */
 export async function history(account: string | undefined, options: Options): Promise<void> {
-  const { ledger } = openManager(options);
-  const entries = await ledger.history(account);
+  const { credits } = await openService(options);
+  const entries = await credits.history(account);
   if (options.json) return printJson(entries);
   if (entries.length === 0) return printLine('no credit history yet');
   const sign = (kind: string) => (kind === 'debit' ? '-' : kind === 'grant' ? '+' : ' ');
@@ -59,6 +62,28 @@ export async function history(account: string | undefined, options: Options): Pr
       ]),
     ),
   );
+}
+
+/**
+ * `sandboxer credits export [--account A] [--since D] --format csv|jsonl`: the ledger for finance
+ * tools, one row per entry (columns: docs/control-plane.md). Over `--server`: admins only.
+ */
+export interface ExportOptions extends Options {
+  account?: string;
+  since?: string;
+  format: string;
+}
+
+export async function exportCredits(options: ExportOptions) {
+  if (options.format !== 'csv' && options.format !== 'jsonl') {
+    throw new InputError(`--format: expected csv or jsonl, got ${JSON.stringify(options.format)}`);
+  }
+  const { credits } = await openService(options);
+  const rows = await credits.billing({
+    ...(options.account ? { account: options.account } : {}),
+    ...(options.since ? { since: options.since } : {}),
+  });
+  process.stdout.write(formatBilling(rows, options.format));
 }
 
 /** The account a consumer pays from, for `--consumer` on estimate/route. */

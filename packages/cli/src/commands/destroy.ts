@@ -1,5 +1,4 @@
-import type { ContextOptions } from '../context.js';
-import { openManager } from '../context.js';
+import { type ContextOptions, openManager, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
 import { adoptRecordFlag, type RecordFlag } from '../record-flags.js';
 
@@ -8,9 +7,10 @@ export async function destroy(
   id: string,
   options: OutputOptions & ContextOptions & RecordFlag,
 ): Promise<void> {
-  const manager = openManager(options);
-  await adoptRecordFlag(manager, id, options);
-  const record = await manager.destroy(id, { progress: progressReporter(options) });
+  // A record from elsewhere is taken over by this machine's manager; the server has its own records.
+  const service = options.record === undefined ? await openService(options) : openManager(options);
+  if (options.record !== undefined) await adoptRecordFlag(openManager(options), id, options);
+  const record = await service.destroy(id, { progress: progressReporter(options) });
   if (options.json) return printJson(record);
   printLine(describeSandbox(record));
 }

@@ -1,4 +1,4 @@
-import { type ContextOptions, openManager } from '../context.js';
+import { type ContextOptions, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine } from '../output.js';
 
 /** `sandboxer extend <id> --ttl <duration>`: the sandbox now expires that long from now. */
@@ -6,7 +6,7 @@ export async function extend(
   id: string,
   options: OutputOptions & ContextOptions & { ttl: string },
 ): Promise<void> {
-  const record = await openManager(options).extend(id, options.ttl);
+  const record = await (await openService(options)).extend(id, options.ttl);
   if (options.json) return printJson(record);
   printLine(describeSandbox(record));
 }

@@ -1,12 +1,14 @@
 import { listRecords } from '@sand-boxer/core/records';
 import type { ContextOptions } from '../context.js';
 import { formatTable, type OutputOptions, printJson, printLine, relativeTime } from '../output.js';
-import { openRecords } from '../records.js';
+import { openRecords, serverOf } from '../records.js';
 
 /** `sandboxer list [--all]`: live sandboxes, or every one the store remembers. */
 export async function list(options: OutputOptions & ContextOptions & { all?: boolean }): Promise<void> {
   // The same answer as manager.list(), without loading the manager (see records.ts).
-  const records = await listRecords(openRecords(options), { all: options.all });
+  const records = options.server
+    ? await (await serverOf(options)).list({ all: options.all })
+    : await listRecords(await openRecords(options), { all: options.all });
   if (options.json) return printJson(records);
   if (records.length === 0) {
     printLine(options.all ? 'no sandboxes' : 'no live sandboxes (`sandboxer list --all` shows ended ones)');

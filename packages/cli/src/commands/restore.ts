@@ -1,5 +1,5 @@
 import type { SandboxRecord } from '@sand-boxer/core';
-import { type ContextOptions, openManager } from '../context.js';
+import { type ContextOptions, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
 import { onInterrupt } from '../signals.js';
 import { parseInputFlags } from './create.js';
@@ -19,7 +19,7 @@ export interface RestoreCliOptions extends OutputOptions, ContextOptions {
  * `--in-place` over the sandbox it was taken from (or `--sandbox`).
  */
 export async function restore(ref: string, options: RestoreCliOptions): Promise<void> {
-  const manager = openManager(options);
+  const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
   let record: SandboxRecord;

@@ -1,4 +1,4 @@
-import { type ContextOptions, openManager } from '../context.js';
+import { type ContextOptions, openService } from '../context.js';
 import { formatTable, type OutputOptions, printJson, printLine } from '../output.js';
 import { parseInputFlags } from './create.js';
 
@@ -14,7 +14,7 @@ export interface RouteOptions extends OutputOptions, ContextOptions {
 
 /** `sandboxer route --profile P [--explain]`: where a create would go, and why, without creating. */
 export async function route(options: RouteOptions): Promise<void> {
-  const decision = await openManager(options).route({
+  const decision = await (await openService(options)).routeReport({
     profile: options.profile,
     inputs: parseInputFlags(options.input),
     host: options.host,
@@ -23,7 +23,7 @@ export async function route(options: RouteOptions): Promise<void> {
     account: options.account,
   });
   if (options.json) return printJson(decision);
-  const chosen = decision.chosen?.report;
+  const { chosen } = decision;
   printLine(
     chosen
       ? `${decision.profile} → ${chosen.extension} on ${chosen.host}${chosen.estimate ? ` (${chosen.estimate.credits} credits from "${decision.account}")` : ''}`
@@ -36,7 +36,7 @@ export async function route(options: RouteOptions): Promise<void> {
     c.host,
     c.pricing,
     c.estimate ? String(c.estimate.credits) : '-',
-    c === chosen ? 'chosen' : c.feasible ? 'feasible' : `rejected: ${c.reasons.join('; ')}`,
+    c.index === chosen?.index ? 'chosen' : c.feasible ? 'feasible' : `rejected: ${c.reasons.join('; ')}`,
   ]);
   printLine();
   printLine(formatTable(['#', 'EXTENSION', 'HOST', 'PRICING', 'ESTIMATE', 'DECISION'], rows));

@@ -5,6 +5,8 @@ export interface ServeOptions extends ContextOptions {
   host: string;
   port: string;
   tokenFile?: string;
+  authFile?: string;
+  reapInterval: string;
   grace: string;
   repoRoot?: string;
   quiet?: boolean;
@@ -16,7 +18,7 @@ export interface ServeOptions extends ContextOptions {
  * in-flight operations get `--grace` seconds to finish, the rest are interrupted (and roll back).
  */
 export async function serve(options: ServeOptions): Promise<void> {
-  const { loadTokens, startServer } = await import('@sand-boxer/server');
+  const { loadAuthFile, loadTokens, oidcVerifier, startServer } = await import('@sand-boxer/server');
   const { defaultHome, InputError } = await import('@sand-boxer/core');
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -36,10 +38,23 @@ export async function serve(options: ServeOptions): Promise<void> {
   const home = options.home ?? defaultHome();
   const stamped = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const log = options.quiet ? undefined : stamped;
+  const reapSeconds = Number(options.reapInterval);
+  if (!Number.isFinite(reapSeconds) || reapSeconds < 1) {
+    throw new InputError(
+      `--reap-interval: expected seconds ≥ 1, got ${JSON.stringify(options.reapInterval)}`,
+    );
+  }
   const tokens = loadTokens(options.tokenFile);
+  const credentials = options.authFile ? loadAuthFile(options.authFile) : undefined;
+  // A client of the server is confined: repos inside the repo root, hosts by hosts-file alias only.
+  // New accounts start with nothing: a team's credits come from an admin's grant.
+  const manager = openManager(options, { baseDir: repoRoot, confined: true }, { initialCredits: 0 });
+  const reaper = manager.reaper({ intervalMs: reapSeconds * 1000, ...(log ? { log } : {}) });
+  reaper.start();
   const server = await startServer({
-    // A client of the server is confined: repos inside the repo root, hosts by hosts-file alias only.
-    manager: openManager(options, { baseDir: repoRoot, confined: true }),
+    manager,
+    ...(credentials ? { credentials } : {}),
+    ...(credentials?.oidc.length ? { verifyOidc: oidcVerifier(credentials.oidc, log) } : {}),
     host: options.host,
     port,
     tokens,
@@ -52,7 +67,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       [repoRoot, '<repo root>'],
     ],
   });
-  if (tokens.length === 0) {
+  if (tokens.length === 0 && !credentials) {
     process.stderr.write(
       'sandboxer: WARNING: no API tokens (--token-file, SANDBOXER_API_TOKENS): any process on this machine may create, destroy and grant credits\n',
     );
@@ -69,6 +84,8 @@ export async function serve(options: ServeOptions): Promise<void> {
         `sandboxer: ${signal}: finishing in-flight work (up to ${grace} s; again to exit at once)\n`,
       );
       const { finished, interrupted } = await server.close(grace * 1000);
+      await reaper.stop();
+      await manager.close();
       process.stderr.write(
         `sandboxer: stopped (${finished} operations finished, ${interrupted} interrupted)\n`,
       );

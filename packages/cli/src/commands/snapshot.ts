@@ -1,5 +1,5 @@
 import type { SnapshotRecord } from '@sand-boxer/core';
-import { type ContextOptions, openManager } from '../context.js';
+import { type ContextOptions, openService } from '../context.js';
 import {
   formatTable,
   type OutputOptions,
@@ -14,7 +14,7 @@ type Options = OutputOptions & ContextOptions;
 
 /** `sandboxer snapshot create <sandbox> [--name N] [--pull]`: a consistent checkpoint of a ready sandbox. */
 export async function snapshotCreate(sandbox: string, options: Options & { name?: string; pull?: boolean }) {
-  const manager = openManager(options);
+  const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
   let record: SnapshotRecord;
@@ -35,7 +35,7 @@ export async function snapshotCreate(sandbox: string, options: Options & { name?
 
 /** `sandboxer snapshot list [--all]`. */
 export async function snapshotList(options: Options & { all?: boolean }) {
-  const records = await openManager(options).snapshots.list({ all: options.all });
+  const records = await (await openService(options)).snapshots.list({ all: options.all });
   if (options.json) return printJson(records);
   if (records.length === 0) {
     printLine(
@@ -59,21 +59,25 @@ export async function snapshotList(options: Options & { all?: boolean }) {
 
 /** `sandboxer snapshot show <snapshot>`: by id or name. */
 export async function snapshotShow(ref: string, options: Options) {
-  const record = await openManager(options).snapshots.get(ref);
+  const record = await (await openService(options)).snapshots.get(ref);
   if (options.json) return printJson(record);
   printLine(describeSnapshot(record));
 }
 
 /** `sandboxer snapshot pull <snapshot>`: copy the artifact into the local store (to restore it anywhere). */
 export async function snapshotPull(ref: string, options: Options) {
-  const record = await openManager(options).snapshots.pull(ref, { progress: progressReporter(options) });
+  const record = await (await openService(options)).snapshots.pull(ref, {
+    progress: progressReporter(options),
+  });
   if (options.json) return printJson(record);
   printLine(describeSnapshot(record));
 }
 
 /** `sandboxer snapshot delete <snapshot>`: removes every copy of the artifact, then the snapshot. */
 export async function snapshotDelete(ref: string, options: Options) {
-  const record = await openManager(options).snapshots.delete(ref, { progress: progressReporter(options) });
+  const record = await (await openService(options)).snapshots.delete(ref, {
+    progress: progressReporter(options),
+  });
   if (options.json) return printJson(record);
   printLine(`snapshot ${record.id} deleted`);
 }

@@ -92,7 +92,7 @@ export async function collectGarbage(context: GcContext, options: GcOptions = {}
         reason,
         action: 'release hold',
       },
-      () => ledger.release(hold.id, `gc: ${reason}`),
+      () => ledger.release(hold, `gc: ${reason}`),
     );
   }
 

@@ -17,7 +17,15 @@ import type { CleanupReport, SandboxHandle } from '../records/handle.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import type { RoutingChoice } from '../routing/resolver.js';
 import { newSandboxId } from '../util/ids.js';
-import { errorOf, HOLD_GRACE_MS, lockKey, minimalHandle, ROUTE_LOCK, throwIfAborted } from './keys.js';
+import {
+  errorOf,
+  HOLD_GRACE_MS,
+  holdOf,
+  lockKey,
+  minimalHandle,
+  ROUTE_LOCK,
+  throwIfAborted,
+} from './keys.js';
 import type { CreatePlan } from './plan.js';
 import { type CreateSteps, type LifecycleDeps, saveRecord } from './types.js';
 
@@ -187,7 +195,7 @@ async function routeAndRecord(
   } catch (error) {
     // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
     // back and leave no `provisioning` record that would count against capacity.
-    if (choice.hold) await deps.ledger.release(choice.hold.id, 'the sandbox record could not be saved');
+    if (choice.hold) await deps.ledger.release(choice.hold, 'the sandbox record could not be saved');
     await deps.store
       .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
       .catch(() => {});
@@ -216,7 +224,8 @@ async function rollback(
     cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
   }
   // A sandbox that never became ready is not charged: its hold goes back in full.
-  if (record.hold) await deps.ledger.release(record.hold, `${step} failed`);
+  const hold = holdOf(record);
+  if (hold) await deps.ledger.release(hold, `${step} failed`);
   return saveRecord(deps, {
     ...record,
     state: 'failed',

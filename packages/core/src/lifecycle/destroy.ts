@@ -6,7 +6,7 @@ import type { MeterActual } from '../records/metering.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import { getRecord } from '../state/lookup.js';
 import { parseSandboxId } from '../util/ids.js';
-import { errorOf, HOLD_GRACE_MS, handleOf, lockKey, throwIfAborted } from './keys.js';
+import { errorOf, HOLD_GRACE_MS, handleOf, holdOf, lockKey, throwIfAborted } from './keys.js';
 import { type DestroySteps, type LifecycleDeps, saveRecord } from './types.js';
 
 /**
@@ -111,6 +111,7 @@ async function settle(
     progress?.(`sandbox ${record.id}: debited ${debit.credits} credits from "${record.account}"`);
     return { ...cost, credits: debit.credits, breakdown: debit.breakdown ?? cost.breakdown };
   }
-  if (record.hold) await deps.ledger.release(record.hold, 'destroyed');
+  const hold = holdOf(record);
+  if (hold) await deps.ledger.release(hold, 'destroyed');
   return cost;
 }

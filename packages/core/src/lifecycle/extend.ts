@@ -3,7 +3,7 @@ import type { SandboxRecord } from '../records/sandbox.js';
 import { getRecord } from '../state/lookup.js';
 import { formatDuration } from '../util/duration.js';
 import { parseSandboxId } from '../util/ids.js';
-import { HOLD_GRACE_MS, lockKey, minimalHandle } from './keys.js';
+import { HOLD_GRACE_MS, holdOf, lockKey, minimalHandle } from './keys.js';
 import { parseTtl } from './plan.js';
 import { type LifecycleDeps, saveRecord } from './types.js';
 
@@ -46,10 +46,11 @@ export async function extendSandbox(
         );
       }
     }
-    const quote = record.hold ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
-    if (record.hold && quote) {
+    const held = holdOf(record);
+    const quote = held ? extension.estimateCost?.(profile, lifeSeconds) : undefined;
+    if (held && quote) {
       const hold = await deps.ledger.replaceHold(
-        record.hold,
+        held,
         quote.credits,
         new Date(expiresAt.getTime() + HOLD_GRACE_MS),
         (b) =>

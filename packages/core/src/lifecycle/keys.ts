@@ -1,5 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { InterruptedError, messageOf, SandboxerError } from '../errors.js';
+import { accountOf } from '../metering/accounts.js';
+import type { HoldRef } from '../metering/ledger.js';
 import type { SandboxHandle } from '../records/handle.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 
@@ -19,6 +21,12 @@ export const HOLD_GRACE_MS = 10 * 60_000;
 /** Enough for an extension to find and remove whatever a half-finished provision made. */
 export function minimalHandle(record: SandboxRecord): SandboxHandle {
   return { sandbox_id: record.id, host: record.host, ...(record.target ? { target: record.target } : {}) };
+}
+
+/** The sandbox's ledger hold, if it has one (records from before accounts pay from the consumer's). */
+export function holdOf(record: SandboxRecord): HoldRef | undefined {
+  if (!record.hold) return undefined;
+  return { id: record.hold, account: record.account ?? accountOf(record.consumer) };
 }
 
 /** The handle to work on: the stored one, else the minimal one. */

@@ -8,6 +8,7 @@ import type {
   SandboxChannel,
 } from '../extensions/contract.js';
 import { collectGarbage } from '../gc/gc.js';
+import { Reaper, type ReaperOptions } from '../gc/reaper.js';
 import type { GcFinding, GcOptions } from '../gc/types.js';
 import { type HostDirectory, localOnly } from '../hosts/directory.js';
 import { handleOf, lockKey } from '../lifecycle/keys.js';
@@ -19,6 +20,7 @@ import {
   planCreate,
   resolveTtl,
 } from '../lifecycle/plan.js';
+import { type BillingQuery, type BillingRow, billingRows } from '../metering/billing-export.js';
 import { CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../records/metering.js';
 import { type Keeper, type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
@@ -27,6 +29,8 @@ import { SnapshotOperations } from '../snapshots/operations.js';
 import { getRecord, listRecords } from '../state/lookup.js';
 import type { StateStore } from '../state/store.js';
 import { parseSandboxId } from '../util/ids.js';
+import { creditsService, estimateReport, routeReport } from './reports.js';
+import type { CreditsService, EstimateReport, RouteReport, SandboxService } from './service.js';
 import type { CreateOptions, DestroyOptions, ManagerOptions } from './types.js';
 
 /**
@@ -35,7 +39,7 @@ import type { CreateOptions, DestroyOptions, ManagerOptions } from './types.js';
  * (lifecycle/plan.ts), and every change of a sandbox goes through the one lifecycle that gc and
  * snapshots use too.
  */
-export class SandboxManager {
+export class SandboxManager implements SandboxService {
   readonly #loadCatalog: () => Promise<Catalog>;
   #catalog: Promise<Catalog> | undefined;
   readonly #store: StateStore;
@@ -120,6 +124,21 @@ export class SandboxManager {
     return this.#lifecycle.deps.router(planning.catalog).explain(plan);
   }
 
+  /** `route` as a report: the candidates and the chosen one, nothing internal (what `--json` prints). */
+  async routeReport(request: CreateRequest): Promise<RouteReport> {
+    return routeReport(await this.route(request));
+  }
+
+  /** `estimate` with what it is for: the profile, its extension and pricing, the TTL priced. */
+  async estimateReport(profileId: string, ttl?: string): Promise<EstimateReport> {
+    return estimateReport(await this.catalog(), profileId, ttl, await this.estimate(profileId, ttl));
+  }
+
+  /** The ledger, as the service interface offers it to every surface. */
+  get credits(): CreditsService {
+    return creditsService(this.#ledger, (query) => this.billing(query));
+  }
+
   /** What a sandbox of this profile would cost for its TTL (or `ttl`), if its extension is metered. */
   async estimate(profileId: string, ttl?: string | number): Promise<MeterQuote | undefined> {
     const profile = (await this.catalog()).profile(profileId);
@@ -135,6 +154,21 @@ export class SandboxManager {
   /** Live sandboxes (provisioning, ready, destroying); with `all`, destroyed and failed ones too. */
   list(options: { all?: boolean } = {}): Promise<SandboxRecord[]> {
     return listRecords(this.#store, options);
+  }
+
+  /** The ledger as billing rows (see metering/billing-export.ts). */
+  async billing(query: BillingQuery = {}): Promise<BillingRow[]> {
+    const [entries, sandboxes, snapshots] = await Promise.all([
+      this.#store.readLedger(query.account),
+      this.#store.listSandboxes(),
+      this.#store.listSnapshots(),
+    ]);
+    return billingRows(entries, sandboxes, snapshots, query);
+  }
+
+  /** Lets go of the state store's connections (a database); the manager is not used after. */
+  async close(): Promise<void> {
+    await this.#store.close?.();
   }
 
   /**
@@ -225,6 +259,11 @@ export class SandboxManager {
    * Reconciles the store with reality (see gc/gc.ts): finishes stuck and expired sandboxes, releases
    * orphaned holds, and removes what hosts hold that is expired or known to be gone.
    */
+  /** The background finisher of sandboxes a dead process left in flight (serve runs one). */
+  reaper(options: ReaperOptions = {}): Reaper {
+    return new Reaper(this.#lifecycle, options);
+  }
+
   gc(options: GcOptions = {}): Promise<GcFinding[]> {
     return collectGarbage({ lifecycle: this.#lifecycle, hosts: this.#hosts }, options);
   }

@@ -20,7 +20,11 @@ export interface LedgerOptions {
   initialCredits?: number;
 }
 
-const LOCK = 'ledger';
+/** A hold as its sandbox record knows it: the entry's id and the account it reserves from. */
+export interface HoldRef {
+  id: string;
+  account: string;
+}
 
 /**
  * The credits ledger: an append-only history in the state store. Every check-and-append runs under
@@ -38,7 +42,7 @@ export class CreditsLedger {
   }
 
   async balance(account: string): Promise<AccountBalance> {
-    return summarize(await this.#store.readLedger(), account, this.#now(), this.#initialCredits);
+    return summarize(await this.#store.readLedger(account), account, this.#now(), this.#initialCredits);
   }
 
   /** Every account that appears in the history, with its balance. */
@@ -48,9 +52,8 @@ export class CreditsLedger {
     return names.map((name) => summarize(entries, name, this.#now(), 0));
   }
 
-  async history(account?: string): Promise<LedgerEntry[]> {
-    const entries = await this.#store.readLedger();
-    return account === undefined ? entries : entries.filter((e) => e.account === account);
+  history(account?: string): Promise<LedgerEntry[]> {
+    return this.#store.readLedger(account);
   }
 
   async grant(account: string, credits: number, note?: string): Promise<LedgerEntry> {
@@ -73,16 +76,14 @@ export class CreditsLedger {
         field: 'note',
       });
     }
-    return this.#store.withLock(LOCK, async () => {
-      const entries = await this.#withInitialGrant(account);
+    return this.#store.ledgerTransaction(account, (entries) => {
       const entry = this.#entry({
         account,
         kind: 'grant',
         credits: fromCents(cents),
         ...(note ? { note } : {}),
       });
-      await this.#store.appendLedger([...entries, entry]);
-      return entry;
+      return { append: [...this.#initialGrant(account, entries), entry], result: entry };
     });
   }
 
@@ -90,17 +91,16 @@ export class CreditsLedger {
    * Reserves `credits` for a sandbox, or refuses with InsufficientCreditsError; `describe` words the
    * refusal (the caller knows the profile and its cheaper alternatives).
    */
-  async hold(
+  hold(
     account: string,
     credits: number,
     sandbox: string,
     expiresAt: Date,
     describe: (balance: AccountBalance) => string,
   ): Promise<LedgerEntry> {
-    return this.#store.withLock(LOCK, async () => {
-      const pending = await this.#withInitialGrant(account);
-      const all = [...(await this.#store.readLedger()), ...pending];
-      const balance = summarize(all, account, this.#now(), 0);
+    return this.#store.ledgerTransaction(account, (entries) => {
+      const pending = this.#initialGrant(account, entries);
+      const balance = summarize([...entries, ...pending], account, this.#now(), 0);
       if (toCents(balance.available) < toCents(credits)) {
         throw new InsufficientCreditsError(describe(balance), {
           account,
@@ -117,8 +117,7 @@ export class CreditsLedger {
         sandbox,
         expires_at: expiresAt.toISOString(),
       });
-      await this.#store.appendLedger([...pending, entry]);
-      return entry;
+      return { append: [...pending, entry], result: entry };
     });
   }
 
@@ -126,18 +125,17 @@ export class CreditsLedger {
    * Swaps a sandbox's hold for a new one of `credits` (e.g. when its TTL is extended), atomically:
    * the old hold counts as available for the new one; if the new one does not fit, nothing changes.
    */
-  async replaceHold(
-    oldHoldId: string,
+  replaceHold(
+    old: HoldRef,
     credits: number,
     expiresAt: Date,
     describe: (balance: AccountBalance) => string,
   ): Promise<LedgerEntry> {
-    return this.#store.withLock(LOCK, async () => {
-      const entries = await this.#store.readLedger();
-      const old = entries.find((e) => e.id === oldHoldId && e.kind === 'hold');
-      if (!old) throw new InputError(`no hold ${oldHoldId} in the ledger`);
+    return this.#store.ledgerTransaction(old.account, (entries) => {
+      const held = entries.find((e) => e.id === old.id && e.kind === 'hold');
+      if (!held) throw new InputError(`no hold ${old.id} of account "${old.account}" in the ledger`);
       const balance = summarize(entries, old.account, this.#now(), 0);
-      const stillHeld = balance.holds.some((h) => h.id === oldHoldId) ? toCents(old.credits) : 0;
+      const stillHeld = balance.holds.some((h) => h.id === old.id) ? toCents(held.credits) : 0;
       if (toCents(balance.available) + stillHeld < toCents(credits)) {
         throw new InsufficientCreditsError(describe(balance), {
           account: old.account,
@@ -151,19 +149,18 @@ export class CreditsLedger {
         account: old.account,
         kind: 'hold',
         credits,
-        ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+        ...(held.sandbox ? { sandbox: held.sandbox } : {}),
         expires_at: expiresAt.toISOString(),
       });
       const release = this.#entry({
         account: old.account,
         kind: 'release',
-        credits: old.credits,
-        hold: old.id,
-        ...(old.sandbox ? { sandbox: old.sandbox } : {}),
+        credits: held.credits,
+        hold: held.id,
+        ...(held.sandbox ? { sandbox: held.sandbox } : {}),
         note: 'replaced (TTL extended)',
       });
-      await this.#store.appendLedger([release, hold]);
-      return hold;
+      return { append: [release, hold], result: hold };
     });
   }
 
@@ -175,21 +172,21 @@ export class CreditsLedger {
   }
 
   /** Gives a hold back; releasing twice (or a hold that does not exist) does nothing. */
-  async release(holdId: string, note?: string): Promise<void> {
-    await this.#store.withLock(LOCK, async () => {
-      const entries = await this.#store.readLedger();
-      const hold = entries.find((e) => e.id === holdId && e.kind === 'hold');
-      if (!hold || entries.some((e) => e.kind === 'release' && e.hold === holdId)) return;
-      await this.#store.appendLedger([
-        this.#entry({
-          account: hold.account,
-          kind: 'release',
-          credits: hold.credits,
-          hold: holdId,
-          ...(hold.sandbox ? { sandbox: hold.sandbox } : {}),
-          ...(note ? { note } : {}),
-        }),
-      ]);
+  async release(hold: HoldRef, note?: string): Promise<void> {
+    await this.#store.ledgerTransaction(hold.account, (entries) => {
+      const held = entries.find((e) => e.id === hold.id && e.kind === 'hold');
+      if (!held || entries.some((e) => e.kind === 'release' && e.hold === hold.id)) {
+        return { append: [], result: undefined };
+      }
+      const release = this.#entry({
+        account: held.account,
+        kind: 'release',
+        credits: held.credits,
+        hold: held.id,
+        ...(held.sandbox ? { sandbox: held.sandbox } : {}),
+        ...(note ? { note } : {}),
+      });
+      return { append: [release], result: undefined };
     });
   }
 
@@ -197,18 +194,17 @@ export class CreditsLedger {
    * Charges what a sandbox cost and releases its hold, once: a second call for the same sandbox
    * (destroy twice, a retry after a crash) returns the first debit and charges nothing.
    */
-  async settle(
+  settle(
     account: string,
     sandbox: string,
     credits: number,
     holdId: string | undefined,
     breakdown: Record<string, number> = {},
   ): Promise<LedgerEntry> {
-    return this.#store.withLock(LOCK, async () => {
-      const entries = await this.#store.readLedger();
+    return this.#store.ledgerTransaction(account, (entries) => {
       const existing = entries.find((e) => e.kind === 'debit' && e.sandbox === sandbox);
-      if (existing) return existing;
-      const initial = await this.#withInitialGrant(account);
+      if (existing) return { append: [], result: existing };
+      const initial = this.#initialGrant(account, entries);
       const hold = holdId ? entries.find((e) => e.id === holdId && e.kind === 'hold') : undefined;
       // Never more than the hold reserved (a sandbox that outlived its TTL is not billed past it),
       // nor than the balance has: a balance never goes below zero by our own doing.
@@ -237,16 +233,13 @@ export class CreditsLedger {
             ]
           : [];
       // Release first, then debit: replayed line by line, `available` never dips below zero.
-      await this.#store.appendLedger([...initial, ...release, debit]);
-      return debit;
+      return { append: [...initial, ...release, debit], result: debit };
     });
   }
 
-  /** The initial grant for an account never seen before (to append in the same locked write). */
-  async #withInitialGrant(account: string): Promise<LedgerEntry[]> {
-    if (this.#initialCredits <= 0) return [];
-    const entries = await this.#store.readLedger();
-    if (entries.some((e) => e.account === account)) return [];
+  /** The initial grant for an account never seen before (to append in the same transaction). */
+  #initialGrant(account: string, entries: LedgerEntry[]): LedgerEntry[] {
+    if (this.#initialCredits <= 0 || entries.length > 0) return [];
     return [this.#entry({ account, kind: 'grant', credits: this.#initialCredits, note: 'initial grant' })];
   }
 

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import type { z } from 'zod';
@@ -12,11 +11,15 @@ import { type SnapshotRecord, snapshotRecordSchema } from '../records/snapshot.j
 import { isSandboxId } from '../util/ids.js';
 import { isSnapshotId } from '../util/snapshot-ids.js';
 import { defaultHome } from './home.js';
+import { LockQueue } from './lock-queue.js';
 import { byCreation, parseRecordFile, recordText, SANDBOX_FILE } from './record-files.js';
-import type { LockOptions, StateStore } from './store.js';
+import type { LedgerChange, LockOptions, StateStore } from './store.js';
 
 /** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
 const TORN_LINE_MAX = 64 * 1024;
+
+/** Held around every change of `ledger.jsonl`. */
+const LEDGER_LOCK = 'ledger';
 
 /** A lock whose holder stopped refreshing it (crashed, killed) is taken over after this long. */
 const STALE_LOCK_MS = 10_000;
@@ -122,7 +125,33 @@ export class FileStateStore implements StateStore {
    * Any other line that does not read as an entry means the history cannot be trusted: STATE_CORRUPT,
    * naming the file and the line, rather than a balance computed without it.
    */
-  async readLedger(): Promise<LedgerEntry[]> {
+  async readLedger(account?: string): Promise<LedgerEntry[]> {
+    const entries = await this.#readLedgerFile();
+    return account === undefined ? entries : entries.filter((e) => e.account === account);
+  }
+
+  /** One file holds every account's history: a transaction on any account takes the ledger lock. */
+  ledgerTransaction<T>(
+    account: string,
+    fn: (entries: LedgerEntry[]) => LedgerChange<T> | Promise<LedgerChange<T>>,
+  ): Promise<T> {
+    return this.withLock(LEDGER_LOCK, async () => {
+      const { append, result } = await fn(await this.readLedger(account));
+      if (append.length > 0) await this.#appendLedger(append);
+      return result;
+    });
+  }
+
+  importLedger(entries: LedgerEntry[]): Promise<number> {
+    return this.withLock(LEDGER_LOCK, async () => {
+      const known = new Set((await this.#readLedgerFile()).map((e) => e.id));
+      const fresh = entries.filter((e) => !known.has(e.id));
+      if (fresh.length > 0) await this.#appendLedger(fresh);
+      return fresh.length;
+    });
+  }
+
+  async #readLedgerFile(): Promise<LedgerEntry[]> {
     let text: string;
     try {
       text = await readFile(this.#ledgerFile, 'utf8');
@@ -148,7 +177,7 @@ export class FileStateStore implements StateStore {
   }
 
   /** Appends entries (the caller holds the ledger lock), first cutting off a torn last line. */
-  async appendLedger(entries: LedgerEntry[]): Promise<void> {
+  async #appendLedger(entries: LedgerEntry[]): Promise<void> {
     const handle = await open(this.#ledgerFile, 'a+', 0o600);
     try {
       const { size } = await handle.stat();
@@ -173,35 +202,10 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  /**
-   * Callers in this process queue here first, so only one of them at a time polls the file lock:
-   * a busy server does not pay proper-lockfile's retry interval for contention with itself.
-   */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new LockQueue();
 
-  async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    const previous = (this.#queues.get(key) ?? Promise.resolve()).catch(() => {});
-    // The queue is only an optimisation (the file lock is what excludes): a caller with a deadline
-    // stops waiting for it when the deadline passes, as it would for the file lock.
-    const turn =
-      options.waitMs === undefined
-        ? previous
-        : Promise.race([
-            previous,
-            sleep(options.waitMs, undefined, { ref: false }).then(() => {
-              throw new StateConflictError(
-                `another operation in this process is working on ${key} (waited ${Math.round((options.waitMs ?? 0) / 1000)} s); try again when it is done`,
-                { lock: key },
-              );
-            }),
-          ]);
-    const mine = turn.then(() => this.#withFileLock(key, fn, options));
-    this.#queues.set(key, mine);
-    try {
-      return await mine;
-    } finally {
-      if (this.#queues.get(key) === mine) this.#queues.delete(key);
-    }
+  withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    return this.#queue.run(key, options.waitMs, () => this.#withFileLock(key, fn, options));
   }
 
   async #withFileLock<T>(key: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {

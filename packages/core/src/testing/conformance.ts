@@ -15,6 +15,8 @@ import { newSandboxId } from '../util/ids.js';
  * It needs vitest (a peer dependency of this entry only).
  */
 
+export { describeStateStoreConformance, type StateStoreTarget } from './state-conformance.js';
+
 /** What a conformance run needs to know about one extension under test. */
 export interface ConformanceTarget {
   extension: () => Promise<SandboxExtension> | SandboxExtension;

@@ -168,9 +168,9 @@ describe('release', () => {
     const { ledger } = newLedger();
     await ledger.grant('acct', 3);
     const hold = await ledger.hold('acct', 2, 'sbx', LATER, refusal);
-    await ledger.release(hold.id, 'rolled back');
-    await ledger.release(hold.id, 'again');
-    await ledger.release('no-such-hold');
+    await ledger.release(hold, 'rolled back');
+    await ledger.release(hold, 'again');
+    await ledger.release({ id: 'no-such-hold', account: 'acct' });
     const releases = (await ledger.history()).filter((e) => e.kind === 'release');
     expect(releases).toMatchObject([{ hold: hold.id, credits: 2, sandbox: 'sbx', note: 'rolled back' }]);
     expect(await ledger.balance('acct')).toMatchObject({ balance: 3, held: 0, available: 3 });
@@ -188,7 +188,7 @@ describe('settle', () => {
 
     const second = await ledger.settle('acct', 'sbx', 9, hold.id);
     expect(second).toEqual(first);
-    await ledger.release(hold.id);
+    await ledger.release(hold);
     expect(await ledger.history()).toEqual(afterFirst);
     expect(afterFirst.filter((e) => e.kind === 'release' && e.hold === hold.id)).toHaveLength(1);
     expect(await ledger.balance('acct')).toMatchObject({ balance: 7.5, held: 0, available: 7.5 });
@@ -198,7 +198,7 @@ describe('settle', () => {
     const { ledger } = newLedger();
     await ledger.grant('acct', 10);
     const hold = await ledger.hold('acct', 4, 'sbx', LATER, refusal);
-    await ledger.release(hold.id);
+    await ledger.release(hold);
     await ledger.settle('acct', 'sbx', 1, hold.id);
     const history = await ledger.history();
     expect(history.filter((e) => e.kind === 'release')).toHaveLength(1);
@@ -300,7 +300,7 @@ describe('history sums to balance', () => {
     await ledger.hold('a', 0.99, 's3', soon, refusal);
     await ledger.hold('b', 7.77, 'sb', LATER, refusal);
     await ledger.settle('a', 's1', 3.33, h1.id);
-    await ledger.release(h2.id);
+    await ledger.release(h2);
     await ledger.settle('a', 's1', 3.33, h1.id);
     await ledger.settle('a', 's2', 0.07, h2.id);
     clock = new Date(clock.getTime() + 60_000);
