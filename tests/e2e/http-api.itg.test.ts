@@ -213,17 +213,18 @@ describe('the HTTP API on the embedded backend', () => {
     expect(response.json.message).toMatch(message);
   });
 
-  test('a destroy while the create is still running is a 409, and the create finishes', async () => {
+  test('a destroy while the create is still running stops it: rolled back, nothing left', async () => {
     const created = await call('POST', '/v1/sandboxes', {
       profile: 'compose-e2e',
       inputs: { repo: join(fixtures, 'compose-http') },
     });
     expect(created.status).toBe(202);
     const early = await call('DELETE', `/v1/sandboxes/${created.json.id}`);
-    expect(early.status).toBe(409);
-    expect(early.json.code).toBe('STATE_CONFLICT');
-    await pollUntil(created.json.id, ['ready']);
-    expect((await call('DELETE', `/v1/sandboxes/${created.json.id}`)).json.state).toBe('destroyed');
+    expect(early.status).toBe(200);
+    expect(early.json.state).toMatch(/^(failed|destroyed)$/);
+    // The create was interrupted (its record says so), then the destroy found it rolled back.
+    expect(early.json.error).toMatchObject({ code: 'INTERRUPTED' });
+    expect(early.json.operation).toMatchObject({ kind: 'destroy', status: 'succeeded' });
     expect(projectResources(created.json.id)).toEqual([]);
   });
 
