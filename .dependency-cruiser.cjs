@@ -27,7 +27,7 @@ const PACKAGES = {
       'cli-options\\.ts',
     ],
     ['commands/'],
-    ['cli\\.ts', 'cli-reach\\.ts', 'cli-snapshots\\.ts'],
+    ['cli\\.ts', 'cli-reach\\.ts', 'cli-snapshots\\.ts', 'cli-admin\\.ts'],
     ['index\\.ts'],
   ],
   'packages/server/src/': [

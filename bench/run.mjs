@@ -5,6 +5,7 @@
 //   compose-vs-baseline  ext.compose-ssh against a hand-rolled `make e2e` on the real testbed (issue 9)
 //   forwarder            the keeper of `forward --detach`: memory and latency against OpenSSH's -L (issue 16)
 //   control-plane        creates/s through serve on PostgreSQL (1 and 2 replicas) vs the file store (issue 17)
+//   placement            routing to a pool of 50 hosts with 2,000 records vs to one named host (issue 18)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
 import { controlPlane } from './lib/control-plane.mjs';
 import { forwarder } from './lib/forwarder.mjs';
 import { runLoad } from './lib/http-load.mjs';
+import { placement } from './lib/placement.mjs';
 import { startServe } from './lib/serve.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -55,7 +57,7 @@ async function httpLoad() {
 }
 
 // Knobs of `node bench/run.mjs` (turbo never runs it, so they are not turbo task inputs).
-const { BENCH_ONLY: only, BENCH_RUNS, BENCH_PARTS } = process.env;
+const { BENCH_ONLY: only, BENCH_RUNS, BENCH_PARTS, BENCH_PLACEMENT_RECORDS } = process.env;
 const benchmarks = {
   'http-load': httpLoad,
   'compose-vs-baseline': () =>
@@ -66,6 +68,7 @@ const benchmarks = {
     }),
   forwarder: () => forwarder({ results }),
   'control-plane': () => controlPlane({ results }),
+  placement: () => placement({ results, records: Number(BENCH_PLACEMENT_RECORDS || 2000) }),
 };
 
 if (only && !(only in benchmarks)) {

@@ -173,7 +173,7 @@ describe('the action with compose-ssh on the real testbed', () => {
     [
       'unreachable host',
       () => composeInputs('compose-http', { host: '127.0.0.9' }),
-      /::error::sandbox [a-z0-9]{12}: provision failed: cannot reach 127\.0\.0\.9:2222 after 10 s: connection refused/,
+      /::error::sandbox [a-z0-9]{12}: provision failed: cannot reach 127\.0\.0\.9:2222: connection refused/,
     ],
     [
       'compose up fails',

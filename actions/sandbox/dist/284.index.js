@@ -25,6 +25,8 @@ var inputs = __webpack_require__(9309);
 var channel = __webpack_require__(5126);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/expiry-switch.js
 var expiry_switch = __webpack_require__(3359);
+// EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/host-resources.js
+var host_resources = __webpack_require__(1115);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/host-scan.js
 var host_scan = __webpack_require__(325);
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/builtin/remote-workspace/ssh-access.js
@@ -886,6 +888,7 @@ function isMap(value) {
 
 
 
+
 /** Connects, and works out everything that names this sandbox's stack on the host. */
 async function prepareStack(settings, request) {
     const { sandboxId, progress } = request;
@@ -896,6 +899,7 @@ async function prepareStack(settings, request) {
     const session = await settings.access.open(host.ssh);
     try {
         const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        await (0,host_resources/* checkFloors */.sz)(session, host, base);
         const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId);
         const project = {
             runtime,
@@ -1218,6 +1222,7 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
 
 
 
+
 const configSchema = schemas/* object */.Ikc({
     compose_command: schemas/* string */.YjP().default('docker compose'),
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
@@ -1330,6 +1335,11 @@ class ComposeSshExtension {
             });
             return answer.trim() === 'moved';
         });
+    }
+    /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
+    async probeHost(target) {
+        const host = (0,ssh_access/* remoteHostOf */._s)(target, this.id);
+        return this.#access.with(host.ssh, async (session) => (0,host_resources/* probeResources */.yV)(session, await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir')));
     }
     /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
     async findSandboxes(target) {

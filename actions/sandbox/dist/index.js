@@ -52187,7 +52187,13 @@ const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
     hold: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
     /** Routing candidates tried before the chosen one, with why each was skipped. */
-    routing: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({ extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), reasons: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()) }))
+    routing: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
+        extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+        host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+        /** The pool the host belongs to, when the request named a pool. */
+        pool: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+        reasons: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()),
+    }))
         .optional(),
     /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
     cost: _metering_js__WEBPACK_IMPORTED_MODULE_1__/* .meterActualSchema */ .T.optional(),
@@ -52812,7 +52818,7 @@ function connectFailure(error, target, timeoutMs) {
     const code = error.code;
     const message = (0,errors/* messageOf */.bD)(error);
     if (code === 'ECONNREFUSED')
-        return `cannot reach ${where} after ${seconds} s: connection refused`;
+        return `cannot reach ${where}: connection refused (is sshd running on that port?)`;
     if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
         return `cannot reach ${where}: no route to host`;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
@@ -54005,6 +54011,61 @@ async function sha256File(path) {
 
 /***/ }),
 
+/***/ 1247:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Fz: () => (/* binding */ sizeSchema),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export parseSizeBytes */
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8149);
+
+const UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+/**
+ * A size such as `512k`, `2g`, `1.5G`, `10GB` or `10GiB` (binary units throughout), or a bare number of
+ * bytes; undefined for anything else, so callers word the error for their own context.
+ */
+function parseSizeBytes(text) {
+    if (typeof text === 'number')
+        return Number.isFinite(text) && text > 0 ? Math.round(text) : undefined;
+    const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    const bytes = Math.round(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1));
+    return bytes > 0 ? bytes : undefined;
+}
+/** `2.0 GiB`, `512 MiB`, `120 KiB`, `10 B`. */
+function formatBytes(bytes) {
+    for (const [unit, size] of [
+        ['TiB', 1024 ** 4],
+        ['GiB', 1024 ** 3],
+        ['MiB', 1024 ** 2],
+        ['KiB', 1024],
+    ]) {
+        if (bytes >= size)
+            return `${(bytes / size).toFixed(1)} ${unit}`;
+    }
+    return `${bytes} B`;
+}
+/** A zod schema for sizes in declarations; the parsed value is bytes. */
+const sizeSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig()]).transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined) {
+        ctx.addIssue({
+            code: 'custom',
+            message: `expected a size like "512m", "2g" or "10GiB", got ${JSON.stringify(value)}`,
+        });
+        return zod__WEBPACK_IMPORTED_MODULE_1__/* .NEVER */ .tm;
+    }
+    return bytes;
+});
+//# sourceMappingURL=size.js.map
+
+/***/ }),
+
 /***/ 7449:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -54527,9 +54588,9 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(312), __nccwpck_require__.e(284)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9284))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(284)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9284))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
-    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(312), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
+    'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };
 const builtinHandlerNames = () => Object.keys(builtinHandlers).sort();
 //# sourceMappingURL=index.js.map
@@ -54753,7 +54814,11 @@ function checkBuiltinHandler({ declaration, source }) {
 //# sourceMappingURL=catalog.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __nccwpck_require__(429);
+// EXTERNAL MODULE: ../../packages/core/dist/util/size.js
+var size = __nccwpck_require__(1247);
 ;// CONCATENATED MODULE: ../../packages/core/dist/declarations/hosts-schema.js
+
+
 
 
 /** One host in `.sandboxer/hosts.yaml` (or `$SANDBOXER_HOSTS`). Paths may start with `~/`. */
@@ -54772,12 +54837,37 @@ const hostEntrySchema = src_schemas/* strictObject */.rej({
     base_dir: src_schemas/* string */.YjP().min(1).optional(),
     /** At most this many live sandboxes at once on this host. */
     capacity: src_schemas/* number */.aig().int().positive().optional(),
+    /** A create on this host first checks it has this much free disk under its base dir (`2g`). */
+    min_free_disk: size/* sizeSchema */.Fz.optional(),
+    /** … and this much available memory (`512m`). */
+    min_free_memory: size/* sizeSchema */.Fz.optional(),
     labels: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1)).default([]),
 });
+const PLACEMENTS = ['least-loaded', 'spread', 'pack'];
+/**
+ * A pool: hosts that act as one big host, named wherever an alias is accepted. Members are listed,
+ * or are every host with one of the labels.
+ */
+const poolEntrySchema = src_schemas/* strictObject */.rej({
+    hosts: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1)).min(1).optional(),
+    labels: src_schemas/* array */.YOg(src_schemas/* string */.YjP().min(1)).min(1).optional(),
+    /**
+     * least-loaded: the host with the lowest share of its capacity in use; spread: the one with the
+     * fewest live sandboxes; pack: the fullest one that still has room (keeps others free).
+     */
+    placement: src_schemas/* enum */.k5n(PLACEMENTS).default('least-loaded'),
+    /** How long a host that failed a create is skipped before it is tried (probed) again. */
+    cooldown: durationSchema.default(60),
+})
+    .refine((p) => (p.hosts === undefined) !== (p.labels === undefined), {
+    message: 'give exactly one of hosts (aliases) and labels',
+});
+const aliasSchema = src_schemas/* string */.YjP().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected an alias like "docker-1"');
 const hostsFileSchema = src_schemas/* strictObject */.rej({
-    /** The host used when `--host` is not given. */
+    /** The host (or pool) used when `--host` is not given. */
     default: src_schemas/* string */.YjP().optional(),
-    hosts: src_schemas/* record */.g1P(src_schemas/* string */.YjP().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'expected an alias like "docker-1"'), hostEntrySchema),
+    hosts: src_schemas/* record */.g1P(aliasSchema, hostEntrySchema),
+    pools: src_schemas/* record */.g1P(aliasSchema, poolEntrySchema).default({}),
 });
 //# sourceMappingURL=hosts-schema.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/extensions/inputs.js
@@ -55005,10 +55095,56 @@ async function loadHostsFile(path, cwd = process.cwd()) {
     const display = (0,external_node_path_.relative)(cwd, path) || path;
     const source = await readDeclarationFile('profile', path, display.startsWith('..') ? path : display, (0,external_node_path_.dirname)(path));
     const parsed = parseDeclaration(source, hostsFileSchema);
-    if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
-        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`);
+    checkPools(source.displayPath, parsed);
+    if (parsed.default !== undefined &&
+        !Object.hasOwn(parsed.hosts, parsed.default) &&
+        !Object.hasOwn(parsed.pools, parsed.default)) {
+        throw new dist_errors/* ConfigError */.xL(`${source.displayPath}: default: "${parsed.default}" is not one of the hosts or pools (${[...Object.keys(parsed.hosts), ...Object.keys(parsed.pools)].join(', ')})`, { field: 'default' });
     }
     return { ...parsed, path };
+}
+/** Pools name existing hosts (or labels some host has), and no pool takes a host's alias. */
+function checkPools(display, file) {
+    for (const [name, pool] of Object.entries(file.pools)) {
+        if (Object.hasOwn(file.hosts, name)) {
+            throw new dist_errors/* ConfigError */.xL(`${display}: pools.${name}: a host has that alias already; give the pool another name`, {
+                field: `pools.${name}`,
+            });
+        }
+        const unknown = (pool.hosts ?? []).filter((alias) => !Object.hasOwn(file.hosts, alias));
+        if (unknown.length > 0) {
+            throw new dist_errors/* ConfigError */.xL(`${display}: pools.${name}.hosts: ${unknown.map((a) => `"${a}"`).join(', ')} not among the hosts (${Object.keys(file.hosts).join(', ')})`, { field: `pools.${name}.hosts` });
+        }
+        if (pool.labels && poolMembers(file, pool).length === 0) {
+            throw new dist_errors/* ConfigError */.xL(`${display}: pools.${name}.labels: no host has any of ${pool.labels.join(', ')}`, {
+                field: `pools.${name}.labels`,
+            });
+        }
+    }
+}
+/** The aliases of a pool's hosts, in the file's order. */
+function poolMembers(file, pool) {
+    if (pool.hosts)
+        return pool.hosts;
+    return Object.entries(file.hosts)
+        .filter(([, host]) => host.labels.some((l) => pool.labels?.includes(l)))
+        .map(([alias]) => alias);
+}
+/** The pool `name` names (or, for undefined, the default when that is a pool); undefined if it is none. */
+function resolvePool(name, hostsFile, flags = {}, cwd = process.cwd()) {
+    const chosen = name ?? hostsFile?.default;
+    if (chosen === undefined || !hostsFile || !Object.hasOwn(hostsFile.pools, chosen))
+        return undefined;
+    const pool = hostsFile.pools[chosen];
+    return {
+        name: chosen,
+        placement: pool.placement,
+        cooldownSeconds: pool.cooldown,
+        members: poolMembers(hostsFile, pool).map((alias) => ({
+            ...fromEntry(alias, hostsFile.hosts[alias], (0,external_node_path_.dirname)(hostsFile.path), flags, cwd),
+            pool: chosen,
+        })),
+    };
 }
 /**
  * Turns a request's host into a RemoteHost: an alias from the hosts file, or `user@address[:port]`
@@ -55025,7 +55161,9 @@ function resolveRemoteHost(name, hostsFile, flags = {}, cwd = process.cwd()) {
         return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags, cwd);
     if (!chosen.includes('@')) {
         const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
-        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+        const pools = hostsFile ? Object.keys(hostsFile.pools) : [];
+        const listed = pools.length > 0 ? `${known}; pools: ${pools.join(', ')}` : known;
+        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${listed}) and not user@address[:port]`, {
             field: 'host',
             host: chosen,
         });
@@ -55070,6 +55208,8 @@ function fromEntry(alias, entry, baseDir, flags, cwd) {
         labels: entry.labels,
         ...(entry.base_dir ? { base_dir: entry.base_dir } : {}),
         ...(entry.capacity ? { capacity: entry.capacity } : {}),
+        ...(entry.min_free_disk ? { min_free_disk: entry.min_free_disk } : {}),
+        ...(entry.min_free_memory ? { min_free_memory: entry.min_free_memory } : {}),
     };
 }
 function sshFlags(flags, cwd) {
@@ -55102,6 +55242,12 @@ const localOnly = {
     async aliases() {
         return [];
     },
+    async pool() {
+        return undefined;
+    },
+    async pools() {
+        return [];
+    },
 };
 /**
  * The hosts of a hosts file (read when first needed, then kept), and inline `user@address[:port]`
@@ -55127,6 +55273,14 @@ function hostsFromFile(path, flags, cwd) {
         },
         async aliases() {
             return Object.keys((await load())?.hosts ?? {});
+        },
+        async pool(name) {
+            if (name === 'local')
+                return undefined;
+            return resolvePool(name, await load(), flags, cwd);
+        },
+        async pools() {
+            return Object.keys((await load())?.pools ?? {});
         },
     };
 }
@@ -55539,6 +55693,40 @@ async function listRecords(source, options = {}) {
     return options.all ? records : records.filter((r) => sandbox_states/* LIVE_STATES */._.has(r.state));
 }
 //# sourceMappingURL=lookup.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/status.js
+/** Reading and changing what the state store remembers about hosts (drained, resting, probed). */
+/** Changes one host's status under its lock, from what is there (or a blank one). */
+function updateHostStatus(store, host, now, change) {
+    return store.withLock(`host-${host}`, async () => {
+        const current = (await store.getHostStatus(host)) ?? {
+            host,
+            drained: false,
+            updated_at: now.toISOString(),
+        };
+        const next = { ...change(current), host, updated_at: now.toISOString() };
+        await store.putHostStatus(next);
+        return next;
+    });
+}
+/** True while a host rests after a failed create (its cool-down has not run out). */
+function isResting(status, now) {
+    return status?.unhealthy_until !== undefined && Date.parse(status.unhealthy_until) > now.getTime();
+}
+/** A host failed a create for a host-level reason: it rests for `cooldownSeconds`. */
+function markUnhealthy(store, host, reason, cooldownSeconds, now) {
+    return updateHostStatus(store, host, now, (current) => ({
+        ...current,
+        unhealthy_until: new Date(now.getTime() + cooldownSeconds * 1000).toISOString(),
+        last_error: { at: now.toISOString(), message: reason },
+    }));
+}
+function setDrained(store, host, drained, now) {
+    return updateHostStatus(store, host, now, (current) => {
+        const { drained_at: _, ...rest } = current;
+        return drained ? { ...rest, drained: true, drained_at: now.toISOString() } : { ...rest, drained: false };
+    });
+}
+//# sourceMappingURL=status.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/reach/targets.js
 
 /** `address:port` (IPv4 or a name; IPv6 in brackets) as stored in a record's endpoints. */
@@ -55680,6 +55868,45 @@ function httpStatus(stream, host, path) {
     });
 }
 //# sourceMappingURL=checks.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/host-failures.js
+
+/**
+ * Whether a failed create failed because of the host rather than the user's stack: then it is rolled
+ * back there and tried on the pool's next host. Host-level: the host cannot be reached or refuses
+ * the key, its Docker engine does not answer, its disk is full, its compose runtime is missing, or
+ * it is below a floor (min_free_disk / min_free_memory). Not host-level, so never retried elsewhere:
+ * a host key that does not match (that stops everything: someone may be in the middle), and anything
+ * the stack does (a compose file error, a service that exits, a readiness timeout).
+ */
+function hostLevelFailure(error) {
+    for (let e = error; e !== undefined && e !== null; e = e.cause) {
+        const message = (0,dist_errors/* messageOf */.bD)(e);
+        const floor = e.details?.host_level;
+        if (typeof floor === 'string')
+            return message;
+        if (e instanceof dist_errors/* SshError */.DZ && e.phase === 'connect') {
+            if (/host key|fingerprint/i.test(message))
+                return undefined;
+            if (/passphrase|not a usable private key|no SSH key/i.test(message))
+                return undefined;
+            return message;
+        }
+        if (/Cannot connect to the Docker daemon|Is the docker daemon running|docker\.sock: connect|error during connect/i.test(message)) {
+            return 'the Docker engine does not answer';
+        }
+        if (/No space left on device|Disk quota exceeded/i.test(message))
+            return 'the disk is full';
+        if (/(docker-compose|podman-compose|podman|docker): (command )?not found|is not a docker command|unknown (shorthand flag|command).*compose/i.test(message)) {
+            return `the compose runtime is missing (${firstLine(message)})`;
+        }
+    }
+    return undefined;
+}
+function firstLine(message) {
+    const line = message.split('\n')[0] ?? message;
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+//# sourceMappingURL=host-failures.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/types.js
 /** Saves a record with a fresh `updated_at`: the one way every step writes a sandbox record. */
 async function saveRecord(deps, record) {
@@ -55688,7 +55915,146 @@ async function saveRecord(deps, record) {
     return updated;
 }
 //# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create-rollback.js
+
+
+
+/** Undoing a create that failed: on one host before failing over, or for good. */
+/** Removes what a failed attempt made on its host; a problem is reported, never thrown. */
+async function undoOnHost(record, extension, handle, cause, progress) {
+    try {
+        return cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
+            ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
+            : await extension.teardown(handle ?? minimalHandle(record), { progress });
+    }
+    catch (error) {
+        return { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
+    }
+}
+/** Undo a half-made sandbox for good; a rollback problem is recorded, never allowed to hide the first error. */
+async function rollback(deps, record, extension, handle, step, cause, progress) {
+    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
+    const cleanup = await undoOnHost(record, extension, handle, cause, progress);
+    // A sandbox that never became ready is not charged: its hold goes back in full.
+    const hold = holdOf(record);
+    if (hold)
+        await deps.ledger.release(hold, `${step} failed`);
+    return saveRecord(deps, {
+        ...record,
+        state: 'failed',
+        error: errorOf(step, cause),
+        cleanup,
+        destroyed_at: deps.now().toISOString(),
+        owner_pid: undefined,
+    });
+}
+/** The error a failed create reports, once it is rolled back. */
+function failure(failed, step, cause) {
+    const id = failed.id;
+    if (cause instanceof dist_errors/* InterruptedError */.p4) {
+        return new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
+            sandbox: id,
+            step,
+        });
+    }
+    const undone = failed.cleanup?.leftovers.length
+        ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
+        : 'rolled back';
+    return new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; its record says what happened)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
+}
+//# sourceMappingURL=create-rollback.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create-routing.js
+
+/** Every candidate and host routing passed over, with why (`routing` in the record, `-v`). */
+function skipped(choice) {
+    return choice.decision.candidates
+        .filter((c) => !c.feasible)
+        .map((c) => ({
+        extension: c.extension,
+        host: c.host,
+        ...(c.pool ? { pool: c.pool } : {}),
+        reasons: c.reasons,
+    }));
+}
+/** Where the chosen candidate puts the sandbox, as the record keeps it. */
+function placed(choice) {
+    return {
+        extension: choice.extension.id,
+        host: choice.host?.name ?? 'local',
+        target: choice.host,
+        estimate: choice.report.estimate,
+        hold: choice.hold?.id,
+        routing: skipped(choice).length > 0 ? skipped(choice) : undefined,
+    };
+}
+async function routeAndRecord(deps, plan, id, save) {
+    return deps.store.withLock(ROUTE_LOCK, async () => {
+        const createdAt = deps.now();
+        const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
+        const choice = await deps.router(await deps.catalog()).choose(plan, {
+            sandboxId: id,
+            holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
+        });
+        const record = withoutUndefined({
+            id,
+            state: 'provisioning',
+            profile: plan.profile.id,
+            consumer: plan.consumer,
+            account: plan.account,
+            created_at: createdAt.toISOString(),
+            updated_at: createdAt.toISOString(),
+            expires_at: expiresAt.toISOString(),
+            ttl_seconds: plan.ttlSeconds,
+            restored_from: plan.restore?.snapshot,
+            owner_pid: process.pid,
+            ...placed(choice),
+        });
+        try {
+            return { record: await save(record), choice };
+        }
+        catch (error) {
+            // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
+            // back and leave no `provisioning` record that would count against capacity.
+            if (choice.hold)
+                await deps.ledger.release(choice.hold, 'the sandbox record could not be saved');
+            await deps.store
+                .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
+                .catch(() => { });
+            throw error;
+        }
+    });
+}
+/**
+ * After a host failed: routes again without the failed hosts (`plan.exclude`) and moves the record
+ * to the new host, keeping what happened on the failed ones in its `routing`. Throws (with every
+ * host and its reason) when no host is left.
+ */
+async function reroute(deps, plan, record, failures, save) {
+    return deps.store.withLock(ROUTE_LOCK, async () => {
+        const choice = await deps.router(await deps.catalog()).choose(plan, {
+            sandboxId: record.id,
+            holdUntil: new Date(Date.parse(record.expires_at) + HOLD_GRACE_MS),
+        });
+        const { handle: _, provisioned_at: __, ...rest } = record;
+        const where = placed(choice);
+        // What failed on the hosts tried before, then what this routing passed over.
+        const routing = [
+            ...failures,
+            ...(where.routing ?? []).filter((r) => !failures.some((f) => f.host === r.host)),
+        ];
+        const moved = withoutUndefined({ ...rest, ...where, routing });
+        return { record: await save(moved), choice };
+    });
+}
+function withoutUndefined(value) {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
+//# sourceMappingURL=create-routing.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create.js
+
+
+
+
 
 
 
@@ -55697,10 +56063,11 @@ async function saveRecord(deps, record) {
 /**
  * Records the sandbox as `provisioning` before any backend call (routing and that first record under
  * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
- * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed`.
+ * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed` —
+ * unless it is the host's fault and the request named a pool: then it is rolled back on that host,
+ * the host rests (remembered in the store), and the next host of the pool gets it.
  */
 async function createSandbox(deps, plan, steps) {
-    const { progress, signal } = steps;
     const save = async (next) => {
         const saved = await saveRecord(deps, next);
         await steps.onRecord?.(saved);
@@ -55708,62 +56075,125 @@ async function createSandbox(deps, plan, steps) {
     };
     const id = (0,ids/* newSandboxId */.Dp)();
     return deps.store.withLock(lockKey(id), async () => {
-        const { record: first, choice } = await deps.store.withLock(ROUTE_LOCK, () => routeAndRecord(deps, plan, id, save));
-        let record = first;
-        for (const rejected of record.routing ?? []) {
-            progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
-        }
-        const held = record.estimate && record.hold
-            ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
-            : '';
-        const { extension } = choice;
-        progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
-        let handle;
-        let step = plan.restore ? 'restore' : 'provision';
-        try {
-            throwIfAborted(signal);
-            const request = {
-                sandboxId: id,
-                profile: plan.profile,
-                inputs: choice.inputs,
-                host: choice.host,
-                createdAt: new Date(record.created_at),
-                expiresAt: new Date(record.expires_at),
-                progress,
-                signal,
-                checkpoint: async (partial) => {
-                    record = await save({ ...record, handle: partial });
-                },
-            };
-            handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
-            record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
-            throwIfAborted(signal);
-            step = 'wait_ready';
-            progress?.(`sandbox ${id}: waiting until ready`);
-            const reachability = await extension.waitReady(handle, { progress, signal });
-            throwIfAborted(signal);
-            if (plan.checks.length > 0) {
-                await runChecks(extension, handle, { ...record, reachability }, plan, steps);
-                throwIfAborted(signal);
+        let { record, choice } = await routeAndRecord(deps, plan, id, save);
+        const failed = new Map();
+        for (;;) {
+            const attempt = await bringUp(deps, plan, record, choice, steps, save);
+            if ('ready' in attempt)
+                return attempt.ready;
+            const { error, step, handle } = attempt;
+            const pool = choice.host?.pool;
+            const reason = pool && !steps.signal?.aborted ? hostLevelFailure(error) : undefined;
+            if (!reason) {
+                // The final handle, else what provision checkpointed, else the minimal handle.
+                const cause = steps.signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
+                const rolledBack = await rollback(deps, attempt.record, choice.extension, handle, step, cause, steps.progress);
+                await steps.onRecord?.(rolledBack);
+                throw failure(rolledBack, step, cause);
             }
-            record = await save({
-                ...record,
-                state: 'ready',
-                reachability,
-                ready_at: deps.now().toISOString(),
-                owner_pid: undefined,
-            });
-            progress?.(`sandbox ${id}: ready`);
-            return record;
-        }
-        catch (error) {
-            const cause = signal?.aborted ? new dist_errors/* InterruptedError */.p4(`interrupted during ${step}`) : error;
-            // The final handle, else what provision checkpointed, else the minimal handle.
-            const failed = await rollback(deps, record, extension, handle ?? record.handle, step, cause, progress);
-            await steps.onRecord?.(failed);
-            throw failure(failed, step, cause);
+            record = await failOver(deps, attempt.record, choice, handle, error, reason, steps);
+            failed.set(record.host, reason);
+            try {
+                const failures = (record.routing ?? []).filter((r) => failed.has(r.host) && r.reasons[0]?.startsWith('failed:'));
+                ({ record, choice } = await reroute(deps, { ...plan, exclude: failed }, record, failures, save));
+            }
+            catch (noneLeft) {
+                const rolledBack = await saveRecord(deps, {
+                    ...record,
+                    state: 'failed',
+                    error: errorOf('provision', noneLeft),
+                    destroyed_at: deps.now().toISOString(),
+                    owner_pid: undefined,
+                });
+                await steps.onRecord?.(rolledBack);
+                throw noneLeft;
+            }
         }
     });
+}
+/**
+ * A host failed the create for a host-level reason: undo there, give the hold back, let the host
+ * rest for its pool's cool-down, and note it in the record's `routing`.
+ */
+async function failOver(deps, record, choice, handle, error, reason, steps) {
+    const host = choice.host;
+    steps.progress?.(`sandbox ${record.id}: host ${host.name} failed (${reason}); trying the next host of pool ${host.pool}`);
+    const cleanup = await undoOnHost(record, choice.extension, handle, error, steps.progress);
+    const hold = holdOf(record);
+    if (hold)
+        await deps.ledger.release(hold, `host ${host.name} failed`);
+    const pool = await deps.pool?.(host.pool);
+    await markUnhealthy(deps.store, host.name, reason, pool?.cooldownSeconds ?? 60, deps.now());
+    const leftovers = cleanup.leftovers.length > 0 ? ` (left there: ${cleanup.leftovers.join('; ')})` : '';
+    return {
+        ...record,
+        hold: undefined,
+        routing: [
+            ...(record.routing ?? []),
+            {
+                extension: record.extension,
+                host: host.name,
+                pool: host.pool,
+                reasons: [`failed: ${reason}${leftovers}`],
+            },
+        ],
+    };
+}
+/** One attempt on the chosen host: provision, wait until ready, the checks. */
+async function bringUp(deps, plan, first, choice, steps, save) {
+    const { progress, signal } = steps;
+    let record = first;
+    const { id } = record;
+    // Hosts that failed during this create were reported as they failed.
+    for (const rejected of (record.routing ?? []).filter((r) => !r.reasons[0]?.startsWith('failed:'))) {
+        progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
+    }
+    const held = record.estimate && record.hold
+        ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
+        : '';
+    const { extension } = choice;
+    progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
+    let handle;
+    let step = plan.restore ? 'restore' : 'provision';
+    try {
+        throwIfAborted(signal);
+        const request = {
+            sandboxId: id,
+            profile: plan.profile,
+            inputs: choice.inputs,
+            host: choice.host,
+            createdAt: new Date(record.created_at),
+            expiresAt: new Date(record.expires_at),
+            progress,
+            signal,
+            checkpoint: async (partial) => {
+                record = await save({ ...record, handle: partial });
+            },
+        };
+        handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
+        record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
+        throwIfAborted(signal);
+        step = 'wait_ready';
+        progress?.(`sandbox ${id}: waiting until ready`);
+        const reachability = await extension.waitReady(handle, { progress, signal });
+        throwIfAborted(signal);
+        if (plan.checks.length > 0) {
+            await runChecks(extension, handle, { ...record, reachability }, plan, steps);
+            throwIfAborted(signal);
+        }
+        record = await save({
+            ...record,
+            state: 'ready',
+            reachability,
+            ready_at: deps.now().toISOString(),
+            owner_pid: undefined,
+        });
+        progress?.(`sandbox ${id}: ready`);
+        return { ready: record };
+    }
+    catch (error) {
+        return { error, step, handle: handle ?? record.handle, record };
+    }
 }
 /** The plan's readiness checks, through one connection to the sandbox's host (closed after). */
 async function runChecks(extension, handle, record, plan, steps) {
@@ -55799,91 +56229,6 @@ async function runChecks(extension, handle, record, plan, steps) {
     finally {
         channel?.close();
     }
-}
-/** Routing and the first record, under the route lock (see createSandbox). */
-async function routeAndRecord(deps, plan, id, save) {
-    const createdAt = deps.now();
-    const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
-    const catalog = await deps.catalog();
-    const choice = await deps.router(catalog).choose(plan, {
-        sandboxId: id,
-        holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
-    });
-    const rejected = choice.decision.candidates.filter((c) => !c.feasible);
-    const record = {
-        id,
-        state: 'provisioning',
-        profile: plan.profile.id,
-        extension: choice.extension.id,
-        host: choice.host?.name ?? 'local',
-        consumer: plan.consumer,
-        account: plan.account,
-        created_at: createdAt.toISOString(),
-        updated_at: createdAt.toISOString(),
-        expires_at: expiresAt.toISOString(),
-        ttl_seconds: plan.ttlSeconds,
-        ...(choice.host ? { target: choice.host } : {}),
-        ...(plan.restore ? { restored_from: plan.restore.snapshot } : {}),
-        ...(choice.report.estimate ? { estimate: choice.report.estimate } : {}),
-        ...(choice.hold ? { hold: choice.hold.id } : {}),
-        ...(rejected.length > 0
-            ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
-            : {}),
-        owner_pid: process.pid,
-    };
-    try {
-        return { record: await save(record), choice };
-    }
-    catch (error) {
-        // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
-        // back and leave no `provisioning` record that would count against capacity.
-        if (choice.hold)
-            await deps.ledger.release(choice.hold, 'the sandbox record could not be saved');
-        await deps.store
-            .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
-            .catch(() => { });
-        throw error;
-    }
-}
-/** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
-async function rollback(deps, record, extension, handle, step, cause, progress) {
-    progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
-    let cleanup;
-    try {
-        cleanup =
-            cause instanceof dist_errors/* SshError */.DZ && cause.phase === 'connect' && handle === undefined
-                ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
-                : await extension.teardown(handle ?? minimalHandle(record), { progress });
-    }
-    catch (error) {
-        cleanup = { removed: [], leftovers: [`rollback failed: ${(0,dist_errors/* messageOf */.bD)(error)}`], already_gone: false };
-    }
-    // A sandbox that never became ready is not charged: its hold goes back in full.
-    const hold = holdOf(record);
-    if (hold)
-        await deps.ledger.release(hold, `${step} failed`);
-    return saveRecord(deps, {
-        ...record,
-        state: 'failed',
-        error: errorOf(step, cause),
-        cleanup,
-        destroyed_at: deps.now().toISOString(),
-        owner_pid: undefined,
-    });
-}
-/** The error a failed create reports, once it is rolled back. */
-function failure(failed, step, cause) {
-    const id = failed.id;
-    if (cause instanceof dist_errors/* InterruptedError */.p4) {
-        return new dist_errors/* InterruptedError */.p4(`sandbox ${id}: interrupted during ${step}; rolled back`, {
-            sandbox: id,
-            step,
-        });
-    }
-    const undone = failed.cleanup?.leftovers.length
-        ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
-        : 'rolled back';
-    return new dist_errors/* ProvisionError */.uv(`sandbox ${id}: ${step} failed: ${(0,dist_errors/* messageOf */.bD)(cause)} (${undone}; its record says what happened)`, { sandbox: id, step, ...(cause instanceof dist_errors/* SandboxerError */.j8 ? { cause: cause.toJSON() } : {}) }, { cause });
 }
 //# sourceMappingURL=create.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/destroy.js
@@ -56543,6 +56888,49 @@ class CreditsLedger {
     }
 }
 //# sourceMappingURL=ledger.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/routing/pools.js
+
+
+/**
+ * Placement within a pool: the order its hosts are tried in, and why one is skipped. Counting uses
+ * the live records read under the route lock, so concurrent creates never overfill a host.
+ */
+const liveOn = (live, host) => live.filter((r) => r.host === host).length;
+/**
+ * The pool's hosts, best first. least-loaded: lowest share of capacity in use (without a capacity,
+ * of an assumed 10); spread: fewest live sandboxes; pack: the fullest that still has room. Ties go
+ * by the order of the hosts file.
+ */
+function placementOrder(pool, live) {
+    const load = (host) => liveOn(live, host.name) / (host.capacity ?? 10);
+    const count = (host) => liveOn(live, host.name);
+    const keyed = pool.members.map((host, order) => ({ host, order }));
+    const by = {
+        'least-loaded': (a, b) => load(a) - load(b),
+        spread: (a, b) => count(a) - count(b),
+        pack: (a, b) => load(b) - load(a),
+    }[pool.placement];
+    return keyed.sort((a, b) => by(a.host, b.host) || a.order - b.order).map((k) => k.host);
+}
+/**
+ * Why a host takes no new sandbox now, or undefined: drained, full, or (in a pool, where another
+ * host can take it) resting after a failure.
+ */
+function hostRefusal(host, live, status, now, skipResting) {
+    if (status?.drained)
+        return `host ${host.name} is drained (since ${status.drained_at ?? 'a while'})`;
+    if (skipResting && isResting(status, now)) {
+        const left = Math.ceil((Date.parse(status?.unhealthy_until) - now.getTime()) / 1000);
+        return `host ${host.name} is resting after a failure (${status?.last_error?.message ?? 'unknown'}); tried again in ${formatDuration(Math.max(1, left))}`;
+    }
+    if (host.capacity !== undefined) {
+        const used = liveOn(live, host.name);
+        if (used >= host.capacity)
+            return `host ${host.name} is full (${used}/${host.capacity} live sandboxes)`;
+    }
+    return undefined;
+}
+//# sourceMappingURL=pools.js.map
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/probe.js
@@ -56576,7 +56964,7 @@ function noneFeasible(request, decision, errors) {
             return own;
     }
     const table = decision.candidates
-        .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
+        .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}${c.pool ? ` (pool ${c.pool})` : ''}: ${c.reasons.join('; ')}`)
         .join('\n');
     return new dist_errors/* NoBackendAvailableError */.JO(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
         profile: request.profile.id,
@@ -56612,6 +57000,7 @@ function insufficientCredits(catalog, profile, request, estimate, balance, exten
 
 
 
+
 /**
  * Picks the backend for a profile: tries its routing candidates in order (a profile without
  * `routing` has one implicit candidate, its `extension`), records every rejection with its reason,
@@ -56643,113 +57032,147 @@ class RoutingResolver {
         const candidates = profile.routing?.candidates ?? [{ extension: profile.extension }];
         const routed = profile.routing !== undefined;
         const decision = { profile: profile.id, account: request.account, candidates: [] };
-        const live = (await this.#deps.listSandboxes()).filter((r) => sandbox.LIVE_STATES.has(r.state));
+        // The sandbox being placed does not count against a host (a failover moves its record).
+        const live = (await this.#deps.listSandboxes()).filter((r) => sandbox.LIVE_STATES.has(r.state) && r.id !== holdFor?.sandboxId);
+        const statuses = new Map((await (this.#deps.hostStatuses?.() ?? [])).map((s) => [s.host, s]));
+        const now = this.#deps.now?.() ?? new Date();
         for (const [index, candidate] of candidates.entries()) {
             const declaration = this.#deps.catalog.extension(candidate.extension);
-            const report = {
-                index,
-                extension: candidate.extension,
-                host: candidate.host ?? request.host ?? '(default)',
-                pricing: declaration.capabilities.pricing_model,
-                feasible: false,
-                reasons: [],
+            const newReport = (host, pool) => {
+                const report = {
+                    index,
+                    extension: candidate.extension,
+                    host,
+                    ...(pool ? { pool } : {}),
+                    pricing: declaration.capabilities.pricing_model,
+                    feasible: false,
+                    reasons: [],
+                };
+                decision.candidates.push(report);
+                return report;
             };
-            decision.candidates.push(report);
-            const reject = (reason, error) => {
+            const reject = (report, reason, error) => {
                 report.reasons.push(reason);
                 if (error !== undefined && !errors.has(index))
                     errors.set(index, error);
             };
+            const first = newReport(candidate.host ?? request.host ?? '(default)');
             if (request.restore && candidate.extension !== request.restore.extension) {
-                reject(`the snapshot was taken with ${request.restore.extension}`);
+                reject(first, `the snapshot was taken with ${request.restore.extension}`);
                 continue;
             }
             if (candidate.isolation && !declaration.capabilities.isolation_levels.includes(candidate.isolation)) {
-                reject(`isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
+                reject(first, `isolation "${candidate.isolation}" not offered (offers: ${declaration.capabilities.isolation_levels.join(', ')})`);
                 continue;
             }
             let extension;
             let inputs;
-            let host;
+            let hosts;
             try {
                 extension = await this.#deps.extension(candidate.extension);
                 inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
-                host = await this.#host(extension, candidate, request, routed);
+                hosts = await this.#hosts(extension, candidate, request, routed, live);
             }
             catch (error) {
-                reject((0,dist_errors/* messageOf */.bD)(error), error);
+                reject(first, (0,dist_errors/* messageOf */.bD)(error), error);
                 continue;
             }
-            report.host = host?.name ?? 'local';
-            const remote = host;
-            if (remote?.capacity !== undefined) {
-                const used = live.filter((r) => r.host === remote.name).length;
-                if (used >= remote.capacity)
-                    reject(`host ${remote.name} is full (${used}/${remote.capacity} live sandboxes)`);
-            }
-            if (candidate.max_live !== undefined) {
-                const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
-                if (used >= candidate.max_live) {
-                    reject(`burst cap reached (${used}/${candidate.max_live} live ${profile.id} sandboxes on ${candidate.extension})`);
-                }
-            }
+            // A pool is one report per host, in the order placement tries them.
+            decision.candidates.pop();
             const estimate = extension.estimateCost?.(profile, request.ttlSeconds);
-            if (estimate)
-                report.estimate = estimate;
-            if (candidate.max_cost !== undefined && estimate && estimate.credits > candidate.max_cost) {
-                reject(`estimate ${estimate.credits} credits is over max_cost ${candidate.max_cost}`);
-            }
-            // Only a routed profile probes: a single candidate fails in provision with the precise SSH error.
-            if (routed && report.reasons.length === 0 && remote?.ssh) {
-                const unreachable = await (this.#deps.probe ?? probeSsh)(remote);
-                if (unreachable)
-                    reject(`host unreachable: ${unreachable}`);
-            }
-            const metered = declaration.capabilities.pricing_model === 'metered' && estimate !== undefined;
-            let hold;
-            if (report.reasons.length === 0 && metered) {
-                const describe = (balance) => insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
-                if (holdFor) {
-                    try {
-                        hold = await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
-                    }
-                    catch (error) {
-                        if (!(error instanceof dist_errors/* InsufficientCreditsError */.Yo))
-                            throw error;
-                        reject(`insufficient credits: available ${error.details.available}, estimate ${estimate.credits}`, error);
+            for (const host of hosts) {
+                const remote = host;
+                const report = newReport(host?.name ?? 'local', remote?.pool);
+                if (estimate)
+                    report.estimate = estimate;
+                const failed = request.exclude?.get(report.host);
+                if (failed)
+                    reject(report, `failed during this create: ${failed}`);
+                else if (remote) {
+                    // A host named on its own is tried even while it rests: the user asked for it.
+                    const refusal = hostRefusal(remote, live, statuses.get(remote.name), now, Boolean(remote.pool));
+                    if (refusal)
+                        reject(report, refusal);
+                }
+                if (candidate.max_live !== undefined) {
+                    const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
+                    if (used >= candidate.max_live) {
+                        reject(report, `burst cap reached (${used}/${candidate.max_live} live ${profile.id} sandboxes on ${candidate.extension})`);
                     }
                 }
-                else {
-                    const balance = await this.#deps.ledger.balance(request.account);
-                    if (balance.available < estimate.credits) {
-                        reject(`insufficient credits: available ${balance.available}, estimate ${estimate.credits}`);
-                    }
+                if (candidate.max_cost !== undefined && estimate && estimate.credits > candidate.max_cost) {
+                    reject(report, `estimate ${estimate.credits} credits is over max_cost ${candidate.max_cost}`);
                 }
+                // Only a routed profile probes: a single candidate fails in provision with the precise SSH error.
+                if (routed && report.reasons.length === 0 && remote?.ssh) {
+                    const unreachable = await (this.#deps.probe ?? probeSsh)(remote);
+                    if (unreachable)
+                        reject(report, `host unreachable: ${unreachable}`);
+                }
+                if (report.reasons.length > 0)
+                    continue;
+                const hold = await this.#hold(report, extension, estimate, request, holdFor, (reason, error) => reject(report, reason, error));
+                if (report.reasons.length > 0)
+                    continue;
+                report.feasible = true;
+                decision.chosen ??= { report, extension, host, inputs, ...(hold ? { hold } : {}) };
+                if (holdFor)
+                    break; // a create takes the first feasible host and looks no further
             }
-            if (report.reasons.length > 0)
-                continue;
-            report.feasible = true;
-            decision.chosen ??= { report, extension, host, inputs, ...(hold ? { hold } : {}) };
-            if (holdFor)
-                break; // a create takes the first feasible candidate and looks no further
+            if (holdFor && decision.chosen)
+                break;
         }
         return decision;
     }
-    /** The host for one candidate: local extensions need none; SSH ones resolve the candidate's or the user's. */
-    async #host(extension, candidate, request, routed) {
+    /**
+     * For a metered candidate: on a create, the credit hold (taken atomically, or a rejection); when
+     * only explaining, whether the balance would do.
+     */
+    async #hold(report, extension, estimate, request, holdFor, reject) {
+        const { profile } = request;
+        const metered = report.pricing === 'metered' && estimate !== undefined;
+        if (!metered)
+            return undefined;
+        if (!holdFor) {
+            const balance = await this.#deps.ledger.balance(request.account);
+            if (balance.available < estimate.credits) {
+                reject(`insufficient credits: available ${balance.available}, estimate ${estimate.credits}`);
+            }
+            return undefined;
+        }
+        const describe = (balance) => insufficientCredits(this.#deps.catalog, profile, request, estimate, balance, extension);
+        try {
+            return await this.#deps.ledger.hold(request.account, estimate.credits, holdFor.sandboxId, holdFor.holdUntil, describe);
+        }
+        catch (error) {
+            if (!(error instanceof dist_errors/* InsufficientCreditsError */.Yo))
+                throw error;
+            reject(`insufficient credits: available ${error.details.available}, estimate ${estimate.credits}`, error);
+            return undefined;
+        }
+    }
+    /**
+     * The hosts one candidate may go to: none for a local extension; for an SSH one, the host named by
+     * the candidate, the request, the inputs or the default — every host of it, in placement order,
+     * when that name is a pool.
+     */
+    async #hosts(extension, candidate, request, routed, live) {
         if (extension.hostKind !== 'ssh') {
             // A routed profile's host is meant for its self-hosted candidates; a plain one is a mistake.
             if (!routed && request.host !== undefined && request.host !== 'local') {
                 throw new dist_errors/* InputError */.dz(`host: ${extension.id} runs on this machine and takes no host (got "${request.host}")`, { field: 'host' });
             }
-            return undefined;
+            return [undefined];
         }
         const name = candidate.host ?? request.host ?? extension.hostFromInputs?.(request.inputs);
+        const pool = await this.#deps.pool?.(name);
+        if (pool)
+            return placementOrder(pool, live);
         const host = await this.#deps.resolveHost(name);
         if (!host) {
-            throw new dist_errors/* InputError */.dz(`host: ${extension.id} needs a host: name one (user@address[:port] or a hosts-file alias), or set a default in the hosts file`, { field: 'host' });
+            throw new dist_errors/* InputError */.dz(`host: ${extension.id} needs a host: name one (user@address[:port], a hosts-file alias or pool), or set a default in the hosts file`, { field: 'host' });
         }
-        return host;
+        return [host];
     }
 }
 //# sourceMappingURL=resolver.js.map
@@ -57211,7 +57634,120 @@ class SnapshotOperations {
     }
 }
 //# sourceMappingURL=operations.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/overview.js
+
+
+
+async function allHosts(directory) {
+    const hosts = [];
+    for (const alias of await directory.aliases()) {
+        const host = (await directory.resolve(alias));
+        if (host?.ssh)
+            hosts.push(host);
+    }
+    return hosts;
+}
+async function hostsOverview(deps) {
+    const now = deps.now();
+    const [hosts, statuses, records] = await Promise.all([
+        allHosts(deps.hosts),
+        deps.store.listHostStatuses(),
+        deps.store.listSandboxes(),
+    ]);
+    const live = records.filter((r) => sandbox.LIVE_STATES.has(r.state));
+    const byHost = new Map(statuses.map((s) => [s.host, s]));
+    const pools = [];
+    const memberOf = new Map();
+    for (const name of (await deps.hosts.pools?.()) ?? []) {
+        const pool = await deps.hosts.pool?.(name);
+        if (!pool)
+            continue;
+        const members = pool.members.map((m) => m.name);
+        for (const m of members)
+            memberOf.set(m, [...(memberOf.get(m) ?? []), name]);
+        const capacities = pool.members.map((m) => m.capacity);
+        pools.push({
+            pool: name,
+            placement: pool.placement,
+            hosts: members,
+            live: live.filter((r) => members.includes(r.host)).length,
+            capacity: capacities.every((c) => c !== undefined)
+                ? capacities.reduce((a, c) => a + (c ?? 0), 0)
+                : null,
+        });
+    }
+    return {
+        hosts: hosts.map((host) => {
+            const status = byHost.get(host.name);
+            const resting = isResting(status, now);
+            return {
+                host: host.name,
+                address: `${host.ssh.user}@${host.ssh.address}:${host.ssh.port}`,
+                pools: memberOf.get(host.name) ?? [],
+                live: live.filter((r) => r.host === host.name).length,
+                capacity: host.capacity ?? null,
+                health: status?.drained ? 'drained' : resting ? 'resting' : 'healthy',
+                ...(status?.drained_at ? { drained_at: status.drained_at } : {}),
+                ...(resting && status?.unhealthy_until ? { resting_until: status.unhealthy_until } : {}),
+                ...(status?.last_error ? { last_error: status.last_error } : {}),
+                ...(status?.probe ? { probe: status.probe } : {}),
+            };
+        }),
+        pools,
+    };
+}
+/** The hosts a name stands for: an alias, a pool's hosts, or (none) every host. */
+async function hostsNamed(directory, name) {
+    if (name === undefined)
+        return allHosts(directory);
+    const pool = await directory.pool?.(name);
+    if (pool)
+        return pool.members;
+    if (!(await directory.aliases()).includes(name)) {
+        throw new dist_errors/* NotFoundError */.m_(`no host or pool "${name}" in the hosts file`, { host: name });
+    }
+    return [(await directory.resolve(name))];
+}
+/**
+ * Probes hosts (free disk, memory; reachable at all) and remembers what it found: a host that
+ * answers is healthy again at once, one that does not rests like a host that failed a create.
+ */
+async function probeHosts(deps, name, cooldownSeconds = 60) {
+    const hosts = await hostsNamed(deps.hosts, name);
+    return Promise.all(hosts.map(async (host) => {
+        const now = deps.now();
+        try {
+            const found = await deps.probe(host);
+            return updateHostStatus(deps.store, host.name, now, (current) => {
+                const { unhealthy_until: _, ...rest } = current;
+                return { ...rest, probe: { at: now.toISOString(), ...found } };
+            });
+        }
+        catch (error) {
+            const message = (0,dist_errors/* messageOf */.bD)(error);
+            return updateHostStatus(deps.store, host.name, now, (current) => ({
+                ...current,
+                unhealthy_until: new Date(now.getTime() + cooldownSeconds * 1000).toISOString(),
+                last_error: { at: now.toISOString(), message },
+                probe: { at: now.toISOString(), error: message },
+            }));
+        }
+    }));
+}
+/** Drains (no new sandboxes; those there live on) or undrains one host of the hosts file. */
+async function drainHost(deps, alias, drained) {
+    if (!(await deps.hosts.aliases()).includes(alias)) {
+        const pools = (await deps.hosts.pools?.()) ?? [];
+        throw pools.includes(alias)
+            ? new dist_errors/* InputError */.dz(`host: "${alias}" is a pool: drain its hosts one by one`, { field: 'host' })
+            : new dist_errors/* NotFoundError */.m_(`no host "${alias}" in the hosts file`, { host: alias });
+    }
+    return setDrained(deps.store, alias, drained, deps.now());
+}
+//# sourceMappingURL=overview.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/reports.js
+
+
 
 /** The manager's answers in the shapes every surface shows (service.ts), nothing internal in them. */
 function routeReport(decision) {
@@ -57235,6 +57771,28 @@ function creditsService(ledger, billing) {
         grant: (account, credits, note) => ledger.grant(account, credits, note),
         history: (account) => ledger.history(account),
         billing,
+    };
+}
+/** `hosts`: the overview, probes and drains, probing through the first SSH extension that can. */
+function hostService(deps) {
+    const hostsDeps = {
+        hosts: deps.hosts,
+        store: deps.store,
+        now: deps.now,
+        probe: async (host) => {
+            for (const declaration of (await deps.catalog()).extensions()) {
+                const extension = await deps.extension(declaration.id);
+                if (extension.hostKind === 'ssh' && extension.probeHost)
+                    return extension.probeHost(host);
+            }
+            throw new dist_errors/* UnsupportedError */.Wt('no extension can probe a host');
+        },
+    };
+    return {
+        list: () => hostsOverview(hostsDeps),
+        probe: (name) => probeHosts(hostsDeps, name),
+        drain: (host) => drainHost(hostsDeps, host, true),
+        undrain: (host) => drainHost(hostsDeps, host, false),
     };
 }
 //# sourceMappingURL=reports.js.map
@@ -57292,12 +57850,16 @@ class SandboxManager {
             extension,
             ledger: this.#ledger,
             now,
+            pool: async (name) => this.#hosts.pool?.(name),
             router: (loaded) => new RoutingResolver({
                 catalog: loaded,
                 extension,
                 ledger: this.#ledger,
                 listSandboxes: () => store.listSandboxes(),
                 resolveHost: (name) => this.#hosts.resolve(name),
+                pool: async (name) => this.#hosts.pool?.(name),
+                hostStatuses: () => store.listHostStatuses(),
+                now,
                 ...(probe ? { probe } : {}),
             }),
         });
@@ -57344,6 +57906,16 @@ class SandboxManager {
     /** `estimate` with what it is for: the profile, its extension and pricing, the TTL priced. */
     async estimateReport(profileId, ttl) {
         return estimateReport(await this.catalog(), profileId, ttl, await this.estimate(profileId, ttl));
+    }
+    /** The hosts file's hosts and pools: load, health, drain (hosts/overview.ts). */
+    get hosts() {
+        return hostService({
+            hosts: this.#hosts,
+            store: this.#store,
+            now: this.#lifecycle.deps.now,
+            catalog: () => this.catalog(),
+            extension: (id) => this.#lifecycle.extension(id),
+        });
     }
     /** The ledger, as the service interface offers it to every surface. */
     get credits() {
@@ -57408,38 +57980,21 @@ class SandboxManager {
     /** A connection to a ready sandbox's host, for port forwards and checks (see reach/). */
     async openChannel(idText) {
         const { record, extension } = await this.#ready(idText);
-        if (!extension.openChannel) {
-            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} cannot reach a sandbox's ports`, {
-                extension: record.extension,
-            });
-        }
-        return extension.openChannel(handleOf(record));
+        return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
     }
     /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
     async exec(idText, request) {
         const { record, extension } = await this.#ready(idText);
         if (this.#policy.confined && record.host === 'local') {
             // A local sandbox's workspace is on the server's own machine: a remote client gets no shell there.
-            throw new dist_errors/* UnsupportedError */.Wt(`sandbox ${record.id} runs on the server's own machine: exec is not offered to remote clients`, {
-                sandbox: record.id,
-            });
+            throw new dist_errors/* UnsupportedError */.Wt(`sandbox ${record.id} runs on the server's own machine: exec is not offered to remote clients`, { sandbox: record.id });
         }
-        if (!extension.exec) {
-            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} cannot run commands in a sandbox`, {
-                extension: record.extension,
-            });
-        }
-        return extension.exec(handleOf(record), request);
+        return need(extension.exec?.bind(extension), record, 'run commands in a sandbox')(handleOf(record), request);
     }
     /** How ssh(1) logs in to a ready sandbox's host (`sandboxer ssh`, the action's ssh-config). */
     async loginTarget(idText) {
         const { record, extension } = await this.#ready(idText);
-        if (!extension.loginTarget) {
-            throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} has no host to log in to`, {
-                extension: record.extension,
-            });
-        }
-        return extension.loginTarget(handleOf(record));
+        return need(extension.loginTarget?.bind(extension), record, 'log in to a host')(handleOf(record));
     }
     /** Records (or clears) the detached keeper of a sandbox, so destroy and gc stop it. */
     setKeeper(idText, keeper) {
@@ -57474,17 +58029,57 @@ class SandboxManager {
         return { record, extension: await this.#lifecycle.extension(record.extension) };
     }
     async #planning() {
-        return { catalog: await this.catalog(), policy: this.#policy, aliases: () => this.#hosts.aliases() };
+        const hosts = this.#hosts;
+        // A pool's name is as good as an alias wherever a host is named.
+        const aliases = async () => [...(await hosts.aliases()), ...((await hosts.pools?.()) ?? [])];
+        return { catalog: await this.catalog(), policy: this.#policy, aliases };
     }
+}
+/** An optional extension method, or UnsupportedError saying what the extension cannot do. */
+function need(method, record, what) {
+    if (!method)
+        throw new dist_errors/* UnsupportedError */.Wt(`${record.extension} cannot ${what}`, { extension: record.extension });
+    return method;
 }
 //# sourceMappingURL=manager.js.map
 // EXTERNAL MODULE: ../../node_modules/.pnpm/proper-lockfile@4.1.2/node_modules/proper-lockfile/index.js
 var proper_lockfile = __nccwpck_require__(4860);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/write-file-atomic@6.0.0/node_modules/write-file-atomic/lib/index.js
 var lib = __nccwpck_require__(8245);
-;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
+;// CONCATENATED MODULE: ../../packages/core/dist/records/host-status.js
 
 const timestamp = iso/* datetime */.w$();
+/** A hosts-file alias: the only name a host status may have (it becomes a file name). */
+function isHostAlias(name) {
+    return /^[a-z0-9][a-z0-9_-]*$/i.test(name);
+}
+/**
+ * What the state store remembers about one host of the hosts file, so every process (and every
+ * replica) sees it alike: drained by an operator, resting after a failed create, last probed.
+ */
+const hostStatusSchema = src_schemas/* object */.Ikc({
+    /** The hosts-file alias. */
+    host: src_schemas/* string */.YjP().refine(isHostAlias, 'expected a hosts-file alias'),
+    /** No new sandboxes go there; the ones there live on. */
+    drained: src_schemas/* boolean */.zMY().default(false),
+    drained_at: timestamp.optional(),
+    /** After a create failed there for a host-level reason: skipped until then, then tried again. */
+    unhealthy_until: timestamp.optional(),
+    last_error: src_schemas/* object */.Ikc({ at: timestamp, message: src_schemas/* string */.YjP() }).optional(),
+    /** The last resource probe (`sandboxer hosts probe`; a create checks its floors without recording them). */
+    probe: src_schemas/* object */.Ikc({
+        at: timestamp,
+        free_disk_bytes: src_schemas/* number */.aig().nonnegative().optional(),
+        free_memory_bytes: src_schemas/* number */.aig().nonnegative().optional(),
+        error: src_schemas/* string */.YjP().optional(),
+    })
+        .optional(),
+    updated_at: timestamp,
+});
+//# sourceMappingURL=host-status.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/records/snapshot.js
+
+const snapshot_timestamp = iso/* datetime */.w$();
 /**
  * Where a copy of a snapshot's artifact is kept: on the host the sandbox ran on (SSH extensions keep
  * it there, next to the sandbox directories), or in this machine's local store. A snapshot may have
@@ -57525,8 +58120,8 @@ const snapshotRecordSchema = src_schemas/* object */.Ikc({
     extension: src_schemas/* string */.YjP(),
     host: src_schemas/* string */.YjP(),
     account: src_schemas/* string */.YjP().optional(),
-    created_at: timestamp,
-    updated_at: timestamp,
+    created_at: snapshot_timestamp,
+    updated_at: snapshot_timestamp,
     size_bytes: src_schemas/* number */.aig().int().nonnegative().optional(),
     /** Of the artifact file, hex; verified before any restore. */
     sha256: src_schemas/* string */.YjP()
@@ -57817,6 +58412,7 @@ function readIfExists(path) {
 
 
 
+
 /** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
 const TORN_LINE_MAX = 64 * 1024;
 /** Held around every change of `ledger.jsonl`. */
@@ -57839,12 +58435,14 @@ class FileStateStore {
     #snapshotDir;
     #lockDir;
     #ledgerFile;
+    #hostDir;
     constructor(home = defaultHome()) {
         this.location = home;
         this.#sandboxDir = (0,external_node_path_.join)(home, 'sandboxes');
         this.#snapshotDir = (0,external_node_path_.join)(home, 'snapshots');
         this.#lockDir = (0,external_node_path_.join)(home, 'locks');
         this.#ledgerFile = (0,external_node_path_.join)(home, 'ledger.jsonl');
+        this.#hostDir = (0,external_node_path_.join)(home, 'hosts');
         (0,external_node_fs_.mkdirSync)(this.#sandboxDir, { recursive: true, mode: 0o700 });
         (0,external_node_fs_.mkdirSync)(this.#lockDir, { recursive: true, mode: 0o700 });
     }
@@ -57883,6 +58481,34 @@ class FileStateStore {
             mode: 0o600,
             fsync: true,
         });
+    }
+    async getHostStatus(host) {
+        if (!isHostAlias(host))
+            return undefined;
+        return this.#read((0,external_node_path_.join)(this.#hostDir, `${host}.json`), hostStatusSchema);
+    }
+    async putHostStatus(status) {
+        const valid = hostStatusSchema.parse(status);
+        (0,external_node_fs_.mkdirSync)(this.#hostDir, { recursive: true, mode: 0o700 });
+        await lib((0,external_node_path_.join)(this.#hostDir, `${valid.host}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+            mode: 0o600,
+            fsync: true,
+        });
+    }
+    async listHostStatuses() {
+        let names;
+        try {
+            names = (await (0,promises_.readdir)(this.#hostDir)).filter((n) => n.endsWith('.json'));
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return [];
+            throw error;
+        }
+        const statuses = await Promise.all(names.map((n) => this.#read((0,external_node_path_.join)(this.#hostDir, n), hostStatusSchema).catch(() => undefined)));
+        return statuses
+            .filter((s) => s !== undefined)
+            .sort((a, b) => a.host.localeCompare(b.host));
     }
     async listSnapshots() {
         return this.#readAll(this.#snapshotDir, /^snap-[a-z0-9]{12}\.json$/, snapshotRecordSchema);
@@ -58282,6 +58908,17 @@ const MIGRATIONS = [
       CREATE INDEX sandboxer_ledger_account ON sandboxer_ledger (account, seq);
     `,
     },
+    {
+        version: 2,
+        name: 'host statuses',
+        sql: `
+      CREATE TABLE sandboxer_hosts (
+        host text PRIMARY KEY,
+        updated_at timestamptz NOT NULL,
+        status jsonb NOT NULL
+      );
+    `,
+    },
 ];
 /** The lock every migrating process takes first, so replicas starting together migrate once. */
 const MIGRATION_LOCK = "hashtextextended('sandboxer:migrations', 0)";
@@ -58322,7 +58959,118 @@ async function migrate(client, location) {
     }
 }
 //# sourceMappingURL=migrations.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/database.js
+
+
+/**
+ * One database, as the store uses it: a pool (connected and migrated on first use, so opening a
+ * store costs nothing), single queries, transactions, and lone connections for the locks. Driver
+ * errors come out in our terms (the database being away is StateUnavailableError).
+ */
+class Database {
+    /** The URL without its password, for messages. */
+    location;
+    #url;
+    #poolSize;
+    #pool;
+    #applied = [];
+    constructor(url, location, poolSize = 10) {
+        this.#url = url;
+        this.location = location;
+        this.#poolSize = poolSize;
+    }
+    /** Connects and migrates if not done yet; returns the migrations this process applied. */
+    async migrate() {
+        await this.guard(this.#ready());
+        return this.#applied;
+    }
+    query(sql, values = []) {
+        return this.guard(this.#ready().then((pool) => pool.query(sql, values)));
+    }
+    /** BEGIN, `work`, COMMIT (ROLLBACK if it throws), on one connection of the pool. */
+    transaction(work) {
+        return this.guard((async () => {
+            const client = await (await this.#ready()).connect();
+            let failed = false;
+            try {
+                await client.query('BEGIN');
+                const result = await work(client);
+                await client.query('COMMIT');
+                return result;
+            }
+            catch (error) {
+                failed = true;
+                await client.query('ROLLBACK').catch(() => { });
+                throw error;
+            }
+            finally {
+                // A connection that saw an error is not given to the next caller (it may be broken).
+                client.release(failed);
+            }
+        })());
+    }
+    /** A connection of its own, outside the pool (the locks' one). */
+    async connect() {
+        const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
+        const client = new pg.Client(this.#config());
+        await client.connect();
+        return client;
+    }
+    async close() {
+        const pool = this.#pool;
+        this.#pool = undefined;
+        if (pool)
+            await (await pool.catch(() => undefined))?.end().catch(() => { });
+    }
+    /** Driver errors in our terms. */
+    async guard(work) {
+        try {
+            return await work;
+        }
+        catch (error) {
+            throw translatePgError(error, this.location);
+        }
+    }
+    #config() {
+        return {
+            connectionString: this.#url,
+            application_name: 'sand-boxer',
+            connectionTimeoutMillis: 5000,
+            // A peer that vanished without closing (a dead machine) is noticed, and its locks released.
+            keepAlive: true,
+            keepAliveInitialDelayMillis: 10_000,
+        };
+    }
+    /** The pool, connected and migrated once; a failed first attempt is retried by the next call. */
+    #ready() {
+        this.#pool ??= (async () => {
+            const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
+            const pool = new pg.Pool({
+                ...this.#config(),
+                max: this.#poolSize,
+                // Idle connections do not keep a finished command's process alive.
+                allowExitOnIdle: true,
+            });
+            // An idle connection the database dropped is an event, not a crash; the next query reconnects.
+            pool.on('error', () => { });
+            const client = await pool.connect();
+            try {
+                this.#applied = await migrate(client, this.location);
+            }
+            finally {
+                client.release();
+            }
+            return pool;
+        })().catch((error) => {
+            this.#pool = undefined;
+            throw error;
+        });
+        return this.#pool;
+    }
+}
+//# sourceMappingURL=database.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/postgres/postgres-store.js
+
 
 
 
@@ -58342,39 +59090,29 @@ async function migrate(client, location) {
  */
 class PostgresStateStore {
     location;
-    #url;
-    #options;
-    #pool;
-    #applied = [];
+    #db;
     #locks;
     constructor(url, options = {}) {
         checkPostgresUrl(url);
-        this.#url = url;
-        this.#options = options;
         this.location = redactUrl(url);
-        this.#locks = new AdvisoryLocks(async () => {
-            const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
-            const client = new pg.Client(this.#config());
-            await client.connect();
-            return client;
-        }, (error) => translatePgError(error, this.location));
+        this.#db = new Database(url, this.location, options.poolSize);
+        this.#locks = new AdvisoryLocks(() => this.#db.connect(), (error) => translatePgError(error, this.location));
     }
-    /** Connects and migrates if not done yet; returns the migrations this call applied. */
-    async migrate() {
-        await this.#ready();
-        return this.#applied;
+    /** Connects and migrates if not done yet; returns the migrations this process applied. */
+    migrate() {
+        return this.#db.migrate();
     }
     async getSandbox(id) {
         if (!(0,ids/* isSandboxId */.rN)(id))
             return undefined;
-        const { rows } = await this.#query('SELECT record FROM sandboxer_sandboxes WHERE id = $1', [id]);
+        const { rows } = await this.#db.query('SELECT record FROM sandboxer_sandboxes WHERE id = $1', [id]);
         return rows[0] ? this.#parse(`sandbox ${id}`, rows[0].record, sandbox.sandboxRecordSchema) : undefined;
     }
     async putSandbox(record) {
         const valid = sandbox.sandboxRecordSchema.parse(record);
         if (!(0,ids/* isSandboxId */.rN)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
-        await this.#query(`INSERT INTO sandboxer_sandboxes (id, state, account, created_at, updated_at, record)
+        await this.#db.query(`INSERT INTO sandboxer_sandboxes (id, state, account, created_at, updated_at, record)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET state = $2, account = $3, updated_at = $5, record = $6`, [
             valid.id,
@@ -58386,30 +59124,45 @@ class PostgresStateStore {
         ]);
     }
     async listSandboxes() {
-        const { rows } = await this.#query('SELECT id, record FROM sandboxer_sandboxes ORDER BY created_at, id');
+        const { rows } = await this.#db.query('SELECT id, record FROM sandboxer_sandboxes ORDER BY created_at, id');
         return this.#parseAll(rows, sandbox.sandboxRecordSchema);
     }
     async getSnapshot(id) {
         if (!(0,snapshot_ids/* isSnapshotId */.Yr)(id))
             return undefined;
-        const { rows } = await this.#query('SELECT record FROM sandboxer_snapshots WHERE id = $1', [id]);
+        const { rows } = await this.#db.query('SELECT record FROM sandboxer_snapshots WHERE id = $1', [id]);
         return rows[0] ? this.#parse(`snapshot ${id}`, rows[0].record, snapshotRecordSchema) : undefined;
     }
     async putSnapshot(record) {
         const valid = snapshotRecordSchema.parse(record);
         if (!(0,snapshot_ids/* isSnapshotId */.Yr)(valid.id))
             throw new dist_errors/* StateCorruptError */.LC(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
-        await this.#query(`INSERT INTO sandboxer_snapshots (id, created_at, record) VALUES ($1, $2, $3)
+        await this.#db.query(`INSERT INTO sandboxer_snapshots (id, created_at, record) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET record = $3`, [valid.id, valid.created_at, JSON.stringify(valid)]);
     }
     async listSnapshots() {
-        const { rows } = await this.#query('SELECT id, record FROM sandboxer_snapshots ORDER BY created_at, id');
+        const { rows } = await this.#db.query('SELECT id, record FROM sandboxer_snapshots ORDER BY created_at, id');
         return this.#parseAll(rows, snapshotRecordSchema);
+    }
+    async getHostStatus(host) {
+        if (!isHostAlias(host))
+            return undefined;
+        const { rows } = await this.#db.query('SELECT status FROM sandboxer_hosts WHERE host = $1', [host]);
+        return rows[0] ? this.#parse(`host ${host}`, rows[0].status, hostStatusSchema) : undefined;
+    }
+    async putHostStatus(status) {
+        const valid = hostStatusSchema.parse(status);
+        await this.#db.query(`INSERT INTO sandboxer_hosts (host, updated_at, status) VALUES ($1, $2, $3)
+       ON CONFLICT (host) DO UPDATE SET updated_at = $2, status = $3`, [valid.host, valid.updated_at, JSON.stringify(valid)]);
+    }
+    async listHostStatuses() {
+        const { rows } = await this.#db.query('SELECT host AS id, status AS record FROM sandboxer_hosts ORDER BY host');
+        return this.#parseAll(rows, hostStatusSchema);
     }
     async readLedger(account) {
         const { rows } = account === undefined
-            ? await this.#query('SELECT entry FROM sandboxer_ledger ORDER BY seq')
-            : await this.#query('SELECT entry FROM sandboxer_ledger WHERE account = $1 ORDER BY seq', [account]);
+            ? await this.#db.query('SELECT entry FROM sandboxer_ledger ORDER BY seq')
+            : await this.#db.query('SELECT entry FROM sandboxer_ledger WHERE account = $1 ORDER BY seq', [account]);
         return rows.map((r) => this.#ledgerEntry(r.entry));
     }
     /**
@@ -58417,7 +59170,7 @@ class PostgresStateStore {
      * next transaction on the account reads what this one wrote), its entries, `fn`, the inserts.
      */
     async ledgerTransaction(account, fn) {
-        return this.#transaction(async (client) => {
+        return this.#db.transaction(async (client) => {
             await client.query("SELECT pg_advisory_xact_lock(hashtextextended('sandboxer:ledger:' || $1, 0))", [
                 account,
             ]);
@@ -58429,7 +59182,7 @@ class PostgresStateStore {
         });
     }
     async importLedger(entries) {
-        return this.#transaction(async (client) => {
+        return this.#db.transaction(async (client) => {
             let added = 0;
             for (const entry of entries)
                 added += await this.#insertEntry(client, entry, true);
@@ -58437,16 +59190,13 @@ class PostgresStateStore {
         });
     }
     async withLock(key, fn, options = {}) {
-        await this.#guard(this.#ready());
+        await this.#db.migrate();
         // Only taking the lock is the database's business: errors of `fn` pass through as they are.
         return this.#locks.withLock(key, fn, options);
     }
     async close() {
         await this.#locks.close();
-        const pool = this.#pool;
-        this.#pool = undefined;
-        if (pool)
-            await (await pool.catch(() => undefined))?.end().catch(() => { });
+        await this.#db.close();
     }
     async #insertEntry(client, entry, skipKnown = false) {
         const valid = ledgerEntrySchema.parse(entry);
@@ -58480,75 +59230,6 @@ class PostgresStateStore {
             const parsed = schema.safeParse(row.record);
             return parsed.success ? [parsed.data] : [];
         });
-    }
-    #config() {
-        return {
-            connectionString: this.#url,
-            application_name: 'sand-boxer',
-            connectionTimeoutMillis: 5000,
-            // A peer that vanished without closing (a dead machine) is noticed, and its locks released.
-            keepAlive: true,
-            keepAliveInitialDelayMillis: 10_000,
-        };
-    }
-    /** The pool, connected and migrated once; a failed first attempt is retried by the next call. */
-    #ready() {
-        this.#pool ??= (async () => {
-            const { default: pg } = await __nccwpck_require__.e(/* import() */ 293).then(__nccwpck_require__.bind(__nccwpck_require__, 2293));
-            const pool = new pg.Pool({
-                ...this.#config(),
-                max: this.#options.poolSize ?? 10,
-                // Idle connections do not keep a finished command's process alive.
-                allowExitOnIdle: true,
-            });
-            // An idle connection the database dropped is an event, not a crash; the next query reconnects.
-            pool.on('error', () => { });
-            const client = await pool.connect();
-            try {
-                this.#applied = await migrate(client, this.location);
-            }
-            finally {
-                client.release();
-            }
-            return pool;
-        })().catch((error) => {
-            this.#pool = undefined;
-            throw error;
-        });
-        return this.#pool;
-    }
-    async #query(sql, values = []) {
-        return this.#guard(this.#ready().then((pool) => pool.query(sql, values)));
-    }
-    async #transaction(work) {
-        return this.#guard((async () => {
-            const client = await (await this.#ready()).connect();
-            let failed = false;
-            try {
-                await client.query('BEGIN');
-                const result = await work(client);
-                await client.query('COMMIT');
-                return result;
-            }
-            catch (error) {
-                failed = true;
-                await client.query('ROLLBACK').catch(() => { });
-                throw error;
-            }
-            finally {
-                // A connection that saw an error is not given to the next caller (it may be broken).
-                client.release(failed);
-            }
-        })());
-    }
-    /** Driver errors in our terms (the database being away is StateUnavailableError). */
-    async #guard(work) {
-        try {
-            return await work;
-        }
-        catch (error) {
-            throw translatePgError(error, this.location);
-        }
     }
 }
 //# sourceMappingURL=postgres-store.js.map
@@ -58849,6 +59530,8 @@ var sync_repo = __nccwpck_require__(9491);
  * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
  * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
+
 
 
 
@@ -62059,6 +62742,17 @@ class RemoteService {
             },
         };
     }
+    get hosts() {
+        const server = this.#server;
+        return {
+            list: () => server.request('GET', '/v1/hosts'),
+            probe: (name) => server.request('POST', '/v1/hosts/probe', {
+                body: name === undefined ? {} : { host: name },
+            }),
+            drain: (host) => server.request('POST', `/v1/hosts/${encodeURIComponent(host)}/drain`),
+            undrain: (host) => server.request('POST', `/v1/hosts/${encodeURIComponent(host)}/undrain`),
+        };
+    }
     async close() { }
     /** Every account's history, as the local ledger gives it without an account (an admin's view). */
     async #allHistory() {
@@ -62551,7 +63245,15 @@ function summaryRows(record, teardownSeconds, outcome) {
     return [
         ['sandbox', record.id],
         ['profile', `${record.profile} (${record.extension})`],
-        ['host', record.host],
+        [
+            'host',
+            record.target && 'pool' in record.target
+                ? `${record.host} (pool ${String(record.target.pool)})`
+                : record.host,
+        ],
+        ...(record.routing?.length
+            ? [['skipped', record.routing.map((r) => `${r.host}: ${r.reasons.join('; ')}`).join('<br>')]]
+            : []),
         ['consumer', record.consumer],
         ['outcome', outcome],
         ['provision', between(record.created_at, record.provisioned_at)],

@@ -15,7 +15,15 @@ export function summaryRows(
   return [
     ['sandbox', record.id],
     ['profile', `${record.profile} (${record.extension})`],
-    ['host', record.host],
+    [
+      'host',
+      record.target && 'pool' in record.target
+        ? `${record.host} (pool ${String(record.target.pool)})`
+        : record.host,
+    ],
+    ...(record.routing?.length
+      ? [['skipped', record.routing.map((r) => `${r.host}: ${r.reasons.join('; ')}`).join('<br>')]]
+      : []),
     ['consumer', record.consumer],
     ['outcome', outcome],
     ['provision', between(record.created_at, record.provisioned_at)],

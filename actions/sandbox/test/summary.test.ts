@@ -30,3 +30,30 @@ test('the summary shows each phase and the credits used', () => {
     ['credits used', '0.5'],
   ]);
 });
+
+test('a sandbox placed in a pool: the host with its pool, and the hosts skipped with why', () => {
+  const record = {
+    id: 'abcdefghijkl',
+    state: 'ready',
+    profile: 'profile.compose-e2e',
+    extension: 'ext.compose-ssh',
+    host: 'docker1',
+    target: { name: 'docker1', pool: 'docker' },
+    routing: [
+      {
+        extension: 'ext.compose-ssh',
+        host: 'docker2',
+        pool: 'docker',
+        reasons: ['failed: cannot reach 10.0.0.2:22'],
+      },
+    ],
+    consumer: 'o/r#1.1/e2e',
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:01:00.000Z',
+    expires_at: '2026-01-01T00:30:00.000Z',
+    ttl_seconds: 1800,
+  } as SandboxRecord;
+  const rows = summaryRows(record, undefined, 'destroyed');
+  expect(rows).toContainEqual(['host', 'docker1 (pool docker)']);
+  expect(rows).toContainEqual(['skipped', 'docker2: failed: cannot reach 10.0.0.2:22']);
+});

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { registerAdminCommands } from './cli-admin.js';
 import { collect, merged, recordOption } from './cli-options.js';
 import { registerReachCommands } from './cli-reach.js';
 import { registerSnapshotCommands } from './cli-snapshots.js';
@@ -8,7 +9,6 @@ import type { ExportOptions } from './commands/credits.js';
 import type { GcCliOptions } from './commands/gc.js';
 import type { RouteOptions } from './commands/route.js';
 import type { ServeOptions } from './commands/serve.js';
-import type { StateImportOptions } from './commands/state.js';
 
 /**
  * Commander wiring only: each action lazily imports its command module, so `--version` and `--help`
@@ -240,24 +240,7 @@ export function buildProgram(): Command {
 
   registerSnapshotCommands(program);
 
-  const state = program
-    .command('state')
-    .description('the state store: database migrations, importing a file store');
-  state
-    .command('migrate')
-    .description('bring the database schema of --state up to date (also done on every start)')
-    .option('--json', 'print the migrations applied as JSON')
-    .action(async (_options, command: Command) =>
-      (await import('./commands/state.js')).migrate(merged(command)),
-    );
-  state
-    .command('import')
-    .description("copy a file store's sandboxes, snapshots and ledger into --state (safe to repeat)")
-    .requiredOption('--from <dir>', 'the state directory to copy from (a $SANDBOXER_HOME)')
-    .option('--json', 'print what was copied as JSON')
-    .action(async (_options, command: Command) =>
-      (await import('./commands/state.js')).importState(merged(command) as StateImportOptions),
-    );
+  registerAdminCommands(program);
 
   program
     .command('profiles')

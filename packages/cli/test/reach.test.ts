@@ -99,7 +99,7 @@ describe('sandboxer logs and ssh on a backend that has neither', () => {
   test('ssh says there is no host to log in to', () => {
     const result = runCli(['ssh', id], env);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('has no host to log in to');
+    expect(result.stderr).toContain('ext.saas-stub cannot log in to a host');
   });
 });
 

@@ -8,6 +8,9 @@ import {
   type CreditsService,
   type DestroyOptions,
   type EstimateReport,
+  type HostService,
+  type HostStatus,
+  type HostsOverview,
   InterruptedError,
   type LedgerEntry,
   type OperationOptions,
@@ -158,6 +161,21 @@ export class RemoteService implements SandboxService {
         });
         return plain(record);
       },
+    };
+  }
+
+  get hosts(): HostService {
+    const server = this.#server;
+    return {
+      list: () => server.request<HostsOverview>('GET', '/v1/hosts'),
+      probe: (name?: string) =>
+        server.request<HostStatus[]>('POST', '/v1/hosts/probe', {
+          body: name === undefined ? {} : { host: name },
+        }),
+      drain: (host: string) =>
+        server.request<HostStatus>('POST', `/v1/hosts/${encodeURIComponent(host)}/drain`),
+      undrain: (host: string) =>
+        server.request<HostStatus>('POST', `/v1/hosts/${encodeURIComponent(host)}/undrain`),
     };
   }
 

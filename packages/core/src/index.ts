@@ -31,11 +31,13 @@ export { parseExtensionConfig, parseInputs } from './extensions/inputs.js';
 export { type ReapedSandbox, Reaper, type ReaperOptions } from './gc/reaper.js';
 export type { GcFinding, GcOptions } from './gc/types.js';
 export { type HostDirectory, hostsFromFile, localOnly } from './hosts/directory.js';
+export type { HostsOverview, HostView, PoolView } from './hosts/overview.js';
 export { defaultHostsFile, type HostFlags, loadHostsFile, resolveRemoteHost } from './hosts/resolve.js';
 export { SandboxManager } from './manager/manager.js';
 export type {
   CreditsService,
   EstimateReport,
+  HostService,
   RouteReport,
   SandboxService,
   SnapshotService,
@@ -80,6 +82,7 @@ export { type LogLines, logLines } from './reach/log-lines.js';
 export { type LoginFiles, sshArgs, writeLoginFiles } from './reach/login.js';
 export { type PortTarget, resolveTargets } from './reach/targets.js';
 export * from './records/handle.js';
+export { type HostStatus, hostStatusSchema, isHostAlias } from './records/host-status.js';
 export type { HostTarget, RemoteHost, SshTarget } from './records/host-target.js';
 export { type LedgerEntry, ledgerEntrySchema } from './records/ledger-entry.js';
 export * from './records/metering.js';
@@ -117,4 +120,5 @@ export type { LedgerChange, LockOptions, StateStore } from './state/store.js';
 export { stopRunningSyncs } from './sync/sync-repo.js';
 export { formatDuration, parseDurationSeconds } from './util/duration.js';
 export { isSandboxId, newSandboxId, parseSandboxId } from './util/ids.js';
+export { formatBytes, parseSizeBytes, sizeSchema } from './util/size.js';
 export { isSnapshotId, newSnapshotId, parseSnapshotName } from './util/snapshot-ids.js';

@@ -4,6 +4,7 @@ import { authenticate, type OidcVerifier } from './auth/authenticate.js';
 import { adminTokens, type Credentials, hasCredentials, mergeCredentials } from './auth/credentials.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerCreditRoutes } from './credit-routes.js';
+import { registerHostRoutes } from './host-routes.js';
 import { type ErrorPolicy, errorResponse } from './http-errors.js';
 import { Operations } from './operations.js';
 import { registerReachRoutes } from './reach-routes.js';
@@ -116,5 +117,6 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   registerCatalogRoutes(app, context);
   registerCreditRoutes(app, context);
   registerSnapshotRoutes(app, context);
+  registerHostRoutes(app, context);
   return app;
 }

@@ -1,4 +1,6 @@
+import type { CandidateReport } from '@sand-boxer/core';
 import { type ContextOptions, openService } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { formatTable, type OutputOptions, printJson, printLine } from '../output.js';
 import { parseInputFlags } from './create.js';
 
@@ -12,7 +14,10 @@ export interface RouteOptions extends OutputOptions, ContextOptions {
   explain?: boolean;
 }
 
-/** `sandboxer route --profile P [--explain]`: where a create would go, and why, without creating. */
+/**
+ * `sandboxer route --profile P [--explain]`: where a create would go, and why, without creating.
+ * Exit 8 when no backend can take it now.
+ */
 export async function route(options: RouteOptions): Promise<void> {
   const decision = await (await openService(options)).routeReport({
     profile: options.profile,
@@ -29,14 +34,24 @@ export async function route(options: RouteOptions): Promise<void> {
       ? `${decision.profile} → ${chosen.extension} on ${chosen.host}${chosen.estimate ? ` (${chosen.estimate.credits} credits from "${decision.account}")` : ''}`
       : `${decision.profile} → no backend can take it now`,
   );
+  // As documented (docs/cli.md): nothing feasible is exit 8, as a create would fail.
+  if (!chosen) process.exitCode = EXIT.noBackend;
   if (!options.explain) return;
+  // A pool adds one row per member host; the chosen row is the one with the chosen host.
+  const isChosen = (c: CandidateReport) => c.index === chosen?.index && c.host === chosen.host;
   const rows = decision.candidates.map((c) => [
     String(c.index + 1),
     c.extension,
-    c.host,
+    c.pool ? `${c.host} (pool ${c.pool})` : c.host,
     c.pricing,
     c.estimate ? String(c.estimate.credits) : '-',
-    c.index === chosen?.index ? 'chosen' : c.feasible ? 'feasible' : `rejected: ${c.reasons.join('; ')}`,
+    isChosen(c)
+      ? 'chosen'
+      : c.feasible
+        ? chosen?.pool !== undefined && chosen.pool === c.pool
+          ? `feasible; placement put ${chosen.host} first`
+          : 'feasible'
+        : `rejected: ${c.reasons.join('; ')}`,
   ]);
   printLine();
   printLine(formatTable(['#', 'EXTENSION', 'HOST', 'PRICING', 'ESTIMATE', 'DECISION'], rows));

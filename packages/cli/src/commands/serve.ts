@@ -19,7 +19,7 @@ export interface ServeOptions extends ContextOptions {
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const { loadAuthFile, loadTokens, oidcVerifier, startServer } = await import('@sand-boxer/server');
-  const { defaultHome, InputError } = await import('@sand-boxer/core');
+  const { defaultHome, InputError, parseSizeBytes } = await import('@sand-boxer/core');
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new InputError(`--port: expected a port number, got ${JSON.stringify(options.port)}`);
@@ -28,7 +28,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (!Number.isFinite(grace) || grace < 0) {
     throw new InputError(`--grace: expected a number of seconds ≥ 0, got ${JSON.stringify(options.grace)}`);
   }
-  const bodyLimitBytes = parseSize(options.bodyLimit);
+  const bodyLimitBytes = parseSizeBytes(options.bodyLimit);
   if (bodyLimitBytes === undefined) {
     throw new InputError(
       `--body-limit: expected a size such as 1m, 512k or 65536, got ${JSON.stringify(options.bodyLimit)}`,
@@ -94,12 +94,4 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-}
-
-/** `65536`, `512k`, `1m`: bytes. */
-function parseSize(text: string): number | undefined {
-  const match = /^(\d+)([km]?)$/i.exec(text.trim());
-  if (!match) return undefined;
-  const bytes = Number(match[1]) * ({ '': 1, k: 1024, m: 1024 * 1024 }[(match[2] ?? '').toLowerCase()] ?? 1);
-  return bytes > 0 ? bytes : undefined;
 }

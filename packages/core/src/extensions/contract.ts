@@ -98,6 +98,11 @@ export interface SandboxExtension<Inputs = unknown> {
   reschedule?(handle: SandboxHandle, expiresAt: Date, options?: OperationOptions): Promise<boolean>;
   /** Every sandbox of this extension found on a host (for `gc`), whatever any state store says. */
   findSandboxes?(host: HostTarget, options?: OperationOptions): Promise<HostFinding[]>;
+  /**
+   * Optional: how much room a host has (free disk under the base dir, available memory), for
+   * `sandboxer hosts probe` and pools' floors. Throws when the host cannot be reached.
+   */
+  probeHost?(host: HostTarget): Promise<HostResources>;
   /** Removes the host-side caches it keeps (the sync cache) unused for longer than asked (for `gc`). */
   pruneCaches?(host: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]>;
   /** The last lines of each service's log, streamed to `write` and capped; with `follow`, as they come. */
@@ -212,6 +217,12 @@ export interface LogOptions extends OperationOptions {
   follow?: boolean;
   /** Called with each service's (capped) tail; with `follow`, with every chunk as it comes. */
   write: (service: string, text: string) => void;
+}
+
+/** Free disk under a host's base dir and its available memory, as far as the host can tell. */
+export interface HostResources {
+  free_disk_bytes?: number;
+  free_memory_bytes?: number;
 }
 
 /** A live connection to where a sandbox runs (see SandboxExtension.openChannel). */

@@ -1,13 +1,17 @@
 import { InputError } from '../errors.js';
 import type { HostTarget } from '../records/host-target.js';
-import { type HostFlags, loadHostsFile, resolveRemoteHost } from './resolve.js';
+import { type HostFlags, type HostPool, loadHostsFile, resolvePool, resolveRemoteHost } from './resolve.js';
 
 /** Where the hosts a request names come from: the hosts file, and the caller's SSH flags. */
 export interface HostDirectory {
   /** The request's host (or, for undefined, the hosts file's default) as an extension needs it. */
   resolve(name: string | undefined): Promise<HostTarget | undefined>;
-  /** Every alias of the hosts file: gc scans them, and a confined caller may name only these. */
+  /** Every alias of the hosts file: gc scans them, and a confined caller may name only these (or a pool). */
   aliases(): Promise<string[]>;
+  /** The pool a name (or, for undefined, the default) names, if it is one (no method: no pools). */
+  pool?(name: string | undefined): Promise<HostPool | undefined>;
+  /** Every pool's name. */
+  pools?(): Promise<string[]>;
 }
 
 /** No hosts file: only `local` (or nothing) is understood. */
@@ -19,6 +23,12 @@ export const localOnly: HostDirectory = {
     });
   },
   async aliases() {
+    return [];
+  },
+  async pool() {
+    return undefined;
+  },
+  async pools() {
     return [];
   },
 };
@@ -45,6 +55,13 @@ export function hostsFromFile(path: string | undefined, flags: HostFlags, cwd: s
     },
     async aliases() {
       return Object.keys((await load())?.hosts ?? {});
+    },
+    async pool(name) {
+      if (name === 'local') return undefined;
+      return resolvePool(name, await load(), flags, cwd);
+    },
+    async pools() {
+      return Object.keys((await load())?.pools ?? {});
     },
   };
 }

@@ -1,7 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { type HostEntry, type HostsFile, hostsFileSchema } from '../declarations/hosts-schema.js';
+import {
+  type HostEntry,
+  type HostsFile,
+  hostsFileSchema,
+  type Placement,
+  type PoolEntry,
+} from '../declarations/hosts-schema.js';
 import { parseDeclaration, readDeclarationFile } from '../declarations/read.js';
 import { ConfigError, InputError } from '../errors.js';
 import type { RemoteHost, SshTarget } from '../records/host-target.js';
@@ -38,12 +44,84 @@ export async function loadHostsFile(
     dirname(path),
   );
   const parsed = parseDeclaration(source, hostsFileSchema);
-  if (parsed.default !== undefined && !Object.hasOwn(parsed.hosts, parsed.default)) {
+  checkPools(source.displayPath, parsed);
+  if (
+    parsed.default !== undefined &&
+    !Object.hasOwn(parsed.hosts, parsed.default) &&
+    !Object.hasOwn(parsed.pools, parsed.default)
+  ) {
     throw new ConfigError(
-      `${source.displayPath}: default: "${parsed.default}" is not one of the hosts (${Object.keys(parsed.hosts).join(', ')})`,
+      `${source.displayPath}: default: "${parsed.default}" is not one of the hosts or pools (${[...Object.keys(parsed.hosts), ...Object.keys(parsed.pools)].join(', ')})`,
+      { field: 'default' },
     );
   }
   return { ...parsed, path };
+}
+
+/** Pools name existing hosts (or labels some host has), and no pool takes a host's alias. */
+function checkPools(display: string, file: HostsFile): void {
+  for (const [name, pool] of Object.entries(file.pools)) {
+    if (Object.hasOwn(file.hosts, name)) {
+      throw new ConfigError(
+        `${display}: pools.${name}: a host has that alias already; give the pool another name`,
+        {
+          field: `pools.${name}`,
+        },
+      );
+    }
+    const unknown = (pool.hosts ?? []).filter((alias) => !Object.hasOwn(file.hosts, alias));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${display}: pools.${name}.hosts: ${unknown.map((a) => `"${a}"`).join(', ')} not among the hosts (${Object.keys(file.hosts).join(', ')})`,
+        { field: `pools.${name}.hosts` },
+      );
+    }
+    if (pool.labels && poolMembers(file, pool).length === 0) {
+      throw new ConfigError(
+        `${display}: pools.${name}.labels: no host has any of ${pool.labels.join(', ')}`,
+        {
+          field: `pools.${name}.labels`,
+        },
+      );
+    }
+  }
+}
+
+/** The aliases of a pool's hosts, in the file's order. */
+export function poolMembers(file: HostsFile, pool: PoolEntry): string[] {
+  if (pool.hosts) return pool.hosts;
+  return Object.entries(file.hosts)
+    .filter(([, host]) => host.labels.some((l) => pool.labels?.includes(l)))
+    .map(([alias]) => alias);
+}
+
+/** A pool as routing needs it: its hosts resolved, how to place, how long a failed host rests. */
+export interface HostPool {
+  name: string;
+  placement: Placement;
+  cooldownSeconds: number;
+  members: RemoteHost[];
+}
+
+/** The pool `name` names (or, for undefined, the default when that is a pool); undefined if it is none. */
+export function resolvePool(
+  name: string | undefined,
+  hostsFile: (HostsFile & { path: string }) | undefined,
+  flags: HostFlags = {},
+  cwd = process.cwd(),
+): HostPool | undefined {
+  const chosen = name ?? hostsFile?.default;
+  if (chosen === undefined || !hostsFile || !Object.hasOwn(hostsFile.pools, chosen)) return undefined;
+  const pool = hostsFile.pools[chosen] as PoolEntry;
+  return {
+    name: chosen,
+    placement: pool.placement,
+    cooldownSeconds: pool.cooldown,
+    members: poolMembers(hostsFile, pool).map((alias) => ({
+      ...fromEntry(alias, hostsFile.hosts[alias] as HostEntry, dirname(hostsFile.path), flags, cwd),
+      pool: chosen,
+    })),
+  };
 }
 
 /**
@@ -64,7 +142,9 @@ export function resolveRemoteHost(
   if (entry && hostsFile) return fromEntry(chosen, entry, dirname(hostsFile.path), flags, cwd);
   if (!chosen.includes('@')) {
     const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
-    throw new InputError(`unknown host "${chosen}": not an alias (${known}) and not user@address[:port]`, {
+    const pools = hostsFile ? Object.keys(hostsFile.pools) : [];
+    const listed = pools.length > 0 ? `${known}; pools: ${pools.join(', ')}` : known;
+    throw new InputError(`unknown host "${chosen}": not an alias (${listed}) and not user@address[:port]`, {
       field: 'host',
       host: chosen,
     });
@@ -116,6 +196,8 @@ function fromEntry(
     labels: entry.labels,
     ...(entry.base_dir ? { base_dir: entry.base_dir } : {}),
     ...(entry.capacity ? { capacity: entry.capacity } : {}),
+    ...(entry.min_free_disk ? { min_free_disk: entry.min_free_disk } : {}),
+    ...(entry.min_free_memory ? { min_free_memory: entry.min_free_memory } : {}),
   };
 }
 

@@ -1,45 +1,31 @@
-import {
-  InterruptedError,
-  messageOf,
-  ProvisionError,
-  SandboxerError,
-  SshError,
-  UnsupportedError,
-} from '../errors.js';
-import type {
-  ProgressFn,
-  ProvisionRequest,
-  SandboxChannel,
-  SandboxExtension,
-} from '../extensions/contract.js';
+import { InterruptedError, UnsupportedError } from '../errors.js';
+import type { ProvisionRequest, SandboxChannel, SandboxExtension } from '../extensions/contract.js';
+import { markUnhealthy } from '../hosts/status.js';
 import { waitForChecks } from '../reach/checks.js';
-import type { CleanupReport, SandboxHandle } from '../records/handle.js';
+import type { SandboxHandle } from '../records/handle.js';
+import type { RemoteHost } from '../records/host-target.js';
 import type { SandboxRecord } from '../records/sandbox.js';
+import { hostLevelFailure } from '../routing/host-failures.js';
 import type { RoutingChoice } from '../routing/resolver.js';
 import { newSandboxId } from '../util/ids.js';
-import {
-  errorOf,
-  HOLD_GRACE_MS,
-  holdOf,
-  lockKey,
-  minimalHandle,
-  ROUTE_LOCK,
-  throwIfAborted,
-} from './keys.js';
+import { failure, rollback, undoOnHost } from './create-rollback.js';
+import { reroute, routeAndRecord } from './create-routing.js';
+import { errorOf, holdOf, lockKey, throwIfAborted } from './keys.js';
 import type { CreatePlan } from './plan.js';
 import { type CreateSteps, type LifecycleDeps, saveRecord } from './types.js';
 
 /**
  * Records the sandbox as `provisioning` before any backend call (routing and that first record under
  * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
- * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed`.
+ * provisions and waits until ready. A failure rolls back at once and leaves the sandbox `failed` —
+ * unless it is the host's fault and the request named a pool: then it is rolled back on that host,
+ * the host rests (remembered in the store), and the next host of the pool gets it.
  */
 export async function createSandbox(
   deps: LifecycleDeps,
   plan: CreatePlan,
   steps: CreateSteps,
 ): Promise<SandboxRecord> {
-  const { progress, signal } = steps;
   const save = async (next: SandboxRecord) => {
     const saved = await saveRecord(deps, next);
     await steps.onRecord?.(saved);
@@ -47,68 +33,156 @@ export async function createSandbox(
   };
   const id = newSandboxId();
   return deps.store.withLock(lockKey(id), async () => {
-    const { record: first, choice } = await deps.store.withLock(ROUTE_LOCK, () =>
-      routeAndRecord(deps, plan, id, save),
-    );
-    let record = first;
-    for (const rejected of record.routing ?? []) {
-      progress?.(
-        `routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`,
-      );
-    }
-    const held =
-      record.estimate && record.hold
-        ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
-        : '';
-    const { extension } = choice;
-    progress?.(
-      `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`,
-    );
-    let handle: SandboxHandle | undefined;
-    let step = plan.restore ? 'restore' : 'provision';
-    try {
-      throwIfAborted(signal);
-      const request: ProvisionRequest = {
-        sandboxId: id,
-        profile: plan.profile,
-        inputs: choice.inputs,
-        host: choice.host,
-        createdAt: new Date(record.created_at),
-        expiresAt: new Date(record.expires_at),
-        progress,
-        signal,
-        checkpoint: async (partial) => {
-          record = await save({ ...record, handle: partial });
-        },
-      };
-      handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
-      record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
-      throwIfAborted(signal);
-      step = 'wait_ready';
-      progress?.(`sandbox ${id}: waiting until ready`);
-      const reachability = await extension.waitReady(handle, { progress, signal });
-      throwIfAborted(signal);
-      if (plan.checks.length > 0) {
-        await runChecks(extension, handle, { ...record, reachability }, plan, steps);
-        throwIfAborted(signal);
+    let { record, choice } = await routeAndRecord(deps, plan, id, save);
+    const failed = new Map<string, string>();
+    for (;;) {
+      const attempt = await bringUp(deps, plan, record, choice, steps, save);
+      if ('ready' in attempt) return attempt.ready;
+      const { error, step, handle } = attempt;
+      const pool = (choice.host as RemoteHost | undefined)?.pool;
+      const reason = pool && !steps.signal?.aborted ? hostLevelFailure(error) : undefined;
+      if (!reason) {
+        // The final handle, else what provision checkpointed, else the minimal handle.
+        const cause = steps.signal?.aborted ? new InterruptedError(`interrupted during ${step}`) : error;
+        const rolledBack = await rollback(
+          deps,
+          attempt.record,
+          choice.extension,
+          handle,
+          step,
+          cause,
+          steps.progress,
+        );
+        await steps.onRecord?.(rolledBack);
+        throw failure(rolledBack, step, cause);
       }
-      record = await save({
-        ...record,
-        state: 'ready',
-        reachability,
-        ready_at: deps.now().toISOString(),
-        owner_pid: undefined,
-      });
-      progress?.(`sandbox ${id}: ready`);
-      return record;
-    } catch (error) {
-      const cause = signal?.aborted ? new InterruptedError(`interrupted during ${step}`) : error;
-      // The final handle, else what provision checkpointed, else the minimal handle.
-      const failed = await rollback(deps, record, extension, handle ?? record.handle, step, cause, progress);
-      await steps.onRecord?.(failed);
-      throw failure(failed, step, cause);
+      record = await failOver(deps, attempt.record, choice, handle, error, reason, steps);
+      failed.set(record.host, reason);
+      try {
+        const failures = (record.routing ?? []).filter(
+          (r) => failed.has(r.host) && r.reasons[0]?.startsWith('failed:'),
+        );
+        ({ record, choice } = await reroute(deps, { ...plan, exclude: failed }, record, failures, save));
+      } catch (noneLeft) {
+        const rolledBack = await saveRecord(deps, {
+          ...record,
+          state: 'failed',
+          error: errorOf('provision', noneLeft),
+          destroyed_at: deps.now().toISOString(),
+          owner_pid: undefined,
+        });
+        await steps.onRecord?.(rolledBack);
+        throw noneLeft;
+      }
     }
   });
+}
+
+/**
+ * A host failed the create for a host-level reason: undo there, give the hold back, let the host
+ * rest for its pool's cool-down, and note it in the record's `routing`.
+ */
+async function failOver(
+  deps: LifecycleDeps,
+  record: SandboxRecord,
+  choice: RoutingChoice,
+  handle: SandboxHandle | undefined,
+  error: unknown,
+  reason: string,
+  steps: CreateSteps,
+): Promise<SandboxRecord> {
+  const host = choice.host as RemoteHost;
+  steps.progress?.(
+    `sandbox ${record.id}: host ${host.name} failed (${reason}); trying the next host of pool ${host.pool}`,
+  );
+  const cleanup = await undoOnHost(record, choice.extension, handle, error, steps.progress);
+  const hold = holdOf(record);
+  if (hold) await deps.ledger.release(hold, `host ${host.name} failed`);
+  const pool = await deps.pool?.(host.pool);
+  await markUnhealthy(deps.store, host.name, reason, pool?.cooldownSeconds ?? 60, deps.now());
+  const leftovers = cleanup.leftovers.length > 0 ? ` (left there: ${cleanup.leftovers.join('; ')})` : '';
+  return {
+    ...record,
+    hold: undefined,
+    routing: [
+      ...(record.routing ?? []),
+      {
+        extension: record.extension,
+        host: host.name,
+        pool: host.pool,
+        reasons: [`failed: ${reason}${leftovers}`],
+      },
+    ],
+  };
+}
+
+/** One attempt on the chosen host: provision, wait until ready, the checks. */
+async function bringUp(
+  deps: LifecycleDeps,
+  plan: CreatePlan,
+  first: SandboxRecord,
+  choice: RoutingChoice,
+  steps: CreateSteps,
+  save: (record: SandboxRecord) => Promise<SandboxRecord>,
+): Promise<
+  | { ready: SandboxRecord }
+  | { error: unknown; step: string; handle: SandboxHandle | undefined; record: SandboxRecord }
+> {
+  const { progress, signal } = steps;
+  let record = first;
+  const { id } = record;
+  // Hosts that failed during this create were reported as they failed.
+  for (const rejected of (record.routing ?? []).filter((r) => !r.reasons[0]?.startsWith('failed:'))) {
+    progress?.(`routing: skipped ${rejected.extension} on ${rejected.host}: ${rejected.reasons.join('; ')}`);
+  }
+  const held =
+    record.estimate && record.hold
+      ? `, holding ${record.estimate.credits} credits from "${plan.account}"`
+      : '';
+  const { extension } = choice;
+  progress?.(
+    `sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`,
+  );
+  let handle: SandboxHandle | undefined;
+  let step = plan.restore ? 'restore' : 'provision';
+  try {
+    throwIfAborted(signal);
+    const request: ProvisionRequest = {
+      sandboxId: id,
+      profile: plan.profile,
+      inputs: choice.inputs,
+      host: choice.host,
+      createdAt: new Date(record.created_at),
+      expiresAt: new Date(record.expires_at),
+      progress,
+      signal,
+      checkpoint: async (partial) => {
+        record = await save({ ...record, handle: partial });
+      },
+    };
+    handle = await (steps.make ?? ((e, r) => e.provision(r)))(extension, request);
+    record = await save({ ...record, handle, provisioned_at: deps.now().toISOString() });
+    throwIfAborted(signal);
+    step = 'wait_ready';
+    progress?.(`sandbox ${id}: waiting until ready`);
+    const reachability = await extension.waitReady(handle, { progress, signal });
+    throwIfAborted(signal);
+    if (plan.checks.length > 0) {
+      await runChecks(extension, handle, { ...record, reachability }, plan, steps);
+      throwIfAborted(signal);
+    }
+    record = await save({
+      ...record,
+      state: 'ready',
+      reachability,
+      ready_at: deps.now().toISOString(),
+      owner_pid: undefined,
+    });
+    progress?.(`sandbox ${id}: ready`);
+    return { ready: record };
+  } catch (error) {
+    return { error, step, handle: handle ?? record.handle, record };
+  }
 }
 
 /** The plan's readiness checks, through one connection to the sandbox's host (closed after). */
@@ -152,105 +226,4 @@ async function runChecks(
   } finally {
     channel?.close();
   }
-}
-
-/** Routing and the first record, under the route lock (see createSandbox). */
-async function routeAndRecord(
-  deps: LifecycleDeps,
-  plan: CreatePlan,
-  id: string,
-  save: (record: SandboxRecord) => Promise<SandboxRecord>,
-): Promise<{ record: SandboxRecord; choice: RoutingChoice }> {
-  const createdAt = deps.now();
-  const expiresAt = new Date(createdAt.getTime() + plan.ttlSeconds * 1000);
-  const catalog = await deps.catalog();
-  const choice = await deps.router(catalog).choose(plan, {
-    sandboxId: id,
-    holdUntil: new Date(expiresAt.getTime() + HOLD_GRACE_MS),
-  });
-  const rejected = choice.decision.candidates.filter((c) => !c.feasible);
-  const record: SandboxRecord = {
-    id,
-    state: 'provisioning',
-    profile: plan.profile.id,
-    extension: choice.extension.id,
-    host: choice.host?.name ?? 'local',
-    consumer: plan.consumer,
-    account: plan.account,
-    created_at: createdAt.toISOString(),
-    updated_at: createdAt.toISOString(),
-    expires_at: expiresAt.toISOString(),
-    ttl_seconds: plan.ttlSeconds,
-    ...(choice.host ? { target: choice.host } : {}),
-    ...(plan.restore ? { restored_from: plan.restore.snapshot } : {}),
-    ...(choice.report.estimate ? { estimate: choice.report.estimate } : {}),
-    ...(choice.hold ? { hold: choice.hold.id } : {}),
-    ...(rejected.length > 0
-      ? { routing: rejected.map((c) => ({ extension: c.extension, host: c.host, reasons: c.reasons })) }
-      : {}),
-    owner_pid: process.pid,
-  };
-  try {
-    return { record: await save(record), choice };
-  } catch (error) {
-    // Writing the record or the caller's onRecord failed: nothing was provisioned, so give the hold
-    // back and leave no `provisioning` record that would count against capacity.
-    if (choice.hold) await deps.ledger.release(choice.hold, 'the sandbox record could not be saved');
-    await deps.store
-      .putSandbox({ ...record, state: 'failed', error: errorOf('record', error), owner_pid: undefined })
-      .catch(() => {});
-    throw error;
-  }
-}
-
-/** Undo a half-made sandbox; a rollback problem is recorded, never allowed to hide the first error. */
-async function rollback(
-  deps: LifecycleDeps,
-  record: SandboxRecord,
-  extension: SandboxExtension,
-  handle: SandboxHandle | undefined,
-  step: string,
-  cause: unknown,
-  progress: ProgressFn | undefined,
-): Promise<SandboxRecord> {
-  progress?.(`sandbox ${record.id}: ${step} failed, rolling back`);
-  let cleanup: CleanupReport;
-  try {
-    cleanup =
-      cause instanceof SshError && cause.phase === 'connect' && handle === undefined
-        ? { removed: [], leftovers: [], already_gone: true } // never reached the host: nothing to undo
-        : await extension.teardown(handle ?? minimalHandle(record), { progress });
-  } catch (error) {
-    cleanup = { removed: [], leftovers: [`rollback failed: ${messageOf(error)}`], already_gone: false };
-  }
-  // A sandbox that never became ready is not charged: its hold goes back in full.
-  const hold = holdOf(record);
-  if (hold) await deps.ledger.release(hold, `${step} failed`);
-  return saveRecord(deps, {
-    ...record,
-    state: 'failed',
-    error: errorOf(step, cause),
-    cleanup,
-    destroyed_at: deps.now().toISOString(),
-    owner_pid: undefined,
-  });
-}
-
-/** The error a failed create reports, once it is rolled back. */
-function failure(failed: SandboxRecord, step: string, cause: unknown): Error {
-  const id = failed.id;
-  if (cause instanceof InterruptedError) {
-    return new InterruptedError(`sandbox ${id}: interrupted during ${step}; rolled back`, {
-      sandbox: id,
-      step,
-    });
-  }
-  const undone = failed.cleanup?.leftovers.length
-    ? `rollback incomplete: ${failed.cleanup.leftovers.join('; ')}; gc removes the rest once the host answers`
-    : 'rolled back';
-  return new ProvisionError(
-    `sandbox ${id}: ${step} failed: ${messageOf(cause)} (${undone}; its record says what happened)`,
-    { sandbox: id, step, ...(cause instanceof SandboxerError ? { cause: cause.toJSON() } : {}) },
-    { cause },
-  );
 }

@@ -54,12 +54,14 @@ export interface CreatePlan {
   /** Checked once the extension says ready: the profile's `wait_for` and the request's. */
   checks: ReadinessCheck[];
   checkTimeoutSeconds: number;
+  /** Hosts a failover left behind during this create, with why (routing passes over them). */
+  exclude?: Map<string, string>;
 }
 
 export interface PlanContext {
   catalog: Catalog;
   policy: InputPolicy;
-  /** The hosts-file aliases, for a confined caller. */
+  /** The hosts-file aliases and pool names, for a confined caller. */
   aliases: () => Promise<string[]>;
 }
 

@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { OperationOptions, ProvisionRequest, SandboxExtension } from '../extensions/contract.js';
+import type { HostPool } from '../hosts/resolve.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { SandboxHandle } from '../records/handle.js';
 import type { SandboxRecord } from '../records/sandbox.js';
@@ -15,6 +16,8 @@ export interface LifecycleDeps {
   ledger: CreditsLedger;
   router: (catalog: Catalog) => RoutingResolver;
   now: () => Date;
+  /** A pool by name (its cool-down for a host that failed); none without a hosts file. */
+  pool?: (name: string | undefined) => Promise<HostPool | undefined>;
 }
 
 /** Options of a create: progress and cancellation, plus a hook that sees every saved record. */

@@ -29,8 +29,8 @@ import { SnapshotOperations } from '../snapshots/operations.js';
 import { getRecord, listRecords } from '../state/lookup.js';
 import type { StateStore } from '../state/store.js';
 import { parseSandboxId } from '../util/ids.js';
-import { creditsService, estimateReport, routeReport } from './reports.js';
-import type { CreditsService, EstimateReport, RouteReport, SandboxService } from './service.js';
+import { creditsService, estimateReport, hostService, routeReport } from './reports.js';
+import type { CreditsService, EstimateReport, HostService, RouteReport, SandboxService } from './service.js';
 import type { CreateOptions, DestroyOptions, ManagerOptions } from './types.js';
 
 /**
@@ -72,6 +72,7 @@ export class SandboxManager implements SandboxService {
       extension,
       ledger: this.#ledger,
       now,
+      pool: async (name) => this.#hosts.pool?.(name),
       router: (loaded) =>
         new RoutingResolver({
           catalog: loaded,
@@ -79,6 +80,9 @@ export class SandboxManager implements SandboxService {
           ledger: this.#ledger,
           listSandboxes: () => store.listSandboxes(),
           resolveHost: (name) => this.#hosts.resolve(name),
+          pool: async (name) => this.#hosts.pool?.(name),
+          hostStatuses: () => store.listHostStatuses(),
+          now,
           ...(probe ? { probe } : {}),
         }),
     });
@@ -132,6 +136,17 @@ export class SandboxManager implements SandboxService {
   /** `estimate` with what it is for: the profile, its extension and pricing, the TTL priced. */
   async estimateReport(profileId: string, ttl?: string): Promise<EstimateReport> {
     return estimateReport(await this.catalog(), profileId, ttl, await this.estimate(profileId, ttl));
+  }
+
+  /** The hosts file's hosts and pools: load, health, drain (hosts/overview.ts). */
+  get hosts(): HostService {
+    return hostService({
+      hosts: this.#hosts,
+      store: this.#store,
+      now: this.#lifecycle.deps.now,
+      catalog: () => this.catalog(),
+      extension: (id) => this.#lifecycle.extension(id),
+    });
   }
 
   /** The ledger, as the service interface offers it to every surface. */
@@ -203,12 +218,7 @@ export class SandboxManager implements SandboxService {
   /** A connection to a ready sandbox's host, for port forwards and checks (see reach/). */
   async openChannel(idText: string): Promise<SandboxChannel> {
     const { record, extension } = await this.#ready(idText);
-    if (!extension.openChannel) {
-      throw new UnsupportedError(`${record.extension} cannot reach a sandbox's ports`, {
-        extension: record.extension,
-      });
-    }
-    return extension.openChannel(handleOf(record));
+    return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
   }
 
   /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
@@ -218,28 +228,20 @@ export class SandboxManager implements SandboxService {
       // A local sandbox's workspace is on the server's own machine: a remote client gets no shell there.
       throw new UnsupportedError(
         `sandbox ${record.id} runs on the server's own machine: exec is not offered to remote clients`,
-        {
-          sandbox: record.id,
-        },
+        { sandbox: record.id },
       );
     }
-    if (!extension.exec) {
-      throw new UnsupportedError(`${record.extension} cannot run commands in a sandbox`, {
-        extension: record.extension,
-      });
-    }
-    return extension.exec(handleOf(record), request);
+    return need(
+      extension.exec?.bind(extension),
+      record,
+      'run commands in a sandbox',
+    )(handleOf(record), request);
   }
 
   /** How ssh(1) logs in to a ready sandbox's host (`sandboxer ssh`, the action's ssh-config). */
   async loginTarget(idText: string): Promise<LoginTarget> {
     const { record, extension } = await this.#ready(idText);
-    if (!extension.loginTarget) {
-      throw new UnsupportedError(`${record.extension} has no host to log in to`, {
-        extension: record.extension,
-      });
-    }
-    return extension.loginTarget(handleOf(record));
+    return need(extension.loginTarget?.bind(extension), record, 'log in to a host')(handleOf(record));
   }
 
   /** Records (or clears) the detached keeper of a sandbox, so destroy and gc stop it. */
@@ -283,6 +285,16 @@ export class SandboxManager implements SandboxService {
   }
 
   async #planning(): Promise<PlanContext> {
-    return { catalog: await this.catalog(), policy: this.#policy, aliases: () => this.#hosts.aliases() };
+    const hosts = this.#hosts;
+    // A pool's name is as good as an alias wherever a host is named.
+    const aliases = async () => [...(await hosts.aliases()), ...((await hosts.pools?.()) ?? [])];
+    return { catalog: await this.catalog(), policy: this.#policy, aliases };
   }
+}
+
+/** An optional extension method, or UnsupportedError saying what the extension cannot do. */
+function need<F>(method: F | undefined, record: SandboxRecord, what: string): F {
+  if (!method)
+    throw new UnsupportedError(`${record.extension} cannot ${what}`, { extension: record.extension });
+  return method;
 }

@@ -1,10 +1,15 @@
 import type { Catalog } from '../catalog/catalog.js';
+import { UnsupportedError } from '../errors.js';
+import type { SandboxExtension } from '../extensions/contract.js';
+import type { HostDirectory } from '../hosts/directory.js';
+import { drainHost, type HostsDeps, hostsOverview, probeHosts } from '../hosts/overview.js';
 import type { BillingQuery, BillingRow } from '../metering/billing-export.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../records/metering.js';
 import type { RoutingDecision } from '../routing/types.js';
+import type { StateStore } from '../state/store.js';
 import { formatDuration } from '../util/duration.js';
-import type { CreditsService, EstimateReport, RouteReport } from './service.js';
+import type { CreditsService, EstimateReport, HostService, RouteReport } from './service.js';
 
 /** The manager's answers in the shapes every surface shows (service.ts), nothing internal in them. */
 
@@ -39,5 +44,33 @@ export function creditsService(
     grant: (account, credits, note) => ledger.grant(account, credits, note),
     history: (account) => ledger.history(account),
     billing,
+  };
+}
+
+/** `hosts`: the overview, probes and drains, probing through the first SSH extension that can. */
+export function hostService(deps: {
+  hosts: HostDirectory;
+  store: StateStore;
+  now: () => Date;
+  catalog: () => Promise<Catalog>;
+  extension: (id: string) => Promise<SandboxExtension>;
+}): HostService {
+  const hostsDeps: HostsDeps = {
+    hosts: deps.hosts,
+    store: deps.store,
+    now: deps.now,
+    probe: async (host) => {
+      for (const declaration of (await deps.catalog()).extensions()) {
+        const extension = await deps.extension(declaration.id);
+        if (extension.hostKind === 'ssh' && extension.probeHost) return extension.probeHost(host);
+      }
+      throw new UnsupportedError('no extension can probe a host');
+    },
+  };
+  return {
+    list: () => hostsOverview(hostsDeps),
+    probe: (name) => probeHosts(hostsDeps, name),
+    drain: (host) => drainHost(hostsDeps, host, true),
+    undrain: (host) => drainHost(hostsDeps, host, false),
   };
 }

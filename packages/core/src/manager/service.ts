@@ -1,6 +1,8 @@
 import type { OperationOptions } from '../extensions/contract.js';
+import type { HostsOverview } from '../hosts/overview.js';
 import type { AccountBalance } from '../metering/balance.js';
 import type { BillingQuery, BillingRow } from '../metering/billing-export.js';
+import type { HostStatus } from '../records/host-status.js';
 import type { LedgerEntry } from '../records/ledger-entry.js';
 import type { MeterQuote } from '../records/metering.js';
 import type { SandboxRecord } from '../records/sandbox.js';
@@ -24,6 +26,7 @@ export interface SandboxService {
   routeReport(request: CreateRequest): Promise<RouteReport>;
   readonly credits: CreditsService;
   readonly snapshots: SnapshotService;
+  readonly hosts: HostService;
   /** Lets go of connections; the service is not used after. */
   close(): Promise<void>;
 }
@@ -61,4 +64,13 @@ export interface SnapshotService {
   pull(ref: string, options?: OperationOptions): Promise<SnapshotRecord>;
   delete(ref: string, options?: OperationOptions): Promise<SnapshotRecord>;
   restore(ref: string, options?: RestoreOptions): Promise<SandboxRecord>;
+}
+
+/** The hosts file's hosts and pools as the state knows them (`sandboxer hosts`, `GET /v1/hosts`). */
+export interface HostService {
+  list(): Promise<HostsOverview>;
+  /** Probes a host, a pool's hosts, or (none) every host; a host that answers is healthy again. */
+  probe(name?: string): Promise<HostStatus[]>;
+  drain(host: string): Promise<HostStatus>;
+  undrain(host: string): Promise<HostStatus>;
 }

@@ -38,5 +38,10 @@ export interface RemoteHost extends HostTarget {
   ssh: SshTarget;
   base_dir?: string;
   capacity?: number;
+  /** Floors a create checks first (bytes): free disk under the base dir, available memory. */
+  min_free_disk?: number;
+  min_free_memory?: number;
   labels: string[];
+  /** The pool it was chosen from, when the request named a pool. */
+  pool?: string;
 }

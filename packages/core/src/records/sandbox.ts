@@ -58,7 +58,15 @@ export const sandboxRecordSchema = z.object({
   hold: z.string().optional(),
   /** Routing candidates tried before the chosen one, with why each was skipped. */
   routing: z
-    .array(z.object({ extension: z.string(), host: z.string(), reasons: z.array(z.string()) }))
+    .array(
+      z.object({
+        extension: z.string(),
+        host: z.string(),
+        /** The pool the host belongs to, when the request named a pool. */
+        pool: z.string().optional(),
+        reasons: z.array(z.string()),
+      }),
+    )
     .optional(),
   /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
   cost: meterActualSchema.optional(),

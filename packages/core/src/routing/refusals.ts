@@ -23,7 +23,10 @@ export function noneFeasible(
     if (own instanceof SandboxerError) return own;
   }
   const table = decision.candidates
-    .map((c) => `  ${c.index + 1}. ${c.extension} on ${c.host}: ${c.reasons.join('; ')}`)
+    .map(
+      (c) =>
+        `  ${c.index + 1}. ${c.extension} on ${c.host}${c.pool ? ` (pool ${c.pool})` : ''}: ${c.reasons.join('; ')}`,
+    )
     .join('\n');
   return new NoBackendAvailableError(`no backend can take a ${request.profile.id} sandbox now:\n${table}`, {
     profile: request.profile.id,

@@ -13,6 +13,8 @@ export interface CandidateReport {
   index: number;
   extension: string;
   host: string;
+  /** The pool the host belongs to, when the request named a pool. */
+  pool?: string;
   pricing: 'metered' | 'self-hosted';
   feasible: boolean;
   /** Why it was rejected; empty when feasible. */
@@ -48,6 +50,8 @@ export interface RouteRequest {
   account: string;
   /** A restore: only this extension (the one that took the snapshot) can bring it back. */
   restore?: { extension: string };
+  /** Hosts that failed during this create (failover), with why: not tried again. */
+  exclude?: Map<string, string>;
 }
 
 /** For a create: hold credits on the chosen metered candidate, for this sandbox until then. */

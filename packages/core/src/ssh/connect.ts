@@ -82,7 +82,8 @@ export function connectFailure(error: unknown, target: SshTarget, timeoutMs: num
   const seconds = Math.round(timeoutMs / 1000);
   const code = (error as NodeJS.ErrnoException).code;
   const message = messageOf(error);
-  if (code === 'ECONNREFUSED') return `cannot reach ${where} after ${seconds} s: connection refused`;
+  if (code === 'ECONNREFUSED')
+    return `cannot reach ${where}: connection refused (is sshd running on that port?)`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot reach ${where}: no route to host`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve host name ${target.address}`;
   if (/Timed out while waiting for handshake/i.test(message) || code === 'ETIMEDOUT') {

@@ -5,6 +5,7 @@ import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import type { z } from 'zod';
 import { messageOf, StateConflictError, StateCorruptError } from '../errors.js';
+import { type HostStatus, hostStatusSchema, isHostAlias } from '../records/host-status.js';
 import { type LedgerEntry, ledgerEntrySchema } from '../records/ledger-entry.js';
 import { type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
 import { type SnapshotRecord, snapshotRecordSchema } from '../records/snapshot.js';
@@ -40,6 +41,7 @@ export class FileStateStore implements StateStore {
   readonly #snapshotDir: string;
   readonly #lockDir: string;
   readonly #ledgerFile: string;
+  readonly #hostDir: string;
 
   constructor(home: string = defaultHome()) {
     this.location = home;
@@ -47,6 +49,7 @@ export class FileStateStore implements StateStore {
     this.#snapshotDir = join(home, 'snapshots');
     this.#lockDir = join(home, 'locks');
     this.#ledgerFile = join(home, 'ledger.jsonl');
+    this.#hostDir = join(home, 'hosts');
     mkdirSync(this.#sandboxDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
   }
@@ -89,6 +92,36 @@ export class FileStateStore implements StateStore {
       mode: 0o600,
       fsync: true,
     });
+  }
+
+  async getHostStatus(host: string): Promise<HostStatus | undefined> {
+    if (!isHostAlias(host)) return undefined;
+    return this.#read(join(this.#hostDir, `${host}.json`), hostStatusSchema);
+  }
+
+  async putHostStatus(status: HostStatus): Promise<void> {
+    const valid = hostStatusSchema.parse(status);
+    mkdirSync(this.#hostDir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(this.#hostDir, `${valid.host}.json`), `${JSON.stringify(valid, null, 2)}\n`, {
+      mode: 0o600,
+      fsync: true,
+    });
+  }
+
+  async listHostStatuses(): Promise<HostStatus[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.#hostDir)).filter((n) => n.endsWith('.json'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const statuses = await Promise.all(
+      names.map((n) => this.#read(join(this.#hostDir, n), hostStatusSchema).catch(() => undefined)),
+    );
+    return statuses
+      .filter((s): s is HostStatus => s !== undefined)
+      .sort((a, b) => a.host.localeCompare(b.host));
   }
 
   async listSnapshots(): Promise<SnapshotRecord[]> {

@@ -1,3 +1,4 @@
+import type { HostStatus } from '../records/host-status.js';
 import type { LedgerEntry } from '../records/ledger-entry.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import type { SnapshotRecord } from '../records/snapshot.js';
@@ -43,6 +44,10 @@ export interface StateStore {
   ): Promise<T>;
   /** Adds entries whose ids it does not have yet (`state import`); returns how many were new. */
   importLedger(entries: LedgerEntry[]): Promise<number>;
+  /** What is remembered about a host (drained, resting, probed); undefined if nothing. */
+  getHostStatus(host: string): Promise<HostStatus | undefined>;
+  putHostStatus(status: HostStatus): Promise<void>;
+  listHostStatuses(): Promise<HostStatus[]>;
   /** Runs `fn` while holding an exclusive, crash-safe lock named `key` (released if the holder dies). */
   withLock<T>(key: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
   /** Lets go of connections (a database pool); the store is not used after. */

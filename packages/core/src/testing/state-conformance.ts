@@ -198,6 +198,27 @@ export function describeStateStoreConformance(name: string, target: StateStoreTa
       expect(order).toEqual(['first in', 'first out', 'second']);
     });
 
+    test('host statuses: put replaces, get and list (by alias) return them; a bad alias is refused', async () => {
+      const store = await open();
+      const a = { host: 'docker-a', drained: true, drained_at: at(), updated_at: at() };
+      const b = {
+        host: 'docker-b',
+        drained: false,
+        unhealthy_until: at(60_000),
+        last_error: { at: at(), message: 'cannot connect' },
+        probe: { at: at(), free_disk_bytes: 1_000_000, free_memory_bytes: 2_000_000 },
+        updated_at: at(),
+      };
+      await store.putHostStatus(b);
+      await store.putHostStatus(a);
+      await store.putHostStatus({ ...a, drained: false, updated_at: at(1000) });
+      expect(await store.getHostStatus('docker-a')).toMatchObject({ drained: false });
+      expect(await store.getHostStatus('docker-b')).toEqual(b);
+      expect((await store.listHostStatuses()).map((s) => s.host)).toEqual(['docker-a', 'docker-b']);
+      expect(await store.getHostStatus('../x')).toBeUndefined();
+      await expect(store.putHostStatus({ ...a, host: '../x' })).rejects.toThrow();
+    });
+
     test('a lock is released when its work throws', async () => {
       const store = await open();
       const key = `sandbox-${newSandboxId()}`;

@@ -75,6 +75,7 @@ hosts:
         },
         vm: { address: 'vm.example.com', port: 22, user: 'ci', insecure_ignore_host_key: true, labels: [] },
       },
+      pools: {},
     });
   });
 
@@ -137,7 +138,7 @@ hosts:
     [
       'a default naming a missing alias',
       `default: docker-2\n${ENTRY}`,
-      'hosts.yaml: default: "docker-2" is not one of the hosts (docker-1)',
+      'hosts.yaml: default: "docker-2" is not one of the hosts or pools (docker-1)',
     ],
     [
       'a tab as indentation',

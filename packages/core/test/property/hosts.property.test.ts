@@ -264,7 +264,7 @@ describe('hosts files', () => {
   it('default: constructor is refused as not one of the hosts', async () => {
     const path = writeHosts({ default: 'constructor', hosts: { a: { address: 'h', user: 'u' } } });
     await expect(loadHostsFile(path, join(path, '..'))).rejects.toThrow(
-      'hosts.yaml: default: "constructor" is not one of the hosts (a)',
+      'hosts.yaml: default: "constructor" is not one of the hosts or pools (a)',
     );
   });
 });

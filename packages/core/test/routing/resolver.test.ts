@@ -169,7 +169,7 @@ describe('route --explain', () => {
     const { manager, repo } = await setup();
     const decision = await manager.route({ profile: 'hostless', inputs: { repo } });
     expect(decision.candidates[0]?.reasons[0]).toMatch(
-      /^host: ext\.compose-ssh needs a host: name one \(user@address\[:port\] or a hosts-file alias\)/,
+      /^host: ext\.compose-ssh needs a host: name one \(user@address\[:port\], a hosts-file alias or pool\)/,
     );
     expect(decision.chosen?.report.extension).toBe('ext.saas-stub');
   });

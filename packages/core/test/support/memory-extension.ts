@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SshError } from '../../src/errors.js';
 import type { ExtensionContext, ProvisionRequest, SandboxExtension } from '../../src/extensions/contract.js';
 import { parseInputs } from '../../src/extensions/inputs.js';
 import type { CleanupReport, Reachability, SandboxHandle } from '../../src/records/handle.js';
@@ -22,7 +23,7 @@ export class MemoryExtension implements SandboxExtension<MemoryInputs> {
   // may be distinct module instances; both must see the same resources.
   static readonly resources: Map<string, { name: string }> = sharedResources();
   readonly id: string;
-  readonly hostKind = 'local';
+  readonly hostKind: 'local' | 'ssh' = 'local';
 
   constructor(context?: Pick<ExtensionContext, 'declaration'>) {
     this.id = context?.declaration.id ?? 'ext.memory';
@@ -73,3 +74,26 @@ function sharedResources(): Map<string, { name: string }> {
 }
 
 export const createMemoryExtension = (context: ExtensionContext) => new MemoryExtension(context);
+
+/**
+ * The same, as if it ran on SSH hosts: routing resolves a host (or a pool) for it, and a host
+ * named in `unreachable_hosts` (comma-separated) fails like a host whose sshd is down.
+ */
+export class MemoryHostExtension extends MemoryExtension {
+  override readonly hostKind = 'ssh';
+
+  override async provision(request: ProvisionRequest<MemoryInputs>): Promise<SandboxHandle> {
+    const host = request.host?.name ?? '?';
+    const unreachable = String((request.inputs as Record<string, unknown>).unreachable_hosts ?? '').split(
+      ',',
+    );
+    if (unreachable.includes(host)) {
+      throw new SshError(`cannot reach ${host}:22: connection refused`, 'connect', { host });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const handle = await super.provision(request);
+    return { ...handle, host, ...(request.host ? { target: request.host } : {}) };
+  }
+}
+
+export const createMemoryHostExtension = (context: ExtensionContext) => new MemoryHostExtension(context);

@@ -12,6 +12,7 @@ import type {
   ExecRequest,
   ExtensionContext,
   HostFinding,
+  HostResources,
   LoginTarget,
   OperationOptions,
   ProvisionRequest,
@@ -26,6 +27,7 @@ import {
   disarmSwitchCommand,
   rescheduleSwitchCommand,
 } from './remote-workspace/expiry-switch.js';
+import { checkFloors, probeResources } from './remote-workspace/host-resources.js';
 import { findSandboxesCommand, parseFindings } from './remote-workspace/host-scan.js';
 import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from './remote-workspace/ssh-access.js';
 import { startSync, syncWorkspace } from './remote-workspace/sync.js';
@@ -126,6 +128,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
       inputs.workspace_dir ?? this.#config.workspace_dir,
       'workspace_dir',
     );
+    await checkFloors(session, host, base);
     const dir = sandboxDirOf(base, sandboxId);
     progress?.(`creating workspace ${dir}`);
     // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
@@ -228,6 +231,14 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
       });
       return answer.trim() === 'moved';
     });
+  }
+
+  /** Free disk under the workspace directory, available memory (`sandboxer hosts probe`). */
+  async probeHost(target: HostTarget): Promise<HostResources> {
+    const host = remoteHostOf(target, this.id);
+    return this.#access.with(host.ssh, async (session) =>
+      probeResources(session, await resolveBaseDir(session, this.#config.workspace_dir, 'workspace_dir')),
+    );
   }
 
   /** Workspaces and armed switches under the configured workspace directory (the VM itself is not ours). */

@@ -46,6 +46,17 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX sandboxer_ledger_account ON sandboxer_ledger (account, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'host statuses',
+    sql: `
+      CREATE TABLE sandboxer_hosts (
+        host text PRIMARY KEY,
+        updated_at timestamptz NOT NULL,
+        status jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The lock every migrating process takes first, so replicas starting together migrate once. */

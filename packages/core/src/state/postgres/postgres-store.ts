@@ -1,6 +1,7 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import type { PoolClient } from 'pg';
 import type { z } from 'zod';
 import { StateCorruptError } from '../../errors.js';
+import { type HostStatus, hostStatusSchema, isHostAlias } from '../../records/host-status.js';
 import { type LedgerEntry, ledgerEntrySchema } from '../../records/ledger-entry.js';
 import { type SandboxRecord, sandboxRecordSchema } from '../../records/sandbox.js';
 import { type SnapshotRecord, snapshotRecordSchema } from '../../records/snapshot.js';
@@ -9,7 +10,8 @@ import { isSnapshotId } from '../../util/snapshot-ids.js';
 import type { LedgerChange, LockOptions, StateStore } from '../store.js';
 import { AdvisoryLocks } from './advisory-locks.js';
 import { checkPostgresUrl, redactUrl, translatePgError } from './connection.js';
-import { type Migration, migrate } from './migrations.js';
+import { Database } from './database.js';
+import type { Migration } from './migrations.js';
 
 export interface PostgresStoreOptions {
   /** Connections in the query pool (locks use one more of their own). */
@@ -26,37 +28,27 @@ export interface PostgresStoreOptions {
  */
 export class PostgresStateStore implements StateStore {
   readonly location: string;
-  readonly #url: string;
-  readonly #options: PostgresStoreOptions;
-  #pool: Promise<Pool> | undefined;
-  #applied: Migration[] = [];
+  readonly #db: Database;
   readonly #locks: AdvisoryLocks;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     checkPostgresUrl(url);
-    this.#url = url;
-    this.#options = options;
     this.location = redactUrl(url);
+    this.#db = new Database(url, this.location, options.poolSize);
     this.#locks = new AdvisoryLocks(
-      async () => {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client(this.#config());
-        await client.connect();
-        return client;
-      },
+      () => this.#db.connect(),
       (error) => translatePgError(error, this.location),
     );
   }
 
-  /** Connects and migrates if not done yet; returns the migrations this call applied. */
-  async migrate(): Promise<Migration[]> {
-    await this.#ready();
-    return this.#applied;
+  /** Connects and migrates if not done yet; returns the migrations this process applied. */
+  migrate(): Promise<Migration[]> {
+    return this.#db.migrate();
   }
 
   async getSandbox(id: string): Promise<SandboxRecord | undefined> {
     if (!isSandboxId(id)) return undefined;
-    const { rows } = await this.#query<{ record: unknown }>(
+    const { rows } = await this.#db.query<{ record: unknown }>(
       'SELECT record FROM sandboxer_sandboxes WHERE id = $1',
       [id],
     );
@@ -67,7 +59,7 @@ export class PostgresStateStore implements StateStore {
     const valid = sandboxRecordSchema.parse(record);
     if (!isSandboxId(valid.id))
       throw new StateCorruptError(`refusing to store a record with id ${JSON.stringify(valid.id)}`);
-    await this.#query(
+    await this.#db.query(
       `INSERT INTO sandboxer_sandboxes (id, state, account, created_at, updated_at, record)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET state = $2, account = $3, updated_at = $5, record = $6`,
@@ -83,7 +75,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
-    const { rows } = await this.#query<{ id: string; record: unknown }>(
+    const { rows } = await this.#db.query<{ id: string; record: unknown }>(
       'SELECT id, record FROM sandboxer_sandboxes ORDER BY created_at, id',
     );
     return this.#parseAll(rows, sandboxRecordSchema);
@@ -91,7 +83,7 @@ export class PostgresStateStore implements StateStore {
 
   async getSnapshot(id: string): Promise<SnapshotRecord | undefined> {
     if (!isSnapshotId(id)) return undefined;
-    const { rows } = await this.#query<{ record: unknown }>(
+    const { rows } = await this.#db.query<{ record: unknown }>(
       'SELECT record FROM sandboxer_snapshots WHERE id = $1',
       [id],
     );
@@ -102,7 +94,7 @@ export class PostgresStateStore implements StateStore {
     const valid = snapshotRecordSchema.parse(record);
     if (!isSnapshotId(valid.id))
       throw new StateCorruptError(`refusing to store a snapshot with id ${JSON.stringify(valid.id)}`);
-    await this.#query(
+    await this.#db.query(
       `INSERT INTO sandboxer_snapshots (id, created_at, record) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET record = $3`,
       [valid.id, valid.created_at, JSON.stringify(valid)],
@@ -110,17 +102,42 @@ export class PostgresStateStore implements StateStore {
   }
 
   async listSnapshots(): Promise<SnapshotRecord[]> {
-    const { rows } = await this.#query<{ id: string; record: unknown }>(
+    const { rows } = await this.#db.query<{ id: string; record: unknown }>(
       'SELECT id, record FROM sandboxer_snapshots ORDER BY created_at, id',
     );
     return this.#parseAll(rows, snapshotRecordSchema);
   }
 
+  async getHostStatus(host: string): Promise<HostStatus | undefined> {
+    if (!isHostAlias(host)) return undefined;
+    const { rows } = await this.#db.query<{ status: unknown }>(
+      'SELECT status FROM sandboxer_hosts WHERE host = $1',
+      [host],
+    );
+    return rows[0] ? this.#parse(`host ${host}`, rows[0].status, hostStatusSchema) : undefined;
+  }
+
+  async putHostStatus(status: HostStatus): Promise<void> {
+    const valid = hostStatusSchema.parse(status);
+    await this.#db.query(
+      `INSERT INTO sandboxer_hosts (host, updated_at, status) VALUES ($1, $2, $3)
+       ON CONFLICT (host) DO UPDATE SET updated_at = $2, status = $3`,
+      [valid.host, valid.updated_at, JSON.stringify(valid)],
+    );
+  }
+
+  async listHostStatuses(): Promise<HostStatus[]> {
+    const { rows } = await this.#db.query<{ id: string; record: unknown }>(
+      'SELECT host AS id, status AS record FROM sandboxer_hosts ORDER BY host',
+    );
+    return this.#parseAll(rows, hostStatusSchema);
+  }
+
   async readLedger(account?: string): Promise<LedgerEntry[]> {
     const { rows } =
       account === undefined
-        ? await this.#query<{ entry: unknown }>('SELECT entry FROM sandboxer_ledger ORDER BY seq')
-        : await this.#query<{ entry: unknown }>(
+        ? await this.#db.query<{ entry: unknown }>('SELECT entry FROM sandboxer_ledger ORDER BY seq')
+        : await this.#db.query<{ entry: unknown }>(
             'SELECT entry FROM sandboxer_ledger WHERE account = $1 ORDER BY seq',
             [account],
           );
@@ -135,7 +152,7 @@ export class PostgresStateStore implements StateStore {
     account: string,
     fn: (entries: LedgerEntry[]) => LedgerChange<T> | Promise<LedgerChange<T>>,
   ): Promise<T> {
-    return this.#transaction(async (client) => {
+    return this.#db.transaction(async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('sandboxer:ledger:' || $1, 0))", [
         account,
       ]);
@@ -150,7 +167,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   async importLedger(entries: LedgerEntry[]): Promise<number> {
-    return this.#transaction(async (client) => {
+    return this.#db.transaction(async (client) => {
       let added = 0;
       for (const entry of entries) added += await this.#insertEntry(client, entry, true);
       return added;
@@ -158,16 +175,14 @@ export class PostgresStateStore implements StateStore {
   }
 
   async withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    await this.#guard(this.#ready());
+    await this.#db.migrate();
     // Only taking the lock is the database's business: errors of `fn` pass through as they are.
     return this.#locks.withLock(key, fn, options);
   }
 
   async close(): Promise<void> {
     await this.#locks.close();
-    const pool = this.#pool;
-    this.#pool = undefined;
-    if (pool) await (await pool.catch(() => undefined))?.end().catch(() => {});
+    await this.#db.close();
   }
 
   async #insertEntry(client: PoolClient, entry: LedgerEntry, skipKnown = false): Promise<number> {
@@ -208,77 +223,5 @@ export class PostgresStateStore implements StateStore {
       const parsed = schema.safeParse(row.record);
       return parsed.success ? [parsed.data] : [];
     });
-  }
-
-  #config(): PoolConfig {
-    return {
-      connectionString: this.#url,
-      application_name: 'sand-boxer',
-      connectionTimeoutMillis: 5000,
-      // A peer that vanished without closing (a dead machine) is noticed, and its locks released.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    };
-  }
-
-  /** The pool, connected and migrated once; a failed first attempt is retried by the next call. */
-  #ready(): Promise<Pool> {
-    this.#pool ??= (async () => {
-      const { default: pg } = await import('pg');
-      const pool = new pg.Pool({
-        ...this.#config(),
-        max: this.#options.poolSize ?? 10,
-        // Idle connections do not keep a finished command's process alive.
-        allowExitOnIdle: true,
-      });
-      // An idle connection the database dropped is an event, not a crash; the next query reconnects.
-      pool.on('error', () => {});
-      const client = await pool.connect();
-      try {
-        this.#applied = await migrate(client, this.location);
-      } finally {
-        client.release();
-      }
-      return pool;
-    })().catch((error: unknown) => {
-      this.#pool = undefined;
-      throw error;
-    });
-    return this.#pool;
-  }
-
-  async #query<R extends object>(sql: string, values: unknown[] = []): Promise<{ rows: R[] }> {
-    return this.#guard(this.#ready().then((pool) => pool.query<R & Record<string, unknown>>(sql, values)));
-  }
-
-  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    return this.#guard(
-      (async () => {
-        const client = await (await this.#ready()).connect();
-        let failed = false;
-        try {
-          await client.query('BEGIN');
-          const result = await work(client);
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          failed = true;
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        } finally {
-          // A connection that saw an error is not given to the next caller (it may be broken).
-          client.release(failed);
-        }
-      })(),
-    );
-  }
-
-  /** Driver errors in our terms (the database being away is StateUnavailableError). */
-  async #guard<T>(work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (error) {
-      throw translatePgError(error, this.location);
-    }
   }
 }

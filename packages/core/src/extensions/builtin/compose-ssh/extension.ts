@@ -9,6 +9,7 @@ import type {
   ExecRequest,
   ExtensionContext,
   HostFinding,
+  HostResources,
   LoginTarget,
   LogOptions,
   OperationOptions,
@@ -24,6 +25,7 @@ import type {
 import { parseExtensionConfig } from '../../inputs.js';
 import { SshChannel } from '../remote-workspace/channel.js';
 import { rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { probeResources } from '../remote-workspace/host-resources.js';
 import { findSandboxesCommand, parseFindings } from '../remote-workspace/host-scan.js';
 import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from '../remote-workspace/ssh-access.js';
 import { startSync, syncWorkspace } from '../remote-workspace/sync.js';
@@ -187,6 +189,17 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
       });
       return answer.trim() === 'moved';
     });
+  }
+
+  /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
+  async probeHost(target: HostTarget): Promise<HostResources> {
+    const host = remoteHostOf(target, this.id);
+    return this.#access.with(host.ssh, async (session) =>
+      probeResources(
+        session,
+        await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir'),
+      ),
+    );
   }
 
   /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */

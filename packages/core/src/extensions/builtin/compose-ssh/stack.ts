@@ -7,6 +7,7 @@ import type { SshSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
 import type { ProgressFn, ProvisionRequest } from '../../contract.js';
 import { armSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { checkFloors } from '../remote-workspace/host-resources.js';
 import type { SshAccess } from '../remote-workspace/ssh-access.js';
 import { remoteHostOf } from '../remote-workspace/ssh-access.js';
 import { removeWorkspaceCommand, resolveBaseDir, sandboxDirOf } from '../remote-workspace/workspace.js';
@@ -81,6 +82,7 @@ export async function prepareStack(settings: StackSettings, request: StackReques
   const session = await settings.access.open(host.ssh);
   try {
     const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    await checkFloors(session, host, base);
     const dir = sandboxDirOf(base, sandboxId);
     const project: ComposeProject = {
       runtime,

@@ -1,6 +1,6 @@
 "use strict";
-exports.id = 312;
-exports.ids = [312];
+exports.id = 996;
+exports.ids = [996];
 exports.modules = {
 
 /***/ 5126:
@@ -163,6 +163,71 @@ function disarmSwitchCommand(base, sandboxId) {
     ].join('; ');
 }
 //# sourceMappingURL=expiry-switch.js.map
+
+/***/ }),
+
+/***/ 1115:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   sz: () => (/* binding */ checkFloors),
+/* harmony export */   yV: () => (/* binding */ probeResources)
+/* harmony export */ });
+/* unused harmony exports hostResourcesCommand, parseHostResources */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
+/* harmony import */ var _util_size_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(1247);
+
+
+
+/** Free disk under a host's base dir and its available memory: one cheap command on an open connection. */
+/**
+ * `df` of the base dir (or its nearest existing parent: it may not exist yet) and MemAvailable, as
+ * two numbers of KiB on two lines; an empty line for what the host cannot say.
+ */
+function hostResourcesCommand(base) {
+    return [
+        `d=${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(base)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done`,
+        `df -Pk -- "$d" 2>/dev/null | awk 'NR==2 {print $4}'`,
+        `awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null || true`,
+    ].join('; ');
+}
+function parseHostResources(output) {
+    const [disk, memory] = output.split('\n').map((l) => l.trim());
+    const kib = (text) => (text && /^\d+$/.test(text) ? Number(text) * 1024 : undefined);
+    const resources = {};
+    const freeDisk = kib(disk);
+    const freeMemory = kib(memory);
+    if (freeDisk !== undefined)
+        resources.free_disk_bytes = freeDisk;
+    if (freeMemory !== undefined)
+        resources.free_memory_bytes = freeMemory;
+    return resources;
+}
+async function probeResources(session, base) {
+    return parseHostResources(await session.run(hostResourcesCommand(base), { what: 'probing free disk and memory' }));
+}
+/**
+ * A create's first check on a host with floors (`min_free_disk`, `min_free_memory`): below one, the
+ * host is unfit (host-level: a pool tries its next host). Without floors, nothing is asked.
+ */
+async function checkFloors(session, host, base) {
+    if (host.min_free_disk === undefined && host.min_free_memory === undefined)
+        return;
+    const found = await probeResources(session, base);
+    const below = (what, free, floor, setting) => {
+        if (floor === undefined || free === undefined || free >= floor)
+            return;
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ProvisionError */ .uv(`host ${host.name} has ${(0,_util_size_js__WEBPACK_IMPORTED_MODULE_2__/* .formatBytes */ .z3)(free)} ${what} (its ${setting} is ${(0,_util_size_js__WEBPACK_IMPORTED_MODULE_2__/* .formatBytes */ .z3)(floor)})`, {
+            host: host.name,
+            // Read by routing/host-failures.ts: the host, not the stack, is at fault.
+            host_level: `below its ${setting}`,
+        });
+    };
+    below('free under its base dir', found.free_disk_bytes, host.min_free_disk, 'min_free_disk');
+    below('of memory available', found.free_memory_bytes, host.min_free_memory, 'min_free_memory');
+}
+//# sourceMappingURL=host-resources.js.map
 
 /***/ }),
 
