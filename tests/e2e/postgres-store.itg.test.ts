@@ -62,7 +62,7 @@ describe('PostgresStateStore, beyond the interface', () => {
     const fresh = await testDatabase('sbx_migrate');
     try {
       const store = new PostgresStateStore(fresh.url);
-      expect((await store.migrate()).map((m) => m.version)).toEqual([1]);
+      expect((await store.migrate()).map((m) => m.version)).toEqual([1, 2]);
       await store.close();
       const again = new PostgresStateStore(fresh.url);
       expect(await again.migrate()).toEqual([]);
@@ -74,7 +74,7 @@ describe('PostgresStateStore, beyond the interface', () => {
       await client.end();
       const older = new PostgresStateStore(fresh.url);
       await expect(older.listSandboxes()).rejects.toThrow(
-        /schema is at version 99, newer than this sand-boxer knows \(1\)/,
+        /schema is at version 99, newer than this sand-boxer knows \(2\)/,
       );
       await older.close();
     } finally {
