@@ -56,6 +56,7 @@ const PACKAGES = {
       'ssh-config\\.ts',
     ],
     ['main\\.ts', 'post\\.ts'],
+    ['run\\.ts'],
     ['index\\.ts'],
   ],
 };

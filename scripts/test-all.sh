@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (the README's second command ends here):
-# bring up the real testbed (sshd + dockerd; needs root), build, check generated files are fresh,
+# bring up the real testbed (sshd + dockerd; needs root), build, install the packed CLI and core,
+# check generated files are fresh,
+# validate the action files and lint the HTTP API's OpenAPI document (redocly.yaml),
 # lint, the import rules (no cycles, no layer importing one above it: .dependency-cruiser.cjs),
 # typecheck, unit tests, e2e tests. Every step runs even if an earlier one failed, so one run shows
 # every problem; the last line is "N passed, N failed, N skipped".
@@ -23,7 +25,7 @@ step() {
 }
 
 generated_files_fresh() {
-  pnpm -s generate && git diff --exit-code --stat -- packages/core/src/catalog/builtin-declarations.generated.ts packages/core/src/state/record-format.generated.ts extensions profiles registry ||
+  pnpm -s generate && git diff --exit-code --stat -- packages/core/src/catalog/builtin-declarations.generated.ts packages/core/src/state/record-format.generated.ts extensions profiles registry docs/cli.md ||
     { echo 'generated files are stale: run `pnpm build && pnpm generate` and commit the result'; return 1; }
 }
 
@@ -33,6 +35,8 @@ if [ -x tests/testbed/up.sh ]; then
   [ -f "${SANDBOXER_TESTBED_DIR:-/tmp/sandboxer-testbed}/env.sh" ] && . "${SANDBOXER_TESTBED_DIR:-/tmp/sandboxer-testbed}/env.sh"
 fi
 step build pnpm build
+# The CLI and core packed and installed with npm, as users get them (scripts/check-packages.sh).
+step packages bash scripts/check-packages.sh
 step generated generated_files_fresh
 action_dist_fresh() {
   # `pnpm build` has just rebuilt actions/sandbox/dist with ncc; it must equal what is committed.
@@ -42,6 +46,7 @@ action_dist_fresh() {
 
 step action-dist action_dist_fresh
 step action-yaml node scripts/validate-actions.mjs
+step openapi node scripts/lint-openapi.mjs
 step lint pnpm lint
 step architecture pnpm -s deps
 step typecheck pnpm typecheck

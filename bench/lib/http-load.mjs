@@ -8,7 +8,8 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-export async function runLoad({ url, token, pairs, concurrency, body }) {
+/** `fetch`: the e2e suite passes one that checks every response against the OpenAPI document. */
+export async function runLoad({ url, token, pairs, concurrency, body, fetch = globalThis.fetch }) {
   const headers = {
     'content-type': 'application/json',
     ...(token ? { authorization: `Bearer ${token}` } : {}),

@@ -231,16 +231,21 @@ describe('the action with compose-ssh on the real testbed', () => {
     expect(post.code).toBe(0);
     expect(post.stdout).toContain('::group::sand-boxer: last 100 log lines of web');
     expect(projectResources(id).length).toBeGreaterThan(0);
-    const command = /\n(sandboxer destroy [a-z0-9]{12} --record .*)$/m.exec(
+    const command = /\n(npx -y @sand-boxer\/cli destroy [a-z0-9]{12} --record .*)$/m.exec(
       post.stdout.replaceAll('%0A', '\n'),
     )?.[1];
     expect(command).toBeDefined();
 
-    // Run the printed command, with the key from the environment as it says.
-    const result = spawnSync('bash', ['-c', (command as string).replace(/^sandboxer /, `node ${CLI} `)], {
-      env: { ...process.env, SANDBOXER_HOME: join(job.dir, 'elsewhere'), SANDBOXER_SSH_KEY: keyText },
-      encoding: 'utf8',
-    });
+    // Run the printed command (the published CLI, here the one built from this checkout), with the
+    // key from the environment as it says.
+    const result = spawnSync(
+      'bash',
+      ['-c', (command as string).replace(/^npx -y @sand-boxer\/cli /, `node ${CLI} `)],
+      {
+        env: { ...process.env, SANDBOXER_HOME: join(job.dir, 'elsewhere'), SANDBOXER_SSH_KEY: keyText },
+        encoding: 'utf8',
+      },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(projectResources(id)).toEqual([]);
     expect(readdirSync(defaultBase()).filter((n) => n === `sbx-${id}`)).toEqual([]);

@@ -102,6 +102,70 @@ describe('ext.compose-ssh on the real testbed', () => {
     });
   }
 
+  test('with no key file, the keys of an ssh-agent log in: create (rsync too), exec, destroy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sbx-agent-'));
+    const socket = join(dir, 'agent.sock');
+    const agent = spawnSync('ssh-agent', ['-a', socket], { encoding: 'utf8' });
+    expect(agent.status, agent.stderr).toBe(0);
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
+    try {
+      const added = spawnSync('ssh-add', [testbed.key], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+        encoding: 'utf8',
+      });
+      expect(added.status, added.stderr).toBe(0);
+      const host = `${testbed.user}@${testbed.host1}:${testbed.port}`;
+      // No hosts file, no identity file, no key text: only the agent.
+      const agentEnv = {
+        SANDBOXER_HOME: mkdtempSync(join(tmpdir(), 'sbx-e2e-home-')),
+        SANDBOXER_HOSTS: '',
+        SANDBOXER_SSH_KEY: '',
+        SANDBOXER_COMPOSE_CMD: 'docker-compose',
+        SSH_AUTH_SOCK: socket,
+      };
+      const args = ['--known-hosts', testbed.knownHosts];
+      const created = sandboxer(
+        [
+          'create',
+          '-p',
+          'compose-e2e',
+          '-i',
+          `repo=${join(fixtures, 'compose-http')}`,
+          '--host',
+          host,
+          ...args,
+          '--json',
+        ],
+        agentEnv,
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const id = created.json.id as string;
+      expect(readdirSync(created.json.reachability.remote_dir)).toContain('docker-compose.yml');
+      const exec = sandboxer(['exec', id, ...args, '--', 'cat', 'docker-compose.yml'], agentEnv);
+      expect(exec.code, exec.stderr).toBe(0);
+      expect(sandboxer(['destroy', id, ...args], agentEnv).code).toBe(0);
+      // Without the agent (and without a key) the create is refused before anything is recorded.
+      const refused = sandboxer(
+        [
+          'create',
+          '-p',
+          'compose-e2e',
+          '-i',
+          `repo=${join(fixtures, 'compose-http')}`,
+          '--host',
+          host,
+          ...args,
+        ],
+        { ...agentEnv, SSH_AUTH_SOCK: '' },
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`no SSH key for ${host}`);
+      expect(sandboxer(['list', '--all', '-q'], agentEnv).stdout).toBe(`${id}\n`);
+    } finally {
+      if (pid) process.kill(Number(pid));
+    }
+  });
+
   test('the default `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
     if (available().includes('docker compose')) context.skip();
     const result = sandboxer(
@@ -365,10 +429,14 @@ describe('hostile inputs against the real server: refused before anything is mad
     ],
   ])('%s', (_name, args, message) => {
     const home = mkdtempSync(join(tmpdir(), 'sbx-e2e-hostile-'));
-    const result = sandboxer(
-      ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`, ...args],
-      { ...env, SANDBOXER_HOME: home },
-    );
+    // An input may be given once: the case about `repo` replaces the fixture's.
+    const repo = args.some((a) => a.startsWith('repo='))
+      ? []
+      : ['-i', `repo=${join(fixtures, 'compose-http')}`];
+    const result = sandboxer(['create', '-p', 'compose-e2e', ...repo, ...args], {
+      ...env,
+      SANDBOXER_HOME: home,
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(existsSync('/tmp/pwned')).toBe(false);

@@ -93,7 +93,7 @@ afterAll(async () => {
 });
 
 async function call(replica: ServerProcess, token: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${replica.url}${path}`, {
+  const response = await replica.fetch(path, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

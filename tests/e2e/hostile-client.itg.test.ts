@@ -40,7 +40,7 @@ let server: ServerProcess;
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
   const send = () =>
-    fetch(`${server.url}${path}`, {
+    server.fetch(path, {
       method,
       headers,
       ...(body === undefined ? {} : { body: body as string }),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 // @ts-expect-error: a plain ES module shared with `pnpm bench`.
 import { runLoad } from '../../bench/lib/http-load.mjs';
+import { checkedFetch } from './support/checked-fetch.js';
 import { sandboxer } from './support/cli.js';
 import { projectResources } from './support/docker.js';
 import { type ServerProcess, startServe } from './support/server.js';
@@ -23,7 +24,7 @@ let server: ServerProcess;
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
-  const response = await fetch(`${server.url}${path}`, {
+  const response = await server.fetch(path, {
     method,
     headers,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
@@ -112,16 +113,16 @@ describe('the HTTP API on the embedded backend', () => {
   });
 
   test('/openapi.json describes the routes and /healthz answers without a token', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+    const doc = (await (await server.fetch('/openapi.json')).json()) as {
       openapi: string;
       paths: Record<string, Record<string, { responses: object }>>;
     };
-    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.openapi).toBe('3.1.0');
     for (const path of ['/v1/sandboxes', '/v1/sandboxes/{id}', '/v1/credits/{account}/grants', '/v1/route']) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.paths['/v1/sandboxes']?.post?.responses).toHaveProperty('202');
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true });
+    expect(await (await server.fetch('/healthz')).json()).toMatchObject({ ok: true });
   });
 
   test.each([
@@ -238,6 +239,7 @@ describe('the HTTP API on the embedded backend', () => {
     const before = sandboxer(['list', '--json'], env).json.length;
     const result = await runLoad({
       url: server.url,
+      fetch: checkedFetch,
       token: TOKEN,
       pairs: 200,
       concurrency: 20,
@@ -278,7 +280,7 @@ describe('serve itself', () => {
 
   test('shutdown interrupts in-flight work with --grace 0: the create rolls back and nothing leaks', async () => {
     const own = await startServe(env, ['--grace', '0']);
-    const response = await fetch(`${own.url}/v1/sandboxes`, {
+    const response = await own.fetch('/v1/sandboxes', {
       method: 'POST',
       headers: auth,
       body: JSON.stringify({ profile: 'compose-e2e', inputs: { repo: join(fixtures, 'compose-http') } }),

@@ -392,7 +392,7 @@ describe('exec, logs and ssh against the real host', () => {
     const server: ServerProcess = await startServe({ ...env, SANDBOXER_API_TOKENS: token });
     try {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const response = await fetch(`${server.url}/v1/sandboxes/${id}/exec`, {
+      const response = await server.fetch(`/v1/sandboxes/${id}/exec`, {
         method: 'POST',
         headers,
         body: JSON.stringify({
@@ -408,16 +408,16 @@ describe('exec, logs and ssh against the real host', () => {
         stderr_truncated: false,
         timed_out: false,
       });
-      const inService = await fetch(`${server.url}/v1/sandboxes/${id}/exec`, {
+      const inService = await server.fetch(`/v1/sandboxes/${id}/exec`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ argv: ['cat'], service: 'web', stdin: 'from the body\n' }),
       });
       expect(((await inService.json()) as { stdout: string }).stdout).toBe('from the body\n');
-      const logs = await fetch(`${server.url}/v1/sandboxes/${id}/logs?service=worker`, { headers });
+      const logs = await server.fetch(`/v1/sandboxes/${id}/logs?service=worker`, { headers });
       expect(logs.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(await logs.text()).toContain('worker | ready to accept jobs\n');
-      const unauthenticated = await fetch(`${server.url}/v1/sandboxes/${id}/exec`, {
+      const unauthenticated = await server.fetch(`/v1/sandboxes/${id}/exec`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ argv: ['true'] }),

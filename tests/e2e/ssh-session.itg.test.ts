@@ -263,7 +263,9 @@ describe('connection failures say what went wrong', () => {
     expect(error).toBeInstanceOf(SshError);
     expect((error as SshError).phase).toBe('connect');
     expect((error as SshError).details).toEqual({ host: '127.0.0.9:2222', phase: 'connect' });
-    expect(error.message).toBe('cannot reach 127.0.0.9:2222: connection refused (is sshd running on that port?)');
+    expect(error.message).toBe(
+      'cannot reach 127.0.0.9:2222: connection refused (is sshd running on that port?)',
+    );
   });
 
   test.each(HOSTS)('a key the host does not accept (%s)', async (host) => {

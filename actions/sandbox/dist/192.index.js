@@ -199,6 +199,9 @@ class VmPackerExtension {
         });
     }
     /** Free disk under the workspace directory, available memory (`sandboxer hosts probe`). */
+    checkAccess(target) {
+        this.#access.checkAccess((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .remoteHostOf */ ._s)(target, this.id).ssh);
+    }
     async probeHost(target) {
         const host = (0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .remoteHostOf */ ._s)(target, this.id);
         return this.#access.with(host.ssh, async (session) => (0,_remote_workspace_host_resources_js__WEBPACK_IMPORTED_MODULE_9__/* .probeResources */ .yV)(session, await (0,_remote_workspace_workspace_js__WEBPACK_IMPORTED_MODULE_13__/* .resolveBaseDir */ .lM)(session, this.#config.workspace_dir, 'workspace_dir')));

@@ -1337,6 +1337,9 @@ class ComposeSshExtension {
         });
     }
     /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
+    checkAccess(target) {
+        this.#access.checkAccess((0,ssh_access/* remoteHostOf */._s)(target, this.id).ssh);
+    }
     async probeHost(target) {
         const host = (0,ssh_access/* remoteHostOf */._s)(target, this.id);
         return this.#access.with(host.ssh, async (session) => (0,host_resources/* probeResources */.yV)(session, await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir')));

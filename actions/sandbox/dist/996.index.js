@@ -343,10 +343,12 @@ function parseFindings(output, base) {
 /* harmony export */   dE: () => (/* binding */ SessionPool),
 /* harmony export */   wn: () => (/* binding */ hostOfHandle)
 /* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
-/* harmony import */ var _ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9095);
-/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5927);
-/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(429);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3024);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
+/* harmony import */ var _ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(9095);
+/* harmony import */ var _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5927);
+/* harmony import */ var _ssh_target_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(429);
+
 
 
 
@@ -358,38 +360,103 @@ function parseFindings(output, base) {
  */
 class SshAccess {
     #key;
+    #agent;
+    #override;
     #warn;
     constructor(runtime) {
         this.#key = runtime.sshKey || undefined;
+        this.#agent = runtime.sshAgent || undefined;
+        this.#override = runtime.sshOverride ?? {};
         this.#warn = runtime.warn ?? ((message) => process.stderr.write(`${message}\n`));
     }
     get sessionOptions() {
-        return { ...(this.#key ? { keyText: this.#key } : {}), warn: this.#warn };
+        return {
+            ...(this.#key ? { keyText: this.#key } : {}),
+            ...(this.#agent ? { agent: this.#agent } : {}),
+            warn: this.#warn,
+        };
+    }
+    /**
+     * Whether this process can log in to the host at all: key text, else a readable identity file,
+     * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
+     */
+    /**
+     * The target with this invocation's SSH flags in place of its stored settings; a host-key flag
+     * replaces the whole host-key policy (known_hosts, fingerprint, insecure), as on the command line.
+     */
+    target(stored) {
+        const o = this.#override;
+        const verifies = o.known_hosts !== undefined || o.fingerprint !== undefined || o.insecure_ignore_host_key;
+        if (!verifies && o.identity_file === undefined)
+            return stored;
+        const { known_hosts, fingerprint, insecure_ignore_host_key, ...rest } = stored;
+        return {
+            ...rest,
+            ...(verifies
+                ? {
+                    ...(o.known_hosts !== undefined ? { known_hosts: o.known_hosts } : {}),
+                    ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}),
+                    ...(o.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+                }
+                : {
+                    ...(known_hosts !== undefined ? { known_hosts } : {}),
+                    ...(fingerprint !== undefined ? { fingerprint } : {}),
+                    ...(insecure_ignore_host_key !== undefined ? { insecure_ignore_host_key } : {}),
+                }),
+            ...(o.identity_file !== undefined ? { identity_file: o.identity_file } : {}),
+        };
+    }
+    checkAccess(stored) {
+        const target = this.target(stored);
+        if (this.#key)
+            return;
+        if (target.identity_file) {
+            try {
+                (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.accessSync)(target.identity_file, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.R_OK);
+            }
+            catch (error) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`cannot read SSH key file ${target.identity_file} for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: ${error.code ?? 'unreadable'}`, { field: 'ssh_key' });
+            }
+            return;
+        }
+        if (this.#agent)
+            return;
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`, { field: 'ssh_key' });
     }
     /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
     open(target) {
-        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .SshSession */ .vM.open(target, this.sessionOptions);
+        return _ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .SshSession */ .vM.open(this.target(target), this.sessionOptions);
     }
     /** Opens a session, runs `fn`, and always closes it. */
     with(target, fn) {
-        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_2__/* .withSession */ .fQ)(target, this.sessionOptions, fn);
+        return (0,_ssh_session_js__WEBPACK_IMPORTED_MODULE_3__/* .withSession */ .fQ)(this.target(target), this.sessionOptions, fn);
     }
     /** How ssh(1) logs in to `target`: the host key verified by connecting now, and the key to use. */
-    async loginTarget(target, dir) {
-        const hostKey = await this.with(target, async (session) => session.hostKey);
+    async loginTarget(stored, dir) {
+        const target = this.target(stored);
+        const [hostKey, jumpKey] = await this.with(target, async (session) => [
+            session.hostKey,
+            session.jump?.hostKey,
+        ]);
         return {
             ssh: target,
-            knownHostsLine: (0,_ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_1__/* .knownHostsLine */ .TZ)(target.address, target.port, hostKey),
+            knownHostsLine: (0,_ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_2__/* .knownHostsLine */ .TZ)(target.address, target.port, hostKey),
+            ...(target.jump && jumpKey
+                ? { jumpKnownHostsLine: (0,_ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_2__/* .knownHostsLine */ .TZ)(target.jump.address, target.jump.port, jumpKey) }
+                : {}),
             dir,
             key: this.rsyncKey(target),
         };
     }
-    /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */
-    rsyncKey(target) {
+    /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
+    rsyncKey(stored) {
+        const target = this.target(stored);
         if (this.#key)
             return { text: this.#key };
+        if (!target.identity_file && this.#agent)
+            return { agent: this.#agent };
         if (!target.identity_file) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_3__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
                 field: 'ssh_key',
             });
         }
@@ -400,7 +467,7 @@ class SshAccess {
 function remoteHostOf(host, extensionId) {
     const candidate = host;
     if (!candidate?.ssh?.address) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(`host: ${extensionId} needs a host reached over SSH (user@address[:port] or a hosts-file alias)`, { field: 'host' });
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`host: ${extensionId} needs a host reached over SSH (user@address[:port] or a hosts-file alias)`, { field: 'host' });
     }
     return candidate;
 }

@@ -1,6 +1,157 @@
 /******/ (() => { // webpackBootstrap
 /******/ 	var __webpack_modules__ = ({
 
+/***/ 6151:
+/***/ ((__unused_webpack_module, exports) => {
+
+"use strict";
+var __webpack_unused_export__;
+
+__webpack_unused_export__ = true;
+exports.Io = __webpack_unused_export__ = void 0;
+var peq = new Uint32Array(0x10000);
+var myers_32 = function (a, b) {
+    var n = a.length;
+    var m = b.length;
+    var lst = 1 << (n - 1);
+    var pv = -1;
+    var mv = 0;
+    var sc = n;
+    var i = n;
+    while (i--) {
+        peq[a.charCodeAt(i)] |= 1 << i;
+    }
+    for (i = 0; i < m; i++) {
+        var eq = peq[b.charCodeAt(i)];
+        var xv = eq | mv;
+        eq |= ((eq & pv) + pv) ^ pv;
+        mv |= ~(eq | pv);
+        pv &= eq;
+        if (mv & lst) {
+            sc++;
+        }
+        if (pv & lst) {
+            sc--;
+        }
+        mv = (mv << 1) | 1;
+        pv = (pv << 1) | ~(xv | mv);
+        mv &= xv;
+    }
+    i = n;
+    while (i--) {
+        peq[a.charCodeAt(i)] = 0;
+    }
+    return sc;
+};
+var myers_x = function (b, a) {
+    var n = a.length;
+    var m = b.length;
+    var mhc = [];
+    var phc = [];
+    var hsize = Math.ceil(n / 32);
+    var vsize = Math.ceil(m / 32);
+    for (var i = 0; i < hsize; i++) {
+        phc[i] = -1;
+        mhc[i] = 0;
+    }
+    var j = 0;
+    for (; j < vsize - 1; j++) {
+        var mv_1 = 0;
+        var pv_1 = -1;
+        var start_1 = j * 32;
+        var vlen_1 = Math.min(32, m) + start_1;
+        for (var k = start_1; k < vlen_1; k++) {
+            peq[b.charCodeAt(k)] |= 1 << k;
+        }
+        for (var i = 0; i < n; i++) {
+            var eq = peq[a.charCodeAt(i)];
+            var pb = (phc[(i / 32) | 0] >>> i) & 1;
+            var mb = (mhc[(i / 32) | 0] >>> i) & 1;
+            var xv = eq | mv_1;
+            var xh = ((((eq | mb) & pv_1) + pv_1) ^ pv_1) | eq | mb;
+            var ph = mv_1 | ~(xh | pv_1);
+            var mh = pv_1 & xh;
+            if ((ph >>> 31) ^ pb) {
+                phc[(i / 32) | 0] ^= 1 << i;
+            }
+            if ((mh >>> 31) ^ mb) {
+                mhc[(i / 32) | 0] ^= 1 << i;
+            }
+            ph = (ph << 1) | pb;
+            mh = (mh << 1) | mb;
+            pv_1 = mh | ~(xv | ph);
+            mv_1 = ph & xv;
+        }
+        for (var k = start_1; k < vlen_1; k++) {
+            peq[b.charCodeAt(k)] = 0;
+        }
+    }
+    var mv = 0;
+    var pv = -1;
+    var start = j * 32;
+    var vlen = Math.min(32, m - start) + start;
+    for (var k = start; k < vlen; k++) {
+        peq[b.charCodeAt(k)] |= 1 << k;
+    }
+    var score = m;
+    for (var i = 0; i < n; i++) {
+        var eq = peq[a.charCodeAt(i)];
+        var pb = (phc[(i / 32) | 0] >>> i) & 1;
+        var mb = (mhc[(i / 32) | 0] >>> i) & 1;
+        var xv = eq | mv;
+        var xh = ((((eq | mb) & pv) + pv) ^ pv) | eq | mb;
+        var ph = mv | ~(xh | pv);
+        var mh = pv & xh;
+        score += (ph >>> (m - 1)) & 1;
+        score -= (mh >>> (m - 1)) & 1;
+        if ((ph >>> 31) ^ pb) {
+            phc[(i / 32) | 0] ^= 1 << i;
+        }
+        if ((mh >>> 31) ^ mb) {
+            mhc[(i / 32) | 0] ^= 1 << i;
+        }
+        ph = (ph << 1) | pb;
+        mh = (mh << 1) | mb;
+        pv = mh | ~(xv | ph);
+        mv = ph & xv;
+    }
+    for (var k = start; k < vlen; k++) {
+        peq[b.charCodeAt(k)] = 0;
+    }
+    return score;
+};
+var distance = function (a, b) {
+    if (a.length < b.length) {
+        var tmp = b;
+        b = a;
+        a = tmp;
+    }
+    if (b.length === 0) {
+        return a.length;
+    }
+    if (a.length <= 32) {
+        return myers_32(a, b);
+    }
+    return myers_x(a, b);
+};
+exports.Io = distance;
+var closest = function (str, arr) {
+    var min_distance = Infinity;
+    var min_index = 0;
+    for (var i = 0; i < arr.length; i++) {
+        var dist = distance(str, arr[i]);
+        if (dist < min_distance) {
+            min_distance = dist;
+            min_index = i;
+        }
+    }
+    return arr[min_index];
+};
+__webpack_unused_export__ = closest;
+
+
+/***/ }),
+
 /***/ 3031:
 /***/ ((module) => {
 
@@ -52905,14 +53056,17 @@ class SshSession {
     destination;
     /** The host key this connection verified; handed to rsync's ssh so it trusts exactly this key. */
     hostKey;
+    /** The session to the ProxyJump host this one goes through, if any (closed with this one). */
+    jump;
     #ssh;
     #commandTimeoutMs;
     #home;
     /** Why the connection ended (reset, closed by the host), once it has; then every exec fails at once. */
     #lost;
-    constructor(ssh, target, hostKey, commandTimeoutMs) {
+    constructor(ssh, target, hostKey, commandTimeoutMs, jump) {
         this.#ssh = ssh;
         this.hostKey = hostKey;
+        this.jump = jump;
         this.destination = (0,ssh_target/* destination */.j_)(target);
         this.#commandTimeoutMs = commandTimeoutMs;
         // Without a listener a reset (ECONNRESET) after connecting is an unhandled 'error' event that
@@ -52932,7 +53086,9 @@ class SshSession {
     static async open(target, options = {}) {
         const where = `${target.address}:${target.port}`;
         const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-        const privateKey = options.keyText ?? readKeyFile(target);
+        // Key text, else the identity file, else the agent (readKeyFile says what is missing).
+        const useAgent = options.keyText === undefined && !target.identity_file && options.agent !== undefined;
+        const privateKey = useAgent ? undefined : (options.keyText ?? readKeyFile(target));
         let verification;
         let hostKey;
         const verify = buildHostVerifier(target, options.warn, (problem) => {
@@ -52944,6 +53100,8 @@ class SshSession {
         };
         // Loaded on first use: ssh2 is heavy, and commands such as `list` never need it.
         const { NodeSSH } = await __nccwpck_require__.e(/* import() */ 906).then(__nccwpck_require__.bind(__nccwpck_require__, 9906));
+        // ProxyJump: the target is reached over a channel of a session to the jump host.
+        const jump = target.jump ? await SshSession.open(target.jump, options) : undefined;
         const connect = async () => {
             for (let attempt = 1;; attempt++) {
                 hostKey = undefined;
@@ -52952,21 +53110,24 @@ class SshSession {
                 try {
                     sshStats.connections += 1;
                     const deadline = Date.now() + timeoutMs;
-                    socket = await tcpConnection(target, timeoutMs);
+                    socket = jump
+                        ? await jump.forwardOut(target.address, target.port)
+                        : await tcpConnection(target, timeoutMs);
                     await ssh.connect({
                         host: target.address,
                         port: target.port,
                         sock: socket,
                         username: target.user,
-                        privateKey,
+                        ...(privateKey !== undefined ? { privateKey } : {}),
                         readyTimeout: Math.max(1, deadline - Date.now()),
                         hostVerifier,
-                        // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
+                        // Only the key we were given (or the agent, when no key was): never a password prompt or
+                        // keyboard-interactive.
                         tryKeyboard: false,
-                        agent: undefined,
+                        agent: useAgent ? options.agent : undefined,
                         // Straight to the key: ssh2's default first tries "none" to learn the methods, which costs a
                         // round trip with sshd's delay for a failed attempt (~50 ms of every connection).
-                        authHandler: ['publickey'],
+                        authHandler: [useAgent ? 'agent' : 'publickey'],
                     });
                     return ssh;
                 }
@@ -52987,8 +53148,11 @@ class SshSession {
                 }
             }
         };
-        const ssh = await handshakeLimit(where)(connect);
-        return new SshSession(ssh, target, hostKey, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+        const ssh = await handshakeLimit(where)(connect).catch((error) => {
+            jump?.close();
+            throw error;
+        });
+        return new SshSession(ssh, target, hostKey, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, jump);
     }
     /**
      * Runs a command built with `command()`/`quote()`; resolves with its exit code and the tails of
@@ -53066,6 +53230,7 @@ class SshSession {
     }
     close() {
         this.#ssh.dispose();
+        this.jump?.close();
     }
 }
 /** Opens a session, runs `fn`, and always closes it. */
@@ -53505,16 +53670,21 @@ function rsyncWord(word) {
         throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR or RUNNER_TEMP?); use a plain temporary directory`);
     return `'${word}'`;
 }
-/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
-function rsyncArgs(plan) {
-    const ssh = [
-        'ssh',
-        '-p',
-        String(plan.port),
-        '-i',
-        plan.keyFile,
-        '-o',
-        'IdentitiesOnly=yes',
+/** One word of a ProxyCommand, which ssh runs with /bin/sh: plain, or in double quotes. */
+function shellWord(word) {
+    if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word))
+        return word;
+    if (/["$`\\\n\r\0']/.test(word)) {
+        throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to ssh's ProxyCommand; use a plain path`);
+    }
+    return `"${word}"`;
+}
+/** The options every ssh of rsync's takes: the key (or agent) and strict checking of known hosts. */
+function sshOptions(plan) {
+    return [
+        ...(plan.keyFile !== undefined
+            ? ['-i', plan.keyFile, '-o', 'IdentitiesOnly=yes']
+            : ['-o', `IdentityAgent=${plan.agentSocket ?? 'none'}`]),
         '-o',
         'BatchMode=yes',
         '-o',
@@ -53527,6 +53697,33 @@ function rsyncArgs(plan) {
         `ConnectTimeout=${plan.connectTimeoutSeconds}`,
         '-F',
         '/dev/null',
+    ];
+}
+/**
+ * `ProxyCommand=ssh … -W %h:%p user@jump`: ssh's own ProxyJump would log in to the jump host with
+ * the default identities and known_hosts (it passes on only -F), so the command is spelt out.
+ */
+function proxyCommand(plan, jump) {
+    const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
+    const words = [
+        'ssh',
+        '-p',
+        String(jump.port),
+        ...sshOptions(plan),
+        '-W',
+        '[%h]:%p',
+        `${jump.user}@${address}`,
+    ];
+    return ['-o', `ProxyCommand=${words.map(shellWord).join(' ')}`];
+}
+/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
+function rsyncArgs(plan) {
+    const ssh = [
+        'ssh',
+        '-p',
+        String(plan.port),
+        ...sshOptions(plan),
+        ...(plan.jump ? proxyCommand(plan, plan.jump) : []),
     ]
         .map(rsyncWord)
         .join(' ');
@@ -53620,7 +53817,11 @@ async function viaRsync(request, rsyncPath) {
 function scratchFiles(request, scratch) {
     const { key } = request;
     return {
-        ...('file' in key ? { keyFile: key.file } : { keyFile: (0,external_node_path_.join)(scratch, 'key'), keyText: key.text }),
+        ...('file' in key
+            ? { keyFile: key.file }
+            : 'agent' in key
+                ? { agentSocket: key.agent }
+                : { keyFile: (0,external_node_path_.join)(scratch, 'key'), keyText: key.text }),
         knownHostsFile: (0,external_node_path_.join)(scratch, 'known_hosts'),
         filterFile: (0,external_node_path_.join)(scratch, 'filter'),
     };
@@ -53628,13 +53829,16 @@ function scratchFiles(request, scratch) {
 /** Writes the key copy (if any), the host key the session verified, and the filter rules. */
 function fillScratch(request, files) {
     const { target, session } = request;
-    if (files.keyText !== undefined) {
+    if (files.keyText !== undefined && files.keyFile !== undefined) {
         const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
         (0,external_node_fs_.writeFileSync)(files.keyFile, text, { mode: 0o600 });
     }
-    (0,external_node_fs_.writeFileSync)(files.knownHostsFile, `${(0,known_hosts/* knownHostsLine */.TZ)(target.address, target.port, session.hostKey)}\n`, {
-        mode: 0o600,
-    });
+    // Exactly the keys the main connection verified: the host's, and the ProxyJump host's if any.
+    const lines = [(0,known_hosts/* knownHostsLine */.TZ)(target.address, target.port, session.hostKey)];
+    if (target.jump && session.jump) {
+        lines.push((0,known_hosts/* knownHostsLine */.TZ)(target.jump.address, target.jump.port, session.jump.hostKey));
+    }
+    (0,external_node_fs_.writeFileSync)(files.knownHostsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
     // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
     const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
     const rules = [...protect, ...rsyncFilterRules((0,ignore_rules/* loadRepoIgnore */.ld)(request.localDir).patterns)];
@@ -53648,11 +53852,15 @@ function rsyncArgsFor(request, files, rsyncPath) {
         user: target.user,
         address: target.address,
         port: target.port,
-        keyFile: files.keyFile,
+        ...(files.keyFile !== undefined ? { keyFile: files.keyFile } : {}),
+        ...(files.agentSocket !== undefined ? { agentSocket: files.agentSocket } : {}),
         knownHostsFile: files.knownHostsFile,
         filterFile: files.filterFile,
         connectTimeoutSeconds: 10,
         ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+        ...(target.jump
+            ? { jump: { user: target.jump.user, address: target.jump.address, port: target.jump.port } }
+            : {}),
         ...(rsyncPath ? { rsyncPath } : {}),
     });
 }
@@ -54343,7 +54551,7 @@ const inputNameSchema = src_schemas/* string */.YjP()
  * - `remote-path`: a path on the host; a confined caller (the HTTP API) may not choose it.
  */
 const inputKindSchema = src_schemas/* enum */.k5n(['text', 'local-path', 'host-ref', 'remote-path']);
-/** One input an extension declares (inputs it does not declare are `text`). */
+/** One input an extension accepts: its kind (default `text`) and what it is for. */
 const inputDeclarationSchema = src_schemas/* strictObject */.rej({
     kind: inputKindSchema.default('text'),
     description: src_schemas/* string */.YjP().optional(),
@@ -54359,7 +54567,11 @@ const extensionDeclarationSchema = src_schemas/* strictObject */.rej({
         pricing_model: pricingModelSchema,
         snapshot: src_schemas/* boolean */.zMY().default(false),
     }),
-    /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
+    /**
+     * Every input the extension accepts, with its kind (see inputKindSchema). A request naming an input
+     * that no candidate extension declares (nor the profile, nor core's own `wait_timeout`) is refused,
+     * so a typo is an error rather than a silently ignored setting.
+     */
     inputs: src_schemas/* record */.g1P(inputNameSchema, inputDeclarationSchema).default({}),
     /** Handler-specific settings; each handler validates them with its own schema. */
     config: src_schemas/* record */.g1P(src_schemas/* string */.YjP(), src_schemas/* unknown */.L5J()).default({}),
@@ -54469,11 +54681,14 @@ function loadExtension(source) {
 var src_core = __nccwpck_require__(8149);
 ;// CONCATENATED MODULE: ../../packages/core/dist/util/duration.js
 
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 };
-const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_SECONDS = { d: 86_400, h: 3600, m: 60, s: 1 };
+/** One or more `<number><unit>` parts, largest unit first: `90s`, `1h30m`, `1.5h`, `1d12h`. */
+const DURATION = /^(?:\d+(?:\.\d+)?d)?(?:\d+(?:\.\d+)?h)?(?:\d+(?:\.\d+)?m)?(?:\d+(?:\.\d+)?s)?$/;
+const PART = /(\d+(?:\.\d+)?)([dhms])/g;
 /**
- * Parses a duration such as `90s`, `30m`, `2h` or `1d` (or a bare number of seconds) into seconds.
- * Returns undefined for anything else so callers can word the error for their own context.
+ * Parses a duration such as `90s`, `30m`, `1h30m`, `1.5h` or `1d` (or a bare number of seconds) into
+ * whole seconds. Returns undefined for anything else (or a fraction of a second, or zero) so callers
+ * can word the error for their own context.
  */
 function parseDurationSeconds(text) {
     if (typeof text === 'number')
@@ -54481,23 +54696,27 @@ function parseDurationSeconds(text) {
     const trimmed = text.trim();
     if (/^\d+$/.test(trimmed))
         return Number(trimmed) > 0 ? Number(trimmed) : undefined;
-    const match = DURATION.exec(trimmed);
-    if (!match)
+    if (trimmed === '' || !DURATION.test(trimmed))
         return undefined;
-    const seconds = Number(match[1]) * UNIT_SECONDS[match[2]];
-    return seconds > 0 ? seconds : undefined;
-}
-/** Formats seconds back into the shortest exact duration string (`5400` → `90m`). */
-function formatDuration(seconds) {
-    for (const [unit, size] of [
-        ['d', 86_400],
-        ['h', 3600],
-        ['m', 60],
-    ]) {
-        if (seconds % size === 0)
-            return `${seconds / size}${unit}`;
+    let seconds = 0;
+    for (const [, amount, unit] of trimmed.matchAll(PART)) {
+        seconds += Number(amount) * UNIT_SECONDS[unit];
     }
-    return `${seconds}s`;
+    // 1.5h is 5400 s; 0.5s is not a whole second. Rounded first: 0.1h is 360.00000000000006 in floats.
+    const whole = Math.round(seconds * 1000) / 1000;
+    return Number.isInteger(whole) && whole > 0 ? whole : undefined;
+}
+/** Formats seconds as an exact duration, largest units first (`5400` → `1h30m`, `90` → `1m30s`). */
+function formatDuration(seconds) {
+    let left = Math.round(seconds);
+    let text = '';
+    for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
+        if (left >= size) {
+            text += `${Math.floor(left / size)}${unit}`;
+            left %= size;
+        }
+    }
+    return text || '0s';
 }
 /** A zod schema for durations in declarations; the parsed value is seconds. */
 const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP(), src_schemas/* number */.aig()]).transform((value, ctx) => {
@@ -54505,7 +54724,7 @@ const durationSchema = src_schemas/* union */.KCZ([src_schemas/* string */.YjP()
     if (seconds === undefined) {
         ctx.addIssue({
             code: 'custom',
-            message: `expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(value)}`,
+            message: `expected a duration like "90s", "30m", "1h30m", "1.5h" or "1d", got ${JSON.stringify(value)}`,
         });
         return src_core/* NEVER */.tm;
     }
@@ -54658,12 +54877,54 @@ async function importFactory(handler, baseDir, where) {
         : exported;
 }
 //# sourceMappingURL=instantiate.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/util/config-dir.js
+
+
+/**
+ * The `.sandboxer/` directory for a working directory, found as git finds `.git`: in `cwd` or the
+ * nearest parent, but never above the repository root (the first directory holding `.git`). Outside
+ * a repository only `cwd` itself is looked at, so a `~/.sandboxer` state directory is never taken
+ * for declarations.
+ */
+function findConfigDir(cwd) {
+    const own = (0,external_node_path_.join)(cwd, '.sandboxer');
+    if (isDir(own))
+        return own;
+    if (insideRepo(cwd) === undefined)
+        return undefined;
+    for (let dir = cwd;;) {
+        const candidate = (0,external_node_path_.join)(dir, '.sandboxer');
+        if (isDir(candidate))
+            return candidate;
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, '.git')))
+            return undefined;
+        const parent = (0,external_node_path_.dirname)(dir);
+        if (parent === dir)
+            return undefined;
+        dir = parent;
+    }
+}
+/** The repository root above (or at) `cwd`, if any. */
+function insideRepo(cwd) {
+    for (let dir = cwd;;) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, '.git')))
+            return dir;
+        const parent = (0,external_node_path_.dirname)(dir);
+        if (parent === dir)
+            return undefined;
+        dir = parent;
+    }
+}
+function isDir(path) {
+    return (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+//# sourceMappingURL=config-dir.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 const builtinDeclarations = [
-    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\n  compose_files:\n    description: \"Compose files, comma-separated, relative to the repo (default docker-compose.yml).\"\n  services:\n    description: \"Services to start and wait for, comma-separated; empty for all.\"\n  env:\n    description: \"Variables for compose's substitution, one NAME=value per line; never stored.\"\n  stop_timeout:\n    description: \"Seconds compose down waits for a service to stop before killing it.\"\n  wait_timeout:\n    description: \"Seconds to wait for every service to be running (and healthy).\"\n  sync_method:\n    description: \"How the repo reaches the host: auto, rsync or tar.\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
     { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
-    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\n  ssh_port:\n    description: \"The VM's SSH port, when ssh_target does not give it.\"\n  tunnel_port:\n    description: \"A port on the VM reported as the sandbox's tunnel endpoint.\"\n  sync_method:\n    description: \"How the repo reaches the VM: auto, rsync or tar.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
     { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
     { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
     { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it.\n    stop_timeout: 10\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
@@ -54682,12 +54943,13 @@ const builtinDeclarations = [
 
 
 
+
 /** Where user declarations are looked for by default: `$SANDBOXER_CONFIG_DIR`, else `./.sandboxer`. */
 function defaultUserDirs(cwd, env = process.env) {
     if (env.SANDBOXER_CONFIG_DIR)
         return [env.SANDBOXER_CONFIG_DIR];
-    const local = (0,external_node_path_.join)(cwd, '.sandboxer');
-    return (0,external_node_fs_.existsSync)(local) ? [local] : [];
+    const found = findConfigDir(cwd);
+    return found ? [found] : [];
 }
 /** Every extension and profile sand-boxer knows, validated and cross-checked. */
 class Catalog {
@@ -55070,6 +55332,715 @@ class Reaper {
     }
 }
 //# sourceMappingURL=reaper.js.map
+;// CONCATENATED MODULE: ../../node_modules/.pnpm/ssh-config@5.3.0/node_modules/ssh-config/lib/glob.js
+function escapeChars(text, chars) {
+    for (let char of chars) {
+        text = text.replace(new RegExp('\\' + char, 'g'), '\\' + char);
+    }
+    return text;
+}
+function match(pattern, text) {
+    pattern = escapeChars(pattern, '\\()[]{}.+^$|');
+    pattern = pattern
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.?');
+    return new RegExp('^(?:' + pattern + ')$').test(text);
+}
+/**
+ * A helper function to match input against [pattern-list](https://www.freebsd.org/cgi/man.cgi?query=ssh_config&sektion=5#PATTERNS).
+ * According to `man ssh_config`, negated patterns shall be matched first.
+ *
+ * @param {string|string[]} patternList one or more glob patterns to match
+ * @param {string} text the text to match
+ */
+function glob(patternList, text) {
+    const patterns = Array.isArray(patternList) ? patternList : patternList.split(/,/);
+    // > If a negated entry is matched, then the Host entry is ignored, regardless of whether any other patterns on the line match.
+    let result = false;
+    for (const pattern of patterns) {
+        const negate = pattern[0] == '!';
+        if (negate && match(pattern.slice(1), text)) {
+            return false;
+        }
+        else if (match(pattern, text)) {
+            // wait until all of the pattern match results because there might be a negated pattern
+            result = true;
+        }
+    }
+    return result;
+}
+/* harmony default export */ const lib_glob = (glob);
+//# sourceMappingURL=glob.js.map
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: ../../node_modules/.pnpm/ssh-config@5.3.0/node_modules/ssh-config/lib/ssh-config.js
+
+
+
+const RE_SPACE = /\s/;
+const RE_LINE_BREAK = /\r|\n/;
+const RE_SECTION_DIRECTIVE = /^(Host|Match)$/i;
+const RE_MULTI_VALUE_DIRECTIVE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
+const RE_COMMAND_DIRECTIVE = /^(ProxyCommand|KnownHostsCommand)$/i;
+const RE_QUOTE_DIRECTIVE = /^(?:CertificateFile|IdentityFile|IdentityAgent|User|Include)$/i;
+const RE_SINGLE_LINE_DIRECTIVE = /^(Include|IdentityFile)$/i;
+/**
+ * A type of line in an ssh-config file. Differentiates between directives,
+ * comments, and empty lines.
+ */
+var LineType;
+(function (LineType) {
+    /** line with a directive in an ssh-config file */
+    LineType[LineType["DIRECTIVE"] = 1] = "DIRECTIVE";
+    /** line with a comment in an ssh-config file */
+    LineType[LineType["COMMENT"] = 2] = "COMMENT";
+    /** empty line in an ssh-config file */
+    LineType[LineType["EMPTY"] = 3] = "EMPTY";
+})(LineType || (LineType = {}));
+const REPEATABLE_DIRECTIVES = [
+    'IdentityFile',
+    'LocalForward',
+    'RemoteForward',
+    'DynamicForward',
+    'CertificateFile',
+];
+function compare(line, opts) {
+    // @ts-ignore
+    return opts.hasOwnProperty(line.param) && opts[line.param] === line.value;
+}
+function getIndent(config) {
+    for (const line of config) {
+        if (line.type === LineType.DIRECTIVE && 'config' in line) {
+            for (const subline of line.config) {
+                if (subline.before) {
+                    return subline.before;
+                }
+            }
+        }
+    }
+    return '  ';
+}
+function ssh_config_match(criteria, context) {
+    const testCriterion = (key, criterion) => {
+        switch (key.toLowerCase()) {
+            case 'all':
+                return true;
+            case 'final':
+                if (context.inFinalPass) {
+                    return true;
+                }
+                context.doFinalPass = true;
+                return false;
+            case 'exec':
+                if (!context.options.matchExec) {
+                    return false;
+                }
+                const command = `function main {
+          ${criterion}
+        }
+        main`;
+                return (0,external_node_child_process_.spawnSync)(command, { shell: true }).status === 0;
+            case 'host':
+                return lib_glob(criterion, context.params.HostName);
+            case 'originalhost':
+                return lib_glob(criterion, context.params.OriginalHost);
+            case 'user':
+                return lib_glob(criterion, context.params.User);
+            case 'localuser':
+                return lib_glob(criterion, context.params.LocalUser);
+        }
+    };
+    for (const key in criteria) {
+        const criterion = criteria[key];
+        const values = Array.isArray(criterion) ? criterion.map(({ val }) => val) : criterion;
+        if (!testCriterion(key, values)) {
+            return false;
+        }
+    }
+    return true;
+}
+/**
+ * Represents parsed SSH config. Main element of this library.
+ *
+ * A parsed SSH config is modelled as an array of {@link Line}s.
+ */
+class SSHConfig extends Array {
+    /** shortcut to access {@link LineType.DIRECTIVE} */
+    static DIRECTIVE = LineType.DIRECTIVE;
+    /** shortcut to access {@link LineType.COMMENT} */
+    static COMMENT = LineType.COMMENT;
+    /** shortcut to access {@link LineType.EMPTY} */
+    static EMPTY = LineType.EMPTY;
+    /**
+     * Parse SSH config text into structured object.
+     */
+    static parse(text) {
+        return src_parse(text);
+    }
+    /**
+     * Stringify structured object into SSH config text.
+     */
+    static stringify(config) {
+        return stringify(config);
+    }
+    compute(opts, computeOpts) {
+        if (typeof opts === 'string')
+            opts = { Host: opts };
+        let userInfo;
+        try {
+            userInfo = external_node_os_.userInfo();
+        }
+        catch {
+            // os.userInfo() throws a SystemError if a user has no username or homedir.
+            userInfo = { username: process.env.USER || process.env.USERNAME || '' };
+        }
+        const context = {
+            params: {
+                Host: opts.Host,
+                HostName: opts.Host,
+                OriginalHost: opts.Host,
+                User: userInfo.username,
+                LocalUser: userInfo.username,
+            },
+            options: {
+                ignoreCase: computeOpts?.ignoreCase === true,
+                matchExec: computeOpts?.matchExec !== false,
+            },
+            inFinalPass: false,
+            doFinalPass: false,
+        };
+        const obj = {};
+        const setProperty = (name, value) => {
+            const key = computeOpts?.ignoreCase ? name.toLowerCase() : name;
+            let val;
+            if (Array.isArray(value)) {
+                if (RE_COMMAND_DIRECTIVE.test(key)) {
+                    val = value.map(({ val, separator, quoted }) => {
+                        return `${separator}${quoted ? `"${val.replace(/"/g, '\\"')}"` : val}`;
+                    }).join('').trim();
+                }
+                else {
+                    val = value.map(({ val }) => val);
+                }
+            }
+            else {
+                val = value;
+            }
+            const val0 = Array.isArray(val) ? val[0] : val;
+            // Use case-insensitive check for repeatable directives
+            const isRepeatable = REPEATABLE_DIRECTIVES.some(d => d.toLowerCase() === name.toLowerCase());
+            if (isRepeatable) {
+                const list = (obj[key] || (obj[key] = []));
+                list.push(...[].concat(val));
+            }
+            else if (obj[key] == null) {
+                if (name === 'HostName') {
+                    context.params.HostName = val0;
+                }
+                else if (name === 'User') {
+                    context.params.User = val0;
+                }
+                obj[key] = val;
+            }
+        };
+        if (opts.User !== undefined) {
+            setProperty('User', opts.User);
+        }
+        const doPass = () => {
+            for (const line of this) {
+                if (line.type !== LineType.DIRECTIVE)
+                    continue;
+                // Host and Match directives are always case-insensitive (per OpenSSH behavior)
+                if (/^host$/i.test(line.param) && lib_glob(Array.isArray(line.value) ? line.value.map(({ val }) => val) : line.value, context.params.Host)) {
+                    let canonicalizeHostName = false;
+                    let canonicalDomains = [];
+                    setProperty(line.param, line.value);
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                            if (/^CanonicalizeHostName$/i.test(subline.param) && subline.value === 'yes') {
+                                canonicalizeHostName = true;
+                            }
+                            if (/^CanonicalDomains$/i.test(subline.param) && Array.isArray(subline.value)) {
+                                canonicalDomains = subline.value.map(({ val }) => val);
+                            }
+                        }
+                    }
+                    if (canonicalDomains.length > 0 && canonicalizeHostName && context.params.Host === context.params.OriginalHost) {
+                        for (const domain of canonicalDomains) {
+                            const host = `${context.params.OriginalHost}.${domain}`;
+                            const { status, stderr } = (0,external_node_child_process_.spawnSync)('nslookup', [host]);
+                            if (status === 0 && !/can't find/.test(stderr.toString())) {
+                                context.params.Host = host;
+                                setProperty('Host', host);
+                                doPass();
+                                break;
+                            }
+                        }
+                    }
+                }
+                else if (/^match$/i.test(line.param) && 'criteria' in line && ssh_config_match(line.criteria, context)) {
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                        }
+                    }
+                }
+                else if (!/^(host|match)$/i.test(line.param)) {
+                    setProperty(line.param, line.value);
+                }
+            }
+        };
+        doPass();
+        if (context.doFinalPass) {
+            context.inFinalPass = true;
+            context.params.Host = context.params.HostName;
+            doPass();
+        }
+        return obj;
+    }
+    find(opts) {
+        if (typeof opts === 'function')
+            return super.find(opts);
+        if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only find by Host or Match');
+        }
+        return super.find((line) => 'param' in line && compare(line, opts));
+    }
+    remove(opts) {
+        let index;
+        if (typeof opts === 'function') {
+            index = super.findIndex(opts);
+        }
+        else if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only remove by Host or Match');
+        }
+        else {
+            index = super.findIndex((line) => 'param' in line && compare(line, opts));
+        }
+        if (index >= 0)
+            return this.splice(index, 1);
+    }
+    /**
+     * Convert this SSH config to its textual presentation via {@link stringify}.
+     */
+    toString() {
+        return stringify(this);
+    }
+    /**
+     * Append new section to existing SSH config.
+     */
+    append(opts) {
+        const indent = getIndent(this);
+        const lastEntry = this.length > 0 ? this[this.length - 1] : null;
+        let config = lastEntry && lastEntry.config || this;
+        let configWas = this;
+        let lastLine = config.length > 0 ? config[config.length - 1] : lastEntry;
+        if (lastLine && !lastLine.after)
+            lastLine.after = '\n';
+        let sectionLineFound = config !== configWas;
+        for (const param in opts) {
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: sectionLineFound ? indent : indent.replace(/  |\t/, ''),
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                sectionLineFound = true;
+                line.before = indent.replace(/  |\t/, '');
+                config = configWas;
+                // separate sections with an extra newline
+                // https://github.com/cyjake/ssh-config/issues/23#issuecomment-564768248
+                if (lastLine && lastLine.after === '\n')
+                    lastLine.after += '\n';
+                config.push(line);
+                config = line.config = new SSHConfig();
+            }
+            else {
+                config.push(line);
+            }
+            lastLine = line;
+        }
+        return configWas;
+    }
+    /**
+     * Prepend new section to existing SSH config.
+     */
+    prepend(opts, beforeFirstSection = false) {
+        const indent = getIndent(this);
+        let config = this;
+        let i = 0;
+        // insert above known sections
+        if (beforeFirstSection) {
+            while (i < this.length && !('config' in this[i])) {
+                i += 1;
+            }
+            if (i >= this.length) { // No sections in original config
+                return this.append(opts);
+            }
+        }
+        // Prepend new section above the first section
+        let sectionLineFound = false;
+        let processedLines = 0;
+        for (const param in opts) {
+            processedLines += 1;
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: '',
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                line.before = indent.replace(/  |\t/, '');
+                config.splice(i, 0, line);
+                config = line.config = new SSHConfig();
+                sectionLineFound = true;
+                continue;
+            }
+            // separate from previous sections with an extra newline
+            if (processedLines === Object.keys(opts).length) {
+                line.after += '\n';
+            }
+            if (!sectionLineFound) {
+                config.splice(i, 0, line);
+                i += 1;
+                // Add an extra newline if a single line directive like Include
+                if (RE_SINGLE_LINE_DIRECTIVE.test(param)) {
+                    line.after += '\n';
+                }
+                continue;
+            }
+            line.before = indent;
+            config.push(line);
+        }
+        return config;
+    }
+}
+/**
+ * Parse SSH config text into structured object.
+ */
+function src_parse(text) {
+    // Handle Buffer input by converting to string
+    const input = typeof text === 'string' ? text : text.toString('utf-8');
+    let i = 0;
+    let chr = next();
+    let config = new SSHConfig();
+    let configWas = config;
+    function next() {
+        return input[i++];
+    }
+    function space() {
+        let spaces = '';
+        while (RE_SPACE.test(chr)) {
+            spaces += chr;
+            chr = next();
+        }
+        return spaces;
+    }
+    function linebreak() {
+        let breaks = '';
+        while (RE_LINE_BREAK.test(chr)) {
+            breaks += chr;
+            chr = next();
+        }
+        return breaks;
+    }
+    function parameter() {
+        let param = '';
+        while (chr && /[^ \t=]/.test(chr)) {
+            param += chr;
+            chr = next();
+        }
+        return param;
+    }
+    function separator() {
+        let sep = space();
+        if (chr === '=') {
+            sep += chr;
+            chr = next();
+        }
+        return (sep + space());
+    }
+    function value() {
+        let val = '';
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            // backslash escapes only double quotes
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            // ProxyCommand ssh -W "%h:%p" firewall.example.org
+            else if (chr === '"' && (!val || quoted)) {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (chr === '#' && !quoted) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${val}`);
+        }
+        return val.trim();
+    }
+    function comment() {
+        const type = LineType.COMMENT;
+        let content = '';
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            content += chr;
+            chr = next();
+        }
+        return { type, content, before: '', after: '' };
+    }
+    // Host *.co.uk
+    // Host * !local.dev
+    // Host "foo bar"
+    function values() {
+        const results = [];
+        let val = '';
+        // whether current value is quoted or not
+        let valQuoted = false;
+        // the separator preceding current value
+        let valSeparator = ' ';
+        // whether current context is within quotations or not
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            else if (chr === '"') {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (quoted) {
+                val += chr;
+                valQuoted = true;
+            }
+            else if (/[ \t=]/.test(chr)) {
+                if (val) {
+                    results.push({ val, separator: valSeparator, quoted: valQuoted });
+                    val = '';
+                    valQuoted = false;
+                    valSeparator = chr;
+                }
+                // otherwise ignore the space
+            }
+            else if (chr === '#' && results.length > 0) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${results.map(({ val }) => val).concat(val).join(' ')}`);
+        }
+        if (val)
+            results.push({ val, separator: valSeparator, quoted: valQuoted });
+        return results.length > 1 ? results : results[0].val;
+    }
+    function directive() {
+        const type = LineType.DIRECTIVE;
+        const param = parameter();
+        // Host "foo bar" baz
+        const multiple = RE_MULTI_VALUE_DIRECTIVE.test(param);
+        const result = {
+            type,
+            param,
+            separator: separator(),
+            quoted: !multiple && chr === '"',
+            value: multiple ? values() : value(),
+            before: '',
+            after: '',
+        };
+        if (!result.quoted)
+            delete result.quoted;
+        if (/^Match$/i.test(param)) {
+            const criteria = {};
+            if (typeof result.value === 'string') {
+                result.value = [{ val: result.value, separator: '', quoted: result.quoted }];
+            }
+            let i = 0;
+            while (i < result.value.length) {
+                const { val: keyword } = result.value[i];
+                switch (keyword.toLowerCase()) {
+                    case 'all':
+                    case 'canonical':
+                    case 'final':
+                        criteria[keyword] = [];
+                        i += 1;
+                        break;
+                    default:
+                        if (i + 1 >= result.value.length) {
+                            throw new Error(`Missing value for match criteria ${keyword}`);
+                        }
+                        criteria[keyword] = result.value[i + 1].val;
+                        i += 2;
+                        break;
+                }
+            }
+            result.criteria = criteria;
+        }
+        return result;
+    }
+    function line() {
+        const before = space();
+        const node = chr === '#' ? comment() : directive();
+        const after = linebreak();
+        node.before = before;
+        node.after = after;
+        return node;
+    }
+    while (chr) {
+        let node = line();
+        if (node.type === LineType.DIRECTIVE && RE_SECTION_DIRECTIVE.test(node.param)) {
+            config = configWas;
+            config.push(node);
+            config = node.config = new SSHConfig();
+        }
+        else if (node.type === LineType.DIRECTIVE && !node.param) {
+            // blank lines at file end
+            if (config.length === 0) {
+                if (configWas.length === 0) {
+                    configWas.push({ type: LineType.EMPTY, before: '', after: node.before });
+                }
+                else {
+                    configWas[configWas.length - 1].after += node.before;
+                }
+            }
+            else {
+                config[config.length - 1].after += node.before;
+            }
+        }
+        else {
+            config.push(node);
+        }
+    }
+    return configWas;
+}
+/**
+ * Stringify structured object into SSH config text.
+ */
+function stringify(config) {
+    let str = '';
+    function formatValue(value, quoted) {
+        if (Array.isArray(value)) {
+            let result = '';
+            for (const { val, separator, quoted } of value) {
+                result += (result ? separator : '') + formatValue(val, quoted || RE_SPACE.test(val));
+            }
+            return result;
+        }
+        return quoted ? `"${value}"` : value;
+    }
+    function formatDirective(line) {
+        const quoted = line.quoted
+            || (RE_QUOTE_DIRECTIVE.test(line.param) && typeof line.value === 'string' && RE_SPACE.test(line.value));
+        const value = formatValue(line.value, quoted);
+        return `${line.param}${line.separator}${value}`;
+    }
+    const format = (line) => {
+        str += line.before;
+        if (line.type === LineType.COMMENT) {
+            str += line.content;
+        }
+        else if (line.type === LineType.DIRECTIVE && REPEATABLE_DIRECTIVES.includes(line.param)) {
+            (Array.isArray(line.value) ? line.value : [line.value]).forEach((value, i, values) => {
+                str += formatDirective({ ...line, value: typeof value !== 'string' ? value.val : value });
+                if (i < values.length - 1)
+                    str += `\n${line.before}`;
+            });
+        }
+        else if (line.type === LineType.DIRECTIVE) {
+            str += formatDirective(line);
+        }
+        str += line.after;
+        if ('config' in line) {
+            line.config.forEach(format);
+        }
+    };
+    config.forEach(format);
+    return str;
+}
+
+//# sourceMappingURL=ssh-config.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/hosts/ssh-config.js
+
+
+
+
+
+/** Options that make a `Host` block about this name rather than a `Host *` default for every host. */
+const SPECIFIC = ['HostName', 'User', 'Port', 'IdentityFile', 'ProxyJump'];
+/**
+ * The `Host` entry of the user's ssh config that names `name` (with `HostName`, `User`, `Port`,
+ * `IdentityFile` or `ProxyJump`), or undefined when none does or there is no config. Parsed with the
+ * `ssh-config` package (Host patterns, Match, first-value-wins as ssh(1) does).
+ */
+function lookupSshConfig(name, path = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'config')) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    let computed;
+    try {
+        computed = SSHConfig.parse(text).compute(name);
+    }
+    catch (error) {
+        throw new dist_errors/* ConfigError */.xL(`${path}: cannot read it as an ssh config (${error.message})`, {
+            field: 'ssh_config',
+        });
+    }
+    if (!SPECIFIC.some((key) => computed[key] !== undefined))
+        return undefined;
+    const first = (key) => {
+        const value = computed[key];
+        return Array.isArray(value) ? value[0] : value;
+    };
+    const port = first('Port');
+    const identityFile = first('IdentityFile');
+    const proxyJump = first('ProxyJump');
+    return {
+        address: first('HostName') ?? name,
+        user: first('User') ?? (0,external_node_os_.userInfo)().username,
+        ...(port !== undefined ? { port: Number(port) } : {}),
+        ...(identityFile !== undefined ? { identityFile: expandTokens(identityFile, name) } : {}),
+        ...(proxyJump !== undefined && proxyJump !== 'none' ? { proxyJump } : {}),
+    };
+}
+/** `~`, `%d` (home) and `%h` (the host) in an IdentityFile, the tokens configs commonly use. */
+function expandTokens(path, host) {
+    const home = (0,external_node_os_.homedir)();
+    return path
+        .replace(/^~(?=\/|$)/, home)
+        .replaceAll('%d', home)
+        .replaceAll('%h', host)
+        .replaceAll('%%', '%');
+}
+//# sourceMappingURL=ssh-config.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/hosts/resolve.js
 
 
@@ -55078,12 +56049,15 @@ class Reaper {
 
 
 
-/** `$SANDBOXER_HOSTS`, else `./.sandboxer/hosts.yaml` if it exists. */
+
+
+/** `$SANDBOXER_HOSTS`, else `hosts.yaml` in the `.sandboxer/` of this directory or the repository's. */
 function defaultHostsFile(cwd, env = process.env) {
     if (env.SANDBOXER_HOSTS)
         return env.SANDBOXER_HOSTS;
-    const local = (0,external_node_path_.join)(cwd, '.sandboxer', 'hosts.yaml');
-    return (0,external_node_fs_.existsSync)(local) ? local : undefined;
+    const dir = findConfigDir(cwd);
+    const local = dir === undefined ? undefined : (0,external_node_path_.join)(dir, 'hosts.yaml');
+    return local !== undefined && (0,external_node_fs_.existsSync)(local) ? local : undefined;
 }
 /** Reads and validates a hosts file; errors name the file and the field. */
 async function loadHostsFile(path, cwd = process.cwd()) {
@@ -55159,26 +56133,62 @@ function resolveRemoteHost(name, hostsFile, flags = {}, cwd = process.cwd()) {
     const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
     if (entry && hostsFile)
         return fromEntry(chosen, entry, (0,external_node_path_.dirname)(hostsFile.path), flags, cwd);
-    if (!chosen.includes('@')) {
+    // Not an alias of ours: a Host of the user's ~/.ssh/config, as `ssh <name>` would read it.
+    const configured = chosen.includes('@') ? undefined : lookupSshConfig(chosen);
+    if (!chosen.includes('@') && !configured) {
         const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
         const pools = hostsFile ? Object.keys(hostsFile.pools) : [];
         const listed = pools.length > 0 ? `${known}; pools: ${pools.join(', ')}` : known;
-        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${listed}) and not user@address[:port]`, {
-            field: 'host',
-            host: chosen,
-        });
+        throw new dist_errors/* InputError */.dz(`unknown host "${chosen}": not an alias (${listed}), not a Host of ~/.ssh/config and not user@address[:port]`, { field: 'host', host: chosen });
     }
-    const parsed = (0,target/* parseDestination */.G2)(chosen);
+    const parsed = configured ? undefined : (0,target/* parseDestination */.G2)(chosen);
+    // user@name: what ~/.ssh/config says about `name` still applies (HostName, Port, IdentityFile).
+    const config = configured ?? lookupSshConfig(parsed.address);
     const ssh = {
-        address: parsed.address,
-        port: parsed.port ?? 22,
-        user: parsed.user,
+        address: config?.address ?? parsed.address,
+        port: parsed?.port ?? config?.port ?? 22,
+        user: parsed?.user ?? config.user,
+        ...(config?.identityFile !== undefined ? { identity_file: config.identityFile } : {}),
         ...sshFlags(flags, cwd),
     };
     if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
         ssh.known_hosts = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts');
     }
+    if (config?.proxyJump !== undefined)
+        ssh.jump = jumpTarget(chosen, config.proxyJump, ssh);
     return { name: (0,target/* destination */.j_)(ssh), ssh, labels: [] };
+}
+/**
+ * The host a ProxyJump names (`[user@]host[:port]`, itself looked up in ~/.ssh/config), verified
+ * against the same known_hosts as the target and, without a key of its own, logged in to with the
+ * target's key. One hop: a chain (`a,b`) is refused, naming it.
+ */
+function jumpTarget(chosen, proxyJump, via) {
+    if (proxyJump.includes(',')) {
+        throw new dist_errors/* InputError */.dz(`host "${chosen}": ProxyJump ${proxyJump} has more than one hop, which sand-boxer does not support; jump through one host`, { field: 'host', host: chosen });
+    }
+    const at = proxyJump.lastIndexOf('@');
+    const user = at >= 0 ? proxyJump.slice(0, at) : undefined;
+    const rest = at >= 0 ? proxyJump.slice(at + 1) : proxyJump;
+    const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(rest);
+    if (!match?.[1] || !(0,target/* isValidAddress */.$m)(match[1].replace(/^\[|\]$/g, ''))) {
+        throw new dist_errors/* InputError */.dz(`host "${chosen}": ProxyJump ${JSON.stringify(proxyJump)} is not [user@]host[:port]`, {
+            field: 'host',
+            host: chosen,
+        });
+    }
+    const name = match[1].replace(/^\[|\]$/g, '');
+    const config = lookupSshConfig(name);
+    const identity = config?.identityFile ?? via.identity_file;
+    return {
+        address: config?.address ?? name,
+        port: match[2] !== undefined ? Number(match[2]) : (config?.port ?? 22),
+        user: user ?? config?.user ?? via.user,
+        ...(identity !== undefined ? { identity_file: identity } : {}),
+        // A fingerprint pins the target's key, not the jump host's: that one is checked in known_hosts.
+        known_hosts: via.known_hosts ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.ssh', 'known_hosts'),
+        ...(via.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+    };
 }
 function fromEntry(alias, entry, baseDir, flags, cwd) {
     // A verification flag replaces the entry's whole verification setting; mixing them could leave an
@@ -55212,6 +56222,7 @@ function fromEntry(alias, entry, baseDir, flags, cwd) {
         ...(entry.min_free_memory ? { min_free_memory: entry.min_free_memory } : {}),
     };
 }
+/** The SSH settings the flags of this invocation give, paths made absolute against `cwd`. */
 function sshFlags(flags, cwd) {
     return {
         ...(flags.identityFile ? { identity_file: expandPath(flags.identityFile, cwd) } : {}),
@@ -55285,8 +56296,6 @@ function hostsFromFile(path, flags, cwd) {
     };
 }
 //# sourceMappingURL=directory.js.map
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
 // EXTERNAL MODULE: external "node:timers/promises"
 var external_node_timers_promises_ = __nccwpck_require__(8500);
 ;// CONCATENATED MODULE: ../../packages/core/dist/reach/keeper-process.js
@@ -56319,7 +57328,32 @@ async function settle(deps, record, cost, progress) {
     return cost;
 }
 //# sourceMappingURL=destroy.js.map
+// EXTERNAL MODULE: ../../node_modules/.pnpm/fastest-levenshtein@1.0.16/node_modules/fastest-levenshtein/mod.js
+var mod = __nccwpck_require__(6151);
+;// CONCATENATED MODULE: ../../packages/core/dist/util/suggest.js
+
+/**
+ * The known name closest to a mistyped one, when it is close enough to be a typo (an edit distance
+ * of at most a third of its length, and at least 1 or 2), for "did you mean …?" hints.
+ */
+function closestName(typed, known) {
+    const limit = Math.max(typed.length <= 4 ? 1 : 2, Math.floor(typed.length / 3));
+    let best;
+    for (const name of known) {
+        const d = (0,mod/* distance */.Io)(typed, name);
+        if (d <= limit && (best === undefined || d < best.d))
+            best = { name, d };
+    }
+    return best?.name;
+}
+/** ` (did you mean "x"?)`, or nothing. */
+function didYouMean(typed, known) {
+    const name = closestName(typed, known);
+    return name === undefined ? '' : ` (did you mean "${name}"?)`;
+}
+//# sourceMappingURL=suggest.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/plan.js
+
 
 
 
@@ -56380,8 +57414,9 @@ function checkTimeout(profile, given) {
 async function checkInputs(context, profile, given, base = {}) {
     const { policy } = context;
     checkInputShapes(given);
-    const inputs = { ...profile.inputs.defaults, ...base, ...given };
     const kinds = inputKinds(context.catalog, profile);
+    refuseUnknownInputs(profile, kinds, given);
+    const inputs = { ...profile.inputs.defaults, ...base, ...given };
     for (const [name, value] of Object.entries(inputs)) {
         const kind = kinds.get(name) ?? 'text';
         if (kind === 'local-path')
@@ -56416,6 +57451,25 @@ function checkInputShapes(given) {
             });
         }
     }
+}
+/** Inputs core itself reads, whatever the extension: `wait_timeout` also bounds the readiness checks. */
+const CORE_INPUTS = ['wait_timeout'];
+/**
+ * An input no candidate extension declares, and the profile does not name, would be ignored: a typo
+ * (`compose_fle`) must not pass as a setting. Refused with the closest known name.
+ */
+function refuseUnknownInputs(profile, kinds, given) {
+    const known = new Set([
+        ...kinds.keys(),
+        ...Object.keys(profile.inputs.defaults),
+        ...profile.inputs.required,
+        ...CORE_INPUTS,
+    ]);
+    const unknown = Object.keys(given).filter((name) => !known.has(name));
+    if (unknown.length === 0)
+        return;
+    const [first] = unknown;
+    throw new dist_errors/* InputError */.dz(`${profile.id} has no input "${first}"${didYouMean(first, known)}; its inputs: ${[...known].sort().join(', ')}`, { profile: profile.id, unknown_inputs: unknown });
 }
 /** Every required input must be non-empty. */
 function requireInputs(profile, inputs) {
@@ -56478,7 +57532,7 @@ function resolveTtl(profile, requested) {
 function parseTtl(requested) {
     const seconds = parseDurationSeconds(requested);
     if (seconds === undefined) {
-        throw new dist_errors/* InputError */.dz(`ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`, { field: 'ttl', ttl: requested });
+        throw new dist_errors/* InputError */.dz(`ttl: expected a duration like "90s", "30m", "1h30m", "1.5h" or "1d", got ${JSON.stringify(requested)}`, { field: 'ttl', ttl: requested });
     }
     return seconds;
 }
@@ -57093,6 +58147,15 @@ class RoutingResolver {
                     const refusal = hostRefusal(remote, live, statuses.get(remote.name), now, Boolean(remote.pool));
                     if (refusal)
                         reject(report, refusal);
+                    else {
+                        // No key to log in with is the caller's mistake: refused here, before anything is recorded.
+                        try {
+                            extension.checkAccess?.(remote);
+                        }
+                        catch (error) {
+                            reject(report, (0,dist_errors/* messageOf */.bD)(error), error);
+                        }
+                    }
                 }
                 if (candidate.max_live !== undefined) {
                     const used = live.filter((r) => r.profile === profile.id && r.extension === candidate.extension).length;
@@ -57840,6 +58903,8 @@ class SandboxManager {
         const runtime = {
             home: options.home,
             ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+            ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+            ...(options.sshOverride ? { sshOverride: options.sshOverride } : {}),
             ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
             ...(options.warn ? { warn: options.warn } : {}),
         };
@@ -59254,6 +60319,7 @@ function openStateStore(state, home, cwd = process.cwd()) {
 
 
 
+
 /** Opens the manager a surface works through. Declarations and the hosts file are read when first needed. */
 function openManager(options) {
     const { home, cwd } = options;
@@ -59264,13 +60330,21 @@ function openManager(options) {
         inputs: options.inputs ?? { baseDir: cwd },
         hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
         ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+        ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+        ...(override(options.hostFlags, cwd) ?? {}),
         ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
         ...(options.warn ? { warn: options.warn } : {}),
         initialCredits: options.initialCredits ?? 0,
     });
 }
+/** The SSH flags, as settings that replace a stored sandbox's (destroy --identity-file F). */
+function override(flags, cwd) {
+    const settings = sshFlags(flags ?? {}, cwd);
+    return Object.keys(settings).length > 0 ? { sshOverride: settings } : undefined;
+}
 /**
  * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
+ * `SSH_AUTH_SOCK`,
  * `SANDBOXER_COMPOSE_CMD`, `SANDBOXER_STATE` and `SANDBOXER_INITIAL_CREDITS` (default 100, or what the
  * surface says: `serve` gives new accounts 0; see docs/payments.md).
  * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
@@ -59286,6 +60360,7 @@ function settingsFromEnvironment(env, defaults = {}) {
     }
     return {
         ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+        ...(env.SSH_AUTH_SOCK ? { sshAgent: env.SSH_AUTH_SOCK } : {}),
         ...(env.SANDBOXER_STATE?.trim() ? { state: env.SANDBOXER_STATE.trim() } : {}),
         ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
         initialCredits,
@@ -59477,14 +60552,15 @@ var ssh_quote = __nccwpck_require__(5810);
  */
 function writeLoginFiles(dir, sandboxId, login) {
     (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    const keyFile = 'file' in login.key ? login.key.file : (0,external_node_path_.join)(dir, 'key');
-    if ('text' in login.key) {
+    const keyFile = 'file' in login.key ? login.key.file : 'text' in login.key ? (0,external_node_path_.join)(dir, 'key') : undefined;
+    if ('text' in login.key && keyFile !== undefined) {
         (0,external_node_fs_.writeFileSync)(keyFile, login.key.text.endsWith('\n') ? login.key.text : `${login.key.text}\n`, {
             mode: 0o600,
         });
     }
     const knownHosts = (0,external_node_path_.join)(dir, 'known_hosts');
-    (0,external_node_fs_.writeFileSync)(knownHosts, `${login.knownHostsLine}\n`, { mode: 0o600 });
+    const lines = [login.knownHostsLine, ...(login.jumpKnownHostsLine ? [login.jumpKnownHostsLine] : [])];
+    (0,external_node_fs_.writeFileSync)(knownHosts, `${lines.join('\n')}\n`, { mode: 0o600 });
     const alias = `sbx-${sandboxId}`;
     const config = (0,external_node_path_.join)(dir, 'ssh_config');
     const { ssh } = login;
@@ -59494,14 +60570,16 @@ function writeLoginFiles(dir, sandboxId, login) {
         `  HostName ${ssh.address}`,
         `  Port ${ssh.port}`,
         `  User ${ssh.user}`,
-        `  IdentityFile ${quoteConfig(keyFile)}`,
-        '  IdentitiesOnly yes',
+        ...(keyFile !== undefined
+            ? [`  IdentityFile ${quoteConfig(keyFile)}`, '  IdentitiesOnly yes']
+            : [`  IdentityAgent ${quoteConfig(login.key.agent)}`]),
         `  UserKnownHostsFile ${quoteConfig(knownHosts)}`,
+        ...(ssh.jump ? [`  ProxyCommand ${jumpCommand(ssh.jump, keyFile, login.key, knownHosts)}`] : []),
         '  StrictHostKeyChecking yes',
         '  BatchMode yes',
         '',
     ].join('\n'), { mode: 0o600 });
-    return { config, alias, knownHosts, keyFile, dir: login.dir };
+    return { config, alias, knownHosts, ...(keyFile !== undefined ? { keyFile } : {}), dir: login.dir };
 }
 /** ssh(1)'s argv for a shell in the sandbox's directory (with a terminal), or for one command in it. */
 function sshArgs(files, command = []) {
@@ -59510,6 +60588,34 @@ function sshArgs(files, command = []) {
     return ['-F', files.config, ...(command.length > 0 ? ['-T'] : ['-t']), files.alias, remote];
 }
 /** ssh_config quotes a value that holds spaces in double quotes. */
+/**
+ * ssh's own ProxyJump would log in to the jump host with the default identities and known_hosts, so
+ * the ProxyCommand spells out the same key and the known_hosts that lists the jump host's key.
+ */
+function jumpCommand(jump, keyFile, key, knownHosts) {
+    const login = keyFile !== undefined
+        ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes']
+        : ['-o', `IdentityAgent=${key.agent}`];
+    const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
+    const words = [
+        'ssh',
+        '-F',
+        '/dev/null',
+        '-p',
+        String(jump.port),
+        ...login,
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-W',
+        '[%h]:%p',
+        `${jump.user}@${address}`,
+    ];
+    return words.map(ssh_quote/* quote */.hD).join(' ');
+}
 function quoteConfig(value) {
     return /[\s"]/.test(value) ? `"${value.replace(/"/g, '')}"` : value;
 }
@@ -59530,6 +60636,7 @@ var sync_repo = __nccwpck_require__(9491);
  * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
  * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
 
 
 
@@ -62840,6 +63947,8 @@ function context_openManager(inputs, { mask = true } = {}) {
         hostsFile: defaultHostsFile(cwd),
         hostFlags,
         ...(inputs.sshKey ? { sshKey: inputs.sshKey } : {}),
+        // A job that loaded its key into an agent (e.g. webfactory/ssh-agent) needs no ssh-key input.
+        ...(process.env.SSH_AUTH_SOCK ? { sshAgent: process.env.SSH_AUTH_SOCK } : {}),
         ...(inputs.composeCommand ? { composeCommand: inputs.composeCommand } : {}),
         // The action's ledger is private to the step, so this only decides whether metered profiles work.
         initialCredits: settingsFromEnvironment(process.env).initialCredits,
@@ -62873,9 +63982,18 @@ function hostSpec(inputs) {
         return inputs.host;
     return `${inputs.sshUser}@${inputs.host}${inputs.sshPort ? `:${inputs.sshPort}` : ''}`;
 }
+/**
+ * How a user who has not installed the CLI runs it. Spelled out because the npm name `sandboxer`
+ * belongs to an unrelated package: running that name through npx would fetch a stranger's code.
+ */
+const CLI_COMMAND = 'npx -y @sand-boxer/cli';
 /** The command that destroys a kept sandbox from anywhere with access to its host. */
 function destroyCommand(recordJson, id) {
-    return `sandboxer destroy ${id} --record ${(0,ssh_quote/* quote */.hD)(recordJson)}`;
+    return `${CLI_COMMAND} destroy ${id} --record ${(0,ssh_quote/* quote */.hD)(recordJson)}`;
+}
+/** The command that destroys a sandbox a team's server holds (the token comes from the environment). */
+function serverDestroyCommand(serverUrl, id) {
+    return `${CLI_COMMAND} --server ${(0,ssh_quote/* quote */.hD)(serverUrl)} destroy ${id}   (SANDBOXER_TOKEN: a token of its account)`;
 }
 
 ;// CONCATENATED MODULE: ./src/keeper.ts
@@ -62941,6 +64059,15 @@ const INPUTS = {
 const actionTerms = {
     field: (name) => INPUTS[name],
     inputs: (names) => `add ${names.map((n) => `${n}=<value>`).join(' or ')} to the \`inputs\` input`,
+    // A runner has no `sandboxer status`: say where the job itself shows more.
+    remedy(error) {
+        if (error.code === 'PROVISION_FAILED' ||
+            error.code === 'SSH_FAILED' ||
+            error.code === 'REMOTE_COMMAND_FAILED') {
+            return "the post step writes the sandbox's record to the job summary and prints each service's log (input `logs`, default on-failure)";
+        }
+        return undefined;
+    },
 };
 /** An error's message as the action reports it (`core.setFailed`). */
 function actionMessage(error) {
@@ -62963,7 +64090,7 @@ function getInputs() {
         sshKey: optional('ssh-key'),
         knownHosts: optional('known-hosts'),
         hostFingerprint: optional('host-fingerprint'),
-        consumer: optional('consumer') ?? inputs_defaultConsumer(process.env),
+        consumer: optional('consumer') ?? inputs_defaultConsumer(process.env, matrixLeg()),
         ttl: optional('ttl'),
         waitTimeout: parseNumberInput('wait-timeout', 1, 86_400),
         // As for the CLI, a job-level SANDBOXER_COMPOSE_CMD also sets it (the input wins).
@@ -62989,6 +64116,9 @@ function parseKeyValueLines(text) {
         const key = eq > 0 ? line.slice(0, eq).trim() : '';
         if (!/^[a-z][a-z0-9_]*$/.test(key)) {
             throw new dist_errors/* InputError */.dz(`input "inputs", line ${index + 1}: expected key=value with a key like "repo", got ${JSON.stringify(line)}`);
+        }
+        if (Object.hasOwn(result, key)) {
+            throw new dist_errors/* InputError */.dz(`input "inputs", line ${index + 1}: ${key} is given twice (a second value would silently win); give it once`);
         }
         result[key] = line.slice(eq + 1).trim();
     });
@@ -63017,9 +64147,23 @@ function parseForward(text) {
     return names;
 }
 /** `owner/repo#run.attempt/job`: unique per job run, so leftovers can be traced to it. */
-function inputs_defaultConsumer(env) {
+function inputs_defaultConsumer(env, leg) {
     const repo = env.GITHUB_REPOSITORY ?? 'local';
-    return `${repo}#${env.GITHUB_RUN_ID ?? '0'}.${env.GITHUB_RUN_ATTEMPT ?? '1'}/${env.GITHUB_JOB ?? 'job'}`;
+    const job = `${repo}#${env.GITHUB_RUN_ID ?? '0'}.${env.GITHUB_RUN_ATTEMPT ?? '1'}/${env.GITHUB_JOB ?? 'job'}`;
+    // Every leg of a matrix has the same job id: its index keeps their records and summaries apart.
+    return leg !== undefined && leg.total > 1 ? `${job}/${leg.index}` : job;
+}
+/**
+ * The matrix leg this step runs in, from the hidden inputs `job-index`/`job-total` whose defaults
+ * are `${{ strategy.job-index }}`/`${{ strategy.job-total }}` (a JavaScript action sees no matrix
+ * in its environment). Undefined outside a matrix or when the runner left them empty.
+ */
+function matrixLeg() {
+    const index = Number(getInput('job-index'));
+    const total = Number(getInput('job-total'));
+    if (!getInput('job-index') || !Number.isInteger(index) || !Number.isInteger(total))
+        return undefined;
+    return { index, total };
 }
 function parseNumberInput(name, min, max) {
     const text = getInput(name);
@@ -63299,7 +64443,7 @@ async function run() {
     await manager?.adopt(saved);
     const service = manager ?? (await openService(inputs));
     const manual = inputs.serverUrl
-        ? `sandboxer --server ${inputs.serverUrl} destroy ${saved.id}   (SANDBOXER_TOKEN: a token of its account)`
+        ? serverDestroyCommand(inputs.serverUrl, saved.id)
         : destroyCommand(JSON.stringify(saved), saved.id);
     if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {
         info(`sand-boxer: sandbox ${saved.id} was already ${saved.state === 'failed' ? 'rolled back' : 'destroyed'}`);
@@ -63436,21 +64580,29 @@ async function writeSummary(record, teardownSeconds, outcome) {
         .write();
 }
 
-;// CONCATENATED MODULE: ./src/index.ts
+;// CONCATENATED MODULE: ./src/run.ts
 
 
 
 
 /**
- * One bundle for both steps and the keeper: main saves `isPost` first thing, so the post run finds
- * it set; the keeper (port forwards for the job) is this bundle started with `--keeper <id>`.
+ * The action: the main step, the post step or the keeper, whichever this process is. Exported (and
+ * started by index.ts, never on import) so that `@github/local-action` can import this module and call
+ * `run()` itself. Main saves `isPost` first thing, so the post run of the same bundle finds it set; the
+ * keeper (port forwards for the job) is the bundle started with `--keeper <id>`.
  */
-if (isKeeper())
-    void runKeeper();
-else if (state.isPost())
-    void post();
-else
-    void main();
+async function run_run() {
+    if (isKeeper())
+        return runKeeper();
+    if (state.isPost())
+        return post();
+    return main();
+}
+
+;// CONCATENATED MODULE: ./src/index.ts
+
+/** The entry ncc bundles (dist/index.js): starts the action. Everything else lives in run.ts. */
+void run_run();
 
 })();
 

@@ -45,6 +45,8 @@ export function openManager(
     hostsFile: defaultHostsFile(cwd),
     hostFlags,
     ...(inputs.sshKey ? { sshKey: inputs.sshKey } : {}),
+    // A job that loaded its key into an agent (e.g. webfactory/ssh-agent) needs no ssh-key input.
+    ...(process.env.SSH_AUTH_SOCK ? { sshAgent: process.env.SSH_AUTH_SOCK } : {}),
     ...(inputs.composeCommand ? { composeCommand: inputs.composeCommand } : {}),
     // The action's ledger is private to the step, so this only decides whether metered profiles work.
     initialCredits: settingsFromEnvironment(process.env).initialCredits,
@@ -78,7 +80,18 @@ export function hostSpec(inputs: Pick<ActionInputs, 'host' | 'sshUser' | 'sshPor
   return `${inputs.sshUser}@${inputs.host}${inputs.sshPort ? `:${inputs.sshPort}` : ''}`;
 }
 
+/**
+ * How a user who has not installed the CLI runs it. Spelled out because the npm name `sandboxer`
+ * belongs to an unrelated package: running that name through npx would fetch a stranger's code.
+ */
+export const CLI_COMMAND = 'npx -y @sand-boxer/cli';
+
 /** The command that destroys a kept sandbox from anywhere with access to its host. */
 export function destroyCommand(recordJson: string, id: string): string {
-  return `sandboxer destroy ${id} --record ${quote(recordJson)}`;
+  return `${CLI_COMMAND} destroy ${id} --record ${quote(recordJson)}`;
+}
+
+/** The command that destroys a sandbox a team's server holds (the token comes from the environment). */
+export function serverDestroyCommand(serverUrl: string, id: string): string {
+  return `${CLI_COMMAND} --server ${quote(serverUrl)} destroy ${id}   (SANDBOXER_TOKEN: a token of its account)`;
 }

@@ -15,6 +15,17 @@ const INPUTS: Record<string, string> = {
 const actionTerms: SurfaceTerms = {
   field: (name) => INPUTS[name],
   inputs: (names) => `add ${names.map((n) => `${n}=<value>`).join(' or ')} to the \`inputs\` input`,
+  // A runner has no `sandboxer status`: say where the job itself shows more.
+  remedy(error) {
+    if (
+      error.code === 'PROVISION_FAILED' ||
+      error.code === 'SSH_FAILED' ||
+      error.code === 'REMOTE_COMMAND_FAILED'
+    ) {
+      return "the post step writes the sandbox's record to the job summary and prints each service's log (input `logs`, default on-failure)";
+    }
+    return undefined;
+  },
 };
 
 /** An error's message as the action reports it (`core.setFailed`). */

@@ -44,7 +44,7 @@ export function getInputs(): ActionInputs {
     sshKey: optional('ssh-key'),
     knownHosts: optional('known-hosts'),
     hostFingerprint: optional('host-fingerprint'),
-    consumer: optional('consumer') ?? defaultConsumer(process.env),
+    consumer: optional('consumer') ?? defaultConsumer(process.env, matrixLeg()),
     ttl: optional('ttl'),
     waitTimeout: parseNumberInput('wait-timeout', 1, 86_400),
     // As for the CLI, a job-level SANDBOXER_COMPOSE_CMD also sets it (the input wins).
@@ -71,6 +71,11 @@ export function parseKeyValueLines(text: string): Record<string, string> {
     if (!/^[a-z][a-z0-9_]*$/.test(key)) {
       throw new InputError(
         `input "inputs", line ${index + 1}: expected key=value with a key like "repo", got ${JSON.stringify(line)}`,
+      );
+    }
+    if (Object.hasOwn(result, key)) {
+      throw new InputError(
+        `input "inputs", line ${index + 1}: ${key} is given twice (a second value would silently win); give it once`,
       );
     }
     result[key] = line.slice(eq + 1).trim();
@@ -106,9 +111,23 @@ export function parseForward(text: string): string[] {
 }
 
 /** `owner/repo#run.attempt/job`: unique per job run, so leftovers can be traced to it. */
-export function defaultConsumer(env: NodeJS.ProcessEnv): string {
+export function defaultConsumer(env: NodeJS.ProcessEnv, leg?: { index: number; total: number }): string {
   const repo = env.GITHUB_REPOSITORY ?? 'local';
-  return `${repo}#${env.GITHUB_RUN_ID ?? '0'}.${env.GITHUB_RUN_ATTEMPT ?? '1'}/${env.GITHUB_JOB ?? 'job'}`;
+  const job = `${repo}#${env.GITHUB_RUN_ID ?? '0'}.${env.GITHUB_RUN_ATTEMPT ?? '1'}/${env.GITHUB_JOB ?? 'job'}`;
+  // Every leg of a matrix has the same job id: its index keeps their records and summaries apart.
+  return leg !== undefined && leg.total > 1 ? `${job}/${leg.index}` : job;
+}
+
+/**
+ * The matrix leg this step runs in, from the hidden inputs `job-index`/`job-total` whose defaults
+ * are `${{ strategy.job-index }}`/`${{ strategy.job-total }}` (a JavaScript action sees no matrix
+ * in its environment). Undefined outside a matrix or when the runner left them empty.
+ */
+function matrixLeg(): { index: number; total: number } | undefined {
+  const index = Number(core.getInput('job-index'));
+  const total = Number(core.getInput('job-total'));
+  if (!core.getInput('job-index') || !Number.isInteger(index) || !Number.isInteger(total)) return undefined;
+  return { index, total };
 }
 
 function parseNumberInput(name: string, min: number, max: number): number | undefined {

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { messageOf, type SandboxRecord, stopKeeper } from '@sand-boxer/core';
-import { destroyCommand, openManager, openService } from './context.js';
+import { destroyCommand, openManager, openService, serverDestroyCommand } from './context.js';
 import { type ActionInputs, getInputs } from './inputs.js';
 import { removeSshConfig } from './ssh-config.js';
 import { state } from './state.js';
@@ -35,7 +35,7 @@ async function run(): Promise<void> {
   await manager?.adopt(saved);
   const service = manager ?? (await openService(inputs));
   const manual = inputs.serverUrl
-    ? `sandboxer --server ${inputs.serverUrl} destroy ${saved.id}   (SANDBOXER_TOKEN: a token of its account)`
+    ? serverDestroyCommand(inputs.serverUrl, saved.id)
     : destroyCommand(JSON.stringify(saved), saved.id);
 
   if (saved.state === 'destroyed' || (saved.state === 'failed' && !saved.cleanup?.leftovers.length)) {

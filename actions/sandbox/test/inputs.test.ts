@@ -66,6 +66,13 @@ test('the default consumer names the repository, run, attempt and job', () => {
   ).toBe('o/r#9.2/e2e');
 });
 
+test('in a matrix, each leg gets its own consumer; a duplicate key in `inputs` is refused', () => {
+  const env = { GITHUB_REPOSITORY: 'o/r', GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '1', GITHUB_JOB: 'e2e' };
+  expect(defaultConsumer(env, { index: 2, total: 3 })).toBe('o/r#9.1/e2e/2');
+  expect(defaultConsumer(env, { index: 0, total: 1 })).toBe('o/r#9.1/e2e');
+  expect(() => parseKeyValueLines('repo=.\nrepo=sub')).toThrow(/line 2: repo is given twice/);
+});
+
 test.each([
   [{ host: undefined }, undefined],
   [{ host: 'docker-1' }, 'docker-1'],

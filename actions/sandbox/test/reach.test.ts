@@ -92,7 +92,7 @@ describe('ssh-config: login files for later steps, included from ~/.ssh/config, 
         '',
       ].join('\n'),
     );
-    expect(statSync(files.keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(files.keyFile as string).mode & 0o777).toBe(0o600);
     removeSshConfig('aaaaaaaaaaaa', one);
     expect(existsSync(one)).toBe(false);
     expect(existsSync(two)).toBe(true);

@@ -2,8 +2,13 @@ import type { Command } from 'commander';
 import { merged } from './cli-options.js';
 import type { StateImportOptions } from './commands/state.js';
 
-/** Commander wiring of what operators run: the hosts and pools, the state store. */
+/** Commander wiring of what operators run: the hosts and pools, the state store, shell completion. */
 export function registerAdminCommands(program: Command): void {
+  program
+    .command('completion <shell>')
+    .description('a completion script for bash, zsh or fish, e.g. eval "$(sandboxer completion bash)"')
+    .action(async (shell: string) => (await import('./commands/completion.js')).completion(shell, program));
+
   const hosts = program
     .command('hosts')
     .description('the hosts and pools of the hosts file: load, health, drain (--json)')

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerAdminCommands } from './cli-admin.js';
-import { collect, merged, recordOption } from './cli-options.js';
+import { checkRequiredAfterUnknown, collect, isSandboxState, merged, recordOption } from './cli-options.js';
 import { registerReachCommands } from './cli-reach.js';
 import { registerSnapshotCommands } from './cli-snapshots.js';
 import type { CreateOptions } from './commands/create.js';
@@ -37,18 +37,28 @@ export function buildProgram(): Command {
       new Option(
         '--state <url-or-dir>',
         "where sandboxes, snapshots and the ledger live: postgres://user:password@host/db (a team's shared database) or a directory (default: --home)",
-      ).env('SANDBOXER_STATE'),
+      )
+        .env('SANDBOXER_STATE')
+        // `list --state ready` filters by a sandbox's state; commander hands every --state to this
+        // global option, so a sandbox state's name is set aside as the filter (a directory named
+        // like one is written ./ready).
+        .argParser((value: string, previous: string | undefined) => {
+          if (!isSandboxState(value)) return value;
+          program.setOptionValue('stateFilter', value);
+          return previous;
+        }),
     )
     .addOption(
       new Option(
         '--config-dir <dir>',
-        'your declarations (extensions/, profiles/); default ./.sandboxer',
+        'your declarations (extensions/, profiles/); default .sandboxer/ here or up to the repository root',
       ).env('SANDBOXER_CONFIG_DIR'),
     )
     .addOption(
-      new Option('--hosts-file <file>', 'SSH hosts and their aliases; default ./.sandboxer/hosts.yaml').env(
-        'SANDBOXER_HOSTS',
-      ),
+      new Option(
+        '--hosts-file <file>',
+        'SSH hosts, their aliases and pools; default .sandboxer/hosts.yaml here or up to the repository root',
+      ).env('SANDBOXER_HOSTS'),
     )
     .option('--identity-file <file>', 'SSH private key (or put the key text in SANDBOXER_SSH_KEY)')
     .option(
@@ -64,7 +74,7 @@ export function buildProgram(): Command {
       ).env('SANDBOXER_COMPOSE_CMD'),
     )
     .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'no progress on stderr')
+    .option('-q, --quiet', 'no progress on stderr (list: only the ids)')
     .option('-v, --verbose', 'progress on stderr even when it is not a terminal')
     .showHelpAfterError()
     .exitOverride();
@@ -72,11 +82,14 @@ export function buildProgram(): Command {
   program
     .command('create')
     .description('create a sandbox and wait until it is ready')
-    .requiredOption('-p, --profile <profile>', 'profile id, e.g. saas-stub or profile.compose-e2e')
+    .requiredOption(
+      '-p, --profile <profile>',
+      'profile id (saas-stub, profile.compose-e2e) or file (.sandboxer/profiles/profile.web.yaml)',
+    )
     .option('-i, --input <key=value>', 'a sandbox input (repeatable)', collect, [])
     .option('--consumer <name>', 'who the sandbox is for (default: user@machine)')
-    .option('--host <host>', 'hosts-file alias, user@address[:port], or local')
-    .option('--ttl <duration>', "lifetime such as 30m or 2h (default: the profile's)")
+    .option('--host <host>', 'a hosts-file host or pool, user@address[:port], or local')
+    .option('--ttl <duration>', "lifetime such as 30m, 1h30m or 1.5h (default: the profile's)")
     .option('--account <account>', 'the credits account that pays (default: derived from --consumer)')
     .option(
       '--wait-for <check>',
@@ -101,7 +114,17 @@ export function buildProgram(): Command {
     .command('list')
     .description('list live sandboxes')
     .option('-a, --all', 'include destroyed and failed sandboxes')
+    .option(
+      '--state <state>',
+      'only sandboxes in this state (provisioning, ready, destroying, destroyed, failed)',
+    )
+    .option('--profile <profile>', 'only sandboxes of this profile')
+    .option('--consumer <name>', 'only sandboxes for this consumer')
     .option('--json', 'print an array of records as JSON')
+    .addHelpText(
+      'after',
+      '\nWith -q (--quiet), only the ids, one per line (e.g. for xargs sandboxer destroy).',
+    )
     .action(async (_options, command: Command) => (await import('./commands/list.js')).list(merged(command)));
 
   program
@@ -258,5 +281,6 @@ export function buildProgram(): Command {
       (await import('./commands/extensions.js')).extensions(merged(command)),
     );
 
+  checkRequiredAfterUnknown(program);
   return program;
 }

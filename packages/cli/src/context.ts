@@ -73,6 +73,7 @@ export function openManager(
       insecureIgnoreHostKey: options.insecureIgnoreHostKey,
     },
     ...(environment.sshKey ? { sshKey: environment.sshKey } : {}),
+    ...(environment.sshAgent ? { sshAgent: environment.sshAgent } : {}),
     ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
     initialCredits: environment.initialCredits,
     ...(options.state ? { state: options.state } : {}),

@@ -43,4 +43,9 @@ async function report(error: unknown, argv: string[]): Promise<number> {
   return EXIT.internal;
 }
 
+// `sandboxer list | head -1`: a reader that stops early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
 process.exitCode = await main(process.argv);

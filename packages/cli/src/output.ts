@@ -45,6 +45,7 @@ export function formatTable(header: string[], rows: string[][]): string {
 export function relativeTime(iso: string, now = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const abs = Math.abs(seconds);
+  if (abs < 1) return 'now';
   const text =
     abs < 60
       ? `${abs}s`
@@ -65,8 +66,10 @@ export function describeSandbox(record: SandboxRecord): string {
     ['host', record.host],
     ['consumer', record.account ? `${record.consumer} (account ${record.account})` : record.consumer],
     ['created', record.created_at],
-    ['expires', `${record.expires_at} (${relativeTime(record.expires_at)})`],
   ];
+  // An ended sandbox no longer expires: its end is shown instead.
+  const ended = record.state === 'destroyed' || record.state === 'failed';
+  if (!ended) rows.push(['expires', `${record.expires_at} (${relativeTime(record.expires_at)})`]);
   if (record.destroyed_at) rows.push(['ended', record.destroyed_at]);
   if (record.estimate) rows.push(['estimate', `${record.estimate.credits} credits (held while it lives)`]);
   if (record.cost)

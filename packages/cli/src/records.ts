@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { SandboxService } from '@sand-boxer/core';
+import { InputError } from '@sand-boxer/core/errors';
 import { defaultHome, FileRecordReader, type RecordSource } from '@sand-boxer/core/records';
 import type { ContextOptions } from './context.js';
 
@@ -17,7 +19,16 @@ export async function openRecords(
     const { PostgresStateStore } = await import('@sand-boxer/core/postgres');
     return new PostgresStateStore(state);
   }
-  return new FileRecordReader(state ?? options.home ?? defaultHome());
+  const dir = state ?? options.home;
+  // A directory named on purpose that is not there is a typo, not an empty store ("no sandboxes").
+  if (dir !== undefined && !existsSync(dir)) {
+    const flag = state !== undefined ? '--state (SANDBOXER_STATE)' : '--home (SANDBOXER_HOME)';
+    throw new InputError(
+      `${flag}: ${dir} does not exist, so no sandbox was ever made there; check the path (a create makes the directory)`,
+      { field: state !== undefined ? 'state' : 'home' },
+    );
+  }
+  return new FileRecordReader(dir ?? defaultHome());
 }
 
 /** With `--server`, the server answers instead; loaded only then, so a local listing stays light. */

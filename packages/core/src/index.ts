@@ -122,3 +122,4 @@ export { formatDuration, parseDurationSeconds } from './util/duration.js';
 export { isSandboxId, newSandboxId, parseSandboxId } from './util/ids.js';
 export { formatBytes, parseSizeBytes, sizeSchema } from './util/size.js';
 export { isSnapshotId, newSnapshotId, parseSnapshotName } from './util/snapshot-ids.js';
+export { closestName, didYouMean } from './util/suggest.js';

@@ -1,9 +1,10 @@
 import { loadCatalog } from './catalog/catalog.js';
 import { InputError } from './errors.js';
 import { type HostDirectory, hostsFromFile } from './hosts/directory.js';
-import type { HostFlags } from './hosts/resolve.js';
+import { type HostFlags, sshFlags } from './hosts/resolve.js';
 import type { InputPolicy } from './lifecycle/plan.js';
 import { SandboxManager } from './manager/manager.js';
+import type { SshTarget } from './records/host-target.js';
 import { openStateStore } from './state/open-store.js';
 import type { StateStore } from './state/store.js';
 
@@ -25,6 +26,8 @@ export interface OpenManagerOptions {
   hostFlags?: HostFlags;
   /** An SSH private key as text (the action's `ssh-key`, `$SANDBOXER_SSH_KEY`); never stored. */
   sshKey?: string;
+  /** An ssh-agent socket (`$SSH_AUTH_SOCK`), for hosts without a key of their own. */
+  sshAgent?: string;
   /** The compose command for compose hosts (e.g. `docker-compose`), over the extension's default. */
   composeCommand?: string;
   /** Credits a new account starts with. */
@@ -54,15 +57,28 @@ export function openManager(options: OpenManagerOptions): SandboxManager {
     inputs: options.inputs ?? { baseDir: cwd },
     hosts: options.hosts ?? hostsFromFile(options.hostsFile, options.hostFlags ?? {}, cwd),
     ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+    ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+    ...(override(options.hostFlags, cwd) ?? {}),
     ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
     ...(options.warn ? { warn: options.warn } : {}),
     initialCredits: options.initialCredits ?? 0,
   });
 }
 
+/** The SSH flags, as settings that replace a stored sandbox's (destroy --identity-file F). */
+function override(
+  flags: HostFlags | undefined,
+  cwd: string,
+): { sshOverride: Partial<SshTarget> } | undefined {
+  const settings = sshFlags(flags ?? {}, cwd);
+  return Object.keys(settings).length > 0 ? { sshOverride: settings } : undefined;
+}
+
 /** The environment variables every surface honours, by the option they set. */
 export interface EnvironmentSettings {
   sshKey?: string;
+  /** `SSH_AUTH_SOCK`: the user's ssh-agent. */
+  sshAgent?: string;
   /** `SANDBOXER_STATE`: a `postgres://` URL or a state directory. */
   state?: string;
   composeCommand?: string;
@@ -71,6 +87,7 @@ export interface EnvironmentSettings {
 
 /**
  * The settings a surface takes from the environment, read in this one place: `SANDBOXER_SSH_KEY`,
+ * `SSH_AUTH_SOCK`,
  * `SANDBOXER_COMPOSE_CMD`, `SANDBOXER_STATE` and `SANDBOXER_INITIAL_CREDITS` (default 100, or what the
  * surface says: `serve` gives new accounts 0; see docs/payments.md).
  * Home, declarations and hosts file have flags of their own (`--home`, `--config-dir`, `--hosts-file`).
@@ -92,6 +109,7 @@ export function settingsFromEnvironment(
   }
   return {
     ...(env.SANDBOXER_SSH_KEY ? { sshKey: env.SANDBOXER_SSH_KEY } : {}),
+    ...(env.SSH_AUTH_SOCK ? { sshAgent: env.SSH_AUTH_SOCK } : {}),
     ...(env.SANDBOXER_STATE?.trim() ? { state: env.SANDBOXER_STATE.trim() } : {}),
     ...(env.SANDBOXER_COMPOSE_CMD?.trim() ? { composeCommand: env.SANDBOXER_COMPOSE_CMD.trim() } : {}),
     initialCredits,

@@ -11,6 +11,7 @@ import { registerReachRoutes } from './reach-routes.js';
 import { limitBody, loopbackHostOnly, refuseWhileDraining, requireJson } from './request-guards.js';
 import type { AppEnv, RouteContext, SandboxView } from './route-context.js';
 import { registerSandboxRoutes } from './sandbox-routes.js';
+import { registerServiceRoutes } from './service-routes.js';
 import { registerSnapshotRoutes } from './snapshot-routes.js';
 
 export interface AppOptions {
@@ -39,7 +40,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  * The REST surface over the same SandboxManager the CLI uses: the middleware every request passes
  * (log line, errors as `{code, message, details}`, loopback Host check without tokens, bearer
  * tokens, refusing new work while draining), then one route module per resource. Bodies and
- * queries are validated by zod schemas, from which /openapi.json is generated.
+ * queries are validated by zod schemas, from which /openapi.json (OpenAPI 3.1) is generated.
  */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const { manager } = options;
@@ -87,17 +88,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     ),
   );
 
-  app.get('/healthz', (c) => c.json({ ok: true, in_flight: operations.inFlight }));
-  app.doc('/openapi.json', {
-    openapi: '3.0.3',
-    info: {
-      title: 'sand-boxer',
-      version: '0.1.0',
-      description: 'Throwaway sandboxes on demand, guaranteed to be torn down.',
-    },
-    security: [{ bearer: [] }],
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  // Before the Host check and authentication below, which therefore never run for these two.
+  registerServiceRoutes(app, operations);
   const credentials = mergeCredentials(
     adminTokens(options.tokens ?? []),
     options.credentials ?? { tokens: [], oidc: [] },

@@ -1,18 +1,26 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, meterQuoteSchema } from '@sand-boxer/core';
 import { spendingAccount } from './auth/scope.js';
 import { type AppEnv, principalOf, type RouteContext } from './route-context.js';
-import { errors, json } from './route-helpers.js';
+import { apiRoute, failure, foreignAccount, json } from './route-helpers.js';
 import { accountField, nameField } from './schemas.js';
+
+/** A declaration file the server loaded (profile, extension, hosts) is invalid. */
+const badCatalog = failure('a declaration the server loaded is invalid (CONFIG_INVALID)');
 
 /** What can be created and where it would go: profiles, extensions, estimates, routing decisions. */
 export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteContext): void {
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/profiles',
+      operationId: 'listProfiles',
+      tags: ['catalog'],
       summary: 'Profiles',
-      responses: { 200: json(z.array(z.record(z.string(), z.unknown())), 'every profile'), 401: errors[401] },
+      responses: {
+        200: json(z.array(z.record(z.string(), z.unknown())), 'every profile'),
+        400: badCatalog,
+      },
     }),
     async (c) => {
       const catalog = await manager.catalog();
@@ -24,13 +32,15 @@ export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rou
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/extensions',
+      operationId: 'listExtensions',
+      tags: ['catalog'],
       summary: 'Extensions and their capabilities',
       responses: {
         200: json(z.array(z.record(z.string(), z.unknown())), 'every extension'),
-        401: errors[401],
+        400: badCatalog,
       },
     }),
     async (c) => {
@@ -43,9 +53,11 @@ export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rou
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/estimate',
+      operationId: 'estimateCost',
+      tags: ['catalog'],
       summary: 'What a sandbox of a profile would cost',
       request: { query: z.object({ profile: nameField(), ttl: z.string().max(32).optional() }) },
       responses: {
@@ -53,7 +65,7 @@ export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rou
           z.object({ profile: z.string(), quote: meterQuoteSchema.nullable() }),
           'the quote (null: no charge)',
         ),
-        ...errors,
+        404: failure('no such profile'),
       },
     }),
     async (c) => {
@@ -63,9 +75,11 @@ export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rou
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/route',
+      operationId: 'explainRoute',
+      tags: ['catalog'],
       summary: 'Where a create would go and why (every candidate with its reasons); creates nothing',
       request: {
         query: z.object({
@@ -79,7 +93,11 @@ export function registerCatalogRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rou
           explain: z.string().max(8).optional(),
         }),
       },
-      responses: { 200: json(z.record(z.string(), z.unknown()), 'the decision'), ...errors },
+      responses: {
+        200: json(z.record(z.string(), z.unknown()), 'the decision'),
+        403: foreignAccount,
+        404: failure('no such profile, extension or host'),
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');

@@ -1,21 +1,25 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BILLING_COLUMNS, formatBilling, ledgerEntrySchema } from '@sand-boxer/core';
 import { requireAccount, requireAdmin } from './auth/scope.js';
 import { type AppEnv, principalOf, type RouteContext } from './route-context.js';
-import { errors, json } from './route-helpers.js';
+import { apiRoute, failure, json } from './route-helpers.js';
 import { accountField, balanceSchema } from './schemas.js';
 
 const accountParam = z.object({
   account: accountField.openapi({ param: { name: 'account', in: 'path' } }),
 });
 
+const otherAccount = failure("a member's token reads only its own account");
+
 /** The credits ledger: balances, grants, history. */
 export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteContext): void {
   // Before /v1/credits/{account}, which would take `export` for an account's name.
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/credits/export',
+      operationId: 'exportBilling',
+      tags: ['credits'],
       summary: 'The ledger for finance tools: one row per entry (admin)',
       description: `Columns, in this order (new ones only ever at the end): ${BILLING_COLUMNS.join(', ')}.`,
       request: {
@@ -34,8 +38,7 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
           content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
           description: 'the rows',
         },
-        ...errors,
-        403: errors[403],
+        403: failure('the billing export needs an admin token'),
       },
     }),
     async (c) => {
@@ -47,11 +50,13 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
     },
   );
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/credits',
+      operationId: 'listBalances',
+      tags: ['credits'],
       summary: 'Every account with its balance (a member: its own)',
-      responses: { 200: json(z.array(balanceSchema), 'balances'), 401: errors[401] },
+      responses: { 200: json(z.array(balanceSchema), 'balances') },
     }),
     async (c) => {
       const principal = principalOf(c);
@@ -61,12 +66,14 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/credits/{account}',
+      operationId: 'getBalance',
+      tags: ['credits'],
       summary: "An account's balance, held and available credits",
       request: { params: accountParam },
-      responses: { 200: json(balanceSchema, 'the balance'), ...errors },
+      responses: { 200: json(balanceSchema, 'the balance'), 403: otherAccount },
     }),
     async (c) => {
       const { account } = c.req.valid('param');
@@ -76,9 +83,11 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/credits/{account}/grants',
+      operationId: 'grantCredits',
+      tags: ['credits'],
       summary: 'Grant credits to an account (admin)',
       request: {
         params: accountParam,
@@ -96,7 +105,7 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
       },
       responses: {
         201: json(z.object({ entry: ledgerEntrySchema, balance: balanceSchema }), 'granted'),
-        ...errors,
+        403: failure('granting needs an admin token'),
       },
     }),
     async (c) => {
@@ -109,12 +118,14 @@ export function registerCreditRoutes(app: OpenAPIHono<AppEnv>, { manager }: Rout
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/credits/{account}/history',
+      operationId: 'getCreditHistory',
+      tags: ['credits'],
       summary: "An account's history: grants, holds, releases, debits",
       request: { params: accountParam },
-      responses: { 200: json(z.array(ledgerEntrySchema), 'oldest first'), ...errors },
+      responses: { 200: json(z.array(ledgerEntrySchema), 'oldest first'), 403: otherAccount },
     }),
     async (c) => {
       const { account } = c.req.valid('param');

@@ -1,8 +1,8 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { hostStatusSchema } from '@sand-boxer/core';
 import { requireAdmin } from './auth/scope.js';
 import { type AppEnv, principalOf, type RouteContext } from './route-context.js';
-import { errors, json } from './route-helpers.js';
+import { apiRoute, failure, json } from './route-helpers.js';
 import { nameField } from './schemas.js';
 
 // Re-made here (extend) so the schema carries zod-openapi's `.openapi`.
@@ -45,22 +45,29 @@ const hostParam = z.object({
   host: nameField(64).openapi({ param: { name: 'host', in: 'path' }, example: 'docker1' }),
 });
 
+const adminOnly = failure('needs an admin token (when tokens are scoped)');
+const unknownHost = failure('no such host or pool in the hosts file');
+
 /** The hosts file's hosts and pools: load and health for everyone, probes and drains for admins. */
 export function registerHostRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteContext): void {
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/hosts',
+      operationId: 'listHosts',
+      tags: ['hosts'],
       summary: 'Every host and pool: live/capacity, health, drained, last probe',
-      responses: { 200: json(overviewSchema, 'hosts and pools'), 401: errors[401] },
+      responses: { 200: json(overviewSchema, 'hosts and pools') },
     }),
     async (c) => c.json(await manager.hosts.list(), 200),
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/hosts/probe',
+      operationId: 'probeHosts',
+      tags: ['hosts'],
       summary: "Probe a host, a pool's hosts or every host (admin); one that answers is healthy again",
       request: {
         body: {
@@ -68,7 +75,12 @@ export function registerHostRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteC
           required: false,
         },
       },
-      responses: { 200: json(z.array(statusSchema), 'what each host said'), ...errors },
+      responses: {
+        200: json(z.array(statusSchema), 'what each host said'),
+        403: adminOnly,
+        404: unknownHost,
+        422: failure('no extension can probe a host'),
+      },
     }),
     async (c) => {
       requireAdmin(principalOf(c), 'probing hosts');
@@ -82,14 +94,16 @@ export function registerHostRoutes(app: OpenAPIHono<AppEnv>, { manager }: RouteC
     ['undrain', false],
   ] as const) {
     app.openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: `/v1/hosts/{host}/${action}`,
+        operationId: drained ? 'drainHost' : 'undrainHost',
+        tags: ['hosts'],
         summary: drained
           ? 'Drain a host (admin): no new sandboxes there; those there live on'
           : 'Undrain a host (admin): it takes new sandboxes again',
         request: { params: hostParam },
-        responses: { 200: json(statusSchema, 'its status'), ...errors },
+        responses: { 200: json(statusSchema, 'its status'), 403: adminOnly, 404: unknownHost },
       }),
       async (c) => {
         requireAdmin(principalOf(c), `${action}ing a host`);

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { logLines, parseSandboxId, TailBuffer } from '@sand-boxer/core';
 import { stream } from 'hono/streaming';
 import { type AppEnv, type RouteContext, sandboxFor } from './route-context.js';
-import { errorSchema, errors, json } from './route-helpers.js';
+import { apiRoute, failure, json } from './route-helpers.js';
 import { idParam, nameField } from './schemas.js';
 
 /** A service's log tail, and a command's output, kept at most this long each (the end is kept). */
@@ -70,17 +70,21 @@ export function registerReachRoutes(app: OpenAPIHono<AppEnv>, context: RouteCont
   const { manager } = context;
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/sandboxes/{id}/logs',
+      operationId: 'getSandboxLogs',
+      tags: ['reach'],
       summary: "A sandbox's service logs, each line prefixed with its service",
       description:
         'Plain text, `service | line`. With ?follow=true the response streams new lines until the client disconnects (or the sandbox goes).',
       request: { params: idParam, query: logsQuery },
       responses: {
         200: { content: { 'text/plain': { schema: z.string() } }, description: 'the log lines' },
-        ...errors,
-        409: json(errorSchema, 'the sandbox is not running'),
+        404: failure('no such sandbox'),
+        409: failure('the sandbox is not running'),
+        422: failure("this sandbox's extension cannot read a service's log"),
+        502: failure('the SSH connection to the host failed'),
       },
     }),
     async (c) => {
@@ -127,9 +131,11 @@ export function registerReachRoutes(app: OpenAPIHono<AppEnv>, context: RouteCont
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/sandboxes/{id}/exec',
+      operationId: 'execInSandbox',
+      tags: ['reach'],
       summary: 'Run a command in a sandbox (its workspace, or a compose service)',
       description:
         'argv is run as is: no shell re-splits or interprets it. Answers when the command ends, with its exit code and the last MiB of its stdout and stderr.',
@@ -139,9 +145,10 @@ export function registerReachRoutes(app: OpenAPIHono<AppEnv>, context: RouteCont
       },
       responses: {
         200: json(execResultSchema, 'the command ran (whatever its exit code)'),
-        ...errors,
-        409: json(errorSchema, 'the sandbox is not ready'),
-        501: json(errorSchema, 'this backend cannot run commands'),
+        404: failure('no such sandbox'),
+        409: failure('the sandbox is not ready'),
+        422: failure("this sandbox's extension cannot run commands (saas-stub)"),
+        502: failure('the SSH connection to the host failed'),
       },
     }),
     async (c) => {

@@ -1,9 +1,9 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { type CreateRequest, parseSandboxId, type SandboxRecord, StateConflictError } from '@sand-boxer/core';
 import { accountOfSandbox, canSee, spendingAccount } from './auth/scope.js';
 import type { Operation } from './operations.js';
 import { type AppEnv, principalOf, type RouteContext, sandboxFor } from './route-context.js';
-import { errorSchema, errors, json } from './route-helpers.js';
+import { apiRoute, failure, foreignAccount, json, noBackend } from './route-helpers.js';
 import { accountField, idParam, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
 const createBodySchema = z
@@ -36,9 +36,11 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
   const { manager, operations, view, respond } = context;
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/sandboxes',
+      operationId: 'createSandbox',
+      tags: ['sandboxes'],
       summary: 'Create a sandbox',
       description:
         'Answers 202 with a Location to poll as soon as the sandbox is recorded; the work goes on in the server. With ?wait=true, answers when it is ready (201) or failed.',
@@ -49,10 +51,13 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
       responses: {
         201: { ...json(sandboxSchema, 'ready (with ?wait=true)'), headers: locationHeader },
         202: { ...json(sandboxSchema, 'accepted: poll the Location'), headers: locationHeader },
-        ...errors,
-        402: json(errorSchema, 'insufficient credits'),
-        502: json(errorSchema, 'provisioning failed (rolled back)'),
-        503: json(errorSchema, 'no backend available'),
+        400: failure('inputs core refuses: a missing input, a repo outside the root, an inline host'),
+        402: failure('the account cannot afford the estimate'),
+        403: foreignAccount,
+        404: failure('no such profile or extension'),
+        422: failure('a wait_for check the extension cannot run'),
+        502: failure('provisioning failed (rolled back)'),
+        503: noBackend,
       },
     }),
     async (c) => {
@@ -117,14 +122,15 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/sandboxes',
+      operationId: 'listSandboxes',
+      tags: ['sandboxes'],
       summary: 'List sandboxes',
       request: { query: z.object({ all: z.enum(['true', 'false']).optional() }) },
       responses: {
         200: json(z.array(sandboxSchema), 'live sandboxes (all with ?all=true)'),
-        401: errors[401],
       },
     }),
     async (c) => {
@@ -135,28 +141,32 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/sandboxes/{id}',
+      operationId: 'getSandbox',
+      tags: ['sandboxes'],
       summary: "A sandbox's record and the server's operation on it",
       request: { params: idParam },
-      responses: { 200: json(sandboxSchema, 'the record'), ...errors },
+      responses: { 200: json(sandboxSchema, 'the record'), 404: failure('no such sandbox') },
     }),
     async (c) => c.json(view(await sandboxFor(c, manager, c.req.valid('param').id)), 200),
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'delete',
       path: '/v1/sandboxes/{id}',
+      operationId: 'destroySandbox',
+      tags: ['sandboxes'],
       summary:
         'Destroy a sandbox (idempotent); a create in progress on this replica is stopped and rolled back',
       request: { params: idParam },
       responses: {
         200: json(sandboxSchema, 'destroyed'),
-        ...errors,
-        409: json(errorSchema, 'another operation holds the sandbox'),
-        502: json(errorSchema, 'teardown failed; it stays destroying'),
+        404: failure('no such sandbox'),
+        409: failure('another operation holds the sandbox'),
+        502: failure('teardown failed; it stays destroying'),
       },
     }),
     async (c) => {
@@ -187,9 +197,11 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/sandboxes/{id}/extend',
+      operationId: 'extendSandbox',
+      tags: ['sandboxes'],
       summary: "Push a live sandbox's expiry out to `ttl` from now (at most the profile's max_ttl in all)",
       request: {
         params: idParam,
@@ -200,9 +212,9 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
       },
       responses: {
         200: json(sandboxSchema, 'the record with its new expiry'),
-        ...errors,
-        402: json(errorSchema, 'the account cannot afford the longer hold'),
-        409: json(errorSchema, 'the sandbox is not live'),
+        402: failure('the account cannot afford the longer hold'),
+        404: failure('no such sandbox'),
+        409: failure('the sandbox is not live'),
       },
     }),
     async (c) => {

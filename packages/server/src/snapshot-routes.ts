@@ -1,8 +1,8 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InputError, snapshotRecordSchema } from '@sand-boxer/core';
 import { canSee, spendingAccount, visibleSandbox } from './auth/scope.js';
 import { type AppEnv, principalOf, type RouteContext, sandboxFor, snapshotFor } from './route-context.js';
-import { errorSchema, errors, json } from './route-helpers.js';
+import { apiRoute, failure, foreignAccount, json, noBackend } from './route-helpers.js';
 import { accountField, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
 
 // Re-made here (extend) so the schema carries zod-openapi's `.openapi`, patched in after core's were built.
@@ -31,10 +31,10 @@ const restoreBody = z
   })
   .openapi('RestoreSnapshot');
 const snapshotErrors = {
-  ...errors,
-  409: json(errorSchema, 'the sandbox or snapshot is not in a state that allows it'),
-  422: json(errorSchema, 'snapshots unsupported by the extension, or the artifact is corrupt'),
-  502: json(errorSchema, 'the capture or restore failed'),
+  404: failure('no such sandbox or snapshot'),
+  409: failure('the sandbox or snapshot is not in a state that allows it'),
+  422: failure('snapshots unsupported by the extension, or the artifact is corrupt'),
+  502: failure('the capture or restore failed'),
 };
 
 /**
@@ -49,9 +49,11 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
   };
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/sandboxes/{id}/snapshots',
+      operationId: 'createSnapshot',
+      tags: ['snapshots'],
       summary: 'Snapshot a ready sandbox (workspace and volumes; services paused meanwhile)',
       request: {
         params: sandboxIdParam,
@@ -77,14 +79,15 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/snapshots',
+      operationId: 'listSnapshots',
+      tags: ['snapshots'],
       summary: 'List snapshots',
       request: { query: z.object({ all: z.enum(['true', 'false']).optional() }) },
       responses: {
         200: json(z.array(snapshotSchema), 'ready snapshots (all with ?all=true)'),
-        401: errors[401],
       },
     }),
     async (c) => {
@@ -98,20 +101,24 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/v1/snapshots/{ref}',
+      operationId: 'getSnapshot',
+      tags: ['snapshots'],
       summary: 'One snapshot, by id or name',
       request: { params: snapshotParam },
-      responses: { 200: json(snapshotSchema, 'the snapshot'), ...errors },
+      responses: { 200: json(snapshotSchema, 'the snapshot'), 404: failure('no such snapshot') },
     }),
     async (c) => c.json(await snapshotFor(c, manager, c.req.valid('param').ref), 200),
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'delete',
       path: '/v1/snapshots/{ref}',
+      operationId: 'deleteSnapshot',
+      tags: ['snapshots'],
       summary: 'Delete a snapshot and every copy of its artifact (idempotent)',
       request: { params: snapshotParam },
       responses: { 200: json(snapshotSchema, 'deleted'), ...snapshotErrors },
@@ -124,9 +131,11 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/snapshots/{ref}/pull',
+      operationId: 'pullSnapshot',
+      tags: ['snapshots'],
       summary: "Copy a host-kept snapshot into the server's own store (verified by sha256)",
       request: { params: snapshotParam },
       responses: { 200: json(snapshotSchema, 'the snapshot, with its local copy'), ...snapshotErrors },
@@ -139,9 +148,11 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
   );
 
   app.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/v1/snapshots/{ref}/restore',
+      operationId: 'restoreSnapshot',
+      tags: ['snapshots'],
       summary: 'Restore a snapshot as a new sandbox (routing, credits, wait-ready) or in place',
       request: {
         params: snapshotParam,
@@ -150,7 +161,9 @@ export function registerSnapshotRoutes(app: OpenAPIHono<AppEnv>, context: RouteC
       responses: {
         201: json(sandboxSchema, 'the restored sandbox, ready'),
         ...snapshotErrors,
-        402: json(errorSchema, 'insufficient credits'),
+        402: failure('the account cannot afford the estimate'),
+        403: foreignAccount,
+        503: noBackend,
       },
     }),
     async (c) => {

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { recordOutput, recordSecrets, secretsOf } from './artifacts.js';
+import { checkedFetch } from './checked-fetch.js';
 import { CLI } from './cli.js';
 
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** fetch on the server's URL (`path` starts with `/`), the response checked against /openapi.json. */
+  fetch: (path: string, init?: RequestInit) => Promise<Response>;
   /** Everything the server wrote to stderr (its request log). */
   log: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
@@ -30,6 +33,7 @@ export async function startServe(env: Record<string, string>, args: string[] = [
   return {
     url,
     child,
+    fetch: (path, init) => checkedFetch(`${url}${path}`, init),
     log: () => stderr,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {

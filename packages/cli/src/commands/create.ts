@@ -1,6 +1,7 @@
 import { InputError, type SandboxRecord } from '@sand-boxer/core';
 import { type ContextOptions, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
+import { resolveProfileFlag } from '../profile-path.js';
 import { onInterrupt } from '../signals.js';
 
 export interface CreateOptions extends OutputOptions, ContextOptions {
@@ -14,7 +15,8 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
 }
 
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
-export async function create(options: CreateOptions): Promise<void> {
+export async function create(given: CreateOptions): Promise<void> {
+  const options = resolveProfileFlag(given);
   const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
@@ -52,6 +54,13 @@ export function parseInputFlags(flags: string[]): Record<string, string> {
         {
           input: flag,
         },
+      );
+    }
+    // Two values for one input would silently keep the last: refuse, naming both.
+    if (Object.hasOwn(inputs, key)) {
+      throw new InputError(
+        `--input ${key} given twice (${JSON.stringify(inputs[key])} and ${JSON.stringify(flag.slice(eq + 1))}): give it once`,
+        { input: key },
       );
     }
     inputs[key] = flag.slice(eq + 1);

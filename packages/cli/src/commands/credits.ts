@@ -1,4 +1,12 @@
-import { accountOf, defaultHome, formatBilling, InputError } from '@sand-boxer/core';
+import {
+  accountOf,
+  defaultHome,
+  didYouMean,
+  formatBilling,
+  InputError,
+  NotFoundError,
+  type SandboxService,
+} from '@sand-boxer/core';
 import { type ContextOptions, openService } from '../context.js';
 import { formatTable, type OutputOptions, printJson, printLine } from '../output.js';
 
@@ -7,6 +15,7 @@ type Options = OutputOptions & ContextOptions;
 /** `sandboxer credits balance [account]`: one account, or every account in the ledger. */
 export async function balance(account: string | undefined, options: Options): Promise<void> {
   const { credits } = await openService(options);
+  if (account !== undefined) await requireKnownAccount(credits, account);
   const balances = account === undefined ? await credits.accounts() : [await credits.balance(account)];
   if (options.json) return printJson(account === undefined ? balances : balances[0]);
   if (balances.length === 0)
@@ -18,6 +27,21 @@ export async function balance(account: string | undefined, options: Options): Pr
       ['ACCOUNT', 'BALANCE', 'HELD', 'AVAILABLE'],
       balances.map((b) => [b.account, String(b.balance), String(b.held), String(b.available)]),
     ),
+  );
+}
+
+/**
+ * An account the ledger has never seen would show the initial credits it would start with: a
+ * mistyped name must not look like a funded account. Refused (exit 3), with the closest known one.
+ * A server that does not list accounts to this token (a member) answers for its own account only.
+ */
+async function requireKnownAccount(credits: SandboxService['credits'], account: string): Promise<void> {
+  const known = await credits.accounts().catch(() => undefined);
+  if (known === undefined || known.some((b) => b.account === account)) return;
+  const names = known.map((b) => b.account);
+  throw new NotFoundError(
+    `no account "${account}" in the ledger yet${didYouMean(account, names)}; known: ${names.join(', ') || 'none'} (an account is opened by its first create, or by \`sandboxer credits grant\`)`,
+    { account },
   );
 }
 

@@ -1,10 +1,12 @@
 import { type ContextOptions, openService } from '../context.js';
 import { type OutputOptions, printJson, printLine } from '../output.js';
+import { resolveProfileFlag } from '../profile-path.js';
 
 /** `sandboxer estimate --profile P [--ttl]`: what a sandbox would cost, before creating it. */
 export async function estimate(
-  options: OutputOptions & ContextOptions & { profile: string; ttl?: string },
+  given: OutputOptions & ContextOptions & { profile: string; ttl?: string },
 ): Promise<void> {
+  const options = resolveProfileFlag(given);
   const result = await (await openService(options)).estimateReport(options.profile, options.ttl);
   if (options.json) return printJson(result);
   const { quote } = result;

@@ -2,6 +2,7 @@ import type { CandidateReport } from '@sand-boxer/core';
 import { type ContextOptions, openService } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatTable, type OutputOptions, printJson, printLine } from '../output.js';
+import { resolveProfileFlag } from '../profile-path.js';
 import { parseInputFlags } from './create.js';
 
 export interface RouteOptions extends OutputOptions, ContextOptions {
@@ -18,7 +19,8 @@ export interface RouteOptions extends OutputOptions, ContextOptions {
  * `sandboxer route --profile P [--explain]`: where a create would go, and why, without creating.
  * Exit 8 when no backend can take it now.
  */
-export async function route(options: RouteOptions): Promise<void> {
+export async function route(given: RouteOptions): Promise<void> {
+  const options = resolveProfileFlag(given);
   const decision = await (await openService(options)).routeReport({
     profile: options.profile,
     inputs: parseInputFlags(options.input),

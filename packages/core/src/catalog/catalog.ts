@@ -10,6 +10,7 @@ import { ConfigError, NotFoundError } from '../errors.js';
 import { builtinHandlerNames, builtinHandlers } from '../extensions/builtin/index.js';
 import type { ExtensionContext, ExtensionRuntime, SandboxExtension } from '../extensions/contract.js';
 import { instantiateHandler } from '../extensions/instantiate.js';
+import { findConfigDir } from '../util/config-dir.js';
 import { builtinDeclarations } from './builtin-declarations.generated.js';
 
 export interface CatalogOptions {
@@ -27,8 +28,8 @@ export interface CatalogOptions {
 /** Where user declarations are looked for by default: `$SANDBOXER_CONFIG_DIR`, else `./.sandboxer`. */
 export function defaultUserDirs(cwd: string, env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.SANDBOXER_CONFIG_DIR) return [env.SANDBOXER_CONFIG_DIR];
-  const local = join(cwd, '.sandboxer');
-  return existsSync(local) ? [local] : [];
+  const found = findConfigDir(cwd);
+  return found ? [found] : [];
 }
 
 /** Every extension and profile sand-boxer knows, validated and cross-checked. */

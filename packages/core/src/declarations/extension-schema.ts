@@ -41,7 +41,7 @@ export const inputNameSchema = z
  */
 export const inputKindSchema = z.enum(['text', 'local-path', 'host-ref', 'remote-path']);
 
-/** One input an extension declares (inputs it does not declare are `text`). */
+/** One input an extension accepts: its kind (default `text`) and what it is for. */
 export const inputDeclarationSchema = z.strictObject({
   kind: inputKindSchema.default('text'),
   description: z.string().optional(),
@@ -58,7 +58,11 @@ export const extensionDeclarationSchema = z.strictObject({
     pricing_model: pricingModelSchema,
     snapshot: z.boolean().default(false),
   }),
-  /** The inputs whose kind core must know (see inputKindSchema); others are plain text. */
+  /**
+   * Every input the extension accepts, with its kind (see inputKindSchema). A request naming an input
+   * that no candidate extension declares (nor the profile, nor core's own `wait_timeout`) is refused,
+   * so a typo is an error rather than a silently ignored setting.
+   */
   inputs: z.record(inputNameSchema, inputDeclarationSchema).default({}),
   /** Handler-specific settings; each handler validates them with its own schema. */
   config: z.record(z.string(), z.unknown()).default({}),

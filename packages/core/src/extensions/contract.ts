@@ -48,6 +48,17 @@ export interface ExtensionRuntime {
   home: string;
   /** An SSH private key as text, used instead of identity files (the action's `ssh-key`). */
   sshKey?: string;
+  /**
+   * An ssh-agent socket (`$SSH_AUTH_SOCK`), used when neither key text nor the host's identity file
+   * is given: the keys the user already has loaded.
+   */
+  sshAgent?: string;
+  /**
+   * SSH settings of this invocation (`--identity-file`, `--known-hosts`, `--host-fingerprint`,
+   * `--insecure-ignore-host-key`) that replace a stored sandbox's: `destroy <id> --identity-file F`
+   * logs in with F, whatever key created it. A host-key setting replaces the whole host-key policy.
+   */
+  sshOverride?: Partial<SshTarget>;
   /** The compose command for compose hosts (e.g. `docker-compose`), over the declaration's default. */
   composeCommand?: string;
   /** Where warnings go (e.g. a host key that is not verified); stderr by default. */
@@ -103,6 +114,12 @@ export interface SandboxExtension<Inputs = unknown> {
    * `sandboxer hosts probe` and pools' floors. Throws when the host cannot be reached.
    */
   probeHost?(host: HostTarget): Promise<HostResources>;
+  /**
+   * Optional, local and cheap: throws an InputError when this process has no way to log in to the
+   * host (no key text, no readable identity file, no ssh-agent). Routing calls it before anything is
+   * recorded, so a missing key is a usage error (exit 2), not a failed sandbox.
+   */
+  checkAccess?(host: HostTarget): void;
   /** Removes the host-side caches it keeps (the sync cache) unused for longer than asked (for `gc`). */
   pruneCaches?(host: HostTarget, options: CachePruneOptions): Promise<CacheFinding[]>;
   /** The last lines of each service's log, streamed to `write` and capped; with `follow`, as they come. */
@@ -237,12 +254,14 @@ export interface SandboxChannel {
 /** An SSH login to a sandbox's host, for ssh(1): where, as whom, with which key, trusting which host key. */
 export interface LoginTarget {
   ssh: SshTarget;
-  /** The host key the connection just verified, as a known_hosts line. */
+  /** The host key the connection just verified, as a known_hosts line (and the jump host's, if any). */
   knownHostsLine: string;
+  /** The ProxyJump host (`ssh.jump`) and its verified key, when the host is reached through one. */
+  jumpKnownHostsLine?: string;
   /** The sandbox's directory on the host. */
   dir: string;
-  /** An identity file, or the key as text (the caller writes it to a private file). */
-  key: { file: string } | { text: string };
+  /** An identity file, the key as text (the caller writes it to a private file), or an ssh-agent. */
+  key: { file: string } | { text: string } | { agent: string };
 }
 
 /** A command to run in a sandbox; its arguments are passed as they are, never re-split by a shell. */

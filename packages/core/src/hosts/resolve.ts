@@ -11,7 +11,9 @@ import {
 import { parseDeclaration, readDeclarationFile } from '../declarations/read.js';
 import { ConfigError, InputError } from '../errors.js';
 import type { RemoteHost, SshTarget } from '../records/host-target.js';
-import { destination, parseDestination } from '../ssh/target.js';
+import { destination, isValidAddress, parseDestination } from '../ssh/target.js';
+import { findConfigDir } from '../util/config-dir.js';
+import { lookupSshConfig, type SshConfigHost } from './ssh-config.js';
 
 /** Per-invocation SSH settings from the command line (or action inputs); they override the hosts file. */
 export interface HostFlags {
@@ -21,11 +23,12 @@ export interface HostFlags {
   insecureIgnoreHostKey?: boolean;
 }
 
-/** `$SANDBOXER_HOSTS`, else `./.sandboxer/hosts.yaml` if it exists. */
+/** `$SANDBOXER_HOSTS`, else `hosts.yaml` in the `.sandboxer/` of this directory or the repository's. */
 export function defaultHostsFile(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.SANDBOXER_HOSTS) return env.SANDBOXER_HOSTS;
-  const local = join(cwd, '.sandboxer', 'hosts.yaml');
-  return existsSync(local) ? local : undefined;
+  const dir = findConfigDir(cwd);
+  const local = dir === undefined ? undefined : join(dir, 'hosts.yaml');
+  return local !== undefined && existsSync(local) ? local : undefined;
 }
 
 /** Reads and validates a hosts file; errors name the file and the field. */
@@ -140,26 +143,71 @@ export function resolveRemoteHost(
   // Own aliases only: `constructor` or `__proto__` must not find what every object inherits.
   const entry = hostsFile && Object.hasOwn(hostsFile.hosts, chosen) ? hostsFile.hosts[chosen] : undefined;
   if (entry && hostsFile) return fromEntry(chosen, entry, dirname(hostsFile.path), flags, cwd);
-  if (!chosen.includes('@')) {
+  // Not an alias of ours: a Host of the user's ~/.ssh/config, as `ssh <name>` would read it.
+  const configured = chosen.includes('@') ? undefined : lookupSshConfig(chosen);
+  if (!chosen.includes('@') && !configured) {
     const known = hostsFile ? Object.keys(hostsFile.hosts).join(', ') || 'none' : 'no hosts file';
     const pools = hostsFile ? Object.keys(hostsFile.pools) : [];
     const listed = pools.length > 0 ? `${known}; pools: ${pools.join(', ')}` : known;
-    throw new InputError(`unknown host "${chosen}": not an alias (${listed}) and not user@address[:port]`, {
-      field: 'host',
-      host: chosen,
-    });
+    throw new InputError(
+      `unknown host "${chosen}": not an alias (${listed}), not a Host of ~/.ssh/config and not user@address[:port]`,
+      { field: 'host', host: chosen },
+    );
   }
-  const parsed = parseDestination(chosen);
+  const parsed = configured ? undefined : parseDestination(chosen);
+  // user@name: what ~/.ssh/config says about `name` still applies (HostName, Port, IdentityFile).
+  const config = configured ?? lookupSshConfig((parsed as { address: string }).address);
   const ssh: SshTarget = {
-    address: parsed.address,
-    port: parsed.port ?? 22,
-    user: parsed.user,
+    address: config?.address ?? (parsed as { address: string }).address,
+    port: parsed?.port ?? config?.port ?? 22,
+    user: parsed?.user ?? (config as SshConfigHost).user,
+    ...(config?.identityFile !== undefined ? { identity_file: config.identityFile } : {}),
     ...sshFlags(flags, cwd),
   };
   if (!ssh.known_hosts && !ssh.fingerprint && !ssh.insecure_ignore_host_key) {
     ssh.known_hosts = join(homedir(), '.ssh', 'known_hosts');
   }
+  if (config?.proxyJump !== undefined) ssh.jump = jumpTarget(chosen, config.proxyJump, ssh);
   return { name: destination(ssh), ssh, labels: [] };
+}
+
+/**
+ * The host a ProxyJump names (`[user@]host[:port]`, itself looked up in ~/.ssh/config), verified
+ * against the same known_hosts as the target and, without a key of its own, logged in to with the
+ * target's key. One hop: a chain (`a,b`) is refused, naming it.
+ */
+function jumpTarget(chosen: string, proxyJump: string, via: SshTarget): SshTarget {
+  if (proxyJump.includes(',')) {
+    throw new InputError(
+      `host "${chosen}": ProxyJump ${proxyJump} has more than one hop, which sand-boxer does not support; jump through one host`,
+      { field: 'host', host: chosen },
+    );
+  }
+  const at = proxyJump.lastIndexOf('@');
+  const user = at >= 0 ? proxyJump.slice(0, at) : undefined;
+  const rest = at >= 0 ? proxyJump.slice(at + 1) : proxyJump;
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(rest);
+  if (!match?.[1] || !isValidAddress(match[1].replace(/^\[|\]$/g, ''))) {
+    throw new InputError(
+      `host "${chosen}": ProxyJump ${JSON.stringify(proxyJump)} is not [user@]host[:port]`,
+      {
+        field: 'host',
+        host: chosen,
+      },
+    );
+  }
+  const name = match[1].replace(/^\[|\]$/g, '');
+  const config = lookupSshConfig(name);
+  const identity = config?.identityFile ?? via.identity_file;
+  return {
+    address: config?.address ?? name,
+    port: match[2] !== undefined ? Number(match[2]) : (config?.port ?? 22),
+    user: user ?? config?.user ?? via.user,
+    ...(identity !== undefined ? { identity_file: identity } : {}),
+    // A fingerprint pins the target's key, not the jump host's: that one is checked in known_hosts.
+    known_hosts: via.known_hosts ?? join(homedir(), '.ssh', 'known_hosts'),
+    ...(via.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+  };
 }
 
 function fromEntry(
@@ -201,7 +249,8 @@ function fromEntry(
   };
 }
 
-function sshFlags(flags: HostFlags, cwd: string): Partial<SshTarget> {
+/** The SSH settings the flags of this invocation give, paths made absolute against `cwd`. */
+export function sshFlags(flags: HostFlags, cwd: string): Partial<SshTarget> {
   return {
     ...(flags.identityFile ? { identity_file: expandPath(flags.identityFile, cwd) } : {}),
     ...(flags.knownHosts ? { known_hosts: expandPath(flags.knownHosts, cwd) } : {}),

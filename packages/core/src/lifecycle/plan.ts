@@ -9,6 +9,7 @@ import { accountOf, checkAccount } from '../metering/accounts.js';
 import { parseCheck, type ReadinessCheck } from '../reach/checks.js';
 import type { SnapshotRecord } from '../records/snapshot.js';
 import { formatDuration, parseDurationSeconds } from '../util/duration.js';
+import { didYouMean } from '../util/suggest.js';
 import { defaultConsumer } from './keys.js';
 
 /** What a caller asks for when it creates a sandbox (or asks where one would go). */
@@ -128,8 +129,9 @@ export async function checkInputs(
 ): Promise<RawInputs> {
   const { policy } = context;
   checkInputShapes(given);
-  const inputs: RawInputs = { ...profile.inputs.defaults, ...base, ...given };
   const kinds = inputKinds(context.catalog, profile);
+  refuseUnknownInputs(profile, kinds, given);
+  const inputs: RawInputs = { ...profile.inputs.defaults, ...base, ...given };
   for (const [name, value] of Object.entries(inputs)) {
     const kind = kinds.get(name) ?? 'text';
     if (kind === 'local-path') inputs[name] = localDirectory(name, value, policy);
@@ -171,6 +173,29 @@ function checkInputShapes(given: RawInputs): void {
       });
     }
   }
+}
+
+/** Inputs core itself reads, whatever the extension: `wait_timeout` also bounds the readiness checks. */
+const CORE_INPUTS = ['wait_timeout'];
+
+/**
+ * An input no candidate extension declares, and the profile does not name, would be ignored: a typo
+ * (`compose_fle`) must not pass as a setting. Refused with the closest known name.
+ */
+function refuseUnknownInputs(profile: Profile, kinds: Map<string, InputKind>, given: RawInputs): void {
+  const known = new Set([
+    ...kinds.keys(),
+    ...Object.keys(profile.inputs.defaults),
+    ...profile.inputs.required,
+    ...CORE_INPUTS,
+  ]);
+  const unknown = Object.keys(given).filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  const [first] = unknown as [string];
+  throw new InputError(
+    `${profile.id} has no input "${first}"${didYouMean(first, known)}; its inputs: ${[...known].sort().join(', ')}`,
+    { profile: profile.id, unknown_inputs: unknown },
+  );
 }
 
 /** Every required input must be non-empty. */
@@ -253,7 +278,7 @@ export function parseTtl(requested: string | number): number {
   const seconds = parseDurationSeconds(requested);
   if (seconds === undefined) {
     throw new InputError(
-      `ttl: expected a duration like "90s", "30m", "2h" or "1d", got ${JSON.stringify(requested)}`,
+      `ttl: expected a duration like "90s", "30m", "1h30m", "1.5h" or "1d", got ${JSON.stringify(requested)}`,
       { field: 'ttl', ttl: requested },
     );
   }

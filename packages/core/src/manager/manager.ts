@@ -62,6 +62,8 @@ export class SandboxManager implements SandboxService {
     const runtime: ExtensionRuntime = {
       home: options.home,
       ...(options.sshKey ? { sshKey: options.sshKey } : {}),
+      ...(options.sshAgent ? { sshAgent: options.sshAgent } : {}),
+      ...(options.sshOverride ? { sshOverride: options.sshOverride } : {}),
       ...(options.composeCommand ? { composeCommand: options.composeCommand } : {}),
       ...(options.warn ? { warn: options.warn } : {}),
     };

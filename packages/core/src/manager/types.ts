@@ -3,6 +3,7 @@ import type { OperationOptions } from '../extensions/contract.js';
 import type { HostDirectory } from '../hosts/directory.js';
 import type { InputPolicy } from '../lifecycle/plan.js';
 import type { CreateSteps } from '../lifecycle/types.js';
+import type { SshTarget } from '../records/host-target.js';
 import type { ResolverDeps } from '../routing/resolver.js';
 import type { StateStore } from '../state/store.js';
 
@@ -27,6 +28,10 @@ export interface ManagerOptions {
   hosts?: HostDirectory;
   /** An SSH private key as text, for extensions that connect to hosts (never stored). */
   sshKey?: string;
+  /** `$SSH_AUTH_SOCK`: an ssh-agent to log in with when no key is given. */
+  sshAgent?: string;
+  /** SSH flags of this invocation, over every stored sandbox's settings (see ExtensionRuntime). */
+  sshOverride?: Partial<SshTarget>;
   /** The compose command for compose hosts, over the extension's declared default. */
   composeCommand?: string;
   /** Where extensions' warnings go (default: stderr). */

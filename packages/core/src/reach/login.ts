@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoginTarget } from '../extensions/contract.js';
+import type { SshTarget } from '../records/host-target.js';
 import { quote } from '../ssh/quote.js';
 
 /** The files with which ssh(1) (and docker over ssh://) logs in to a sandbox's host. */
@@ -10,8 +11,8 @@ export interface LoginFiles {
   /** `sbx-<id>`: `ssh -F <config> sbx-<id>`, `docker -H ssh://sbx-<id>`. */
   alias: string;
   knownHosts: string;
-  /** The key file used: the identity file as it is, or a private copy of key text. */
-  keyFile: string;
+  /** The key file used: the identity file as it is, or a private copy of key text; none with an agent. */
+  keyFile?: string;
   /** The sandbox's directory on the host. */
   dir: string;
 }
@@ -22,14 +23,15 @@ export interface LoginFiles {
  */
 export function writeLoginFiles(dir: string, sandboxId: string, login: LoginTarget): LoginFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyFile = 'file' in login.key ? login.key.file : join(dir, 'key');
-  if ('text' in login.key) {
+  const keyFile = 'file' in login.key ? login.key.file : 'text' in login.key ? join(dir, 'key') : undefined;
+  if ('text' in login.key && keyFile !== undefined) {
     writeFileSync(keyFile, login.key.text.endsWith('\n') ? login.key.text : `${login.key.text}\n`, {
       mode: 0o600,
     });
   }
   const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `${login.knownHostsLine}\n`, { mode: 0o600 });
+  const lines = [login.knownHostsLine, ...(login.jumpKnownHostsLine ? [login.jumpKnownHostsLine] : [])];
+  writeFileSync(knownHosts, `${lines.join('\n')}\n`, { mode: 0o600 });
   const alias = `sbx-${sandboxId}`;
   const config = join(dir, 'ssh_config');
   const { ssh } = login;
@@ -41,16 +43,18 @@ export function writeLoginFiles(dir: string, sandboxId: string, login: LoginTarg
       `  HostName ${ssh.address}`,
       `  Port ${ssh.port}`,
       `  User ${ssh.user}`,
-      `  IdentityFile ${quoteConfig(keyFile)}`,
-      '  IdentitiesOnly yes',
+      ...(keyFile !== undefined
+        ? [`  IdentityFile ${quoteConfig(keyFile)}`, '  IdentitiesOnly yes']
+        : [`  IdentityAgent ${quoteConfig((login.key as { agent: string }).agent)}`]),
       `  UserKnownHostsFile ${quoteConfig(knownHosts)}`,
+      ...(ssh.jump ? [`  ProxyCommand ${jumpCommand(ssh.jump, keyFile, login.key, knownHosts)}`] : []),
       '  StrictHostKeyChecking yes',
       '  BatchMode yes',
       '',
     ].join('\n'),
     { mode: 0o600 },
   );
-  return { config, alias, knownHosts, keyFile, dir: login.dir };
+  return { config, alias, knownHosts, ...(keyFile !== undefined ? { keyFile } : {}), dir: login.dir };
 }
 
 /** ssh(1)'s argv for a shell in the sandbox's directory (with a terminal), or for one command in it. */
@@ -62,6 +66,41 @@ export function sshArgs(files: LoginFiles, command: string[] = []): string[] {
 }
 
 /** ssh_config quotes a value that holds spaces in double quotes. */
+/**
+ * ssh's own ProxyJump would log in to the jump host with the default identities and known_hosts, so
+ * the ProxyCommand spells out the same key and the known_hosts that lists the jump host's key.
+ */
+function jumpCommand(
+  jump: SshTarget,
+  keyFile: string | undefined,
+  key: LoginTarget['key'],
+  knownHosts: string,
+): string {
+  const login =
+    keyFile !== undefined
+      ? ['-i', keyFile, '-o', 'IdentitiesOnly=yes']
+      : ['-o', `IdentityAgent=${(key as { agent: string }).agent}`];
+  const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
+  const words = [
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(jump.port),
+    ...login,
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-W',
+    '[%h]:%p',
+    `${jump.user}@${address}`,
+  ];
+  return words.map(quote).join(' ');
+}
+
 function quoteConfig(value: string): string {
   return /[\s"]/.test(value) ? `"${value.replace(/"/g, '')}"` : value;
 }

@@ -29,6 +29,11 @@ export interface SshTarget {
   fingerprint?: string;
   /** Skip host key verification (explicit opt-in; a warning is printed). */
   insecure_ignore_host_key?: boolean;
+  /**
+   * A host to connect through first (`ProxyJump` in ~/.ssh/config; one hop): the connection to this
+   * target is a channel its sshd opens. Verified and logged in to like any target.
+   */
+  jump?: SshTarget;
 }
 
 /** A host an SSH-based extension can work on, as the manager hands it over. */

@@ -141,6 +141,14 @@ export class RoutingResolver {
           // A host named on its own is tried even while it rests: the user asked for it.
           const refusal = hostRefusal(remote, live, statuses.get(remote.name), now, Boolean(remote.pool));
           if (refusal) reject(report, refusal);
+          else {
+            // No key to log in with is the caller's mistake: refused here, before anything is recorded.
+            try {
+              extension.checkAccess?.(remote);
+            } catch (error) {
+              reject(report, messageOf(error), error);
+            }
+          }
         }
         if (candidate.max_live !== undefined) {
           const used = live.filter(

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
@@ -19,6 +19,8 @@ import { destination } from './target.js';
 export interface SessionOptions {
   /** Private key text (e.g. from the action's `ssh-key` input); never logged or stored. */
   keyText?: string;
+  /** An ssh-agent socket, used when there is neither key text nor an identity file. */
+  agent?: string;
   connectTimeoutMs?: number;
   /** Default limit for one remote command. */
   commandTimeoutMs?: number;
@@ -44,15 +46,24 @@ export class SshSession {
   readonly destination: string;
   /** The host key this connection verified; handed to rsync's ssh so it trusts exactly this key. */
   readonly hostKey: Buffer;
+  /** The session to the ProxyJump host this one goes through, if any (closed with this one). */
+  readonly jump: SshSession | undefined;
   readonly #ssh: NodeSSH;
   readonly #commandTimeoutMs: number;
   #home: string | undefined;
   /** Why the connection ended (reset, closed by the host), once it has; then every exec fails at once. */
   #lost: Error | undefined;
 
-  private constructor(ssh: NodeSSH, target: SshTarget, hostKey: Buffer, commandTimeoutMs: number) {
+  private constructor(
+    ssh: NodeSSH,
+    target: SshTarget,
+    hostKey: Buffer,
+    commandTimeoutMs: number,
+    jump: SshSession | undefined,
+  ) {
     this.#ssh = ssh;
     this.hostKey = hostKey;
+    this.jump = jump;
     this.destination = destination(target);
     this.#commandTimeoutMs = commandTimeoutMs;
     // Without a listener a reset (ECONNRESET) after connecting is an unhandled 'error' event that
@@ -74,7 +85,9 @@ export class SshSession {
   static async open(target: SshTarget, options: SessionOptions = {}): Promise<SshSession> {
     const where = `${target.address}:${target.port}`;
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const privateKey = options.keyText ?? readKeyFile(target);
+    // Key text, else the identity file, else the agent (readKeyFile says what is missing).
+    const useAgent = options.keyText === undefined && !target.identity_file && options.agent !== undefined;
+    const privateKey = useAgent ? undefined : (options.keyText ?? readKeyFile(target));
     let verification: string | undefined;
     let hostKey: Buffer | undefined;
     const verify = buildHostVerifier(target, options.warn, (problem) => {
@@ -86,29 +99,34 @@ export class SshSession {
     };
     // Loaded on first use: ssh2 is heavy, and commands such as `list` never need it.
     const { NodeSSH } = await import('node-ssh');
+    // ProxyJump: the target is reached over a channel of a session to the jump host.
+    const jump = target.jump ? await SshSession.open(target.jump, options) : undefined;
     const connect = async (): Promise<NodeSSH> => {
       for (let attempt = 1; ; attempt++) {
         hostKey = undefined;
         const ssh = new NodeSSH();
-        let socket: Socket | undefined;
+        let socket: Duplex | undefined;
         try {
           sshStats.connections += 1;
           const deadline = Date.now() + timeoutMs;
-          socket = await tcpConnection(target, timeoutMs);
+          socket = jump
+            ? await jump.forwardOut(target.address, target.port)
+            : await tcpConnection(target, timeoutMs);
           await ssh.connect({
             host: target.address,
             port: target.port,
             sock: socket,
             username: target.user,
-            privateKey,
+            ...(privateKey !== undefined ? { privateKey } : {}),
             readyTimeout: Math.max(1, deadline - Date.now()),
             hostVerifier,
-            // Only the key we were given: never an agent, a password prompt or keyboard-interactive.
+            // Only the key we were given (or the agent, when no key was): never a password prompt or
+            // keyboard-interactive.
             tryKeyboard: false,
-            agent: undefined,
+            agent: useAgent ? options.agent : undefined,
             // Straight to the key: ssh2's default first tries "none" to learn the methods, which costs a
             // round trip with sshd's delay for a failed attempt (~50 ms of every connection).
-            authHandler: ['publickey'],
+            authHandler: [useAgent ? 'agent' : 'publickey'],
           });
           return ssh;
         } catch (error) {
@@ -133,12 +151,16 @@ export class SshSession {
         }
       }
     };
-    const ssh = await handshakeLimit(where)(connect);
+    const ssh = await handshakeLimit(where)(connect).catch((error: unknown) => {
+      jump?.close();
+      throw error;
+    });
     return new SshSession(
       ssh,
       target,
       hostKey as Buffer,
       options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      jump,
     );
   }
 
@@ -243,6 +265,7 @@ export class SshSession {
 
   close(): void {
     this.#ssh.dispose();
+    this.jump?.close();
   }
 }
 

@@ -3,7 +3,8 @@ import type { SshSession } from '../ssh/session.js';
 
 /** What one sync of a local repo into a host directory needs, whichever strategy runs it. */
 
-export type RsyncKey = { file: string } | { text: string };
+/** How rsync's ssh logs in: an identity file as it is, key text (copied for one run), or an agent. */
+export type RsyncKey = { file: string } | { text: string } | { agent: string };
 
 export type SyncMethod = 'auto' | 'rsync' | 'tar';
 

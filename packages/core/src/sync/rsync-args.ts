@@ -35,7 +35,9 @@ export interface RsyncPlan {
   address: string;
   port: number;
   /** The private key file: the user's identity file, or a copy (mode 0600) in a private scratch directory. */
-  keyFile: string;
+  keyFile?: string;
+  /** Else an ssh-agent socket: the user's loaded keys. */
+  agentSocket?: string;
   /** known_hosts file listing exactly the key the main connection verified. */
   knownHostsFile: string;
   filterFile: string;
@@ -44,18 +46,25 @@ export interface RsyncPlan {
   rsyncPath?: string;
   /** Delete what the filter excludes on the receiving side too (rsync keeps it otherwise). */
   deleteExcluded?: boolean;
+  /** A ProxyJump host to go through, with the same key; its host key is in knownHostsFile too. */
+  jump?: { user: string; address: string; port: number };
 }
 
-/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
-export function rsyncArgs(plan: RsyncPlan): string[] {
-  const ssh = [
-    'ssh',
-    '-p',
-    String(plan.port),
-    '-i',
-    plan.keyFile,
-    '-o',
-    'IdentitiesOnly=yes',
+/** One word of a ProxyCommand, which ssh runs with /bin/sh: plain, or in double quotes. */
+function shellWord(word: string): string {
+  if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word)) return word;
+  if (/["$`\\\n\r\0']/.test(word)) {
+    throw new ConfigError(`cannot pass ${JSON.stringify(word)} to ssh's ProxyCommand; use a plain path`);
+  }
+  return `"${word}"`;
+}
+
+/** The options every ssh of rsync's takes: the key (or agent) and strict checking of known hosts. */
+function sshOptions(plan: RsyncPlan): string[] {
+  return [
+    ...(plan.keyFile !== undefined
+      ? ['-i', plan.keyFile, '-o', 'IdentitiesOnly=yes']
+      : ['-o', `IdentityAgent=${plan.agentSocket ?? 'none'}`]),
     '-o',
     'BatchMode=yes',
     '-o',
@@ -68,6 +77,35 @@ export function rsyncArgs(plan: RsyncPlan): string[] {
     `ConnectTimeout=${plan.connectTimeoutSeconds}`,
     '-F',
     '/dev/null',
+  ];
+}
+
+/**
+ * `ProxyCommand=ssh … -W %h:%p user@jump`: ssh's own ProxyJump would log in to the jump host with
+ * the default identities and known_hosts (it passes on only -F), so the command is spelt out.
+ */
+function proxyCommand(plan: RsyncPlan, jump: NonNullable<RsyncPlan['jump']>): string[] {
+  const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
+  const words = [
+    'ssh',
+    '-p',
+    String(jump.port),
+    ...sshOptions(plan),
+    '-W',
+    '[%h]:%p',
+    `${jump.user}@${address}`,
+  ];
+  return ['-o', `ProxyCommand=${words.map(shellWord).join(' ')}`];
+}
+
+/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
+export function rsyncArgs(plan: RsyncPlan): string[] {
+  const ssh = [
+    'ssh',
+    '-p',
+    String(plan.port),
+    ...sshOptions(plan),
+    ...(plan.jump ? proxyCommand(plan, plan.jump) : []),
   ]
     .map(rsyncWord)
     .join(' ');

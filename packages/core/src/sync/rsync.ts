@@ -66,7 +66,9 @@ export async function viaRsync(request: SyncRequest, rsyncPath?: string): Promis
 
 /** Where one run's files go in its scratch directory (an identity file stays where it is). */
 interface ScratchFiles {
-  keyFile: string;
+  /** Absent when an ssh-agent logs in (agentSocket). */
+  keyFile?: string;
+  agentSocket?: string;
   /** Set when the key is text that must be written (else keyFile is the user's identity file). */
   keyText?: string;
   knownHostsFile: string;
@@ -76,7 +78,11 @@ interface ScratchFiles {
 function scratchFiles(request: SyncRequest, scratch: string): ScratchFiles {
   const { key } = request;
   return {
-    ...('file' in key ? { keyFile: key.file } : { keyFile: join(scratch, 'key'), keyText: key.text }),
+    ...('file' in key
+      ? { keyFile: key.file }
+      : 'agent' in key
+        ? { agentSocket: key.agent }
+        : { keyFile: join(scratch, 'key'), keyText: key.text }),
     knownHostsFile: join(scratch, 'known_hosts'),
     filterFile: join(scratch, 'filter'),
   };
@@ -85,13 +91,16 @@ function scratchFiles(request: SyncRequest, scratch: string): ScratchFiles {
 /** Writes the key copy (if any), the host key the session verified, and the filter rules. */
 function fillScratch(request: SyncRequest, files: ScratchFiles): void {
   const { target, session } = request;
-  if (files.keyText !== undefined) {
+  if (files.keyText !== undefined && files.keyFile !== undefined) {
     const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
     writeFileSync(files.keyFile, text, { mode: 0o600 });
   }
-  writeFileSync(files.knownHostsFile, `${knownHostsLine(target.address, target.port, session.hostKey)}\n`, {
-    mode: 0o600,
-  });
+  // Exactly the keys the main connection verified: the host's, and the ProxyJump host's if any.
+  const lines = [knownHostsLine(target.address, target.port, session.hostKey)];
+  if (target.jump && session.jump) {
+    lines.push(knownHostsLine(target.jump.address, target.jump.port, session.jump.hostKey));
+  }
+  writeFileSync(files.knownHostsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
   const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
   const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
@@ -106,11 +115,15 @@ function rsyncArgsFor(request: SyncRequest, files: ScratchFiles, rsyncPath: stri
     user: target.user,
     address: target.address,
     port: target.port,
-    keyFile: files.keyFile,
+    ...(files.keyFile !== undefined ? { keyFile: files.keyFile } : {}),
+    ...(files.agentSocket !== undefined ? { agentSocket: files.agentSocket } : {}),
     knownHostsFile: files.knownHostsFile,
     filterFile: files.filterFile,
     connectTimeoutSeconds: 10,
     ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+    ...(target.jump
+      ? { jump: { user: target.jump.user, address: target.jump.address, port: target.jump.port } }
+      : {}),
     ...(rsyncPath ? { rsyncPath } : {}),
   });
 }

@@ -109,7 +109,7 @@ describe('loader error paths name the file, the field and what was expected', ()
       'profile',
       'profiles/profile.x.yaml',
       'description: x\nextension: ext.saas-stub\nttl: soon\n',
-      'profiles/profile.x.yaml: ttl: expected a duration like "90s", "30m", "2h" or "1d", got "soon"',
+      'profiles/profile.x.yaml: ttl: expected a duration like "90s", "30m", "1h30m", "1.5h" or "1d", got "soon"',
     ],
     [
       'ttl longer than max_ttl',

@@ -380,13 +380,13 @@ describe('resolveRemoteHost', () => {
       'an unknown alias with a hosts file',
       'nope',
       true,
-      'unknown host "nope": not an alias (docker-1) and not user@address[:port]',
+      'unknown host "nope": not an alias (docker-1), not a Host of ~/.ssh/config and not user@address[:port]',
     ],
     [
       'an alias without a hosts file',
       'docker-1',
       false,
-      'unknown host "docker-1": not an alias (no hosts file) and not user@address[:port]',
+      'unknown host "docker-1": not an alias (no hosts file), not a Host of ~/.ssh/config and not user@address[:port]',
     ],
   ])('%s', async (_name, host, withFile, message) => {
     const file = withFile ? await load(ENTRY) : undefined;
@@ -397,7 +397,7 @@ describe('resolveRemoteHost', () => {
   test('an empty hosts map says none', async () => {
     const file = await load('hosts: {}\n');
     expect(() => resolveRemoteHost('x', file)).toThrow(
-      'unknown host "x": not an alias (none) and not user@address[:port]',
+      'unknown host "x": not an alias (none), not a Host of ~/.ssh/config and not user@address[:port]',
     );
   });
 
@@ -405,5 +405,77 @@ describe('resolveRemoteHost', () => {
     expect(() => resolveRemoteHost('u@-oProxyCommand=x', undefined)).toThrow(
       'host "u@-oProxyCommand=x": "-oProxyCommand=x" is not a valid host name or address',
     );
+  });
+});
+
+describe('hosts of ~/.ssh/config, as ssh(1) reads them', () => {
+  let home: string;
+  const previous = process.env.HOME;
+  beforeEach(() => {
+    home = tempDir('sbx-ssh-config-');
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      [
+        'Host box',
+        '  HostName 10.0.0.5',
+        '  User deploy',
+        '  Port 2222',
+        '  IdentityFile ~/.ssh/box_key',
+        'Host behind',
+        '  HostName 10.9.0.1',
+        '  ProxyJump jump@203.0.113.1',
+        'Host *',
+        '  ServerAliveInterval 30',
+        '',
+      ].join('\n'),
+    );
+    process.env.HOME = home;
+  });
+  afterEach(() => {
+    process.env.HOME = previous;
+  });
+
+  test('a Host alias gives the address, user, port and key', () => {
+    expect(resolveRemoteHost('box', undefined)?.ssh).toEqual({
+      address: '10.0.0.5',
+      port: 2222,
+      user: 'deploy',
+      identity_file: join(home, '.ssh', 'box_key'),
+      known_hosts: join(home, '.ssh', 'known_hosts'),
+    });
+  });
+
+  test('user@alias keeps the user given and takes the rest from the config; flags win', () => {
+    const host = resolveRemoteHost('ci@box', undefined, { identityFile: '/keys/ci' }, '/');
+    expect(host?.ssh).toMatchObject({
+      address: '10.0.0.5',
+      port: 2222,
+      user: 'ci',
+      identity_file: '/keys/ci',
+    });
+  });
+
+  test('a name only `Host *` matches is still unknown', () => {
+    expect(() => resolveRemoteHost('nowhere', undefined)).toThrow(
+      /unknown host "nowhere": not an alias \(no hosts file\), not a Host of ~\/\.ssh\/config/,
+    );
+  });
+
+  test('ProxyJump: one hop, verified against the same known_hosts, with the same key unless it has one', () => {
+    const host = resolveRemoteHost('behind', undefined, { identityFile: '/keys/ci' }, '/');
+    expect(host?.ssh).toMatchObject({
+      address: '10.9.0.1',
+      identity_file: '/keys/ci',
+      jump: {
+        address: '203.0.113.1',
+        port: 22,
+        user: 'jump',
+        identity_file: '/keys/ci',
+        known_hosts: join(home, '.ssh', 'known_hosts'),
+      },
+    });
+    writeFileSync(join(home, '.ssh', 'config'), 'Host far\n  HostName 10.9.0.2\n  ProxyJump a,b\n');
+    expect(() => resolveRemoteHost('far', undefined)).toThrow(/ProxyJump a,b has more than one hop/);
   });
 });

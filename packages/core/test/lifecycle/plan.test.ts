@@ -76,6 +76,29 @@ describe('local-path inputs are resolved once, against the base the caller names
   });
 });
 
+describe('inputs nobody declares are refused, not ignored', () => {
+  test.each([
+    ['saas-stub', 'colour', '', 'repo, wait_timeout'],
+    ['compose-e2e', 'compose_fle', ' (did you mean "compose_files"?)', 'compose_files, env, repo'],
+    ['compose-e2e', 'servces', ' (did you mean "services"?)', 'services'],
+  ])('%s -i %s=x', async (profile, name, hint, listed) => {
+    const error = await refusal(
+      planCreate(await context({ baseDir: sampleRepo() }), { profile, inputs: { repo: '.', [name]: 'x' } }),
+    );
+    expect(error.message).toContain(`profile.${profile} has no input "${name}"${hint}; its inputs: `);
+    for (const known of listed.split(', ')) expect(error.message).toContain(known);
+    expect(error.details).toMatchObject({ unknown_inputs: [name] });
+  });
+
+  test("a routed profile accepts what any candidate declares (burst-sandbox: compose-ssh's services)", async () => {
+    const plan = await planCreate(await context({ baseDir: sampleRepo() }), {
+      profile: 'burst-sandbox',
+      inputs: { repo: '.', services: 'web' },
+    });
+    expect(plan.inputs.services).toBe('web');
+  });
+});
+
 describe('a confined caller (the HTTP API) reaches only what the server offers', () => {
   const confined = (baseDir: string): InputPolicy => ({ baseDir, confined: true });
 

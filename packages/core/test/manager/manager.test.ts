@@ -175,7 +175,7 @@ describe('extend', () => {
     expect(extended.estimate?.credits).toBe(35);
     expect(await manager.ledger.balance('x')).toMatchObject({ balance: 100, held: 35, available: 65 });
     await expect(manager.extend(record.id, '1h')).rejects.toThrow(
-      "ttl: the sandbox would live 65m in all, longer than profile.memory's max_ttl of 1h",
+      "ttl: the sandbox would live 1h5m in all, longer than profile.memory's max_ttl of 1h",
     );
     await manager.destroy(record.id);
     await expect(manager.extend(record.id, '5m')).rejects.toThrow(

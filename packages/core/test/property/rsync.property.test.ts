@@ -89,7 +89,7 @@ describe.skipIf(!hasRsync)('rsyncArgs with a real rsync', () => {
           const error = thrown(() => {
             args = rsyncArgs(plan);
           });
-          if (inexpressible(plan.keyFile)) {
+          if (inexpressible(plan.keyFile as string)) {
             expect(String(error)).toContain(`cannot pass ${JSON.stringify(plan.keyFile)} to rsync -e`);
             return;
           }

@@ -18,10 +18,11 @@ describe('writeLoginFiles: what ssh(1) and docker need to reach a sandbox', () =
       key: { text: '-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n-----END OPENSSH PRIVATE KEY-----' },
     });
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    for (const file of [files.config, files.keyFile, files.knownHosts]) {
+    const keyFile = files.keyFile as string;
+    for (const file of [files.config, keyFile, files.knownHosts]) {
       expect(statSync(file).mode & 0o777).toBe(0o600);
     }
-    expect(readFileSync(files.keyFile, 'utf8')).toMatch(/END OPENSSH PRIVATE KEY-----\n$/);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/END OPENSSH PRIVATE KEY-----\n$/);
     expect(readFileSync(files.knownHosts, 'utf8')).toBe(`${login.knownHostsLine}\n`);
     const config = readFileSync(files.config, 'utf8');
     expect(files.alias).toBe('sbx-abc123def456');
@@ -41,6 +42,15 @@ describe('writeLoginFiles: what ssh(1) and docker need to reach a sandbox', () =
     });
     expect(files.keyFile).toBe('/home/me/.ssh/id_ed25519');
     expect(readFileSync(files.config, 'utf8')).toContain('IdentityFile /home/me/.ssh/id_ed25519\n');
+  });
+
+  test('with an ssh-agent: no key file, the agent named', () => {
+    const dir = join(tempDir('sbx-login-'), 'login');
+    const files = writeLoginFiles(dir, 'abc123def456', { ...login, key: { agent: '/run/agent.sock' } });
+    expect(files.keyFile).toBeUndefined();
+    const config = readFileSync(files.config, 'utf8');
+    expect(config).toContain('IdentityAgent /run/agent.sock\n');
+    expect(config).not.toContain('IdentityFile');
   });
 });
 

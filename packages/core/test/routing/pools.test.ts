@@ -164,6 +164,7 @@ describe('routing over a pool', () => {
       store,
       home: dir,
       inputs: { baseDir: process.cwd() },
+      sshKey: 'routing only: nothing logs in',
       hosts: hostsFromFile(path, {}, dir),
     });
     return { store, manager, repo: sampleRepo() };
@@ -197,6 +198,7 @@ describe('routing over a pool', () => {
       store: new FileStateStore(dir),
       home: dir,
       inputs: { baseDir: tempDir(), confined: true },
+      sshKey: 'routing only: nothing logs in',
       hosts: hostsFromFile(path, {}, dir),
     });
     await expect(
@@ -216,6 +218,10 @@ handler: ${join(import.meta.dirname, '..', 'support', 'memory-extension.ts')}:cr
 capabilities:
   isolation_levels: [directory]
   pricing_model: metered
+inputs:
+  name: {}
+  fail_at: {}
+  unreachable_hosts: { description: "hosts that refuse connections, for tests" }
 `,
     ),
     source(

@@ -349,7 +349,9 @@ describe('metering a sandbox’s life', () => {
     async ({ profile, inputs, seconds, credits, billed }) => {
       let clock = new Date('2030-01-01T00:00:00Z');
       const { manager, store, repo } = await setup({ now: () => clock });
-      const created = await manager.create({ profile, inputs: { repo, ...inputs }, consumer: CONSUMER });
+      // Only saas-stub takes a repo; the memory backend would refuse it as an unknown input.
+      const withRepo = profile === 'saas-stub' ? { repo, ...inputs } : inputs;
+      const created = await manager.create({ profile, inputs: withRepo, consumer: CONSUMER });
       clock = new Date(clock.getTime() + seconds * 1000);
       const steps: string[] = [];
       const destroyed = await manager.destroy(created.id, { progress: (m) => steps.push(m) });

@@ -61,6 +61,11 @@ capabilities:
   isolation_levels: [directory]
   pricing_model: self-hosted
   snapshot: true
+inputs:
+  name: {}
+  fail_at: {}
+  services: {}
+  env: {}
 `,
   ),
   source(

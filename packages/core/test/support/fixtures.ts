@@ -77,6 +77,9 @@ handler: ${join(import.meta.dirname, 'memory-extension.ts')}:createMemoryExtensi
 capabilities:
   isolation_levels: [directory]
   pricing_model: metered
+inputs:
+  name: { description: "the in-memory resource's name" }
+  fail_at: { description: "a step to fail at, for tests" }
 `,
   ),
   source(

@@ -27,7 +27,7 @@ const sshWords = (p: RsyncPlan) => [
   '-p',
   String(p.port),
   '-i',
-  p.keyFile,
+  p.keyFile as string,
   '-o',
   'IdentitiesOnly=yes',
   '-o',
@@ -43,6 +43,27 @@ const sshWords = (p: RsyncPlan) => [
   '-F',
   '/dev/null',
 ];
+
+describe('rsyncArgs with an ssh-agent', () => {
+  test('no -i: the agent is named, so a job that loaded its key into an agent needs no key file', () => {
+    const { keyFile: _, ...rest } = plan;
+    const args = rsyncArgs({ ...rest, agentSocket: '/run/agent.sock' });
+    const e = args[args.indexOf('-e') + 1] as string;
+    expect(e).toContain('IdentityAgent=/run/agent.sock');
+    expect(e).not.toContain(' -i ');
+    expect(e).not.toContain('IdentitiesOnly');
+  });
+});
+
+describe('rsyncArgs through a ProxyJump host', () => {
+  test('a ProxyCommand with the same key and known_hosts (ssh -J would use the defaults)', () => {
+    const args = rsyncArgs({ ...plan, jump: { user: 'hop', address: '198.51.100.7', port: 2200 } });
+    const e = args[args.indexOf('-e') + 1] as string;
+    expect(e).toContain(
+      `'ProxyCommand=ssh -p 2200 -i /tmp/sandboxer-sync-x/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/tmp/sandboxer-sync-x/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -F /dev/null -W "[%h]:%p" hop@198.51.100.7'`,
+    );
+  });
+});
 
 describe('rsyncFilterRules', () => {
   test.each<[string, string[], string[]]>([

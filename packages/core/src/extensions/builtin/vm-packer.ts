@@ -234,6 +234,10 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
   }
 
   /** Free disk under the workspace directory, available memory (`sandboxer hosts probe`). */
+  checkAccess(target: HostTarget): void {
+    this.#access.checkAccess(remoteHostOf(target, this.id).ssh);
+  }
+
   async probeHost(target: HostTarget): Promise<HostResources> {
     const host = remoteHostOf(target, this.id);
     return this.#access.with(host.ssh, async (session) =>

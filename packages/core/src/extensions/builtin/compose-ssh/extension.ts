@@ -192,6 +192,10 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   }
 
   /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
+  checkAccess(target: HostTarget): void {
+    this.#access.checkAccess(remoteHostOf(target, this.id).ssh);
+  }
+
   async probeHost(target: HostTarget): Promise<HostResources> {
     const host = remoteHostOf(target, this.id);
     return this.#access.with(host.ssh, async (session) =>

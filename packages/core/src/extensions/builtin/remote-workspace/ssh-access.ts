@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { InputError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-target.js';
@@ -14,41 +15,109 @@ import type { ExtensionRuntime, LoginTarget } from '../../contract.js';
  */
 export class SshAccess {
   readonly #key: string | undefined;
+  readonly #agent: string | undefined;
+  readonly #override: Partial<SshTarget>;
   readonly #warn: (message: string) => void;
 
-  constructor(runtime: Pick<ExtensionRuntime, 'sshKey' | 'warn'>) {
+  constructor(runtime: Pick<ExtensionRuntime, 'sshKey' | 'sshAgent' | 'sshOverride' | 'warn'>) {
     this.#key = runtime.sshKey || undefined;
+    this.#agent = runtime.sshAgent || undefined;
+    this.#override = runtime.sshOverride ?? {};
     this.#warn = runtime.warn ?? ((message) => process.stderr.write(`${message}\n`));
   }
 
   get sessionOptions(): SessionOptions {
-    return { ...(this.#key ? { keyText: this.#key } : {}), warn: this.#warn };
+    return {
+      ...(this.#key ? { keyText: this.#key } : {}),
+      ...(this.#agent ? { agent: this.#agent } : {}),
+      warn: this.#warn,
+    };
+  }
+
+  /**
+   * Whether this process can log in to the host at all: key text, else a readable identity file,
+   * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
+   */
+  /**
+   * The target with this invocation's SSH flags in place of its stored settings; a host-key flag
+   * replaces the whole host-key policy (known_hosts, fingerprint, insecure), as on the command line.
+   */
+  target(stored: SshTarget): SshTarget {
+    const o = this.#override;
+    const verifies = o.known_hosts !== undefined || o.fingerprint !== undefined || o.insecure_ignore_host_key;
+    if (!verifies && o.identity_file === undefined) return stored;
+    const { known_hosts, fingerprint, insecure_ignore_host_key, ...rest } = stored;
+    return {
+      ...rest,
+      ...(verifies
+        ? {
+            ...(o.known_hosts !== undefined ? { known_hosts: o.known_hosts } : {}),
+            ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}),
+            ...(o.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
+          }
+        : {
+            ...(known_hosts !== undefined ? { known_hosts } : {}),
+            ...(fingerprint !== undefined ? { fingerprint } : {}),
+            ...(insecure_ignore_host_key !== undefined ? { insecure_ignore_host_key } : {}),
+          }),
+      ...(o.identity_file !== undefined ? { identity_file: o.identity_file } : {}),
+    };
+  }
+
+  checkAccess(stored: SshTarget): void {
+    const target = this.target(stored);
+    if (this.#key) return;
+    if (target.identity_file) {
+      try {
+        accessSync(target.identity_file, constants.R_OK);
+      } catch (error) {
+        throw new InputError(
+          `cannot read SSH key file ${target.identity_file} for ${destination(target)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+          { field: 'ssh_key' },
+        );
+      }
+      return;
+    }
+    if (this.#agent) return;
+    throw new InputError(
+      `no SSH key for ${destination(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`,
+      { field: 'ssh_key' },
+    );
   }
 
   /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
   open(target: SshTarget): Promise<SshSession> {
-    return SshSession.open(target, this.sessionOptions);
+    return SshSession.open(this.target(target), this.sessionOptions);
   }
 
   /** Opens a session, runs `fn`, and always closes it. */
   with<T>(target: SshTarget, fn: (session: SshSession) => Promise<T>): Promise<T> {
-    return withSession(target, this.sessionOptions, fn);
+    return withSession(this.target(target), this.sessionOptions, fn);
   }
 
   /** How ssh(1) logs in to `target`: the host key verified by connecting now, and the key to use. */
-  async loginTarget(target: SshTarget, dir: string): Promise<LoginTarget> {
-    const hostKey = await this.with(target, async (session) => session.hostKey);
+  async loginTarget(stored: SshTarget, dir: string): Promise<LoginTarget> {
+    const target = this.target(stored);
+    const [hostKey, jumpKey] = await this.with(target, async (session) => [
+      session.hostKey,
+      session.jump?.hostKey,
+    ]);
     return {
       ssh: target,
-      knownHostsLine: knownHostsLine(target.address, target.port, hostKey),
+      knownHostsLine: knownHostsLine(target.address, target.port, hostKey as Buffer),
+      ...(target.jump && jumpKey
+        ? { jumpKnownHostsLine: knownHostsLine(target.jump.address, target.jump.port, jumpKey) }
+        : {}),
       dir,
       key: this.rsyncKey(target),
     };
   }
 
-  /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy). */
-  rsyncKey(target: SshTarget): RsyncKey {
+  /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
+  rsyncKey(stored: SshTarget): RsyncKey {
+    const target = this.target(stored);
     if (this.#key) return { text: this.#key };
+    if (!target.identity_file && this.#agent) return { agent: this.#agent };
     if (!target.identity_file) {
       throw new InputError(
         `no SSH key for ${destination(target)}: give one (an identity file, or the key itself)`,
