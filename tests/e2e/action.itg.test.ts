@@ -198,6 +198,32 @@ describe('the action with compose-ssh on the real testbed', () => {
     for (const text of everythingWritten(job, main, post)) expect(text).not.toContain(keyBody());
   });
 
+  test('the runner vanishes after main (its keeper killed, no post step): the lease ends the sandbox', async () => {
+    const job = newJob(root);
+    const inputs = composeInputs('compose-http', { lease: '20s' });
+    const main = await runStep(job, 'main', inputs);
+    expect(main.code, main.stdout + main.stderr).toBe(0);
+    expect(main.stdout).toContain("lease 20s: renewed by the job's keeper");
+    const record = JSON.parse(parseCommandFile(job.stateFile)['sandbox-record'] as string);
+    expect(record.lease_seconds).toBe(20);
+    const keeper = record.keeper.pid as number;
+    // As a runner VM that is gone: every process of the job dies, post never runs.
+    process.kill(keeper, 'SIGKILL');
+    const killed = Date.now();
+    const dir = `${defaultBase()}/sbx-${record.id}`;
+    while ((projectResources(record.id).length > 0 || existsSync(dir)) && Date.now() - killed < 45_000) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(projectResources(record.id)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect((Date.now() - killed) / 1000).toBeLessThan(20 + 15);
+    // No sand-boxer process of this job is left anywhere.
+    const left = spawnSync('pgrep', ['-f', '--', `--keeper ${record.id}`], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    expect(left).toBe('');
+  }, 90_000);
+
   test('main killed with SIGTERM mid-provision stops at once; post cleans up', async () => {
     const job = newJob(root);
     const inputs = composeInputs('compose-http');

@@ -127,7 +127,7 @@ class VmPackerExtension {
             extension: this.id,
             created_at: request.createdAt.toISOString(),
             expires_at: request.expiresAt.toISOString(),
-        }, (0,_remote_workspace_expiry_switch_js__WEBPACK_IMPORTED_MODULE_8__/* .armSwitchCommand */ .yd)(base, sandboxId, request.expiresAt, (0,_remote_workspace_workspace_js__WEBPACK_IMPORTED_MODULE_13__/* .removeWorkspaceCommand */ .$e)(dir, sandboxId)));
+        }, (0,_remote_workspace_expiry_switch_js__WEBPACK_IMPORTED_MODULE_8__/* .armSwitchCommand */ .yd)(base, sandboxId, request.expiresAt, (0,_remote_workspace_workspace_js__WEBPACK_IMPORTED_MODULE_13__/* .removeWorkspaceCommand */ .$e)(dir, sandboxId), request.leaseSeconds));
         let syncCache;
         if (inputs.repo && sync) {
             request.signal?.throwIfAborted();
@@ -198,7 +198,18 @@ class VmPackerExtension {
             return answer.trim() === 'moved';
         });
     }
-    /** Free disk under the workspace directory, available memory (`sandboxer hosts probe`). */
+    /** Renews the lease on the host-side switch; false once the workspace is gone there. */
+    async renewLease(raw) {
+        const handle = raw;
+        const host = (0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .hostOfHandle */ .wn)(handle, this.id);
+        return this.#access.with(host.ssh, async (session) => {
+            const base = await this.#baseOf(session, handle);
+            const answer = await session.run((0,_remote_workspace_expiry_switch_js__WEBPACK_IMPORTED_MODULE_8__/* .renewLeaseCommand */ .r9)(base, handle.sandbox_id), {
+                what: 'renewing the lease',
+            });
+            return answer.trim() === 'renewed';
+        });
+    }
     checkAccess(target) {
         this.#access.checkAccess((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .remoteHostOf */ ._s)(target, this.id).ssh);
     }

@@ -924,6 +924,7 @@ async function prepareStack(settings, request) {
             labels,
             inputs,
             expiresAt: request.expiresAt,
+            leaseSeconds: request.leaseSeconds,
             signal: request.signal,
         };
     }
@@ -939,7 +940,7 @@ function reapCommand(runtime, base, sandboxId, stopTimeout) {
 /** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
 function stackSwitchCommand(stack) {
     const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stopTimeout);
-    return (0,expiry_switch/* armSwitchCommand */.yd)(stack.base, stack.sandboxId, stack.expiresAt, reap);
+    return (0,expiry_switch/* armSwitchCommand */.yd)(stack.base, stack.sandboxId, stack.expiresAt, reap, stack.leaseSeconds);
 }
 /**
  * Makes the labels file (upStack writes it next to the compose files) and the handle. The names to label come
@@ -1334,6 +1335,17 @@ class ComposeSshExtension {
                 what: 'moving the expiry switch',
             });
             return answer.trim() === 'moved';
+        });
+    }
+    /** Renews the lease on the host-side switch; false once the sandbox is gone there. */
+    async renewLease(raw) {
+        const host = (0,ssh_access/* hostOfHandle */.wn)(raw, this.id);
+        return this.#access.with(host.ssh, async (session) => {
+            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const answer = await session.run((0,expiry_switch/* renewLeaseCommand */.r9)(base, raw.sandbox_id), {
+                what: 'renewing the lease',
+            });
+            return answer.trim() === 'renewed';
         });
     }
     /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */

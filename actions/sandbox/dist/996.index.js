@@ -65,9 +65,10 @@ async function execOnHost(session, remote, request) {
 /* harmony export */   BC: () => (/* binding */ switchDirOf),
 /* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
 /* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
+/* harmony export */   r9: () => (/* binding */ renewLeaseCommand),
 /* harmony export */   yd: () => (/* binding */ armSwitchCommand)
 /* harmony export */ });
-/* unused harmony exports SWITCH_POLL_SECONDS, sleeperScript */
+/* unused harmony exports SWITCH_POLL_SECONDS, LEASE_POLL_SECONDS, sleeperScript */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
 /* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
@@ -84,9 +85,13 @@ async function execOnHost(session, remote, request) {
  * session on any POSIX host. Its state is two files under `<base>/.sandboxer-switch/`:
  *  - `<id>.expires`: the expiry in Unix seconds. `extend` rewrites it; teardown deletes it.
  *  - `<id>.pid`: the sleeper's process group, so teardown can stop it at once.
- * The sleeper wakes at least once a minute, so a rewritten expiry is seen within a minute and a
- * deleted one ends it. When it fires it runs the extension's reap command and logs one line to
- * `<base>/.sandboxer-switch/reaped.log`.
+ *  - `<id>.lease` (with a lease only): the lease in seconds; its modification time is the last
+ *    renewal (`touch`). The sandbox is torn down when the lease has not been renewed for that long,
+ *    or at its expiry, whichever comes first.
+ * The sleeper wakes at least once a minute (every LEASE_POLL_SECONDS with a lease), so a rewritten
+ * expiry is seen within a minute and a deleted one ends it. When it fires it runs the extension's
+ * reap command and logs one line to `<base>/.sandboxer-switch/reaped.log`, saying whether the lease
+ * lapsed or the sandbox expired.
  */
 /** Pure builders, tested by table and run for real in a local shell. */
 function switchDirOf(base) {
@@ -100,42 +105,60 @@ function files(base, sandboxId) {
         dir,
         expires: `${dir}/${sandboxId}.expires`,
         pid: `${dir}/${sandboxId}.pid`,
+        lease: `${dir}/${sandboxId}.lease`,
         log: `${dir}/reaped.log`,
     };
 }
 /** How often the sleeper looks at its expiry file at most (seconds). */
 const SWITCH_POLL_SECONDS = 60;
+/** … and at its lease, so that a lapsed lease ends the sandbox within this many seconds. */
+const LEASE_POLL_SECONDS = 5;
 /**
  * The sleeper's script. `reap` is a command built from quoted parts by the extension (stop the
  * stack, remove the workspace); it runs only once the expiry has passed and the file still exists.
  */
-function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS) {
+function sleeperScript(base, sandboxId, reap, pollSeconds = SWITCH_POLL_SECONDS, leasePollSeconds = LEASE_POLL_SECONDS) {
     const f = files(base, sandboxId);
     return [
         `echo $$ > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        'why=expired',
         'while :; do',
         `  exp=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} 2>/dev/null) || exit 0`,
         '  case "$exp" in ""|*[!0-9]*) exit 0;; esac',
         '  now=$(date +%s)',
         '  [ "$now" -ge "$exp" ] && break',
-        `  left=$((exp - now)); [ "$left" -gt ${pollSeconds} ] && left=${pollSeconds}`,
+        `  left=$((exp - now)); poll=${pollSeconds}`,
+        // A lease: its deadline is the last renewal (the file's mtime) plus the lease.
+        `  lease=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)} 2>/dev/null || true)`,
+        '  case "$lease" in ""|*[!0-9]*) ;; *)',
+        `    renewed=$(stat -c %Y ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)} 2>/dev/null || echo "$now")`,
+        '    due=$((renewed + lease - now))',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter, expanded by sh.
+        '    if [ "$due" -le 0 ]; then why="lease lapsed (not renewed for ${lease}s)"; break; fi',
+        '    [ "$due" -lt "$left" ] && left=$due',
+        `    poll=${leasePollSeconds};;`,
+        '  esac',
+        '  [ "$left" -gt "$poll" ] && left=$poll',
         '  sleep "$left"',
         'done',
         `{ ${reap}; } >/dev/null 2>&1`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
-        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} expired: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)}`,
+        `echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ${sandboxId} $why: torn down by the host-side switch" >> ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.log)}`,
     ].join('\n');
 }
 /**
  * Arms the switch: writes the expiry file, then starts the sleeper detached from the SSH session
  * (new session, no terminal, every descriptor closed, so sshd does not wait for it).
  */
-function armSwitchCommand(base, sandboxId, expiresAt, reap) {
+function armSwitchCommand(base, sandboxId, expiresAt, reap, leaseSeconds) {
     const f = files(base, sandboxId);
     const epoch = String(Math.ceil(expiresAt.getTime() / 1000));
+    const lease = leaseSeconds !== undefined && leaseSeconds > 0 ? String(Math.ceil(leaseSeconds)) : undefined;
     return [
         'umask 077',
         (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mkdir', '-p', '--', f.dir),
+        // Written (and so renewed) before the sleeper starts: the lease runs from now.
+        ...(lease ? [`printf '%s\\n' ${lease} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)}`] : []),
         `printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)}`,
         (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires),
         `(nohup setsid sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sleeperScript(base, sandboxId, reap))} </dev/null >/dev/null 2>&1 &)`,
@@ -149,6 +172,14 @@ function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
     return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then printf '%s\\n' ${epoch} > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(`${f.expires}.tmp`)} && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('mv', '--', `${f.expires}.tmp`, f.expires)} && echo moved; else echo gone; fi`;
 }
 /**
+ * Renews a lease (the keeper, every lease/4): the lease file's mtime is the last renewal. Prints
+ * `gone` when the switch has fired or was disarmed, so the keeper can stop.
+ */
+function renewLeaseCommand(base, sandboxId) {
+    const f = files(base, sandboxId);
+    return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)} ] && [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('touch', '-c', '--', f.lease)} && echo renewed; else echo gone; fi`;
+}
+/**
  * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid
  * file still names a sleeper of this sandbox (a recycled pid is left alone).
  */
@@ -158,7 +189,7 @@ function disarmSwitchCommand(base, sandboxId) {
         `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)}`,
         `pid=$(cat ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} 2>/dev/null || true)`,
         `case "$pid" in ""|*[!0-9]*) ;; *) if grep -qF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(sandboxId)} "/proc/$pid/cmdline" 2>/dev/null; then kill -s TERM -- "-$pid" 2>/dev/null || kill -s TERM "$pid" 2>/dev/null; fi;; esac`,
-        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)}`,
+        `rm -f -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.pid)} ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)}`,
         'true',
     ].join('; ');
 }

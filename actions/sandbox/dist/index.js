@@ -52325,6 +52325,8 @@ const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     destroyed_at: timestamp.optional(),
     expires_at: timestamp,
     ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
+    /** The lease, when the sandbox has one: torn down if not renewed for this long (see --lease). */
+    lease_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive().optional(),
     /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
     target: zod__WEBPACK_IMPORTED_MODULE_3__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP() }).optional(),
     handle: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
@@ -57014,6 +57016,8 @@ async function routeAndRecord(deps, plan, id, save) {
             updated_at: createdAt.toISOString(),
             expires_at: expiresAt.toISOString(),
             ttl_seconds: plan.ttlSeconds,
+            // A lease only where the chosen backend keeps one (a default lease is dropped elsewhere).
+            lease_seconds: choice.extension.renewLease ? plan.leaseSeconds : undefined,
             restored_from: plan.restore?.snapshot,
             owner_pid: process.pid,
             ...placed(choice),
@@ -57173,6 +57177,7 @@ async function bringUp(deps, plan, first, choice, steps, save) {
             host: choice.host,
             createdAt: new Date(record.created_at),
             expiresAt: new Date(record.expires_at),
+            ...(record.lease_seconds !== undefined ? { leaseSeconds: record.lease_seconds } : {}),
             progress,
             signal,
             checkpoint: async (partial) => {
@@ -57379,11 +57384,15 @@ async function planCreate(context, request, restore) {
     checkAccount(consumer, 'consumer');
     const account = request.account ?? accountOf(consumer);
     checkAccount(account);
+    const ttlSeconds = resolveTtl(profile, request.ttl);
+    const leaseSeconds = resolveLease(request.lease, ttlSeconds);
     return {
         profile,
         inputs,
         host: request.host,
-        ttlSeconds: resolveTtl(profile, request.ttl),
+        ttlSeconds,
+        ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+        ...(leaseSeconds !== undefined && request.leaseIfSupported ? { leaseIfSupported: true } : {}),
         consumer,
         account,
         ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
@@ -57528,6 +57537,24 @@ function resolveTtl(profile, requested) {
     }
     return seconds;
 }
+/**
+ * Renewals come every lease/4 and the host looks every 5 s: a shorter lease than this would end
+ * sandboxes over an ordinary network hiccup.
+ */
+const MIN_LEASE_SECONDS = 20;
+/** The lease as the caller gave it: undefined for none (absent or `0`), else seconds within the TTL. */
+function resolveLease(requested, ttlSeconds) {
+    if (requested === undefined || requested === '' || requested === 0 || requested === '0')
+        return undefined;
+    const seconds = parseDurationSeconds(requested);
+    if (seconds === undefined) {
+        throw new dist_errors/* InputError */.dz(`lease: expected a duration like "60s" or "2m" (or 0 for none), got ${JSON.stringify(requested)}`, { field: 'lease' });
+    }
+    if (seconds < MIN_LEASE_SECONDS || seconds > ttlSeconds) {
+        throw new dist_errors/* InputError */.dz(`lease: ${formatDuration(seconds)} must be at least ${MIN_LEASE_SECONDS}s and at most the TTL (${formatDuration(ttlSeconds)})`, { field: 'lease' });
+    }
+    return seconds;
+}
 /** A TTL as the caller gave it, in seconds. */
 function parseTtl(requested) {
     const seconds = parseDurationSeconds(requested);
@@ -57641,80 +57668,6 @@ class SandboxLifecycle {
     }
 }
 //# sourceMappingURL=lifecycle.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/metering/billing-export.js
-
-
-/**
- * The ledger for finance tools: one row per ledger entry, with what it was for (the sandbox's
- * profile, consumer, start and end; a snapshot's for storage debits). The columns are stable: new
- * ones are only ever added at the end (docs/control-plane.md lists them).
- */
-const BILLING_COLUMNS = (/* unused pure expression or super */ null && ([
-    'entry_id',
-    'at',
-    'account',
-    'kind',
-    'credits',
-    'sandbox',
-    'profile',
-    'consumer',
-    'started_at',
-    'ended_at',
-    'hold',
-    'note',
-]));
-/** The cut-off `since` names, or an InputError naming the field. */
-function sinceDate(since, now) {
-    const seconds = parseDurationSeconds(since);
-    if (seconds !== undefined)
-        return new Date(now.getTime() - seconds * 1000);
-    const at = Date.parse(since);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(since) || Number.isNaN(at)) {
-        throw new dist_errors/* InputError */.dz(`since: expected a duration such as 30d or a date such as 2026-12-01, got ${JSON.stringify(since)}`, {
-            field: 'since',
-        });
-    }
-    return new Date(at);
-}
-function billingRows(entries, sandboxes, snapshots, query = {}) {
-    const cutoff = query.since ? sinceDate(query.since, query.now ?? new Date()).getTime() : undefined;
-    const bySandbox = new Map(sandboxes.map((s) => [s.id, s]));
-    const bySnapshot = new Map(snapshots.map((s) => [s.id, s]));
-    return entries
-        .filter((e) => query.account === undefined || e.account === query.account)
-        .filter((e) => cutoff === undefined || Date.parse(e.at) >= cutoff)
-        .map((e) => {
-        const sandbox = e.sandbox ? bySandbox.get(e.sandbox) : undefined;
-        const snapshot = e.sandbox ? bySnapshot.get(e.sandbox) : undefined;
-        return {
-            entry_id: e.id,
-            at: e.at,
-            account: e.account,
-            kind: e.kind,
-            credits: e.credits,
-            sandbox: e.sandbox ?? null,
-            profile: sandbox?.profile ?? snapshot?.profile ?? null,
-            consumer: sandbox?.consumer ?? null,
-            started_at: sandbox?.created_at ?? snapshot?.created_at ?? null,
-            ended_at: sandbox?.destroyed_at ?? null,
-            hold: e.hold ?? null,
-            note: e.note ?? null,
-        };
-    });
-}
-/** CSV (RFC 4180, a header line, CRLF) or JSON lines. */
-function formatBilling(rows, format) {
-    if (format === 'jsonl')
-        return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
-    const cell = (value) => {
-        const text = value === null ? '' : String(value);
-        return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-    };
-    return [BILLING_COLUMNS.join(','), ...rows.map((r) => BILLING_COLUMNS.map((c) => cell(r[c])).join(','))]
-        .map((line) => `${line}\r\n`)
-        .join('');
-}
-//# sourceMappingURL=billing-export.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ../../packages/core/dist/metering/balance.js
@@ -58125,6 +58078,9 @@ class RoutingResolver {
             try {
                 extension = await this.#deps.extension(candidate.extension);
                 inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
+                if (request.leaseSeconds !== undefined && !extension.renewLease && !request.leaseIfSupported) {
+                    throw new dist_errors/* UnsupportedError */.Wt(`${extension.id} cannot keep a lease (its sandboxes live until their TTL or a destroy); drop --lease`, { field: 'lease' });
+                }
                 hosts = await this.#hosts(extension, candidate, request, routed, live);
             }
             catch (error) {
@@ -58808,7 +58764,82 @@ async function drainHost(deps, alias, drained) {
     return setDrained(deps.store, alias, drained, deps.now());
 }
 //# sourceMappingURL=overview.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/metering/billing-export.js
+
+
+/**
+ * The ledger for finance tools: one row per ledger entry, with what it was for (the sandbox's
+ * profile, consumer, start and end; a snapshot's for storage debits). The columns are stable: new
+ * ones are only ever added at the end (docs/control-plane.md lists them).
+ */
+const BILLING_COLUMNS = (/* unused pure expression or super */ null && ([
+    'entry_id',
+    'at',
+    'account',
+    'kind',
+    'credits',
+    'sandbox',
+    'profile',
+    'consumer',
+    'started_at',
+    'ended_at',
+    'hold',
+    'note',
+]));
+/** The cut-off `since` names, or an InputError naming the field. */
+function sinceDate(since, now) {
+    const seconds = parseDurationSeconds(since);
+    if (seconds !== undefined)
+        return new Date(now.getTime() - seconds * 1000);
+    const at = Date.parse(since);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(since) || Number.isNaN(at)) {
+        throw new dist_errors/* InputError */.dz(`since: expected a duration such as 30d or a date such as 2026-12-01, got ${JSON.stringify(since)}`, {
+            field: 'since',
+        });
+    }
+    return new Date(at);
+}
+function billingRows(entries, sandboxes, snapshots, query = {}) {
+    const cutoff = query.since ? sinceDate(query.since, query.now ?? new Date()).getTime() : undefined;
+    const bySandbox = new Map(sandboxes.map((s) => [s.id, s]));
+    const bySnapshot = new Map(snapshots.map((s) => [s.id, s]));
+    return entries
+        .filter((e) => query.account === undefined || e.account === query.account)
+        .filter((e) => cutoff === undefined || Date.parse(e.at) >= cutoff)
+        .map((e) => {
+        const sandbox = e.sandbox ? bySandbox.get(e.sandbox) : undefined;
+        const snapshot = e.sandbox ? bySnapshot.get(e.sandbox) : undefined;
+        return {
+            entry_id: e.id,
+            at: e.at,
+            account: e.account,
+            kind: e.kind,
+            credits: e.credits,
+            sandbox: e.sandbox ?? null,
+            profile: sandbox?.profile ?? snapshot?.profile ?? null,
+            consumer: sandbox?.consumer ?? null,
+            started_at: sandbox?.created_at ?? snapshot?.created_at ?? null,
+            ended_at: sandbox?.destroyed_at ?? null,
+            hold: e.hold ?? null,
+            note: e.note ?? null,
+        };
+    });
+}
+/** CSV (RFC 4180, a header line, CRLF) or JSON lines. */
+function formatBilling(rows, format) {
+    if (format === 'jsonl')
+        return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    const cell = (value) => {
+        const text = value === null ? '' : String(value);
+        return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    return [BILLING_COLUMNS.join(','), ...rows.map((r) => BILLING_COLUMNS.map((c) => cell(r[c])).join(','))]
+        .map((line) => `${line}\r\n`)
+        .join('');
+}
+//# sourceMappingURL=billing-export.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/reports.js
+
 
 
 
@@ -58858,9 +58889,17 @@ function hostService(deps) {
         undrain: (host) => drainHost(hostsDeps, host, false),
     };
 }
+/** The ledger as billing rows (see metering/billing-export.ts), with the records they refer to. */
+async function billingOf(store, query) {
+    const [entries, sandboxes, snapshots] = await Promise.all([
+        store.readLedger(query.account),
+        store.listSandboxes(),
+        store.listSnapshots(),
+    ]);
+    return billingRows(entries, sandboxes, snapshots, query);
+}
 //# sourceMappingURL=reports.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/manager/manager.js
-
 
 
 
@@ -59001,13 +59040,8 @@ class SandboxManager {
         return listRecords(this.#store, options);
     }
     /** The ledger as billing rows (see metering/billing-export.ts). */
-    async billing(query = {}) {
-        const [entries, sandboxes, snapshots] = await Promise.all([
-            this.#store.readLedger(query.account),
-            this.#store.listSandboxes(),
-            this.#store.listSnapshots(),
-        ]);
-        return billingRows(entries, sandboxes, snapshots, query);
+    billing(query = {}) {
+        return billingOf(this.#store, query);
     }
     /** Lets go of the state store's connections (a database); the manager is not used after. */
     async close() {
@@ -59046,6 +59080,11 @@ class SandboxManager {
     async openChannel(idText) {
         const { record, extension } = await this.#ready(idText);
         return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
+    }
+    /** Renews a ready sandbox's lease where it is kept; false once it is gone there (reach/lease.ts). */
+    async renewLease(idText) {
+        const { record, extension } = await this.#ready(idText);
+        return need(extension.renewLease?.bind(extension), record, 'keep a lease')(handleOf(record));
     }
     /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
     async exec(idText, request) {
@@ -59086,10 +59125,8 @@ class SandboxManager {
     async #ready(idText) {
         const record = await this.get(idText);
         if (record.state !== 'ready') {
-            throw new dist_errors/* StateConflictError */.K$(`sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`, {
-                sandbox: record.id,
-                state: record.state,
-            });
+            const message = `sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`;
+            throw new dist_errors/* StateConflictError */.K$(message, { sandbox: record.id, state: record.state });
         }
         return { record, extension: await this.#lifecycle.extension(record.extension) };
     }
@@ -60479,7 +60516,43 @@ class PortForwarder {
     }
 }
 //# sourceMappingURL=forwarder.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/lease.js
+
+
+function keepLease(options) {
+    const interval = Math.max(1, options.leaseSeconds / 4) * 1000;
+    let last;
+    const done = (async () => {
+        let backoff = 1000;
+        let failing = false;
+        while (!options.signal.aborted) {
+            try {
+                if (!(await options.renew())) {
+                    options.log?.('lease: the sandbox is gone where its lease is kept; stopping');
+                    return 'gone';
+                }
+                last = new Date().toISOString();
+                if (failing)
+                    options.log?.('lease: renewed again');
+                failing = false;
+                backoff = 1000;
+                await (0,external_node_timers_promises_.setTimeout)(interval, undefined, { signal: options.signal }).catch(() => { });
+            }
+            catch (error) {
+                if (!failing)
+                    options.log?.(`lease: renewal failed (${(0,dist_errors/* messageOf */.bD)(error)}); retrying`);
+                failing = true;
+                await (0,external_node_timers_promises_.setTimeout)(Math.min(backoff, interval), undefined, { signal: options.signal }).catch(() => { });
+                backoff *= 2;
+            }
+        }
+        return 'stopped';
+    })();
+    return { done, lastRenewal: () => last };
+}
+//# sourceMappingURL=lease.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/reach/keep.js
+
 
 
 
@@ -60499,18 +60572,29 @@ function localsByName(targets, locals) {
     return { ...named, [targets[0].name]: any };
 }
 /**
- * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), and —
+ * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), renews
+ * its lease if asked (reach/lease.ts), and —
  * as a detached keeper — records itself so that destroy and gc stop it. Watches the record: once
  * the sandbox is gone or past its expiry, it stops by itself.
  */
 async function keep(host, id, options) {
     const record = await host.get(id);
-    const forwarder = new PortForwarder({
-        open: () => host.openChannel(id),
-        ...(options.log ? { log: options.log } : {}),
-    });
-    const targets = resolveTargets(record, options.names);
-    const urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+    const leaseSeconds = options.lease ? record.lease_seconds : undefined;
+    if (options.lease === 'required' && leaseSeconds === undefined) {
+        throw new dist_errors/* InputError */.dz(`sandbox ${id} has no lease to keep (it was created without --lease)`, {
+            field: 'lease',
+        });
+    }
+    let forwarder;
+    let urls = {};
+    if (!options.noForwards) {
+        forwarder = new PortForwarder({
+            open: () => host.openChannel(id),
+            ...(options.log ? { log: options.log } : {}),
+        });
+        const targets = resolveTargets(record, options.names);
+        urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+    }
     if (options.record) {
         await host.setKeeper(id, {
             pid: process.pid,
@@ -60522,8 +60606,17 @@ async function keep(host, id, options) {
     const stopping = new AbortController();
     const stop = () => {
         stopping.abort();
-        forwarder.stop();
+        forwarder?.stop();
     };
+    if (leaseSeconds !== undefined) {
+        const lease = keepLease({
+            leaseSeconds,
+            renew: () => host.renewLease(id),
+            signal: stopping.signal,
+            ...(options.log ? { log: options.log } : {}),
+        });
+        void lease.done.then((end) => end === 'gone' && stop());
+    }
     const done = (async () => {
         while (!stopping.signal.aborted) {
             await (0,external_node_timers_promises_.setTimeout)(options.pollMs ?? 5000, undefined, { signal: stopping.signal }).catch(() => { });
@@ -64009,9 +64102,9 @@ function isKeeper(argv = process.argv) {
  * Starts the keeper and leaves it running; resolves what the record should say about it.
  * `onSpawn` learns the pid at once, so that a main step cancelled meanwhile still lets post stop it.
  */
-async function startKeeper(record, names, inputs, onSpawn) {
+async function startKeeper(record, names, forward, inputs, onSpawn) {
     const started = { machine: (0,external_node_os_.hostname)(), started_at: new Date().toISOString() };
-    const config = { record, names, inputs };
+    const config = { record, names, forward, inputs };
     const { pid, urls } = await spawnKeeper([process.argv[1], KEEPER_MARK, record.id], {
         logFile: (0,external_node_path_.join)(process.env.RUNNER_TEMP || '/tmp', `sandboxer-keeper-${record.id}.log`),
         input: JSON.stringify(config),
@@ -64019,7 +64112,7 @@ async function startKeeper(record, names, inputs, onSpawn) {
     });
     return { pid, ...started, forwards: urls };
 }
-/** The keeper itself: forwards until post stops it (SIGTERM) or the sandbox expires. */
+/** The keeper itself: forwards and renews the lease until post stops it (SIGTERM) or the sandbox is gone. */
 async function runKeeper() {
     let text = '';
     for await (const chunk of process.stdin)
@@ -64029,7 +64122,12 @@ async function runKeeper() {
     await manager.adopt(config.record);
     const log = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
     try {
-        const keeping = await keep(manager, config.record.id, { names: config.names, log });
+        const keeping = await keep(manager, config.record.id, {
+            names: config.names,
+            noForwards: !config.forward,
+            lease: 'if-any',
+            log,
+        });
         announceKeeper(keeping.urls);
         process.stdout.end();
         const stop = () => keeping.stop();
@@ -64101,6 +64199,7 @@ function getInputs() {
         sshConfig: parseBooleanInput('ssh-config', false),
         waitFor: lines(getInput('wait-for')),
         serverUrl: optional('server-url'),
+        lease: optional('lease'),
         serverToken: optional('server-token'),
         oidcAudience: optional('oidc-audience') ?? 'sand-boxer',
     };
@@ -64321,12 +64420,15 @@ async function main() {
             host: hostSpec(inputs),
             ttl: inputs.ttl,
             ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
+            // Through a server the lease would be the server's to keep: not offered there yet.
+            ...(inputs.lease && !inputs.serverUrl ? { lease: inputs.lease, leaseIfSupported: true } : {}),
         }, { progress: (message) => info(message), onRecord: (r) => state.saveRecord(r) });
         publishOutputs(record);
         // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
         setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
-        if (inputs.forward.length > 0)
-            record = await forwardForTheJob(record, inputs);
+        if (inputs.forward.length > 0 || record.lease_seconds !== undefined) {
+            record = await keepForTheJob(record, inputs);
+        }
         if (inputs.sshConfig)
             await writeLoginForTheJob(await localManager(inputs, record), record.id);
         info(`sandbox ${record.id} is ready on ${record.host}`);
@@ -64346,13 +64448,19 @@ function publishOutputs(record) {
     setOutput('reachability', JSON.stringify(r));
 }
 /**
- * `forward`: a keeper process that outlives this step and forwards the ports to the runner's
- * 127.0.0.1; the record (and so post) knows its pid from the moment it exists.
+ * The job's keeper: a process that outlives this step, forwards the ports to the runner's 127.0.0.1
+ * (`forward`) and renews the lease (`lease`), over SSH; the record (and so post) knows its pid from
+ * the moment it exists. It dies with the runner: then the lease lapses and the host tears down.
  */
-async function forwardForTheJob(record, inputs) {
-    info(`forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`);
+async function keepForTheJob(record, inputs) {
+    if (inputs.forward.length > 0) {
+        info(`forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`);
+    }
+    if (record.lease_seconds !== undefined) {
+        info(`lease ${record.lease_seconds}s: renewed by the job's keeper; the post step ends it`);
+    }
     const names = inputs.forward[0] === '*' ? [] : inputs.forward;
-    const keeper = await startKeeper(record, names, inputs, (spawned) => state.saveRecord({ ...record, keeper: spawned }));
+    const keeper = await startKeeper(record, names, inputs.forward.length > 0, inputs, (spawned) => state.saveRecord({ ...record, keeper: spawned }));
     const kept = { ...record, keeper };
     state.saveRecord(kept);
     setOutput('urls', JSON.stringify(keeper.forwards));
@@ -64534,6 +64642,7 @@ function tolerantInputs() {
             hostFingerprint: getInput('host-fingerprint') || undefined,
             consumer: '',
             ttl: undefined,
+            lease: undefined,
             waitTimeout: undefined,
             composeCommand: getInput('compose-command') || undefined,
             cleanup: getInput('cleanup') !== 'false',

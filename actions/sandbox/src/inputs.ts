@@ -25,6 +25,8 @@ export interface ActionInputs {
   waitFor: string[];
   /** A team's `sandboxer serve`: main and post go through it (shared credits and host capacity). */
   serverUrl: string | undefined;
+  /** `lease` (default 60s; `0` off): kept by the job's keeper where the backend can keep one. */
+  lease: string | undefined;
   /** Its token; without one, a GitHub OIDC token for `oidcAudience` (needs `id-token: write`). */
   serverToken: string | undefined;
   oidcAudience: string;
@@ -55,6 +57,7 @@ export function getInputs(): ActionInputs {
     sshConfig: parseBooleanInput('ssh-config', false),
     waitFor: lines(core.getInput('wait-for')),
     serverUrl: optional('server-url'),
+    lease: optional('lease'),
     serverToken: optional('server-token'),
     oidcAudience: optional('oidc-audience') ?? 'sand-boxer',
   };

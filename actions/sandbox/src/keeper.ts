@@ -23,6 +23,8 @@ export type KeeperInputs = Pick<ActionInputs, 'sshKey' | 'knownHosts' | 'hostFin
 interface KeeperConfig {
   record: SandboxRecord;
   names: string[];
+  /** Whether to forward at all (`names` empty with this is every published port). */
+  forward: boolean;
   inputs: KeeperInputs;
 }
 
@@ -38,11 +40,12 @@ export function isKeeper(argv: string[] = process.argv): boolean {
 export async function startKeeper(
   record: SandboxRecord,
   names: string[],
+  forward: boolean,
   inputs: KeeperInputs,
   onSpawn: (keeper: Keeper) => void,
 ): Promise<Keeper> {
   const started = { machine: hostname(), started_at: new Date().toISOString() };
-  const config: KeeperConfig = { record, names, inputs };
+  const config: KeeperConfig = { record, names, forward, inputs };
   const { pid, urls } = await spawnKeeper([process.argv[1] as string, KEEPER_MARK, record.id], {
     logFile: join(process.env.RUNNER_TEMP || '/tmp', `sandboxer-keeper-${record.id}.log`),
     input: JSON.stringify(config),
@@ -51,7 +54,7 @@ export async function startKeeper(
   return { pid, ...started, forwards: urls };
 }
 
-/** The keeper itself: forwards until post stops it (SIGTERM) or the sandbox expires. */
+/** The keeper itself: forwards and renews the lease until post stops it (SIGTERM) or the sandbox is gone. */
 export async function runKeeper(): Promise<void> {
   let text = '';
   for await (const chunk of process.stdin) text += chunk;
@@ -60,7 +63,12 @@ export async function runKeeper(): Promise<void> {
   await manager.adopt(config.record);
   const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
   try {
-    const keeping = await keep(manager, config.record.id, { names: config.names, log });
+    const keeping = await keep(manager, config.record.id, {
+      names: config.names,
+      noForwards: !config.forward,
+      lease: 'if-any',
+      log,
+    });
     announceKeeper(keeping.urls);
     process.stdout.end();
     const stop = () => keeping.stop();

@@ -37,13 +37,17 @@ export async function main(): Promise<void> {
         host: hostSpec(inputs),
         ttl: inputs.ttl,
         ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
+        // Through a server the lease would be the server's to keep: not offered there yet.
+        ...(inputs.lease && !inputs.serverUrl ? { lease: inputs.lease, leaseIfSupported: true } : {}),
       },
       { progress: (message) => core.info(message), onRecord: (r) => state.saveRecord(r) },
     );
     publishOutputs(record);
     // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).
     core.setOutput('cost-estimate', String(record.estimate?.credits ?? 0));
-    if (inputs.forward.length > 0) record = await forwardForTheJob(record, inputs);
+    if (inputs.forward.length > 0 || record.lease_seconds !== undefined) {
+      record = await keepForTheJob(record, inputs);
+    }
     if (inputs.sshConfig) await writeLoginForTheJob(await localManager(inputs, record), record.id);
     core.info(`sandbox ${record.id} is ready on ${record.host}`);
   } catch (error) {
@@ -63,15 +67,21 @@ function publishOutputs(record: SandboxRecord): void {
 }
 
 /**
- * `forward`: a keeper process that outlives this step and forwards the ports to the runner's
- * 127.0.0.1; the record (and so post) knows its pid from the moment it exists.
+ * The job's keeper: a process that outlives this step, forwards the ports to the runner's 127.0.0.1
+ * (`forward`) and renews the lease (`lease`), over SSH; the record (and so post) knows its pid from
+ * the moment it exists. It dies with the runner: then the lease lapses and the host tears down.
  */
-async function forwardForTheJob(record: SandboxRecord, inputs: ActionInputs): Promise<SandboxRecord> {
-  core.info(
-    `forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`,
-  );
+async function keepForTheJob(record: SandboxRecord, inputs: ActionInputs): Promise<SandboxRecord> {
+  if (inputs.forward.length > 0) {
+    core.info(
+      `forwarding ${inputs.forward[0] === '*' ? 'every published port' : inputs.forward.join(', ')} to 127.0.0.1`,
+    );
+  }
+  if (record.lease_seconds !== undefined) {
+    core.info(`lease ${record.lease_seconds}s: renewed by the job's keeper; the post step ends it`);
+  }
   const names = inputs.forward[0] === '*' ? [] : inputs.forward;
-  const keeper = await startKeeper(record, names, inputs, (spawned) =>
+  const keeper = await startKeeper(record, names, inputs.forward.length > 0, inputs, (spawned) =>
     state.saveRecord({ ...record, keeper: spawned }),
   );
   const kept = { ...record, keeper };

@@ -129,6 +129,7 @@ function tolerantInputs(): ActionInputs {
       hostFingerprint: core.getInput('host-fingerprint') || undefined,
       consumer: '',
       ttl: undefined,
+      lease: undefined,
       waitTimeout: undefined,
       composeCommand: core.getInput('compose-command') || undefined,
       cleanup: core.getInput('cleanup') !== 'false',

@@ -3,7 +3,7 @@ import { collect, merged, recordOption } from './cli-options.js';
 import type { ForwardOptions } from './commands/forward.js';
 import type { LogsOptions } from './commands/logs.js';
 
-/** Commander wiring of the commands that reach a ready sandbox: forward, exec, logs, ssh. */
+/** Commander wiring of the commands that reach a ready sandbox: forward, keep, exec, logs, ssh. */
 export function registerReachCommands(program: Command): void {
   program
     .command('forward <sandbox> [ports...]')
@@ -17,6 +17,16 @@ export function registerReachCommands(program: Command): void {
     .option('--json', 'print the URLs as JSON')
     .action(async (id: string, ports: string[], _options, command: Command) =>
       (await import('./commands/forward.js')).forward(id, ports, merged(command) as ForwardOptions),
+    );
+
+  program
+    .command('keep <sandbox>')
+    .description("renew a sandbox's lease until Ctrl-C (or in the background with --detach, until destroy)")
+    .option('--detach', 'leave a keeper process renewing in the background; destroy stops it')
+    .addOption(new Option('--keeper <sandbox>').hideHelp())
+    .option('--json', 'print the keeper as JSON (with --detach)')
+    .action(async (id: string, _options, command: Command) =>
+      (await import('./commands/keep.js')).keep(id, merged(command)),
     );
 
   program

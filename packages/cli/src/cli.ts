@@ -90,6 +90,10 @@ export function buildProgram(): Command {
     .option('--consumer <name>', 'who the sandbox is for (default: user@machine)')
     .option('--host <host>', 'a hosts-file host or pool, user@address[:port], or local')
     .option('--ttl <duration>', "lifetime such as 30m, 1h30m or 1.5h (default: the profile's)")
+    .option(
+      '--lease <duration>',
+      'tear it down when not renewed for this long (e.g. 60s); a background keeper renews it until destroy',
+    )
     .option('--account <account>', 'the credits account that pays (default: derived from --consumer)')
     .option(
       '--wait-for <check>',

@@ -1,4 +1,5 @@
 import type { SandboxRecord } from '@sand-boxer/core';
+import { formatDuration } from '@sand-boxer/core/records';
 
 /** Options every command accepts. */
 export interface OutputOptions {
@@ -70,6 +71,13 @@ export function describeSandbox(record: SandboxRecord): string {
   // An ended sandbox no longer expires: its end is shown instead.
   const ended = record.state === 'destroyed' || record.state === 'failed';
   if (!ended) rows.push(['expires', `${record.expires_at} (${relativeTime(record.expires_at)})`]);
+  if (record.lease_seconds !== undefined && !ended) {
+    const keeper = record.keeper ? `renewed by keeper pid ${record.keeper.pid}` : 'no keeper recorded';
+    rows.push([
+      'lease',
+      `${formatDuration(record.lease_seconds)}: torn down when not renewed for that long (${keeper})`,
+    ]);
+  }
   if (record.destroyed_at) rows.push(['ended', record.destroyed_at]);
   if (record.estimate) rows.push(['estimate', `${record.estimate.credits} credits (held while it lives)`]);
   if (record.cost)

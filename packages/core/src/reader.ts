@@ -11,3 +11,4 @@ export { LIVE_STATES } from './records/sandbox-states.js';
 export { defaultHome } from './state/home.js';
 export { getRecord, listRecords } from './state/lookup.js';
 export { FileRecordReader, type RecordSource } from './state/record-files.js';
+export { formatDuration } from './util/duration.js';

@@ -12,11 +12,19 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
   ttl?: string;
   account?: string;
   waitFor: string[];
+  /** `--lease 60s`: the sandbox goes when not renewed for that long; a detached keeper renews it. */
+  lease?: string;
 }
 
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
 export async function create(given: CreateOptions): Promise<void> {
   const options = resolveProfileFlag(given);
+  if (options.lease !== undefined && options.server) {
+    throw new InputError(
+      '--lease with --server: a lease is kept by a keeper next to the sandbox record, which the server holds; not supported yet (drop --lease)',
+      { field: 'lease' },
+    );
+  }
   const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
@@ -31,11 +39,21 @@ export async function create(given: CreateOptions): Promise<void> {
         ttl: options.ttl,
         account: options.account,
         ...(options.waitFor.length > 0 ? { waitFor: options.waitFor } : {}),
+        ...(options.lease !== undefined ? { lease: options.lease } : {}),
       },
       { progress: progressReporter(options), signal: controller.signal },
     );
   } finally {
     stopListening();
+  }
+  if (record.lease_seconds !== undefined) {
+    // The keeper renews the lease until destroy stops it (or the sandbox is gone): with it gone
+    // (this machine switched off, the keeper killed), the host tears the sandbox down by itself.
+    const { detachKeeper } = await import('./keep.js');
+    const pid = await detachKeeper(record.id, ['keep', record.id, ...globalFlags(options)], options);
+    record = await manager.get(record.id); // with the keeper it recorded
+    if (!options.json)
+      process.stderr.write(`sandboxer: lease kept by keeper pid ${pid} (\`sandboxer destroy\` stops it)\n`);
   }
   if (options.json) return printJson(record);
   printLine(describeSandbox(record));
@@ -66,4 +84,22 @@ export function parseInputFlags(flags: string[]): Record<string, string> {
     inputs[key] = flag.slice(eq + 1);
   }
   return inputs;
+}
+
+/** The options of this invocation that a keeper started for it must see the same way. */
+function globalFlags(options: ContextOptions): string[] {
+  const flags: Array<[string, string | undefined]> = [
+    ['--home', options.home],
+    ['--state', options.state],
+    ['--config-dir', options.configDir],
+    ['--hosts-file', options.hostsFile],
+    ['--identity-file', options.identityFile],
+    ['--known-hosts', options.knownHosts],
+    ['--host-fingerprint', options.hostFingerprint],
+    ['--compose-command', options.composeCommand],
+  ];
+  return [
+    ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value])),
+    ...(options.insecureIgnoreHostKey ? ['--insecure-ignore-host-key'] : []),
+  ];
 }

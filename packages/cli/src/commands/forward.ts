@@ -37,6 +37,8 @@ export async function forward(id: string, names: string[], options: ForwardOptio
     names,
     locals,
     record: options.keeper !== undefined,
+    // A detached keeper is the one process that keeps the sandbox for the job: its lease too.
+    ...(options.keeper !== undefined ? { lease: 'if-any' as const } : {}),
     ...(options.keeper || options.verbose ? { log } : {}),
   });
   if (options.keeper) {

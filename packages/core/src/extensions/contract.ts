@@ -31,6 +31,11 @@ export interface ProvisionRequest<Inputs = unknown> extends OperationOptions {
   createdAt: Date;
   expiresAt: Date;
   /**
+   * With a lease: the sandbox is torn down where it runs when the lease has not been renewed
+   * (`renewLease`) for this many seconds, or at `expiresAt`, whichever comes first.
+   */
+  leaseSeconds?: number;
+  /**
    * Saves a partial handle before the extension makes anything that a minimal handle could not find
    * again (e.g. a workspace under an input-chosen directory), so a rollback or a later destroy in
    * another process removes exactly that.
@@ -107,6 +112,12 @@ export interface SandboxExtension<Inputs = unknown> {
    * extensions), for `extend`. Returns false when it has already expired there.
    */
   reschedule?(handle: SandboxHandle, expiresAt: Date, options?: OperationOptions): Promise<boolean>;
+  /**
+   * Renews the sandbox's lease where it is enforced (the host-side switch); false when the sandbox is
+   * gone there (its lease lapsed, or it was torn down), so the renewing keeper can stop. An extension
+   * without it refuses `lease` at create time.
+   */
+  renewLease?(handle: SandboxHandle, options?: OperationOptions): Promise<boolean>;
   /** Every sandbox of this extension found on a host (for `gc`), whatever any state store says. */
   findSandboxes?(host: HostTarget, options?: OperationOptions): Promise<HostFinding[]>;
   /**

@@ -59,6 +59,8 @@ export async function routeAndRecord(
       updated_at: createdAt.toISOString(),
       expires_at: expiresAt.toISOString(),
       ttl_seconds: plan.ttlSeconds,
+      // A lease only where the chosen backend keeps one (a default lease is dropped elsewhere).
+      lease_seconds: choice.extension.renewLease ? plan.leaseSeconds : undefined,
       restored_from: plan.restore?.snapshot,
       owner_pid: process.pid,
       ...placed(choice),

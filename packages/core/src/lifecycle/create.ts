@@ -154,6 +154,7 @@ async function bringUp(
       host: choice.host,
       createdAt: new Date(record.created_at),
       expiresAt: new Date(record.expires_at),
+      ...(record.lease_seconds !== undefined ? { leaseSeconds: record.lease_seconds } : {}),
       progress,
       signal,
       checkpoint: async (partial) => {

@@ -27,6 +27,13 @@ export interface CreateRequest {
   account?: string;
   /** Readiness checks on top of the profile's `wait_for` (see reach/checks.ts). */
   waitFor?: string[];
+  /** A lease (`60s`; `0` for none): torn down when not renewed for this long (see --lease). */
+  lease?: string | number;
+  /**
+   * The lease only where the chosen backend can keep one (the action's default); without this, a
+   * backend that cannot is refused for the request.
+   */
+  leaseIfSupported?: boolean;
 }
 
 /**
@@ -48,6 +55,10 @@ export interface CreatePlan {
   inputs: RawInputs;
   host: string | undefined;
   ttlSeconds: number;
+  /** The lease, if any (at least MIN_LEASE_SECONDS, at most the TTL). */
+  leaseSeconds?: number;
+  /** See CreateRequest.leaseIfSupported. */
+  leaseIfSupported?: boolean;
   consumer: string;
   account: string;
   /** A restore: the snapshot it comes from (only its extension can take it). */
@@ -87,11 +98,15 @@ export async function planCreate(
   checkAccount(consumer, 'consumer');
   const account = request.account ?? accountOf(consumer);
   checkAccount(account);
+  const ttlSeconds = resolveTtl(profile, request.ttl);
+  const leaseSeconds = resolveLease(request.lease, ttlSeconds);
   return {
     profile,
     inputs,
     host: request.host,
-    ttlSeconds: resolveTtl(profile, request.ttl),
+    ttlSeconds,
+    ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+    ...(leaseSeconds !== undefined && request.leaseIfSupported ? { leaseIfSupported: true } : {}),
     consumer,
     account,
     ...(restore ? { restore: { snapshot: restore.id, extension: restore.extension } } : {}),
@@ -268,6 +283,31 @@ export function resolveTtl(profile: Profile, requested: string | number | undefi
     throw new InputError(
       `ttl: ${formatDuration(seconds)} is longer than ${profile.id}'s max_ttl of ${formatDuration(profile.max_ttl)}`,
       { field: 'ttl', ttl: requested, max_ttl: profile.max_ttl },
+    );
+  }
+  return seconds;
+}
+
+/**
+ * Renewals come every lease/4 and the host looks every 5 s: a shorter lease than this would end
+ * sandboxes over an ordinary network hiccup.
+ */
+export const MIN_LEASE_SECONDS = 20;
+
+/** The lease as the caller gave it: undefined for none (absent or `0`), else seconds within the TTL. */
+function resolveLease(requested: string | number | undefined, ttlSeconds: number): number | undefined {
+  if (requested === undefined || requested === '' || requested === 0 || requested === '0') return undefined;
+  const seconds = parseDurationSeconds(requested);
+  if (seconds === undefined) {
+    throw new InputError(
+      `lease: expected a duration like "60s" or "2m" (or 0 for none), got ${JSON.stringify(requested)}`,
+      { field: 'lease' },
+    );
+  }
+  if (seconds < MIN_LEASE_SECONDS || seconds > ttlSeconds) {
+    throw new InputError(
+      `lease: ${formatDuration(seconds)} must be at least ${MIN_LEASE_SECONDS}s and at most the TTL (${formatDuration(ttlSeconds)})`,
+      { field: 'lease' },
     );
   }
   return seconds;

@@ -20,7 +20,7 @@ import {
   planCreate,
   resolveTtl,
 } from '../lifecycle/plan.js';
-import { type BillingQuery, type BillingRow, billingRows } from '../metering/billing-export.js';
+import type { BillingQuery, BillingRow } from '../metering/billing-export.js';
 import { CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../records/metering.js';
 import { type Keeper, type SandboxRecord, sandboxRecordSchema } from '../records/sandbox.js';
@@ -29,7 +29,7 @@ import { SnapshotOperations } from '../snapshots/operations.js';
 import { getRecord, listRecords } from '../state/lookup.js';
 import type { StateStore } from '../state/store.js';
 import { parseSandboxId } from '../util/ids.js';
-import { creditsService, estimateReport, hostService, routeReport } from './reports.js';
+import { billingOf, creditsService, estimateReport, hostService, routeReport } from './reports.js';
 import type { CreditsService, EstimateReport, HostService, RouteReport, SandboxService } from './service.js';
 import type { CreateOptions, DestroyOptions, ManagerOptions } from './types.js';
 
@@ -174,13 +174,8 @@ export class SandboxManager implements SandboxService {
   }
 
   /** The ledger as billing rows (see metering/billing-export.ts). */
-  async billing(query: BillingQuery = {}): Promise<BillingRow[]> {
-    const [entries, sandboxes, snapshots] = await Promise.all([
-      this.#store.readLedger(query.account),
-      this.#store.listSandboxes(),
-      this.#store.listSnapshots(),
-    ]);
-    return billingRows(entries, sandboxes, snapshots, query);
+  billing(query: BillingQuery = {}): Promise<BillingRow[]> {
+    return billingOf(this.#store, query);
   }
 
   /** Lets go of the state store's connections (a database); the manager is not used after. */
@@ -221,6 +216,12 @@ export class SandboxManager implements SandboxService {
   async openChannel(idText: string): Promise<SandboxChannel> {
     const { record, extension } = await this.#ready(idText);
     return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
+  }
+
+  /** Renews a ready sandbox's lease where it is kept; false once it is gone there (reach/lease.ts). */
+  async renewLease(idText: string): Promise<boolean> {
+    const { record, extension } = await this.#ready(idText);
+    return need(extension.renewLease?.bind(extension), record, 'keep a lease')(handleOf(record));
   }
 
   /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
@@ -275,13 +276,8 @@ export class SandboxManager implements SandboxService {
   async #ready(idText: string) {
     const record = await this.get(idText);
     if (record.state !== 'ready') {
-      throw new StateConflictError(
-        `sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`,
-        {
-          sandbox: record.id,
-          state: record.state,
-        },
-      );
+      const message = `sandbox ${record.id} is ${record.state}: only a ready sandbox can be reached`;
+      throw new StateConflictError(message, { sandbox: record.id, state: record.state });
     }
     return { record, extension: await this.#lifecycle.extension(record.extension) };
   }

@@ -3,7 +3,7 @@ import { UnsupportedError } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
 import type { HostDirectory } from '../hosts/directory.js';
 import { drainHost, type HostsDeps, hostsOverview, probeHosts } from '../hosts/overview.js';
-import type { BillingQuery, BillingRow } from '../metering/billing-export.js';
+import { type BillingQuery, type BillingRow, billingRows } from '../metering/billing-export.js';
 import type { CreditsLedger } from '../metering/ledger.js';
 import type { MeterQuote } from '../records/metering.js';
 import type { RoutingDecision } from '../routing/types.js';
@@ -73,4 +73,14 @@ export function hostService(deps: {
     drain: (host) => drainHost(hostsDeps, host, true),
     undrain: (host) => drainHost(hostsDeps, host, false),
   };
+}
+
+/** The ledger as billing rows (see metering/billing-export.ts), with the records they refer to. */
+export async function billingOf(store: StateStore, query: BillingQuery): Promise<BillingRow[]> {
+  const [entries, sandboxes, snapshots] = await Promise.all([
+    store.readLedger(query.account),
+    store.listSandboxes(),
+    store.listSnapshots(),
+  ]);
+  return billingRows(entries, sandboxes, snapshots, query);
 }

@@ -5,18 +5,27 @@ import type { SandboxChannel } from '../extensions/contract.js';
 import type { Keeper, SandboxRecord } from '../records/sandbox.js';
 import { LIVE_STATES } from '../records/sandbox-states.js';
 import { PortForwarder } from './forwarder.js';
+import { keepLease } from './lease.js';
 import { type PortTarget, resolveTargets } from './targets.js';
 
 /** What keeping a sandbox needs from the manager. */
 export interface KeeperHost {
   get(id: string): Promise<SandboxRecord>;
   openChannel(id: string): Promise<SandboxChannel>;
+  renewLease(id: string): Promise<boolean>;
   setKeeper(id: string, keeper: Keeper | undefined): Promise<SandboxRecord>;
 }
 
 export interface KeepOptions {
   /** What to forward (`web:8080`, `tunnel`, `8080`); every published port when empty. */
   names: string[];
+  /** Forward nothing, only keep the lease (a keeper for a sandbox whose job reaches no ports). */
+  noForwards?: boolean;
+  /**
+   * Renew the sandbox's lease (its `lease_seconds`) while keeping it: `required` (a keeper for the
+   * lease: a sandbox without one is an error) or `if-any` (a port keeper keeps a lease too).
+   */
+  lease?: 'required' | 'if-any';
   /** Local ports asked for, by name (a free port otherwise). */
   locals?: Record<string, number>;
   /** Record this process as the sandbox's keeper (a detached keeper), so destroy stops it. */
@@ -28,7 +37,7 @@ export interface KeepOptions {
 
 export interface Keeping {
   urls: Record<string, string>;
-  forwarder: PortForwarder;
+  forwarder: PortForwarder | undefined;
   /** Resolves when the sandbox is no longer live (destroyed, failed, expired) or `stop` was called. */
   done: Promise<void>;
   stop(): void;
@@ -50,18 +59,29 @@ function localsByName(targets: PortTarget[], locals: Record<string, number>): Re
 }
 
 /**
- * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), and —
+ * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), renews
+ * its lease if asked (reach/lease.ts), and —
  * as a detached keeper — records itself so that destroy and gc stop it. Watches the record: once
  * the sandbox is gone or past its expiry, it stops by itself.
  */
 export async function keep(host: KeeperHost, id: string, options: KeepOptions): Promise<Keeping> {
   const record = await host.get(id);
-  const forwarder = new PortForwarder({
-    open: () => host.openChannel(id),
-    ...(options.log ? { log: options.log } : {}),
-  });
-  const targets = resolveTargets(record, options.names);
-  const urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+  const leaseSeconds = options.lease ? record.lease_seconds : undefined;
+  if (options.lease === 'required' && leaseSeconds === undefined) {
+    throw new InputError(`sandbox ${id} has no lease to keep (it was created without --lease)`, {
+      field: 'lease',
+    });
+  }
+  let forwarder: PortForwarder | undefined;
+  let urls: Record<string, string> = {};
+  if (!options.noForwards) {
+    forwarder = new PortForwarder({
+      open: () => host.openChannel(id),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    const targets = resolveTargets(record, options.names);
+    urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+  }
   if (options.record) {
     await host.setKeeper(id, {
       pid: process.pid,
@@ -73,8 +93,17 @@ export async function keep(host: KeeperHost, id: string, options: KeepOptions): 
   const stopping = new AbortController();
   const stop = () => {
     stopping.abort();
-    forwarder.stop();
+    forwarder?.stop();
   };
+  if (leaseSeconds !== undefined) {
+    const lease = keepLease({
+      leaseSeconds,
+      renew: () => host.renewLease(id),
+      signal: stopping.signal,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    void lease.done.then((end) => end === 'gone' && stop());
+  }
   const done = (async () => {
     while (!stopping.signal.aborted) {
       await sleep(options.pollMs ?? 5000, undefined, { signal: stopping.signal }).catch(() => {});

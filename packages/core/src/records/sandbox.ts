@@ -44,6 +44,8 @@ export const sandboxRecordSchema = z.object({
   destroyed_at: timestamp.optional(),
   expires_at: timestamp,
   ttl_seconds: z.number().int().positive(),
+  /** The lease, when the sandbox has one: torn down if not renewed for this long (see --lease). */
+  lease_seconds: z.number().int().positive().optional(),
   /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
   target: z.looseObject({ name: z.string() }).optional(),
   handle: sandboxHandleSchema.optional(),

@@ -1,11 +1,21 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import {
   armSwitchCommand,
   disarmSwitchCommand,
+  renewLeaseCommand,
   rescheduleSwitchCommand,
   sleeperScript,
   switchDirOf,
@@ -56,6 +66,7 @@ function switchFiles(b: string, id: string) {
     dir,
     expires: join(dir, `${id}.expires`),
     pid: join(dir, `${id}.pid`),
+    lease: join(dir, `${id}.lease`),
     log: join(dir, 'reaped.log'),
   };
 }
@@ -177,8 +188,11 @@ describe('builders (pure)', () => {
   });
 
   test('the sleeper looks at its expiry at least every pollSeconds (60 by default)', () => {
-    expect(sleeperScript('/srv/s', ID, 'true')).toContain('[ "$left" -gt 60 ] && left=60');
-    expect(sleeperScript('/srv/s', ID, 'true', 7)).toContain('[ "$left" -gt 7 ] && left=7');
+    expect(sleeperScript('/srv/s', ID, 'true')).toContain('poll=60');
+    expect(sleeperScript('/srv/s', ID, 'true', 7)).toContain('poll=7');
+    expect(sleeperScript('/srv/s', ID, 'true')).toContain('[ "$left" -gt "$poll" ] && left=$poll');
+    // With a lease, every LEASE_POLL_SECONDS (5): a lapsed lease ends the sandbox within 5 s.
+    expect(sleeperScript('/srv/s', ID, 'true')).toContain('    poll=5;;');
   });
 
   test('the reap command runs only after the loop, its output discarded', () => {
@@ -287,6 +301,50 @@ describe.skipIf(!hasProc)('run for real in /bin/sh', () => {
       expect(pwned(root)).toEqual([]);
     },
   );
+
+  test('a lease not renewed for its length: reaped at once, however far the expiry, saying why', () => {
+    const b = base();
+    const f = switchFiles(b, ID);
+    mkdirSync(f.dir);
+    writeFileSync(f.expires, `${Math.floor(Date.now() / 1000) + 3600}\n`);
+    writeFileSync(f.lease, '60\n');
+    const lastRenewal = new Date(Date.now() - 61_000);
+    utimesSync(f.lease, lastRenewal, lastRenewal);
+    const reaped = join(b, 'reaped');
+    expect(sh(sleeperScript(b, ID, command('touch', reaped))).status).toBe(0);
+    expect(existsSync(reaped)).toBe(true);
+    expect(existsSync(f.lease)).toBe(false);
+    expect(logLines(f.log)[0]).toMatch(
+      / abc123def456 lease lapsed \(not renewed for 60s\): torn down by the host-side switch$/,
+    );
+    // Renewing a lease that is gone says so (the keeper then stops).
+    expect(sh(renewLeaseCommand(b, ID)).stdout).toBe('gone\n');
+  });
+
+  // The timed runs: a few seconds each, side by side (vitest runs up to 5 at once).
+  test.concurrent('a lease of 2 s renewed every 0.5 s keeps the sandbox; once renewals stop it goes within the lease and a poll', async ({
+    expect,
+  }) => {
+    const b = base();
+    const f = switchFiles(b, ID);
+    const reaped = join(b, 'reaped');
+    const armed = sh(armSwitchCommand(b, ID, new Date(Date.now() + 3_600_000), command('touch', reaped), 2));
+    expect(armed.stdout).toBe('armed\n');
+    expect(readFileSync(f.lease, 'utf8')).toBe('2\n');
+    await sleeperPid(f.pid);
+    for (let i = 0; i < 8; i++) {
+      expect(sh(renewLeaseCommand(b, ID)).stdout).toBe('renewed\n');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(existsSync(reaped)).toBe(false);
+    const stopped = Date.now();
+    expect(await waitFor(() => existsSync(reaped), 10_000)).toBe(true);
+    // Lease (2 s) plus at most one lease poll (5 s).
+    expect(Date.now() - stopped).toBeLessThan(7_500);
+    // The log line is the sleeper's last act, after the reap.
+    expect(await waitFor(() => logLines(f.log).length === 1, 2_000)).toBe(true);
+    expect(logLines(f.log)[0]).toContain('lease lapsed');
+  });
 
   // The timed runs: a few seconds each, side by side (vitest runs up to 5 at once).
   test.concurrent('a sleeper polling every second ends within a poll of its expiry file being deleted', async ({

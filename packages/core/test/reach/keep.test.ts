@@ -10,11 +10,20 @@ afterEach(() => {
 });
 
 /** A manager stand-in holding one record that the test can change. */
-function hostOf(record: SandboxRecord): KeeperHost & { record: SandboxRecord } {
+function hostOf(
+  record: SandboxRecord,
+): KeeperHost & { record: SandboxRecord; renewals: number; renew: () => Promise<boolean> } {
   const host = {
     record,
+    renewals: 0,
+    /** What a renewal does (the test may make it fail or say gone). */
+    renew: async () => true,
     get: async () => host.record,
     openChannel: async () => new LocalChannel(),
+    renewLease: async () => {
+      host.renewals += 1;
+      return host.renew();
+    },
     setKeeper: async (_id: string, keeper: Keeper | undefined) => {
       host.record = { ...host.record, ...(keeper ? { keeper } : {}) };
       return host.record;
@@ -63,5 +72,39 @@ describe('keep: forwards while the sandbox lives', () => {
     expect(Object.keys(keeping.urls)).toEqual(['web:8080']);
     keeping.stop();
     await keeping.done;
+  });
+});
+
+describe('keep: the lease', () => {
+  test('renewed every lease/4 without forwarding; failures are retried; "gone" stops the keeper', async () => {
+    const host = hostOf({ ...recordWith({}), lease_seconds: 0.2 } as SandboxRecord);
+    const log: string[] = [];
+    let fail = 2;
+    host.renew = async () => {
+      if (fail-- > 0) throw new Error('connection reset');
+      return host.renewals < 6;
+    };
+    const keeping = await keep(host, host.record.id, {
+      names: [],
+      noForwards: true,
+      lease: 'required',
+      pollMs: 10_000,
+      log: (m) => log.push(m),
+    });
+    expect(keeping.urls).toEqual({});
+    await keeping.done;
+    expect(host.renewals).toBe(6);
+    expect(log).toEqual([
+      'lease: renewal failed (connection reset); retrying',
+      'lease: renewed again',
+      'lease: the sandbox is gone where its lease is kept; stopping',
+    ]);
+  });
+
+  test('a sandbox without a lease has none to keep', async () => {
+    const host = hostOf(recordWith({}));
+    await expect(
+      keep(host, host.record.id, { names: [], noForwards: true, lease: 'required' }),
+    ).rejects.toThrow(/has no lease to keep \(it was created without --lease\)/);
   });
 });

@@ -25,6 +25,7 @@ import { execOnHost, SshChannel, workspaceExecCommand } from './remote-workspace
 import {
   armSwitchCommand,
   disarmSwitchCommand,
+  renewLeaseCommand,
   rescheduleSwitchCommand,
 } from './remote-workspace/expiry-switch.js';
 import { checkFloors, probeResources } from './remote-workspace/host-resources.js';
@@ -152,7 +153,13 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
         created_at: request.createdAt.toISOString(),
         expires_at: request.expiresAt.toISOString(),
       },
-      armSwitchCommand(base, sandboxId, request.expiresAt, removeWorkspaceCommand(dir, sandboxId)),
+      armSwitchCommand(
+        base,
+        sandboxId,
+        request.expiresAt,
+        removeWorkspaceCommand(dir, sandboxId),
+        request.leaseSeconds,
+      ),
     );
     let syncCache: string | undefined;
     if (inputs.repo && sync) {
@@ -233,7 +240,19 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
     });
   }
 
-  /** Free disk under the workspace directory, available memory (`sandboxer hosts probe`). */
+  /** Renews the lease on the host-side switch; false once the workspace is gone there. */
+  async renewLease(raw: SandboxHandle): Promise<boolean> {
+    const handle = raw as Partial<VmHandle> & SandboxHandle;
+    const host = hostOfHandle(handle, this.id);
+    return this.#access.with(host.ssh, async (session) => {
+      const base = await this.#baseOf(session, handle);
+      const answer = await session.run(renewLeaseCommand(base, handle.sandbox_id), {
+        what: 'renewing the lease',
+      });
+      return answer.trim() === 'renewed';
+    });
+  }
+
   checkAccess(target: HostTarget): void {
     this.#access.checkAccess(remoteHostOf(target, this.id).ssh);
   }

@@ -24,7 +24,7 @@ import type {
 } from '../../contract.js';
 import { parseExtensionConfig } from '../../inputs.js';
 import { SshChannel } from '../remote-workspace/channel.js';
-import { rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { renewLeaseCommand, rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
 import { probeResources } from '../remote-workspace/host-resources.js';
 import { findSandboxesCommand, parseFindings } from '../remote-workspace/host-scan.js';
 import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from '../remote-workspace/ssh-access.js';
@@ -188,6 +188,18 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
         what: 'moving the expiry switch',
       });
       return answer.trim() === 'moved';
+    });
+  }
+
+  /** Renews the lease on the host-side switch; false once the sandbox is gone there. */
+  async renewLease(raw: SandboxHandle): Promise<boolean> {
+    const host = hostOfHandle(raw, this.id);
+    return this.#access.with(host.ssh, async (session) => {
+      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      const answer = await session.run(renewLeaseCommand(base, raw.sandbox_id), {
+        what: 'renewing the lease',
+      });
+      return answer.trim() === 'renewed';
     });
   }
 

@@ -30,7 +30,7 @@ import { type ComposeModel, localComposeModel, modelOf } from './model.js';
 /** What prepareStack needs: a provision request, or the same fields for an in-place restore. */
 export type StackRequest = Pick<
   ProvisionRequest<ComposeInputs>,
-  'sandboxId' | 'inputs' | 'host' | 'createdAt' | 'expiresAt' | 'progress' | 'signal'
+  'sandboxId' | 'inputs' | 'host' | 'createdAt' | 'expiresAt' | 'leaseSeconds' | 'progress' | 'signal'
 >;
 
 /** One sandbox's stack on its host, while a provision or restore works on it. */
@@ -44,6 +44,8 @@ export interface Stack {
   labels: Record<string, string>;
   inputs: ComposeInputs;
   expiresAt: Date;
+  /** The lease the host-side switch enforces, if any. */
+  leaseSeconds: number | undefined;
   signal: AbortSignal | undefined;
   /** The labels file, made by configureStack and written by the next upStack (one round trip). */
   pendingLabels?: string;
@@ -107,6 +109,7 @@ export async function prepareStack(settings: StackSettings, request: StackReques
       labels,
       inputs,
       expiresAt: request.expiresAt,
+      leaseSeconds: request.leaseSeconds,
       signal: request.signal,
     };
   } catch (error) {
@@ -128,7 +131,7 @@ export function reapCommand(
 /** The command that arms the stack's host-side dead-man's switch (see expiry-switch.ts). */
 export function stackSwitchCommand(stack: Stack): string {
   const reap = reapCommand(stack.project.runtime, stack.base, stack.sandboxId, stack.inputs.stopTimeout);
-  return armSwitchCommand(stack.base, stack.sandboxId, stack.expiresAt, reap);
+  return armSwitchCommand(stack.base, stack.sandboxId, stack.expiresAt, reap, stack.leaseSeconds);
 }
 
 /**

@@ -1,0 +1,152 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sandboxer } from './support/cli.js';
+import { allSandboxLeftovers, projectResources } from './support/docker.js';
+import { homeOf, type Sshd, secondSshd, startSshd, stopSshd } from './support/faults.js';
+import { loadTestbed, type Testbed } from './support/testbed.js';
+
+/**
+ * Leases (issue 20): a sandbox created with --lease is torn down by its host when its keeper stops
+ * renewing it (the runner vanished), not at its TTL; a blip shorter than the lease costs nothing.
+ * On the testbed's second sshd (127.0.0.2), which these tests stop and start.
+ */
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
+const LEASE = 20;
+let testbed: Testbed;
+let sshd2: Sshd;
+let base: string;
+
+function env(): Record<string, string> {
+  const home = mkdtempSync(join(tmpdir(), 'sbx-lease-'));
+  writeFileSync(
+    join(home, 'hosts.yaml'),
+    `hosts:
+  docker2:
+    address: ${testbed.host2}
+    port: ${testbed.port}
+    user: ${testbed.user}
+    identity_file: ${testbed.key}
+    known_hosts: ${testbed.knownHosts}
+    base_dir: ${base}
+`,
+  );
+  return {
+    SANDBOXER_HOME: home,
+    SANDBOXER_HOSTS: join(home, 'hosts.yaml'),
+    SANDBOXER_COMPOSE_CMD: 'docker-compose',
+  };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function create(e: Record<string, string>) {
+  const created = sandboxer(
+    [
+      'create',
+      '-p',
+      'compose-e2e',
+      '-i',
+      `repo=${join(fixtures, 'compose-http')}`,
+      '--host',
+      'docker2',
+      '--lease',
+      `${LEASE}s`,
+      '--json',
+    ],
+    e,
+  );
+  expect(created.code, created.stderr).toBe(0);
+  expect(created.json.lease_seconds).toBe(LEASE);
+  const pid = created.json.keeper?.pid as number;
+  expect(alive(pid)).toBe(true);
+  return { id: created.json.id as string, dir: created.json.reachability.remote_dir as string, keeper: pid };
+}
+
+beforeAll(() => {
+  testbed = loadTestbed();
+  sshd2 = secondSshd(testbed);
+  base = `${homeOf(testbed.user)}/sandboxer-h2`;
+  mkdirSync(base, { recursive: true });
+});
+
+afterAll(async () => {
+  await startSshd(sshd2);
+  expect(allSandboxLeftovers([base])).toEqual([]);
+});
+
+describe('leases', () => {
+  test('the keeper vanishes (SIGKILL): the host tears the sandbox down within the lease and 15 s', async () => {
+    const e = env();
+    const { id, dir, keeper } = create(e);
+    expect(projectResources(id).length).toBeGreaterThan(0);
+    // As a runner that vanished: its keeper killed, no post step, no destroy.
+    process.kill(keeper, 'SIGKILL');
+    const killed = Date.now();
+    while (
+      (projectResources(id).length > 0 || existsSync(dir)) &&
+      Date.now() - killed < (LEASE + 30) * 1000
+    ) {
+      await sleep(500);
+    }
+    const took = (Date.now() - killed) / 1000;
+    expect(projectResources(id)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(took).toBeLessThan(LEASE + 15);
+    console.log(
+      `lease ${LEASE}s: the vanished runner's sandbox was gone ${took.toFixed(1)} s after its keeper died`,
+    );
+    const log = readFileSync(join(base, '.sandboxer-switch', 'reaped.log'), 'utf8');
+    expect(log).toContain(`${id} lease lapsed (not renewed for ${LEASE}s)`);
+    // The record is settled by a destroy, which finds nothing left to tear down.
+    const settled = sandboxer(['destroy', id, '--json'], e);
+    expect(settled.code, settled.stderr).toBe(0);
+    expect(settled.json.state).toBe('destroyed');
+  });
+
+  test('a blip shorter than the lease (the host unreachable for 8 s) costs nothing; destroy stops the keeper', async () => {
+    const e = env();
+    const { id, dir, keeper } = create(e);
+    await stopSshd(sshd2);
+    await sleep(8000);
+    await startSshd(sshd2);
+    // Longer than the lease since the blip began: only renewals after it can have kept it.
+    await sleep((LEASE + 2) * 1000 - 8000);
+    expect(existsSync(dir)).toBe(true);
+    expect(projectResources(id).length).toBeGreaterThan(0);
+    expect(alive(keeper)).toBe(true);
+    const status = sandboxer(['status', id], e);
+    expect(status.stdout).toMatch(
+      new RegExp(
+        `lease +${LEASE}s: torn down when not renewed for that long \\(renewed by keeper pid ${keeper}\\)`,
+      ),
+    );
+    expect(sandboxer(['destroy', id], e).code).toBe(0);
+    expect(alive(keeper)).toBe(false);
+    expect(projectResources(id)).toEqual([]);
+  }, 90_000);
+
+  test('a backend that cannot keep a lease refuses it before anything is made', () => {
+    const e = env();
+    const refused = sandboxer(['create', '-p', 'saas-stub', '-i', `repo=${fixtures}`, '--lease', '60s'], e);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('ext.saas-stub cannot keep a lease');
+    const short = sandboxer(
+      ['create', '-p', 'compose-e2e', '-i', `repo=${fixtures}`, '--host', 'docker2', '--lease', '5s'],
+      e,
+    );
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('lease: 5s must be at least 20s');
+    expect(sandboxer(['list', '--all', '-q'], e).stdout).toBe('');
+  });
+});
