@@ -222,6 +222,11 @@ describe('the action with compose-ssh on the real testbed', () => {
       encoding: 'utf8',
     }).stdout.trim();
     expect(left).toBe('');
+    // Had post run after all, it would find nothing to tear down and say the lease ended it.
+    const post = await runStep(job, 'post', inputs);
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain(`sandbox ${record.id} ended by its lease`);
+    expect(readFileSync(job.summaryFile, 'utf8')).toContain('ended by its lease');
   }, 90_000);
 
   test('main killed with SIGTERM mid-provision stops at once; post cleans up', async () => {

@@ -41,10 +41,11 @@ function env(): Record<string, string> {
   };
 }
 
+/** Running (a zombie nobody has reaped yet counts as gone: a detached keeper's parent is init). */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

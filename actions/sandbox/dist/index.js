@@ -59253,6 +59253,66 @@ function defaultHome(env = process.env) {
     return env.SANDBOXER_HOME || (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.sandboxer');
 }
 //# sourceMappingURL=home.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/state/lock-holder.js
+
+
+/**
+ * Who holds a file lock: this machine's boot, the process and when it started. A lock whose holder
+ * is a process of this boot that is gone (or whose pid now belongs to a newer process) is abandoned
+ * at once instead of after the lock's staleness time: a SIGKILLed create no longer blocks `gc` or a
+ * destroy for ~10 s. A holder from another boot or machine is left to the staleness rule.
+ */
+const holderSchema = src_schemas/* object */.Ikc({
+    pid: src_schemas/* number */.aig().int().positive(),
+    boot_id: src_schemas/* string */.YjP(),
+    /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22). */
+    start: src_schemas/* string */.YjP(),
+});
+function bootId() {
+    try {
+        return (0,external_node_fs_.readFileSync)('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A process's start time (field 22 of /proc/<pid>/stat; the comm field may hold spaces). */
+function startOf(pid) {
+    try {
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    }
+    catch {
+        return undefined;
+    }
+}
+/** This process as a lock holder, or undefined where /proc is not there (then only staleness applies). */
+function currentHolder() {
+    const boot = bootId();
+    const start = startOf(process.pid);
+    return boot && start ? { pid: process.pid, boot_id: boot, start } : undefined;
+}
+function writeHolder(path, holder) {
+    if (holder)
+        (0,external_node_fs_.writeFileSync)(path, JSON.stringify(holder), { mode: 0o600 });
+}
+function clearHolder(path) {
+    (0,external_node_fs_.rmSync)(path, { force: true });
+}
+/** True when the recorded holder is a process of this boot that no longer runs. */
+function holderIsDead(path) {
+    let holder;
+    try {
+        holder = holderSchema.parse(JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8')));
+    }
+    catch {
+        return false;
+    }
+    if (holder.boot_id !== bootId())
+        return false;
+    return startOf(holder.pid) !== holder.start;
+}
+//# sourceMappingURL=lock-holder.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/state/lock-queue.js
 
 
@@ -59515,6 +59575,7 @@ function readIfExists(path) {
 
 
 
+
 /** A torn last line is at most one entry long; entries are a few hundred bytes (notes ≤ 1000). */
 const TORN_LINE_MAX = 64 * 1024;
 /** Held around every change of `ledger.jsonl`. */
@@ -59713,12 +59774,19 @@ class FileStateStore {
         }
     }
     #queue = new LockQueue();
+    #holder = currentHolder();
     withLock(key, fn, options = {}) {
         return this.#queue.run(key, options.waitMs, () => this.#withFileLock(key, fn, options));
     }
     async #withFileLock(key, fn, options) {
         const target = (0,external_node_path_.join)(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
+        const holderFile = `${target}.holder`;
         const waitMs = options.waitMs ?? 30_000;
+        // A lock left by a process of this boot that is gone is abandoned now, not once it goes stale.
+        if (holderIsDead(holderFile)) {
+            (0,external_node_fs_.rmSync)(`${target}.lock`, { recursive: true, force: true });
+            clearHolder(holderFile);
+        }
         let release;
         try {
             release = await proper_lockfile.lock(target, {
@@ -59733,10 +59801,12 @@ class FileStateStore {
         catch (error) {
             throw new dist_errors/* StateConflictError */.K$(`another sand-boxer process is working on ${key} (waited ${Math.round(waitMs / 1000)} s); try again when it is done`, { lock: key, reason: (0,dist_errors/* messageOf */.bD)(error) });
         }
+        writeHolder(holderFile, this.#holder);
         try {
             return await fn();
         }
         finally {
+            clearHolder(holderFile);
             await release().catch(() => {
                 // The lock was already taken over as stale; nothing of ours is left to release.
             });
@@ -64572,8 +64642,13 @@ async function run() {
     const started = Date.now();
     try {
         const destroyed = await service.destroy(saved.id, { progress: (message) => info(message) });
-        info(`sand-boxer: sandbox ${saved.id} destroyed`);
-        await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
+        // Nothing left to tear down with a lease: the host ended it when the keeper stopped renewing.
+        const byLease = saved.lease_seconds !== undefined && destroyed.cleanup?.already_gone === true;
+        const how = byLease
+            ? 'ended by its lease (the keeper stopped renewing it before post ran)'
+            : 'destroyed by the post step';
+        info(`sand-boxer: sandbox ${saved.id} ${how}`);
+        await writeSummary(destroyed, (Date.now() - started) / 1000, how);
     }
     catch (error) {
         warning(`sand-boxer: could not tear down sandbox ${saved.id}: ${(0,dist_errors/* messageOf */.bD)(error)}\nRemove it by hand with:\n${manual}`);

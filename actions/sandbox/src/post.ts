@@ -62,8 +62,13 @@ async function run(): Promise<void> {
   const started = Date.now();
   try {
     const destroyed = await service.destroy(saved.id, { progress: (message) => core.info(message) });
-    core.info(`sand-boxer: sandbox ${saved.id} destroyed`);
-    await writeSummary(destroyed, (Date.now() - started) / 1000, 'destroyed');
+    // Nothing left to tear down with a lease: the host ended it when the keeper stopped renewing.
+    const byLease = saved.lease_seconds !== undefined && destroyed.cleanup?.already_gone === true;
+    const how = byLease
+      ? 'ended by its lease (the keeper stopped renewing it before post ran)'
+      : 'destroyed by the post step';
+    core.info(`sand-boxer: sandbox ${saved.id} ${how}`);
+    await writeSummary(destroyed, (Date.now() - started) / 1000, how);
   } catch (error) {
     core.warning(
       `sand-boxer: could not tear down sandbox ${saved.id}: ${messageOf(error)}\nRemove it by hand with:\n${manual}`,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -12,6 +12,7 @@ import { type SnapshotRecord, snapshotRecordSchema } from '../records/snapshot.j
 import { isSandboxId } from '../util/ids.js';
 import { isSnapshotId } from '../util/snapshot-ids.js';
 import { defaultHome } from './home.js';
+import { clearHolder, currentHolder, holderIsDead, writeHolder } from './lock-holder.js';
 import { LockQueue } from './lock-queue.js';
 import { byCreation, parseRecordFile, recordText, SANDBOX_FILE } from './record-files.js';
 import type { LedgerChange, LockOptions, StateStore } from './store.js';
@@ -236,6 +237,7 @@ export class FileStateStore implements StateStore {
   }
 
   readonly #queue = new LockQueue();
+  readonly #holder = currentHolder();
 
   withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
     return this.#queue.run(key, options.waitMs, () => this.#withFileLock(key, fn, options));
@@ -243,7 +245,13 @@ export class FileStateStore implements StateStore {
 
   async #withFileLock<T>(key: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {
     const target = join(this.#lockDir, key.replace(/[^a-zA-Z0-9._-]/g, '_'));
+    const holderFile = `${target}.holder`;
     const waitMs = options.waitMs ?? 30_000;
+    // A lock left by a process of this boot that is gone is abandoned now, not once it goes stale.
+    if (holderIsDead(holderFile)) {
+      rmSync(`${target}.lock`, { recursive: true, force: true });
+      clearHolder(holderFile);
+    }
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(target, {
@@ -260,9 +268,11 @@ export class FileStateStore implements StateStore {
         { lock: key, reason: messageOf(error) },
       );
     }
+    writeHolder(holderFile, this.#holder);
     try {
       return await fn();
     } finally {
+      clearHolder(holderFile);
       await release().catch(() => {
         // The lock was already taken over as stale; nothing of ours is left to release.
       });
