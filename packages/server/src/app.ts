@@ -4,6 +4,7 @@ import { authenticate, type OidcVerifier } from './auth/authenticate.js';
 import { adminTokens, type Credentials, hasCredentials, mergeCredentials } from './auth/credentials.js';
 import { registerCatalogRoutes } from './catalog-routes.js';
 import { registerCreditRoutes } from './credit-routes.js';
+import { errorEnvelope } from './error-envelope.js';
 import { registerHostRoutes } from './host-routes.js';
 import { type ErrorPolicy, errorResponse } from './http-errors.js';
 import { Operations } from './operations.js';
@@ -38,7 +39,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /**
  * The REST surface over the same SandboxManager the CLI uses: the middleware every request passes
- * (log line, errors as `{code, message, details}`, loopback Host check without tokens, bearer
+ * (log line, errors as `{code, message, details}` and the same in `error`, as the CLI prints them, loopback Host check without tokens, bearer
  * tokens, refusing new work while draining), then one route module per resource. Bodies and
  * queries are validated by zod schemas, from which /openapi.json (OpenAPI 3.1) is generated.
  */
@@ -61,6 +62,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     },
   });
 
+  app.use('*', errorEnvelope());
   app.use('*', async (c, next) => {
     const started = Date.now();
     await next();

@@ -2,11 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { type ErrorCode, inTermsOf, messageOf, SandboxerError, type SurfaceTerms } from '@sand-boxer/core';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** The JSON body of every error response: the typed error's stable code, its message and details. */
-export interface ErrorBody {
+interface ErrorFields {
   code: string;
   message: string;
   details: Record<string, unknown>;
+}
+
+/**
+ * The JSON body of every error response: the typed error's stable code, its message and details,
+ * and the same again in `error`, the shape the CLI's `--json` prints (see error-envelope.ts).
+ */
+export interface ErrorBody extends ErrorFields {
+  error: ErrorFields;
+}
+
+/** A body of the error shape from its fields. */
+export function errorBody(fields: ErrorFields): ErrorBody {
+  return { ...fields, error: { ...fields } };
 }
 
 /** The HTTP surface is an outer layer: only here do typed error codes become statuses. */
@@ -75,18 +87,18 @@ export function errorResponse(error: unknown, policy: ErrorPolicy = {}): ErrorRe
     const message = inTermsOf(error, httpTerms);
     return {
       status: STATUS[error.code] ?? 500,
-      body: redacted({ code: error.code, message, details: error.details }, policy.redact ?? []),
+      body: redacted(errorBody({ code: error.code, message, details: error.details }), policy.redact ?? []),
     };
   }
   const id = randomUUID().slice(0, 8);
   policy.log?.(`error ${id}: ${error instanceof Error ? (error.stack ?? error.message) : messageOf(error)}`);
   return {
     status: 500,
-    body: {
+    body: errorBody({
       code: 'INTERNAL',
       message: `internal error ${id} (the server's log has the details)`,
       details: { id },
-    },
+    }),
   };
 }
 

@@ -4,13 +4,14 @@ import type { Tag } from './openapi-document.js';
 /** Pieces every route definition shares: the error body, response shapes, and what middleware adds. */
 
 /** The body of every error response (http-errors.ts's ErrorBody), one component in the document. */
-export const errorSchema = z
-  .object({
-    code: z.string().openapi({ example: 'NOT_FOUND' }),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()),
-  })
-  .openapi('Error');
+const errorFields = {
+  code: z.string().openapi({ example: 'NOT_FOUND' }),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()),
+};
+
+/** `error` holds the same fields: the shape the CLI's `--json` prints (error-envelope.ts). */
+export const errorSchema = z.object({ ...errorFields, error: z.object(errorFields) }).openapi('Error');
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
