@@ -137,6 +137,31 @@ describe('leases', () => {
     expect(projectResources(id)).toEqual([]);
   }, 90_000);
 
+  test('a host that rebooted (no sleeper left): gc on the host ends a sandbox whose lease lapsed', async () => {
+    const e = env();
+    const { id, dir, keeper } = create(e);
+    // The reboot: the keeper (the runner) and the host's sleeper are gone; the stack is still there.
+    process.kill(keeper, 'SIGKILL');
+    const sleeper = Number(readFileSync(join(base, '.sandboxer-switch', `${id}.pid`), 'utf8'));
+    process.kill(-sleeper, 'SIGKILL');
+    await sleep((LEASE + 2) * 1000);
+    expect(existsSync(dir)).toBe(true);
+    // An operator's gc (a cron job) with a store that never knew the sandbox, like the runner's.
+    const operator = env();
+    const gc = sandboxer(['gc', '--host', 'docker2', '--json'], operator);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.json).toContainEqual(
+      expect.objectContaining({
+        sandbox: id,
+        reason: expect.stringMatching(/^unknown to this store, expired at /),
+        result: 'done',
+      }),
+    );
+    expect(projectResources(id)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(sandboxer(['destroy', id], e).code).toBe(0);
+  }, 90_000);
+
   test('a backend that cannot keep a lease refuses it before anything is made', () => {
     const e = env();
     const refused = sandboxer(['create', '-p', 'saas-stub', '-i', `repo=${fixtures}`, '--lease', '60s'], e);

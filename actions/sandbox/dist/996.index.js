@@ -292,6 +292,9 @@ function findSandboxesCommand(base, engine) {
         // still being deleted); their expiry is when they were removed, so gc finishes them.
         `for t in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_workspace_js__WEBPACK_IMPORTED_MODULE_3__/* .trashDirOf */ .pq)(base))}/sbx-*; do n=\${t##*/}; case "$n" in *[!a-z0-9.-]*) continue;; esac; [ -d "$t" ] || continue; [ -n "$(find "$t" -maxdepth 0 -mmin +5 2>/dev/null)" ] || continue; printf 'trash %s %s\\n' "$n" "$(stat -c %Y "$t" 2>/dev/null)"; done`,
         `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
+        // Leases: their length and last renewal, so a lapsed one counts as expired even when no sleeper
+        // runs to enforce it (the host rebooted).
+        `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
     ];
     if (engine) {
         const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
@@ -303,7 +306,10 @@ function findSandboxesCommand(base, engine) {
     parts.push('true');
     return parts.join('; ');
 }
-/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
+/**
+ * Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker,
+ * then labels), or the end of its lease when that comes first.
+ */
 function parseFindings(output, base) {
     const found = new Map();
     const entry = (id) => {
@@ -346,6 +352,12 @@ function parseFindings(output, base) {
             if (/^\d+$/.test(tail))
                 e.switchAt = new Date(Number(tail) * 1000).toISOString();
         }
+        else if (kind === 'lease' && (0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(first)) {
+            const [seconds = '', renewed = ''] = rest;
+            if (/^\d+$/.test(seconds) && /^\d+$/.test(renewed)) {
+                entry(first).leaseAt = new Date((Number(renewed) + Number(seconds)) * 1000).toISOString();
+            }
+        }
         else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
             const [id = '', expires] = rest;
             if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
@@ -357,7 +369,11 @@ function parseFindings(output, base) {
         }
     }
     return [...found.entries()].map(([sandbox_id, e]) => {
-        const expires = e.switchAt ?? e.markerAt ?? e.labelAt ?? e.trashedAt;
+        const hostView = e.switchAt ?? e.markerAt ?? e.labelAt ?? e.trashedAt;
+        // A lapsed lease ends the sandbox before its expiry: whichever comes first.
+        const expires = e.leaseAt !== undefined && (hostView === undefined || Date.parse(e.leaseAt) < Date.parse(hostView))
+            ? e.leaseAt
+            : hostView;
         return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
     });
 }

@@ -207,6 +207,24 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
     expect(pwned(h.root)).toEqual([]);
   });
 
+  test('a lapsed lease is the expiry, before the switch file says so (a rebooted host: no sleeper)', () => {
+    const h = host('sandboxer');
+    mkdirSync(join(h.base, 'sbx-llllllllllll'));
+    switchFile(h.base, 'llllllllllll.expires', '1893456000\n'); // 2030
+    switchFile(h.base, 'llllllllllll.lease', '60\n');
+    const renewed = new Date('2026-01-01T00:00:00Z');
+    utimesSync(join(switchDirOf(h.base), 'llllllllllll.lease'), renewed, renewed);
+    switchFile(h.base, 'mmmmmmmmmmmm.lease', 'garbage\n');
+    const result = h.scan(undefined);
+    expect(byId(parseFindings(result.stdout, h.base))).toEqual([
+      {
+        sandbox_id: 'llllllllllll',
+        resources: [`directory ${h.base}/sbx-llllllllllll`, 'expiry switch'],
+        expires_at: '2026-01-01T00:01:00.000Z',
+      },
+    ]);
+  });
+
   test('without an engine only the files are looked at, and the engine is never called', () => {
     const h = host();
     populated(h);

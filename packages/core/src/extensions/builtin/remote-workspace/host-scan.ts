@@ -19,6 +19,9 @@ export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' |
     // still being deleted); their expiry is when they were removed, so gc finishes them.
     `for t in ${quote(trashDirOf(base))}/sbx-*; do n=\${t##*/}; case "$n" in *[!a-z0-9.-]*) continue;; esac; [ -d "$t" ] || continue; [ -n "$(find "$t" -maxdepth 0 -mmin +5 2>/dev/null)" ] || continue; printf 'trash %s %s\\n' "$n" "$(stat -c %Y "$t" 2>/dev/null)"; done`,
     `for f in ${quote(switchDirOf(base))}/*.expires; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'switch %s %s\\n' "\${n%.expires}" "$(head -c 20 "$f" | tr -d '\\n')"; done`,
+    // Leases: their length and last renewal, so a lapsed one counts as expired even when no sleeper
+    // runs to enforce it (the host rebooted).
+    `for f in ${quote(switchDirOf(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
   ];
   if (engine) {
     const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
@@ -36,11 +39,22 @@ export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' |
   return parts.join('; ');
 }
 
-/** Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker, then labels). */
+/**
+ * Groups the scan's lines by sandbox id; the host's own view of the expiry wins (switch, then marker,
+ * then labels), or the end of its lease when that comes first.
+ */
 export function parseFindings(output: string, base: string): HostFinding[] {
   const found = new Map<
     string,
-    { resources: string[]; switchAt?: string; markerAt?: string; labelAt?: string; trashedAt?: string }
+    {
+      resources: string[];
+      switchAt?: string;
+      markerAt?: string;
+      labelAt?: string;
+      trashedAt?: string;
+      /** When its lease lapses (or lapsed): its last renewal plus its length. */
+      leaseAt?: string;
+    }
   >();
   const entry = (id: string) => {
     let e = found.get(id);
@@ -74,6 +88,11 @@ export function parseFindings(output: string, base: string): HostFinding[] {
       const e = entry(first);
       e.resources.push('expiry switch');
       if (/^\d+$/.test(tail)) e.switchAt = new Date(Number(tail) * 1000).toISOString();
+    } else if (kind === 'lease' && isSandboxId(first)) {
+      const [seconds = '', renewed = ''] = rest;
+      if (/^\d+$/.test(seconds) && /^\d+$/.test(renewed)) {
+        entry(first).leaseAt = new Date((Number(renewed) + Number(seconds)) * 1000).toISOString();
+      }
     } else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
       const [id = '', expires] = rest;
       if (!isSandboxId(id)) continue;
@@ -83,7 +102,12 @@ export function parseFindings(output: string, base: string): HostFinding[] {
     }
   }
   return [...found.entries()].map(([sandbox_id, e]) => {
-    const expires = e.switchAt ?? e.markerAt ?? e.labelAt ?? e.trashedAt;
+    const hostView = e.switchAt ?? e.markerAt ?? e.labelAt ?? e.trashedAt;
+    // A lapsed lease ends the sandbox before its expiry: whichever comes first.
+    const expires =
+      e.leaseAt !== undefined && (hostView === undefined || Date.parse(e.leaseAt) < Date.parse(hostView))
+        ? e.leaseAt
+        : hostView;
     return { sandbox_id, resources: e.resources, ...(expires ? { expires_at: expires } : {}) };
   });
 }
