@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -74,6 +74,47 @@ beforeAll(() => {
 afterAll(async () => {
   await startSshd(sshd2);
   expect(allSandboxLeftovers([testbed.sandboxBase])).toEqual([]);
+});
+
+describe('SSH flags on a sandbox made earlier', () => {
+  test('destroy --identity-file logs in with that key, whatever key created the sandbox', () => {
+    const home = mkdtempSync(join(tmpdir(), 'sbx-ssh-flags-'));
+    const oldKey = join(home, 'old_key');
+    copyFileSync(testbed.key, oldKey);
+    chmodSync(oldKey, 0o600);
+    writeFileSync(
+      join(home, 'hosts.yaml'),
+      `hosts:\n  docker1: { address: ${testbed.host1}, port: ${testbed.port}, user: ${testbed.user}, identity_file: ${oldKey}, known_hosts: ${testbed.knownHosts} }\n`,
+    );
+    const env = {
+      SANDBOXER_HOME: home,
+      SANDBOXER_HOSTS: join(home, 'hosts.yaml'),
+      SANDBOXER_SSH_KEY: '',
+      SSH_AUTH_SOCK: '',
+      SANDBOXER_COMPOSE_CMD: 'docker-compose',
+    };
+    const created = sandboxer(
+      [
+        'create',
+        '-p',
+        'compose-e2e',
+        '-i',
+        `repo=${join(fixtures, 'compose-http')}`,
+        '--host',
+        'docker1',
+        '--json',
+      ],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    rmSync(oldKey); // the key it was made with is gone (rotated, another machine)
+    const without = sandboxer(['destroy', created.json.id], env);
+    expect(without.code).not.toBe(0);
+    expect(without.stderr).toContain(`cannot read SSH key file ${oldKey}`);
+    const withFlag = sandboxer(['destroy', created.json.id, '--identity-file', testbed.key], env);
+    expect(withFlag.code, withFlag.stderr).toBe(0);
+    expect(sandboxer(['status', created.json.id, '--json'], env).json.state).toBe('destroyed');
+  });
 });
 
 describe('~/.ssh/config', () => {
