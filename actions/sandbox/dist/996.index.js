@@ -424,51 +424,33 @@ class SshAccess {
         };
     }
     /**
-     * Whether this process can log in to the host at all: key text, else a readable identity file,
-     * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
-     */
-    /**
      * The target with this invocation's SSH flags in place of its stored settings; a host-key flag
      * replaces the whole host-key policy (known_hosts, fingerprint, insecure), as on the command line.
      */
     target(stored) {
+        // The override holds only the flags given (see hosts/resolve.ts sshFlags).
         const o = this.#override;
         const verifies = o.known_hosts !== undefined || o.fingerprint !== undefined || o.insecure_ignore_host_key;
         if (!verifies && o.identity_file === undefined)
             return stored;
-        const { known_hosts, fingerprint, insecure_ignore_host_key, ...rest } = stored;
-        return {
-            ...rest,
-            ...(verifies
-                ? {
-                    ...(o.known_hosts !== undefined ? { known_hosts: o.known_hosts } : {}),
-                    ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}),
-                    ...(o.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
-                }
-                : {
-                    ...(known_hosts !== undefined ? { known_hosts } : {}),
-                    ...(fingerprint !== undefined ? { fingerprint } : {}),
-                    ...(insecure_ignore_host_key !== undefined ? { insecure_ignore_host_key } : {}),
-                }),
-            ...(o.identity_file !== undefined ? { identity_file: o.identity_file } : {}),
-        };
+        const { known_hosts: _k, fingerprint: _f, insecure_ignore_host_key: _i, ...rest } = stored;
+        return { ...(verifies ? rest : stored), ...o };
     }
+    /**
+     * Whether this process can log in to the host at all: key text, else a readable identity file,
+     * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
+     */
     checkAccess(stored) {
         const target = this.target(stored);
-        if (this.#key)
+        const key = this.#keyFor(target);
+        if (!('file' in key))
             return;
-        if (target.identity_file) {
-            try {
-                (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.accessSync)(target.identity_file, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.R_OK);
-            }
-            catch (error) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`cannot read SSH key file ${target.identity_file} for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: ${error.code ?? 'unreadable'}`, { field: 'ssh_key' });
-            }
-            return;
+        try {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.accessSync)(key.file, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.R_OK);
         }
-        if (this.#agent)
-            return;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`, { field: 'ssh_key' });
+        catch (error) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`cannot read SSH key file ${key.file} for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: ${error.code ?? 'unreadable'}`, { field: 'ssh_key' });
+        }
     }
     /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
     open(target) {
@@ -492,22 +474,22 @@ class SshAccess {
                 ? { jumpKnownHostsLine: (0,_ssh_known_hosts_js__WEBPACK_IMPORTED_MODULE_2__/* .knownHostsLine */ .TZ)(target.jump.address, target.jump.port, jumpKey) }
                 : {}),
             dir,
-            key: this.rsyncKey(target),
+            key: this.#keyFor(target),
         };
     }
     /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
     rsyncKey(stored) {
-        const target = this.target(stored);
+        return this.#keyFor(this.target(stored));
+    }
+    /** How to log in, in this order: the key text given, the host's identity file, the ssh-agent. */
+    #keyFor(target) {
         if (this.#key)
             return { text: this.#key };
-        if (!target.identity_file && this.#agent)
+        if (target.identity_file)
+            return { file: target.identity_file };
+        if (this.#agent)
             return { agent: this.#agent };
-        if (!target.identity_file) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: give one (an identity file, or the key itself)`, {
-                field: 'ssh_key',
-            });
-        }
-        return { file: target.identity_file };
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`no SSH key for ${(0,_ssh_target_js__WEBPACK_IMPORTED_MODULE_4__/* .destination */ .j_)(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`, { field: 'ssh_key' });
     }
 }
 /** The RemoteHost an SSH extension works on, from a provision request or from a stored handle. */

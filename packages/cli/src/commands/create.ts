@@ -49,8 +49,8 @@ export async function create(given: CreateOptions): Promise<void> {
   if (record.lease_seconds !== undefined) {
     // The keeper renews the lease until destroy stops it (or the sandbox is gone): with it gone
     // (this machine switched off, the keeper killed), the host tears the sandbox down by itself.
-    const { detachKeeper } = await import('./keep.js');
-    const pid = await detachKeeper(record.id, ['keep', record.id, ...globalFlags(options)], options);
+    const { detachKeeper } = await import('../detached-keeper.js');
+    const { pid } = await detachKeeper(record.id, ['keep', record.id, ...globalFlags(options)], options);
     record = await manager.get(record.id); // with the keeper it recorded
     if (!options.json)
       process.stderr.write(`sandboxer: lease kept by keeper pid ${pid} (\`sandboxer destroy\` stops it)\n`);

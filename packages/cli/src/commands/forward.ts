@@ -1,15 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  announceKeeper,
-  defaultHome,
-  InputError,
-  KEEPER_MARK,
-  keep,
-  parseSandboxId,
-  spawnKeeper,
-} from '@sand-boxer/core';
+import { announceKeeper, InputError, keep, parseSandboxId } from '@sand-boxer/core';
 import { type ContextOptions, openManager } from '../context.js';
+import { detachKeeper } from '../detached-keeper.js';
 import { type OutputOptions, printJson, printLine } from '../output.js';
 import { adoptRecordFlag, type RecordFlag } from '../record-flags.js';
 
@@ -79,14 +70,8 @@ function localPorts(names: string[], locals: string[]): Record<string, number> {
  * for the line with its URLs, and leaves it running; its log goes to `$SANDBOXER_HOME/keepers/`.
  */
 async function detach(id: string, options: ForwardOptions): Promise<void> {
-  const logs = join(options.home ?? defaultHome(), 'keepers');
-  mkdirSync(logs, { recursive: true, mode: 0o700 });
   const args = process.argv.slice(2).filter((a) => a !== '--detach');
-  // The mark and the bare id on its command line tell destroy this process is the sandbox's keeper.
-  const { pid, urls } = await spawnKeeper(
-    [process.argv[1] as string, ...args, KEEPER_MARK, parseSandboxId(id)],
-    { logFile: join(logs, `${parseSandboxId(id)}.log`) },
-  );
+  const { pid, urls } = await detachKeeper(id, args, options);
   if (options.json) return printJson({ sandbox: parseSandboxId(id), pid, urls });
   for (const [name, url] of Object.entries(urls)) printLine(`${name}\t${url}`);
   process.stderr.write(`sandboxer: forwarding in the background (keeper pid ${pid}); destroy stops it\n`);

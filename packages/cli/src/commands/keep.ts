@@ -1,14 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  announceKeeper,
-  defaultHome,
-  KEEPER_MARK,
-  keep as keepSandbox,
-  parseSandboxId,
-  spawnKeeper,
-} from '@sand-boxer/core';
+import { announceKeeper, keep as keepSandbox, parseSandboxId } from '@sand-boxer/core';
 import { type ContextOptions, openManager } from '../context.js';
+import { detachKeeper } from '../detached-keeper.js';
 import { type OutputOptions, printJson } from '../output.js';
 
 export interface KeepOptions extends OutputOptions, ContextOptions {
@@ -24,7 +16,7 @@ export interface KeepOptions extends OutputOptions, ContextOptions {
 export async function keep(id: string, options: KeepOptions): Promise<void> {
   if (options.detach && !options.keeper) {
     const args = process.argv.slice(2).filter((a) => a !== '--detach');
-    const pid = await detachKeeper(id, args, options);
+    const { pid } = await detachKeeper(id, args, options);
     if (options.json) return printJson({ sandbox: parseSandboxId(id), pid });
     process.stderr.write(
       `sandboxer: keeping the lease in the background (keeper pid ${pid}); destroy stops it\n`,
@@ -49,19 +41,4 @@ export async function keep(id: string, options: KeepOptions): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await keeping.done;
-}
-
-/**
- * Starts `sandboxer <args> --keeper <id>` detached, its log in `$SANDBOXER_HOME/keepers/`, and
- * returns its pid once it has started keeping.
- */
-export async function detachKeeper(id: string, args: string[], options: ContextOptions): Promise<number> {
-  const logs = join(options.home ?? defaultHome(), 'keepers');
-  mkdirSync(logs, { recursive: true, mode: 0o700 });
-  const sandbox = parseSandboxId(id);
-  // The mark and the bare id on its command line tell destroy this process is the sandbox's keeper.
-  const { pid } = await spawnKeeper([process.argv[1] as string, ...args, KEEPER_MARK, sandbox], {
-    logFile: join(logs, `${sandbox}.log`),
-  });
-  return pid;
 }

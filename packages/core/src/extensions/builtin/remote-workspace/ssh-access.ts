@@ -35,54 +35,34 @@ export class SshAccess {
   }
 
   /**
-   * Whether this process can log in to the host at all: key text, else a readable identity file,
-   * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
-   */
-  /**
    * The target with this invocation's SSH flags in place of its stored settings; a host-key flag
    * replaces the whole host-key policy (known_hosts, fingerprint, insecure), as on the command line.
    */
   target(stored: SshTarget): SshTarget {
+    // The override holds only the flags given (see hosts/resolve.ts sshFlags).
     const o = this.#override;
     const verifies = o.known_hosts !== undefined || o.fingerprint !== undefined || o.insecure_ignore_host_key;
     if (!verifies && o.identity_file === undefined) return stored;
-    const { known_hosts, fingerprint, insecure_ignore_host_key, ...rest } = stored;
-    return {
-      ...rest,
-      ...(verifies
-        ? {
-            ...(o.known_hosts !== undefined ? { known_hosts: o.known_hosts } : {}),
-            ...(o.fingerprint !== undefined ? { fingerprint: o.fingerprint } : {}),
-            ...(o.insecure_ignore_host_key ? { insecure_ignore_host_key: true } : {}),
-          }
-        : {
-            ...(known_hosts !== undefined ? { known_hosts } : {}),
-            ...(fingerprint !== undefined ? { fingerprint } : {}),
-            ...(insecure_ignore_host_key !== undefined ? { insecure_ignore_host_key } : {}),
-          }),
-      ...(o.identity_file !== undefined ? { identity_file: o.identity_file } : {}),
-    };
+    const { known_hosts: _k, fingerprint: _f, insecure_ignore_host_key: _i, ...rest } = stored;
+    return { ...(verifies ? rest : stored), ...o };
   }
 
+  /**
+   * Whether this process can log in to the host at all: key text, else a readable identity file,
+   * else an ssh-agent. Checked before anything is recorded (a usage error, exit 2 on the CLI).
+   */
   checkAccess(stored: SshTarget): void {
     const target = this.target(stored);
-    if (this.#key) return;
-    if (target.identity_file) {
-      try {
-        accessSync(target.identity_file, constants.R_OK);
-      } catch (error) {
-        throw new InputError(
-          `cannot read SSH key file ${target.identity_file} for ${destination(target)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-          { field: 'ssh_key' },
-        );
-      }
-      return;
+    const key = this.#keyFor(target);
+    if (!('file' in key)) return;
+    try {
+      accessSync(key.file, constants.R_OK);
+    } catch (error) {
+      throw new InputError(
+        `cannot read SSH key file ${key.file} for ${destination(target)}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+        { field: 'ssh_key' },
+      );
     }
-    if (this.#agent) return;
-    throw new InputError(
-      `no SSH key for ${destination(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`,
-      { field: 'ssh_key' },
-    );
   }
 
   /** Opens a session; a failure here means nothing ran on the host (SshError phase `connect`). */
@@ -109,24 +89,24 @@ export class SshAccess {
         ? { jumpKnownHostsLine: knownHostsLine(target.jump.address, target.jump.port, jumpKey) }
         : {}),
       dir,
-      key: this.rsyncKey(target),
+      key: this.#keyFor(target),
     };
   }
 
   /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
   rsyncKey(stored: SshTarget): RsyncKey {
-    const target = this.target(stored);
+    return this.#keyFor(this.target(stored));
+  }
+
+  /** How to log in, in this order: the key text given, the host's identity file, the ssh-agent. */
+  #keyFor(target: SshTarget): RsyncKey {
     if (this.#key) return { text: this.#key };
-    if (!target.identity_file && this.#agent) return { agent: this.#agent };
-    if (!target.identity_file) {
-      throw new InputError(
-        `no SSH key for ${destination(target)}: give one (an identity file, or the key itself)`,
-        {
-          field: 'ssh_key',
-        },
-      );
-    }
-    return { file: target.identity_file };
+    if (target.identity_file) return { file: target.identity_file };
+    if (this.#agent) return { agent: this.#agent };
+    throw new InputError(
+      `no SSH key for ${destination(target)}: give one (an identity file, identity_file in the hosts file, the key itself, or an ssh-agent in SSH_AUTH_SOCK)`,
+      { field: 'ssh_key' },
+    );
   }
 }
 
