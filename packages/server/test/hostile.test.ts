@@ -352,6 +352,7 @@ describe('fuzzing every route: never a 500, never a crash, always the error shap
     ['POST /v1/sandboxes/{id}/snapshots', '/v1/sandboxes/aaaaaaaaaaaa/snapshots', bodies.snapshot],
     ['POST /v1/snapshots/{ref}/restore', '/v1/snapshots/snap-aaaaaaaaaaaa/restore', bodies.restore],
     ['POST /v1/sandboxes/{id}/exec', '/v1/sandboxes/aaaaaaaaaaaa/exec', bodies.exec],
+    ['POST /v1/hosts/probe', '/v1/hosts/probe', fc.record({ host: fc.string({ maxLength: 80 }) })],
   ] as Array<[string, string, fc.Arbitrary<unknown>]>)(
     '%s with arbitrary bodies',
     async (_name, path, body) => {
@@ -384,6 +385,8 @@ describe('fuzzing every route: never a 500, never a crash, always the error shap
       ],
     ],
     ['GET /v1/snapshots/{ref}', (s: string) => ['GET', `/v1/snapshots/${encodeURIComponent(s)}`]],
+    ['POST /v1/hosts/{host}/drain', (s: string) => ['POST', `/v1/hosts/${encodeURIComponent(s)}/drain`]],
+    ['POST /v1/hosts/{host}/undrain', (s: string) => ['POST', `/v1/hosts/${encodeURIComponent(s)}/undrain`]],
     ['DELETE /v1/snapshots/{ref}', (s: string) => ['DELETE', `/v1/snapshots/${encodeURIComponent(s)}`]],
     ['GET /v1/credits/{account}', (s: string) => ['GET', `/v1/credits/${encodeURIComponent(s)}`]],
     [
