@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sandboxer } from './support/cli.js';
 import { allSandboxLeftovers, projectResources } from './support/docker.js';
 import { homeOf, type Sshd, secondSshd, startSshd, stopSshd } from './support/faults.js';
+import { type ServerProcess, startServe } from './support/server.js';
 import { loadTestbed, type Testbed } from './support/testbed.js';
 
 /**
@@ -162,11 +164,8 @@ describe('leases', () => {
     expect(sandboxer(['destroy', id], e).code).toBe(0);
   }, 90_000);
 
-  test('a backend that cannot keep a lease refuses it before anything is made', () => {
+  test('a lease below 20 s is refused before anything is made', () => {
     const e = env();
-    const refused = sandboxer(['create', '-p', 'saas-stub', '-i', `repo=${fixtures}`, '--lease', '60s'], e);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('ext.saas-stub cannot keep a lease');
     const short = sandboxer(
       ['create', '-p', 'compose-e2e', '-i', `repo=${fixtures}`, '--host', 'docker2', '--lease', '5s'],
       e,
@@ -175,4 +174,140 @@ describe('leases', () => {
     expect(short.stderr).toContain('lease: 5s must be at least 20s');
     expect(sandboxer(['list', '--all', '-q'], e).stdout).toBe('');
   });
+
+  test('one keeper, one SSH connection: renewals reuse it (status shows the last renewal)', async () => {
+    const e = env();
+    const { id, keeper } = create(e);
+    const seen: string[][] = [];
+    await sleep(2000); // its first renewal opens the connection
+    for (let i = 0; i < 3; i++) {
+      seen.push(sshConnectionsOf(keeper));
+      await sleep((LEASE / 4) * 1000 + 500); // one renewal between samples
+    }
+    console.log(
+      `keeper ${keeper}: its SSH connections over ${seen.length} renewals: ${JSON.stringify(seen)}`,
+    );
+    expect(seen.every((s) => s.length === 1 && s[0] === seen[0]?.[0])).toBe(true);
+    const status = sandboxer(['status', id, '--json'], e).json;
+    expect(Date.parse(status.lease_renewed_at)).toBeGreaterThan(Date.parse(status.ready_at));
+    const text = sandboxer(['status', id], e).stdout;
+    expect(text).toMatch(/renewed +\S+ \(\d+s ago\)/);
+    expect(text).toMatch(/deadline +\S+ \(in \d+s\) unless renewed before/);
+    expect(sandboxer(['destroy', id], e).code).toBe(0);
+    expect(alive(keeper)).toBe(false);
+  }, 60_000);
+});
+
+/** The keeper's established TCP connections to an sshd (`ss -tnp`), as `local->peer`. */
+function sshConnectionsOf(pid: number): string[] {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes(`pid=${pid},`) && line.includes(`:${testbed.port} `))
+    .map((line) => line.trim().split(/\s+/).slice(2, 4).join('->'));
+}
+
+const TOKEN = 'e2e-lease-token-0123456789';
+
+describe('leases through a server (serve renews where the lease is kept; its reaper ends lapsed ones)', () => {
+  let server: ServerProcess;
+  let client: Record<string, string>;
+  let served: Record<string, string>;
+
+  beforeAll(async () => {
+    served = { ...env(), SANDBOXER_API_TOKENS: TOKEN, SANDBOXER_INITIAL_CREDITS: '0' };
+    expect(sandboxer(['credits', 'grant', 'lease-team', '100'], served).code).toBe(0);
+    server = await startServe(served, ['--reap-interval', '2']);
+    client = {
+      SANDBOXER_HOME: mkdtempSync(join(tmpdir(), 'sbx-lease-client-')),
+      SANDBOXER_SERVER: server.url,
+      SANDBOXER_TOKEN: TOKEN,
+    };
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Polls the server's record until `done` holds (or the time is up); resolves it. */
+  async function untilRecord(id: string, done: (r: Record<string, unknown>) => boolean, seconds: number) {
+    const until = Date.now() + seconds * 1000;
+    for (;;) {
+      const record = sandboxer(['status', id, '--json'], client).json;
+      if (done(record) || Date.now() > until) return record;
+      await sleep(500);
+    }
+  }
+
+  test('saas-stub (no lease of its own): renewed over HTTP; keeper killed → the reaper ends it, billed to the last renewal', async () => {
+    const created = sandboxer(
+      [
+        'create',
+        '-p',
+        'saas-stub',
+        '-i',
+        `repo=${join(fixtures, 'sample-repo')}`,
+        '--account',
+        'lease-team',
+        '--lease',
+        `${LEASE}s`,
+        '--json',
+      ],
+      client,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { id, keeper } = { id: created.json.id as string, keeper: created.json.keeper.pid as number };
+    expect(created.json.lease_seconds).toBe(LEASE);
+    const renewed = await untilRecord(id, (r) => r.lease_renewed_at !== undefined, 15);
+    expect(renewed.lease_renewed_at).toBeDefined();
+    process.kill(keeper, 'SIGKILL');
+    const killed = Date.now();
+    const ended = await untilRecord(id, (r) => r.state === 'destroyed', LEASE + 15);
+    const took = (Date.now() - killed) / 1000;
+    console.log(
+      `through serve, saas-stub: ended ${took.toFixed(1)} s after its keeper died (lease ${LEASE}s)`,
+    );
+    expect(ended.state).toBe('destroyed');
+    expect(took).toBeLessThan(LEASE + 15);
+    // Billed to its last renewal, not to when the reaper came.
+    const cost = ended.cost as { duration: number };
+    const lived = (Date.parse(ended.destroyed_at as string) - Date.parse(ended.created_at as string)) / 1000;
+    expect(cost.duration).toBeLessThan(lived - LEASE / 2);
+    expect(server.log()).toContain(`reaper: sandbox ${id}: lease lapsed`);
+  }, 60_000);
+
+  test('compose-ssh: the server renews on the host for its client; keeper killed → the host tears down and the record is settled', async () => {
+    const created = sandboxer(
+      [
+        'create',
+        '-p',
+        'compose-e2e',
+        '-i',
+        `repo=${join(fixtures, 'compose-http')}`,
+        '--host',
+        'docker2',
+        '--lease',
+        `${LEASE}s`,
+        '--json',
+      ],
+      client,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.json.id as string;
+    const keeper = created.json.keeper.pid as number;
+    // Longer than the lease: only renewals (client → server → host) can have kept it.
+    await sleep((LEASE + 3) * 1000);
+    expect(projectResources(id).length).toBeGreaterThan(0);
+    process.kill(keeper, 'SIGKILL');
+    const killed = Date.now();
+    const ended = await untilRecord(id, (r) => r.state === 'destroyed', LEASE + 15);
+    while (projectResources(id).length > 0 && Date.now() - killed < (LEASE + 15) * 1000) await sleep(500);
+    const took = (Date.now() - killed) / 1000;
+    console.log(
+      `through serve, compose-ssh: gone ${took.toFixed(1)} s after its keeper died (lease ${LEASE}s)`,
+    );
+    expect(projectResources(id)).toEqual([]);
+    expect(ended.state).toBe('destroyed');
+    expect(took).toBeLessThan(LEASE + 15);
+  }, 90_000);
 });

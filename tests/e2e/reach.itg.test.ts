@@ -464,7 +464,7 @@ describe('forward --detach over a connection that drops', () => {
     expect(answered).toBe('hello from sand-boxer\n');
     expect(seconds).toBeLessThan(10);
     const log = readFileSync(join(env.SANDBOXER_HOME as string, 'keepers', `${id}.log`), 'utf8');
-    expect(log).toContain('forward: reconnected');
+    expect(log).toMatch(/(forward|connection): reconnected/);
 
     const record = sandboxer(['status', id, '--json'], env).json;
     expect(record.keeper).toMatchObject({ pid: started.json.pid, forwards: { 'web:8080': url } });

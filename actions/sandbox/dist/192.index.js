@@ -200,15 +200,11 @@ class VmPackerExtension {
     }
     /** Renews the lease on the host-side switch; false once the workspace is gone there. */
     async renewLease(raw) {
+        return this.#access.with((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .hostOfHandle */ .wn)(raw, this.id).ssh, (session) => this.#renew(session, raw));
+    }
+    async #renew(session, raw) {
         const handle = raw;
-        const host = (0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .hostOfHandle */ .wn)(handle, this.id);
-        return this.#access.with(host.ssh, async (session) => {
-            const base = await this.#baseOf(session, handle);
-            const answer = await session.run((0,_remote_workspace_expiry_switch_js__WEBPACK_IMPORTED_MODULE_8__/* .renewLeaseCommand */ .r9)(base, handle.sandbox_id), {
-                what: 'renewing the lease',
-            });
-            return answer.trim() === 'renewed';
-        });
+        return (0,_remote_workspace_expiry_switch_js__WEBPACK_IMPORTED_MODULE_8__/* .renewLeaseOver */ .os)(session, await this.#baseOf(session, handle), handle.sandbox_id);
     }
     checkAccess(target) {
         this.#access.checkAccess((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .remoteHostOf */ ._s)(target, this.id).ssh);
@@ -235,7 +231,8 @@ class VmPackerExtension {
     }
     /** One SSH connection to the VM: streams to any port it sees (e.g. its `tunnel_port`). */
     async openChannel(raw) {
-        return new _remote_workspace_channel_js__WEBPACK_IMPORTED_MODULE_7__/* .SshChannel */ .cb(await this.#access.open((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .hostOfHandle */ .wn)(raw, this.id).ssh));
+        const session = await this.#access.open((0,_remote_workspace_ssh_access_js__WEBPACK_IMPORTED_MODULE_11__/* .hostOfHandle */ .wn)(raw, this.id).ssh);
+        return new _remote_workspace_channel_js__WEBPACK_IMPORTED_MODULE_7__/* .SshChannel */ .cb(session, (over) => this.#renew(over, raw));
     }
     /** A command in the workspace on the VM (a VM has no services: `service` is refused). */
     async exec(raw, request) {

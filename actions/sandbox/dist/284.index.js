@@ -1339,14 +1339,12 @@ class ComposeSshExtension {
     }
     /** Renews the lease on the host-side switch; false once the sandbox is gone there. */
     async renewLease(raw) {
+        return this.#access.with((0,ssh_access/* hostOfHandle */.wn)(raw, this.id).ssh, (session) => this.#renew(session, raw));
+    }
+    async #renew(session, raw) {
         const host = (0,ssh_access/* hostOfHandle */.wn)(raw, this.id);
-        return this.#access.with(host.ssh, async (session) => {
-            const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            const answer = await session.run((0,expiry_switch/* renewLeaseCommand */.r9)(base, raw.sandbox_id), {
-                what: 'renewing the lease',
-            });
-            return answer.trim() === 'renewed';
-        });
+        const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+        return (0,expiry_switch/* renewLeaseOver */.os)(session, base, raw.sandbox_id);
     }
     /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
     checkAccess(target) {
@@ -1395,7 +1393,8 @@ class ComposeSshExtension {
     }
     /** One SSH connection to the stack's host: streams to its published ports. */
     async openChannel(raw) {
-        return new channel/* SshChannel */.cb(await this.#access.open((0,ssh_access/* hostOfHandle */.wn)(raw, this.id).ssh));
+        const session = await this.#access.open((0,ssh_access/* hostOfHandle */.wn)(raw, this.id).ssh);
+        return new channel/* SshChannel */.cb(session, (over) => this.#renew(over, raw));
     }
     /** A command in a service's container, or in the sandbox directory. */
     async exec(raw, request) {

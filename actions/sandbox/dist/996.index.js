@@ -14,11 +14,17 @@ exports.modules = {
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5810);
 
 /** Reaching a sandbox on an SSH host: streams to its ports, and commands in it. */
-/** A SandboxChannel over one SSH connection: direct-tcpip streams to the ports the host sees. */
+/**
+ * A SandboxChannel over one SSH connection: direct-tcpip streams to the ports the host sees, and —
+ * given how to renew the sandbox's lease — renewals over the same connection.
+ */
 class SshChannel {
     #session;
-    constructor(session) {
+    renewLease;
+    constructor(session, renew) {
         this.#session = session;
+        if (renew)
+            this.renewLease = () => renew(session);
     }
     connect(host, port) {
         return this.#session.forwardOut(host, port);
@@ -65,10 +71,10 @@ async function execOnHost(session, remote, request) {
 /* harmony export */   BC: () => (/* binding */ switchDirOf),
 /* harmony export */   Sr: () => (/* binding */ rescheduleSwitchCommand),
 /* harmony export */   eK: () => (/* binding */ disarmSwitchCommand),
-/* harmony export */   r9: () => (/* binding */ renewLeaseCommand),
+/* harmony export */   os: () => (/* binding */ renewLeaseOver),
 /* harmony export */   yd: () => (/* binding */ armSwitchCommand)
 /* harmony export */ });
-/* unused harmony exports SWITCH_POLL_SECONDS, LEASE_POLL_SECONDS, sleeperScript */
+/* unused harmony exports SWITCH_POLL_SECONDS, LEASE_POLL_SECONDS, sleeperScript, renewLeaseCommand */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5810);
 /* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5310);
@@ -178,6 +184,11 @@ function rescheduleSwitchCommand(base, sandboxId, expiresAt) {
 function renewLeaseCommand(base, sandboxId) {
     const f = files(base, sandboxId);
     return `if [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.lease)} ] && [ -f ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .quote */ .hD)(f.expires)} ]; then ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_1__/* .command */ .G5)('touch', '-c', '--', f.lease)} && echo renewed; else echo gone; fi`;
+}
+/** Renews the lease over an open session; false when the sandbox is gone there. */
+async function renewLeaseOver(session, base, sandboxId) {
+    const answer = await session.run(renewLeaseCommand(base, sandboxId), { what: 'renewing the lease' });
+    return answer.trim() === 'renewed';
 }
 /**
  * Disarms it (teardown): deletes the expiry file and stops the sleeper's process group, if the pid

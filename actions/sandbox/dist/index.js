@@ -52327,6 +52327,11 @@ const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
     ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
     /** The lease, when the sandbox has one: torn down if not renewed for this long (see --lease). */
     lease_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive().optional(),
+    /**
+     * The last renewal of the lease that arrived (its keeper's, through this store); the lease runs
+     * from `ready_at` until the first. See records/lease.ts for the deadline.
+     */
+    lease_renewed_at: timestamp.optional(),
     /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
     target: zod__WEBPACK_IMPORTED_MODULE_3__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP() }).optional(),
     handle: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
@@ -55244,12 +55249,43 @@ function defaultConsumer() {
     return `${user}@${(0,external_node_os_.hostname)()}`;
 }
 //# sourceMappingURL=keys.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/records/lease.js
+/**
+ * A sandbox's lease as its record knows it: renewed last at `lease_renewed_at` (or, before the first
+ * renewal, when it became ready), and lapsed once that is `lease_seconds` ago. Where the backend keeps
+ * the lease itself (the host-side switch), the host decides; this is what the store can tell.
+ */
+/** When the lease was last renewed, or undefined for a sandbox without a lease. */
+function lastRenewal(record) {
+    if (record.lease_seconds === undefined)
+        return undefined;
+    return new Date(record.lease_renewed_at ?? record.ready_at ?? record.created_at);
+}
+/** When the lease lapses unless renewed before, or undefined for a sandbox without a lease. */
+function leaseDeadline(record) {
+    const last = lastRenewal(record);
+    if (last === undefined || record.lease_seconds === undefined)
+        return undefined;
+    return new Date(last.getTime() + record.lease_seconds * 1000);
+}
+/** Whether a ready sandbox's lease has lapsed by `now`. */
+function leaseLapsed(record, now) {
+    const deadline = leaseDeadline(record);
+    return record.state === 'ready' && deadline !== undefined && deadline.getTime() <= now.getTime();
+}
+/** Why a lapsed lease ends a sandbox, as gc, the reaper and reports say it. */
+function leaseLapse(record) {
+    return `lease lapsed (not renewed since ${lastRenewal(record)?.toISOString()}, lease ${record.lease_seconds}s)`;
+}
+//# sourceMappingURL=lease.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/gc/reaper.js
+
 
 
 const IN_FLIGHT = new Set(['provisioning', 'destroying']);
 /**
- * Finishes what a dead process left half-done, as a long-running server does for every replica:
+ * Finishes what a dead process left half-done, and ends sandboxes whose lease lapsed, as a
+ * long-running server does for every replica:
  * each pass looks at the sandboxes being created or destroyed, and one whose lock has been free on
  * two passes in a row (its process is gone: killed, its machine lost) is rolled back or torn down.
  * Two passes, not one: a live holder whose database connection dropped takes its locks again as
@@ -55284,12 +55320,13 @@ class Reaper {
     }
     async pass(now = Date.now()) {
         const { store } = this.#lifecycle.deps;
-        const inFlight = (await store.listSandboxes()).filter((r) => IN_FLIGHT.has(r.state));
+        const records = await store.listSandboxes();
+        const reaped = await this.#endLapsedLeases(records);
+        const inFlight = records.filter((r) => IN_FLIGHT.has(r.state));
         const seen = new Set(inFlight.map((r) => r.id));
         for (const id of this.#freeSince.keys())
             if (!seen.has(id))
                 this.#freeSince.delete(id);
-        const reaped = [];
         for (const record of inFlight) {
             if (!(await this.#lockIsFree(record.id))) {
                 this.#freeSince.delete(record.id);
@@ -55304,6 +55341,32 @@ class Reaper {
                 continue;
             this.#freeSince.delete(record.id);
             reaped.push(await this.#finish(record));
+        }
+        return reaped;
+    }
+    /**
+     * Ends ready sandboxes whose lease lapsed (their keeper is gone): on a backend that keeps leases
+     * itself the host has already torn down and this settles the record; on one that does not
+     * (saas-stub, metered), this is what ends it, billed to its last renewal.
+     */
+    async #endLapsedLeases(records) {
+        const now = () => this.#lifecycle.deps.now();
+        const reaped = [];
+        for (const record of records.filter((r) => leaseLapsed(r, now()))) {
+            this.#log(`reaper: sandbox ${record.id}: ${leaseLapse(record)}: destroying it`);
+            try {
+                await this.#lifecycle.destroy(record.id, {
+                    lockWaitMs: 1000,
+                    onlyIf: (current) => leaseLapsed(current, now()),
+                });
+                reaped.push({ sandbox: record.id, found: record.state, result: 'lease lapsed' });
+            }
+            catch (error) {
+                if (error instanceof dist_errors/* StateConflictError */.K$)
+                    continue; // another replica is ending it
+                this.#log(`reaper: sandbox ${record.id}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+                reaped.push({ sandbox: record.id, found: record.state, result: 'failed', detail: (0,dist_errors/* messageOf */.bD)(error) });
+            }
         }
         return reaped;
     }
@@ -56556,6 +56619,7 @@ async function decide(store, item, host, now, options) {
 
 
 
+
 /** How long gc waits for a sandbox's lock before deciding another process is busy with it. */
 const BUSY_WAIT_MS = 1500;
 /**
@@ -56671,6 +56735,8 @@ function whyCollect(record, now) {
     if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
         return `expired at ${record.expires_at}`;
     }
+    if (leaseLapsed(record, now))
+        return leaseLapse(record);
     if (record.state === 'failed' && record.cleanup?.leftovers.length)
         return 'its rollback left things behind';
     return undefined;
@@ -56879,6 +56945,43 @@ function httpStatus(stream, host, path) {
     });
 }
 //# sourceMappingURL=checks.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/lease.js
+
+
+function keepLease(options) {
+    const interval = Math.max(1, options.leaseSeconds / 4) * 1000;
+    let last;
+    const done = (async () => {
+        let backoff = 1000;
+        let failing = false;
+        if (options.delayFirst)
+            await (0,external_node_timers_promises_.setTimeout)(interval, undefined, { signal: options.signal }).catch(() => { });
+        while (!options.signal.aborted) {
+            try {
+                if (!(await options.renew())) {
+                    options.log?.('lease: the sandbox is gone where its lease is kept; stopping');
+                    return 'gone';
+                }
+                last = new Date().toISOString();
+                if (failing)
+                    options.log?.('lease: renewed again');
+                failing = false;
+                backoff = 1000;
+                await (0,external_node_timers_promises_.setTimeout)(interval, undefined, { signal: options.signal }).catch(() => { });
+            }
+            catch (error) {
+                if (!failing)
+                    options.log?.(`lease: renewal failed (${(0,dist_errors/* messageOf */.bD)(error)}); retrying`);
+                failing = true;
+                await (0,external_node_timers_promises_.setTimeout)(Math.min(backoff, interval), undefined, { signal: options.signal }).catch(() => { });
+                backoff *= 2;
+            }
+        }
+        return 'stopped';
+    })();
+    return { done, lastRenewal: () => last };
+}
+//# sourceMappingURL=lease.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/host-failures.js
 
 /**
@@ -57016,8 +57119,9 @@ async function routeAndRecord(deps, plan, id, save) {
             updated_at: createdAt.toISOString(),
             expires_at: expiresAt.toISOString(),
             ttl_seconds: plan.ttlSeconds,
-            // A lease only where the chosen backend keeps one (a default lease is dropped elsewhere).
-            lease_seconds: choice.extension.renewLease ? plan.leaseSeconds : undefined,
+            // A default lease (the action's) only where the backend keeps it itself: a lease only this
+            // store keeps means nothing once the runner that holds the store is gone.
+            lease_seconds: choice.extension.renewLease || !plan.leaseIfSupported ? plan.leaseSeconds : undefined,
             restored_from: plan.restore?.snapshot,
             owner_pid: process.pid,
             ...placed(choice),
@@ -57064,6 +57168,7 @@ function withoutUndefined(value) {
 }
 //# sourceMappingURL=create-routing.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/create.js
+
 
 
 
@@ -57168,6 +57273,8 @@ async function bringUp(deps, plan, first, choice, steps, save) {
     progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
     let handle;
     let step = plan.restore ? 'restore' : 'provision';
+    const creating = new AbortController();
+    renewWhileCreating(extension, record, creating.signal);
     try {
         throwIfAborted(signal);
         const request = {
@@ -57208,6 +57315,28 @@ async function bringUp(deps, plan, first, choice, steps, save) {
     catch (error) {
         return { error, step, handle: handle ?? record.handle, record };
     }
+    finally {
+        creating.abort();
+    }
+}
+/**
+ * The host's lease runs from the moment its switch is armed, early in provision: a create that takes
+ * longer than the lease (a large sync, a slow `compose up`) renews it meanwhile, as its keeper will.
+ * "Gone" is no answer yet (the switch may not be armed); failures are retried by keepLease.
+ */
+function renewWhileCreating(extension, record, signal) {
+    const renew = extension.renewLease?.bind(extension);
+    if (record.lease_seconds === undefined || !renew)
+        return;
+    keepLease({
+        leaseSeconds: record.lease_seconds,
+        renew: async () => {
+            await renew(minimalHandle(record));
+            return true;
+        },
+        signal,
+        delayFirst: true,
+    });
 }
 /** The plan's readiness checks, through one connection to the sandbox's host (closed after). */
 async function runChecks(extension, handle, record, plan, steps) {
@@ -57246,6 +57375,7 @@ async function runChecks(extension, handle, record, plan, steps) {
 }
 //# sourceMappingURL=create.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/destroy.js
+
 
 
 
@@ -57309,11 +57439,16 @@ async function destroySandbox(deps, idText, steps) {
 function meter(extension, record, destroyedAt) {
     if (!record.ready_at)
         return undefined;
+    // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
+    // ours to have removed (gc, the host-side switch), not the user's to pay for. Nor past its last
+    // renewal once its lease lapsed: from then on nobody was using it.
+    let end = Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS);
+    if (leaseLapsed({ ...record, state: 'ready' }, destroyedAt)) {
+        end = Math.min(end, lastRenewal(record)?.getTime() ?? end);
+    }
     return extension.meterActual?.(handleOf(record), {
         createdAt: new Date(record.created_at),
-        // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
-        // ours to have removed (gc, the host-side switch), not the user's to pay for.
-        destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
+        destroyedAt: new Date(end),
     });
 }
 /**
@@ -57626,7 +57761,69 @@ async function extendSandbox(deps, idText, ttl) {
     });
 }
 //# sourceMappingURL=extend.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/lease.js
+
+
+
+
+
+
+/** How long a renewal waits for the sandbox's lock before leaving the record as it is. */
+const RENEWAL_LOCK_WAIT_MS = 2000;
+/**
+ * Renews a ready sandbox's lease: where the backend keeps it (the host-side switch: over `channel`,
+ * the keeper's own connection, when it can), then in the record, so `status` and the reaper see it.
+ * False once the sandbox is gone where the lease is kept, or — for a lease only this store keeps
+ * (saas-stub, metered backends) — once it has lapsed: the reaper ends it, billed to the last renewal.
+ */
+async function renewLease(deps, idText, channel) {
+    const id = (0,ids/* parseSandboxId */.Am)(idText);
+    const record = await getRecord(deps.store, id);
+    if (record.lease_seconds === undefined) {
+        throw new dist_errors/* InputError */.dz(`sandbox ${id} has no lease to renew (it was created without --lease)`, {
+            field: 'lease',
+        });
+    }
+    if (record.state !== 'ready')
+        return false;
+    const extension = await deps.extension(record.extension);
+    if (channel?.renewLease) {
+        if (!(await channel.renewLease()))
+            return false;
+    }
+    else if (extension.renewLease) {
+        if (!(await extension.renewLease(handleOf(record))))
+            return false;
+    }
+    else if (leaseLapsed(record, deps.now())) {
+        return false;
+    }
+    return noteRenewal(deps, id);
+}
+/**
+ * Writes the renewal into the record under the sandbox's lock, unless it stopped being ready
+ * meanwhile (a destroy holds the lock: the renewal then leaves the record to it).
+ */
+async function noteRenewal(deps, id) {
+    try {
+        return await deps.store.withLock(lockKey(id), async () => {
+            const current = await getRecord(deps.store, id);
+            if (current.state !== 'ready')
+                return false;
+            await saveRecord(deps, { ...current, lease_renewed_at: deps.now().toISOString() });
+            return true;
+        }, { waitMs: RENEWAL_LOCK_WAIT_MS });
+    }
+    catch (error) {
+        // Busy with something else (an extend, a snapshot): the lease was renewed where it is kept.
+        if (error instanceof dist_errors/* StateConflictError */.K$)
+            return true;
+        throw error;
+    }
+}
+//# sourceMappingURL=lease.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/lifecycle/lifecycle.js
+
 
 
 
@@ -57651,6 +57848,10 @@ class SandboxLifecycle {
     }
     extend(id, ttl) {
         return extendSandbox(this.deps, id, ttl);
+    }
+    /** Renews a ready sandbox's lease (see lease.ts); false once it is gone where the lease is kept. */
+    renewLease(id, channel) {
+        return renewLease(this.deps, id, channel);
     }
     /** The record of one sandbox, in whatever state it is. */
     get(id) {
@@ -58078,9 +58279,6 @@ class RoutingResolver {
             try {
                 extension = await this.#deps.extension(candidate.extension);
                 inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
-                if (request.leaseSeconds !== undefined && !extension.renewLease && !request.leaseIfSupported) {
-                    throw new dist_errors/* UnsupportedError */.Wt(`${extension.id} cannot keep a lease (its sandboxes live until their TTL or a destroy); drop --lease`, { field: 'lease' });
-                }
                 hosts = await this.#hosts(extension, candidate, request, routed, live);
             }
             catch (error) {
@@ -59081,10 +59279,12 @@ class SandboxManager {
         const { record, extension } = await this.#ready(idText);
         return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
     }
-    /** Renews a ready sandbox's lease where it is kept; false once it is gone there (reach/lease.ts). */
-    async renewLease(idText) {
-        const { record, extension } = await this.#ready(idText);
-        return need(extension.renewLease?.bind(extension), record, 'keep a lease')(handleOf(record));
+    /**
+     * Renews a sandbox's lease (over `channel`, a keeper's connection to its host, when given); false
+     * once it is gone where the lease is kept (lifecycle/lease.ts).
+     */
+    renewLease(idText, channel) {
+        return this.#lifecycle.renewLease(idText, channel);
     }
     /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */
     async exec(idText, request) {
@@ -60474,23 +60674,107 @@ function settingsFromEnvironment(env, defaults = {}) {
     };
 }
 //# sourceMappingURL=open-manager.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/reach/connection.js
+
+
+/**
+ * A keeper's one connection to a sandbox's host, shared by its port forwards and its lease renewals,
+ * and reopened (backing off while the host does not answer) when it drops.
+ */
+class HostConnection {
+    #options;
+    #channel;
+    #opening;
+    #timer;
+    #closed = false;
+    /** How many times the connection was reopened after it dropped. */
+    reconnects = 0;
+    /** How many connections were opened in all (the first included). */
+    opened = 0;
+    constructor(options) {
+        this.#options = options;
+    }
+    /**
+     * The open connection, or a new one (one at a time). The first open fails fast, so a caller learns
+     * at once that the host cannot be reached; once one was open, a dropped one is retried until it
+     * comes back or `close` is called. Watched from the first success, so a drop is mended before the
+     * next caller needs it.
+     */
+    get() {
+        if (this.#channel?.alive)
+            return Promise.resolve(this.#channel);
+        this.#opening ??= this.#open().finally(() => {
+            this.#opening = undefined;
+        });
+        return this.#opening;
+    }
+    close() {
+        this.#closed = true;
+        if (this.#timer)
+            clearInterval(this.#timer);
+        this.#channel?.close();
+    }
+    async #open() {
+        const dropped = this.#channel !== undefined;
+        this.#channel?.close();
+        this.#channel = undefined;
+        for (let attempt = 0;; attempt++) {
+            if (this.#closed)
+                throw new Error('the connection was closed');
+            try {
+                const channel = await this.#options.open();
+                this.opened += 1;
+                if (dropped) {
+                    this.reconnects += 1;
+                    this.#options.log?.(`${this.#options.name ?? 'connection'}: reconnected`);
+                }
+                this.#channel = channel;
+                this.#watch();
+                return channel;
+            }
+            catch (error) {
+                if (attempt === 0 && !dropped)
+                    throw error;
+                this.#options.log?.(`${this.#options.name ?? 'connection'}: reconnecting (${(0,dist_errors/* messageOf */.bD)(error)})`);
+                await (0,external_node_timers_promises_.setTimeout)(Math.min(500 * 2 ** attempt, 5000));
+            }
+        }
+    }
+    #watch() {
+        if (this.#timer)
+            return;
+        this.#timer = setInterval(() => {
+            if (this.#channel && !this.#channel.alive)
+                void this.get().catch(() => { });
+        }, this.#options.checkMs ?? 2000);
+        this.#timer.unref();
+    }
+}
+//# sourceMappingURL=connection.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/reach/forwarder.js
 
 
 
 /** One local listener per target, all tunnelled over one connection that is reopened when it drops. */
 class PortForwarder {
-    #options;
+    #log;
+    #connection;
+    #ownsConnection;
     #servers = [];
     #sockets = new Set();
-    #channel;
-    #opening;
-    #timer;
-    #stopped = false;
-    /** How many times the connection was reopened after it dropped. */
-    reconnects = 0;
     constructor(options) {
-        this.#options = options;
+        this.#log = options.log;
+        this.#ownsConnection = options.connection === undefined;
+        if (options.connection)
+            this.#connection = options.connection;
+        else if (options.open)
+            this.#connection = new HostConnection({ name: 'forward', ...options, open: options.open });
+        else
+            throw new Error('PortForwarder: give `open` or `connection`');
+    }
+    /** How many times the connection was reopened after it dropped. */
+    get reconnects() {
+        return this.#connection.reconnects;
     }
     /**
      * Opens the connection, then a listener on 127.0.0.1 per target (a free port unless `local` says
@@ -60499,7 +60783,7 @@ class PortForwarder {
     async start(targets, locals = {}) {
         if (targets.length === 0)
             throw new dist_errors/* InputError */.dz('nothing to forward: the sandbox publishes no ports', { field: 'forward' });
-        await this.#connection();
+        await this.#connection.get();
         const urls = {};
         for (const target of targets) {
             const server = (0,external_node_net_.createServer)((socket) => this.#accept(socket, target));
@@ -60515,55 +60799,15 @@ class PortForwarder {
             });
             urls[target.name] = `http://127.0.0.1:${port}`;
         }
-        // A dropped connection is reopened by itself, not only when the next client comes.
-        this.#timer = setInterval(() => {
-            if (this.#channel && !this.#channel.alive)
-                void this.#connection().catch(() => { });
-        }, this.#options.checkMs ?? 2000);
-        this.#timer.unref();
         return urls;
     }
     stop() {
-        this.#stopped = true;
-        if (this.#timer)
-            clearInterval(this.#timer);
         for (const server of this.#servers)
             server.close();
         for (const socket of this.#sockets)
             socket.destroy();
-        this.#channel?.close();
-    }
-    /** The open connection, or a new one (one at a time; backing off while the host does not answer). */
-    #connection() {
-        if (this.#channel?.alive)
-            return Promise.resolve(this.#channel);
-        this.#opening ??= (async () => {
-            const dropped = this.#channel !== undefined;
-            this.#channel?.close();
-            this.#channel = undefined;
-            for (let attempt = 0;; attempt++) {
-                if (this.#stopped)
-                    throw new Error('stopped');
-                try {
-                    const channel = await this.#options.open();
-                    if (dropped) {
-                        this.reconnects += 1;
-                        this.#options.log?.('forward: reconnected');
-                    }
-                    this.#channel = channel;
-                    return channel;
-                }
-                catch (error) {
-                    if (attempt === 0 && !dropped)
-                        throw error;
-                    this.#options.log?.(`forward: reconnecting (${(0,dist_errors/* messageOf */.bD)(error)})`);
-                    await (0,external_node_timers_promises_.setTimeout)(Math.min(500 * 2 ** attempt, 5000));
-                }
-            }
-        })().finally(() => {
-            this.#opening = undefined;
-        });
-        return this.#opening;
+        if (this.#ownsConnection)
+            this.#connection.close();
     }
     async #accept(socket, target) {
         this.#sockets.add(socket);
@@ -60571,10 +60815,10 @@ class PortForwarder {
         socket.on('error', () => socket.destroy());
         let remote;
         try {
-            remote = await (await this.#connection()).connect(target.host, target.port);
+            remote = await (await this.#connection.get()).connect(target.host, target.port);
         }
         catch (error) {
-            this.#options.log?.(`forward ${target.name}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
+            this.#log?.(`forward ${target.name}: ${(0,dist_errors/* messageOf */.bD)(error)}`);
             socket.destroy();
             return;
         }
@@ -60586,41 +60830,6 @@ class PortForwarder {
     }
 }
 //# sourceMappingURL=forwarder.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/reach/lease.js
-
-
-function keepLease(options) {
-    const interval = Math.max(1, options.leaseSeconds / 4) * 1000;
-    let last;
-    const done = (async () => {
-        let backoff = 1000;
-        let failing = false;
-        while (!options.signal.aborted) {
-            try {
-                if (!(await options.renew())) {
-                    options.log?.('lease: the sandbox is gone where its lease is kept; stopping');
-                    return 'gone';
-                }
-                last = new Date().toISOString();
-                if (failing)
-                    options.log?.('lease: renewed again');
-                failing = false;
-                backoff = 1000;
-                await (0,external_node_timers_promises_.setTimeout)(interval, undefined, { signal: options.signal }).catch(() => { });
-            }
-            catch (error) {
-                if (!failing)
-                    options.log?.(`lease: renewal failed (${(0,dist_errors/* messageOf */.bD)(error)}); retrying`);
-                failing = true;
-                await (0,external_node_timers_promises_.setTimeout)(Math.min(backoff, interval), undefined, { signal: options.signal }).catch(() => { });
-                backoff *= 2;
-            }
-        }
-        return 'stopped';
-    })();
-    return { done, lastRenewal: () => last };
-}
-//# sourceMappingURL=lease.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/reach/keep.js
 
 
@@ -60629,6 +60838,42 @@ function keepLease(options) {
 
 
 
+
+/**
+ * The keeper's one connection to the sandbox's host, for its forwards and its lease renewals; none
+ * when there is nothing to hold one for, or no way to (a sandbox kept through a server, a backend
+ * without channels: renewals then go the manager's way).
+ */
+function openConnection(host, id, options, renewing) {
+    const open = host.openChannel?.bind(host);
+    if (!open || (options.noForwards && !renewing))
+        return undefined;
+    return new HostConnection({
+        open: () => open(id),
+        ...(options.log ? { log: options.log } : {}),
+    });
+}
+/**
+ * Renewals over the keeper's connection; the manager's way (its own login, or the store alone for a
+ * lease only the store keeps) when the backend has no connections to offer.
+ */
+function renewer(host, id, connection) {
+    let channelless = connection === undefined;
+    return async () => {
+        if (!channelless && connection) {
+            try {
+                return await host.renewLease(id, await connection.get());
+            }
+            catch (error) {
+                if (!(error instanceof dist_errors/* UnsupportedError */.Wt))
+                    throw error;
+                channelless = true;
+                connection.close();
+            }
+        }
+        return host.renewLease(id);
+    };
+}
 /** Local ports by target name; `*` (a port given without a name) goes with the only target. */
 function localsByName(targets, locals) {
     const { '*': any, ...named } = locals;
@@ -60642,8 +60887,8 @@ function localsByName(targets, locals) {
     return { ...named, [targets[0].name]: any };
 }
 /**
- * Forwards a ready sandbox's ports over one connection to its host (reopened when it drops), renews
- * its lease if asked (reach/lease.ts), and —
+ * Forwards a ready sandbox's ports and renews its lease if asked (reach/lease.ts), both over one
+ * connection to its host (reopened when it drops), and —
  * as a detached keeper — records itself so that destroy and gc stop it. Watches the record: once
  * the sandbox is gone or past its expiry, it stops by itself.
  */
@@ -60655,33 +60900,41 @@ async function keep(host, id, options) {
             field: 'lease',
         });
     }
+    const connection = openConnection(host, id, options, leaseSeconds !== undefined);
     let forwarder;
     let urls = {};
-    if (!options.noForwards) {
-        forwarder = new PortForwarder({
-            open: () => host.openChannel(id),
-            ...(options.log ? { log: options.log } : {}),
-        });
-        const targets = resolveTargets(record, options.names);
-        urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+    try {
+        if (!options.noForwards) {
+            if (!connection)
+                throw new dist_errors/* InputError */.dz(`sandbox ${id}: its ports cannot be reached from here`);
+            forwarder = new PortForwarder({ connection, ...(options.log ? { log: options.log } : {}) });
+            const targets = resolveTargets(record, options.names);
+            urls = await forwarder.start(targets, localsByName(targets, options.locals ?? {}));
+        }
+        if (options.record) {
+            await host.setKeeper(id, {
+                pid: process.pid,
+                machine: (0,external_node_os_.hostname)(),
+                started_at: new Date().toISOString(),
+                forwards: urls,
+            });
+        }
     }
-    if (options.record) {
-        await host.setKeeper(id, {
-            pid: process.pid,
-            machine: (0,external_node_os_.hostname)(),
-            started_at: new Date().toISOString(),
-            forwards: urls,
-        });
+    catch (error) {
+        forwarder?.stop();
+        connection?.close();
+        throw error;
     }
     const stopping = new AbortController();
     const stop = () => {
         stopping.abort();
         forwarder?.stop();
+        connection?.close();
     };
     if (leaseSeconds !== undefined) {
         const lease = keepLease({
             leaseSeconds,
-            renew: () => host.renewLease(id),
+            renew: renewer(host, id, connection),
             signal: stopping.signal,
             ...(options.log ? { log: options.log } : {}),
         });
@@ -60799,6 +61052,8 @@ var sync_repo = __nccwpck_require__(9491);
  * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
  * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
+
 
 
 
@@ -63924,7 +64179,8 @@ class RemoteService {
         return this.#server.url;
     }
     async create(request, options = {}) {
-        const { waitFor, inputs, ...rest } = request;
+        // The server keeps any lease it is asked for (its reaper ends a lapsed one, on every backend).
+        const { waitFor, inputs, leaseIfSupported: _, ...rest } = request;
         const first = await this.#server.request('POST', '/v1/sandboxes', {
             body: { ...rest, inputs: inputs ?? {}, ...(waitFor ? { wait_for: waitFor } : {}) },
         });
@@ -63950,6 +64206,21 @@ class RemoteService {
         return plain(await this.#server.request('POST', `/v1/sandboxes/${encodeURIComponent(id)}/extend`, {
             body: { ttl },
         }));
+    }
+    /**
+     * Renews a sandbox's lease through the server (which renews it where it is kept); false once the
+     * sandbox is gone (its lease ended, or it was destroyed), so the keeper stops.
+     */
+    async renewLease(id) {
+        try {
+            await this.#server.request('POST', `/v1/sandboxes/${encodeURIComponent(id)}/lease`, { body: {} });
+            return true;
+        }
+        catch (error) {
+            if (error instanceof RemoteError && ['NOT_FOUND', 'STATE_CONFLICT'].includes(error.code))
+                return false;
+            throw error;
+        }
     }
     estimateReport(profile, ttl) {
         return this.#server.request('GET', '/v1/estimate', { query: { profile, ttl } });
@@ -64125,6 +64396,10 @@ function context_openManager(inputs, { mask = true } = {}) {
 async function openService(inputs) {
     if (!inputs.serverUrl)
         return context_openManager(inputs);
+    return openServer({ ...inputs, serverUrl: inputs.serverUrl });
+}
+/** The team's server, logged in to (see openService); the keeper renews leases through it too. */
+async function openServer(inputs) {
     let token = inputs.serverToken;
     if (token)
         setSecret(token);
@@ -64188,18 +64463,18 @@ async function runKeeper() {
     for await (const chunk of process.stdin)
         text += chunk;
     const config = JSON.parse(text);
-    const manager = context_openManager(config.inputs, { mask: false });
-    await manager.adopt(config.record);
     const log = (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
     try {
-        const keeping = await keep(manager, config.record.id, {
+        const keeping = await keep(await keeperHost(config), config.record.id, {
             names: config.names,
             noForwards: !config.forward,
             lease: 'if-any',
             log,
         });
         announceKeeper(keeping.urls);
-        process.stdout.end();
+        // Nobody reads this stdout from now on (it is not the job's log), yet @actions/core writes mask
+        // commands to it (a fresh OIDC token is masked as it is minted): drop them.
+        process.stdout.write = () => true;
         const stop = () => keeping.stop();
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
@@ -64209,6 +64484,41 @@ async function runKeeper() {
         log(`cannot forward: ${error instanceof Error ? error.message : String(error)}`);
         process.exitCode = 1;
     }
+}
+/**
+ * What the keeper works through: a manager of its own holding the record (forwards and renewals over
+ * one SSH connection), or — for a sandbox the team's server holds — the server for the record and
+ * the lease (it renews where the lease is kept), with SSH only for the forwards.
+ */
+async function keeperHost(config) {
+    const manager = context_openManager(config.inputs, { mask: false });
+    await manager.adopt(config.record);
+    const { serverUrl } = config.inputs;
+    if (!serverUrl)
+        return manager;
+    let remote;
+    // Logged in again when the server refuses the token: the job's OIDC token is short-lived, and the
+    // runner hands fresh ones to this process too (it has the job's environment).
+    const server = async (call) => {
+        for (let attempt = 0;; attempt++) {
+            remote ??= openServer({ ...config.inputs, serverUrl });
+            try {
+                return await call(await remote);
+            }
+            catch (error) {
+                const refused = error instanceof dist_errors/* SandboxerError */.j8 && error.code === 'UNAUTHORIZED';
+                if (!refused || attempt > 0)
+                    throw error;
+                remote = undefined;
+            }
+        }
+    };
+    return {
+        get: (id) => server((r) => r.get(id)),
+        renewLease: (id) => server((r) => r.renewLease(id)),
+        setKeeper: (id, keeper) => manager.setKeeper(id, keeper),
+        ...(config.forward ? { openChannel: (id) => manager.openChannel(id) } : {}),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/error-terms.ts
@@ -64490,8 +64800,11 @@ async function main() {
             host: hostSpec(inputs),
             ttl: inputs.ttl,
             ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
-            // Through a server the lease would be the server's to keep: not offered there yet.
-            ...(inputs.lease && !inputs.serverUrl ? { lease: inputs.lease, leaseIfSupported: true } : {}),
+            // Without a server, a lease only where the backend keeps it itself: a lease this step's own
+            // store keeps would go with the runner. A server keeps any (its reaper ends a lapsed one).
+            ...(inputs.lease
+                ? { lease: inputs.lease, ...(inputs.serverUrl ? {} : { leaseIfSupported: true }) }
+                : {}),
         }, { progress: (message) => info(message), onRecord: (r) => state.saveRecord(r) });
         publishOutputs(record);
         // The estimate of the backend routing chose (a routed profile may have fallen back to self-hosted).

@@ -60,6 +60,13 @@ export function openManager(
  */
 export async function openService(inputs: ActionInputs): Promise<SandboxService> {
   if (!inputs.serverUrl) return openManager(inputs);
+  return openServer({ ...inputs, serverUrl: inputs.serverUrl });
+}
+
+/** The team's server, logged in to (see openService); the keeper renews leases through it too. */
+export async function openServer(
+  inputs: Pick<ActionInputs, 'serverToken' | 'oidcAudience'> & { serverUrl: string },
+): Promise<RemoteService> {
   let token = inputs.serverToken;
   if (token) core.setSecret(token);
   else if (process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {

@@ -37,8 +37,11 @@ export async function main(): Promise<void> {
         host: hostSpec(inputs),
         ttl: inputs.ttl,
         ...(inputs.waitFor.length > 0 ? { waitFor: inputs.waitFor } : {}),
-        // Through a server the lease would be the server's to keep: not offered there yet.
-        ...(inputs.lease && !inputs.serverUrl ? { lease: inputs.lease, leaseIfSupported: true } : {}),
+        // Without a server, a lease only where the backend keeps it itself: a lease this step's own
+        // store keeps would go with the runner. A server keeps any (its reaper ends a lapsed one).
+        ...(inputs.lease
+          ? { lease: inputs.lease, ...(inputs.serverUrl ? {} : { leaseIfSupported: true }) }
+          : {}),
       },
       { progress: (message) => core.info(message), onRecord: (r) => state.saveRecord(r) },
     );

@@ -21,6 +21,9 @@ export async function detachKeeper(
   const logs = join(options.home ?? defaultHome(), 'keepers');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const sandbox = parseSandboxId(id);
+  // A keeper through a server logs in with this invocation's token, handed over in its environment
+  // (spawnKeeper passes ours on), where `ps` does not show it.
+  if (options.token) process.env.SANDBOXER_TOKEN = options.token;
   // The mark and the bare id on its command line tell destroy this process is the sandbox's keeper.
   return spawnKeeper([process.argv[1] as string, ...args, KEEPER_MARK, sandbox], {
     logFile: join(logs, `${sandbox}.log`),

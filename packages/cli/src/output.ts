@@ -1,5 +1,5 @@
 import type { SandboxRecord } from '@sand-boxer/core';
-import { formatDuration } from '@sand-boxer/core/records';
+import { formatDuration, lastRenewal, leaseDeadline } from '@sand-boxer/core/records';
 
 /** Options every command accepts. */
 export interface OutputOptions {
@@ -77,6 +77,10 @@ export function describeSandbox(record: SandboxRecord): string {
       'lease',
       `${formatDuration(record.lease_seconds)}: torn down when not renewed for that long (${keeper})`,
     ]);
+    const renewed = lastRenewal(record)?.toISOString() ?? '';
+    const deadline = leaseDeadline(record)?.toISOString() ?? '';
+    rows.push(['renewed', `${renewed} (${relativeTime(renewed)})`]);
+    rows.push(['deadline', `${deadline} (${relativeTime(deadline)}) unless renewed before`]);
   }
   if (record.destroyed_at) rows.push(['ended', record.destroyed_at]);
   if (record.estimate) rows.push(['estimate', `${record.estimate.credits} credits (held while it lives)`]);

@@ -55,7 +55,8 @@ export class RemoteService implements SandboxService {
   }
 
   async create(request: CreateRequest, options: CreateOptions = {}): Promise<SandboxRecord> {
-    const { waitFor, inputs, ...rest } = request;
+    // The server keeps any lease it is asked for (its reaper ends a lapsed one, on every backend).
+    const { waitFor, inputs, leaseIfSupported: _, ...rest } = request;
     const first = await this.#server.request<SandboxView>('POST', '/v1/sandboxes', {
       body: { ...rest, inputs: inputs ?? {}, ...(waitFor ? { wait_for: waitFor } : {}) },
     });
@@ -89,6 +90,20 @@ export class RemoteService implements SandboxService {
         body: { ttl },
       }),
     );
+  }
+
+  /**
+   * Renews a sandbox's lease through the server (which renews it where it is kept); false once the
+   * sandbox is gone (its lease ended, or it was destroyed), so the keeper stops.
+   */
+  async renewLease(id: string): Promise<boolean> {
+    try {
+      await this.#server.request('POST', `/v1/sandboxes/${encodeURIComponent(id)}/lease`, { body: {} });
+      return true;
+    } catch (error) {
+      if (error instanceof RemoteError && ['NOT_FOUND', 'STATE_CONFLICT'].includes(error.code)) return false;
+      throw error;
+    }
   }
 
   estimateReport(profile: string, ttl?: string): Promise<EstimateReport> {

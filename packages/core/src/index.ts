@@ -67,8 +67,9 @@ export {
   settingsFromEnvironment,
 } from './open-manager.js';
 export { parseCheck, type ReadinessCheck } from './reach/checks.js';
+export { HostConnection } from './reach/connection.js';
 export { PortForwarder } from './reach/forwarder.js';
-export { type Keeping, type KeepOptions, keep } from './reach/keep.js';
+export { type KeeperHost, type Keeping, type KeepOptions, keep } from './reach/keep.js';
 export {
   announceKeeper,
   KEEPER_MARK,
@@ -84,6 +85,7 @@ export { type PortTarget, resolveTargets } from './reach/targets.js';
 export * from './records/handle.js';
 export { type HostStatus, hostStatusSchema, isHostAlias } from './records/host-status.js';
 export type { HostTarget, RemoteHost, SshTarget } from './records/host-target.js';
+export { lastRenewal, leaseDeadline, leaseLapsed } from './records/lease.js';
 export { type LedgerEntry, ledgerEntrySchema } from './records/ledger-entry.js';
 export * from './records/metering.js';
 export {

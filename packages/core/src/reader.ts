@@ -6,6 +6,7 @@
  * Everything here is also exported from the main entry.
  */
 
+export { lastRenewal, leaseDeadline } from './records/lease.js';
 export type { SandboxRecord, SandboxState } from './records/sandbox.js';
 export { LIVE_STATES } from './records/sandbox-states.js';
 export { defaultHome } from './state/home.js';

@@ -4,7 +4,15 @@ import { accountOfSandbox, canSee, spendingAccount } from './auth/scope.js';
 import type { Operation } from './operations.js';
 import { type AppEnv, principalOf, type RouteContext, sandboxFor } from './route-context.js';
 import { apiRoute, failure, foreignAccount, json, noBackend } from './route-helpers.js';
-import { accountField, idParam, inputsField, nameField, sandboxSchema, ttlField } from './schemas.js';
+import {
+  accountField,
+  idParam,
+  inputsField,
+  leaseField,
+  nameField,
+  sandboxSchema,
+  ttlField,
+} from './schemas.js';
 
 const createBodySchema = z
   .strictObject({
@@ -14,6 +22,11 @@ const createBodySchema = z
     account: accountField.optional(),
     host: nameField(255).optional(),
     ttl: ttlField.optional().openapi({ example: '30m' }),
+    lease: leaseField.optional().openapi({
+      description:
+        'Ended when not renewed (POST /v1/sandboxes/{id}/lease) for this long, or at its TTL: `60s`, or 0 for none',
+      example: '60s',
+    }),
     wait_for: z.array(z.string().min(1).max(2048)).max(50).optional().openapi({
       description:
         "Readiness checks on top of the profile's: http://web:8080/health, tcp://db:5432, log://worker/ready/",
@@ -221,6 +234,36 @@ export function registerSandboxRoutes(app: OpenAPIHono<AppEnv>, context: RouteCo
       const { id } = c.req.valid('param');
       await sandboxFor(c, manager, id);
       return c.json(view(await manager.extend(id, c.req.valid('json').ttl)), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute({
+      method: 'post',
+      path: '/v1/sandboxes/{id}/lease',
+      operationId: 'renewLease',
+      tags: ['sandboxes'],
+      summary: "Renew a sandbox's lease (a client's keeper, every lease/4)",
+      description:
+        'The server renews it where it is kept (the host-side switch) and in the record; without renewals the sandbox is ended one lease after the last, billed to it. 409 once it is gone: stop renewing.',
+      request: { params: idParam },
+      responses: {
+        200: json(sandboxSchema, 'renewed: the record with its new `lease_renewed_at`'),
+        400: failure('the sandbox has no lease'),
+        404: failure('no such sandbox'),
+        409: failure('the sandbox is gone where its lease is kept (lapsed, or destroyed)'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await sandboxFor(c, manager, id);
+      if (!(await manager.renewLease(id))) {
+        throw new StateConflictError(
+          `sandbox ${id}: its lease has ended (it lapsed, or the sandbox was destroyed); stop renewing`,
+          { sandbox: id },
+        );
+      }
+      return c.json(view(await manager.get(id)), 200);
     },
   );
 }

@@ -52,6 +52,15 @@ export const ttlField = z.union([
     .positive()
     .max(10 * 365 * 24 * 3600),
 ]);
+/** A lease such as `60s`, or seconds; 0 for none (core checks it against the TTL). */
+export const leaseField = z.union([
+  z.string().min(1).max(32),
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .max(10 * 365 * 24 * 3600),
+]);
 /** Sandbox inputs: at most 100, named like `repo`, each value at most 64 KiB. */
 export const inputsField = z
   .record(

@@ -189,6 +189,25 @@ describe('real responses match the document', () => {
     await documented('getSandbox', await call('GET', `/v1/sandboxes/${id}`));
   });
 
+  test('a lease: created with one, renewed (200), 400 without one, 409 once the sandbox is gone', async () => {
+    const create = (body: Record<string, unknown>) =>
+      call('POST', '/v1/sandboxes?wait=true', { profile: 'saas-stub', inputs: { repo: 'repo' }, ...body });
+    const leased = await documented('createSandbox', await create({ lease: '30s' }));
+    const { id, lease_seconds } = (await leased.json()) as { id: string; lease_seconds: number };
+    expect(lease_seconds).toBe(30);
+    const renewed = await documented('renewLease', await call('POST', `/v1/sandboxes/${id}/lease`));
+    expect(renewed.status).toBe(200);
+    expect(((await renewed.json()) as { lease_renewed_at?: string }).lease_renewed_at).toBeDefined();
+    const plain = (await (await create({})).json()) as { id: string };
+    const none = await documented('renewLease', await call('POST', `/v1/sandboxes/${plain.id}/lease`));
+    expect(none.status).toBe(400);
+    await call('DELETE', `/v1/sandboxes/${id}`);
+    await call('DELETE', `/v1/sandboxes/${plain.id}`);
+    const gone = await documented('renewLease', await call('POST', `/v1/sandboxes/${id}/lease`));
+    expect(gone.status).toBe(409);
+    expect(await gone.json()).toMatchObject({ error: { code: 'STATE_CONFLICT' } });
+  });
+
   test('the catalog, credits, snapshots, hosts and the service routes', async () => {
     await documented('getHealth', await app.request('/healthz'));
     await documented('getOpenApiDocument', await app.request('/openapi.json'));

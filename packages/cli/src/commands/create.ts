@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { InputError, type SandboxRecord } from '@sand-boxer/core';
 import { type ContextOptions, openService } from '../context.js';
 import { describeSandbox, type OutputOptions, printJson, printLine, progressReporter } from '../output.js';
@@ -19,12 +20,6 @@ export interface CreateOptions extends OutputOptions, ContextOptions {
 /** `sandboxer create`: provisions a sandbox and waits until it is ready; Ctrl-C rolls it back. */
 export async function create(given: CreateOptions): Promise<void> {
   const options = resolveProfileFlag(given);
-  if (options.lease !== undefined && options.server) {
-    throw new InputError(
-      '--lease with --server: a lease is kept by a keeper next to the sandbox record, which the server holds; not supported yet (drop --lease)',
-      { field: 'lease' },
-    );
-  }
   const manager = await openService(options);
   const controller = new AbortController();
   const stopListening = onInterrupt(() => controller.abort());
@@ -51,7 +46,11 @@ export async function create(given: CreateOptions): Promise<void> {
     // (this machine switched off, the keeper killed), the host tears the sandbox down by itself.
     const { detachKeeper } = await import('../detached-keeper.js');
     const { pid } = await detachKeeper(record.id, ['keep', record.id, ...globalFlags(options)], options);
-    record = await manager.get(record.id); // with the keeper it recorded
+    // With the keeper it recorded; a server cannot record a process of this machine, so say it here.
+    const kept = await manager.get(record.id);
+    record = kept.keeper
+      ? kept
+      : { ...kept, keeper: { pid, machine: hostname(), started_at: new Date().toISOString(), forwards: {} } };
     if (!options.json)
       process.stderr.write(`sandboxer: lease kept by keeper pid ${pid} (\`sandboxer destroy\` stops it)\n`);
   }
@@ -97,6 +96,8 @@ function globalFlags(options: ContextOptions): string[] {
     ['--known-hosts', options.knownHosts],
     ['--host-fingerprint', options.hostFingerprint],
     ['--compose-command', options.composeCommand],
+    // The token goes in the keeper's environment (detached-keeper.ts), never on its command line.
+    ['--server', options.server],
   ];
   return [
     ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value])),

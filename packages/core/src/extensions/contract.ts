@@ -259,6 +259,11 @@ export interface SandboxChannel {
   connect(host: string, port: number): Promise<Duplex>;
   /** False once the connection has dropped: open a new one. */
   readonly alive: boolean;
+  /**
+   * Optional: renews the sandbox's lease over this same connection (a keeper that forwards ports
+   * renews without a second login); false once the sandbox is gone there.
+   */
+  renewLease?(): Promise<boolean>;
   close(): void;
 }
 

@@ -1,5 +1,6 @@
 import { messageOf, StateConflictError } from '../errors.js';
 import { keeperAlive, stopKeeper } from '../reach/keeper-process.js';
+import { leaseLapse, leaseLapsed } from '../records/lease.js';
 import { LIVE_STATES, type SandboxRecord } from '../records/sandbox.js';
 import { sweepStaleScratch } from '../sync/scratch.js';
 import { scanHosts } from './host-scan.js';
@@ -120,6 +121,7 @@ function whyCollect(record: SandboxRecord, now: Date): string | undefined {
   if (record.state === 'ready' && Date.parse(record.expires_at) <= now.getTime()) {
     return `expired at ${record.expires_at}`;
   }
+  if (leaseLapsed(record, now)) return leaseLapse(record);
   if (record.state === 'failed' && record.cleanup?.leftovers.length) return 'its rollback left things behind';
   return undefined;
 }

@@ -1,13 +1,14 @@
 import { messageOf, StateConflictError } from '../errors.js';
 import { lockKey } from '../lifecycle/keys.js';
 import type { SandboxLifecycle } from '../lifecycle/lifecycle.js';
+import { leaseLapse, leaseLapsed } from '../records/lease.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 
 /** What one pass of the reaper did with one sandbox. */
 export interface ReapedSandbox {
   sandbox: string;
   found: SandboxRecord['state'];
-  result: 'rolled back' | 'finished' | 'failed';
+  result: 'rolled back' | 'finished' | 'lease lapsed' | 'failed';
   detail?: string;
 }
 
@@ -20,7 +21,8 @@ export interface ReaperOptions {
 const IN_FLIGHT = new Set<SandboxRecord['state']>(['provisioning', 'destroying']);
 
 /**
- * Finishes what a dead process left half-done, as a long-running server does for every replica:
+ * Finishes what a dead process left half-done, and ends sandboxes whose lease lapsed, as a
+ * long-running server does for every replica:
  * each pass looks at the sandboxes being created or destroyed, and one whose lock has been free on
  * two passes in a row (its process is gone: killed, its machine lost) is rolled back or torn down.
  * Two passes, not one: a live holder whose database connection dropped takes its locks again as
@@ -59,10 +61,11 @@ export class Reaper {
 
   async pass(now = Date.now()): Promise<ReapedSandbox[]> {
     const { store } = this.#lifecycle.deps;
-    const inFlight = (await store.listSandboxes()).filter((r) => IN_FLIGHT.has(r.state));
+    const records = await store.listSandboxes();
+    const reaped = await this.#endLapsedLeases(records);
+    const inFlight = records.filter((r) => IN_FLIGHT.has(r.state));
     const seen = new Set(inFlight.map((r) => r.id));
     for (const id of this.#freeSince.keys()) if (!seen.has(id)) this.#freeSince.delete(id);
-    const reaped: ReapedSandbox[] = [];
     for (const record of inFlight) {
       if (!(await this.#lockIsFree(record.id))) {
         this.#freeSince.delete(record.id);
@@ -76,6 +79,31 @@ export class Reaper {
       if (now - since < this.#intervalMs * 0.9) continue;
       this.#freeSince.delete(record.id);
       reaped.push(await this.#finish(record));
+    }
+    return reaped;
+  }
+
+  /**
+   * Ends ready sandboxes whose lease lapsed (their keeper is gone): on a backend that keeps leases
+   * itself the host has already torn down and this settles the record; on one that does not
+   * (saas-stub, metered), this is what ends it, billed to its last renewal.
+   */
+  async #endLapsedLeases(records: SandboxRecord[]): Promise<ReapedSandbox[]> {
+    const now = () => this.#lifecycle.deps.now();
+    const reaped: ReapedSandbox[] = [];
+    for (const record of records.filter((r) => leaseLapsed(r, now()))) {
+      this.#log(`reaper: sandbox ${record.id}: ${leaseLapse(record)}: destroying it`);
+      try {
+        await this.#lifecycle.destroy(record.id, {
+          lockWaitMs: 1000,
+          onlyIf: (current) => leaseLapsed(current, now()),
+        });
+        reaped.push({ sandbox: record.id, found: record.state, result: 'lease lapsed' });
+      } catch (error) {
+        if (error instanceof StateConflictError) continue; // another replica is ending it
+        this.#log(`reaper: sandbox ${record.id}: ${messageOf(error)}`);
+        reaped.push({ sandbox: record.id, found: record.state, result: 'failed', detail: messageOf(error) });
+      }
     }
     return reaped;
   }

@@ -59,8 +59,9 @@ export async function routeAndRecord(
       updated_at: createdAt.toISOString(),
       expires_at: expiresAt.toISOString(),
       ttl_seconds: plan.ttlSeconds,
-      // A lease only where the chosen backend keeps one (a default lease is dropped elsewhere).
-      lease_seconds: choice.extension.renewLease ? plan.leaseSeconds : undefined,
+      // A default lease (the action's) only where the backend keeps it itself: a lease only this
+      // store keeps means nothing once the runner that holds the store is gone.
+      lease_seconds: choice.extension.renewLease || !plan.leaseIfSupported ? plan.leaseSeconds : undefined,
       restored_from: plan.restore?.snapshot,
       owner_pid: process.pid,
       ...placed(choice),

@@ -2,6 +2,7 @@ import { InterruptedError, UnsupportedError } from '../errors.js';
 import type { ProvisionRequest, SandboxChannel, SandboxExtension } from '../extensions/contract.js';
 import { markUnhealthy } from '../hosts/status.js';
 import { waitForChecks } from '../reach/checks.js';
+import { keepLease } from '../reach/lease.js';
 import type { SandboxHandle } from '../records/handle.js';
 import type { RemoteHost } from '../records/host-target.js';
 import type { SandboxRecord } from '../records/sandbox.js';
@@ -10,7 +11,7 @@ import type { RoutingChoice } from '../routing/resolver.js';
 import { newSandboxId } from '../util/ids.js';
 import { failure, rollback, undoOnHost } from './create-rollback.js';
 import { reroute, routeAndRecord } from './create-routing.js';
-import { errorOf, holdOf, lockKey, throwIfAborted } from './keys.js';
+import { errorOf, holdOf, lockKey, minimalHandle, throwIfAborted } from './keys.js';
 import type { CreatePlan } from './plan.js';
 import { type CreateSteps, type LifecycleDeps, saveRecord } from './types.js';
 
@@ -145,6 +146,8 @@ async function bringUp(
   );
   let handle: SandboxHandle | undefined;
   let step = plan.restore ? 'restore' : 'provision';
+  const creating = new AbortController();
+  renewWhileCreating(extension, record, creating.signal);
   try {
     throwIfAborted(signal);
     const request: ProvisionRequest = {
@@ -183,7 +186,28 @@ async function bringUp(
     return { ready: record };
   } catch (error) {
     return { error, step, handle: handle ?? record.handle, record };
+  } finally {
+    creating.abort();
   }
+}
+
+/**
+ * The host's lease runs from the moment its switch is armed, early in provision: a create that takes
+ * longer than the lease (a large sync, a slow `compose up`) renews it meanwhile, as its keeper will.
+ * "Gone" is no answer yet (the switch may not be armed); failures are retried by keepLease.
+ */
+function renewWhileCreating(extension: SandboxExtension, record: SandboxRecord, signal: AbortSignal): void {
+  const renew = extension.renewLease?.bind(extension);
+  if (record.lease_seconds === undefined || !renew) return;
+  keepLease({
+    leaseSeconds: record.lease_seconds,
+    renew: async () => {
+      await renew(minimalHandle(record));
+      return true;
+    },
+    signal,
+    delayFirst: true,
+  });
 }
 
 /** The plan's readiness checks, through one connection to the sandbox's host (closed after). */

@@ -2,6 +2,7 @@ import { messageOf, TeardownError } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
 import { stopKeeper } from '../reach/keeper-process.js';
 import type { CleanupReport } from '../records/handle.js';
+import { lastRenewal, leaseLapsed } from '../records/lease.js';
 import type { MeterActual } from '../records/metering.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import { getRecord } from '../state/lookup.js';
@@ -81,11 +82,16 @@ function meter(
   destroyedAt: Date,
 ): MeterActual | undefined {
   if (!record.ready_at) return undefined;
+  // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
+  // ours to have removed (gc, the host-side switch), not the user's to pay for. Nor past its last
+  // renewal once its lease lapsed: from then on nobody was using it.
+  let end = Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS);
+  if (leaseLapsed({ ...record, state: 'ready' }, destroyedAt)) {
+    end = Math.min(end, lastRenewal(record)?.getTime() ?? end);
+  }
   return extension.meterActual?.(handleOf(record), {
     createdAt: new Date(record.created_at),
-    // Never billed past what its hold covered (expiry plus grace): a sandbox that outlived that is
-    // ours to have removed (gc, the host-side switch), not the user's to pay for.
-    destroyedAt: new Date(Math.min(destroyedAt.getTime(), Date.parse(record.expires_at) + HOLD_GRACE_MS)),
+    destroyedAt: new Date(end),
   });
 }
 

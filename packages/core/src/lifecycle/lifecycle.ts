@@ -1,10 +1,11 @@
-import type { SandboxExtension } from '../extensions/contract.js';
+import type { SandboxChannel, SandboxExtension } from '../extensions/contract.js';
 import type { SandboxRecord } from '../records/sandbox.js';
 import { getRecord } from '../state/lookup.js';
 import { createSandbox } from './create.js';
 import { destroySandbox } from './destroy.js';
 import { extendSandbox } from './extend.js';
 import { lockKey } from './keys.js';
+import { renewLease } from './lease.js';
 import type { CreatePlan } from './plan.js';
 import { type CreateSteps, type DestroySteps, type LifecycleDeps, saveRecord } from './types.js';
 
@@ -30,6 +31,11 @@ export class SandboxLifecycle {
 
   extend(id: string, ttl: string | number): Promise<SandboxRecord> {
     return extendSandbox(this.deps, id, ttl);
+  }
+
+  /** Renews a ready sandbox's lease (see lease.ts); false once it is gone where the lease is kept. */
+  renewLease(id: string, channel?: SandboxChannel): Promise<boolean> {
+    return renewLease(this.deps, id, channel);
   }
 
   /** The record of one sandbox, in whatever state it is. */

@@ -30,8 +30,8 @@ export interface CreateRequest {
   /** A lease (`60s`; `0` for none): torn down when not renewed for this long (see --lease). */
   lease?: string | number;
   /**
-   * The lease only where the chosen backend can keep one (the action's default); without this, a
-   * backend that cannot is refused for the request.
+   * The lease only where the chosen backend keeps it itself (the action's default without a server);
+   * without this, a backend that does not gets a lease the store keeps (lifecycle/lease.ts).
    */
   leaseIfSupported?: boolean;
 }

@@ -218,10 +218,12 @@ export class SandboxManager implements SandboxService {
     return need(extension.openChannel?.bind(extension), record, "reach a sandbox's ports")(handleOf(record));
   }
 
-  /** Renews a ready sandbox's lease where it is kept; false once it is gone there (reach/lease.ts). */
-  async renewLease(idText: string): Promise<boolean> {
-    const { record, extension } = await this.#ready(idText);
-    return need(extension.renewLease?.bind(extension), record, 'keep a lease')(handleOf(record));
+  /**
+   * Renews a sandbox's lease (over `channel`, a keeper's connection to its host, when given); false
+   * once it is gone where the lease is kept (lifecycle/lease.ts).
+   */
+  renewLease(idText: string, channel?: SandboxChannel): Promise<boolean> {
+    return this.#lifecycle.renewLease(idText, channel);
   }
 
   /** Runs a command in a ready sandbox (its workspace, or a service), streaming; resolves the exit code. */

@@ -15,6 +15,8 @@ export interface LeaseOptions {
   log?: (message: string) => void;
   /** Ends the keeping early (the keeper is stopping). */
   signal: AbortSignal;
+  /** Wait one interval before the first renewal (the lease was just granted). */
+  delayFirst?: boolean;
 }
 
 export interface LeaseKeeping {
@@ -30,6 +32,7 @@ export function keepLease(options: LeaseOptions): LeaseKeeping {
   const done = (async (): Promise<'stopped' | 'gone'> => {
     let backoff = 1000;
     let failing = false;
+    if (options.delayFirst) await sleep(interval, undefined, { signal: options.signal }).catch(() => {});
     while (!options.signal.aborted) {
       try {
         if (!(await options.renew())) {

@@ -46,6 +46,11 @@ export const sandboxRecordSchema = z.object({
   ttl_seconds: z.number().int().positive(),
   /** The lease, when the sandbox has one: torn down if not renewed for this long (see --lease). */
   lease_seconds: z.number().int().positive().optional(),
+  /**
+   * The last renewal of the lease that arrived (its keeper's, through this store); the lease runs
+   * from `ready_at` until the first. See records/lease.ts for the deadline.
+   */
+  lease_renewed_at: timestamp.optional(),
   /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
   target: z.looseObject({ name: z.string() }).optional(),
   handle: sandboxHandleSchema.optional(),

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { InputError, InsufficientCreditsError, messageOf, UnsupportedError } from '../errors.js';
+import { InputError, InsufficientCreditsError, messageOf } from '../errors.js';
 import type { SandboxExtension } from '../extensions/contract.js';
 import type { HostPool } from '../hosts/resolve.js';
 import type { AccountBalance } from '../metering/balance.js';
@@ -123,12 +123,6 @@ export class RoutingResolver {
       try {
         extension = await this.#deps.extension(candidate.extension);
         inputs = extension.validateInputs(request.inputs, { restore: request.restore !== undefined });
-        if (request.leaseSeconds !== undefined && !extension.renewLease && !request.leaseIfSupported) {
-          throw new UnsupportedError(
-            `${extension.id} cannot keep a lease (its sandboxes live until their TTL or a destroy); drop --lease`,
-            { field: 'lease' },
-          );
-        }
         hosts = await this.#hosts(extension, candidate, request, routed, live);
       } catch (error) {
         reject(first, messageOf(error), error);

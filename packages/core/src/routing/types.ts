@@ -47,9 +47,6 @@ export interface RouteRequest {
   inputs: RawInputs;
   host: string | undefined;
   ttlSeconds: number;
-  /** A lease: only extensions that can renew one qualify (unless leaseIfSupported). */
-  leaseSeconds?: number;
-  leaseIfSupported?: boolean;
   account: string;
   /** A restore: only this extension (the one that took the snapshot) can bring it back. */
   restore?: { extension: string };

@@ -1,5 +1,8 @@
 import type { Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
+import { UnsupportedError } from '../../src/errors.js';
+import type { SandboxChannel } from '../../src/extensions/contract.js';
 import { type KeeperHost, keep } from '../../src/reach/keep.js';
 import type { Keeper, SandboxRecord } from '../../src/records/sandbox.js';
 import { fetchText, LocalChannel, recordWith, tinyHttp } from './support.js';
@@ -106,5 +109,53 @@ describe('keep: the lease', () => {
     await expect(
       keep(host, host.record.id, { names: [], noForwards: true, lease: 'required' }),
     ).rejects.toThrow(/has no lease to keep \(it was created without --lease\)/);
+  });
+
+  test('forwards and renewals share one connection, reopened once when it drops', async () => {
+    const { server, port } = await tinyHttp(200, 'web');
+    servers.push(server);
+    const host = hostOf({ ...recordWith({ 'web:8080': `127.0.0.1:${port}` }), lease_seconds: 0.2 });
+    const opened: LocalChannel[] = [];
+    const over: Array<SandboxChannel | undefined> = [];
+    host.openChannel = async () => {
+      const channel = new LocalChannel();
+      opened.push(channel);
+      return channel;
+    };
+    const renewLease = host.renewLease;
+    host.renewLease = async (id, channel) => {
+      over.push(channel);
+      return renewLease(id);
+    };
+    const keeping = await keep(host, host.record.id, { names: [], lease: 'if-any', pollMs: 10_000 });
+    expect(await fetchText(keeping.urls['web:8080'] as string)).toMatch(/web$/);
+    while (over.length < 3) await sleep(10);
+    expect(opened).toHaveLength(1);
+    expect(over.every((c) => c === opened[0])).toBe(true);
+    opened[0]?.drop();
+    const before = over.length;
+    while (over.length < before + 3) await sleep(10);
+    expect(opened).toHaveLength(2);
+    expect(over.slice(-2).every((c) => c === opened[1])).toBe(true);
+    keeping.stop();
+    await keeping.done;
+  });
+
+  test('a backend that offers no connection renews the manager way (no channel)', async () => {
+    const host = hostOf({ ...recordWith({}), lease_seconds: 0.2 });
+    host.openChannel = async () => {
+      throw new UnsupportedError("ext.saas-stub cannot reach a sandbox's ports");
+    };
+    const over: Array<SandboxChannel | undefined> = [];
+    const renewLease = host.renewLease;
+    host.renewLease = async (id, channel) => {
+      over.push(channel);
+      return renewLease(id);
+    };
+    const keeping = await keep(host, host.record.id, { names: [], noForwards: true, lease: 'required' });
+    while (over.length < 3) await sleep(10);
+    expect(over.every((c) => c === undefined)).toBe(true);
+    keeping.stop();
+    await keeping.done;
   });
 });

@@ -25,7 +25,7 @@ import { execOnHost, SshChannel, workspaceExecCommand } from './remote-workspace
 import {
   armSwitchCommand,
   disarmSwitchCommand,
-  renewLeaseCommand,
+  renewLeaseOver,
   rescheduleSwitchCommand,
 } from './remote-workspace/expiry-switch.js';
 import { checkFloors, probeResources } from './remote-workspace/host-resources.js';
@@ -242,15 +242,12 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
 
   /** Renews the lease on the host-side switch; false once the workspace is gone there. */
   async renewLease(raw: SandboxHandle): Promise<boolean> {
+    return this.#access.with(hostOfHandle(raw, this.id).ssh, (session) => this.#renew(session, raw));
+  }
+
+  async #renew(session: SshSession, raw: SandboxHandle): Promise<boolean> {
     const handle = raw as Partial<VmHandle> & SandboxHandle;
-    const host = hostOfHandle(handle, this.id);
-    return this.#access.with(host.ssh, async (session) => {
-      const base = await this.#baseOf(session, handle);
-      const answer = await session.run(renewLeaseCommand(base, handle.sandbox_id), {
-        what: 'renewing the lease',
-      });
-      return answer.trim() === 'renewed';
-    });
+    return renewLeaseOver(session, await this.#baseOf(session, handle), handle.sandbox_id);
   }
 
   checkAccess(target: HostTarget): void {
@@ -284,7 +281,8 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
 
   /** One SSH connection to the VM: streams to any port it sees (e.g. its `tunnel_port`). */
   async openChannel(raw: SandboxHandle): Promise<SandboxChannel> {
-    return new SshChannel(await this.#access.open(hostOfHandle(raw, this.id).ssh));
+    const session = await this.#access.open(hostOfHandle(raw, this.id).ssh);
+    return new SshChannel(session, (over) => this.#renew(over, raw));
   }
 
   /** A command in the workspace on the VM (a VM has no services: `service` is refused). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CleanupReport, Reachability, SandboxHandle } from '../../../records/handle.js';
 import type { HostTarget } from '../../../records/host-target.js';
 import type { SnapshotLocation } from '../../../records/snapshot.js';
+import type { SshSession } from '../../../ssh/session.js';
 import { cacheBaseOf, parsePrunedCaches, pruneCachesCommand } from '../../../sync/host-cache.js';
 import type {
   CacheFinding,
@@ -24,7 +25,7 @@ import type {
 } from '../../contract.js';
 import { parseExtensionConfig } from '../../inputs.js';
 import { SshChannel } from '../remote-workspace/channel.js';
-import { renewLeaseCommand, rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
+import { renewLeaseOver, rescheduleSwitchCommand } from '../remote-workspace/expiry-switch.js';
 import { probeResources } from '../remote-workspace/host-resources.js';
 import { findSandboxesCommand, parseFindings } from '../remote-workspace/host-scan.js';
 import { hostOfHandle, remoteHostOf, SessionPool, SshAccess } from '../remote-workspace/ssh-access.js';
@@ -193,14 +194,13 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
 
   /** Renews the lease on the host-side switch; false once the sandbox is gone there. */
   async renewLease(raw: SandboxHandle): Promise<boolean> {
+    return this.#access.with(hostOfHandle(raw, this.id).ssh, (session) => this.#renew(session, raw));
+  }
+
+  async #renew(session: SshSession, raw: SandboxHandle): Promise<boolean> {
     const host = hostOfHandle(raw, this.id);
-    return this.#access.with(host.ssh, async (session) => {
-      const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-      const answer = await session.run(renewLeaseCommand(base, raw.sandbox_id), {
-        what: 'renewing the lease',
-      });
-      return answer.trim() === 'renewed';
-    });
+    const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+    return renewLeaseOver(session, base, raw.sandbox_id);
   }
 
   /** Free disk under the host's base dir, available memory (`sandboxer hosts probe`). */
@@ -267,7 +267,8 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
 
   /** One SSH connection to the stack's host: streams to its published ports. */
   async openChannel(raw: SandboxHandle): Promise<SandboxChannel> {
-    return new SshChannel(await this.#access.open(hostOfHandle(raw, this.id).ssh));
+    const session = await this.#access.open(hostOfHandle(raw, this.id).ssh);
+    return new SshChannel(session, (over) => this.#renew(over, raw));
   }
 
   /** A command in a service's container, or in the sandbox directory. */

@@ -5,12 +5,17 @@ import type { ExecRequest, SandboxChannel } from '../../contract.js';
 
 /** Reaching a sandbox on an SSH host: streams to its ports, and commands in it. */
 
-/** A SandboxChannel over one SSH connection: direct-tcpip streams to the ports the host sees. */
+/**
+ * A SandboxChannel over one SSH connection: direct-tcpip streams to the ports the host sees, and —
+ * given how to renew the sandbox's lease — renewals over the same connection.
+ */
 export class SshChannel implements SandboxChannel {
   readonly #session: SshSession;
+  readonly renewLease?: () => Promise<boolean>;
 
-  constructor(session: SshSession) {
+  constructor(session: SshSession, renew?: (session: SshSession) => Promise<boolean>) {
     this.#session = session;
+    if (renew) this.renewLease = () => renew(session);
   }
 
   connect(host: string, port: number): Promise<Duplex> {

@@ -1,5 +1,6 @@
 import { InputError } from '../../../errors.js';
 import { command, quote, remotePathInside } from '../../../ssh/quote.js';
+import type { SshSession } from '../../../ssh/session.js';
 import { isSandboxId } from '../../../util/ids.js';
 
 /**
@@ -124,6 +125,12 @@ export function rescheduleSwitchCommand(base: string, sandboxId: string, expires
 export function renewLeaseCommand(base: string, sandboxId: string): string {
   const f = files(base, sandboxId);
   return `if [ -f ${quote(f.lease)} ] && [ -f ${quote(f.expires)} ]; then ${command('touch', '-c', '--', f.lease)} && echo renewed; else echo gone; fi`;
+}
+
+/** Renews the lease over an open session; false when the sandbox is gone there. */
+export async function renewLeaseOver(session: SshSession, base: string, sandboxId: string): Promise<boolean> {
+  const answer = await session.run(renewLeaseCommand(base, sandboxId), { what: 'renewing the lease' });
+  return answer.trim() === 'renewed';
 }
 
 /**
