@@ -6,6 +6,7 @@
 //   forwarder            the keeper of `forward --detach`: memory and latency against OpenSSH's -L (issue 16)
 //   control-plane        creates/s through serve on PostgreSQL (1 and 2 replicas) vs the file store (issue 17)
 //   placement            routing to a pool of 50 hosts with 2,000 records vs to one named host (issue 18)
+//   leases               a keeper's CPU/memory per hour vs an idle node; 20 vanished runners timed (issue 20)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
 import { controlPlane } from './lib/control-plane.mjs';
 import { forwarder } from './lib/forwarder.mjs';
 import { runLoad } from './lib/http-load.mjs';
+import { leases } from './lib/leases.mjs';
 import { placement } from './lib/placement.mjs';
 import { startServe } from './lib/serve.mjs';
 
@@ -69,6 +71,7 @@ const benchmarks = {
   forwarder: () => forwarder({ results }),
   'control-plane': () => controlPlane({ results }),
   placement: () => placement({ results, records: Number(BENCH_PLACEMENT_RECORDS || 2000) }),
+  leases: () => leases({ results }),
 };
 
 if (only && !(only in benchmarks)) {
