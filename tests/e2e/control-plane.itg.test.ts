@@ -285,6 +285,38 @@ describe('failures', () => {
     replicas[0] = await startReplica('replica-1');
   });
 
+  test('a leased sandbox outlives the replica it was made on: replica 2 renews it, then its reaper ends it once renewals stop', async () => {
+    const created = await call(r1(), ADMIN, 'POST', '/v1/sandboxes?wait=true', {
+      profile: 'compose-e2e',
+      inputs: { repo: 'compose-http' },
+      host: 'docker1',
+      lease: '20s',
+    });
+    expect(created.status, created.text).toBe(201);
+    const { id } = created.json;
+    r1().child.kill('SIGKILL');
+    await r1()
+      .stop()
+      .catch(() => {});
+    // Longer than the lease, renewed only through replica 2 (which renews on the host).
+    for (let i = 0; i < 6; i++) {
+      const renewed = await call(r2(), ADMIN, 'POST', `/v1/sandboxes/${id}/lease`, {});
+      expect(renewed.status, renewed.text).toBe(200);
+      await sleep(4000);
+    }
+    expect(projectResources(id).length).toBeGreaterThan(0);
+    const stopped = Date.now();
+    const ended = await waitFor(r2(), ADMIN, id, ['destroyed'], 40_000);
+    while (projectResources(id).length > 0 && Date.now() - stopped < 40_000) await sleep(500);
+    const took = (Date.now() - stopped) / 1000;
+    console.log(`lease 20s through replica 2: gone ${took.toFixed(1)} s after the last renewal`);
+    expect(ended.state).toBe('destroyed');
+    expect(projectResources(id)).toEqual([]);
+    expect(took).toBeLessThan(35);
+    expect((await call(r2(), ADMIN, 'POST', `/v1/sandboxes/${id}/lease`, {})).status).toBe(409);
+    replicas[0] = await startReplica('replica-1');
+  }, 120_000);
+
   test('PostgreSQL restarted under load: 503 while it is down, then work again; no lost or duplicated entries', async () => {
     await call(r1(), ADMIN, 'POST', '/v1/credits/team-b/grants', { amount: 200 });
     let stop = false;
