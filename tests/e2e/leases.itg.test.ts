@@ -120,6 +120,7 @@ describe('leases', () => {
   test('a blip shorter than the lease (the host unreachable for 8 s) costs nothing; destroy stops the keeper', async () => {
     const e = env();
     const { id, dir, keeper } = create(e);
+    await sleep(2000); // its first renewal has opened the keeper's connection
     await stopSshd(sshd2);
     await sleep(8000);
     await startSshd(sshd2);
@@ -128,6 +129,9 @@ describe('leases', () => {
     expect(existsSync(dir)).toBe(true);
     expect(projectResources(id).length).toBeGreaterThan(0);
     expect(alive(keeper)).toBe(true);
+    // Its one connection was cut with the sshd (sessions too), and it came back on a new one.
+    const log = readFileSync(join(e.SANDBOXER_HOME as string, 'keepers', `${id}.log`), 'utf8');
+    expect(log).toContain('connection: reconnected');
     const status = sandboxer(['status', id], e);
     expect(status.stdout).toMatch(
       new RegExp(
@@ -180,10 +184,15 @@ describe('leases', () => {
     const { id, keeper } = create(e);
     const seen: string[][] = [];
     await sleep(2000); // its first renewal opens the connection
+    const sshdLog = join(testbed.dir, 'sshd_2.log');
+    const loginsBefore = logins(sshdLog);
+    expect(loginsBefore).toBeGreaterThan(0); // the create's own logins are there
     for (let i = 0; i < 3; i++) {
       seen.push(sshConnectionsOf(keeper));
       await sleep((LEASE / 4) * 1000 + 500); // one renewal between samples
     }
+    // No renewal logged in again (a connection per renewal would show here, however short-lived).
+    expect(logins(sshdLog) - loginsBefore).toBe(0);
     console.log(
       `keeper ${keeper}: its SSH connections over ${seen.length} renewals: ${JSON.stringify(seen)}`,
     );
@@ -197,6 +206,9 @@ describe('leases', () => {
     expect(alive(keeper)).toBe(false);
   }, 60_000);
 });
+
+/** Logins an sshd has accepted so far, from its log. */
+const logins = (log: string) => readFileSync(log, 'utf8').split('Accepted publickey').length - 1;
 
 /** The keeper's established TCP connections to an sshd (`ss -tnp`), as `local->peer`. */
 function sshConnectionsOf(pid: number): string[] {
