@@ -229,6 +229,29 @@ describe('the action with compose-ssh on the real testbed', () => {
     expect(readFileSync(job.summaryFile, 'utf8')).toContain('ended by its lease');
   }, 90_000);
 
+  test('a keeper alive for five leases keeps the sandbox; post ends it and says so', async () => {
+    const job = newJob(root);
+    const inputs = composeInputs('compose-http', { lease: '20s' });
+    const main = await runStep(job, 'main', inputs);
+    expect(main.code, main.stdout + main.stderr).toBe(0);
+    const record = JSON.parse(parseCommandFile(job.stateFile)['sandbox-record'] as string);
+    const dir = `${defaultBase()}/sbx-${record.id}`;
+    // Five leases long (the issue's 60 s lease for 5 minutes, at the 20 s minimum): only the
+    // keeper's renewals can have kept it.
+    await new Promise((r) => setTimeout(r, 100_000));
+    expect(projectResources(record.id).length).toBeGreaterThan(0);
+    expect(existsSync(dir)).toBe(true);
+    const post = await runStep(job, 'post', inputs);
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain(`sandbox ${record.id} destroyed by the post step`);
+    expect(readFileSync(job.summaryFile, 'utf8')).toContain('destroyed by the post step');
+    expect(projectResources(record.id)).toEqual([]);
+    const left = spawnSync('pgrep', ['-f', '--', `--keeper ${record.id}`], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    expect(left).toBe('');
+  }, 150_000);
+
   test('main killed with SIGTERM mid-provision stops at once; post cleans up', async () => {
     const job = newJob(root);
     const inputs = composeInputs('compose-http');

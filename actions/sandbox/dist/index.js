@@ -64955,8 +64955,10 @@ async function run() {
     const started = Date.now();
     try {
         const destroyed = await service.destroy(saved.id, { progress: (message) => info(message) });
-        // Nothing left to tear down with a lease: the host ended it when the keeper stopped renewing.
-        const byLease = saved.lease_seconds !== undefined && destroyed.cleanup?.already_gone === true;
+        // Nothing left to tear down with a lease (the host ended it when the keeper stopped renewing),
+        // or already destroyed before this step began (a server's reaper ended the lapsed lease).
+        const endedBefore = destroyed.destroyed_at !== undefined && Date.parse(destroyed.destroyed_at) < started;
+        const byLease = saved.lease_seconds !== undefined && (destroyed.cleanup?.already_gone === true || endedBefore);
         const how = byLease
             ? 'ended by its lease (the keeper stopped renewing it before post ran)'
             : 'destroyed by the post step';

@@ -62,8 +62,11 @@ async function run(): Promise<void> {
   const started = Date.now();
   try {
     const destroyed = await service.destroy(saved.id, { progress: (message) => core.info(message) });
-    // Nothing left to tear down with a lease: the host ended it when the keeper stopped renewing.
-    const byLease = saved.lease_seconds !== undefined && destroyed.cleanup?.already_gone === true;
+    // Nothing left to tear down with a lease (the host ended it when the keeper stopped renewing),
+    // or already destroyed before this step began (a server's reaper ended the lapsed lease).
+    const endedBefore = destroyed.destroyed_at !== undefined && Date.parse(destroyed.destroyed_at) < started;
+    const byLease =
+      saved.lease_seconds !== undefined && (destroyed.cleanup?.already_gone === true || endedBefore);
     const how = byLease
       ? 'ended by its lease (the keeper stopped renewing it before post ran)'
       : 'destroyed by the post step';
