@@ -162,9 +162,13 @@ describe('the action with compose-ssh on the real testbed', () => {
     expect(projectResources(id)).toEqual([]);
     expect(existsSync(`${defaultBase()}/sbx-${id}`)).toBe(false);
     const summary = readFileSync(job.summaryFile, 'utf8');
-    for (const row of ['sandbox', 'profile', 'host', 'provision', 'wait ready', 'teardown', 'credits used']) {
+    for (const row of ['sandbox', 'profile', 'host', 'time to ready', 'teardown', 'credits used']) {
       expect(summary).toContain(`<td>${row}</td>`);
     }
+    // Each phase of the create, time to ready (not to started).
+    expect(summary).toMatch(
+      /<td>ready in [\d.]+ s \(connected [\d.]+ s → synced [\d.]+ s → up [\d.]+ s → ready [\d.]+ s\)<\/td>/,
+    );
     for (const text of everythingWritten(job, main, post)) expect(text).not.toContain(keyBody());
     expect(main.stdout).toContain('::add-mask::');
   });

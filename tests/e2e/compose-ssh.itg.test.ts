@@ -141,6 +141,13 @@ describe('ext.compose-ssh on the real testbed', () => {
       expect(created.code, created.stderr).toBe(0);
       const id = created.json.id as string;
       expect(readdirSync(created.json.reachability.remote_dir)).toContain('docker-compose.yml');
+      // --json carries the create's phases, in order, ending at ready.
+      const { timings } = created.json;
+      const marks = ['accepted', 'connected', 'synced', 'up', 'ready'].map((p) => Date.parse(timings[p]));
+      expect(marks.every((t, i) => Number.isFinite(t) && (i === 0 || t >= (marks[i - 1] as number)))).toBe(
+        true,
+      );
+      expect(timings.ready).toBe(created.json.ready_at);
       const exec = sandboxer(['exec', id, ...args, '--', 'cat', 'docker-compose.yml'], agentEnv);
       expect(exec.code, exec.stderr).toBe(0);
       expect(sandboxer(['destroy', id, ...args], agentEnv).code).toBe(0);

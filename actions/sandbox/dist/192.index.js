@@ -109,6 +109,7 @@ class VmPackerExtension {
         this.#sessions.keep(sandboxId, session);
         const base = await (0,_remote_workspace_workspace_js__WEBPACK_IMPORTED_MODULE_13__/* .resolveBaseDir */ .lM)(session, inputs.workspace_dir ?? this.#config.workspace_dir, 'workspace_dir');
         await (0,_remote_workspace_host_resources_js__WEBPACK_IMPORTED_MODULE_9__/* .checkFloors */ .sz)(session, host, base);
+        request.phase?.('connected');
         const dir = (0,_remote_workspace_workspace_js__WEBPACK_IMPORTED_MODULE_13__/* .sandboxDirOf */ .YS)(base, sandboxId);
         progress?.(`creating workspace ${dir}`);
         // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
@@ -135,6 +136,7 @@ class VmPackerExtension {
             if (synced.method === 'rsync via cache')
                 syncCache = sync.cacheDir;
         }
+        request.phase?.('synced');
         return {
             sandbox_id: sandboxId,
             host: host.name,

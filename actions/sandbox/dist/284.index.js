@@ -245,13 +245,21 @@ var ignore_rules = __webpack_require__(9035);
 
 
 const seconds = (what) => schemas/* string */.YjP().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
+/**
+ * Seconds `compose down` gives a service to stop before killing it. A sandbox's data is thrown away,
+ * so nothing is gained by waiting Docker's 10 s for services that ignore SIGTERM (busybox httpd and
+ * many shells as PID 1 do): a profile that must flush coverage or logs asks for more.
+ */
+const DEFAULT_STOP_GRACE = 2;
+/** The least a `stop`-consistency snapshot gives services: their data is being kept. */
+const SNAPSHOT_STOP_GRACE = 10;
 const composeInputsSchema = schemas/* looseObject */._H3({
     // Declared `local-path` (ext.compose-ssh.yaml): core has made it absolute and checked it is a directory.
     repo: schemas/* string */.YjP().refine(external_node_path_.isAbsolute, 'must be an absolute path to a local directory').optional(),
     compose_files: schemas/* string */.YjP().default('docker-compose.yml'),
     services: schemas/* string */.YjP().default(''),
     env: schemas/* string */.YjP().default(''),
-    stop_timeout: seconds('stop_timeout').default(10),
+    stop_timeout: seconds('stop_timeout').default(DEFAULT_STOP_GRACE),
     wait_timeout: seconds('wait_timeout').default(120),
     sync_method: schemas/* enum */.k5n(['auto', 'rsync', 'tar']).default('auto'),
 });
@@ -1029,6 +1037,7 @@ function labelsOverride(config, labels, selected) {
 
 
 
+
 /**
  * ext.compose-ssh's snapshot hooks: capture a stack, restore it as a new sandbox or in place, and
  * move or delete its artifacts. See docs/snapshots.md for what is captured and how consistently.
@@ -1049,7 +1058,8 @@ async function snapshotCompose(settings, raw, request) {
             snapshotId: request.snapshotId,
             capture: request.capture,
             consistency: request.consistency,
-            stopTimeout: handle.stop_timeout ?? 10,
+            // Stopped services keep their data here: never less than the usual grace.
+            stopTimeout: Math.max(handle.stop_timeout ?? DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE),
             manifest: {
                 snapshot_id: request.snapshotId,
                 sandbox_id: handle.sandbox_id,
@@ -1067,7 +1077,7 @@ async function snapshotCompose(settings, raw, request) {
             inputs: {
                 compose_files: (handle.compose_files ?? []).filter((f) => f !== LABELS_FILE).join(','),
                 services: (handle.services ?? []).join(','),
-                stop_timeout: String(handle.stop_timeout ?? 10),
+                stop_timeout: String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
                 wait_timeout: String(handle.wait_timeout ?? 120),
             },
         };
@@ -1109,7 +1119,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     try {
         const artifact = await ensureArtifact(session, host, stack.base, source, target.progress);
         target.progress?.(`${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`);
-        await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+        await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? DEFAULT_STOP_GRACE)), { what: 'compose down', timeoutMs: 10 * 60_000 });
         if (contents.workspace)
             await restoreWorkspace(session, artifact, dir, true);
         return await startRestored(stack, artifact, contents, target.progress);
@@ -1160,6 +1170,7 @@ async function deleteComposeArtifact(settings, location) {
 
 
 
+
 /**
  * Takes one sandbox's stack down and removes its directory, from a full handle or a minimal one
  * (a rollback, or a record whose provision never returned): stop any compose command still running
@@ -1176,7 +1187,7 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
         // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
         options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
         const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-        const down = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? 10));
+        const down = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? DEFAULT_STOP_GRACE));
         // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
         // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
         const result = await session.exec('sh -s', {
@@ -1272,6 +1283,7 @@ class ComposeSshExtension {
     }
     async provision(request) {
         const stack = await this.#prepare(request);
+        request.phase?.('connected');
         const { session, host, dir, inputs } = stack;
         const repo = inputs.repo; // validateInputs requires it for a provision
         request.progress?.(`creating ${dir}`);
@@ -1282,12 +1294,14 @@ class ComposeSshExtension {
         await (0,remote_workspace_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
         request.signal?.throwIfAborted();
         const synced = await (0,remote_workspace_sync/* syncWorkspace */.x)(this.#access, session, host, repo, dir, inputs.syncMethod, request.progress, sync);
+        request.phase?.('synced');
         request.signal?.throwIfAborted();
         const handle = await configureStack(stack, request.progress, repo);
         if (synced.method === 'rsync via cache' && sync.cacheDir)
             handle.sync_cache = sync.cacheDir;
         request.signal?.throwIfAborted();
         await upStack(stack, request.progress);
+        request.phase?.('up');
         return handle;
     }
     async waitReady(raw, options = {}) {

@@ -83,6 +83,7 @@ class SaasStubExtension {
             errorOnExist: true,
             force: false,
         });
+        request.phase?.('synced');
         return { sandbox_id: request.sandboxId, host: 'local', workspace };
     }
     async waitReady(handle) {

@@ -52282,87 +52282,148 @@ __nccwpck_require__.r(__webpack_exports__);
 /* harmony export */   sandboxRecordSchema: () => (/* binding */ sandboxRecordSchema),
 /* harmony export */   sandboxStateSchema: () => (/* binding */ sandboxStateSchema)
 /* harmony export */ });
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8215);
-/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4832);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8215);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4832);
 /* harmony import */ var _handle_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9418);
 /* harmony import */ var _metering_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3331);
 /* harmony import */ var _sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8604);
+/* harmony import */ var _timings_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9793);
+
 
 
 
 
 /** See states.ts for what each state means. */
-const sandboxStateSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* ["enum"] */ .k5n(_sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__/* .SANDBOX_STATES */ .F);
+const sandboxStateSchema = zod__WEBPACK_IMPORTED_MODULE_4__/* ["enum"] */ .k5n(_sandbox_states_js__WEBPACK_IMPORTED_MODULE_2__/* .SANDBOX_STATES */ .F);
 
-const timestamp = zod__WEBPACK_IMPORTED_MODULE_4__/* .datetime */ .w$();
-const sandboxErrorSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
-    code: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
-    message: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+const timestamp = zod__WEBPACK_IMPORTED_MODULE_5__/* .datetime */ .w$();
+const sandboxErrorSchema = zod__WEBPACK_IMPORTED_MODULE_4__/* .object */ .Ikc({
+    code: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
+    message: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
     /** The step that failed: validate, provision, wait_ready, teardown. */
-    step: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    step: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
 });
 /** A keeper process: where it runs, and the local URLs it forwards (`web:8080` → its URL). */
-const keeperSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
-    pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
+const keeperSchema = zod__WEBPACK_IMPORTED_MODULE_4__/* .object */ .Ikc({
+    pid: zod__WEBPACK_IMPORTED_MODULE_4__/* .number */ .aig().int().positive(),
     /** The machine it runs on (its host name): only a process there can stop it. */
-    machine: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    machine: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
     started_at: timestamp,
-    forwards: zod__WEBPACK_IMPORTED_MODULE_3__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()).default({}),
+    forwards: zod__WEBPACK_IMPORTED_MODULE_4__/* .record */ .g1P(zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(), zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP()).default({}),
 });
 /** The record of one sandbox as the state store keeps it and `--json` prints it. */
-const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
-    id: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+const sandboxRecordSchema = zod__WEBPACK_IMPORTED_MODULE_4__/* .object */ .Ikc({
+    id: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
     state: sandboxStateSchema,
-    profile: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
-    extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
-    host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
-    consumer: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    profile: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
+    extension: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
+    host: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
+    consumer: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
     created_at: timestamp,
     updated_at: timestamp,
     /** When provision returned (so reports can split provisioning from waiting for readiness). */
     provisioned_at: timestamp.optional(),
     ready_at: timestamp.optional(),
+    /** When each phase of its create ended: accepted → connected → synced → up → ready (timings.ts). */
+    timings: _timings_js__WEBPACK_IMPORTED_MODULE_3__/* .createTimingsSchema */ .Zh.optional(),
     destroyed_at: timestamp.optional(),
     expires_at: timestamp,
-    ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive(),
+    ttl_seconds: zod__WEBPACK_IMPORTED_MODULE_4__/* .number */ .aig().int().positive(),
     /** The lease, when the sandbox has one: torn down if not renewed for this long (see --lease). */
-    lease_seconds: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().positive().optional(),
+    lease_seconds: zod__WEBPACK_IMPORTED_MODULE_4__/* .number */ .aig().int().positive().optional(),
     /**
      * The last renewal of the lease that arrived (its keeper's, through this store); the lease runs
      * from `ready_at` until the first. See records/lease.ts for the deadline.
      */
     lease_renewed_at: timestamp.optional(),
     /** The resolved host (no secrets), kept so any process can reconnect to tear the sandbox down. */
-    target: zod__WEBPACK_IMPORTED_MODULE_3__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP() }).optional(),
+    target: zod__WEBPACK_IMPORTED_MODULE_4__/* .looseObject */ ._H3({ name: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP() }).optional(),
     handle: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .sandboxHandleSchema */ .pO.optional(),
     reachability: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .reachabilitySchema */ .rF.optional(),
     cleanup: _handle_js__WEBPACK_IMPORTED_MODULE_0__/* .cleanupReportSchema */ .aV.optional(),
     error: sandboxErrorSchema.optional(),
     /** The credits account that pays for it. */
-    account: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    account: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP().optional(),
     /** The estimate made before it was created (metered extensions). */
     estimate: _metering_js__WEBPACK_IMPORTED_MODULE_1__/* .meterQuoteSchema */ .h.optional(),
     /** The ledger hold reserving the estimate, released when it is destroyed or fails. */
-    hold: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    hold: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP().optional(),
     /** Routing candidates tried before the chosen one, with why each was skipped. */
-    routing: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .object */ .Ikc({
-        extension: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
-        host: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP(),
+    routing: zod__WEBPACK_IMPORTED_MODULE_4__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_4__/* .object */ .Ikc({
+        extension: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
+        host: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP(),
         /** The pool the host belongs to, when the request named a pool. */
-        pool: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
-        reasons: zod__WEBPACK_IMPORTED_MODULE_3__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP()),
+        pool: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP().optional(),
+        reasons: zod__WEBPACK_IMPORTED_MODULE_4__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP()),
     }))
         .optional(),
     /** What the sandbox cost, metered when it was destroyed (metered extensions only). */
     cost: _metering_js__WEBPACK_IMPORTED_MODULE_1__/* .meterActualSchema */ .T.optional(),
     /** The snapshot it was created from, or last restored in place from. */
-    restored_from: zod__WEBPACK_IMPORTED_MODULE_3__/* .string */ .YjP().optional(),
+    restored_from: zod__WEBPACK_IMPORTED_MODULE_4__/* .string */ .YjP().optional(),
     /** The process working on the sandbox right now, so a stuck one can be told from a busy one. */
-    owner_pid: zod__WEBPACK_IMPORTED_MODULE_3__/* .number */ .aig().int().optional(),
+    owner_pid: zod__WEBPACK_IMPORTED_MODULE_4__/* .number */ .aig().int().optional(),
     /** The detached keeper that forwards its ports (`forward --detach`, the action): destroy stops it. */
     keeper: keeperSchema.optional(),
 });
 //# sourceMappingURL=sandbox.js.map
+
+/***/ }),
+
+/***/ 9793:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $g: () => (/* binding */ describeTimings),
+/* harmony export */   Zh: () => (/* binding */ createTimingsSchema)
+/* harmony export */ });
+/* unused harmony exports CREATE_PHASES, phaseDurations */
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4832);
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8215);
+
+/**
+ * The phases of a create, each marked when it ended: accepted (the request passed its checks) →
+ * connected (logged in to the host) → synced (the repo is there) → up (`compose up` returned) →
+ * ready (every service running and healthy, checks passed). Time to *ready*, not to *started*:
+ * what a job waits for. A backend reports the phases it has (saas-stub has no connection).
+ */
+const CREATE_PHASES = (/* unused pure expression or super */ null && (['connected', 'synced', 'up']));
+const timestamp = zod__WEBPACK_IMPORTED_MODULE_0__/* .datetime */ .w$();
+const createTimingsSchema = zod__WEBPACK_IMPORTED_MODULE_1__/* .object */ .Ikc({
+    accepted: timestamp,
+    connected: timestamp.optional(),
+    synced: timestamp.optional(),
+    up: timestamp.optional(),
+    ready: timestamp.optional(),
+});
+/** Each phase's own duration in seconds, in order, for the phases that were marked. */
+function phaseDurations(timings) {
+    const marks = [
+        ['connected', timings.connected],
+        ['synced', timings.synced],
+        ['up', timings.up],
+        ['ready', timings.ready],
+    ];
+    let previous = Date.parse(timings.accepted);
+    const durations = [];
+    for (const [name, at] of marks) {
+        if (at === undefined)
+            continue;
+        durations.push([name, (Date.parse(at) - previous) / 1000]);
+        previous = Date.parse(at);
+    }
+    return durations;
+}
+/** `ready in 4.21 s (connected 0.31 s → synced 1.10 s → up 2.00 s → ready 0.80 s)`. */
+function describeTimings(timings) {
+    const phases = phaseDurations(timings);
+    const end = timings.ready ?? timings.up ?? timings.synced ?? timings.connected ?? timings.accepted;
+    const total = (Date.parse(end) - Date.parse(timings.accepted)) / 1000;
+    const list = phases.map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(' → ');
+    return `${timings.ready ? 'ready' : 'stopped'} in ${total.toFixed(2)} s${list ? ` (${list})` : ''}`;
+}
+//# sourceMappingURL=timings.js.map
 
 /***/ }),
 
@@ -54933,8 +54994,8 @@ const builtinDeclarations = [
     { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
     { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\n  ssh_port:\n    description: \"The VM's SSH port, when ssh_target does not give it.\"\n  tunnel_port:\n    description: \"A port on the VM reported as the sandbox's tunnel endpoint.\"\n  sync_method:\n    description: \"How the repo reaches the VM: auto, rsync or tar.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
     { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },
-    { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    stop_timeout: 10\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
-    { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it.\n    stop_timeout: 10\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
+    { kind: 'profile', displayPath: "profiles/profile.compose-checkpoint.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A compose stack that can be checkpointed and restored (workspace + named volumes).\ndescription: A compose stack over SSH whose workspace and volumes can be snapshotted and restored.\nextension: ext.compose-ssh\nttl: 2h\nmax_ttl: 24h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    services: \"\"\n    # Teardown's grace; a `stop`-consistency snapshot always gives services at least 10 s.\n    stop_timeout: 2\n    wait_timeout: 120\nsnapshot:\n  capture: [workspace, volumes]\n  # Services are paused (not stopped) while the capture runs, then resumed.\n  consistency: pause\n" },
+    { kind: 'profile', displayPath: "profiles/profile.compose-e2e.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# What `make e2e` did: sync the repo to a Docker host and bring its compose stack up.\ndescription: Your repo's compose stack on a self-hosted Docker host over SSH, for end-to-end tests.\nextension: ext.compose-ssh\nttl: 1h\nmax_ttl: 6h\ninputs:\n  required: [repo]\n  defaults:\n    compose_files: docker-compose.yml\n    # Comma-separated services to start; empty starts them all.\n    services: \"\"\n    # Seconds `compose down` waits for a service to stop before killing it: the sandbox's data is\n    # thrown away, so a short grace; raise it if services must flush coverage or logs on SIGTERM.\n    stop_timeout: 2\n    # Seconds to wait for every service to be running (and healthy, where it has a healthcheck).\n    wait_timeout: 120\n" },
     { kind: 'profile', displayPath: "profiles/profile.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# The embedded default: a local, metered workspace that works on any machine.\ndescription: A local workspace with your repo copied in, metered per minute. Works anywhere.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 4h\ninputs:\n  required: [repo]\n" },
     { kind: 'profile', displayPath: "profiles/profile.vm-haskell-build.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# A workspace on the pre-built Haskell build VM; the VM and its caches persist between sandboxes.\ndescription: A per-build workspace /build/sbx-<id>/ on the long-lived Haskell build VM (attach mode).\nextension: ext.vm-packer\nttl: 2h\nmax_ttl: 12h\ninputs:\n  # Name the VM with `vm` (a hosts-file alias) or `ssh_target` (user@address[:port]).\n  defaults:\n    workspace_dir: /build\n" },
 ];
@@ -56982,6 +57043,8 @@ function keepLease(options) {
     return { done, lastRenewal: () => last };
 }
 //# sourceMappingURL=lease.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/records/timings.js
+var records_timings = __nccwpck_require__(9793);
 ;// CONCATENATED MODULE: ../../packages/core/dist/routing/host-failures.js
 
 /**
@@ -57178,6 +57241,7 @@ function withoutUndefined(value) {
 
 
 
+
 /**
  * Records the sandbox as `provisioning` before any backend call (routing and that first record under
  * one lock, so capacities count it), so a crash at any later point leaves a trace to clean up; then
@@ -57192,11 +57256,12 @@ async function createSandbox(deps, plan, steps) {
         return saved;
     };
     const id = (0,ids/* newSandboxId */.Dp)();
+    const accepted = deps.now().toISOString();
     return deps.store.withLock(lockKey(id), async () => {
         let { record, choice } = await routeAndRecord(deps, plan, id, save);
         const failed = new Map();
         for (;;) {
-            const attempt = await bringUp(deps, plan, record, choice, steps, save);
+            const attempt = await bringUp(deps, plan, record, choice, { ...steps, accepted }, save);
             if ('ready' in attempt)
                 return attempt.ready;
             const { error, step, handle } = attempt;
@@ -57273,6 +57338,7 @@ async function bringUp(deps, plan, first, choice, steps, save) {
     progress?.(`sandbox ${id}: provisioning on ${record.host} with ${extension.id} (profile ${plan.profile.id}${held})`);
     let handle;
     let step = plan.restore ? 'restore' : 'provision';
+    const timings = { accepted: steps.accepted };
     const creating = new AbortController();
     renewWhileCreating(extension, record, creating.signal);
     try {
@@ -57287,6 +57353,9 @@ async function bringUp(deps, plan, first, choice, steps, save) {
             ...(record.lease_seconds !== undefined ? { leaseSeconds: record.lease_seconds } : {}),
             progress,
             signal,
+            phase: (phase) => {
+                timings[phase] = deps.now().toISOString();
+            },
             checkpoint: async (partial) => {
                 record = await save({ ...record, handle: partial });
             },
@@ -57302,14 +57371,16 @@ async function bringUp(deps, plan, first, choice, steps, save) {
             await runChecks(extension, handle, { ...record, reachability }, plan, steps);
             throwIfAborted(signal);
         }
+        const readyAt = deps.now().toISOString();
         record = await save({
             ...record,
             state: 'ready',
             reachability,
-            ready_at: deps.now().toISOString(),
+            ready_at: readyAt,
+            timings: { ...timings, ready: readyAt },
             owner_pid: undefined,
         });
-        progress?.(`sandbox ${id}: ready`);
+        progress?.(`sandbox ${id}: ${(0,records_timings/* describeTimings */.$g)(record.timings)}`);
         return { ready: record };
     }
     catch (error) {
@@ -61052,6 +61123,7 @@ var sync_repo = __nccwpck_require__(9491);
  * Surfaces open a manager with `openManager`; extension authors implement `SandboxExtension`
  * (docs/extension-sdk.md) and check it with `@sand-boxer/core/conformance`.
  */
+
 
 
 
@@ -64869,6 +64941,7 @@ async function writeLoginForTheJob(manager, id) {
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
+
 /** Seconds between two ISO times, as `1.2 s`, or `-` when either is missing. */
 function between(from, to) {
     if (!from || !to)
@@ -64891,8 +64964,13 @@ function summaryRows(record, teardownSeconds, outcome) {
             : []),
         ['consumer', record.consumer],
         ['outcome', outcome],
-        ['provision', between(record.created_at, record.provisioned_at)],
-        ['wait ready', between(record.provisioned_at, record.ready_at)],
+        // accepted → connected → synced → up → ready, each phase's own time (records/timings.ts).
+        ...(record.timings
+            ? [['time to ready', (0,records_timings/* describeTimings */.$g)(record.timings)]]
+            : [
+                ['provision', between(record.created_at, record.provisioned_at)],
+                ['wait ready', between(record.provisioned_at, record.ready_at)],
+            ]),
         ['teardown', teardownSeconds === undefined ? '-' : `${teardownSeconds.toFixed(1)} s`],
         ['credits used', record.cost ? String(record.cost.credits) : '0'],
     ];

@@ -1,4 +1,4 @@
-import type { SandboxRecord } from '@sand-boxer/core';
+import { describeTimings, type SandboxRecord } from '@sand-boxer/core';
 
 /** Seconds between two ISO times, as `1.2 s`, or `-` when either is missing. */
 function between(from: string | undefined, to: string | undefined): string {
@@ -26,8 +26,13 @@ export function summaryRows(
       : []),
     ['consumer', record.consumer],
     ['outcome', outcome],
-    ['provision', between(record.created_at, record.provisioned_at)],
-    ['wait ready', between(record.provisioned_at, record.ready_at)],
+    // accepted → connected → synced → up → ready, each phase's own time (records/timings.ts).
+    ...(record.timings
+      ? [['time to ready', describeTimings(record.timings)]]
+      : [
+          ['provision', between(record.created_at, record.provisioned_at)],
+          ['wait ready', between(record.provisioned_at, record.ready_at)],
+        ]),
     ['teardown', teardownSeconds === undefined ? '-' : `${teardownSeconds.toFixed(1)} s`],
     ['credits used', record.cost ? String(record.cost.credits) : '0'],
   ];

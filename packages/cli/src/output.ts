@@ -1,5 +1,5 @@
 import type { SandboxRecord } from '@sand-boxer/core';
-import { formatDuration, lastRenewal, leaseDeadline } from '@sand-boxer/core/records';
+import { describeTimings, formatDuration, lastRenewal, leaseDeadline } from '@sand-boxer/core/records';
 
 /** Options every command accepts. */
 export interface OutputOptions {
@@ -68,6 +68,7 @@ export function describeSandbox(record: SandboxRecord): string {
     ['consumer', record.account ? `${record.consumer} (account ${record.account})` : record.consumer],
     ['created', record.created_at],
   ];
+  if (record.timings) rows.push(['timings', describeTimings(record.timings)]);
   // An ended sandbox no longer expires: its end is shown instead.
   const ended = record.state === 'destroyed' || record.state === 'failed';
   if (!ended) rows.push(['expires', `${record.expires_at} (${relativeTime(record.expires_at)})`]);

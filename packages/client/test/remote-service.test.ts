@@ -42,7 +42,9 @@ describe('RemoteService', () => {
     );
     expect(record).toMatchObject({ state: 'ready', consumer: 'client-test' });
     expect(record).not.toHaveProperty('operation');
-    expect(progress.some((l) => l.endsWith(': ready'))).toBe(true);
+    expect(progress.some((l) => /: ready in [\d.]+ s \(synced [\d.]+ s → ready [\d.]+ s\)$/.test(l))).toBe(
+      true,
+    );
     expect(records[0]).toBe('provisioning');
     expect((await remote.list()).map((r) => r.id)).toContain(record.id);
     expect((await remote.get(record.id)).id).toBe(record.id);

@@ -101,6 +101,13 @@ export {
   snapshotLocationSchema,
   snapshotRecordSchema,
 } from './records/snapshot.js';
+export {
+  CREATE_PHASES,
+  type CreatePhase,
+  type CreateTimings,
+  describeTimings,
+  phaseDurations,
+} from './records/timings.js';
 export { probeSsh } from './routing/probe.js';
 export { type CandidateReport, type RoutingDecision, RoutingResolver } from './routing/resolver.js';
 export type { SnapshotOperations } from './snapshots/operations.js';

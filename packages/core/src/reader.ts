@@ -9,6 +9,7 @@
 export { lastRenewal, leaseDeadline } from './records/lease.js';
 export type { SandboxRecord, SandboxState } from './records/sandbox.js';
 export { LIVE_STATES } from './records/sandbox-states.js';
+export { type CreateTimings, describeTimings, phaseDurations } from './records/timings.js';
 export { defaultHome } from './state/home.js';
 export { getRecord, listRecords } from './state/lookup.js';
 export { FileRecordReader, type RecordSource } from './state/record-files.js';

@@ -5,6 +5,7 @@ import type { CleanupReport, Reachability, SandboxHandle } from '../records/hand
 import type { HostTarget, SshTarget } from '../records/host-target.js';
 import type { MeterActual, MeterQuote, Usage } from '../records/metering.js';
 import type { SnapshotContents, SnapshotLocation, SnapshotRecord } from '../records/snapshot.js';
+import type { CreatePhase } from '../records/timings.js';
 
 /** A step of a long operation, shown as progress on stderr (never secret). */
 export type ProgressFn = (message: string) => void;
@@ -35,6 +36,8 @@ export interface ProvisionRequest<Inputs = unknown> extends OperationOptions {
    * (`renewLease`) for this many seconds, or at `expiresAt`, whichever comes first.
    */
   leaseSeconds?: number;
+  /** Marks the end of a phase of the create (records/timings.ts), for the record's `timings`. */
+  phase?: (phase: CreatePhase) => void;
   /**
    * Saves a partial handle before the extension makes anything that a minimal handle could not find
    * again (e.g. a workspace under an input-chosen directory), so a rollback or a later destroy in

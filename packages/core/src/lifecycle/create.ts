@@ -6,6 +6,7 @@ import { keepLease } from '../reach/lease.js';
 import type { SandboxHandle } from '../records/handle.js';
 import type { RemoteHost } from '../records/host-target.js';
 import type { SandboxRecord } from '../records/sandbox.js';
+import { type CreateTimings, describeTimings } from '../records/timings.js';
 import { hostLevelFailure } from '../routing/host-failures.js';
 import type { RoutingChoice } from '../routing/resolver.js';
 import { newSandboxId } from '../util/ids.js';
@@ -33,11 +34,12 @@ export async function createSandbox(
     return saved;
   };
   const id = newSandboxId();
+  const accepted = deps.now().toISOString();
   return deps.store.withLock(lockKey(id), async () => {
     let { record, choice } = await routeAndRecord(deps, plan, id, save);
     const failed = new Map<string, string>();
     for (;;) {
-      const attempt = await bringUp(deps, plan, record, choice, steps, save);
+      const attempt = await bringUp(deps, plan, record, choice, { ...steps, accepted }, save);
       if ('ready' in attempt) return attempt.ready;
       const { error, step, handle } = attempt;
       const pool = (choice.host as RemoteHost | undefined)?.pool;
@@ -123,7 +125,7 @@ async function bringUp(
   plan: CreatePlan,
   first: SandboxRecord,
   choice: RoutingChoice,
-  steps: CreateSteps,
+  steps: CreateSteps & { accepted: string },
   save: (record: SandboxRecord) => Promise<SandboxRecord>,
 ): Promise<
   | { ready: SandboxRecord }
@@ -146,6 +148,7 @@ async function bringUp(
   );
   let handle: SandboxHandle | undefined;
   let step = plan.restore ? 'restore' : 'provision';
+  const timings: CreateTimings = { accepted: steps.accepted };
   const creating = new AbortController();
   renewWhileCreating(extension, record, creating.signal);
   try {
@@ -160,6 +163,9 @@ async function bringUp(
       ...(record.lease_seconds !== undefined ? { leaseSeconds: record.lease_seconds } : {}),
       progress,
       signal,
+      phase: (phase) => {
+        timings[phase] = deps.now().toISOString();
+      },
       checkpoint: async (partial) => {
         record = await save({ ...record, handle: partial });
       },
@@ -175,14 +181,16 @@ async function bringUp(
       await runChecks(extension, handle, { ...record, reachability }, plan, steps);
       throwIfAborted(signal);
     }
+    const readyAt = deps.now().toISOString();
     record = await save({
       ...record,
       state: 'ready',
       reachability,
-      ready_at: deps.now().toISOString(),
+      ready_at: readyAt,
+      timings: { ...timings, ready: readyAt },
       owner_pid: undefined,
     });
-    progress?.(`sandbox ${id}: ready`);
+    progress?.(`sandbox ${id}: ${describeTimings(record.timings as CreateTimings)}`);
     return { ready: record };
   } catch (error) {
     return { error, step, handle: handle ?? record.handle, record };

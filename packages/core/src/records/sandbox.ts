@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cleanupReportSchema, reachabilitySchema, sandboxHandleSchema } from './handle.js';
 import { meterActualSchema, meterQuoteSchema } from './metering.js';
 import { SANDBOX_STATES } from './sandbox-states.js';
+import { createTimingsSchema } from './timings.js';
 
 /** See states.ts for what each state means. */
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
@@ -41,6 +42,8 @@ export const sandboxRecordSchema = z.object({
   /** When provision returned (so reports can split provisioning from waiting for readiness). */
   provisioned_at: timestamp.optional(),
   ready_at: timestamp.optional(),
+  /** When each phase of its create ended: accepted → connected → synced → up → ready (timings.ts). */
+  timings: createTimingsSchema.optional(),
   destroyed_at: timestamp.optional(),
   expires_at: timestamp,
   ttl_seconds: z.number().int().positive(),

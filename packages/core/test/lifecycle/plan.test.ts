@@ -62,7 +62,7 @@ describe('local-path inputs are resolved once, against the base the caller names
       profile: 'compose-e2e',
       inputs: { repo: '.' },
     });
-    expect(plan.inputs).toMatchObject({ compose_files: 'docker-compose.yml', stop_timeout: '10' });
+    expect(plan.inputs).toMatchObject({ compose_files: 'docker-compose.yml', stop_timeout: '2' });
   });
 
   test('the TTL is checked against max_ttl and named as the field it is', async () => {

@@ -91,6 +91,7 @@ export class SaasStubExtension implements SandboxExtension<StubInputs> {
       errorOnExist: true,
       force: false,
     });
+    request.phase?.('synced');
     return { sandbox_id: request.sandboxId, host: 'local', workspace };
   }
 

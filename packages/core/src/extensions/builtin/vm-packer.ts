@@ -130,6 +130,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
       'workspace_dir',
     );
     await checkFloors(session, host, base);
+    request.phase?.('connected');
     const dir = sandboxDirOf(base, sandboxId);
     progress?.(`creating workspace ${dir}`);
     // Before anything exists on the VM: a rollback must find this workspace even under an input-chosen base.
@@ -176,6 +177,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
       );
       if (synced.method === 'rsync via cache') syncCache = sync.cacheDir;
     }
+    request.phase?.('synced');
     return {
       sandbox_id: sandboxId,
       host: host.name,

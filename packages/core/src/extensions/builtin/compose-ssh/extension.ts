@@ -107,6 +107,7 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
 
   async provision(request: ProvisionRequest<ComposeInputs>): Promise<ComposeHandle> {
     const stack = await this.#prepare(request);
+    request.phase?.('connected');
     const { session, host, dir, inputs } = stack;
     const repo = inputs.repo as string; // validateInputs requires it for a provision
     request.progress?.(`creating ${dir}`);
@@ -132,11 +133,13 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
       request.progress,
       sync,
     );
+    request.phase?.('synced');
     request.signal?.throwIfAborted();
     const handle = await configureStack(stack, request.progress, repo);
     if (synced.method === 'rsync via cache' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
     request.signal?.throwIfAborted();
     await upStack(stack, request.progress);
+    request.phase?.('up');
     return handle;
   }
 

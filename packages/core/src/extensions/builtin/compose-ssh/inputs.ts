@@ -10,13 +10,23 @@ import { composeFilesInput, envInput, servicesInput } from './commands.js';
 const seconds = (what: string) =>
   z.string().regex(/^\d+$/, `must be a whole number of seconds for ${what}`).transform(Number);
 
+/**
+ * Seconds `compose down` gives a service to stop before killing it. A sandbox's data is thrown away,
+ * so nothing is gained by waiting Docker's 10 s for services that ignore SIGTERM (busybox httpd and
+ * many shells as PID 1 do): a profile that must flush coverage or logs asks for more.
+ */
+export const DEFAULT_STOP_GRACE = 2;
+
+/** The least a `stop`-consistency snapshot gives services: their data is being kept. */
+export const SNAPSHOT_STOP_GRACE = 10;
+
 const composeInputsSchema = z.looseObject({
   // Declared `local-path` (ext.compose-ssh.yaml): core has made it absolute and checked it is a directory.
   repo: z.string().refine(isAbsolute, 'must be an absolute path to a local directory').optional(),
   compose_files: z.string().default('docker-compose.yml'),
   services: z.string().default(''),
   env: z.string().default(''),
-  stop_timeout: seconds('stop_timeout').default(10),
+  stop_timeout: seconds('stop_timeout').default(DEFAULT_STOP_GRACE),
   wait_timeout: seconds('wait_timeout').default(120),
   sync_method: z.enum(['auto', 'rsync', 'tar']).default('auto'),
 });

@@ -12,7 +12,7 @@ import type {
 import { hostOfHandle, remoteHostOf, type SessionPool } from '../remote-workspace/ssh-access.js';
 import { createWorkspace, resolveBaseDir, sandboxDirOf } from '../remote-workspace/workspace.js';
 import { composeCommand, composeRuntime, LABELS_FILE } from './commands.js';
-import type { ComposeInputs } from './inputs.js';
+import { type ComposeInputs, DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE } from './inputs.js';
 import {
   captureSnapshot,
   downloadArtifact,
@@ -58,7 +58,8 @@ export async function snapshotCompose(
       snapshotId: request.snapshotId,
       capture: request.capture,
       consistency: request.consistency,
-      stopTimeout: handle.stop_timeout ?? 10,
+      // Stopped services keep their data here: never less than the usual grace.
+      stopTimeout: Math.max(handle.stop_timeout ?? DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE),
       manifest: {
         snapshot_id: request.snapshotId,
         sandbox_id: handle.sandbox_id,
@@ -78,7 +79,7 @@ export async function snapshotCompose(
       inputs: {
         compose_files: (handle.compose_files ?? []).filter((f) => f !== LABELS_FILE).join(','),
         services: (handle.services ?? []).join(','),
-        stop_timeout: String(handle.stop_timeout ?? 10),
+        stop_timeout: String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
         wait_timeout: String(handle.wait_timeout ?? 120),
       },
     };
@@ -141,7 +142,7 @@ export async function restoreCompose(
         '-v',
         '--remove-orphans',
         '-t',
-        String(handle.stop_timeout ?? 10),
+        String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
       ),
       { what: 'compose down', timeoutMs: 10 * 60_000 },
     );

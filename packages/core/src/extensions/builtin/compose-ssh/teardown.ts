@@ -9,6 +9,7 @@ import {
   stopProjectCommandsCommand,
   TEARDOWN_SECTION,
 } from './commands.js';
+import { DEFAULT_STOP_GRACE } from './inputs.js';
 import type { ComposeHandle } from './stack.js';
 import { parseContainers } from './status.js';
 
@@ -40,7 +41,7 @@ export async function tearDownStack(
       '-v',
       '--remove-orphans',
       '-t',
-      String(handle.stop_timeout ?? 10),
+      String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
     );
     // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
     // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
