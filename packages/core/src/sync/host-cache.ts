@@ -40,11 +40,16 @@ export function nextSpareCommand(base: string, syncCache: string | undefined): s
  * of the repo was torn down, see prepareSpareCommand) plus a local rsync of what changed since;
  * otherwise a full copy.
  */
-export async function viaCache(request: SyncRequest, cacheDir: string): Promise<TransferCounts> {
+export async function viaCache(
+  request: SyncRequest,
+  cacheDir: string,
+  overlay = false,
+): Promise<TransferCounts> {
   const lock = `${cacheDir}.lock`;
   // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
   // create of the same repo can never update the cache between this one's sync and its fill.
-  const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+  const copy = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+  const fill = overlay ? overlayFillScript(cacheDir, request.remoteDir, copy) : copy;
   // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
   // here, privately, in case `gc` pruned it between the probe and this lock.
   const use = `touch -- ${quote(lock)} && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)})`;
@@ -82,6 +87,41 @@ export function fillFromCacheScript(cacheDir: string, dir: string, protect: stri
     `&& ${command('rsync', '-a', '--delete', ...protectRules, '--', `${cacheDir}/`, `${dir}/`)} >/dev/null;`,
     `else ${command('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${dir}/`)}; fi`,
   ].join(' ');
+}
+
+/**
+ * Where a sandbox's overlay layers live: `<base>/.sandboxer-layers/sbx-<id>/` with `lower` (the
+ * cache as it was, hard-linked), `upper` (what the sandbox changed) and overlayfs's `work`.
+ */
+export function layerDirOf(dir: string): string {
+  return remotePathInside(posix.join(posix.dirname(dir), '.sandboxer-layers'), posix.basename(dir));
+}
+
+/** Paths overlayfs's mount options can take as they are (they are split at `,` and `:`). */
+const MOUNTABLE = /^[A-Za-z0-9_./@+-]+$/;
+
+/**
+ * Shell (under the cache's lock, after rsync updated the cache) that makes `dir` the cache without
+ * copying a byte: `lower` is a hard-link snapshot of the cache (metadata only; rsync replaces a
+ * changed file by renaming a new one into the cache, so the snapshot keeps what it had), mounted as
+ * overlayfs's read-only lower layer at `dir`, whose existing files (the marker) are copied into the
+ * upper layer. The sandbox writes only to `upper`: nothing it does reaches the cache, and the lower
+ * layer is never visible as hard links (overlayfs copies a file up before any change, metadata
+ * included). Any step failing (no mount permission in a container) falls back to `copy`.
+ */
+export function overlayFillScript(cacheDir: string, dir: string, copy: string): string {
+  const layer = layerDirOf(dir);
+  if (![cacheDir, dir, layer].every((path) => MOUNTABLE.test(path))) return copy;
+  const options = `lowerdir=${layer}/lower,upperdir=${layer}/upper,workdir=${layer}/work`;
+  const mount = [
+    command('mkdir', '-p', '--', `${layer}/upper`, `${layer}/work`),
+    command('cp', '-al', '--', cacheDir, `${layer}/lower`),
+    command('cp', '-a', '--', `${dir}/.`, `${layer}/upper/`),
+    command('mount', '-t', 'overlay', 'overlay', '-o', options, dir),
+  ].join(' && ');
+  // Which one ran goes to stderr (stdout is rsync's protocol stream), read back by viaRsync.
+  const said = (fill: string) => `echo 'sandboxer-fill: ${fill}' >&2`;
+  return `{ { ${mount}; } 2>/dev/null && ${said('overlay')} || { rm -rf -- ${quote(layer)}; ${copy} && ${said('copy')}; }; }`;
 }
 
 /**

@@ -21,15 +21,19 @@ export function probeHost(
   method: SyncMethod,
   cacheDir: string | undefined,
 ): Promise<HostTools> {
-  if (method === 'tar' || !hasLocalRsync()) return Promise.resolve({ rsync: false, cache: false });
+  if (method === 'tar' || !hasLocalRsync())
+    return Promise.resolve({ rsync: false, cache: false, overlay: false });
   // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
   // the same time): only the cache below it is private.
   const makeCache = cacheDir
     ? ` && ${command('mkdir', '-p', '--', posix.dirname(posix.dirname(cacheDir)))} && (umask 077 && ${command('mkdir', '-p', '--', cacheDir)}) && echo cache`
     : '';
+  // A root login on a host whose kernel has overlayfs fills sandboxes from the cache without copying
+  // (host-cache.ts overlayFillScript); asked here, in the same round trip.
+  const overlay = `{ [ "$(id -u)" != 0 ] || ! grep -qw overlay /proc/filesystems || echo overlay; }; `;
   const probe = session
     .exec(
-      `command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`,
+      `${overlay}command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`,
       {
         what: 'looking for rsync',
       },
@@ -41,7 +45,7 @@ export function probeHost(
           `preparing the sync cache ${cacheDir} on ${session.destination} failed: ${stderr.trim()}`,
         );
       }
-      return { rsync: found.has('rsync'), cache: found.has('cache') };
+      return { rsync: found.has('rsync'), cache: found.has('cache'), overlay: found.has('overlay') };
     });
   probe.catch(() => {}); // its rejection is the awaiting caller's to handle
   return probe;

@@ -43,10 +43,14 @@ export interface SyncRequest {
 export interface TransferCounts {
   files: number;
   bytes: number;
+  /** How the host's cache filled the sandbox, as the fill reported it. */
+  fill?: 'copy' | 'overlay';
 }
 
 export interface SyncReport {
   method: 'rsync' | 'rsync via cache' | 'tar';
+  /** How the cache filled the sandbox: a copy (a spare moved in, or `cp -a`), or an overlay layer. */
+  fill?: 'copy' | 'overlay';
   files: number;
   bytes: number;
   seconds: number;
@@ -57,4 +61,6 @@ export interface HostTools {
   rsync: boolean;
   /** `flock`, and the cache directory made: the cache can be used. */
   cache: boolean;
+  /** A root login and a kernel with overlayfs: the cache can fill a sandbox as an overlay layer. */
+  overlay?: boolean;
 }

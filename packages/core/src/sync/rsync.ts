@@ -47,7 +47,14 @@ export async function viaRsync(request: SyncRequest, rsyncPath?: string): Promis
     } finally {
       removeScratchDir(scratch);
     }
-    if (result.code === 0) return parseRsyncStats(result.stdout);
+    if (result.code === 0) {
+      // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
+      const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1] as
+        | 'overlay'
+        | 'copy'
+        | undefined;
+      return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
+    }
     // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
     // host at once): nothing was sent yet, so trying again is safe.
     if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {

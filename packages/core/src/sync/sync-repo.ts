@@ -28,18 +28,20 @@ export async function syncRepo(request: SyncRequest): Promise<SyncReport> {
   request.progress?.(
     `syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`,
   );
+  const overlay = useCache && tools.overlay === true;
   const counts = useCache
-    ? await viaCache(request, request.cacheDir as string)
+    ? await viaCache(request, request.cacheDir as string, overlay)
     : useRsync
       ? await viaRsync(request)
       : await viaTar(request);
   const report: SyncReport = {
     method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
+    ...(useCache ? { fill: 'copy' as const } : {}),
     ...counts,
     seconds: (Date.now() - started) / 1000,
   };
   request.progress?.(
-    `synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`,
+    `synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s${report.fill ? ` (filled from the cache ${report.fill === 'overlay' ? 'as an overlay layer, nothing copied' : 'by copy'})` : ''}`,
   );
   return report;
 }

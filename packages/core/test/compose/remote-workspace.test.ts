@@ -95,8 +95,11 @@ describe('removeWorkspaceCommand', () => {
     const dir = `/srv/sandboxer/sbx-${ID}`;
     const marker = `${dir}/${MARKER_FILE}`;
     const trash = `/srv/sandboxer/.sandboxer-trash/sbx-${ID}`;
+    const layer = `/srv/sandboxer/.sandboxer-layers/sbx-${ID}`;
     expect(removeWorkspaceCommand(dir, ID)).toBe(
       [
+        // An overlay-filled sandbox is unmounted first; its layers go to the trash.
+        `if [ -d ${layer} ]; then { umount -- ${dir} || umount -l -- ${dir}; } 2>/dev/null; mkdir -p -- /srv/sandboxer/.sandboxer-trash && l=/srv/sandboxer/.sandboxer-trash/layers-sbx-${ID}.$$ && mv -- ${layer} "$l" && (nohup setsid nice rm -rf -- "$l" </dev/null >/dev/null 2>&1 &); fi`,
         `if [ ! -e ${dir} ]; then if ! ls -d -- ${trash}.* >/dev/null 2>&1; then echo absent; elif { rm -rf -- ${trash}.* 2>/dev/null || { chmod -R u+rwx -- ${trash}.* && rm -rf -- ${trash}.*; }; }; then echo absent; else echo trash-failed; fi`,
         `elif grep -qF '"sandbox_id":"${ID}"' ${marker} 2>/dev/null; then if o=$(find ${dir} '!' -user "$(id -u)" -print -quit 2>/dev/null) && [ -z "$o" ] && mkdir -p -- /srv/sandboxer/.sandboxer-trash && t=${trash}.$$ && mv -- ${dir} "$t"; then touch -- "$t"; (nohup setsid nice sh -c '{ rm -rf -- "$0" 2>/dev/null || { chmod -R u+rwx -- "$0" && rm -rf -- "$0"; }; }' "$t" </dev/null >/dev/null 2>&1 &); echo removed; elif find ${dir} -mindepth 1 -maxdepth 1 '!' -name ${MARKER_FILE} -exec rm -rf -- '{}' + && rm -rf -- ${dir}; then echo removed; else echo rm-failed; fi`,
         `elif [ ! -s ${marker} ] && [ -z "$(ls -A -- ${dir} | grep -vxF ${MARKER_FILE})" ]; then rm -f -- ${marker}; rmdir -- ${dir} && echo removed`,

@@ -175,7 +175,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
         progress,
         sync,
       );
-      if (synced.method === 'rsync via cache') syncCache = sync.cacheDir;
+      if (synced.fill === 'copy') syncCache = sync.cacheDir;
     }
     request.phase?.('synced');
     return {

@@ -136,7 +136,8 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
     request.phase?.('synced');
     request.signal?.throwIfAborted();
     const handle = await configureStack(stack, request.progress, repo);
-    if (synced.method === 'rsync via cache' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
+    // A spare copy of the cache for the next sandbox, started at teardown; an overlay layer needs none.
+    if (synced.fill === 'copy' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
     request.signal?.throwIfAborted();
     await upStack(stack, request.progress);
     request.phase?.('up');

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { InputError } from '../../../errors.js';
 import { and, assertAbsoluteRemotePath, command, quote, remotePathInside } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
+import { layerDirOf } from '../../../sync/host-cache.js';
 import { isSandboxId } from '../../../util/ids.js';
 
 /**
@@ -80,7 +81,12 @@ export function removeWorkspaceCommand(dir: string, sandboxId: string): string {
   // another user), the directory is still recognisably ours and a retry gives the same advice.
   const contents = `${command('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
   const onlyMarkerLeft = `[ -z "$(${command('ls', '-A', '--', dir)} | grep -vxF ${quote(MARKER_FILE)})" ]`;
+  // Filled as an overlay layer (sync/host-cache.ts): unmounted first (a mount point cannot be moved),
+  // which shows the directory as it was made, marker included; its layers go to the trash too.
+  const layer = quote(layerDirOf(dir));
+  const unmount = `if [ -d ${layer} ]; then { umount -- ${qdir} || umount -l -- ${qdir}; } 2>/dev/null; mkdir -p -- ${trash} && l=${trash}/layers-${quote(posix.basename(dir))}.$$ && mv -- ${layer} "$l" && (nohup setsid nice rm -rf -- "$l" </dev/null >/dev/null 2>&1 &); fi`;
   return [
+    unmount,
     // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
     `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif ${rmHard(`${inTrash}.*`)}; then echo absent; else echo trash-failed; fi`,
     `elif ${ours}; then if ${toTrash}; then ${deleteLater}; echo removed; elif ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,
