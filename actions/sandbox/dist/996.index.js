@@ -296,12 +296,14 @@ function findSandboxesCommand(base, engine) {
         // runs to enforce it (the host rebooted).
         `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
     ];
-    if (engine) {
+    for (const e of engine === undefined ? [] : Array.isArray(engine) ? engine : [engine]) {
         const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
         const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
         // Volumes have a .Name but no .ID: a template error there would hide every volume.
-        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
-        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'));
+        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
+        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'), 
+        // Images Compose built carry no labels, only the project's name (see sweepBuiltImagesCommand).
+        `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, 'images', '--format', '{{.Repository}}:{{.Tag}}')} 2>/dev/null | sed -n 's#^\\(localhost/\\)\\{0,1\\}\\(sbx-[a-z0-9]\\{12\\}\\)[-_].*#image & \\2#p'`);
     }
     parts.push('true');
     return parts.join('; ');
@@ -357,6 +359,11 @@ function parseFindings(output, base) {
             if (/^\d+$/.test(seconds) && /^\d+$/.test(renewed)) {
                 entry(first).leaseAt = new Date((Number(renewed) + Number(seconds)) * 1000).toISOString();
             }
+        }
+        else if (kind === 'image' && first && /^sbx-/.test(rest[0] ?? '')) {
+            const id = (rest[0] ?? '').slice(4);
+            if ((0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                entry(id).resources.push(`image ${first}`);
         }
         else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
             const [id = '', expires] = rest;
