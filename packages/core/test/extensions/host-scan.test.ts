@@ -253,6 +253,14 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
     populated(h);
     expect(byId(parseFindings(h.scan('podman').stdout, h.base))).toEqual(EXPECTED(h.base));
     expect(h.engineCalls().map((c) => c[0])).toEqual(['ps', 'network', 'volume', 'images']);
+    // Podman 4.3's listings have no `.Label` (a template error): its label maps are indexed.
+    const formats = h.engineCalls().map((c) => c[c.indexOf('--format') + 1]);
+    expect(formats).toEqual([
+      '{{.ID}} {{index .Labels "dev.sandboxer.sandbox-id"}} {{index .Labels "dev.sandboxer.expires-at"}}',
+      '{{.ID}} {{index .Network.Labels "dev.sandboxer.sandbox-id"}} {{index .Network.Labels "dev.sandboxer.expires-at"}}',
+      '{{.Name}} {{index .Labels "dev.sandboxer.sandbox-id"}} {{index .Labels "dev.sandboxer.expires-at"}}',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
   });
 
   test('an empty or missing base, and a failing engine, are no error: nothing is found', () => {

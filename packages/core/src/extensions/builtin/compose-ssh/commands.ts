@@ -56,10 +56,9 @@ export function composeCommand(p: ComposeProject, ...args: string[]): string {
 }
 
 /**
- * `down`'s arguments: stop gracefully within `stopTimeout`, remove volumes, and with Docker's
- * Compose (v1 and v2) the orphans and, unless kept (a restore in place builds the same stack again),
- * the images it built (`--rmi local`). podman-compose 1.0.3
- * refuses both options (exit 2, nothing done), so there the label sweep removes what they would.
+ * `down`'s arguments: a graceful stop, volumes, and with Docker's Compose the orphans and (unless a
+ * restore in place keeps them to build the same stack) the images it built. podman-compose 1.0.3
+ * refuses both options (exit 2, nothing done): there the label sweep removes what they would.
  */
 export function composeDownArgs(
   runtime: ComposeRuntime,
@@ -71,10 +70,7 @@ export function composeDownArgs(
   return ['down', '-v', ...docker, '-t', String(stopTimeout)];
 }
 
-/**
- * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
- * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
- */
+/** One JSON object per container of the project; `$ids` unquoted: hex ids from the engine itself. */
 export function inspectProjectCommand(runtime: Pick<ComposeRuntime, 'engine'>, project: string): string {
   // Docker formats a container without a healthcheck as a map with no such key, which a plain
   // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
@@ -175,11 +171,10 @@ export function sweepProjectCommand(runtime: Pick<ComposeRuntime, 'engine'>, pro
 }
 
 /**
- * Removes the images Compose built for the project and prints `image <name>` for each. Built images
- * carry no project label (Compose v1, v2 and podman-compose all label containers, not images), so
- * they are known by the name Compose gives them: `<project>_<service>` (v1, podman-compose, whose
- * Podman adds `localhost/`) or `<project>-<service>` (v2). The project is `sbx-` and a fixed-length
- * id, so the name cannot match another sandbox's. An image still in use stays (and is reported).
+ * Removes the images Compose built for the project, printing `image <name>` for each. They carry no
+ * project label (no runtime labels them), only the name Compose gives: `<project>_<service>` (v1,
+ * podman-compose, whose Podman adds `localhost/`) or `<project>-<service>` (v2); the project is `sbx-`
+ * and a fixed-length id, so it cannot match another sandbox's. One still in use stays.
  */
 export function sweepBuiltImagesCommand(engine: ComposeRuntime['engine'], project: string): string {
   const p = quote(project);

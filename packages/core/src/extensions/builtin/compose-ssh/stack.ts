@@ -1,8 +1,7 @@
-import { stringify as stringifyYaml } from 'yaml';
 import { InputError, ProvisionError, RemoteCommandError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { RemoteHost } from '../../../records/host-target.js';
-import { quote } from '../../../ssh/quote.js';
+import { command, quote, remotePathInside } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { lastLines } from '../../../ssh/tail-buffer.js';
 import { destination } from '../../../ssh/target.js';
@@ -22,7 +21,8 @@ import {
 } from './commands.js';
 import { describeServices, explainUnhealthy, unreadyContainers } from './diagnose.js';
 import type { ComposeInputs } from './inputs.js';
-import { type ComposeModel, localComposeModel, modelOf } from './model.js';
+import { labelsOverride } from './labels-override.js';
+import { type ComposeModel, localComposeModel, mergedModel, modelOf } from './model.js';
 import { isAuto, resolveRuntime } from './runtime-detect.js';
 
 /**
@@ -160,11 +160,15 @@ export async function configureStack(
   const { session, project, inputs } = stack;
   const words = project.runtime.words.join(' ');
   let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
-  if (model === undefined) {
+  if (model === undefined && project.runtime.engine === 'podman') {
+    model = await hostFilesModel(stack);
+  } else if (model === undefined) {
     progress?.(`checking ${project.files.join(', ')} with ${words} config`);
     model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
   }
-  const { services, override } = labelsOverride(model, stack.labels, inputs.services);
+  const { services, override } = labelsOverride(model, stack.labels, inputs.services, {
+    podmanCompose: project.runtime.engine === 'podman',
+  });
   progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
   stack.pendingLabels = override;
   if (!project.files.includes(LABELS_FILE)) project.files.push(LABELS_FILE);
@@ -181,6 +185,29 @@ export async function configureStack(
     wait_timeout: inputs.waitTimeout,
     env_keys: Object.keys(project.env),
   };
+}
+
+/**
+ * The compose files as they are on the host, merged here: podman-compose 1.0.3 has no `config`
+ * (exit 2), so a restore (whose files come from the snapshot, not this machine) reads them itself.
+ */
+async function hostFilesModel(stack: Stack): Promise<ComposeModel> {
+  const texts: string[] = [];
+  for (const file of stack.project.files) {
+    texts.push(
+      await stack.session.run(command('cat', '--', remotePathInside(stack.dir, file)), {
+        what: `reading ${file}`,
+        maxOutputBytes: 1024 * 1024,
+      }),
+    );
+  }
+  const model = mergedModel(texts);
+  if (!model) {
+    throw new InputError(
+      `input "compose_files": ${stack.project.files.join(', ')} need \`compose config\` to be read (include, extends from another file, profiles or interpolated names), which podman-compose 1.0.3 does not have: simplify them, or use Docker Compose on this host`,
+    );
+  }
+  return model;
 }
 
 /**
@@ -246,34 +273,4 @@ async function failUp(
   );
 }
 
-/**
- * From the merged compose model: the services to wait for, and an override file that labels every
- * service, the default network and each named volume with the sandbox id and its expiry.
- */
-export function labelsOverride(
-  config: ComposeModel,
-  labels: Record<string, string>,
-  selected: string[],
-): { services: string[]; override: string } {
-  const all = Object.keys(config.services);
-  const unknown = selected.filter((s) => !all.includes(s));
-  if (unknown.length > 0) {
-    throw new InputError(
-      `input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`,
-    );
-  }
-  const override: Record<string, unknown> = {};
-  if (config.version) override.version = String(config.version);
-  override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-  const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
-  if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-  if (!config.networks.default?.external) override.networks = { default: { labels } };
-  // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-  const text = stringifyYaml(override, {
-    defaultStringType: 'QUOTE_DOUBLE',
-    // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
-    defaultKeyType: 'QUOTE_DOUBLE',
-    aliasDuplicateObjects: false,
-  });
-  return { services: selected.length > 0 ? selected : all, override: text };
-}
+export { labelsOverride } from './labels-override.js';

@@ -27,11 +27,18 @@ export function findSandboxesCommand(
     `for f in ${quote(switchDirOf(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
   ];
   for (const e of engine === undefined ? [] : Array.isArray(engine) ? engine : [engine]) {
-    const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+    // Podman's listings have no `.Label` method (a template error, hidden by 2>/dev/null, would hide
+    // everything): its labels are a map, under `.Network` for networks.
+    const label = (kind: string, key: string) =>
+      e === 'docker'
+        ? `{{.Label "${key}"}}`
+        : `{{index ${kind === 'network' ? '.Network.Labels' : '.Labels'} "${key}"}}`;
+    const labels = (kind: string) =>
+      `${label(kind, 'dev.sandboxer.sandbox-id')} ${label(kind, 'dev.sandboxer.expires-at')}`;
     const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
     // Volumes have a .Name but no .ID: a template error there would hide every volume.
     const list = (kind: string, key: string, ...args: string[]) =>
-      `${command(e, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
+      `${command(e, ...args, ...filter, '--format', `${key} ${labels(kind)}`)} 2>/dev/null | sed 's/^/${kind} /'`;
     parts.push(
       list('container', '{{.ID}}', 'ps', '-a'),
       list('network', '{{.ID}}', 'network', 'ls'),
