@@ -166,14 +166,11 @@ describe('ext.compose-ssh on the real testbed', () => {
     }
   });
 
-  test('the default `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
+  test('an explicit `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
     if (available().includes('docker compose')) context.skip();
     const result = sandboxer(
       ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`],
-      {
-        ...env,
-        SANDBOXER_COMPOSE_CMD: '',
-      },
+      { ...env, SANDBOXER_COMPOSE_CMD: 'docker compose' },
     );
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(
