@@ -297,10 +297,15 @@ function findSandboxesCommand(base, engine) {
         `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
     ];
     for (const e of engine === undefined ? [] : Array.isArray(engine) ? engine : [engine]) {
-        const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+        // Podman's listings have no `.Label` method (a template error, hidden by 2>/dev/null, would hide
+        // everything): its labels are a map, under `.Network` for networks.
+        const label = (kind, key) => e === 'docker'
+            ? `{{.Label "${key}"}}`
+            : `{{index ${kind === 'network' ? '.Network.Labels' : '.Labels'} "${key}"}}`;
+        const labels = (kind) => `${label(kind, 'dev.sandboxer.sandbox-id')} ${label(kind, 'dev.sandboxer.expires-at')}`;
         const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
         // Volumes have a .Name but no .ID: a template error there would hide every volume.
-        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
+        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, ...args, ...filter, '--format', `${key} ${labels(kind)}`)} 2>/dev/null | sed 's/^/${kind} /'`;
         parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'), 
         // Images Compose built carry no labels, only the project's name (see sweepBuiltImagesCommand).
         `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, 'images', '--format', '{{.Repository}}:{{.Tag}}')} 2>/dev/null | sed -n 's#^\\(localhost/\\)\\{0,1\\}\\(sbx-[a-z0-9]\\{12\\}\\)[-_].*#image & \\2#p'`);

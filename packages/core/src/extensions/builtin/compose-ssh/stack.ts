@@ -267,8 +267,13 @@ async function failUp(
       exit_code: result.code,
     });
   }
+  // `docker compose` on a v1-only host: "unknown shorthand flag: 'p' in -p" or "unknown command".
+  const words = project.runtime.words.join(' ');
+  const missing = /unknown shorthand flag|unknown command|command not found|No such file/.test(output)
+    ? `\n(is \`${words}\` installed on ${session.destination}? compose-command / SANDBOXER_COMPOSE_CMD names another, and \`auto\` finds the one the host has)`
+    : '';
   throw new RemoteCommandError(
-    `compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}`,
+    `compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}${missing}`,
     result.code,
   );
 }

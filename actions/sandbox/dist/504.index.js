@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 209;
-exports.ids = [209];
+exports.id = 504;
+exports.ids = [504];
 exports.modules = {
 
-/***/ 3209:
+/***/ 4504:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -72,20 +72,16 @@ function composeCommand(p, ...args) {
     return (0,ssh_quote/* and */.Uo)((0,ssh_quote/* command */.G5)('cd', '--', p.dir), (0,ssh_quote/* command */.G5)('env', ...env, ...p.runtime.words, '-p', p.project, ...files, ...args));
 }
 /**
- * `down`'s arguments: stop gracefully within `stopTimeout`, remove volumes, and with Docker's
- * Compose (v1 and v2) the orphans and, unless kept (a restore in place builds the same stack again),
- * the images it built (`--rmi local`). podman-compose 1.0.3
- * refuses both options (exit 2, nothing done), so there the label sweep removes what they would.
+ * `down`'s arguments: a graceful stop, volumes, and with Docker's Compose the orphans and (unless a
+ * restore in place keeps them to build the same stack) the images it built. podman-compose 1.0.3
+ * refuses both options (exit 2, nothing done): there the label sweep removes what they would.
  */
 function composeDownArgs(runtime, stopTimeout, options = {}) {
     const rmi = options.keepImages ? [] : ['--rmi', 'local'];
     const docker = runtime.engine === 'docker' ? ['--remove-orphans', ...rmi] : [];
     return ['down', '-v', ...docker, '-t', String(stopTimeout)];
 }
-/**
- * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
- * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
- */
+/** One JSON object per container of the project; `$ids` unquoted: hex ids from the engine itself. */
 function inspectProjectCommand(runtime, project) {
     // Docker formats a container without a healthcheck as a map with no such key, which a plain
     // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
@@ -157,11 +153,10 @@ function sweepProjectCommand(runtime, project) {
     ].join('; ');
 }
 /**
- * Removes the images Compose built for the project and prints `image <name>` for each. Built images
- * carry no project label (Compose v1, v2 and podman-compose all label containers, not images), so
- * they are known by the name Compose gives them: `<project>_<service>` (v1, podman-compose, whose
- * Podman adds `localhost/`) or `<project>-<service>` (v2). The project is `sbx-` and a fixed-length
- * id, so the name cannot match another sandbox's. An image still in use stays (and is reported).
+ * Removes the images Compose built for the project, printing `image <name>` for each. They carry no
+ * project label (no runtime labels them), only the name Compose gives: `<project>_<service>` (v1,
+ * podman-compose, whose Podman adds `localhost/`) or `<project>-<service>` (v2); the project is `sbx-`
+ * and a fixed-length id, so it cannot match another sandbox's. One still in use stays.
  */
 function sweepBuiltImagesCommand(engine, project) {
     const p = (0,ssh_quote/* quote */.hD)(project);
@@ -985,8 +980,10 @@ function restoreWorkspaceCommand(artifact, dir, clearFirst) {
 function restoreVolumeCommand(runtime, artifact, volume) {
     checkVolume(volume);
     checkContainerId(volume.containerId);
-    // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent.
-    const parent = external_node_path_.posix.dirname(volume.path);
+    // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent;
+    // Podman 4.3's names them `/…` (the directory itself), so they go into the mount. An artifact is
+    // therefore read back by the engine that wrote it (docs/snapshots.md).
+    const parent = runtime.engine === 'podman' ? volume.path : external_node_path_.posix.dirname(volume.path);
     return extractMemberCommand(artifact, `volumes/${volume.key}.tar`, (0,ssh_quote/* command */.G5)(runtime.engine, 'cp', '-', `${volume.containerId}:${parent}`));
 }
 /**
@@ -1140,10 +1137,50 @@ async function downloadArtifact(session, path, localPath) {
     }
 }
 //# sourceMappingURL=snapshot.js.map
-// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
-var dist = __webpack_require__(8293);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
 var tail_buffer = __webpack_require__(5869);
+// EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8293);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/labels-override.js
+
+
+/**
+ * From the merged compose model: the services to wait for, and an override file that labels every
+ * service, the default network and each named volume with the sandbox id and its expiry.
+ */
+function labelsOverride(config, labels, selected, options = {}) {
+    const all = Object.keys(config.services);
+    const unknown = selected.filter((s) => !all.includes(s));
+    if (unknown.length > 0) {
+        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
+    }
+    const override = {};
+    if (config.version)
+        override.version = String(config.version);
+    // podman-compose 1.0.3 merges override files only value for value of the same type ("can't merge
+    // value of labels of type list and dict"): labels go in the form the service already uses, and a
+    // volume declared empty (`data:`) is left to its project label.
+    const asList = (service) => options.podmanCompose && Array.isArray(service?.labels);
+    const listed = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    override.services = Object.fromEntries(all.map((name) => [name, { labels: asList(config.services[name]) ? listed : labels }]));
+    const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external && !(options.podmanCompose && (v === null || v === undefined)));
+    if (volumes.length > 0)
+        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
+    // podman-compose refuses a declared network no service uses ("missing networks: default"): with
+    // networks of its own and no default, a stack there gets no default network to label.
+    const noDefault = options.podmanCompose && Object.keys(config.networks).length > 0 && !('default' in config.networks);
+    if (!config.networks.default?.external && !noDefault)
+        override.networks = { default: { labels } };
+    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
+    const text = (0,dist/* stringify */.As)(override, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+        defaultKeyType: 'QUOTE_DOUBLE',
+        aliasDuplicateObjects: false,
+    });
+    return { services: selected.length > 0 ? selected : all, override: text };
+}
+//# sourceMappingURL=labels-override.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/model.js
 
 
@@ -1172,15 +1209,27 @@ function modelOfDocument(parsed) {
  * Later files override earlier ones key by key, as Compose merges them.
  */
 function localComposeModel(repo, files) {
-    const merged = { services: {}, volumes: {}, networks: {} };
+    const texts = [];
     for (const file of files) {
         const path = (0,external_node_path_.join)(repo, file);
         const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
         if (!stat?.isFile() || stat.size > MAX_LOCAL_BYTES)
             return undefined;
+        texts.push((0,external_node_fs_.readFileSync)(path, 'utf8'));
+    }
+    return mergedModel(texts);
+}
+/**
+ * The merged model of compose files' texts, in order, or undefined when only `compose config` can
+ * tell (see localComposeModel). Also how a podman-compose host's files are read: podman-compose
+ * 1.0.3 has no `config` command.
+ */
+function mergedModel(texts) {
+    const merged = { services: {}, volumes: {}, networks: {} };
+    for (const text of texts) {
         let raw;
         try {
-            raw = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(path, 'utf8'), { merge: true });
+            raw = (0,dist/* parse */.qg)(text, { merge: true });
         }
         catch {
             return undefined; // the host's `compose config` gives the user its own message
@@ -1301,11 +1350,16 @@ async function configureStack(stack, progress, localRepo) {
     const { session, project, inputs } = stack;
     const words = project.runtime.words.join(' ');
     let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
-    if (model === undefined) {
+    if (model === undefined && project.runtime.engine === 'podman') {
+        model = await hostFilesModel(stack);
+    }
+    else if (model === undefined) {
         progress?.(`checking ${project.files.join(', ')} with ${words} config`);
         model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
     }
-    const { services, override } = labelsOverride(model, stack.labels, inputs.services);
+    const { services, override } = labelsOverride(model, stack.labels, inputs.services, {
+        podmanCompose: project.runtime.engine === 'podman',
+    });
     progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
     stack.pendingLabels = override;
     if (!project.files.includes(LABELS_FILE))
@@ -1323,6 +1377,24 @@ async function configureStack(stack, progress, localRepo) {
         wait_timeout: inputs.waitTimeout,
         env_keys: Object.keys(project.env),
     };
+}
+/**
+ * The compose files as they are on the host, merged here: podman-compose 1.0.3 has no `config`
+ * (exit 2), so a restore (whose files come from the snapshot, not this machine) reads them itself.
+ */
+async function hostFilesModel(stack) {
+    const texts = [];
+    for (const file of stack.project.files) {
+        texts.push(await stack.session.run((0,ssh_quote/* command */.G5)('cat', '--', (0,ssh_quote/* remotePathInside */._Y)(stack.dir, file)), {
+            what: `reading ${file}`,
+            maxOutputBytes: 1024 * 1024,
+        }));
+    }
+    const model = mergedModel(texts);
+    if (!model) {
+        throw new errors/* InputError */.dz(`input "compose_files": ${stack.project.files.join(', ')} need \`compose config\` to be read (include, extends from another file, profiles or interpolated names), which podman-compose 1.0.3 does not have: simplify them, or use Docker Compose on this host`);
+    }
+    return model;
 }
 /**
  * `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs).
@@ -1368,36 +1440,14 @@ async function failUp(stack, result, mode) {
             exit_code: result.code,
         });
     }
-    throw new errors/* RemoteCommandError */.at(`compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}`, result.code);
+    // `docker compose` on a v1-only host: "unknown shorthand flag: 'p' in -p" or "unknown command".
+    const words = project.runtime.words.join(' ');
+    const missing = /unknown shorthand flag|unknown command|command not found|No such file/.test(output)
+        ? `\n(is \`${words}\` installed on ${session.destination}? compose-command / SANDBOXER_COMPOSE_CMD names another, and \`auto\` finds the one the host has)`
+        : '';
+    throw new errors/* RemoteCommandError */.at(`compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}${missing}`, result.code);
 }
-/**
- * From the merged compose model: the services to wait for, and an override file that labels every
- * service, the default network and each named volume with the sandbox id and its expiry.
- */
-function labelsOverride(config, labels, selected) {
-    const all = Object.keys(config.services);
-    const unknown = selected.filter((s) => !all.includes(s));
-    if (unknown.length > 0) {
-        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
-    }
-    const override = {};
-    if (config.version)
-        override.version = String(config.version);
-    override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-    const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
-    if (volumes.length > 0)
-        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-    if (!config.networks.default?.external)
-        override.networks = { default: { labels } };
-    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-    const text = (0,dist/* stringify */.As)(override, {
-        defaultStringType: 'QUOTE_DOUBLE',
-        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
-        defaultKeyType: 'QUOTE_DOUBLE',
-        aliasDuplicateObjects: false,
-    });
-    return { services: selected.length > 0 ? selected : all, override: text };
-}
+
 //# sourceMappingURL=stack.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-hooks.js
 
