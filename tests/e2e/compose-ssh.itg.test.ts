@@ -173,19 +173,18 @@ describe('ext.compose-ssh on the real testbed', () => {
     }
   });
 
-  test('the default `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
+  test('an explicit `docker compose` on a host without it fails clearly and leaves nothing', (context) => {
     if (available().includes('docker compose')) context.skip();
     const result = sandboxer(
       ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-http')}`],
-      {
-        ...env,
-        SANDBOXER_COMPOSE_CMD: '',
-      },
+      { ...env, SANDBOXER_COMPOSE_CMD: 'docker compose' },
     );
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(
       /provision failed: compose up on sbxtest@127\.0\.0\.1:2222 failed \(exit \d+\)/,
     );
+    // Not only Docker's cryptic answer: which setting chooses another runtime.
+    expect(result.stderr).toContain('compose-command / SANDBOXER_COMPOSE_CMD');
   });
 
   test('a create opens one SSH connection for its commands plus one for rsync; a destroy opens one', () => {
@@ -343,8 +342,10 @@ describe('ext.compose-ssh faults: a clear error and nothing left behind', () => 
   test('a service that never becomes ready: the error carries a capped tail of its log', () => {
     const result = create('compose-never-ready', ['-i', 'wait_timeout=6']);
     expect(result.stderr).toMatch(
-      /wait_ready failed: services not ready after 6 s: web \(running, (starting|unhealthy)\)/,
+      /wait_ready failed: services not ready after 6 s \(wait_timeout\): web \(running, (starting|unhealthy)\)/,
     );
+    // The probe's own results (issue 21), then the log.
+    expect(result.stderr).toContain('--- web: last health checks ---');
     expect(result.stderr).toContain('--- web: last 20 log lines ---');
     expect(result.stderr).toContain('still not healthy');
     // The service logged a 5 MB line; the message keeps only a bounded tail of it.

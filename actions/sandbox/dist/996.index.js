@@ -307,12 +307,19 @@ function findSandboxesCommand(base, engine) {
         // runs to enforce it (the host rebooted).
         `for f in ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .quote */ .hD)((0,_expiry_switch_js__WEBPACK_IMPORTED_MODULE_2__/* .switchDirOf */ .BC)(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
     ];
-    if (engine) {
-        const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+    for (const e of engine === undefined ? [] : Array.isArray(engine) ? engine : [engine]) {
+        // Podman's listings have no `.Label` method (a template error, hidden by 2>/dev/null, would hide
+        // everything): its labels are a map, under `.Network` for networks.
+        const label = (kind, key) => e === 'docker'
+            ? `{{.Label "${key}"}}`
+            : `{{index ${kind === 'network' ? '.Network.Labels' : '.Labels'} "${key}"}}`;
+        const labels = (kind) => `${label(kind, 'dev.sandboxer.sandbox-id')} ${label(kind, 'dev.sandboxer.expires-at')}`;
         const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
         // Volumes have a .Name but no .ID: a template error there would hide every volume.
-        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
-        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'));
+        const list = (kind, key, ...args) => `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, ...args, ...filter, '--format', `${key} ${labels(kind)}`)} 2>/dev/null | sed 's/^/${kind} /'`;
+        parts.push(list('container', '{{.ID}}', 'ps', '-a'), list('network', '{{.ID}}', 'network', 'ls'), list('volume', '{{.Name}}', 'volume', 'ls'), 
+        // Images Compose built carry no labels, only the project's name (see sweepBuiltImagesCommand).
+        `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_0__/* .command */ .G5)(e, 'images', '--format', '{{.Repository}}:{{.Tag}}')} 2>/dev/null | sed -n 's#^\\(localhost/\\)\\{0,1\\}\\(sbx-[a-z0-9]\\{12\\}\\)[-_].*#image & \\2#p'`);
     }
     parts.push('true');
     return parts.join('; ');
@@ -368,6 +375,11 @@ function parseFindings(output, base) {
             if (/^\d+$/.test(seconds) && /^\d+$/.test(renewed)) {
                 entry(first).leaseAt = new Date((Number(renewed) + Number(seconds)) * 1000).toISOString();
             }
+        }
+        else if (kind === 'image' && first && /^sbx-/.test(rest[0] ?? '')) {
+            const id = (rest[0] ?? '').slice(4);
+            if ((0,_util_ids_js__WEBPACK_IMPORTED_MODULE_1__/* .isSandboxId */ .rN)(id))
+                entry(id).resources.push(`image ${first}`);
         }
         else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
             const [id = '', expires] = rest;
@@ -606,7 +618,9 @@ async function syncWorkspace(access, session, host, repo, dir, method, progress,
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6760);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1092);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5810);
-/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5310);
+/* harmony import */ var _sync_host_cache_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(4946);
+/* harmony import */ var _util_ids_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5310);
+
 
 
 
@@ -631,7 +645,7 @@ async function resolveBaseDir(session, configured, what) {
     return base.replace(/\/+$/, '');
 }
 function sandboxDirOf(base, sandboxId) {
-    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isSandboxId */ .rN)(sandboxId))
+    if (!(0,_util_ids_js__WEBPACK_IMPORTED_MODULE_4__/* .isSandboxId */ .rN)(sandboxId))
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(`refusing unexpected sandbox id ${JSON.stringify(sandboxId)}`);
     return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(base, `sbx-${sandboxId}`);
 }
@@ -673,7 +687,12 @@ function removeWorkspaceCommand(dir, sandboxId) {
     // another user), the directory is still recognisably ours and a retry gives the same advice.
     const contents = `${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('find', dir, '-mindepth', '1', '-maxdepth', '1', '!', '-name', MARKER_FILE, '-exec', 'rm', '-rf', '--', '{}', '+')}`;
     const onlyMarkerLeft = `[ -z "$(${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('ls', '-A', '--', dir)} | grep -vxF ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(MARKER_FILE)})" ]`;
+    // Filled as an overlay layer (sync/host-cache.ts): unmounted first (a mount point cannot be moved),
+    // which shows the directory as it was made, marker included; its layers go to the trash too.
+    const layer = (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)((0,_sync_host_cache_js__WEBPACK_IMPORTED_MODULE_3__/* .layerDirOf */ .sD)(dir));
+    const unmount = `if [ -d ${layer} ]; then { umount -- ${qdir} || umount -l -- ${qdir}; } 2>/dev/null; mkdir -p -- ${trash} && l=${trash}/layers-${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(node_path__WEBPACK_IMPORTED_MODULE_0__.posix.basename(dir))}.$$ && mv -- ${layer} "$l" && (nohup setsid nice rm -rf -- "$l" </dev/null >/dev/null 2>&1 &); fi`;
     return [
+        unmount,
         // Gone already; what an earlier removal left in the trash (its `rm` died) goes now.
         `if [ ! -e ${qdir} ]; then if ! ls -d -- ${inTrash}.* >/dev/null 2>&1; then echo absent; elif ${rmHard(`${inTrash}.*`)}; then echo absent; else echo trash-failed; fi`,
         `elif ${ours}; then if ${toTrash}; then ${deleteLater}; echo removed; elif ${contents} && rm -rf -- ${qdir}; then echo removed; else echo rm-failed; fi`,

@@ -53425,10 +53425,11 @@ function parseDestination(text) {
 /* harmony export */   BU: () => (/* binding */ cacheDirOf),
 /* harmony export */   Vx: () => (/* binding */ parsePrunedCaches),
 /* harmony export */   hL: () => (/* binding */ viaCache),
+/* harmony export */   sD: () => (/* binding */ layerDirOf),
 /* harmony export */   t4: () => (/* binding */ pruneCachesCommand),
 /* harmony export */   xg: () => (/* binding */ cacheBaseOf)
 /* harmony export */ });
-/* unused harmony exports spareOf, fillFromCacheScript, prepareSpareCommand */
+/* unused harmony exports spareOf, fillFromCacheScript, overlayFillScript, prepareSpareCommand */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5810);
@@ -53469,11 +53470,12 @@ function nextSpareCommand(base, syncCache) {
  * of the repo was torn down, see prepareSpareCommand) plus a local rsync of what changed since;
  * otherwise a full copy.
  */
-async function viaCache(request, cacheDir) {
+async function viaCache(request, cacheDir, overlay = false) {
     const lock = `${cacheDir}.lock`;
     // One lock from the rsync to the end of the fill (the remote rsync runs inside it), so another
     // create of the same repo can never update the cache between this one's sync and its fill.
-    const fill = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+    const copy = fillFromCacheScript(cacheDir, request.remoteDir, request.protect ?? []);
+    const fill = overlay ? overlayFillScript(cacheDir, request.remoteDir, copy) : copy;
     // The lock's mtime is the cache's last use (pruneCachesCommand reads it); the cache is made again
     // here, privately, in case `gc` pruned it between the probe and this lock.
     const use = `touch -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} && (umask 077 && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', cacheDir)})`;
@@ -53509,6 +53511,39 @@ function fillFromCacheScript(cacheDir, dir, protect) {
         `&& ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('rsync', '-a', '--delete', ...protectRules, '--', `${cacheDir}/`, `${dir}/`)} >/dev/null;`,
         `else ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('cp', '-a', '--reflink=auto', '--', `${cacheDir}/.`, `${dir}/`)}; fi`,
     ].join(' ');
+}
+/**
+ * Where a sandbox's overlay layers live: `<base>/.sandboxer-layers/sbx-<id>/` with `lower` (the
+ * cache as it was, hard-linked), `upper` (what the sandbox changed) and overlayfs's `work`.
+ */
+function layerDirOf(dir) {
+    return (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .remotePathInside */ ._Y)(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.join(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(dir), '.sandboxer-layers'), node_path__WEBPACK_IMPORTED_MODULE_1__.posix.basename(dir));
+}
+/** Paths overlayfs's mount options can take as they are (they are split at `,` and `:`). */
+const MOUNTABLE = /^[A-Za-z0-9_./@+-]+$/;
+/**
+ * Shell (under the cache's lock, after rsync updated the cache) that makes `dir` the cache without
+ * copying a byte: `lower` is a hard-link snapshot of the cache (metadata only; rsync replaces a
+ * changed file by renaming a new one into the cache, so the snapshot keeps what it had), mounted as
+ * overlayfs's read-only lower layer at `dir`, whose existing files (the marker) are copied into the
+ * upper layer. The sandbox writes only to `upper`: nothing it does reaches the cache, and the lower
+ * layer is never visible as hard links (overlayfs copies a file up before any change, metadata
+ * included). Any step failing (no mount permission in a container) falls back to `copy`.
+ */
+function overlayFillScript(cacheDir, dir, copy) {
+    const layer = layerDirOf(dir);
+    if (![cacheDir, dir, layer].every((path) => MOUNTABLE.test(path)))
+        return copy;
+    const options = `lowerdir=${layer}/lower,upperdir=${layer}/upper,workdir=${layer}/work`;
+    const mount = [
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mkdir', '-p', '--', `${layer}/upper`, `${layer}/work`),
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('cp', '-al', '--', cacheDir, `${layer}/lower`),
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('cp', '-a', '--', `${dir}/.`, `${layer}/upper/`),
+        (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .command */ .G5)('mount', '-t', 'overlay', 'overlay', '-o', options, dir),
+    ].join(' && ');
+    // Which one ran goes to stderr (stdout is rsync's protocol stream), read back by viaRsync.
+    const said = (fill) => `echo 'sandboxer-fill: ${fill}' >&2`;
+    return `{ { ${mount}; } 2>/dev/null && ${said('overlay')} || { rm -rf -- ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(layer)}; ${copy} && ${said('copy')}; }; }`;
 }
 /**
  * Starts making the next spare copy of the cache, detached (it outlives this SSH session). The copy
@@ -53607,14 +53642,17 @@ function hasLocalRsync() {
  */
 function probeHost(session, method, cacheDir) {
     if (method === 'tar' || !hasLocalRsync())
-        return Promise.resolve({ rsync: false, cache: false });
+        return Promise.resolve({ rsync: false, cache: false, overlay: false });
     // The base first, with the login's umask (it may not exist yet, and createWorkspace makes it at
     // the same time): only the cache below it is private.
     const makeCache = cacheDir
         ? ` && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(node_path__WEBPACK_IMPORTED_MODULE_1__.posix.dirname(cacheDir)))} && (umask 077 && ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .command */ .G5)('mkdir', '-p', '--', cacheDir)}) && echo cache`
         : '';
+    // A root login on a host whose kernel has overlayfs fills sandboxes from the cache without copying
+    // (host-cache.ts overlayFillScript); asked here, in the same round trip.
+    const overlay = `{ [ "$(id -u)" != 0 ] || ! grep -qw overlay /proc/filesystems || echo overlay; }; `;
     const probe = session
-        .exec(`command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`, {
+        .exec(`${overlay}command -v rsync >/dev/null && echo rsync && command -v flock >/dev/null && echo flock${makeCache}`, {
         what: 'looking for rsync',
     })
         .then(({ stdout, stderr }) => {
@@ -53622,7 +53660,7 @@ function probeHost(session, method, cacheDir) {
         if (found.has('flock') && cacheDir && !found.has('cache')) {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ProvisionError */ .uv(`preparing the sync cache ${cacheDir} on ${session.destination} failed: ${stderr.trim()}`);
         }
-        return { rsync: found.has('rsync'), cache: found.has('cache') };
+        return { rsync: found.has('rsync'), cache: found.has('cache'), overlay: found.has('overlay') };
     });
     probe.catch(() => { }); // its rejection is the awaiting caller's to handle
     return probe;
@@ -53867,8 +53905,11 @@ async function viaRsync(request, rsyncPath) {
         finally {
             (0,sync_scratch/* removeScratchDir */.e)(scratch);
         }
-        if (result.code === 0)
-            return parseRsyncStats(result.stdout);
+        if (result.code === 0) {
+            // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
+            const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1];
+            return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
+        }
         // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
         // host at once): nothing was sent yet, so trying again is safe.
         if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
@@ -54201,17 +54242,19 @@ async function syncRepo(request) {
     const useRsync = method === 'rsync' || (method === 'auto' && tools.rsync);
     const useCache = useRsync && request.cacheDir !== undefined && tools.cache;
     request.progress?.(`syncing ${request.localDir} to ${request.remoteDir} with ${useCache ? `rsync via the host's cache ${request.cacheDir}` : useRsync ? 'rsync' : 'tar over ssh'}`);
+    const overlay = useCache && tools.overlay === true;
     const counts = useCache
-        ? await (0,host_cache/* viaCache */.hL)(request, request.cacheDir)
+        ? await (0,host_cache/* viaCache */.hL)(request, request.cacheDir, overlay)
         : useRsync
             ? await (0,rsync/* viaRsync */.gb)(request)
             : await viaTar(request);
     const report = {
         method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
+        ...(useCache ? { fill: 'copy' } : {}),
         ...counts,
         seconds: (Date.now() - started) / 1000,
     };
-    request.progress?.(`synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s`);
+    request.progress?.(`synced ${report.files} files, ${report.bytes} bytes sent in ${report.seconds.toFixed(1)} s${report.fill ? ` (filled from the cache ${report.fill === 'overlay' ? 'as an overlay layer, nothing copied' : 'by copy'})` : ''}`);
     return report;
 }
 //# sourceMappingURL=sync-repo.js.map
@@ -54875,7 +54918,7 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(284)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9284))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(504)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4504))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
     'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };
@@ -54990,7 +55033,7 @@ function isDir(path) {
 ;// CONCATENATED MODULE: ../../packages/core/dist/catalog/builtin-declarations.generated.js
 /** The declarations shipped in extensions/ and profiles/, embedded at build time. */
 const builtinDeclarations = [
-    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\n  compose_files:\n    description: \"Compose files, comma-separated, relative to the repo (default docker-compose.yml).\"\n  services:\n    description: \"Services to start and wait for, comma-separated; empty for all.\"\n  env:\n    description: \"Variables for compose's substitution, one NAME=value per line; never stored.\"\n  stop_timeout:\n    description: \"Seconds compose down waits for a service to stop before killing it.\"\n  wait_timeout:\n    description: \"Seconds to wait for every service to be running (and healthy).\"\n  sync_method:\n    description: \"How the repo reaches the host: auto, rsync or tar.\"\nconfig:\n  # The compose runtime on the host; SANDBOXER_COMPOSE_CMD overrides it (e.g. docker-compose, podman-compose).\n  compose_command: docker compose\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
+    { kind: 'extension', displayPath: "extensions/ext.compose-ssh.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A Docker Compose stack per sandbox on a host reached over SSH: an isolated directory\n# <base_dir>/sbx-<id>/, the repo synced into it, `compose up -d` under the project name sbx-<id>.\nid: ext.compose-ssh\ntitle: Docker Compose over SSH\ndescription: One compose project per sandbox in its own directory on a self-hosted Docker host.\nhandler: builtin:compose-ssh\ncapabilities:\n  isolation_levels: [container]\n  pricing_model: self-hosted\n  snapshot: true\ninputs:\n  # Synced into the sandbox directory; a relative path is taken from where sand-boxer runs.\n  repo:\n    kind: local-path\n    description: \"The repo to sync to the host (a local directory).\"\n  compose_files:\n    description: \"Compose files, comma-separated, relative to the repo (default docker-compose.yml).\"\n  services:\n    description: \"Services to start and wait for, comma-separated; empty for all.\"\n  env:\n    description: \"Variables for compose's substitution, one NAME=value per line; never stored.\"\n  stop_timeout:\n    description: \"Seconds compose down waits for a service to stop before killing it.\"\n  wait_timeout:\n    description: \"Seconds for compose up and every service to be running (and healthy), together.\"\n  sync_method:\n    description: \"How the repo reaches the host: auto, rsync or tar.\"\nconfig:\n  # The compose runtime on the host. `auto` asks the host once per connection and uses the first of\n  # `docker compose`, `docker-compose`, `podman-compose` that answers `version`; a command here, or\n  # SANDBOXER_COMPOSE_CMD / --compose-command / the action's compose-command input, wins over it.\n  compose_command: auto\n  # Parent directory of sandbox directories on the host, unless the host entry sets base_dir.\n  base_dir: ~/sandboxer\n  # Credits per minute that reports show for what a sandbox would have cost; nothing is charged.\n  internal_rate_per_minute: 0\n" },
     { kind: 'extension', displayPath: "extensions/ext.saas-stub.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# A metered backend with no external API: each sandbox is an isolated workspace directory on this\n# machine with the `repo` input copied in. It is the embedded default that works anywhere, and the\n# reference for metering (a rate per minute).\nid: ext.saas-stub\ntitle: SaaS stub (local, metered)\ndescription: Isolated local workspace per sandbox, billed per started minute like a hosted service.\nhandler: builtin:saas-stub\ncapabilities:\n  isolation_levels: [directory]\n  pricing_model: metered\n  snapshot: true\ninputs:\n  repo:\n    kind: local-path\n    description: \"The repo to copy into the workspace (a local directory).\"\nconfig:\n  # Credits per started minute of a sandbox's life.\n  rate_per_minute: 0.5\n  # Every sandbox is billed at least this many minutes.\n  minimum_minutes: 1\n  # Credits per GB to keep a snapshot (at least 0.01 when not 0), debited when it is taken.\n  snapshot_rate_per_gb: 1\n  # Where workspaces live; empty means $SANDBOXER_HOME/saas-stub.\n  workspace_root: \"\"\n" },
     { kind: 'extension', displayPath: "extensions/ext.vm-packer.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./extension.schema.json\n# Attach mode on a pre-built VM (e.g. made with Packer): a workspace /build/sbx-<id>/ per sandbox over\n# SSH. The VM itself persists; teardown removes only the workspace.\nid: ext.vm-packer\ntitle: Workspace on a pre-built VM\ndescription: Attaches a per-sandbox workspace on a long-lived VM over SSH; the VM is never destroyed.\nhandler: builtin:vm-packer\ncapabilities:\n  isolation_levels: [directory, vm]\n  pricing_model: self-hosted\n  snapshot: false\ninputs:\n  repo:\n    kind: local-path\n    description: \"A repo to sync into the workspace (optional).\"\n  vm:\n    kind: host-ref\n    description: \"The VM, as a hosts-file alias.\"\n  ssh_target:\n    kind: host-ref\n    description: \"The VM as user@address[:port], where the caller allows inline hosts.\"\n  workspace_dir:\n    kind: remote-path\n    description: \"Parent directory of workspaces on the VM.\"\n  ssh_port:\n    description: \"The VM's SSH port, when ssh_target does not give it.\"\n  tunnel_port:\n    description: \"A port on the VM reported as the sandbox's tunnel endpoint.\"\n  sync_method:\n    description: \"How the repo reaches the VM: auto, rsync or tar.\"\nconfig:\n  # Parent directory of workspaces on the VM, unless the profile or inputs say otherwise.\n  workspace_dir: /build\n  internal_rate_per_minute: 0\n" },
     { kind: 'profile', displayPath: "profiles/profile.burst-sandbox.yaml", baseDir: undefined, text: "# yaml-language-server: $schema=./profile.schema.json\n# Burst to the metered backend while credits and the burst cap allow, else fall back to self-hosted.\n# The policy is the candidate order below; see docs/routing.md.\ndescription: Prefers the metered backend for fast bursts; falls back to the self-hosted compose host.\nextension: ext.saas-stub\nttl: 30m\nmax_ttl: 2h\ninputs:\n  required: [repo]\nrouting:\n  candidates:\n    # 1. Metered, while the account can afford it and fewer than 4 burst sandboxes are live.\n    - extension: ext.saas-stub\n      max_live: 4\n      max_cost: 50\n    # 2. Self-hosted fallback on the default compose host.\n    - extension: ext.compose-ssh\n" },

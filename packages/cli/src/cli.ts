@@ -70,7 +70,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--compose-command <command>',
-        "the compose runtime on compose hosts, e.g. docker-compose or podman-compose (default: the extension's)",
+        "the compose runtime on compose hosts, e.g. docker-compose or podman-compose (default: the extension's, auto: the first the host has)",
       ).env('SANDBOXER_COMPOSE_CMD'),
     )
     .option('--json', 'print one JSON document on stdout')

@@ -29,7 +29,7 @@ import { quote } from '../../src/ssh/quote.js';
 import { fakeBin, hostileValues } from './fake-bin.js';
 
 const FORMAT =
-  '{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":{{json (index .Config "Healthcheck")}}}';
+  '{"id":"{{.Id}}","labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":{{json (index .Config "Healthcheck")}}}';
 /** Podman's inspect data is a struct: its healthcheck is a plain field. */
 const PODMAN_FORMAT = FORMAT.replace(
   '{{json (index .Config "Healthcheck")}}',
@@ -283,6 +283,7 @@ describe('hostile user text reaches compose as data, never as shell', () => {
       ['podman', 'rm', '-f', '-v', ID_B],
       ['podman', 'network', 'ls', '-q', ...filter],
       ['podman', 'volume', 'ls', '-q', ...filter],
+      ['podman', 'images', '--format', '{{.Repository}}:{{.Tag}}'],
     ]);
   });
 
@@ -354,6 +355,7 @@ describe('sweepProjectCommand', () => {
         `xs=$(docker ps -aq ${f}) || exit 3; for x in $xs; do docker rm -f -v "$x" >/dev/null && echo container "$x"; done`,
         `xs=$(docker network ls -q ${f}) || exit 3; for x in $xs; do docker network rm "$x" >/dev/null && echo network "$x"; done`,
         `xs=$(docker volume ls -q ${f}) || exit 3; for x in $xs; do docker volume rm -f "$x" >/dev/null && echo volume "$x"; done`,
+        `xs=$(docker images --format '{{.Repository}}:{{.Tag}}') || exit 3; for x in $xs; do case "$x" in sbx-abc_*|sbx-abc-*|localhost/sbx-abc_*|localhost/sbx-abc-*) docker rmi "$x" >/dev/null 2>&1 && echo image "$x";; esac; done`,
         'true',
       ].join('; '),
     );
@@ -381,7 +383,38 @@ describe('sweepProjectCommand', () => {
       ['volume', 'ls', '-q', ...filter],
       ['volume', 'rm', '-f', 'sbx-abc_data'],
       ['volume', 'rm', '-f', 'sbx-abc_cache'],
+      ['images', '--format', '{{.Repository}}:{{.Tag}}'],
     ]);
+  });
+
+  test.each([
+    ['Compose v1', 'sbx-abcdefghijkl_web:latest'],
+    ['Compose v2', 'sbx-abcdefghijkl-web:latest'],
+    ['podman-compose', 'localhost/sbx-abcdefghijkl_web:latest'],
+  ])('removes the image %s built for the project (%s), and no other', (_kind, built) => {
+    const fake = fakeBin(['docker'], {
+      outputs: [
+        {
+          args: ['images'],
+          stdout: [
+            built,
+            'sbx-abcdefghijkm_web:latest', // another sandbox
+            'sandboxer-test/busybox:latest',
+            'myapp/sbx-abcdefghijkl_web:latest', // a name of the user's that merely contains it
+            '<none>:<none>',
+          ].join('\n'),
+        },
+      ],
+    });
+    const result = fake.run(sweepProjectCommand(docker, 'sbx-abcdefghijkl'));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`image ${built}\n`);
+    expect(
+      fake
+        .calls()
+        .filter((c) => c.args[0] === 'rmi')
+        .map((c) => c.args),
+    ).toEqual([['rmi', built]]);
   });
 
   test('nothing labelled: no output, exit 0', () => {
@@ -565,7 +598,7 @@ describe('cleanUpScript (after compose down), run in sh with a fake docker', () 
 
   test('nothing left: three sections, the directory gone, the switch disarmed, the next spare started', () => {
     const { fake, base, dir, cache } = hostWith('');
-    const result = fake.run(cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
+    const result = fake.run(cleanUpScript([docker], `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.split(`${TEARDOWN_SECTION}\n`)).toEqual(['', 'removed\n', '']);
     expect(existsSync(dir)).toBe(false);
@@ -579,7 +612,7 @@ describe('cleanUpScript (after compose down), run in sh with a fake docker', () 
 
   test('a container left: reported in the third section, and the switch stays armed', () => {
     const { fake, base, dir, cache } = hostWith(`${ID_B}\n`);
-    const result = fake.run(cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
+    const result = fake.run(cleanUpScript([docker], `sbx-${SANDBOX}`, base, dir, SANDBOX, cache));
     expect(result.status, result.stderr).toBe(0);
     const [, removal, check] = result.stdout.split(`${TEARDOWN_SECTION}\n`);
     expect(removal).toBe('removed\n');
@@ -591,10 +624,10 @@ describe('cleanUpScript (after compose down), run in sh with a fake docker', () 
     const { fake, base, dir } = hostWith('');
     const elsewhere = join(fake.root, 'elsewhere');
     mkdirSync(elsewhere);
-    const script = cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, elsewhere);
+    const script = cleanUpScript([docker], `sbx-${SANDBOX}`, base, dir, SANDBOX, elsewhere);
     expect(script).not.toContain('spare');
     expect(
-      cleanUpScript(docker, `sbx-${SANDBOX}`, base, dir, SANDBOX, `${base}/.sandboxer-cache/../x`),
+      cleanUpScript([docker], `sbx-${SANDBOX}`, base, dir, SANDBOX, `${base}/.sandboxer-cache/../x`),
     ).not.toContain('spare');
   });
 });

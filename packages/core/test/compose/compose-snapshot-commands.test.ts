@@ -532,7 +532,8 @@ describe('restore commands, run for real against one captured artifact', () => {
     expect(r.calls()).toEqual([['cp', '-', `${ID_B}:/var/lib/postgresql`]]);
     const restored = join(r.root, 'restored', ID_B, 'var/lib/postgresql/data');
     expect(readFileSync(join(restored, 'VERSION'), 'utf8')).toBe('db-data\n');
-    expect(restoreVolumeCommand(podman, artifact, CACHE)).toContain(`podman cp - ${ID_B}:/`);
+    // Podman 4.3's `cp C:/data -` names its entries `/…` (recorded on the testbed): into the mount.
+    expect(restoreVolumeCommand(podman, artifact, CACHE)).toContain(`podman cp - ${ID_B}:/data`);
   });
 
   test('a volume missing from the artifact fails before the engine is called', () => {

@@ -219,3 +219,36 @@ describe('labelsOverride', () => {
     },
   );
 });
+
+describe('labelsOverride for podman-compose 1.0.3 (it merges only values of the same type)', () => {
+  const labels = { 'dev.sandboxer.sandbox-id': 'abcdefghijkl' };
+  const config = modelOf(`
+services:
+  web:
+    image: x
+    labels: ["a=b"]
+  db:
+    image: y
+    labels: { c: d }
+volumes:
+  data:
+  named: { driver: local }
+networks:
+  back: {}
+`);
+
+  test('list labels stay a list, a map stays a map; an empty volume and the unused default network are left out', () => {
+    const { override } = labelsOverride(config, labels, [], { podmanCompose: true });
+    const parsed = parseYaml(override);
+    expect(parsed.services.web.labels).toEqual(['dev.sandboxer.sandbox-id=abcdefghijkl']);
+    expect(parsed.services.db.labels).toEqual(labels);
+    expect(Object.keys(parsed.volumes)).toEqual(['named']);
+    expect(parsed.networks).toBeUndefined();
+  });
+
+  test('Docker Compose gets every volume and the default network, as before', () => {
+    const parsed = parseYaml(labelsOverride(config, labels, []).override);
+    expect(Object.keys(parsed.volumes)).toEqual(['data', 'named']);
+    expect(parsed.networks).toEqual({ default: { labels } });
+  });
+});

@@ -43,6 +43,7 @@ if [ -e "$root/fail" ]; then echo "cannot connect to the engine" >&2; exit 1; fi
 case "$1" in
   ps) cat "$root/ps" 2>/dev/null ;;
   network) cat "$root/network" 2>/dev/null ;;
+  images) cat "$root/images" 2>/dev/null ;;
   volume)
     case "$*" in *'{{.ID}}'*)
       echo 'template parsing error: template: :1:2: executing "" at <.ID>: can'"'"'t evaluate field ID in type *formatter.volumeContext' >&2
@@ -203,6 +204,7 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
       ['ps', '-a', ...FILTER, ...format],
       ['network', 'ls', ...FILTER, ...format],
       ['volume', 'ls', ...FILTER, '--format', VOLUME_FORMAT],
+      ['images', '--format', '{{.Repository}}:{{.Tag}}'],
     ]);
     expect(pwned(h.root)).toEqual([]);
   });
@@ -250,7 +252,15 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
     const h = host();
     populated(h);
     expect(byId(parseFindings(h.scan('podman').stdout, h.base))).toEqual(EXPECTED(h.base));
-    expect(h.engineCalls().map((c) => c[0])).toEqual(['ps', 'network', 'volume']);
+    expect(h.engineCalls().map((c) => c[0])).toEqual(['ps', 'network', 'volume', 'images']);
+    // Podman 4.3's listings have no `.Label` (a template error): its label maps are indexed.
+    const formats = h.engineCalls().map((c) => c[c.indexOf('--format') + 1]);
+    expect(formats).toEqual([
+      '{{.ID}} {{index .Labels "dev.sandboxer.sandbox-id"}} {{index .Labels "dev.sandboxer.expires-at"}}',
+      '{{.ID}} {{index .Network.Labels "dev.sandboxer.sandbox-id"}} {{index .Network.Labels "dev.sandboxer.expires-at"}}',
+      '{{.Name}} {{index .Labels "dev.sandboxer.sandbox-id"}} {{index .Labels "dev.sandboxer.expires-at"}}',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
   });
 
   test('an empty or missing base, and a failing engine, are no error: nothing is found', () => {
@@ -334,6 +344,30 @@ describe('findSandboxesCommand, run in /bin/sh', () => {
         resources: ['volume sbx-iiiiiiiiiiii_db', 'volume sbx-iiiiiiiiiiii_cache'],
         expires_at: '2030-01-01T00:00:00.000Z',
       },
+    ]);
+  });
+
+  // Images Compose built carry no labels: they are found by the project's name in theirs, as v1 and
+  // podman-compose (`_`, podman adds `localhost/`) and v2 (`-`) name them; nothing else is.
+  test('images built for a sandbox are found by their name', () => {
+    const h = host();
+    writeFileSync(
+      join(h.root, 'images'),
+      [
+        'sbx-jjjjjjjjjjjj_web:latest',
+        'localhost/sbx-kkkkkkkkkkkk_api:latest',
+        'sbx-llllllllllll-worker:latest',
+        'sandboxer-test/busybox:latest',
+        'myorg/sbx-mmmmmmmmmmmm_web:latest',
+        'sbx-short_web:latest',
+        '<none>:<none>',
+        '',
+      ].join('\n'),
+    );
+    expect(byId(parseFindings(h.scan('podman').stdout, h.base))).toEqual([
+      { sandbox_id: 'jjjjjjjjjjjj', resources: ['image sbx-jjjjjjjjjjjj_web:latest'] },
+      { sandbox_id: 'kkkkkkkkkkkk', resources: ['image localhost/sbx-kkkkkkkkkkkk_api:latest'] },
+      { sandbox_id: 'llllllllllll', resources: ['image sbx-llllllllllll-worker:latest'] },
     ]);
   });
 

@@ -148,6 +148,7 @@ describe('the docker/podman builders through a real sh', () => {
             { name: e, args: ['ps', '-aq', ...filter] },
             { name: e, args: ['network', 'ls', '-q', ...filter] },
             { name: e, args: ['volume', 'ls', '-q', ...filter] },
+            { name: e, args: ['images', '--format', '{{.Repository}}:{{.Tag}}'] },
             { name: e, args: ['ps', '-aq', ...filter] },
           ];
         });

@@ -56,27 +56,45 @@ export function composeCommand(p: ComposeProject, ...args: string[]): string {
 }
 
 /**
- * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
- * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
+ * `down`'s arguments: a graceful stop, volumes, and with Docker's Compose the orphans and (unless a
+ * restore in place keeps them to build the same stack) the images it built. podman-compose 1.0.3
+ * refuses both options (exit 2, nothing done): there the label sweep removes what they would.
  */
-export function inspectProjectCommand(runtime: ComposeRuntime, project: string): string {
+export function composeDownArgs(
+  runtime: ComposeRuntime,
+  stopTimeout: number,
+  options: { keepImages?: boolean } = {},
+): string[] {
+  const rmi = options.keepImages ? [] : ['--rmi', 'local'];
+  const docker = runtime.engine === 'docker' ? ['--remove-orphans', ...rmi] : [];
+  return ['down', '-v', ...docker, '-t', String(stopTimeout)];
+}
+
+/** One JSON object per container of the project; `$ids` unquoted: hex ids from the engine itself. */
+export function inspectProjectCommand(runtime: Pick<ComposeRuntime, 'engine'>, project: string): string {
   // Docker formats a container without a healthcheck as a map with no such key, which a plain
   // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
   const healthcheck =
     runtime.engine === 'docker' ? '{{json (index .Config "Healthcheck")}}' : '{{json .Config.Healthcheck}}';
-  const format = `{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
+  // `"{{.Id}}"`, not `{{json .Id}}`: Podman 4.3's template refuses `json` of a field at the top
+  // level ("can't evaluate field Id in type interface {}"); an id is hex, safe unescaped.
+  const format = `{"id":"{{.Id}}","labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
   // `|| exit`: an engine that does not answer must not read as "no containers".
   return `ids=$(${command(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${command(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
 
 /** The last `lines` log lines of one container (stdout and stderr merged). */
-export function logsTailCommand(runtime: ComposeRuntime, containerId: string, lines: number): string {
+export function logsTailCommand(
+  runtime: Pick<ComposeRuntime, 'engine'>,
+  containerId: string,
+  lines: number,
+): string {
   return logsCommand(runtime, containerId, { lines });
 }
 
 /** One container's log: the last `lines`, only newer than `since`, and with `follow` as it grows. */
 export function logsCommand(
-  runtime: ComposeRuntime,
+  runtime: Pick<ComposeRuntime, 'engine'>,
   containerId: string,
   options: { lines: number; since?: string; follow?: boolean },
 ): string {
@@ -137,7 +155,7 @@ export function serviceExecCommand(
  * prints one `<kind> <id>` line for each thing removed. The safety net after `compose down`, and the
  * only way to clean up once the sandbox directory (and so the compose file) is gone.
  */
-export function sweepProjectCommand(runtime: ComposeRuntime, project: string): string {
+export function sweepProjectCommand(runtime: Pick<ComposeRuntime, 'engine'>, project: string): string {
   const filter = ['--filter', `label=${PROJECT_LABEL}=${project}`];
   const e = runtime.engine;
   // Each list must succeed (`|| exit`): an engine that does not answer is a failed sweep, not an empty one.
@@ -147,15 +165,32 @@ export function sweepProjectCommand(runtime: ComposeRuntime, project: string): s
     sweep('container', command(e, 'ps', '-aq', ...filter), command(e, 'rm', '-f', '-v')),
     sweep('network', command(e, 'network', 'ls', '-q', ...filter), command(e, 'network', 'rm')),
     sweep('volume', command(e, 'volume', 'ls', '-q', ...filter), command(e, 'volume', 'rm', '-f')),
+    sweepBuiltImagesCommand(e, project),
     'true',
   ].join('; ');
+}
+
+/**
+ * Removes the images Compose built for the project, printing `image <name>` for each. They carry no
+ * project label (no runtime labels them), only the name Compose gives: `<project>_<service>` (v1,
+ * podman-compose, whose Podman adds `localhost/`) or `<project>-<service>` (v2); the project is `sbx-`
+ * and a fixed-length id, so it cannot match another sandbox's. One still in use stays.
+ */
+export function sweepBuiltImagesCommand(engine: ComposeRuntime['engine'], project: string): string {
+  const p = quote(project);
+  const list = command(engine, 'images', '--format', '{{.Repository}}:{{.Tag}}');
+  return `xs=$(${list}) || exit 3; for x in $xs; do case "$x" in ${p}_*|${p}-*|localhost/${p}_*|localhost/${p}-*) ${command(engine, 'rmi')} "$x" >/dev/null 2>&1 && echo image "$x";; esac; done`;
 }
 
 /**
  * What the host-side switch runs at expiry: a graceful stop of the project's containers, then the
  * label sweep. Needs no compose file (the workspace may be half-made), only the engine.
  */
-export function reapProjectCommand(runtime: ComposeRuntime, project: string, stopTimeout: number): string {
+export function reapProjectCommand(
+  runtime: Pick<ComposeRuntime, 'engine'>,
+  project: string,
+  stopTimeout: number,
+): string {
   const ids = `ids=$(${command(runtime.engine, 'ps', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`)})`;
   return `${ids}; [ -z "$ids" ] || ${command(runtime.engine, 'stop', '-t', String(stopTimeout))} $ids; ${sweepProjectCommand(runtime, project)}`;
 }
@@ -241,7 +276,7 @@ export const TEARDOWN_SECTION = '--- sandboxer teardown section ---';
  * (prepareSpareCommand). Three outputs, separated by TEARDOWN_SECTION lines.
  */
 export function cleanUpScript(
-  runtime: ComposeRuntime,
+  engines: Array<Pick<ComposeRuntime, 'engine'>>,
   project: string,
   base: string,
   dir: string,
@@ -249,12 +284,14 @@ export function cleanUpScript(
   syncCache?: string,
 ): string {
   const spare = nextSpareCommand(base, syncCache);
+  // Each engine's check in a subshell: inspectProjectCommand exits on a failed list.
+  const check = engines.map((e) => `(${inspectProjectCommand(e, project)})`).join(' && ');
   return [
-    sweepProjectCommand(runtime, project),
+    ...engines.map((e) => `(${sweepProjectCommand(e, project)}) || exit 3`),
     `echo ${quote(TEARDOWN_SECTION)}`,
     `r=$(${removeWorkspaceCommand(dir, sandboxId)}); printf '%s\n' "$r"`,
     `echo ${quote(TEARDOWN_SECTION)}`,
-    `out=$(${inspectProjectCommand(runtime, project)}) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
+    `out=$( ${check || 'true'} ) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
     `case "$r" in removed|absent) [ -n "$out" ] || { ${disarmSwitchCommand(base, sandboxId)}; } >/dev/null;; esac`,
     ...(spare ? [`${spare}; true`] : []),
   ].join('\n');

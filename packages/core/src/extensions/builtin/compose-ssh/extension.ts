@@ -35,6 +35,7 @@ import { composeRuntime } from './commands.js';
 import { type ComposeInputs, parseComposeInputs } from './inputs.js';
 import { execInStack, stackLogs } from './operate.js';
 import { waitUntilReady } from './readiness.js';
+import { AUTO, enginesFor, isAuto, resolveRuntime } from './runtime-detect.js';
 import {
   deleteComposeArtifact,
   pullComposeArtifact,
@@ -54,7 +55,8 @@ import {
 import { tearDownStack } from './teardown.js';
 
 const configSchema = z.object({
-  compose_command: z.string().default('docker compose'),
+  // `auto`: the first of docker compose, docker-compose, podman-compose the host has (runtime-detect.ts).
+  compose_command: z.string().default(AUTO),
   base_dir: z.string().default('~/sandboxer'),
   internal_rate_per_minute: z.number().nonnegative().default(0),
 });
@@ -101,7 +103,7 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
 
   validateInputs(inputs: RawInputs, options: { restore?: boolean } = {}): ComposeInputs {
     const parsed = parseComposeInputs(this.id, inputs, options);
-    composeRuntime(this.composeCommandText);
+    if (!isAuto(this.composeCommandText)) composeRuntime(this.composeCommandText);
     return parsed;
   }
 
@@ -139,7 +141,7 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
     // A spare copy of the cache for the next sandbox, started at teardown; an overlay layer needs none.
     if (synced.fill === 'copy' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
     request.signal?.throwIfAborted();
-    await upStack(stack, request.progress);
+    handle.ready_by = await upStack(stack, request.progress);
     request.phase?.('up');
     return handle;
   }
@@ -158,11 +160,12 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   async teardown(raw: SandboxHandle, options: OperationOptions = {}): Promise<CleanupReport> {
     const handle = raw as Partial<ComposeHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
     const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
     try {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-      return await tearDownStack(session, handle, runtime, base, options);
+      // The runtime the record names (the one that ran `up`); else every engine the host has.
+      const engines = await enginesFor(session, handle.compose_command, this.composeCommandText);
+      return await tearDownStack(session, handle, engines, base, options);
     } finally {
       session.close();
     }
@@ -225,11 +228,12 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
   async findSandboxes(target: HostTarget): Promise<HostFinding[]> {
     const host = remoteHostOf(target, this.id);
-    const runtime = composeRuntime(this.composeCommandText);
     return this.#access.with(host.ssh, async (session) => {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      // Every engine the host has (`auto`): a sandbox made with another runtime is found too.
+      const engines = await enginesFor(session, undefined, this.composeCommandText);
       return parseFindings(
-        await session.run(findSandboxesCommand(base, runtime.engine), { what: 'looking for sandboxes' }),
+        await session.run(findSandboxesCommand(base, engines), { what: 'looking for sandboxes' }),
         base,
       );
     });
@@ -258,8 +262,14 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   async logs(raw: SandboxHandle, options: LogOptions): Promise<void> {
     const handle = raw as Partial<ComposeHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-    await this.#access.with(host.ssh, (session) => stackLogs(session, handle, runtime, options));
+    await this.#access.with(host.ssh, async (session) =>
+      stackLogs(
+        session,
+        handle,
+        await resolveRuntime(session, handle.compose_command ?? this.composeCommandText),
+        options,
+      ),
+    );
   }
 
   /** The stack's host and directory, for ssh(1). */
@@ -279,9 +289,9 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   async exec(raw: SandboxHandle, request: ExecRequest): Promise<number> {
     const handle = raw as Partial<ComposeHandle> & SandboxHandle;
     const host = hostOfHandle(handle, this.id);
-    const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
     return this.#access.with(host.ssh, async (session) => {
       const base = await resolveBaseDir(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+      const runtime = await resolveRuntime(session, handle.compose_command ?? this.composeCommandText);
       return execInStack(session, handle, runtime, base, request);
     });
   }

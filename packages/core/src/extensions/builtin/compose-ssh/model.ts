@@ -42,14 +42,27 @@ function modelOfDocument(parsed: unknown): ComposeModel {
  * Later files override earlier ones key by key, as Compose merges them.
  */
 export function localComposeModel(repo: string, files: string[]): ComposeModel | undefined {
-  const merged: ComposeModel = { services: {}, volumes: {}, networks: {} };
+  const texts: string[] = [];
   for (const file of files) {
     const path = join(repo, file);
     const stat = lstatSync(path, { throwIfNoEntry: false });
     if (!stat?.isFile() || stat.size > MAX_LOCAL_BYTES) return undefined;
+    texts.push(readFileSync(path, 'utf8'));
+  }
+  return mergedModel(texts);
+}
+
+/**
+ * The merged model of compose files' texts, in order, or undefined when only `compose config` can
+ * tell (see localComposeModel). Also how a podman-compose host's files are read: podman-compose
+ * 1.0.3 has no `config` command.
+ */
+export function mergedModel(texts: string[]): ComposeModel | undefined {
+  const merged: ComposeModel = { services: {}, volumes: {}, networks: {} };
+  for (const text of texts) {
     let raw: unknown;
     try {
-      raw = parseYaml(readFileSync(path, 'utf8'), { merge: true });
+      raw = parseYaml(text, { merge: true });
     } catch {
       return undefined; // the host's `compose config` gives the user its own message
     }

@@ -5,16 +5,17 @@ import type { RemoteHost } from '../../../records/host-target.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
 import type { OperationOptions } from '../../contract.js';
-import { type ComposeRuntime, composeRuntime, inspectProjectCommand, logsTailCommand } from './commands.js';
+import { composeRuntime, inspectProjectCommand } from './commands.js';
+import { describeServices, overdueHealthchecks, runHealthchecksCommand } from './diagnose.js';
 import type { ComposeHandle } from './stack.js';
 import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from './status.js';
-
-const LOG_LINES = 20;
 
 /**
  * Polls the stack until every service it waits for runs (and is healthy, where it has a healthcheck),
  * then reports how to reach it. A service that stops fails at once; one that is not ready by the
- * handle's `wait_timeout` fails then; either way with the tail of each unready service's log.
+ * deadline fails then; either way naming each unready service, with its last health checks and the
+ * tail of its log. The deadline is the one `up` started (`ready_by`): wait_timeout bounds the whole
+ * of up and readiness, not each.
  */
 export async function waitUntilReady(
   session: SshSession,
@@ -24,12 +25,16 @@ export async function waitUntilReady(
 ): Promise<Reachability> {
   const runtime = composeRuntime(handle.compose_command);
   const timeoutSeconds = handle.wait_timeout;
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  const readyBy = Date.parse(handle.ready_by ?? '');
+  const deadline = Number.isFinite(readyBy) ? readyBy : Date.now() + timeoutSeconds * 1000;
   let lastReport = '';
+  let overdue: string[] = [];
   for (;;) {
-    // The host's clock first (`now <ms>`), so the next health check can be timed on it.
+    // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
+    // the health checks Podman should have run and did not (see overdueHealthchecks).
+    const checks = overdue.length > 0 ? `${runHealthchecksCommand(runtime.engine, overdue)}; ` : '';
     const output = await session.run(
-      `printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`,
+      `${checks}printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`,
       { what: 'inspecting the stack' },
     );
     const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
@@ -45,38 +50,28 @@ export async function waitUntilReady(
       };
     }
     if (state.failed.length > 0 || Date.now() > deadline) {
-      const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
+      const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
       throw new ProvisionError(
-        `services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await logTails(session, runtime, state.notReady)}`,
+        `services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`,
+        { services: state.notReady.map((s) => s.service) },
       );
     }
-    const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
+    const report = list(state.notReady);
     if (report !== lastReport) options.progress?.(`waiting for ${report}`);
     lastReport = report;
+    overdue =
+      runtime.engine === 'podman' && Number.isFinite(hostNow)
+        ? overdueHealthchecks(state.notReady, hostNow)
+        : [];
     // Readiness is usually a healthcheck flipping: look again just after the next one has run.
-    const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+    const delay =
+      overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
     await sleep(delay, undefined, { signal: options.signal });
   }
 }
 
-/** The last lines of each unready service's log, for the error that says it is not ready. */
-async function logTails(
-  session: SshSession,
-  runtime: ComposeRuntime,
-  services: ContainerStatus[],
-): Promise<string> {
-  const parts: string[] = [];
-  for (const s of services) {
-    if (!s.id) continue;
-    const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
-      maxOutputBytes: 8 * 1024,
-      what: 'reading logs',
-    });
-    parts.push(
-      `--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`,
-    );
-  }
-  return parts.join('\n');
+function list(services: ContainerStatus[]): string {
+  return services.map((s) => `${s.service} (${s.status})`).join(', ');
 }
 
 /** `service:port` → `address:port` of every published TCP port (IPv4 bindings). */

@@ -213,8 +213,10 @@ export function restoreVolumeCommand(
 ): string {
   checkVolume(volume);
   checkContainerId(volume.containerId);
-  // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent.
-  const parent = posix.dirname(volume.path);
+  // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent;
+  // Podman 4.3's names them `/…` (the directory itself), so they go into the mount. An artifact is
+  // therefore read back by the engine that wrote it (docs/snapshots.md).
+  const parent = runtime.engine === 'podman' ? volume.path : posix.dirname(volume.path);
   return extractMemberCommand(
     artifact,
     `volumes/${volume.key}.tar`,

@@ -11,8 +11,9 @@ import type {
 } from '../../contract.js';
 import { hostOfHandle, remoteHostOf, type SessionPool } from '../remote-workspace/ssh-access.js';
 import { createWorkspace, resolveBaseDir, sandboxDirOf } from '../remote-workspace/workspace.js';
-import { composeCommand, composeRuntime, LABELS_FILE } from './commands.js';
+import { composeCommand, composeDownArgs, LABELS_FILE } from './commands.js';
 import { type ComposeInputs, DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE } from './inputs.js';
+import { resolveRuntime } from './runtime-detect.js';
 import {
   captureSnapshot,
   downloadArtifact,
@@ -44,9 +45,9 @@ export async function snapshotCompose(
 ): Promise<SnapshotArtifact> {
   const handle = raw as ComposeHandle;
   const host = hostOfHandle(handle, settings.extensionId);
-  const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
   return settings.access.with(host.ssh, async (session) => {
     const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    const runtime = await resolveRuntime(session, handle.compose_command ?? settings.composeCommand);
     request.progress?.(
       `capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`,
     );
@@ -138,11 +139,7 @@ export async function restoreCompose(
     await session.run(
       composeCommand(
         { ...project, files: handle.compose_files ?? project.files },
-        'down',
-        '-v',
-        '--remove-orphans',
-        '-t',
-        String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
+        ...composeDownArgs(project.runtime, handle.stop_timeout ?? DEFAULT_STOP_GRACE, { keepImages: true }),
       ),
       { what: 'compose down', timeoutMs: 10 * 60_000 },
     );
@@ -173,7 +170,7 @@ async function startRestored(
       progress,
     );
   }
-  await upStack(stack, progress);
+  handle.ready_by = await upStack(stack, progress);
   return handle;
 }
 

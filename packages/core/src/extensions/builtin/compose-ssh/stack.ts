@@ -1,9 +1,9 @@
-import { stringify as stringifyYaml } from 'yaml';
-import { InputError } from '../../../errors.js';
+import { InputError, ProvisionError, RemoteCommandError } from '../../../errors.js';
 import type { SandboxHandle } from '../../../records/handle.js';
 import type { RemoteHost } from '../../../records/host-target.js';
-import { quote } from '../../../ssh/quote.js';
+import { command, quote, remotePathInside } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
+import { lastLines } from '../../../ssh/tail-buffer.js';
 import { destination } from '../../../ssh/target.js';
 import type { ProgressFn, ProvisionRequest } from '../../contract.js';
 import { armSwitchCommand } from '../remote-workspace/expiry-switch.js';
@@ -19,8 +19,11 @@ import {
   LABELS_FILE,
   reapProjectCommand,
 } from './commands.js';
+import { describeServices, explainUnhealthy, unreadyContainers } from './diagnose.js';
 import type { ComposeInputs } from './inputs.js';
-import { type ComposeModel, localComposeModel, modelOf } from './model.js';
+import { labelsOverride } from './labels-override.js';
+import { type ComposeModel, localComposeModel, mergedModel, modelOf } from './model.js';
+import { isAuto, resolveRuntime } from './runtime-detect.js';
 
 /**
  * One sandbox's compose stack on its host, as provision and restore build it: connect, name
@@ -63,12 +66,15 @@ export interface ComposeHandle extends SandboxHandle {
   env_keys: string[];
   /** The host's sync cache this sandbox was filled from: teardown starts its next spare copy. */
   sync_cache?: string;
+  /** When `up` started plus wait_timeout: readiness must be reached by then (ISO time). */
+  ready_by?: string;
 }
 
 export interface StackSettings {
   extensionId: string;
   /** The base directory from the extension's config (a host entry's `base_dir` wins). */
   baseDir: string;
+  /** `auto` (ask the host, see runtime-detect.ts) or the command to run, e.g. `docker-compose`. */
   composeCommand: string;
   /** How to connect: the caller's key, or the hosts' identity files. */
   access: SshAccess;
@@ -79,11 +85,17 @@ export async function prepareStack(settings: StackSettings, request: StackReques
   const { sandboxId, progress } = request;
   const { inputs } = request;
   const host = remoteHostOf(request.host, settings.extensionId);
-  const runtime = composeRuntime(settings.composeCommand);
+  if (!isAuto(settings.composeCommand)) composeRuntime(settings.composeCommand); // refused before connecting
   progress?.(`connecting to ${host.name} (${destination(host.ssh)})`);
   const session = await settings.access.open(host.ssh);
   try {
-    const base = await resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir');
+    // Which compose the host has (`auto`) is asked alongside the base directory: no extra wait.
+    const [runtime, base] = await Promise.all([
+      resolveRuntime(session, settings.composeCommand),
+      resolveBaseDir(session, host.base_dir ?? settings.baseDir, 'base_dir'),
+    ]);
+    if (isAuto(settings.composeCommand))
+      progress?.(`compose runtime on ${host.name}: ${runtime.words.join(' ')}`);
     await checkFloors(session, host, base);
     const dir = sandboxDirOf(base, sandboxId);
     const project: ComposeProject = {
@@ -148,11 +160,15 @@ export async function configureStack(
   const { session, project, inputs } = stack;
   const words = project.runtime.words.join(' ');
   let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
-  if (model === undefined) {
+  if (model === undefined && project.runtime.engine === 'podman') {
+    model = await hostFilesModel(stack);
+  } else if (model === undefined) {
     progress?.(`checking ${project.files.join(', ')} with ${words} config`);
     model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
   }
-  const { services, override } = labelsOverride(model, stack.labels, inputs.services);
+  const { services, override } = labelsOverride(model, stack.labels, inputs.services, {
+    podmanCompose: project.runtime.engine === 'podman',
+  });
   progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
   stack.pendingLabels = override;
   if (!project.files.includes(LABELS_FILE)) project.files.push(LABELS_FILE);
@@ -171,12 +187,39 @@ export async function configureStack(
   };
 }
 
-/** `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs). */
+/**
+ * The compose files as they are on the host, merged here: podman-compose 1.0.3 has no `config`
+ * (exit 2), so a restore (whose files come from the snapshot, not this machine) reads them itself.
+ */
+async function hostFilesModel(stack: Stack): Promise<ComposeModel> {
+  const texts: string[] = [];
+  for (const file of stack.project.files) {
+    texts.push(
+      await stack.session.run(command('cat', '--', remotePathInside(stack.dir, file)), {
+        what: `reading ${file}`,
+        maxOutputBytes: 1024 * 1024,
+      }),
+    );
+  }
+  const model = mergedModel(texts);
+  if (!model) {
+    throw new InputError(
+      `input "compose_files": ${stack.project.files.join(', ')} need \`compose config\` to be read (include, extends from another file, profiles or interpolated names), which podman-compose 1.0.3 does not have: simplify them, or use Docker Compose on this host`,
+    );
+  }
+  return model;
+}
+
+/**
+ * `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs).
+ * Returns the time readiness must be reached by: `up -d` starts the wait_timeout budget, and itself
+ * may spend no more of it (Compose waits inside `up` for `depends_on: condition: service_healthy`).
+ */
 export async function upStack(
   stack: Stack,
   progress: ProgressFn | undefined,
   mode: '-d' | '--no-start' = '-d',
-): Promise<void> {
+): Promise<string> {
   const { project, inputs, pendingLabels } = stack;
   progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
   stack.signal?.throwIfAborted();
@@ -185,42 +228,54 @@ export async function upStack(
   // so the name is removed (a link goes, not its target) and made afresh (`set -C`: O_EXCL).
   const labels = quote(`${stack.dir}/${LABELS_FILE}`);
   const writeLabels = `rm -f -- ${labels} && (set -C && cat > ${labels})`;
-  await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
+  const budgetMs = inputs.waitTimeout * 1000;
+  const readyBy = new Date(Date.now() + budgetMs).toISOString();
+  const result = await stack.session.exec(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
     ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
     what: mode === '-d' ? 'compose up' : 'compose up --no-start',
-    timeoutMs: 15 * 60_000,
+    // `--no-start` builds and pulls but waits for nothing: the fixed limit it always had.
+    timeoutMs: mode === '-d' ? budgetMs : 15 * 60_000,
   });
   stack.pendingLabels = undefined;
+  if (result.timedOut || result.code !== 0) await failUp(stack, result, mode);
+  return readyBy;
 }
 
-/**
- * From the merged compose model: the services to wait for, and an override file that labels every
- * service, the default network and each named volume with the sandbox id and its expiry.
- */
-export function labelsOverride(
-  config: ComposeModel,
-  labels: Record<string, string>,
-  selected: string[],
-): { services: string[]; override: string } {
-  const all = Object.keys(config.services);
-  const unknown = selected.filter((s) => !all.includes(s));
-  if (unknown.length > 0) {
-    throw new InputError(
-      `input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`,
+/** Why `up` failed, naming services (with their health checks and logs) where Compose named containers. */
+async function failUp(
+  stack: Stack,
+  result: { code: number | null; timedOut?: boolean; stdout: string; stderr: string },
+  mode: string,
+): Promise<never> {
+  const { session, project, inputs } = stack;
+  const where = `${project.project} on ${session.destination}`;
+  const output = `${result.stderr}\n${result.stdout}`;
+  if (result.timedOut) {
+    const unready = await unreadyContainers(session, project.runtime, project.project).catch(() => []);
+    const list = unready.map((c) => `${c.service} (${c.status})`).join(', ') || 'none started';
+    throw new ProvisionError(
+      `compose up ${mode} of ${where} did not finish within wait_timeout (${inputs.waitTimeout} s); waiting for: ${list}\n${await describeServices(session, project.runtime, unready).catch(() => '')}`,
+      { wait_timeout: inputs.waitTimeout, services: unready.map((c) => c.service) },
     );
   }
-  const override: Record<string, unknown> = {};
-  if (config.version) override.version = String(config.version);
-  override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-  const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
-  if (volumes.length > 0) override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-  if (!config.networks.default?.external) override.networks = { default: { labels } };
-  // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-  const text = stringifyYaml(override, {
-    defaultStringType: 'QUOTE_DOUBLE',
-    // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
-    defaultKeyType: 'QUOTE_DOUBLE',
-    aliasDuplicateObjects: false,
-  });
-  return { services: selected.length > 0 ? selected : all, override: text };
+  const unhealthy = await explainUnhealthy(session, project.runtime, project.project, output).catch(
+    () => undefined,
+  );
+  const tail = lastLines(result.stderr || result.stdout, 20);
+  if (unhealthy) {
+    throw new ProvisionError(`compose up ${mode} of ${where} failed (exit ${result.code}): ${unhealthy}`, {
+      exit_code: result.code,
+    });
+  }
+  // `docker compose` on a v1-only host: "unknown shorthand flag: 'p' in -p" or "unknown command".
+  const words = project.runtime.words.join(' ');
+  const missing = /unknown shorthand flag|unknown command|command not found|No such file/.test(output)
+    ? `\n(is \`${words}\` installed on ${session.destination}? compose-command / SANDBOXER_COMPOSE_CMD names another, and \`auto\` finds the one the host has)`
+    : '';
+  throw new RemoteCommandError(
+    `compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}${missing}`,
+    result.code,
+  );
 }
+
+export { labelsOverride } from './labels-override.js';

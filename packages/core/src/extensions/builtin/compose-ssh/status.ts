@@ -16,6 +16,24 @@ export interface ContainerStatus {
   mounts: Array<{ Type: string; Name?: string; Destination: string }>;
   /** While its health is `starting`: when the engine runs its next health check (ms, host clock). */
   nextCheckAt?: number;
+  /** Its last health-check results, oldest first (what the probe printed, and how it exited). */
+  healthLog?: HealthCheckResult[];
+  /** The interval between its health checks (ms), when it has a healthcheck. */
+  healthIntervalMs?: number;
+  /** When it started (ms), from the engine. */
+  startedAtMs?: number;
+}
+
+export interface HealthCheckResult {
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+/** A health state as Docker and Podman report it under `.State.Health` (Podman 4.3 also `.Healthcheck`). */
+interface RawHealth {
+  Status: string;
+  Log?: Array<{ End?: string; ExitCode?: number; Output?: string }> | null;
 }
 
 interface InspectLine {
@@ -25,7 +43,9 @@ interface InspectLine {
     Status: string;
     ExitCode: number;
     StartedAt?: string;
-    Health?: { Status: string; Log?: Array<{ End?: string }> | null } | null;
+    Health?: RawHealth | null;
+    /** Podman before 4.3 reports health here only; 4.3 both here and under `Health`. */
+    Healthcheck?: RawHealth | null;
   };
   ports: ContainerStatus['ports'] | null;
   mounts?: ContainerStatus['mounts'] | null;
@@ -39,12 +59,26 @@ const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
  * Docker runs the next health check an interval after the previous one ended (the first, an
  * interval after the container started); a `starting` container can turn healthy only then.
  */
-function nextCheckAt(raw: InspectLine): number | undefined {
-  if (raw.state.Health?.Status !== 'starting') return undefined;
+function nextCheckAt(raw: InspectLine, health: RawHealth | undefined): number | undefined {
+  if (health?.Status !== 'starting') return undefined;
   const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
-  const log = raw.state.Health.Log ?? [];
+  const log = health.Log ?? [];
   const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
   return Number.isFinite(since) ? since + interval : undefined;
+}
+
+/**
+ * The container's health, or undefined when it has no healthcheck. Podman reports a container
+ * without one as `Health: {Status: ""}` (Docker leaves `Health` out): an empty status is no
+ * healthcheck, not an unhealthy one.
+ */
+function healthOf(raw: InspectLine): RawHealth | undefined {
+  const health = raw.state.Health ?? raw.state.Healthcheck ?? undefined;
+  return health?.Status ? health : undefined;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 export function parseContainers(output: string): ContainerStatus[] {
@@ -53,7 +87,8 @@ export function parseContainers(output: string): ContainerStatus[] {
     .filter((line) => line.trim().startsWith('{'))
     .map((line) => {
       const raw = JSON.parse(line) as InspectLine;
-      const health = raw.state.Health?.Status;
+      const healthState = healthOf(raw);
+      const health = healthState?.Status;
       const running = raw.state.Status === 'running';
       const status =
         raw.state.Status === 'exited'
@@ -70,7 +105,25 @@ export function parseContainers(output: string): ContainerStatus[] {
         exitCode: raw.state.ExitCode,
         ports: raw.ports ?? {},
         mounts: raw.mounts ?? [],
-        ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
+        ...optional('nextCheckAt', nextCheckAt(raw, healthState)),
+        ...optional(
+          'healthLog',
+          healthState?.Log?.map((r) => ({
+            end: r.End ?? '',
+            exitCode: r.ExitCode ?? -1,
+            output: r.Output ?? '',
+          })),
+        ),
+        ...optional(
+          'healthIntervalMs',
+          healthState ? (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS : undefined,
+        ),
+        ...optional(
+          'startedAtMs',
+          Number.isFinite(Date.parse(raw.state.StartedAt ?? ''))
+            ? Date.parse(raw.state.StartedAt ?? '')
+            : undefined,
+        ),
       };
     });
 }

@@ -6,6 +6,8 @@ import {
   type ComposeRuntime,
   cleanUpScript,
   composeCommand,
+  composeDownArgs,
+  composeRuntime,
   stopProjectCommandsCommand,
   TEARDOWN_SECTION,
 } from './commands.js';
@@ -22,7 +24,7 @@ import { parseContainers } from './status.js';
 export async function tearDownStack(
   session: SshSession,
   handle: Partial<ComposeHandle> & SandboxHandle,
-  runtime: ComposeRuntime,
+  engines: Array<ComposeRuntime['engine']>,
   base: string,
   options: OperationOptions = {},
 ): Promise<CleanupReport> {
@@ -31,18 +33,13 @@ export async function tearDownStack(
   const removed: string[] = [];
   // A create that was cancelled may have left `compose up` running on the host: stopped first.
   const stop = stopProjectCommandsCommand(projectName);
-  if (handle.compose_files) {
+  if (handle.compose_files && handle.compose_command) {
     // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
-    options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+    const runtime = composeRuntime(handle.compose_command);
+    const args = composeDownArgs(runtime, handle.stop_timeout ?? DEFAULT_STOP_GRACE);
+    options.progress?.(`${runtime.words.join(' ')} -p ${projectName} ${args.join(' ')}`);
     const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-    const down = composeCommand(
-      project,
-      'down',
-      '-v',
-      '--remove-orphans',
-      '-t',
-      String(handle.stop_timeout ?? DEFAULT_STOP_GRACE),
-    );
+    const down = composeCommand(project, ...args);
     // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
     // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
     const result = await session.exec('sh -s', {
@@ -58,9 +55,19 @@ export async function tearDownStack(
   // only when nothing is left and the directory went — disarming the switch; until then it still
   // stands guard at the expiry.
   const [swept = '', removal = '', check = ''] = (
-    await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
-      what: 'removing labelled resources and the directory',
-    })
+    await session.run(
+      cleanUpScript(
+        engines.map((engine) => ({ engine })),
+        projectName,
+        base,
+        dir,
+        handle.sandbox_id,
+        handle.sync_cache,
+      ),
+      {
+        what: 'removing labelled resources and the directory',
+      },
+    )
   ).split(`${TEARDOWN_SECTION}\n`);
   removed.push(...swept.split('\n').filter(Boolean));
   const workspace = workspaceRemoval(removal, dir, session.destination);
@@ -69,7 +76,7 @@ export async function tearDownStack(
     ...workspace.leftovers,
     ...parseContainers(check).map(
       (c) =>
-        `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`,
+        `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${engines.join(' or ')} rm -f -v ${c.id.slice(0, 12)})`,
     ),
   ];
   return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };

@@ -9,7 +9,10 @@ import { MARKER_FILE, trashDirOf } from './workspace.js';
  * armed expiry switches and, where there is a container engine, everything labelled by sand-boxer.
  * One remote command prints one line per thing found; parseFindings groups them by sandbox.
  */
-export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' | undefined): string {
+export function findSandboxesCommand(
+  base: string,
+  engine: 'docker' | 'podman' | Array<'docker' | 'podman'> | undefined,
+): string {
   const marker = `"$d"/${quote(MARKER_FILE)}`;
   // Only names made of [a-z0-9-] (and `.` for switch files): a name with a space or a newline in it
   // must not be able to forge a line for another sandbox.
@@ -23,16 +26,25 @@ export function findSandboxesCommand(base: string, engine: 'docker' | 'podman' |
     // runs to enforce it (the host rebooted).
     `for f in ${quote(switchDirOf(base))}/*.lease; do n=\${f##*/}; case "$n" in *[!a-z0-9.]*) continue;; esac; [ -f "$f" ] || continue; printf 'lease %s %s %s\\n' "\${n%.lease}" "$(head -c 20 "$f" | tr -d '\\n')" "$(stat -c %Y "$f" 2>/dev/null)"; done`,
   ];
-  if (engine) {
-    const labels = '{{.Label "dev.sandboxer.sandbox-id"}} {{.Label "dev.sandboxer.expires-at"}}';
+  for (const e of engine === undefined ? [] : Array.isArray(engine) ? engine : [engine]) {
+    // Podman's listings have no `.Label` method (a template error, hidden by 2>/dev/null, would hide
+    // everything): its labels are a map, under `.Network` for networks.
+    const label = (kind: string, key: string) =>
+      e === 'docker'
+        ? `{{.Label "${key}"}}`
+        : `{{index ${kind === 'network' ? '.Network.Labels' : '.Labels'} "${key}"}}`;
+    const labels = (kind: string) =>
+      `${label(kind, 'dev.sandboxer.sandbox-id')} ${label(kind, 'dev.sandboxer.expires-at')}`;
     const filter = ['--filter', 'label=dev.sandboxer.managed=true'];
     // Volumes have a .Name but no .ID: a template error there would hide every volume.
     const list = (kind: string, key: string, ...args: string[]) =>
-      `${command(engine, ...args, ...filter, '--format', `${key} ${labels}`)} 2>/dev/null | sed 's/^/${kind} /'`;
+      `${command(e, ...args, ...filter, '--format', `${key} ${labels(kind)}`)} 2>/dev/null | sed 's/^/${kind} /'`;
     parts.push(
       list('container', '{{.ID}}', 'ps', '-a'),
       list('network', '{{.ID}}', 'network', 'ls'),
       list('volume', '{{.Name}}', 'volume', 'ls'),
+      // Images Compose built carry no labels, only the project's name (see sweepBuiltImagesCommand).
+      `${command(e, 'images', '--format', '{{.Repository}}:{{.Tag}}')} 2>/dev/null | sed -n 's#^\\(localhost/\\)\\{0,1\\}\\(sbx-[a-z0-9]\\{12\\}\\)[-_].*#image & \\2#p'`,
     );
   }
   parts.push('true');
@@ -93,6 +105,9 @@ export function parseFindings(output: string, base: string): HostFinding[] {
       if (/^\d+$/.test(seconds) && /^\d+$/.test(renewed)) {
         entry(first).leaseAt = new Date((Number(renewed) + Number(seconds)) * 1000).toISOString();
       }
+    } else if (kind === 'image' && first && /^sbx-/.test(rest[0] ?? '')) {
+      const id = (rest[0] ?? '').slice(4);
+      if (isSandboxId(id)) entry(id).resources.push(`image ${first}`);
     } else if ((kind === 'container' || kind === 'network' || kind === 'volume') && first) {
       const [id = '', expires] = rest;
       if (!isSandboxId(id)) continue;

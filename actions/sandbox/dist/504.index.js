@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 284;
-exports.ids = [284];
+exports.id = 504;
+exports.ids = [504];
 exports.modules = {
 
-/***/ 9284:
+/***/ 4504:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -72,14 +72,23 @@ function composeCommand(p, ...args) {
     return (0,ssh_quote/* and */.Uo)((0,ssh_quote/* command */.G5)('cd', '--', p.dir), (0,ssh_quote/* command */.G5)('env', ...env, ...p.runtime.words, '-p', p.project, ...files, ...args));
 }
 /**
- * One JSON object per container of the project: id, labels, state (with health), published ports and mounts.
- * `$ids` is deliberately unquoted: it is a list of hex container ids from the engine itself.
+ * `down`'s arguments: a graceful stop, volumes, and with Docker's Compose the orphans and (unless a
+ * restore in place keeps them to build the same stack) the images it built. podman-compose 1.0.3
+ * refuses both options (exit 2, nothing done): there the label sweep removes what they would.
  */
+function composeDownArgs(runtime, stopTimeout, options = {}) {
+    const rmi = options.keepImages ? [] : ['--rmi', 'local'];
+    const docker = runtime.engine === 'docker' ? ['--remove-orphans', ...rmi] : [];
+    return ['down', '-v', ...docker, '-t', String(stopTimeout)];
+}
+/** One JSON object per container of the project; `$ids` unquoted: hex ids from the engine itself. */
 function inspectProjectCommand(runtime, project) {
     // Docker formats a container without a healthcheck as a map with no such key, which a plain
     // `.Config.Healthcheck` makes a template error; `index` gives null. Podman's is a struct field.
     const healthcheck = runtime.engine === 'docker' ? '{{json (index .Config "Healthcheck")}}' : '{{json .Config.Healthcheck}}';
-    const format = `{"id":{{json .Id}},"labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
+    // `"{{.Id}}"`, not `{{json .Id}}`: Podman 4.3's template refuses `json` of a field at the top
+    // level ("can't evaluate field Id in type interface {}"); an id is hex, safe unescaped.
+    const format = `{"id":"{{.Id}}","labels":{{json .Config.Labels}},"state":{{json .State}},"ports":{{json .NetworkSettings.Ports}},"mounts":{{json .Mounts}},"healthcheck":${healthcheck}}`;
     // `|| exit`: an engine that does not answer must not read as "no containers".
     return `ids=$(${(0,ssh_quote/* command */.G5)(runtime.engine, 'ps', '-aq', '--filter', `label=${PROJECT_LABEL}=${project}`)}) || exit 3; [ -z "$ids" ] || ${(0,ssh_quote/* command */.G5)(runtime.engine, 'inspect', '--format', format)} $ids`;
 }
@@ -139,8 +148,20 @@ function sweepProjectCommand(runtime, project) {
         sweep('container', (0,ssh_quote/* command */.G5)(e, 'ps', '-aq', ...filter), (0,ssh_quote/* command */.G5)(e, 'rm', '-f', '-v')),
         sweep('network', (0,ssh_quote/* command */.G5)(e, 'network', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'network', 'rm')),
         sweep('volume', (0,ssh_quote/* command */.G5)(e, 'volume', 'ls', '-q', ...filter), (0,ssh_quote/* command */.G5)(e, 'volume', 'rm', '-f')),
+        sweepBuiltImagesCommand(e, project),
         'true',
     ].join('; ');
+}
+/**
+ * Removes the images Compose built for the project, printing `image <name>` for each. They carry no
+ * project label (no runtime labels them), only the name Compose gives: `<project>_<service>` (v1,
+ * podman-compose, whose Podman adds `localhost/`) or `<project>-<service>` (v2); the project is `sbx-`
+ * and a fixed-length id, so it cannot match another sandbox's. One still in use stays.
+ */
+function sweepBuiltImagesCommand(engine, project) {
+    const p = (0,ssh_quote/* quote */.hD)(project);
+    const list = (0,ssh_quote/* command */.G5)(engine, 'images', '--format', '{{.Repository}}:{{.Tag}}');
+    return `xs=$(${list}) || exit 3; for x in $xs; do case "$x" in ${p}_*|${p}-*|localhost/${p}_*|localhost/${p}-*) ${(0,ssh_quote/* command */.G5)(engine, 'rmi')} "$x" >/dev/null 2>&1 && echo image "$x";; esac; done`;
 }
 /**
  * What the host-side switch runs at expiry: a graceful stop of the project's containers, then the
@@ -222,14 +243,16 @@ const TEARDOWN_SECTION = '--- sandboxer teardown section ---';
  * the switch if nothing is; then start the next spare copy of the sync cache the sandbox came from
  * (prepareSpareCommand). Three outputs, separated by TEARDOWN_SECTION lines.
  */
-function cleanUpScript(runtime, project, base, dir, sandboxId, syncCache) {
+function cleanUpScript(engines, project, base, dir, sandboxId, syncCache) {
     const spare = (0,host_cache/* nextSpareCommand */.AT)(base, syncCache);
+    // Each engine's check in a subshell: inspectProjectCommand exits on a failed list.
+    const check = engines.map((e) => `(${inspectProjectCommand(e, project)})`).join(' && ');
     return [
-        sweepProjectCommand(runtime, project),
+        ...engines.map((e) => `(${sweepProjectCommand(e, project)}) || exit 3`),
         `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
         `r=$(${(0,remote_workspace_workspace/* removeWorkspaceCommand */.$e)(dir, sandboxId)}); printf '%s\n' "$r"`,
         `echo ${(0,ssh_quote/* quote */.hD)(TEARDOWN_SECTION)}`,
-        `out=$(${inspectProjectCommand(runtime, project)}) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
+        `out=$( ${check || 'true'} ) || exit 4; [ -z "$out" ] || printf '%s\n' "$out"`,
         `case "$r" in removed|absent) [ -n "$out" ] || { ${(0,expiry_switch/* disarmSwitchCommand */.eK)(base, sandboxId)}; } >/dev/null;; esac`,
         ...(spare ? [`${spare}; true`] : []),
     ].join('\n');
@@ -297,13 +320,25 @@ const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
  * Docker runs the next health check an interval after the previous one ended (the first, an
  * interval after the container started); a `starting` container can turn healthy only then.
  */
-function nextCheckAt(raw) {
-    if (raw.state.Health?.Status !== 'starting')
+function nextCheckAt(raw, health) {
+    if (health?.Status !== 'starting')
         return undefined;
     const interval = (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS;
-    const log = raw.state.Health.Log ?? [];
+    const log = health.Log ?? [];
     const since = Date.parse(log[log.length - 1]?.End ?? raw.state.StartedAt ?? '');
     return Number.isFinite(since) ? since + interval : undefined;
+}
+/**
+ * The container's health, or undefined when it has no healthcheck. Podman reports a container
+ * without one as `Health: {Status: ""}` (Docker leaves `Health` out): an empty status is no
+ * healthcheck, not an unhealthy one.
+ */
+function healthOf(raw) {
+    const health = raw.state.Health ?? raw.state.Healthcheck ?? undefined;
+    return health?.Status ? health : undefined;
+}
+function optional(key, value) {
+    return value === undefined ? {} : { [key]: value };
 }
 function parseContainers(output) {
     return output
@@ -311,7 +346,8 @@ function parseContainers(output) {
         .filter((line) => line.trim().startsWith('{'))
         .map((line) => {
         const raw = JSON.parse(line);
-        const health = raw.state.Health?.Status;
+        const healthState = healthOf(raw);
+        const health = healthState?.Status;
         const running = raw.state.Status === 'running';
         const status = raw.state.Status === 'exited'
             ? `exited ${raw.state.ExitCode}`
@@ -327,7 +363,16 @@ function parseContainers(output) {
             exitCode: raw.state.ExitCode,
             ports: raw.ports ?? {},
             mounts: raw.mounts ?? [],
-            ...(nextCheckAt(raw) === undefined ? {} : { nextCheckAt: nextCheckAt(raw) }),
+            ...optional('nextCheckAt', nextCheckAt(raw, healthState)),
+            ...optional('healthLog', healthState?.Log?.map((r) => ({
+                end: r.End ?? '',
+                exitCode: r.ExitCode ?? -1,
+                output: r.Output ?? '',
+            }))),
+            ...optional('healthIntervalMs', healthState ? (raw.healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_HEALTH_INTERVAL_MS : undefined),
+            ...optional('startedAtMs', Number.isFinite(Date.parse(raw.state.StartedAt ?? ''))
+                ? Date.parse(raw.state.StartedAt ?? '')
+                : undefined),
         };
     });
 }
@@ -434,26 +479,217 @@ async function stackLogs(session, handle, runtime, options) {
 var promises_ = __webpack_require__(8500);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/target.js
 var target = __webpack_require__(429);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/compose-output.js
+/**
+ * Reading what a compose runtime prints, for the few things only its text says. Everything else
+ * (which containers, their state, health and ports) is read from the engine by Compose's labels
+ * (`docker`/`podman inspect`, see inspectProjectCommand), which Compose v1, v2 and podman-compose
+ * all set alike. Pure; tested by table on recorded outputs (tests/fixtures/compose-output/).
+ */
+/**
+ * The containers `up` says are unhealthy (a `depends_on: condition: service_healthy` that failed):
+ * - v1: `ERROR: for backend  Container "d028c695525e" is unhealthy.` (a short id)
+ * - v2: `dependency failed to start: container sbx-abc-db-1 is unhealthy` (the container's name;
+ *   pkg/compose/convergence.go, isServiceHealthy and waitDependencies).
+ */
+function unhealthyContainers(text) {
+    const refs = [];
+    const seen = new Set();
+    const add = (ref) => {
+        const key = JSON.stringify(ref);
+        if (!seen.has(key))
+            refs.push(ref);
+        seen.add(key);
+    };
+    for (const m of text.matchAll(/[Cc]ontainer "([0-9a-f]{12,64})" is unhealthy/g))
+        add({ id: m[1] });
+    for (const m of text.matchAll(/[Cc]ontainer ([A-Za-z0-9][A-Za-z0-9_.-]*) is unhealthy/g)) {
+        add({ name: m[1] });
+    }
+    return refs;
+}
+/**
+ * The service of a container Compose named: `<project>_<service>_<n>` (v1, podman-compose) or
+ * `<project>-<service>-<n>` (v2); undefined for a name of another project or a `container_name`.
+ */
+function serviceOfContainerName(project, name) {
+    const bare = name.replace(/^\//, '');
+    for (const sep of ['_', '-']) {
+        const prefix = `${project}${sep}`;
+        const match = new RegExp(`^(.+)${sep === '-' ? '-' : '_'}\\d+$`).exec(bare.slice(prefix.length));
+        if (bare.startsWith(prefix) && match?.[1])
+            return match[1];
+    }
+    return undefined;
+}
+/**
+ * `version`'s answer: v1 `docker-compose version 1.29.2, build 5becea4c`, v2 `Docker Compose version
+ * v2.24.5` (or `2.24.5` with `--short`), podman-compose `podman-compose version: 1.0.3` (1.0.3 also
+ * prints `podman-composer version  1.0.3` and `using podman version: 4.3.1`).
+ */
+function parseComposeVersion(text) {
+    const podman = /podman-composer? version:?\s+v?(\d+\.\d+\.\d+\S*)/.exec(text);
+    if (podman?.[1])
+        return { kind: 'podman-compose', version: podman[1] };
+    const v2 = /Docker Compose version v?(\d+\.\d+\.\d+\S*)/i.exec(text);
+    if (v2?.[1])
+        return { kind: 'compose-v2', version: v2[1] };
+    const v1 = /docker-compose version (\d+\.\d+\.\d+)/.exec(text);
+    if (v1?.[1])
+        return { kind: v1[1].startsWith('1.') ? 'compose-v1' : 'compose-v2', version: v1[1] };
+    return undefined;
+}
+/**
+ * `compose ps --format json`: v2 before 2.21 prints one JSON array, 2.21 and later one object per
+ * line; keys are `ID`, `Name`, `Service`, `State`, `Health`. Kept for tools that read `ps` (sand-boxer
+ * itself reads the engine by label); v1 has no `--format json`.
+ */
+function parseComposePs(text) {
+    const trimmed = text.trim();
+    if (!trimmed)
+        return [];
+    const items = trimmed.startsWith('[')
+        ? JSON.parse(trimmed)
+        : trimmed
+            .split('\n')
+            .filter((line) => line.trim().startsWith('{'))
+            .map((line) => JSON.parse(line));
+    return items.map((item) => {
+        const o = item;
+        const str = (key) => (typeof o[key] === 'string' ? o[key] : '');
+        return {
+            id: str('ID'),
+            name: str('Name'),
+            service: str('Service'),
+            state: str('State'),
+            health: str('Health'),
+        };
+    });
+}
+//# sourceMappingURL=compose-output.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/diagnose.js
+
+
+
+
+
+/**
+ * Why services are not ready, as a person needs it: each service by name, its state, what its
+ * health probe said the last few times (`State.Health.Log`) and the tail of its log. Used for the
+ * readiness timeout, a service that stopped, and Compose's own `… is unhealthy` from `up`.
+ */
+const LOG_LINES = 20;
+const HEALTH_RESULTS = 3;
+/** The last health-check results of a container, newest last, as lines to show. */
+function healthReport(c, results = HEALTH_RESULTS) {
+    const log = c.healthLog ?? [];
+    if (log.length === 0)
+        return undefined;
+    return log
+        .slice(-results)
+        .map((r) => `${r.end || '?'} exit ${r.exitCode}: ${r.output.trim().replace(/\s*\n\s*/g, ' | ') || '(no output)'}`)
+        .join('\n');
+}
+/** One block per service: its health checks (if any), then its log tail. */
+async function describeServices(session, runtime, services) {
+    const parts = [];
+    for (const s of services) {
+        if (!s.id)
+            continue;
+        const health = healthReport(s);
+        if (health)
+            parts.push(`--- ${s.service}: last health checks ---\n${health}`);
+        const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
+            maxOutputBytes: 8 * 1024,
+            what: 'reading logs',
+        });
+        parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
+    }
+    return parts.join('\n');
+}
+/** The containers Compose's error names, found among the project's (by id prefix or by name). */
+function containersNamed(refs, project, containers) {
+    const found = [];
+    for (const ref of refs) {
+        const match = 'id' in ref
+            ? containers.find((c) => c.id.startsWith(ref.id))
+            : containers.find((c) => c.service === serviceOfContainerName(project, ref.name));
+        if (match && !found.includes(match))
+            found.push(match);
+    }
+    return found;
+}
+/**
+ * When `up` failed because a dependency is unhealthy: the message that names the service (not a
+ * container id) with its health checks and log; undefined when the error is about something else.
+ */
+async function explainUnhealthy(session, runtime, project, upError) {
+    const refs = unhealthyContainers(upError);
+    if (refs.length === 0)
+        return undefined;
+    const containers = parseContainers(await session.run(inspectProjectCommand(runtime, project), { what: 'inspecting the stack' }));
+    const named = containersNamed(refs, project, containers);
+    if (named.length === 0)
+        return undefined;
+    const list = named.map((c) => `${c.service} (${c.status})`).join(', ');
+    return `a dependency is unhealthy: ${list}\n${await describeServices(session, runtime, named)}`;
+}
+/** The containers of the project that are not ready (for a timed-out `up`). */
+async function unreadyContainers(session, runtime, project) {
+    const containers = parseContainers(await session.run(inspectProjectCommand(runtime, project), { what: 'inspecting the stack' }));
+    return containers.filter((c) => !(c.running && c.healthy !== false && !c.status.endsWith('starting')));
+}
+/**
+ * Podman runs health checks from systemd timers; on a host without systemd (a container, WSL, this
+ * project's testbed) none ever run and every service with a healthcheck stays `starting`. These are
+ * the containers whose next check is overdue by more than an interval: the engine is not running
+ * them, so sand-boxer does (`podman healthcheck run`), as the timer would have.
+ */
+function overdueHealthchecks(containers, hostNowMs) {
+    return containers
+        .filter((c) => c.running && c.healthy !== true && c.healthIntervalMs !== undefined)
+        .filter((c) => {
+        const interval = c.healthIntervalMs;
+        const last = Date.parse(c.healthLog?.at(-1)?.end ?? '');
+        const since = Number.isFinite(last) ? last : c.startedAtMs;
+        return since !== undefined && hostNowMs - since > interval + Math.min(interval, 1000);
+    })
+        .map((c) => c.id);
+}
+/** `podman healthcheck run` for each container; a failing check is a result, not an error. */
+function runHealthchecksCommand(engine, ids) {
+    for (const id of ids)
+        if (!/^[0-9a-f]{12,64}$/.test(id))
+            throw new errors/* InputError */.dz(`not a container id: ${id}`);
+    return `${ids.map((id) => `${(0,ssh_quote/* command */.G5)(engine, 'healthcheck', 'run', id)} >/dev/null 2>&1`).join('; ')}; true`;
+}
+//# sourceMappingURL=diagnose.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/readiness.js
 
 
 
 
 
-const LOG_LINES = 20;
+
 /**
  * Polls the stack until every service it waits for runs (and is healthy, where it has a healthcheck),
  * then reports how to reach it. A service that stops fails at once; one that is not ready by the
- * handle's `wait_timeout` fails then; either way with the tail of each unready service's log.
+ * deadline fails then; either way naming each unready service, with its last health checks and the
+ * tail of its log. The deadline is the one `up` started (`ready_by`): wait_timeout bounds the whole
+ * of up and readiness, not each.
  */
 async function waitUntilReady(session, handle, host, options = {}) {
     const runtime = composeRuntime(handle.compose_command);
     const timeoutSeconds = handle.wait_timeout;
-    const deadline = Date.now() + timeoutSeconds * 1000;
+    const readyBy = Date.parse(handle.ready_by ?? '');
+    const deadline = Number.isFinite(readyBy) ? readyBy : Date.now() + timeoutSeconds * 1000;
     let lastReport = '';
+    let overdue = [];
     for (;;) {
-        // The host's clock first (`now <ms>`), so the next health check can be timed on it.
-        const output = await session.run(`printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
+        // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
+        // the health checks Podman should have run and did not (see overdueHealthchecks).
+        const checks = overdue.length > 0 ? `${runHealthchecksCommand(runtime.engine, overdue)}; ` : '';
+        const output = await session.run(`${checks}printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
         const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
         const containers = parseContainers(output);
         const state = readiness(handle.services, containers);
@@ -467,31 +703,24 @@ async function waitUntilReady(session, handle, host, options = {}) {
             };
         }
         if (state.failed.length > 0 || Date.now() > deadline) {
-            const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s`;
-            throw new errors/* ProvisionError */.uv(`services ${why}: ${state.notReady.map((s) => `${s.service} (${s.status})`).join(', ')}\n${await logTails(session, runtime, state.notReady)}`);
+            const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
+            throw new errors/* ProvisionError */.uv(`services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`, { services: state.notReady.map((s) => s.service) });
         }
-        const report = state.notReady.map((s) => `${s.service} (${s.status})`).join(', ');
+        const report = list(state.notReady);
         if (report !== lastReport)
             options.progress?.(`waiting for ${report}`);
         lastReport = report;
+        overdue =
+            runtime.engine === 'podman' && Number.isFinite(hostNow)
+                ? overdueHealthchecks(state.notReady, hostNow)
+                : [];
         // Readiness is usually a healthcheck flipping: look again just after the next one has run.
-        const delay = pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+        const delay = overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
         await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
     }
 }
-/** The last lines of each unready service's log, for the error that says it is not ready. */
-async function logTails(session, runtime, services) {
-    const parts = [];
-    for (const s of services) {
-        if (!s.id)
-            continue;
-        const result = await session.exec(logsTailCommand(runtime, s.id, LOG_LINES), {
-            maxOutputBytes: 8 * 1024,
-            what: 'reading logs',
-        });
-        parts.push(`--- ${s.service}: last ${LOG_LINES} log lines ---\n${result.stdout.trimEnd() || '(no output)'}`);
-    }
-    return parts.join('\n');
+function list(services) {
+    return services.map((s) => `${s.service} (${s.status})`).join(', ');
 }
 /** `service:port` → `address:port` of every published TCP port (IPv4 bindings). */
 function endpointsOf(containers, hostAddress) {
@@ -508,6 +737,109 @@ function endpointsOf(containers, hostAddress) {
     return endpoints;
 }
 //# sourceMappingURL=readiness.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/runtime-detect.js
+
+
+
+/**
+ * `compose_command: auto`: which compose runtime a host has, found by asking it. Hosted runners and
+ * most hosts have Compose v2 (`docker compose`), Debian 12 has only v1 (`docker-compose`), a Podman
+ * host has `podman-compose`; a fixed default fails on two of the three with an error that does not
+ * say why (`unknown shorthand flag: 'p' in -p`).
+ */
+/** The setting that asks for detection (the extension's default). */
+const AUTO = 'auto';
+/** What `auto` tries, in this order: the first that answers `version` is used. */
+const COMPOSE_CANDIDATES = ['docker compose', 'docker-compose', 'podman-compose'];
+/**
+ * One round trip: `<candidate> version` for each candidate, printing `probe <ok|fail> <n> <first line>`.
+ * Compose v1 exits 0 on unknown options but not on an unknown command, and `docker compose` without
+ * the v2 plugin exits 1 (`unknown command`), so the exit status of `version` is enough here.
+ */
+function probeRuntimesCommand(candidates = COMPOSE_CANDIDATES) {
+    return candidates
+        .map((candidate, n) => {
+        const words = candidate.split(' ');
+        const run = (0,ssh_quote/* command */.G5)(...words, 'version');
+        const first = (0,ssh_quote/* command */.G5)(words[0]);
+        // stdin closed and a time limit: a runtime that hangs must not hang the create. What it said:
+        // its first line that names compose (podman-compose prints podman's version first), else its first.
+        const said = `{ printf '%s\\n' "$out" | grep -i compose; printf '%s\\n' "$out"; } | grep -v '^\\[' | grep . | head -n 1 | cut -c1-200`;
+        return `if ! command -v ${first} >/dev/null 2>&1; then s=fail; out=${(0,ssh_quote/* quote */.hD)(`${words[0]}: not installed`)}; elif out=$(timeout 30 ${run} </dev/null 2>&1); then s=ok; else s=fail; fi; printf 'probe %s ${n} %s\\n' "$s" "$(${said})"`;
+    })
+        .join('; ');
+}
+/** The probe's output as one result per candidate (a candidate with no line did not answer). */
+function parseProbes(output, candidates = COMPOSE_CANDIDATES) {
+    const lines = new Map();
+    for (const line of output.split('\n')) {
+        const match = /^probe (ok|fail) (\d+) ?(.*)$/.exec(line);
+        if (match)
+            lines.set(Number(match[2]), { ok: match[1] === 'ok', said: (match[3] ?? '').trim() });
+    }
+    return candidates.map((candidate, n) => ({
+        candidate,
+        ok: lines.get(n)?.ok ?? false,
+        said: lines.get(n)?.said || 'no answer',
+    }));
+}
+/** The first candidate that works, or an error that lists what was tried and how to choose one. */
+function chooseRuntime(probes, where) {
+    const working = probes.filter((p) => p.ok);
+    const first = working[0];
+    if (!first) {
+        const tried = probes.map((p) => `  ${p.candidate} version: ${p.said}`).join('\n');
+        throw new errors/* ProvisionError */.uv(`no compose runtime found on ${where}; tried:\n${tried}\n` +
+            'Install one of them there, or name the command: the compose-command input of the action, ' +
+            '--compose-command or SANDBOXER_COMPOSE_CMD for the CLI and server, or compose_command in the extension config.', { host: where, tried: probes.map((p) => ({ command: p.candidate, said: p.said })) });
+    }
+    const engines = [...new Set(working.map((p) => composeRuntime(p.candidate).engine))];
+    return { runtime: composeRuntime(first.candidate), engines, probes };
+}
+/** One probe per connection: the answer is kept for as long as the session lives. */
+const probed = new WeakMap();
+/** Asks the host which runtimes it has (once per session). */
+function detectRuntimes(session) {
+    let answer = probed.get(session);
+    if (!answer) {
+        answer = session
+            .run(probeRuntimesCommand(), { what: 'looking for a compose runtime' })
+            .then((output) => chooseRuntime(parseProbes(output), session.destination));
+        // A failed probe (a dropped connection) is not remembered: the next call asks again.
+        answer.catch(() => probed.delete(session));
+        probed.set(session, answer);
+    }
+    return answer;
+}
+/** The runtime a setting names, or the one the host has when it says `auto`. */
+async function resolveRuntime(session, setting) {
+    if (isAuto(setting))
+        return (await detectRuntimes(session)).runtime;
+    return composeRuntime(setting);
+}
+/**
+ * Every engine to sweep for a sandbox: the one its record names, else (a record that never got as
+ * far as naming one, or a sandbox gc found on the host) every engine the host has.
+ */
+async function enginesFor(session, recorded, setting) {
+    if (recorded)
+        return [composeRuntime(recorded).engine];
+    if (!isAuto(setting))
+        return [composeRuntime(setting).engine];
+    try {
+        return (await detectRuntimes(session)).engines;
+    }
+    catch (error) {
+        // A host with no compose at all has no project to sweep: its directory still goes.
+        if (error instanceof errors/* ProvisionError */.uv)
+            return [];
+        throw error;
+    }
+}
+function isAuto(setting) {
+    return setting.trim() === AUTO;
+}
+//# sourceMappingURL=runtime-detect.js.map
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
@@ -656,8 +988,10 @@ function restoreWorkspaceCommand(artifact, dir, clearFirst) {
 function restoreVolumeCommand(runtime, artifact, volume) {
     checkVolume(volume);
     checkContainerId(volume.containerId);
-    // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent.
-    const parent = external_node_path_.posix.dirname(volume.path);
+    // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent;
+    // Podman 4.3's names them `/…` (the directory itself), so they go into the mount. An artifact is
+    // therefore read back by the engine that wrote it (docs/snapshots.md).
+    const parent = runtime.engine === 'podman' ? volume.path : external_node_path_.posix.dirname(volume.path);
     return extractMemberCommand(artifact, `volumes/${volume.key}.tar`, (0,ssh_quote/* command */.G5)(runtime.engine, 'cp', '-', `${volume.containerId}:${parent}`));
 }
 /**
@@ -811,8 +1145,50 @@ async function downloadArtifact(session, path, localPath) {
     }
 }
 //# sourceMappingURL=snapshot.js.map
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+var tail_buffer = __webpack_require__(5869);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
 var dist = __webpack_require__(8293);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/labels-override.js
+
+
+/**
+ * From the merged compose model: the services to wait for, and an override file that labels every
+ * service, the default network and each named volume with the sandbox id and its expiry.
+ */
+function labelsOverride(config, labels, selected, options = {}) {
+    const all = Object.keys(config.services);
+    const unknown = selected.filter((s) => !all.includes(s));
+    if (unknown.length > 0) {
+        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
+    }
+    const override = {};
+    if (config.version)
+        override.version = String(config.version);
+    // podman-compose 1.0.3 merges override files only value for value of the same type ("can't merge
+    // value of labels of type list and dict"): labels go in the form the service already uses, and a
+    // volume declared empty (`data:`) is left to its project label.
+    const asList = (service) => options.podmanCompose && Array.isArray(service?.labels);
+    const listed = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    override.services = Object.fromEntries(all.map((name) => [name, { labels: asList(config.services[name]) ? listed : labels }]));
+    const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external && !(options.podmanCompose && (v === null || v === undefined)));
+    if (volumes.length > 0)
+        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
+    // podman-compose refuses a declared network no service uses ("missing networks: default"): with
+    // networks of its own and no default, a stack there gets no default network to label.
+    const noDefault = options.podmanCompose && Object.keys(config.networks).length > 0 && !('default' in config.networks);
+    if (!config.networks.default?.external && !noDefault)
+        override.networks = { default: { labels } };
+    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
+    const text = (0,dist/* stringify */.As)(override, {
+        defaultStringType: 'QUOTE_DOUBLE',
+        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
+        defaultKeyType: 'QUOTE_DOUBLE',
+        aliasDuplicateObjects: false,
+    });
+    return { services: selected.length > 0 ? selected : all, override: text };
+}
+//# sourceMappingURL=labels-override.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/model.js
 
 
@@ -841,15 +1217,27 @@ function modelOfDocument(parsed) {
  * Later files override earlier ones key by key, as Compose merges them.
  */
 function localComposeModel(repo, files) {
-    const merged = { services: {}, volumes: {}, networks: {} };
+    const texts = [];
     for (const file of files) {
         const path = (0,external_node_path_.join)(repo, file);
         const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
         if (!stat?.isFile() || stat.size > MAX_LOCAL_BYTES)
             return undefined;
+        texts.push((0,external_node_fs_.readFileSync)(path, 'utf8'));
+    }
+    return mergedModel(texts);
+}
+/**
+ * The merged model of compose files' texts, in order, or undefined when only `compose config` can
+ * tell (see localComposeModel). Also how a podman-compose host's files are read: podman-compose
+ * 1.0.3 has no `config` command.
+ */
+function mergedModel(texts) {
+    const merged = { services: {}, volumes: {}, networks: {} };
+    for (const text of texts) {
         let raw;
         try {
-            raw = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(path, 'utf8'), { merge: true });
+            raw = (0,dist/* parse */.qg)(text, { merge: true });
         }
         catch {
             return undefined; // the host's `compose config` gives the user its own message
@@ -897,16 +1285,26 @@ function isMap(value) {
 
 
 
+
+
+
 /** Connects, and works out everything that names this sandbox's stack on the host. */
 async function prepareStack(settings, request) {
     const { sandboxId, progress } = request;
     const { inputs } = request;
     const host = (0,ssh_access/* remoteHostOf */._s)(request.host, settings.extensionId);
-    const runtime = composeRuntime(settings.composeCommand);
+    if (!isAuto(settings.composeCommand))
+        composeRuntime(settings.composeCommand); // refused before connecting
     progress?.(`connecting to ${host.name} (${(0,target/* destination */.j_)(host.ssh)})`);
     const session = await settings.access.open(host.ssh);
     try {
-        const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        // Which compose the host has (`auto`) is asked alongside the base directory: no extra wait.
+        const [runtime, base] = await Promise.all([
+            resolveRuntime(session, settings.composeCommand),
+            (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir'),
+        ]);
+        if (isAuto(settings.composeCommand))
+            progress?.(`compose runtime on ${host.name}: ${runtime.words.join(' ')}`);
         await (0,host_resources/* checkFloors */.sz)(session, host, base);
         const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId);
         const project = {
@@ -960,11 +1358,16 @@ async function configureStack(stack, progress, localRepo) {
     const { session, project, inputs } = stack;
     const words = project.runtime.words.join(' ');
     let model = localRepo === undefined ? undefined : localComposeModel(localRepo, project.files);
-    if (model === undefined) {
+    if (model === undefined && project.runtime.engine === 'podman') {
+        model = await hostFilesModel(stack);
+    }
+    else if (model === undefined) {
         progress?.(`checking ${project.files.join(', ')} with ${words} config`);
         model = modelOf(await session.run(composeCommand(project, 'config'), { what: 'compose config' }));
     }
-    const { services, override } = labelsOverride(model, stack.labels, inputs.services);
+    const { services, override } = labelsOverride(model, stack.labels, inputs.services, {
+        podmanCompose: project.runtime.engine === 'podman',
+    });
     progress?.(`labelling services ${services.join(', ')} (${LABELS_FILE})`);
     stack.pendingLabels = override;
     if (!project.files.includes(LABELS_FILE))
@@ -983,7 +1386,29 @@ async function configureStack(stack, progress, localRepo) {
         env_keys: Object.keys(project.env),
     };
 }
-/** `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs). */
+/**
+ * The compose files as they are on the host, merged here: podman-compose 1.0.3 has no `config`
+ * (exit 2), so a restore (whose files come from the snapshot, not this machine) reads them itself.
+ */
+async function hostFilesModel(stack) {
+    const texts = [];
+    for (const file of stack.project.files) {
+        texts.push(await stack.session.run((0,ssh_quote/* command */.G5)('cat', '--', (0,ssh_quote/* remotePathInside */._Y)(stack.dir, file)), {
+            what: `reading ${file}`,
+            maxOutputBytes: 1024 * 1024,
+        }));
+    }
+    const model = mergedModel(texts);
+    if (!model) {
+        throw new errors/* InputError */.dz(`input "compose_files": ${stack.project.files.join(', ')} need \`compose config\` to be read (include, extends from another file, profiles or interpolated names), which podman-compose 1.0.3 does not have: simplify them, or use Docker Compose on this host`);
+    }
+    return model;
+}
+/**
+ * `compose up -d` (or `up --no-start`, so a restore can fill the volumes before anything runs).
+ * Returns the time readiness must be reached by: `up -d` starts the wait_timeout budget, and itself
+ * may spend no more of it (Compose waits inside `up` for `depends_on: condition: service_healthy`).
+ */
 async function upStack(stack, progress, mode = '-d') {
     const { project, inputs, pendingLabels } = stack;
     progress?.(`${project.runtime.words.join(' ')} -p ${project.project} up ${mode}`);
@@ -993,43 +1418,47 @@ async function upStack(stack, progress, mode = '-d') {
     // so the name is removed (a link goes, not its target) and made afresh (`set -C`: O_EXCL).
     const labels = (0,ssh_quote/* quote */.hD)(`${stack.dir}/${LABELS_FILE}`);
     const writeLabels = `rm -f -- ${labels} && (set -C && cat > ${labels})`;
-    await stack.session.run(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
+    const budgetMs = inputs.waitTimeout * 1000;
+    const readyBy = new Date(Date.now() + budgetMs).toISOString();
+    const result = await stack.session.exec(pendingLabels === undefined ? up : `${writeLabels} && ${up}`, {
         ...(pendingLabels === undefined ? {} : { stdin: pendingLabels }),
         what: mode === '-d' ? 'compose up' : 'compose up --no-start',
-        timeoutMs: 15 * 60_000,
+        // `--no-start` builds and pulls but waits for nothing: the fixed limit it always had.
+        timeoutMs: mode === '-d' ? budgetMs : 15 * 60_000,
     });
     stack.pendingLabels = undefined;
+    if (result.timedOut || result.code !== 0)
+        await failUp(stack, result, mode);
+    return readyBy;
 }
-/**
- * From the merged compose model: the services to wait for, and an override file that labels every
- * service, the default network and each named volume with the sandbox id and its expiry.
- */
-function labelsOverride(config, labels, selected) {
-    const all = Object.keys(config.services);
-    const unknown = selected.filter((s) => !all.includes(s));
-    if (unknown.length > 0) {
-        throw new errors/* InputError */.dz(`input "services": ${unknown.join(', ')} not in the compose files (services: ${all.join(', ')})`);
+/** Why `up` failed, naming services (with their health checks and logs) where Compose named containers. */
+async function failUp(stack, result, mode) {
+    const { session, project, inputs } = stack;
+    const where = `${project.project} on ${session.destination}`;
+    const output = `${result.stderr}\n${result.stdout}`;
+    if (result.timedOut) {
+        const unready = await unreadyContainers(session, project.runtime, project.project).catch(() => []);
+        const list = unready.map((c) => `${c.service} (${c.status})`).join(', ') || 'none started';
+        throw new errors/* ProvisionError */.uv(`compose up ${mode} of ${where} did not finish within wait_timeout (${inputs.waitTimeout} s); waiting for: ${list}\n${await describeServices(session, project.runtime, unready).catch(() => '')}`, { wait_timeout: inputs.waitTimeout, services: unready.map((c) => c.service) });
     }
-    const override = {};
-    if (config.version)
-        override.version = String(config.version);
-    override.services = Object.fromEntries(all.map((name) => [name, { labels }]));
-    const volumes = Object.entries(config.volumes).filter(([, v]) => !v?.external);
-    if (volumes.length > 0)
-        override.volumes = Object.fromEntries(volumes.map(([name]) => [name, { labels }]));
-    if (!config.networks.default?.external)
-        override.networks = { default: { labels } };
-    // Every value double-quoted: Compose v1 reads YAML 1.1, where an unquoted ISO time or `true` is not a string.
-    const text = (0,dist/* stringify */.As)(override, {
-        defaultStringType: 'QUOTE_DOUBLE',
-        // Keys too: a service named `on` or `yes` would be a boolean to YAML 1.1.
-        defaultKeyType: 'QUOTE_DOUBLE',
-        aliasDuplicateObjects: false,
-    });
-    return { services: selected.length > 0 ? selected : all, override: text };
+    const unhealthy = await explainUnhealthy(session, project.runtime, project.project, output).catch(() => undefined);
+    const tail = (0,tail_buffer/* lastLines */.w)(result.stderr || result.stdout, 20);
+    if (unhealthy) {
+        throw new errors/* ProvisionError */.uv(`compose up ${mode} of ${where} failed (exit ${result.code}): ${unhealthy}`, {
+            exit_code: result.code,
+        });
+    }
+    // `docker compose` on a v1-only host: "unknown shorthand flag: 'p' in -p" or "unknown command".
+    const words = project.runtime.words.join(' ');
+    const missing = /unknown shorthand flag|unknown command|command not found|No such file/.test(output)
+        ? `\n(is \`${words}\` installed on ${session.destination}? compose-command / SANDBOXER_COMPOSE_CMD names another, and \`auto\` finds the one the host has)`
+        : '';
+    throw new errors/* RemoteCommandError */.at(`compose up ${mode === '-d' ? '' : `${mode} `}on ${session.destination} failed (exit ${result.code})${tail ? `:\n${tail}` : ''}${missing}`, result.code);
 }
+
 //# sourceMappingURL=stack.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-hooks.js
+
 
 
 
@@ -1046,9 +1475,9 @@ function labelsOverride(config, labels, selected) {
 async function snapshotCompose(settings, raw, request) {
     const handle = raw;
     const host = (0,ssh_access/* hostOfHandle */.wn)(handle, settings.extensionId);
-    const runtime = composeRuntime(handle.compose_command ?? settings.composeCommand);
     return settings.access.with(host.ssh, async (session) => {
         const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? settings.baseDir, 'base_dir');
+        const runtime = await resolveRuntime(session, handle.compose_command ?? settings.composeCommand);
         request.progress?.(`capturing ${request.capture.join(' and ')} of ${handle.compose_project} (services ${request.consistency === 'pause' ? 'paused' : 'stopped'} meanwhile)`);
         const result = await captureSnapshot(session, {
             runtime,
@@ -1119,7 +1548,7 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     try {
         const artifact = await ensureArtifact(session, host, stack.base, source, target.progress);
         target.progress?.(`${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`);
-        await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? DEFAULT_STOP_GRACE)), { what: 'compose down', timeoutMs: 10 * 60_000 });
+        await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, ...composeDownArgs(project.runtime, handle.stop_timeout ?? DEFAULT_STOP_GRACE, { keepImages: true })), { what: 'compose down', timeoutMs: 10 * 60_000 });
         if (contents.workspace)
             await restoreWorkspace(session, artifact, dir, true);
         return await startRestored(stack, artifact, contents, target.progress);
@@ -1136,7 +1565,7 @@ async function startRestored(stack, artifact, contents, progress) {
         await upStack(stack, progress, '--no-start');
         await restoreVolumes(stack.session, stack.project.runtime, stack.project.project, artifact, contents.volumes, progress);
     }
-    await upStack(stack, progress);
+    handle.ready_by = await upStack(stack, progress);
     return handle;
 }
 /** Streams a host-kept artifact into a local file. */
@@ -1177,17 +1606,19 @@ async function deleteComposeArtifact(settings, location) {
  * for it, `compose down` when the compose files are known, then sweep what carries its label,
  * remove the directory if it is ours, and list what is left (with how to remove it by hand).
  */
-async function tearDownStack(session, handle, runtime, base, options = {}) {
+async function tearDownStack(session, handle, engines, base, options = {}) {
     const projectName = `sbx-${handle.sandbox_id}`;
     const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, handle.sandbox_id);
     const removed = [];
     // A create that was cancelled may have left `compose up` running on the host: stopped first.
     const stop = stopProjectCommandsCommand(projectName);
-    if (handle.compose_files) {
+    if (handle.compose_files && handle.compose_command) {
         // A graceful stop first (services get stop_timeout to exit), then the label sweep below.
-        options.progress?.(`${runtime.words.join(' ')} -p ${projectName} down -v --remove-orphans`);
+        const runtime = composeRuntime(handle.compose_command);
+        const args = composeDownArgs(runtime, handle.stop_timeout ?? DEFAULT_STOP_GRACE);
+        options.progress?.(`${runtime.words.join(' ')} -p ${projectName} ${args.join(' ')}`);
         const project = { runtime, dir, project: projectName, files: handle.compose_files, env: {} };
-        const down = composeCommand(project, 'down', '-v', '--remove-orphans', '-t', String(handle.stop_timeout ?? DEFAULT_STOP_GRACE));
+        const down = composeCommand(project, ...args);
         // One round trip for both, as a script on stdin: the remote command line is then `sh -s`,
         // which the stop's `pkill -f` pattern cannot match (it would kill this very shell).
         const result = await session.exec('sh -s', {
@@ -1204,7 +1635,7 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
     // Then, in one round trip: the label sweep, the directory's removal, the check for leftovers and —
     // only when nothing is left and the directory went — disarming the switch; until then it still
     // stands guard at the expiry.
-    const [swept = '', removal = '', check = ''] = (await session.run(cleanUpScript(runtime, projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
+    const [swept = '', removal = '', check = ''] = (await session.run(cleanUpScript(engines.map((engine) => ({ engine })), projectName, base, dir, handle.sandbox_id, handle.sync_cache), {
         what: 'removing labelled resources and the directory',
     })).split(`${TEARDOWN_SECTION}\n`);
     removed.push(...swept.split('\n').filter(Boolean));
@@ -1212,7 +1643,7 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
     removed.push(...workspace.removed);
     const leftovers = [
         ...workspace.leftovers,
-        ...parseContainers(check).map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${runtime.engine} rm -f -v ${c.id.slice(0, 12)})`),
+        ...parseContainers(check).map((c) => `container ${c.id.slice(0, 12)} of ${projectName} (remove with: ${engines.join(' or ')} rm -f -v ${c.id.slice(0, 12)})`),
     ];
     return { removed, leftovers, already_gone: removed.length === 0 && !workspace.existed };
 }
@@ -1235,8 +1666,10 @@ async function tearDownStack(session, handle, runtime, base, options = {}) {
 
 
 
+
 const configSchema = schemas/* object */.Ikc({
-    compose_command: schemas/* string */.YjP().default('docker compose'),
+    // `auto`: the first of docker compose, docker-compose, podman-compose the host has (runtime-detect.ts).
+    compose_command: schemas/* string */.YjP().default(AUTO),
     base_dir: schemas/* string */.YjP().default('~/sandboxer'),
     internal_rate_per_minute: schemas/* number */.aig().nonnegative().default(0),
 });
@@ -1278,7 +1711,8 @@ class ComposeSshExtension {
     }
     validateInputs(inputs, options = {}) {
         const parsed = parseComposeInputs(this.id, inputs, options);
-        composeRuntime(this.composeCommandText);
+        if (!isAuto(this.composeCommandText))
+            composeRuntime(this.composeCommandText);
         return parsed;
     }
     async provision(request) {
@@ -1297,10 +1731,11 @@ class ComposeSshExtension {
         request.phase?.('synced');
         request.signal?.throwIfAborted();
         const handle = await configureStack(stack, request.progress, repo);
-        if (synced.method === 'rsync via cache' && sync.cacheDir)
+        // A spare copy of the cache for the next sandbox, started at teardown; an overlay layer needs none.
+        if (synced.fill === 'copy' && sync.cacheDir)
             handle.sync_cache = sync.cacheDir;
         request.signal?.throwIfAborted();
-        await upStack(stack, request.progress);
+        handle.ready_by = await upStack(stack, request.progress);
         request.phase?.('up');
         return handle;
     }
@@ -1318,11 +1753,12 @@ class ComposeSshExtension {
     async teardown(raw, options = {}) {
         const handle = raw;
         const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
-        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
         const session = await this.#sessions.take(handle.sandbox_id, host.ssh);
         try {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            return await tearDownStack(session, handle, runtime, base, options);
+            // The runtime the record names (the one that ran `up`); else every engine the host has.
+            const engines = await enginesFor(session, handle.compose_command, this.composeCommandText);
+            return await tearDownStack(session, handle, engines, base, options);
         }
         finally {
             session.close();
@@ -1371,10 +1807,11 @@ class ComposeSshExtension {
     /** Every compose sandbox on the host: `sbx-*` directories, labelled containers, armed switches. */
     async findSandboxes(target) {
         const host = (0,ssh_access/* remoteHostOf */._s)(target, this.id);
-        const runtime = composeRuntime(this.composeCommandText);
         return this.#access.with(host.ssh, async (session) => {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
-            return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, runtime.engine), { what: 'looking for sandboxes' }), base);
+            // Every engine the host has (`auto`): a sandbox made with another runtime is found too.
+            const engines = await enginesFor(session, undefined, this.composeCommandText);
+            return (0,host_scan/* parseFindings */.S)(await session.run((0,host_scan/* findSandboxesCommand */.i)(base, engines), { what: 'looking for sandboxes' }), base);
         });
     }
     /** The host's sync caches (`<base>/.sandboxer-cache/`) unused for longer than asked. */
@@ -1396,8 +1833,7 @@ class ComposeSshExtension {
     async logs(raw, options) {
         const handle = raw;
         const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
-        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
-        await this.#access.with(host.ssh, (session) => stackLogs(session, handle, runtime, options));
+        await this.#access.with(host.ssh, async (session) => stackLogs(session, handle, await resolveRuntime(session, handle.compose_command ?? this.composeCommandText), options));
     }
     /** The stack's host and directory, for ssh(1). */
     async loginTarget(raw) {
@@ -1414,9 +1850,9 @@ class ComposeSshExtension {
     async exec(raw, request) {
         const handle = raw;
         const host = (0,ssh_access/* hostOfHandle */.wn)(handle, this.id);
-        const runtime = composeRuntime(handle.compose_command ?? this.composeCommandText);
         return this.#access.with(host.ssh, async (session) => {
             const base = await (0,remote_workspace_workspace/* resolveBaseDir */.lM)(session, host.base_dir ?? this.#config.base_dir, 'base_dir');
+            const runtime = await resolveRuntime(session, handle.compose_command ?? this.composeCommandText);
             return execInStack(session, handle, runtime, base, request);
         });
     }
