@@ -198,6 +198,20 @@ describe('ext.compose-ssh on rootless Podman (the test user)', () => {
     expect((await (await fetch(`http://${endpoint}/`)).text()).trim()).toBe('hello from sand-boxer');
     expect(sandboxer(['destroy', created.json.id], userEnv).code).toBe(0);
     expect(engineLeftovers(rootless.engine, [])).toEqual([]);
+    // A profile whose snapshots pause services: rootless Podman on this cgroup v1 host cannot pause,
+    // so the create is refused before anything is made, saying what to change.
+    const cgroup2 = spawnSync('stat', ['-fc', '%T', '/sys/fs/cgroup'], { encoding: 'utf8' }).stdout.trim();
+    if (cgroup2 !== 'cgroup2fs') {
+      const refused = sandboxer(
+        ['create', '-p', 'compose-checkpoint', '-i', `repo=${join(fixtures, 'compose-http')}`, '--json'],
+        userEnv,
+      );
+      expect(refused.code).toBe(4); // provision failed, at its first look at the host
+      expect(refused.stderr).toContain('snapshots with consistency: pause, which rootless Podman');
+      expect(refused.stderr).toContain('nothing was created');
+      expect(refused.stderr).toContain('consistency: stop');
+      expect(engineLeftovers(rootless.engine, [])).toEqual([]);
+    }
     // Nothing of it in the testbed's Docker either (the user's other runtime).
     expect(
       spawnSync('docker', ['ps', '-aq', '--filter', `label=dev.sandboxer.sandbox-id=${created.json.id}`], {

@@ -23,6 +23,7 @@ import { describeServices, explainUnhealthy, unreadyContainers } from './diagnos
 import type { ComposeInputs } from './inputs.js';
 import { labelsOverride } from './labels-override.js';
 import { type ComposeModel, localComposeModel, mergedModel, modelOf } from './model.js';
+import { checkPodmanCanServe } from './podman-limits.js';
 import { isAuto, resolveRuntime } from './runtime-detect.js';
 
 /**
@@ -34,7 +35,8 @@ import { isAuto, resolveRuntime } from './runtime-detect.js';
 export type StackRequest = Pick<
   ProvisionRequest<ComposeInputs>,
   'sandboxId' | 'inputs' | 'host' | 'createdAt' | 'expiresAt' | 'leaseSeconds' | 'progress' | 'signal'
->;
+> &
+  Partial<Pick<ProvisionRequest<ComposeInputs>, 'profile'>>;
 
 /** One sandbox's stack on its host, while a provision or restore works on it. */
 export interface Stack {
@@ -97,6 +99,7 @@ export async function prepareStack(settings: StackSettings, request: StackReques
     if (isAuto(settings.composeCommand))
       progress?.(`compose runtime on ${host.name}: ${runtime.words.join(' ')}`);
     await checkFloors(session, host, base);
+    await checkPodmanCanServe(session, runtime, request.profile, host.name);
     const dir = sandboxDirOf(base, sandboxId);
     const project: ComposeProject = {
       runtime,

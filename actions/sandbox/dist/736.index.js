@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 504;
-exports.ids = [504];
+exports.id = 736;
+exports.ids = [736];
 exports.modules = {
 
-/***/ 4504:
+/***/ 1736:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -1274,7 +1274,28 @@ function isMap(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 //# sourceMappingURL=model.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/podman-limits.js
+
+/**
+ * What Podman cannot do for a profile, found before anything is made rather than half-way through a
+ * job: rootless Podman on a cgroup v1 host cannot pause containers ("can not pause containers on
+ * rootless containers with cgroup V1"), so a profile whose snapshots hold services still by pausing
+ * them would fail at its first snapshot. Asked of the host only then (one round trip).
+ */
+async function checkPodmanCanServe(session, runtime, profile, where) {
+    if (runtime.engine !== 'podman' || profile?.snapshot?.consistency !== 'pause')
+        return;
+    const answer = await session.run('printf "%s %s\\n" "$(id -u)" "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)"', {
+        what: 'asking how Podman runs containers',
+    });
+    const [uid, cgroupFs] = answer.trim().split(' ');
+    if (uid !== '0' && cgroupFs !== 'cgroup2fs') {
+        throw new errors/* UnsupportedError */.Wt(`profile ${profile.id} snapshots with consistency: pause, which rootless Podman on ${where} cannot do (a cgroup v1 host cannot pause rootless containers); nothing was created. Use consistency: stop in the profile's snapshot options, log in as root, or use a cgroup v2 host`, { host: where, field: 'snapshot.consistency' });
+    }
+}
+//# sourceMappingURL=podman-limits.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/stack.js
+
 
 
 
@@ -1306,6 +1327,7 @@ async function prepareStack(settings, request) {
         if (isAuto(settings.composeCommand))
             progress?.(`compose runtime on ${host.name}: ${runtime.words.join(' ')}`);
         await (0,host_resources/* checkFloors */.sz)(session, host, base);
+        await checkPodmanCanServe(session, runtime, request.profile, host.name);
         const dir = (0,remote_workspace_workspace/* sandboxDirOf */.YS)(base, sandboxId);
         const project = {
             runtime,
