@@ -7,6 +7,7 @@
 //   control-plane        creates/s through serve on PostgreSQL (1 and 2 replicas) vs the file store (issue 17)
 //   placement            routing to a pool of 50 hosts with 2,000 records vs to one named host (issue 18)
 //   leases               a keeper's CPU/memory per hour vs an idle node; 20 vanished runners timed (issue 20)
+//   grace                teardown of a stack with a service that ignores SIGTERM: 2 s grace vs 10 s vs the script (issue 22)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
 // bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { composeVsBaseline } from './lib/compose-vs-baseline.mjs';
 import { controlPlane } from './lib/control-plane.mjs';
 import { forwarder } from './lib/forwarder.mjs';
+import { grace } from './lib/grace.mjs';
 import { runLoad } from './lib/http-load.mjs';
 import { leases } from './lib/leases.mjs';
 import { placement } from './lib/placement.mjs';
@@ -72,6 +74,7 @@ const benchmarks = {
   'control-plane': () => controlPlane({ results }),
   placement: () => placement({ results, records: Number(BENCH_PLACEMENT_RECORDS || 2000) }),
   leases: () => leases({ results }),
+  grace: () => grace({ results }),
 };
 
 if (only && !(only in benchmarks)) {

@@ -202,6 +202,22 @@ describe('ext.compose-ssh on the real testbed', () => {
     expect(logins() - afterCreate).toBe(1);
   });
 
+  test("a service that ignores SIGTERM is killed after the short default grace (2 s), not Docker's 10 s", () => {
+    const created = sandboxer(
+      ['create', '-p', 'compose-e2e', '-i', `repo=${join(fixtures, 'compose-stubborn')}`, '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.json.handle.stop_timeout).toBe(2);
+    const started = Date.now();
+    const destroyed = sandboxer(['destroy', created.json.id, '-v'], env);
+    const seconds = (Date.now() - started) / 1000;
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(destroyed.stderr).toMatch(/ down -v .*-t 2\n/);
+    expect(projectResources(created.json.id)).toEqual([]);
+    expect(seconds).toBeLessThan(9); // with 10 s it is ≥ 10 s
+  });
+
   test('gc removes a sync cache unused for longer than --cache-max-age (default 14d); the next create starts it again', () => {
     // A repo of its own, so that its cache on the host is this test's alone.
     const repo = join(mkdtempSync(join(tmpdir(), 'sbx-e2e-prune-')), 'repo');
