@@ -38,7 +38,7 @@ const log = (text = '') => console.log(text);
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Which sand-boxer was measured: the commit, uncommitted changes under packages/, when dist was built. */
-function buildInfo() {
+export function buildInfo() {
   // Read-only: `--no-optional-locks` keeps `git status` from refreshing the index under someone's feet.
   const git = (...args) => {
     try {

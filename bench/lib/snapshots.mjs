@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, counted, sandboxerState } from './compose-runs.mjs';
+import { buildInfo } from './compose-vs-baseline.mjs';
 import { formatJson } from './json-file.mjs';
 import { snapshotPrint, snapshotTargets } from './snapshots-report.mjs';
 import { bytes, seconds, summary } from './stats.mjs';
@@ -164,6 +165,7 @@ export async function snapshots({ results, runs, mib }) {
     generated_at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavg_start: loadavg() },
     settings: { runs, mib, fixture: 'tests/fixtures/compose-stateful', profile: PROFILE },
+    sandboxer: buildInfo(),
     runs: [],
   };
   let ok = true;

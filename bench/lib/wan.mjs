@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { editFile, largeRepo, smallRepo } from '../fixtures/large-repo.mjs';
 import * as report from './compose-report.mjs';
 import { baselinePair, sandboxerPair, sandboxerState } from './compose-runs.mjs';
-import { cleanUp, describe } from './compose-vs-baseline.mjs';
+import { buildInfo, cleanUp, describe } from './compose-vs-baseline.mjs';
 import { formatJson } from './json-file.mjs';
 import { bytes } from './stats.mjs';
 import { startCountingProxy } from './tcp-count-proxy.mjs';
@@ -83,6 +83,7 @@ export async function wan({ results, rtts, runs, scenarios, mbps }) {
       compose: testbed.composeCmd,
       proxy: 'bench/lib/tcp-count-proxy.mjs (delay-line.mjs)',
     },
+    sandboxer: buildInfo(),
     fixtures: {
       small: { files: small.manifest.file_count, bytes: small.manifest.total_bytes },
       ...(large ? { large: { files: large.manifest.file_count, bytes: large.manifest.total_bytes } } : {}),
