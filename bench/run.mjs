@@ -8,8 +8,12 @@
 //   placement            routing to a pool of 50 hosts with 2,000 records vs to one named host (issue 18)
 //   leases               a keeper's CPU/memory per hour vs an idle node; 20 vanished runners timed (issue 20)
 //   grace                teardown of a stack with a service that ignores SIGTERM: 2 s grace vs 10 s vs the script (issue 22)
+//   wan                  compose-vs-baseline's small cold and large warm through a delay proxy, by RTT (issue 22)
+//   snapshots            snapshot and restore of a compose stack with 1 GiB of volume data (issue 22)
 // Knobs: BENCH_ONLY=<name> runs one benchmark; BENCH_RUNS (default 3) and BENCH_PARTS (see
-// bench/lib/compose-vs-baseline.mjs) tune the compose one. docs/performance.md explains them.
+// bench/lib/compose-vs-baseline.mjs) tune the compose one; BENCH_WAN_RTTS (default 20,50,100),
+// BENCH_WAN_RUNS (default 2), BENCH_WAN_SCENARIOS and BENCH_WAN_MBPS the WAN one;
+// BENCH_SNAPSHOT_RUNS (2) and BENCH_SNAPSHOT_MIB (1024) the snapshot one. docs/performance.md explains them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +26,8 @@ import { runLoad } from './lib/http-load.mjs';
 import { leases } from './lib/leases.mjs';
 import { placement } from './lib/placement.mjs';
 import { startServe } from './lib/serve.mjs';
+import { snapshots } from './lib/snapshots.mjs';
+import { wan } from './lib/wan.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const results = join(root, 'bench', 'results');
@@ -62,6 +68,13 @@ async function httpLoad() {
 
 // Knobs of `node bench/run.mjs` (turbo never runs it, so they are not turbo task inputs).
 const { BENCH_ONLY: only, BENCH_RUNS, BENCH_PARTS, BENCH_PLACEMENT_RECORDS } = process.env;
+const { BENCH_WAN_RTTS, BENCH_WAN_RUNS, BENCH_WAN_SCENARIOS, BENCH_WAN_MBPS } = process.env;
+const { BENCH_SNAPSHOT_RUNS, BENCH_SNAPSHOT_MIB } = process.env;
+const list = (text) =>
+  text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 const benchmarks = {
   'http-load': httpLoad,
   'compose-vs-baseline': () =>
@@ -75,6 +88,20 @@ const benchmarks = {
   placement: () => placement({ results, records: Number(BENCH_PLACEMENT_RECORDS || 2000) }),
   leases: () => leases({ results }),
   grace: () => grace({ results }),
+  wan: () =>
+    wan({
+      results,
+      rtts: list(BENCH_WAN_RTTS || '20,50,100').map(Number),
+      runs: Math.max(1, Number(BENCH_WAN_RUNS || 2)),
+      scenarios: list(BENCH_WAN_SCENARIOS || 'small_cold,large_warm'),
+      mbps: Math.max(0, Number(BENCH_WAN_MBPS || 0)),
+    }),
+  snapshots: () =>
+    snapshots({
+      results,
+      runs: Math.max(1, Number(BENCH_SNAPSHOT_RUNS || 2)),
+      mib: Math.max(1, Number(BENCH_SNAPSHOT_MIB || 1024)),
+    }),
 };
 
 if (only && !(only in benchmarks)) {

@@ -23,6 +23,14 @@ export function summarize(runs) {
     connections_create: of((r) => r.create.connections),
     ssh_logins_create: of((r) => r.create.ssh_logins),
     ssh_logins_destroy: of((r) => r.destroy.ssh_logins),
+    connections_destroy: of((r) => r.destroy.connections),
+    // Round trips at the transport (tcp-count-proxy.mjs) and commands (sshd's session starts).
+    sessions_create: of((r) => r.create.sessions),
+    sessions_destroy: of((r) => r.destroy.sessions),
+    turns_create: of((r) => r.create.turns),
+    turns_destroy: of((r) => r.destroy.turns),
+    waits_create: of((r) => r.create.waits),
+    waits_destroy: of((r) => r.destroy.waits),
     client_cpu_ms: of((r) => r.cpu_ms?.client),
     ...(ok[0]?.detail
       ? { detail: Object.fromEntries(Object.keys(ok[0].detail).map((k) => [k, of((r) => r.detail[k])])) }
@@ -161,7 +169,7 @@ export function peakRss(runs) {
 }
 
 /** A Markdown table with aligned columns (readable in a terminal, pasteable into the docs). */
-function table(header, rows) {
+export function table(header, rows) {
   const widths = header.map((h, i) =>
     Math.max(3, h.length, ...rows.map((row) => String(row[i] ?? '').length)),
   );

@@ -49,24 +49,45 @@ export function sandboxerState(ctx, name, capacity = 64) {
   };
 }
 
-/** Runs `fn` and counts what went through the proxy meanwhile, logins matched in sshd's log. */
+/**
+ * Runs `fn` and counts what went through the proxy meanwhile: logins and session channels matched
+ * in sshd's log by the connection's port, turns and waits from the proxy (tcp-count-proxy.mjs).
+ */
 export async function counted(ctx, fn) {
   const mark = ctx.proxy.mark();
   const logMark = ctx.log.mark();
+  const startedAt = performance.now();
   const result = await fn();
   await ctx.proxy.settle();
   const net = ctx.proxy.since(mark);
   const loginPorts = new Set(ctx.log.loginPortsSince(logMark));
   const logged = net.upstreamPorts.map((p) => p !== undefined && loginPorts.has(p));
-  return { result, net, logged };
+  const sessionPorts = ctx.log.sessionPortsSince(logMark);
+  const sessions = net.upstreamPorts.map((p) => sessionPorts.filter((s) => s === p).length);
+  // When each connection opened and each wait came, in ms since `fn` started (connection: the
+  // index in `net`).
+  const ms = (t) => Math.round(t - startedAt);
+  const waitTimeline = [
+    ...net.openedAt.map((t, connection) => ({ t: ms(t), connection, event: 'open' })),
+    ...net.waitAt.flatMap((times, connection) => times.map((t) => ({ t: ms(t), connection, event: 'wait' }))),
+  ].sort((a, b) => a.t - b.t);
+  return { result, net, logged, sessions, waitTimeline };
 }
 
-/** Traffic of a slice of connections: bytes sent, TCP connections, SSH logins seen by sshd. */
-function traffic(net, logged, from = 0, to = net.perConnectionUp.length) {
+/**
+ * Traffic of a slice of connections: bytes sent, TCP connections (each a TCP + SSH handshake), SSH
+ * logins seen by sshd, session channels (commands) sshd started, turns and waits (see the proxy).
+ */
+function traffic(counts, from = 0, to = counts.net.perConnectionUp.length) {
+  const { net, logged, sessions } = counts;
+  const sum = (list) => list.slice(from, to).reduce((a, b) => a + b, 0);
   return {
-    bytes_sent: net.perConnectionUp.slice(from, to).reduce((a, b) => a + b, 0),
+    bytes_sent: sum(net.perConnectionUp),
     connections: to - from,
     ssh_logins: logged.slice(from, to).filter(Boolean).length,
+    sessions: sum(sessions),
+    turns: sum(net.perConnectionTurns),
+    waits: sum(net.perConnectionWaits),
   };
 }
 
@@ -131,6 +152,11 @@ export function destroyDetail(run) {
   const at = (pattern) => run.lines.find((l) => pattern.test(l.text))?.t ?? Number.NaN;
   const down = at(/ -p sbx-\S+ down /);
   return { to_compose_down: down, compose_down_to_exit: run.ms - down };
+}
+
+/** The create's progress lines with their times (ms since start), to place its waits. */
+function lineTimes(run) {
+  return run.lines.map((l) => ({ t: Math.round(l.t), text: l.text.slice(0, 160) }));
 }
 
 /** The record's own timestamps, as a cross-check of the phases seen from outside. */
@@ -201,8 +227,8 @@ export async function sandboxerPair(ctx, env, repo) {
     phases,
     create_ms: create.result.ms,
     total_ms: create.result.ms + destroy.result.ms,
-    create: traffic(create.net, create.logged),
-    destroy: traffic(destroy.net, destroy.logged),
+    create: traffic(create),
+    destroy: traffic(destroy),
     detail,
     rsync_files,
     rsync_bytes,
@@ -210,6 +236,12 @@ export async function sandboxerPair(ctx, env, repo) {
     // when destroy returned.
     background_after_destroy_ms: backgroundMs,
     record_phases: recordPhases(record),
+    // The create's own phase timings, when the CLI reports them (`timings` in its --json).
+    ...(record.timings ? { record_timings: record.timings } : {}),
+    // When the create waited a round trip (with a delay proxy): ms since start, and on which connection.
+    ...(ctx.proxy.delayMs > 0
+      ? { create_waits: create.waitTimeline, create_lines: lineTimes(create.result) }
+      : {}),
     cpu_ms: {
       create_self: create.result.self?.cpu_ms,
       create_tree: create.result.tree?.cpu_ms,
@@ -238,9 +270,10 @@ export async function baselinePair(ctx, repo, name) {
     BASELINE_PROJECT: project,
     BASELINE_COMPOSE_CMD: ctx.testbed.composeCmd,
   };
-  const { result, net, logged } = await counted(ctx, () =>
+  const counts = await counted(ctx, () =>
     runTimed('bash', [BASELINE], { env, cwd: ctx.scratch, tree: true }),
   );
+  const { result, net } = counts;
   const out = parse(result.stdout.trim().split('\n').pop() ?? '');
   if (result.code !== 0 || !out?.ok) {
     return { ok: false, error: `baseline exited ${result.code}: ${result.stderr.trim().slice(-600)}` };
@@ -253,8 +286,8 @@ export async function baselinePair(ctx, repo, name) {
     create_ms: out.create_ms,
     total_ms: out.total_ms,
     wall_ms: result.ms,
-    create: traffic(net, logged, 0, n - 2),
-    destroy: traffic(net, logged, n - 2, n),
+    create: traffic(counts, 0, n - 2),
+    destroy: traffic(counts, n - 2, n),
     ssh_invocations: out.ssh_invocations,
     ready_polls: out.ready_polls,
     compose_down_ms: out.compose_down_ms,

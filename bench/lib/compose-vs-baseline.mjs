@@ -38,7 +38,7 @@ const log = (text = '') => console.log(text);
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Which sand-boxer was measured: the commit, uncommitted changes under packages/, when dist was built. */
-function buildInfo() {
+export function buildInfo() {
   // Read-only: `--no-optional-locks` keeps `git status` from refreshing the index under someone's feet.
   const git = (...args) => {
     try {
@@ -57,7 +57,8 @@ function buildInfo() {
   };
 }
 
-function describe(tool, run) {
+/** One line about one run of a tool, for the terminal. */
+export function describe(tool, run) {
   if (!run.ok) return `${tool}: FAILED ${run.error}`;
   const p = run.phases;
   return `${tool}: ${seconds(run.total_ms)} (setup ${seconds(p.setup)}, sync ${seconds(p.sync)}, up ${seconds(p.up)}, ready ${seconds(p.ready)}, down ${seconds(p.down)}), sent ${bytes(run.create.bytes_sent)}, SSH logins ${run.create.ssh_logins}+${run.destroy.ssh_logins}`;
@@ -99,7 +100,7 @@ async function pairs(ctx, repos, runs) {
 }
 
 /** Destroys what is still live, sweeps our compose projects, removes our directory on the host. */
-async function cleanUp(ctx) {
+export async function cleanUp(ctx) {
   for (const [id, env] of ctx.live) {
     const run = await sandboxerDestroy(ctx, env, id, true).catch(() => undefined);
     if (run?.code === 0) ctx.live.delete(id);

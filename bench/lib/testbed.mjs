@@ -128,25 +128,33 @@ hosts:
   return file;
 }
 
-/** Reads what sshd appended to its log since `mark()`: logins, by the client port they came from. */
+/**
+ * Reads what sshd appended to its log since `mark()`, by the client port each line names: logins
+ * ("Accepted publickey … port N") and sessions started ("Starting session: command for … port N",
+ * logged at VERBOSE for every session channel that runs a command, a shell or a subsystem: the
+ * channel opens of a create, which encryption hides from the proxy).
+ */
 export function sshdLog(file) {
+  const read = (offset) => {
+    const size = statSync(file).size;
+    if (size <= offset) return '';
+    const buffer = Buffer.alloc(size - offset);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer.toString('utf8');
+  };
+  const ports = (text, pattern) => [...text.matchAll(pattern)].map((m) => Number(m[1]));
   return {
     mark: () => statSync(file).size,
     /** Ports of "Accepted publickey" lines written after `offset`. */
-    loginPortsSince(offset) {
-      const size = statSync(file).size;
-      if (size <= offset) return [];
-      const buffer = Buffer.alloc(size - offset);
-      const fd = openSync(file, 'r');
-      try {
-        readSync(fd, buffer, 0, buffer.length, offset);
-      } finally {
-        closeSync(fd);
-      }
-      return [...buffer.toString('utf8').matchAll(/Accepted publickey for \S+ from \S+ port (\d+)/g)].map(
-        (m) => Number(m[1]),
-      );
-    },
+    loginPortsSince: (offset) => ports(read(offset), /Accepted publickey for \S+ from \S+ port (\d+)/g),
+    /** Ports of "Starting session" lines written after `offset`, one per session channel. */
+    sessionPortsSince: (offset) =>
+      ports(read(offset), /Starting session: \S+(?: \S+)? for \S+ from \S+ port (\d+)/g),
   };
 }
 
