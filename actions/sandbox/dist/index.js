@@ -53839,6 +53839,10 @@ function rsyncArgs(plan) {
         '--delete',
         ...(plan.deleteExcluded ? ['--delete-excluded'] : []),
         '--stats',
+        // The whole file list in one go: incremental recursion sends it directory by directory, each a
+        // round trip (at 50 ms RTT a warm 20,000-file sync took 2.41 s with it, 1.22 s without). The
+        // price is the list in memory at once (~100 bytes a file).
+        '--no-inc-recursive',
         // Remote paths are passed to the remote rsync as data, never through its shell.
         '--protect-args',
         '--timeout=60',

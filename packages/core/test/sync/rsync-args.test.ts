@@ -112,6 +112,7 @@ describe('rsyncArgs', () => {
     '--archive',
     '--delete',
     '--stats',
+    '--no-inc-recursive',
     '--protect-args',
     '--timeout=60',
     `--filter=merge ${p.filterFile}`,
