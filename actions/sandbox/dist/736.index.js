@@ -937,12 +937,15 @@ function captureScript(s) {
         'trap cleanup EXIT',
         'resume',
         `echo "paused_ms=$(( $(${now}) - t0 ))"`,
-        (0,ssh_quote/* command */.G5)('tar', '-C', stage, '-cf', partial, 'manifest.json', ...(s.workspaceDir ? ['workspace.tar'] : []), 'volumes'),
+        // Packed and checksummed in one pass over the data (the checksum is computed as the artifact is
+        // written, not by reading it again: a third of a snapshot's time with 1 GiB of volumes). sh has
+        // no pipefail: a failed tar or tee leaves a flag file, checked before the artifact is kept.
+        `sum=$({ ${(0,ssh_quote/* command */.G5)('tar', '-C', stage, '-cf', '-', 'manifest.json', ...(s.workspaceDir ? ['workspace.tar'] : []), 'volumes')} || : > ${(0,ssh_quote/* quote */.hD)(`${stage}/failed`)}; } | { ${(0,ssh_quote/* command */.G5)('tee', '--', partial)} || : > ${(0,ssh_quote/* quote */.hD)(`${stage}/failed`)}; } | sha256sum)`,
+        `[ ! -e ${(0,ssh_quote/* quote */.hD)(`${stage}/failed`)} ]`,
         (0,ssh_quote/* command */.G5)('mv', '--', partial, s.artifact),
         'trap - EXIT',
         (0,ssh_quote/* command */.G5)('rm', '-rf', '--', stage),
-        // From stdin: with a file name, GNU sha256sum escapes the line (`\\<hash>`) if the name has a backslash.
-        `sha256sum < ${(0,ssh_quote/* quote */.hD)(s.artifact)}`,
+        'printf \'%s\\n\' "$sum"',
         (0,ssh_quote/* command */.G5)('stat', '-c', '%s', '--', s.artifact),
     ].join('\n');
 }

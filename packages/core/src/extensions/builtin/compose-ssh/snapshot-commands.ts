@@ -120,21 +120,16 @@ export function captureScript(s: CaptureScript): string {
     'trap cleanup EXIT',
     'resume',
     `echo "paused_ms=$(( $(${now}) - t0 ))"`,
-    command(
-      'tar',
-      '-C',
-      stage,
-      '-cf',
-      partial,
-      'manifest.json',
-      ...(s.workspaceDir ? ['workspace.tar'] : []),
-      'volumes',
-    ),
+    // Packed and checksummed in one pass: the checksum is computed as the artifact is written, not
+    // by reading it back (on a 2-CPU host the two still share the CPUs: 11.2 s/GiB in all, against
+    // 10.8 before, within the run-to-run spread). sh has no pipefail: a failed tar or tee leaves a
+    // flag file, checked before the artifact is kept.
+    `sum=$({ ${command('tar', '-C', stage, '-cf', '-', 'manifest.json', ...(s.workspaceDir ? ['workspace.tar'] : []), 'volumes')} || : > ${quote(`${stage}/failed`)}; } | { ${command('tee', '--', partial)} || : > ${quote(`${stage}/failed`)}; } | sha256sum)`,
+    `[ ! -e ${quote(`${stage}/failed`)} ]`,
     command('mv', '--', partial, s.artifact),
     'trap - EXIT',
     command('rm', '-rf', '--', stage),
-    // From stdin: with a file name, GNU sha256sum escapes the line (`\\<hash>`) if the name has a backslash.
-    `sha256sum < ${quote(s.artifact)}`,
+    'printf \'%s\\n\' "$sum"',
     command('stat', '-c', '%s', '--', s.artifact),
   ].join('\n');
 }
