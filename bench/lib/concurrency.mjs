@@ -2,8 +2,8 @@
 // machine would: N `sandboxer create` processes sharing one SANDBOXER_HOME, started together; then
 // N `destroy` processes at once. Reports the wall time of each batch, throughput, and sand-boxer's
 // own CPU per create (the CLI's Node process; rsync/ssh children separately).
-import { readFileSync } from 'node:fs';
 import { counted, sandboxerCreate, sandboxerDestroy, sandboxerState } from './compose-runs.mjs';
+import { cpuOf } from './proc.mjs';
 import { startServe } from './serve.mjs';
 import { summary } from './stats.mjs';
 
@@ -77,15 +77,6 @@ export async function concurrentBatch(ctx, n, repo) {
     ssh_logins_per_create: creates.logged.filter(Boolean).length / n,
     connections_per_destroy: destroys.net.connections / Math.max(1, ids.length),
   };
-}
-
-/** utime+stime (own) and cutime+cstime (waited-for children) of a process, in ms, from /proc. */
-function cpuOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // After "pid (comm) ": state is field 3, so utime (14) … cstime (17) are at 11 … 14 here.
-  const ticks = fields.slice(11, 15).map(Number);
-  const ms = (t) => (t * 1000) / 100; // USER_HZ is 100 on Linux
-  return { self: ms(ticks[0] + ticks[1]), children: ms(ticks[2] + ticks[3]) };
 }
 
 /**

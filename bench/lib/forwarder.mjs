@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatJson } from './json-file.mjs';
+import { rss } from './proc.mjs';
 import { bytes, summary } from './stats.mjs';
 import { loadTestbed } from './testbed.mjs';
 
@@ -19,14 +20,6 @@ const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sandboxer.js');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'compose-reach');
 const REQUESTS = 400;
 const CONCURRENCY = 8;
-
-/** VmRSS of a process, in bytes. */
-function rss(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
-}
 
 /** Established TCP connections of `pid` to the sshd at `port`. */
 function sshConnections(pid, port) {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatJson } from './json-file.mjs';
+import { cpuOf, rss } from './proc.mjs';
 import { bytes } from './stats.mjs';
 import { loadTestbed } from './testbed.mjs';
 
@@ -18,23 +19,6 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sandboxer.js');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'compose-http');
 const LEASE = 20;
-/** Kernel clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
-/** VmRSS of a process, in bytes. */
-function rss(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
-}
 
 /** What the host still holds of a sandbox: compose containers and networks, its directory. */
 function leftovers(id, dir) {
@@ -87,6 +71,7 @@ export async function leases({ results, vanishings = 20, windowSeconds = 60 }) {
     children.push(idle);
     await sleep(1000);
     const pids = [idle.pid, ...kept.map((r) => r.keeper.pid)];
+    const cpuSeconds = (pid) => cpuOf(pid).self / 1000;
     const before = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const perHour = pids.map((pid, i) => ((cpuSeconds(pid) - before[i]) * 3600) / windowSeconds);
@@ -96,7 +81,7 @@ export async function leases({ results, vanishings = 20, windowSeconds = 60 }) {
       renewals_per_hour: 3600 / (r.lease_seconds / 4),
       cpu_seconds_per_hour: perHour[i + 1],
       rss_bytes: memory[i + 1],
-      cpu_over_idle_node: perHour[i + 1] / Math.max(perHour[0], 1 / TICKS),
+      cpu_over_idle_node: perHour[i + 1] / Math.max(perHour[0], 0.01),
       rss_over_idle_node: memory[i + 1] / memory[0],
     }));
     for (const r of kept) cli(['destroy', r.id]);
