@@ -4,19 +4,17 @@
 // after a burst of requests, SSH connections to the host (one, however many ports), and request
 // latency through each forward. Writes bench/results/forwarder.json.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatJson } from './json-file.mjs';
 import { rss } from './proc.mjs';
 import { bytes, summary } from './stats.mjs';
-import { loadTestbed } from './testbed.mjs';
+import { testbedCli } from './testbed.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sandboxer.js');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'compose-reach');
 const REQUESTS = 400;
 const CONCURRENCY = 8;
@@ -73,29 +71,9 @@ const p = (values, q) => {
 };
 
 export async function forwarder({ results }) {
-  const testbed = loadTestbed();
-  const home = mkdtempSync(join(tmpdir(), 'sbx-bench-forward-'));
-  const env = {
-    ...process.env,
-    SANDBOXER_HOME: home,
-    SANDBOXER_COMPOSE_CMD: testbed.composeCmd,
-    SANDBOXER_SSH_KEY: readFileSync(testbed.key, 'utf8'),
-  };
-  const cli = (args) => execFileSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
-  const host = `${testbed.user}@${testbed.host}:${testbed.port}`;
+  const { testbed, home, cli, hostArgs } = testbedCli('sbx-bench-forward-');
   const record = JSON.parse(
-    cli([
-      'create',
-      '-p',
-      'compose-e2e',
-      '-i',
-      `repo=${FIXTURE}`,
-      '--host',
-      host,
-      '--known-hosts',
-      testbed.knownHosts,
-      '--json',
-    ]),
+    cli(['create', '-p', 'compose-e2e', '-i', `repo=${FIXTURE}`, ...hostArgs, '--json']),
   );
   const children = [];
   try {

@@ -3,16 +3,14 @@
 // (stop_timeout 2 s), by sand-boxer with Docker's 10 s (its old default, the baseline measured in the
 // same run), and by the `make e2e` script (`compose down -v`: Docker's 10 s). Reported: destroy and
 // create+destroy wall times, and the ratios. Writes bench/results/grace.json.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatJson } from './json-file.mjs';
 import { ratio, summary } from './stats.mjs';
-import { loadTestbed } from './testbed.mjs';
+import { testbedCli } from './testbed.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sandboxer.js');
 const BASELINE = join(ROOT, 'bench', 'baseline', 'make-e2e.sh');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'compose-stubborn');
 
@@ -23,32 +21,11 @@ const timed = (fn) => {
 };
 
 export async function grace({ results, runs = 3 }) {
-  const testbed = loadTestbed();
-  const home = mkdtempSync(join(tmpdir(), 'sbx-bench-grace-'));
-  const env = {
-    ...process.env,
-    SANDBOXER_HOME: home,
-    SANDBOXER_COMPOSE_CMD: testbed.composeCmd,
-    SANDBOXER_SSH_KEY: readFileSync(testbed.key, 'utf8'),
-  };
-  const host = `${testbed.user}@${testbed.host}:${testbed.port}`;
-  const cli = (args) => execFileSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
+  const { testbed, home, cli, hostArgs } = testbedCli('sbx-bench-grace-');
   const sandboxer = (extra) => {
     const create = timed(() =>
       JSON.parse(
-        cli([
-          'create',
-          '-p',
-          'compose-e2e',
-          '-i',
-          `repo=${FIXTURE}`,
-          ...extra,
-          '--host',
-          host,
-          '--known-hosts',
-          testbed.knownHosts,
-          '--json',
-        ]),
+        cli(['create', '-p', 'compose-e2e', '-i', `repo=${FIXTURE}`, ...extra, ...hostArgs, '--json']),
       ),
     );
     const destroy = timed(() => cli(['destroy', create.value.id]));

@@ -6,17 +6,15 @@
 // vanish) and each is timed from the kill to nothing left on the host (no container, no network, no
 // directory): p50 and max against the target, lease + 15 s. Writes bench/results/leases.json.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatJson } from './json-file.mjs';
 import { cpuOf, rss } from './proc.mjs';
 import { bytes } from './stats.mjs';
-import { loadTestbed } from './testbed.mjs';
+import { testbedCli } from './testbed.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sandboxer.js');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'compose-http');
 const LEASE = 20;
 
@@ -34,16 +32,7 @@ const percentile = (values, q) => {
 };
 
 export async function leases({ results, vanishings = 20, windowSeconds = 60 }) {
-  const testbed = loadTestbed();
-  const home = mkdtempSync(join(tmpdir(), 'sbx-bench-lease-'));
-  const env = {
-    ...process.env,
-    SANDBOXER_HOME: home,
-    SANDBOXER_COMPOSE_CMD: testbed.composeCmd,
-    SANDBOXER_SSH_KEY: readFileSync(testbed.key, 'utf8'),
-  };
-  const cli = (args) => execFileSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
-  const host = `${testbed.user}@${testbed.host}:${testbed.port}`;
+  const { home, cli, hostArgs } = testbedCli('sbx-bench-lease-');
   const create = (lease) =>
     JSON.parse(
       cli([
@@ -52,10 +41,7 @@ export async function leases({ results, vanishings = 20, windowSeconds = 60 }) {
         'compose-e2e',
         '-i',
         `repo=${FIXTURE}`,
-        '--host',
-        host,
-        '--known-hosts',
-        testbed.knownHosts,
+        ...hostArgs,
         '--lease',
         `${lease}s`,
         '--json',

@@ -4,7 +4,17 @@
 // run created.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Parses `export K='V'` lines of env.sh. */
@@ -190,4 +200,29 @@ export function sweepProjects(projects) {
     }
   }
   return found;
+}
+
+/**
+ * The CLI as a user runs it against the testbed's first host, directly (no proxy): a private
+ * SANDBOXER_HOME (`prefix` names it), the testbed's key as text, its compose command; `cli(args)`
+ * runs the built CLI and returns stdout; `hostArgs` names the host and its known_hosts.
+ */
+export function testbedCli(prefix) {
+  const testbed = loadTestbed();
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const env = {
+    ...process.env,
+    SANDBOXER_HOME: home,
+    SANDBOXER_COMPOSE_CMD: testbed.composeCmd,
+    SANDBOXER_SSH_KEY: readFileSync(testbed.key, 'utf8'),
+  };
+  const cliPath = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'bin', 'sandboxer.js');
+  const cli = (args) => execFileSync(process.execPath, [cliPath, ...args], { env, encoding: 'utf8' });
+  const hostArgs = [
+    '--host',
+    `${testbed.user}@${testbed.host}:${testbed.port}`,
+    '--known-hosts',
+    testbed.knownHosts,
+  ];
+  return { testbed, home, env, cli, hostArgs };
 }
