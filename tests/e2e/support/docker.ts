@@ -28,10 +28,18 @@ export function allSandboxLeftovers(dirs: string[], trashWaitMs = 30_000): strin
       .filter((n) => n.startsWith('sbx-'))
       .map((n) => `volume ${n}`),
   ];
+  return [...found, ...directoryLeftovers(dirs, trashWaitMs)];
+}
+
+/**
+ * The `sbx-*` directories under `dirs`, and what their trash still holds once it has had
+ * `trashWaitMs` to finish (removed directories are deleted in the background from the trash).
+ */
+export function directoryLeftovers(dirs: string[], trashWaitMs: number): string[] {
+  const found: string[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) if (name.startsWith('sbx-')) found.push(`directory ${dir}/${name}`);
-    // Removed directories are deleted in the background from the trash: give that a moment.
     const trash = join(dir, '.sandboxer-trash');
     const waiting = () => (existsSync(trash) ? readdirSync(trash) : []);
     const until = Date.now() + trashWaitMs;

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { directoryLeftovers } from './docker.js';
 
 /**
  * A container engine of the testbed, looked at directly (it runs on this machine): Docker, rootful
@@ -58,16 +57,7 @@ export function engineLeftovers(e: Engine, dirs: string[], trashWaitMs = 30_000)
       .map((n) => `image ${n}`),
     ...(e.name === 'podman' ? e.run('pod', 'ls', '--format', '{{.Name}}').map((n) => `pod ${n}`) : []),
   ];
-  for (const dir of dirs) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (name.startsWith('sbx-')) found.push(`directory ${dir}/${name}`);
-    const trash = join(dir, '.sandboxer-trash');
-    const waiting = () => (existsSync(trash) ? readdirSync(trash) : []);
-    const until = Date.now() + trashWaitMs;
-    while (waiting().length > 0 && Date.now() < until) spawnSync('sleep', ['0.2']);
-    found.push(...waiting().map((name) => `directory ${trash}/${name} (not deleted)`));
-  }
-  return [...new Set(found)];
+  return [...new Set([...found, ...directoryLeftovers(dirs, trashWaitMs)])];
 }
 
 /** Removes what engineLeftovers finds (the start of a run: an earlier, killed run's leftovers). */
