@@ -88,6 +88,7 @@ describe('an auth file: tokens by account and role', () => {
       ['POST', `/v1/sandboxes/${id}/snapshots`, {}],
       ['POST', `/v1/sandboxes/${id}/exec`, { argv: ['true'] }],
       ['GET', `/v1/sandboxes/${id}/logs`],
+      ['POST', `/v1/sandboxes/${id}/lease`, {}],
     ] as Array<[string, string, unknown?]>) {
       const response = await call(B, method, path, body);
       expect(response.status, `${method} ${path}`).toBe(404);

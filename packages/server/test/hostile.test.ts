@@ -311,6 +311,7 @@ const bodies = {
       inputs: fc.oneof(fieldValue, fc.dictionary(fc.string({ maxLength: 70 }), fieldValue, { maxKeys: 5 })),
       host: fieldValue,
       ttl: fieldValue,
+      lease: fieldValue,
       account: fieldValue,
       consumer: fieldValue,
       wait_for: fc.oneof(fieldValue, fc.array(fieldValue, { maxLength: 3 })),
@@ -385,6 +386,10 @@ describe('fuzzing every route: never a 500, never a crash, always the error shap
       ],
     ],
     ['GET /v1/snapshots/{ref}', (s: string) => ['GET', `/v1/snapshots/${encodeURIComponent(s)}`]],
+    [
+      'POST /v1/sandboxes/{id}/lease',
+      (s: string) => ['POST', `/v1/sandboxes/${encodeURIComponent(s)}/lease`],
+    ],
     ['POST /v1/hosts/{host}/drain', (s: string) => ['POST', `/v1/hosts/${encodeURIComponent(s)}/drain`]],
     ['POST /v1/hosts/{host}/undrain', (s: string) => ['POST', `/v1/hosts/${encodeURIComponent(s)}/undrain`]],
     ['DELETE /v1/snapshots/{ref}', (s: string) => ['DELETE', `/v1/snapshots/${encodeURIComponent(s)}`]],
