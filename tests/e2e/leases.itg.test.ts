@@ -285,6 +285,9 @@ describe('leases through a server (serve renews where the lease is kept; its rea
     const cost = ended.cost as { duration: number };
     const lived = (Date.parse(ended.destroyed_at as string) - Date.parse(ended.created_at as string)) / 1000;
     expect(cost.duration).toBeLessThan(lived - LEASE / 2);
+    // serve's stderr is a pipe, written asynchronously: the line may arrive after the record changed.
+    for (let i = 0; i < 50 && !server.log().includes(`reaper: sandbox ${id}: lease lapsed`); i++)
+      await sleep(100);
     expect(server.log()).toContain(`reaper: sandbox ${id}: lease lapsed`);
   }, 60_000);
 
