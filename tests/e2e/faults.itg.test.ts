@@ -191,11 +191,11 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
     let checked = false;
     try {
       const run = startSandboxer([...CREATE, '-i', `repo=${repo}`], env.vars);
-      // Connection 0 is the session; rsync opens the next one. Cut everything 2 MB into rsync.
-      const cut = await proxy.cutWhen({ connection: 1, afterBytesUp: 2 * 1024 * 1024 });
+      // One connection: the session's commands, then rsync over a channel of it. Cut it 2 MB into rsync.
+      const cut = await proxy.cutWhen({ connection: 0, afterBytesUp: 2 * 1024 * 1024 });
       const cutAt = Date.now();
       const result = await run.done;
-      expect(cut).toBeGreaterThanOrEqual(2);
+      expect(cut).toBeGreaterThanOrEqual(1);
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(
         /provision failed: rsync to sbxtest@127\.0\.0\.1:\d+ failed \(exit \d+[:)]/,
@@ -386,7 +386,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const onKill = () => {
         lastKill = Date.now();
       };
-      // One more, on purpose: killed while rsync runs, once its scratch dir (a copy of the key) exists.
+      // One more, on purpose: killed while rsync runs, once its scratch dir (the bridge) exists.
       // Its own TMPDIR, so the scratch dirs of the runs above cannot be mistaken for its own.
       const repo = generateRepo(200, 6 * 1024 * 1024);
       const syncTmp = join(env.vars.TMPDIR as string, 'killed-during-sync');
@@ -394,9 +394,9 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const duringSync = (async () => {
         const run = startSandboxer([...CREATE, '-i', `repo=${repo}`], { ...env.vars, TMPDIR: syncTmp });
         await run.line(/syncing /);
-        // Once rsync's scratch dir is filled (its guard watches it from before that).
+        // Once rsync's scratch dir is filled (the filter is written after the bridge listens).
         const filled = () =>
-          spawnSync('find', [syncTmp, '-name', 'known_hosts'], { encoding: 'utf8' }).stdout.trim() !== '';
+          spawnSync('find', [syncTmp, '-name', 'filter'], { encoding: 'utf8' }).stdout.trim() !== '';
         while (!filled() && run.child.exitCode === null) await sleep(10);
         run.child.kill('SIGKILL');
         onKill();
@@ -404,8 +404,8 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       })();
       const outcomes = await inPool(plans, 7, (plan) => killRun(plan, env.vars, args, onKill));
       expect((await duringSync).signal).toBe('SIGKILL');
-      // rsync's guard saw its parent go: rsync and its ssh are killed and the scratch dir deleted at
-      // once, not at the next sand-boxer run (SIGKILL runs no `finally`).
+      // rsync's bridge saw its parent go: the bridge deletes the scratch dir and exits, and rsync
+      // with it, at once, not at the next sand-boxer run (SIGKILL runs no `finally`).
       const scratchLeft = () =>
         spawnSync('find', [syncTmp, '-name', 'sandboxer-sync-*'], { encoding: 'utf8' }).stdout.trim();
       for (let i = 0; i < 100 && scratchLeft() !== ''; i++) await sleep(50);
@@ -424,7 +424,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const gcAfterKill = (Date.now() - lastKill) / 1000;
       const cleaning = Date.now();
       const collected = suite.gc(env);
-      // The next sand-boxer run with the killed create's TMPDIR removes its key scratch (pid dead).
+      // The next sand-boxer run with the killed create's TMPDIR removes any sync scratch left (pid dead).
       expect(sandboxer(['gc', '--no-hosts'], { ...env.vars, TMPDIR: syncTmp }).code).toBe(0);
       // A create killed after it saved `ready` leaves a live sandbox: gc rightly keeps it until its
       // TTL, and its user destroys it as any other.
@@ -619,7 +619,8 @@ describe('what the faults found, fixed', () => {
     expect(seen('connection dropped mid-sync').left_before_gc).toEqual([]);
   });
 
-  // A key scratch dir (for rsync's ssh) left by a SIGKILLed create: the next rsync or gc removes it.
+  // A sync scratch dir left by a SIGKILLed create (once a key copy for rsync's ssh; now the bridge's
+  // socket, and the bridge removes it): the next rsync or gc removes any left.
   test('a create killed during rsync leaves no copy of the SSH key on disk', () => {
     expect(seen('CLI killed with SIGKILL at random points of create and destroy').key_copies_left).toBe(0);
   });

@@ -132,7 +132,7 @@ class VmPackerExtension {
         let syncCache;
         if (inputs.repo && sync) {
             request.signal?.throwIfAborted();
-            const synced = await (0,_remote_workspace_sync_js__WEBPACK_IMPORTED_MODULE_12__/* .syncWorkspace */ .x)(this.#access, session, host, inputs.repo, dir, inputs.sync_method, progress, sync);
+            const synced = await (0,_remote_workspace_sync_js__WEBPACK_IMPORTED_MODULE_12__/* .syncWorkspace */ .x)(session, inputs.repo, dir, inputs.sync_method, progress, sync);
             if (synced.fill === 'copy')
                 syncCache = sync.cacheDir;
         }

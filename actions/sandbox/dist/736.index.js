@@ -1752,7 +1752,7 @@ class ComposeSshExtension {
     async provision(request) {
         const stack = await this.#prepare(request);
         request.phase?.('connected');
-        const { session, host, dir, inputs } = stack;
+        const { session, dir, inputs } = stack;
         const repo = inputs.repo; // validateInputs requires it for a provision
         request.progress?.(`creating ${dir}`);
         // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
@@ -1761,7 +1761,7 @@ class ComposeSshExtension {
         // even if this process (or its runner) dies.
         await (0,remote_workspace_workspace/* createWorkspace */.sK)(session, stack.base, dir, { sandbox_id: request.sandboxId, extension: this.id, ...stack.labels }, stackSwitchCommand(stack));
         request.signal?.throwIfAborted();
-        const synced = await (0,remote_workspace_sync/* syncWorkspace */.x)(this.#access, session, host, repo, dir, inputs.syncMethod, request.progress, sync);
+        const synced = await (0,remote_workspace_sync/* syncWorkspace */.x)(session, repo, dir, inputs.syncMethod, request.progress, sync);
         request.phase?.('synced');
         request.signal?.throwIfAborted();
         const handle = await configureStack(stack, request.progress, repo);

@@ -500,10 +500,6 @@ class SshAccess {
             key: this.#keyFor(target),
         };
     }
-    /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
-    rsyncKey(stored) {
-        return this.#keyFor(this.target(stored));
-    }
     /** How to log in, in this order: the key text given, the host's identity file, the ssh-agent. */
     #keyFor(target) {
         if (this.#key)
@@ -583,13 +579,11 @@ function startSync(session, repo, method, cacheBase) {
     return { cacheDir, tools: (0,_sync_host_probe_js__WEBPACK_IMPORTED_MODULE_1__/* .probeHost */ .z)(session, method, cacheDir) };
 }
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
-async function syncWorkspace(access, session, host, repo, dir, method, progress, started) {
+async function syncWorkspace(session, repo, dir, method, progress, started) {
     return (0,_sync_sync_repo_js__WEBPACK_IMPORTED_MODULE_2__/* .syncRepo */ .E)({
         ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
         tools: started.tools,
         session,
-        target: host.ssh,
-        key: access.rsyncKey(host.ssh),
         localDir: repo,
         remoteDir: dir,
         method,

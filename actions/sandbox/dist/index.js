@@ -53251,6 +53251,37 @@ class SshSession {
             });
         });
     }
+    /**
+     * A command whose streams the caller pipes itself, with backpressure both ways (the rsync bridge:
+     * rsync's protocol runs over it). No time limit: the caller's own protocol has one.
+     */
+    stream(cmd, what) {
+        const connection = this.#ssh.connection;
+        return new Promise((resolve, reject) => {
+            const lost = (error) => new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${what}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
+            if (!connection)
+                return reject(lost(new Error('not connected')));
+            if (this.#lost)
+                return reject(lost(this.#lost));
+            connection.exec(cmd, (error, channel) => {
+                if (error)
+                    return reject(lost(error));
+                let code = null;
+                channel.on('exit', (exitCode) => {
+                    code = exitCode;
+                });
+                const done = new Promise((settle) => channel.on('close', () => settle(code)));
+                channel.on('error', () => channel.close());
+                resolve({
+                    input: channel,
+                    output: channel,
+                    errors: channel.stderr,
+                    done,
+                    stop: () => channel.close(),
+                });
+            });
+        });
+    }
     /** TERM to a stopped command's process group, then KILL to whatever is left of it. */
     async #killGroup(pgid) {
         const script = `kill -TERM -- -${pgid} 2>/dev/null; sleep 2; kill -KILL -- -${pgid} 2>/dev/null; true`;
@@ -53433,7 +53464,7 @@ function parseDestination(text) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5810);
-/* harmony import */ var _rsync_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1920);
+/* harmony import */ var _rsync_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8854);
 
 
 
@@ -53482,7 +53513,7 @@ async function viaCache(request, cacheDir, overlay = false) {
     const remote = `flock ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(lock)} sh -c ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_2__/* .quote */ .hD)(`${use} && rsync "$@" && ${fill}`)} rsync`;
     // --delete-excluded: what the current filter leaves out must not stay in the cache from an earlier
     // repo or branch at the same path, or a later sandbox would get it.
-    return (0,_rsync_js__WEBPACK_IMPORTED_MODULE_3__/* .viaRsync */ .gb)({ ...request, remoteDir: cacheDir, deleteExcluded: true }, remote);
+    return (0,_rsync_js__WEBPACK_IMPORTED_MODULE_3__/* .viaRsync */ .g)({ ...request, remoteDir: cacheDir, deleteExcluded: true }, remote);
 }
 /** Where the ready spare copy of a cache lives, and the prefix of where each copy is made. */
 const spareOf = (cacheDir) => ({
@@ -53720,18 +53751,16 @@ function loadRepoIgnore(repoDir) {
 
 /***/ }),
 
-/***/ 1920:
+/***/ 8854:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 "use strict";
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Fl: () => (/* binding */ stopRsyncs),
-  gb: () => (/* binding */ viaRsync)
+  F: () => (/* binding */ stopRsyncs),
+  g: () => (/* binding */ viaRsync)
 });
-
-// UNUSED EXPORTS: RSYNC_GUARD, droppedBeforeHandshake
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
@@ -53739,12 +53768,8 @@ var external_node_child_process_ = __nccwpck_require__(1421);
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: external "node:timers/promises"
-var promises_ = __nccwpck_require__(8500);
 // EXTERNAL MODULE: ../../packages/core/dist/errors.js
 var errors = __nccwpck_require__(1092);
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/known-hosts.js
-var known_hosts = __nccwpck_require__(9095);
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
 var tail_buffer = __nccwpck_require__(5869);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/ignore-rules.js
@@ -53773,67 +53798,16 @@ function rsyncWord(word) {
     if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word))
         return word;
     if (word.includes("'") || /[\n\r\0]/.test(word))
-        throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR or RUNNER_TEMP?); use a plain temporary directory`);
+        throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR, RUNNER_TEMP or node's path?); use a plain temporary directory`);
     return `'${word}'`;
 }
-/** One word of a ProxyCommand, which ssh runs with /bin/sh: plain, or in double quotes. */
-function shellWord(word) {
-    if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word))
-        return word;
-    if (/["$`\\\n\r\0']/.test(word)) {
-        throw new errors/* ConfigError */.xL(`cannot pass ${JSON.stringify(word)} to ssh's ProxyCommand; use a plain path`);
-    }
-    return `"${word}"`;
-}
-/** The options every ssh of rsync's takes: the key (or agent) and strict checking of known hosts. */
-function sshOptions(plan) {
-    return [
-        ...(plan.keyFile !== undefined
-            ? ['-i', plan.keyFile, '-o', 'IdentitiesOnly=yes']
-            : ['-o', `IdentityAgent=${plan.agentSocket ?? 'none'}`]),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${plan.knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        `ConnectTimeout=${plan.connectTimeoutSeconds}`,
-        '-F',
-        '/dev/null',
-    ];
-}
 /**
- * `ProxyCommand=ssh … -W %h:%p user@jump`: ssh's own ProxyJump would log in to the jump host with
- * the default identities and known_hosts (it passes on only -F), so the command is spelt out.
+ * The host name rsync hands its remote shell: the bridge ignores it (the session is already
+ * connected), but rsync needs one to know the destination is remote.
  */
-function proxyCommand(plan, jump) {
-    const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
-    const words = [
-        'ssh',
-        '-p',
-        String(jump.port),
-        ...sshOptions(plan),
-        '-W',
-        '[%h]:%p',
-        `${jump.user}@${address}`,
-    ];
-    return ['-o', `ProxyCommand=${words.map(shellWord).join(' ')}`];
-}
-/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
+const BRIDGE_HOST = 'sandboxer-session';
+/** The argv for `rsync`: archive mode, filters, stats for reporting, over the given remote shell. */
 function rsyncArgs(plan) {
-    const ssh = [
-        'ssh',
-        '-p',
-        String(plan.port),
-        ...sshOptions(plan),
-        ...(plan.jump ? proxyCommand(plan, plan.jump) : []),
-    ]
-        .map(rsyncWord)
-        .join(' ');
-    const address = plan.address.includes(':') ? `[${plan.address}]` : plan.address;
     return [
         '--archive',
         '--delete',
@@ -53849,10 +53823,10 @@ function rsyncArgs(plan) {
         `--filter=merge ${plan.filterFile}`,
         ...(plan.rsyncPath ? [`--rsync-path=${plan.rsyncPath}`] : []),
         '-e',
-        ssh,
+        plan.rsh.map(rsyncWord).join(' '),
         '--',
         `${plan.localDir.replace(/\/?$/, '/')}`,
-        `${plan.user}@${address}:${plan.remoteDir.replace(/\/?$/, '/')}`,
+        `${BRIDGE_HOST}:${plan.remoteDir.replace(/\/?$/, '/')}`,
     ];
 }
 /** Reads files and bytes sent from `rsync --stats`. */
@@ -53862,10 +53836,158 @@ function parseRsyncStats(output) {
     return { files: number('Number of (?:regular )?files transferred'), bytes: number('Total bytes sent') };
 }
 //# sourceMappingURL=rsync-args.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync-bridge.js
+
+
+
+/**
+ * rsync over the SSH connection this process already has open. rsync starts its "remote shell" as
+ * `<rsh> [-l user] host command…`; here that shell is a tiny Node program (BRIDGE_PROGRAM) that hands
+ * the command and its stdin/stdout to this process over a socket pair this process gave rsync as
+ * descriptor 3 (rsync's children inherit it), and this process runs the command on a channel of the
+ * session. A second login would cost a TCP and SSH handshake, a key exchange and a public-key
+ * authentication (~7 round trips: 0.35 s at 50 ms RTT), a copy of the key on disk for OpenSSH, and a
+ * known_hosts file; over the open connection it is one channel, and a ProxyJump or an agent costs
+ * nothing more. No other process can reach the socket pair: it has no name.
+ */
+/** The descriptor rsync is given, and its remote shell inherits: one end of a socket pair. */
+const BRIDGE_FD = 3;
+/**
+ * The bridge, run by rsync as `node <this file> [-l user] host command…`. It sends the command
+ * (joined by spaces, as ssh does: rsync quoted its words for the remote shell) as one JSON line,
+ * then pipes stdin to the socket and the socket to stdout. When the socket ends, it exits with the
+ * remote command's status, which this process wrote into the scratch directory beside it (rsync
+ * reports it, as it reports ssh's); with no status there, this process died (no `finally` ran), and
+ * the bridge removes the scratch directory itself. rsync ends with its remote shell, so nothing of a
+ * sync outlives this process. CommonJS, no dependencies: it must run from the bundled action too.
+ */
+const BRIDGE_PROGRAM = `'use strict';
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const args = process.argv.slice(2);
+const words = args[0] === '-l' ? args.slice(3) : args.slice(1);
+function statusOrCleanUp() {
+  try {
+    return Number(fs.readFileSync(path.join(__dirname, 'status'), 'utf8'));
+  } catch {
+    if (path.basename(__dirname).startsWith('sandboxer-sync-')) fs.rmSync(__dirname, { recursive: true, force: true });
+    return 255;
+  }
+}
+let socket;
+try {
+  socket = new net.Socket({ fd: ${BRIDGE_FD}, readable: true, writable: true });
+} catch (error) {
+  process.stderr.write('sandboxer rsync bridge: no descriptor ${BRIDGE_FD} from the sync (this rsync closes inherited descriptors): ' + error.message + '\\n');
+  process.exit(255);
+}
+socket.on('error', (error) => {
+  process.stderr.write('sandboxer rsync bridge: ' + error.message + '\\n');
+  statusOrCleanUp();
+  process.exit(255);
+});
+socket.write(JSON.stringify(words.join(' ')) + '\\n');
+process.stdin.pipe(socket);
+socket.pipe(process.stdout, { end: false });
+socket.on('end', () => {
+  const status = statusOrCleanUp();
+  process.stdout.write('', () => process.exit(status));
+});
+`;
+/** Writes the bridge into `scratch`; returns rsync's `-e` words for it. */
+function bridgeRemoteShell(scratch) {
+    const program = (0,external_node_path_.join)(scratch, 'bridge.cjs');
+    (0,external_node_fs_.writeFileSync)(program, BRIDGE_PROGRAM, { mode: 0o600 });
+    return [process.execPath, program];
+}
+/** A command line longer than this is not rsync's. */
+const MAX_COMMAND_BYTES = 64 * 1024;
+/**
+ * Serves the bridge on this process's end of the socket pair: reads its command line, runs it on
+ * `session` — only a command starting with `expect` (the remote rsync's path and ` --server `) —
+ * pipes both ways, and leaves its status in `scratch` for the bridge.
+ */
+function serveBridge(socket, session, scratch, expect) {
+    const stderr = new tail_buffer/* TailBuffer */.v(256 * 1024);
+    let remote;
+    let over = false;
+    const status = (code) => (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(scratch, 'status'), String(code ?? 255));
+    // rsync's EOF must not end this side too (Node's default for a child's socket): the bridge reads
+    // the status once this side ends, which is after the command, and the command may outlive the EOF.
+    socket.allowHalfOpen = true;
+    const done = (async () => {
+        try {
+            const { line, rest } = await firstLine(socket);
+            const cmd = JSON.parse(line);
+            if (typeof cmd !== 'string' || !cmd.startsWith(expect)) {
+                throw new Error(`refused a command that is not the expected rsync: ${JSON.stringify(cmd).slice(0, 200)}`);
+            }
+            remote = await session.stream(cmd, 'rsync');
+            const channel = remote;
+            channel.errors.on('data', (chunk) => stderr.push(chunk));
+            channel.output.pipe(socket, { end: false });
+            if (rest.length > 0)
+                channel.input.write(rest);
+            // EOF from rsync is passed on as EOF, as ssh does; the command may go on (the cache's fill).
+            socket.pipe(channel.input);
+            socket.on('error', () => channel.stop());
+            status(await channel.done);
+        }
+        catch (error) {
+            stderr.push(Buffer.from(`${error instanceof Error ? error.message : String(error)}\n`));
+            status(255);
+            remote?.stop();
+        }
+        over = true;
+        socket.end();
+    })();
+    return {
+        done,
+        stderr: () => stderr.text(),
+        stop: () => {
+            if (!over)
+                remote?.stop();
+        },
+    };
+}
+/** The bridge's JSON command line, and whatever rsync sent after it. */
+function firstLine(socket) {
+    return new Promise((resolve, reject) => {
+        let head = Buffer.alloc(0);
+        const onData = (chunk) => {
+            head = Buffer.concat([head, chunk]);
+            const newline = head.indexOf(10);
+            if (newline < 0) {
+                if (head.length > MAX_COMMAND_BYTES)
+                    settle(new Error('the rsync bridge sent no command line'));
+                return;
+            }
+            socket.pause();
+            settle(undefined, {
+                line: head.subarray(0, newline).toString('utf8'),
+                rest: head.subarray(newline + 1),
+            });
+        };
+        const onEnd = () => settle(new Error('the rsync bridge closed before sending its command'));
+        const settle = (error, value) => {
+            socket.off('data', onData);
+            socket.off('end', onEnd);
+            socket.off('error', onEnd);
+            if (error)
+                reject(error);
+            else
+                resolve(value);
+        };
+        socket.on('data', onData);
+        socket.on('end', onEnd);
+        socket.on('error', onEnd);
+    });
+}
+//# sourceMappingURL=rsync-bridge.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
 var sync_scratch = __nccwpck_require__(2689);
 ;// CONCATENATED MODULE: ../../packages/core/dist/sync/rsync.js
-
 
 
 
@@ -53883,7 +54005,7 @@ const RSYNC_EXIT = {
     12: 'error in the rsync protocol data stream (the connection dropped?)',
     23: 'partial transfer due to an error',
     30: 'timeout in data send/receive',
-    255: 'ssh failed',
+    255: 'the SSH channel failed',
 };
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
 const running = new Set();
@@ -53893,157 +54015,85 @@ function stopRsyncs() {
         child.kill('SIGTERM');
 }
 /**
- * rsync over SSH, with the host key this session verified, the filter rules and (for key text) the
- * key in a private scratch directory that lives exactly as long as one rsync run (see RSYNC_GUARD).
- * `rsyncPath` replaces the remote rsync (the cache's locked one).
+ * rsync over the session's own SSH connection (rsync-bridge.ts), with the bridge and the filter
+ * rules in a private scratch directory that lives as long as one rsync run. `rsyncPath` replaces
+ * the remote rsync (the cache's locked one).
  */
 async function viaRsync(request, rsyncPath) {
     const { session } = request;
-    for (let attempt = 1;; attempt++) {
-        const scratch = (0,sync_scratch/* makeScratchDir */.K3)();
-        let result;
-        try {
-            const files = scratchFiles(request, scratch);
-            result = await runRsync(rsyncArgsFor(request, files, rsyncPath), scratch, () => fillScratch(request, files));
-        }
-        finally {
-            (0,sync_scratch/* removeScratchDir */.e)(scratch);
-        }
-        if (result.code === 0) {
-            // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
-            const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1];
-            return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
-        }
-        // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
-        // host at once): nothing was sent yet, so trying again is safe.
-        if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
-            await (0,promises_.setTimeout)(150 * attempt + Math.random() * 250);
-            continue;
-        }
-        const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
-        // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
-        const code = result.code ?? 'signal';
-        const meaning = RSYNC_EXIT[Number(code)];
-        throw new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`);
+    const scratch = (0,sync_scratch/* makeScratchDir */.K3)();
+    let result;
+    try {
+        const filterFile = (0,external_node_path_.join)(scratch, 'filter');
+        const args = rsyncArgs({
+            localDir: request.localDir,
+            remoteDir: request.remoteDir,
+            rsh: bridgeRemoteShell(scratch),
+            filterFile,
+            ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+            ...(rsyncPath ? { rsyncPath } : {}),
+        });
+        writeFilter(request, filterFile);
+        result = await runRsync(args, (socket) => serveBridge(socket, session, scratch, `${rsyncPath ?? 'rsync'} --server `));
     }
+    finally {
+        (0,sync_scratch/* removeScratchDir */.e)(scratch);
+    }
+    if (result.code === 0) {
+        // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
+        const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1];
+        return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
+    }
+    const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+    // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+    const code = result.code ?? 'signal';
+    const meaning = RSYNC_EXIT[Number(code)];
+    throw new errors/* ProvisionError */.uv(`rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`);
 }
-function scratchFiles(request, scratch) {
-    const { key } = request;
-    return {
-        ...('file' in key
-            ? { keyFile: key.file }
-            : 'agent' in key
-                ? { agentSocket: key.agent }
-                : { keyFile: (0,external_node_path_.join)(scratch, 'key'), keyText: key.text }),
-        knownHostsFile: (0,external_node_path_.join)(scratch, 'known_hosts'),
-        filterFile: (0,external_node_path_.join)(scratch, 'filter'),
-    };
-}
-/** Writes the key copy (if any), the host key the session verified, and the filter rules. */
-function fillScratch(request, files) {
-    const { target, session } = request;
-    if (files.keyText !== undefined && files.keyFile !== undefined) {
-        const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
-        (0,external_node_fs_.writeFileSync)(files.keyFile, text, { mode: 0o600 });
-    }
-    // Exactly the keys the main connection verified: the host's, and the ProxyJump host's if any.
-    const lines = [(0,known_hosts/* knownHostsLine */.TZ)(target.address, target.port, session.hostKey)];
-    if (target.jump && session.jump) {
-        lines.push((0,known_hosts/* knownHostsLine */.TZ)(target.jump.address, target.jump.port, session.jump.hostKey));
-    }
-    (0,external_node_fs_.writeFileSync)(files.knownHostsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+/** The filter rules: protected files, then the repo's ignore file. */
+function writeFilter(request, filterFile) {
     // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
     const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
     const rules = [...protect, ...rsyncFilterRules((0,ignore_rules/* loadRepoIgnore */.ld)(request.localDir).patterns)];
-    (0,external_node_fs_.writeFileSync)(files.filterFile, `${rules.join('\n')}\n`);
-}
-function rsyncArgsFor(request, files, rsyncPath) {
-    const { target } = request;
-    return rsyncArgs({
-        localDir: request.localDir,
-        remoteDir: request.remoteDir,
-        user: target.user,
-        address: target.address,
-        port: target.port,
-        ...(files.keyFile !== undefined ? { keyFile: files.keyFile } : {}),
-        ...(files.agentSocket !== undefined ? { agentSocket: files.agentSocket } : {}),
-        knownHostsFile: files.knownHostsFile,
-        filterFile: files.filterFile,
-        connectTimeoutSeconds: 10,
-        ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
-        ...(target.jump
-            ? { jump: { user: target.jump.user, address: target.jump.address, port: target.jump.port } }
-            : {}),
-        ...(rsyncPath ? { rsyncPath } : {}),
-    });
-}
-/** How many times rsync is started when its connection is dropped before the key exchange. */
-const RSYNC_ATTEMPTS = 3;
-/** rsync's ssh was closed by the host before the key exchange: nothing ran, nothing was sent. */
-function droppedBeforeHandshake(stderr) {
-    return (/kex_exchange_identification: (Connection closed by remote host|read: Connection reset by peer)/.test(stderr) && /\(0 bytes received so far\)/.test(stderr));
+    (0,external_node_fs_.writeFileSync)(filterFile, `${rules.join('\n')}\n`);
 }
 /**
- * rsync under a guard that outlives nothing: the guard (a `sh`) holds rsync and its ssh in their own
- * process group and watches a pipe whose other end only this process holds. When this process dies
- * — even by SIGKILL, which no `finally` sees — the pipe reads EOF and the guard kills rsync and its
- * ssh and deletes the scratch directory (the key copy with it). A SIGTERM to the guard (cancel) does
- * the same. The guard is started before the scratch directory is filled and waits for a `go` line
- * on stdin, so the key is never on disk without a guard watching it. Without `setsid` (not Linux)
- * the group is rsync's own, still killed with rsync.
+ * Runs rsync with one end of a socket pair as its descriptor 3, for its remote shell (the bridge)
+ * to inherit; `serve` runs what comes over it. What the host said (the cache's lock and fill, the
+ * remote rsync's own errors) comes over the channel and is added to rsync's stderr. Nothing of it
+ * outlives this process, even killed by SIGKILL: the bridge sees the socket pair close and ends,
+ * and rsync ends with its remote shell.
  */
-const RSYNC_GUARD = [
-    'scratch=$1; shift',
-    'child=',
-    'stop() { [ -z "$child" ] || kill -TERM "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null; rm -rf -- "$scratch"; }',
-    "trap 'stop; exit 143' TERM INT HUP",
-    // The watcher: EOF on fd 3 means the process that started this guard is gone.
-    `sh -c 'cat >/dev/null; kill -TERM "$0" 2>/dev/null' "$$" <&3 >/dev/null 2>&1 &`,
-    'watch=$!',
-    // The scratch directory is ready (or its writer died: EOF on stdin).
-    'read -r go || { kill "$watch" 2>/dev/null; rm -rf -- "$scratch"; exit 125; }',
-    'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & else "$@" </dev/null & fi',
-    'child=$!',
-    'wait "$child"; status=$?',
-    'kill "$watch" 2>/dev/null',
-    'rm -rf -- "$scratch"',
-    'exit "$status"',
-].join('\n');
-/** Starts the guard, then fills the scratch directory (`prepare` returns rsync's argv), then lets it go. */
-/**
- * Starts rsync under its guard, then fills the scratch directory (`fill`), then lets the guard start
- * rsync: the key copy only exists while a guard watches it.
- */
-function runRsync(args, scratch, fill) {
+function runRsync(args, serve) {
     return new Promise((resolve, reject) => {
         // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
-        const child = (0,external_node_child_process_.spawn)('sh', ['-c', RSYNC_GUARD, 'sandboxer-rsync', scratch, 'rsync', ...args], {
+        const child = (0,external_node_child_process_.spawn)('rsync', args, {
             env: { ...process.env, LC_ALL: 'C' },
-            stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+            stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         });
         const stdout = new tail_buffer/* TailBuffer */.v(4 * 1024 * 1024);
         const stderr = new tail_buffer/* TailBuffer */.v(256 * 1024);
         child.stdout?.on('data', (chunk) => stdout.push(chunk));
         child.stderr?.on('data', (chunk) => stderr.push(chunk));
+        const bridged = serve(child.stdio[BRIDGE_FD]);
         running.add(child);
-        let failure;
-        // The guard is done: let go of the watcher's pipe (its `cat` then ends), so 'close' can come.
-        child.on('exit', () => child.stdio[3]?.destroy());
+        child.on('error', (error) => {
+            running.delete(child);
+            bridged.stop();
+            reject(new errors/* ProvisionError */.uv(`cannot start rsync: ${error.message}`));
+        });
+        // Normally the command ended before rsync (rsync waits for its remote shell, which waits for
+        // the command); if rsync was killed, the command is stopped here. ('close' waits for the
+        // bridge's socket, which stays open until the command is over.)
+        child.on('exit', () => bridged.stop());
         child.on('close', (code, signal) => {
             running.delete(child);
-            if (failure !== undefined)
-                reject(failure);
-            else
-                resolve({ stdout: stdout.text(), stderr: stderr.text(), code: signal ? null : code });
+            void bridged.done.then(() => resolve({
+                stdout: stdout.text(),
+                stderr: `${stderr.text()}${bridged.stderr()}`,
+                code: signal ? null : code,
+            }));
         });
-        try {
-            fill();
-            child.stdin?.end('go\n');
-        }
-        catch (error) {
-            failure = error;
-            child.stdin?.end(); // EOF before `go`: the guard deletes the scratch and exits
-        }
     });
 }
 //# sourceMappingURL=rsync.js.map
@@ -54067,9 +54117,11 @@ function runRsync(args, scratch, fill) {
 
 
 /**
- * Private scratch directories on this machine, each holding a copy of a key (rsync's ssh needs it
- * as a file) for as long as one rsync runs. A directory's name carries the pid that made it, so one
- * left by a killed process is recognised and removed by the next run (or by gc).
+ * Private scratch directories on this machine (0700), each holding what one rsync run needs — its
+ * filter rules and the bridge to the open SSH connection (rsync-bridge.ts) and its socket — for as
+ * long as that run. A directory's name carries the pid that made it, so one left by a killed process
+ * (its bridge normally removes it) is recognised and removed by the next run (or by gc). Before the
+ * bridge they held a copy of the key for rsync's own ssh; gc still removes such leftovers.
  */
 /** Scratch directories that exist right now in this process. */
 const scratchDirs = new Set();
@@ -54101,11 +54153,11 @@ function tempRoot() {
     return process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)();
 }
 /**
- * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
+ * Where sync scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
  * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
  * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
  * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
- * key copies then go into the temp root itself, as before.
+ * scratch directories then go into the temp root itself, as before.
  */
 function scratchParent() {
     const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
@@ -54120,10 +54172,10 @@ function scratchParent() {
     }
 }
 /**
- * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
+ * Removes sync scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
  * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
  * by gc (which also looks in the temp root itself, where versions before the scratch parent put
- * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
+ * them), so a directory outlives its process only until the next sand-boxer run on this machine.
  */
 function sweepStaleScratch(parent = scratchParent() ?? tempRoot(), options = {}) {
     const removed = options.legacy && parent !== tempRoot() ? sweepStaleScratch(tempRoot()) : [];
@@ -54171,8 +54223,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var host_cache = __nccwpck_require__(4946);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/host-probe.js
 var host_probe = __nccwpck_require__(8998);
-// EXTERNAL MODULE: ../../packages/core/dist/sync/rsync.js + 1 modules
-var rsync = __nccwpck_require__(1920);
+// EXTERNAL MODULE: ../../packages/core/dist/sync/rsync.js + 2 modules
+var rsync = __nccwpck_require__(8854);
 // EXTERNAL MODULE: ../../packages/core/dist/sync/scratch.js
 var scratch = __nccwpck_require__(2689);
 // EXTERNAL MODULE: external "node:path"
@@ -54231,7 +54283,7 @@ async function viaTar(request) {
  * once and synchronously: used when a step is cancelled and is about to exit without `finally`.
  */
 function stopRunningSyncs() {
-    (0,rsync/* stopRsyncs */.Fl)();
+    (0,rsync/* stopRsyncs */.F)();
     (0,scratch/* removeAllScratchDirs */.qD)();
 }
 /**
@@ -54250,7 +54302,7 @@ async function syncRepo(request) {
     const counts = useCache
         ? await (0,host_cache/* viaCache */.hL)(request, request.cacheDir, overlay)
         : useRsync
-            ? await (0,rsync/* viaRsync */.gb)(request)
+            ? await (0,rsync/* viaRsync */.g)(request)
             : await viaTar(request);
     const report = {
         method: useCache ? 'rsync via cache' : useRsync ? 'rsync' : 'tar',
@@ -56824,7 +56876,7 @@ async function collectGarbage(context, options = {}) {
                 sandbox: '-',
                 where: 'this machine',
                 found: dir,
-                reason: 'key scratch of a dead process',
+                reason: 'sync scratch of a dead process',
                 action: 'destroy',
                 result: 'done',
             });

@@ -104,7 +104,7 @@ export async function collectGarbage(context: GcContext, options: GcOptions = {}
         sandbox: '-',
         where: 'this machine',
         found: dir,
-        reason: 'key scratch of a dead process',
+        reason: 'sync scratch of a dead process',
         action: 'destroy',
         result: 'done',
       });

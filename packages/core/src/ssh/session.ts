@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
@@ -29,6 +29,18 @@ export interface SessionOptions {
 }
 
 export type { ExecOptions, ExecResult } from './channel-run.js';
+
+/** A running remote command's raw streams (see SshSession.stream). */
+export interface RemoteStream {
+  /** Its stdin: end it to send EOF. */
+  input: Writable;
+  output: Readable;
+  errors: Readable;
+  /** Settles when the command is over, with its exit code (null: killed, or the connection dropped). */
+  done: Promise<number | null>;
+  /** Closes the channel (the command gets EOF and a hangup). */
+  stop(): void;
+}
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -195,6 +207,41 @@ export class SshSession {
         runOnChannel(channel, options, context, group).then(resolve, (failure: unknown) =>
           reject(lost(failure)),
         );
+      });
+    });
+  }
+
+  /**
+   * A command whose streams the caller pipes itself, with backpressure both ways (the rsync bridge:
+   * rsync's protocol runs over it). No time limit: the caller's own protocol has one.
+   */
+  stream(cmd: string, what: string): Promise<RemoteStream> {
+    const connection = this.#ssh.connection;
+    return new Promise((resolve, reject) => {
+      const lost = (error: unknown) =>
+        new SshError(
+          `lost the SSH connection to ${this.destination} during ${what}: ${messageOf(error)}`,
+          'session',
+          {},
+          { cause: error },
+        );
+      if (!connection) return reject(lost(new Error('not connected')));
+      if (this.#lost) return reject(lost(this.#lost));
+      connection.exec(cmd, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) return reject(lost(error));
+        let code: number | null = null;
+        channel.on('exit', (exitCode: number | null) => {
+          code = exitCode;
+        });
+        const done = new Promise<number | null>((settle) => channel.on('close', () => settle(code)));
+        channel.on('error', () => channel.close());
+        resolve({
+          input: channel,
+          output: channel,
+          errors: channel.stderr,
+          done,
+          stop: () => channel.close(),
+        });
       });
     });
   }

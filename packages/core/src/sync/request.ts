@@ -1,21 +1,12 @@
-import type { SshTarget } from '../records/host-target.js';
 import type { SshSession } from '../ssh/session.js';
 
 /** What one sync of a local repo into a host directory needs, whichever strategy runs it. */
 
-/** How rsync's ssh logs in: an identity file as it is, key text (copied for one run), or an agent. */
-export type RsyncKey = { file: string } | { text: string } | { agent: string };
-
 export type SyncMethod = 'auto' | 'rsync' | 'tar';
 
 export interface SyncRequest {
+  /** The open connection to the host: the tar stream and rsync's own protocol both run over it. */
   session: SshSession;
-  target: SshTarget;
-  /**
-   * The key for rsync's own ssh: an identity file on this machine, passed to ssh as it is, or key text
-   * (the action's `ssh-key`), written to a private scratch file for as long as rsync runs.
-   */
-  key: RsyncKey;
   localDir: string;
   /** Must already exist. */
   remoteDir: string;

@@ -23,7 +23,7 @@ function rsyncWord(word: string): string {
   if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word)) return word;
   if (word.includes("'") || /[\n\r\0]/.test(word))
     throw new ConfigError(
-      `cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR or RUNNER_TEMP?); use a plain temporary directory`,
+      `cannot pass ${JSON.stringify(word)} to rsync -e (a quote or newline in TMPDIR, RUNNER_TEMP or node's path?); use a plain temporary directory`,
     );
   return `'${word}'`;
 }
@@ -31,85 +31,23 @@ function rsyncWord(word: string): string {
 export interface RsyncPlan {
   localDir: string;
   remoteDir: string;
-  user: string;
-  address: string;
-  port: number;
-  /** The private key file: the user's identity file, or a copy (mode 0600) in a private scratch directory. */
-  keyFile?: string;
-  /** Else an ssh-agent socket: the user's loaded keys. */
-  agentSocket?: string;
-  /** known_hosts file listing exactly the key the main connection verified. */
-  knownHostsFile: string;
+  /** rsync's remote shell, word by word (the bridge over the open SSH connection, rsync-bridge.ts). */
+  rsh: string[];
   filterFile: string;
-  connectTimeoutSeconds: number;
   /** The remote rsync command line (run by the remote shell), e.g. under `flock` for the sync cache. */
   rsyncPath?: string;
   /** Delete what the filter excludes on the receiving side too (rsync keeps it otherwise). */
   deleteExcluded?: boolean;
-  /** A ProxyJump host to go through, with the same key; its host key is in knownHostsFile too. */
-  jump?: { user: string; address: string; port: number };
-}
-
-/** One word of a ProxyCommand, which ssh runs with /bin/sh: plain, or in double quotes. */
-function shellWord(word: string): string {
-  if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word)) return word;
-  if (/["$`\\\n\r\0']/.test(word)) {
-    throw new ConfigError(`cannot pass ${JSON.stringify(word)} to ssh's ProxyCommand; use a plain path`);
-  }
-  return `"${word}"`;
-}
-
-/** The options every ssh of rsync's takes: the key (or agent) and strict checking of known hosts. */
-function sshOptions(plan: RsyncPlan): string[] {
-  return [
-    ...(plan.keyFile !== undefined
-      ? ['-i', plan.keyFile, '-o', 'IdentitiesOnly=yes']
-      : ['-o', `IdentityAgent=${plan.agentSocket ?? 'none'}`]),
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${plan.knownHostsFile}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    `ConnectTimeout=${plan.connectTimeoutSeconds}`,
-    '-F',
-    '/dev/null',
-  ];
 }
 
 /**
- * `ProxyCommand=ssh … -W %h:%p user@jump`: ssh's own ProxyJump would log in to the jump host with
- * the default identities and known_hosts (it passes on only -F), so the command is spelt out.
+ * The host name rsync hands its remote shell: the bridge ignores it (the session is already
+ * connected), but rsync needs one to know the destination is remote.
  */
-function proxyCommand(plan: RsyncPlan, jump: NonNullable<RsyncPlan['jump']>): string[] {
-  const address = jump.address.includes(':') ? `[${jump.address}]` : jump.address;
-  const words = [
-    'ssh',
-    '-p',
-    String(jump.port),
-    ...sshOptions(plan),
-    '-W',
-    '[%h]:%p',
-    `${jump.user}@${address}`,
-  ];
-  return ['-o', `ProxyCommand=${words.map(shellWord).join(' ')}`];
-}
+export const BRIDGE_HOST = 'sandboxer-session';
 
-/** The argv for `rsync`: archive mode, filters, stats for reporting, strict host-key checking. */
+/** The argv for `rsync`: archive mode, filters, stats for reporting, over the given remote shell. */
 export function rsyncArgs(plan: RsyncPlan): string[] {
-  const ssh = [
-    'ssh',
-    '-p',
-    String(plan.port),
-    ...sshOptions(plan),
-    ...(plan.jump ? proxyCommand(plan, plan.jump) : []),
-  ]
-    .map(rsyncWord)
-    .join(' ');
-  const address = plan.address.includes(':') ? `[${plan.address}]` : plan.address;
   return [
     '--archive',
     '--delete',
@@ -125,10 +63,10 @@ export function rsyncArgs(plan: RsyncPlan): string[] {
     `--filter=merge ${plan.filterFile}`,
     ...(plan.rsyncPath ? [`--rsync-path=${plan.rsyncPath}`] : []),
     '-e',
-    ssh,
+    plan.rsh.map(rsyncWord).join(' '),
     '--',
     `${plan.localDir.replace(/\/?$/, '/')}`,
-    `${plan.user}@${address}:${plan.remoteDir.replace(/\/?$/, '/')}`,
+    `${BRIDGE_HOST}:${plan.remoteDir.replace(/\/?$/, '/')}`,
   ];
 }
 

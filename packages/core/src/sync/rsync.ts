@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Duplex } from 'node:stream';
 import { ProvisionError } from '../errors.js';
-import { knownHostsLine } from '../ssh/known-hosts.js';
 import { TailBuffer } from '../ssh/tail-buffer.js';
 import { loadRepoIgnore } from './ignore-rules.js';
 import type { SyncRequest, TransferCounts } from './request.js';
 import { parseRsyncStats, rsyncArgs, rsyncFilterRules } from './rsync-args.js';
+import { BRIDGE_FD, type BridgedCommand, bridgeRemoteShell, serveBridge } from './rsync-bridge.js';
 import { makeScratchDir, removeScratchDir } from './scratch.js';
 
 /** What rsync's exit codes mean (rsync(1), EXIT VALUES), for when its message is lost. */
@@ -18,7 +18,7 @@ const RSYNC_EXIT: Record<number, string> = {
   12: 'error in the rsync protocol data stream (the connection dropped?)',
   23: 'partial transfer due to an error',
   30: 'timeout in data send/receive',
-  255: 'ssh failed',
+  255: 'the SSH channel failed',
 };
 
 /** rsync processes running now, so a cancelled caller can stop them before it exits. */
@@ -30,149 +30,55 @@ export function stopRsyncs(): void {
 }
 
 /**
- * rsync over SSH, with the host key this session verified, the filter rules and (for key text) the
- * key in a private scratch directory that lives exactly as long as one rsync run (see RSYNC_GUARD).
- * `rsyncPath` replaces the remote rsync (the cache's locked one).
+ * rsync over the session's own SSH connection (rsync-bridge.ts), with the bridge and the filter
+ * rules in a private scratch directory that lives as long as one rsync run. `rsyncPath` replaces
+ * the remote rsync (the cache's locked one).
  */
 export async function viaRsync(request: SyncRequest, rsyncPath?: string): Promise<TransferCounts> {
   const { session } = request;
-  for (let attempt = 1; ; attempt++) {
-    const scratch = makeScratchDir();
-    let result: RsyncResult;
-    try {
-      const files = scratchFiles(request, scratch);
-      result = await runRsync(rsyncArgsFor(request, files, rsyncPath), scratch, () =>
-        fillScratch(request, files),
-      );
-    } finally {
-      removeScratchDir(scratch);
-    }
-    if (result.code === 0) {
-      // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
-      const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1] as
-        | 'overlay'
-        | 'copy'
-        | undefined;
-      return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
-    }
-    // sshd drops connections beyond its MaxStartups before the key exchange (many creates on one
-    // host at once): nothing was sent yet, so trying again is safe.
-    if (attempt < RSYNC_ATTEMPTS && droppedBeforeHandshake(result.stderr)) {
-      await sleep(150 * attempt + Math.random() * 250);
-      continue;
-    }
-    const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
-    // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
-    const code = result.code ?? 'signal';
-    const meaning = RSYNC_EXIT[Number(code)];
-    throw new ProvisionError(
-      `rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
+  const scratch = makeScratchDir();
+  let result: RsyncResult;
+  try {
+    const filterFile = join(scratch, 'filter');
+    const args = rsyncArgs({
+      localDir: request.localDir,
+      remoteDir: request.remoteDir,
+      rsh: bridgeRemoteShell(scratch),
+      filterFile,
+      ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
+      ...(rsyncPath ? { rsyncPath } : {}),
+    });
+    writeFilter(request, filterFile);
+    result = await runRsync(args, (socket) =>
+      serveBridge(socket, session, scratch, `${rsyncPath ?? 'rsync'} --server `),
     );
+  } finally {
+    removeScratchDir(scratch);
   }
-}
-
-/** Where one run's files go in its scratch directory (an identity file stays where it is). */
-interface ScratchFiles {
-  /** Absent when an ssh-agent logs in (agentSocket). */
-  keyFile?: string;
-  agentSocket?: string;
-  /** Set when the key is text that must be written (else keyFile is the user's identity file). */
-  keyText?: string;
-  knownHostsFile: string;
-  filterFile: string;
-}
-
-function scratchFiles(request: SyncRequest, scratch: string): ScratchFiles {
-  const { key } = request;
-  return {
-    ...('file' in key
-      ? { keyFile: key.file }
-      : 'agent' in key
-        ? { agentSocket: key.agent }
-        : { keyFile: join(scratch, 'key'), keyText: key.text }),
-    knownHostsFile: join(scratch, 'known_hosts'),
-    filterFile: join(scratch, 'filter'),
-  };
-}
-
-/** Writes the key copy (if any), the host key the session verified, and the filter rules. */
-function fillScratch(request: SyncRequest, files: ScratchFiles): void {
-  const { target, session } = request;
-  if (files.keyText !== undefined && files.keyFile !== undefined) {
-    const text = files.keyText.endsWith('\n') ? files.keyText : `${files.keyText}\n`;
-    writeFileSync(files.keyFile, text, { mode: 0o600 });
+  if (result.code === 0) {
+    // The cache's fill says on stderr how it filled the sandbox (host-cache.ts).
+    const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1] as
+      | 'overlay'
+      | 'copy'
+      | undefined;
+    return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
   }
-  // Exactly the keys the main connection verified: the host's, and the ProxyJump host's if any.
-  const lines = [knownHostsLine(target.address, target.port, session.hostKey)];
-  if (target.jump && session.jump) {
-    lines.push(knownHostsLine(target.jump.address, target.jump.port, session.jump.hostKey));
-  }
-  writeFileSync(files.knownHostsFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-  // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
-  const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
-  const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
-  writeFileSync(files.filterFile, `${rules.join('\n')}\n`);
-}
-
-function rsyncArgsFor(request: SyncRequest, files: ScratchFiles, rsyncPath: string | undefined): string[] {
-  const { target } = request;
-  return rsyncArgs({
-    localDir: request.localDir,
-    remoteDir: request.remoteDir,
-    user: target.user,
-    address: target.address,
-    port: target.port,
-    ...(files.keyFile !== undefined ? { keyFile: files.keyFile } : {}),
-    ...(files.agentSocket !== undefined ? { agentSocket: files.agentSocket } : {}),
-    knownHostsFile: files.knownHostsFile,
-    filterFile: files.filterFile,
-    connectTimeoutSeconds: 10,
-    ...(request.deleteExcluded ? { deleteExcluded: true } : {}),
-    ...(target.jump
-      ? { jump: { user: target.jump.user, address: target.jump.address, port: target.jump.port } }
-      : {}),
-    ...(rsyncPath ? { rsyncPath } : {}),
-  });
-}
-
-/** How many times rsync is started when its connection is dropped before the key exchange. */
-const RSYNC_ATTEMPTS = 3;
-
-/** rsync's ssh was closed by the host before the key exchange: nothing ran, nothing was sent. */
-export function droppedBeforeHandshake(stderr: string): boolean {
-  return (
-    /kex_exchange_identification: (Connection closed by remote host|read: Connection reset by peer)/.test(
-      stderr,
-    ) && /\(0 bytes received so far\)/.test(stderr)
+  const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+  // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
+  const code = result.code ?? 'signal';
+  const meaning = RSYNC_EXIT[Number(code)];
+  throw new ProvisionError(
+    `rsync to ${session.destination} failed (exit ${code}${meaning ? `: ${meaning}` : ''})${tail ? `: ${tail}` : ''}`,
   );
 }
 
-/**
- * rsync under a guard that outlives nothing: the guard (a `sh`) holds rsync and its ssh in their own
- * process group and watches a pipe whose other end only this process holds. When this process dies
- * — even by SIGKILL, which no `finally` sees — the pipe reads EOF and the guard kills rsync and its
- * ssh and deletes the scratch directory (the key copy with it). A SIGTERM to the guard (cancel) does
- * the same. The guard is started before the scratch directory is filled and waits for a `go` line
- * on stdin, so the key is never on disk without a guard watching it. Without `setsid` (not Linux)
- * the group is rsync's own, still killed with rsync.
- */
-export const RSYNC_GUARD = [
-  'scratch=$1; shift',
-  'child=',
-  'stop() { [ -z "$child" ] || kill -TERM "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null; rm -rf -- "$scratch"; }',
-  "trap 'stop; exit 143' TERM INT HUP",
-  // The watcher: EOF on fd 3 means the process that started this guard is gone.
-  `sh -c 'cat >/dev/null; kill -TERM "$0" 2>/dev/null' "$$" <&3 >/dev/null 2>&1 &`,
-  'watch=$!',
-  // The scratch directory is ready (or its writer died: EOF on stdin).
-  'read -r go || { kill "$watch" 2>/dev/null; rm -rf -- "$scratch"; exit 125; }',
-  'if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & else "$@" </dev/null & fi',
-  'child=$!',
-  'wait "$child"; status=$?',
-  'kill "$watch" 2>/dev/null',
-  'rm -rf -- "$scratch"',
-  'exit "$status"',
-].join('\n');
+/** The filter rules: protected files, then the repo's ignore file. */
+function writeFilter(request: SyncRequest, filterFile: string): void {
+  // Protected files are neither deleted nor overwritten: a repo file of the same name is left out.
+  const protect = (request.protect ?? []).flatMap((name) => [`P /${name}`, `- /${name}`]);
+  const rules = [...protect, ...rsyncFilterRules(loadRepoIgnore(request.localDir).patterns)];
+  writeFileSync(filterFile, `${rules.join('\n')}\n`);
+}
 
 /** What a finished rsync left: its output and, when it failed, its exit code. */
 interface RsyncResult {
@@ -181,37 +87,44 @@ interface RsyncResult {
   code: number | null;
 }
 
-/** Starts the guard, then fills the scratch directory (`prepare` returns rsync's argv), then lets it go. */
 /**
- * Starts rsync under its guard, then fills the scratch directory (`fill`), then lets the guard start
- * rsync: the key copy only exists while a guard watches it.
+ * Runs rsync with one end of a socket pair as its descriptor 3, for its remote shell (the bridge)
+ * to inherit; `serve` runs what comes over it. What the host said (the cache's lock and fill, the
+ * remote rsync's own errors) comes over the channel and is added to rsync's stderr. Nothing of it
+ * outlives this process, even killed by SIGKILL: the bridge sees the socket pair close and ends,
+ * and rsync ends with its remote shell.
  */
-function runRsync(args: string[], scratch: string, fill: () => void): Promise<RsyncResult> {
+function runRsync(args: string[], serve: (socket: Duplex) => BridgedCommand): Promise<RsyncResult> {
   return new Promise((resolve, reject) => {
     // LC_ALL=C: --stats numbers are grouped by locale, and we parse them.
-    const child = spawn('sh', ['-c', RSYNC_GUARD, 'sandboxer-rsync', scratch, 'rsync', ...args], {
+    const child = spawn('rsync', args, {
       env: { ...process.env, LC_ALL: 'C' },
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     const stdout = new TailBuffer(4 * 1024 * 1024);
     const stderr = new TailBuffer(256 * 1024);
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const bridged = serve(child.stdio[BRIDGE_FD] as Duplex);
     running.add(child);
-    let failure: unknown;
-    // The guard is done: let go of the watcher's pipe (its `cat` then ends), so 'close' can come.
-    child.on('exit', () => child.stdio[3]?.destroy());
+    child.on('error', (error) => {
+      running.delete(child);
+      bridged.stop();
+      reject(new ProvisionError(`cannot start rsync: ${error.message}`));
+    });
+    // Normally the command ended before rsync (rsync waits for its remote shell, which waits for
+    // the command); if rsync was killed, the command is stopped here. ('close' waits for the
+    // bridge's socket, which stays open until the command is over.)
+    child.on('exit', () => bridged.stop());
     child.on('close', (code, signal) => {
       running.delete(child);
-      if (failure !== undefined) reject(failure);
-      else resolve({ stdout: stdout.text(), stderr: stderr.text(), code: signal ? null : code });
+      void bridged.done.then(() =>
+        resolve({
+          stdout: stdout.text(),
+          stderr: `${stderr.text()}${bridged.stderr()}`,
+          code: signal ? null : code,
+        }),
+      );
     });
-    try {
-      fill();
-      child.stdin?.end('go\n');
-    } catch (error) {
-      failure = error;
-      child.stdin?.end(); // EOF before `go`: the guard deletes the scratch and exits
-    }
   });
 }

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Private scratch directories on this machine, each holding a copy of a key (rsync's ssh needs it
- * as a file) for as long as one rsync runs. A directory's name carries the pid that made it, so one
- * left by a killed process is recognised and removed by the next run (or by gc).
+ * Private scratch directories on this machine (0700), each holding what one rsync run needs — its
+ * filter rules and the bridge to the open SSH connection (rsync-bridge.ts) and its socket — for as
+ * long as that run. A directory's name carries the pid that made it, so one left by a killed process
+ * (its bridge normally removes it) is recognised and removed by the next run (or by gc). Before the
+ * bridge they held a copy of the key for rsync's own ssh; gc still removes such leftovers.
  */
 
 /** Scratch directories that exist right now in this process. */
@@ -42,11 +44,11 @@ function tempRoot(): string {
 }
 
 /**
- * Where key scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
+ * Where sync scratch directories go: this user's own `sandboxer-scratch-<uid>/` under the temp root,
  * so that sweeping them reads a directory of a few entries, not a long-lived /tmp (33,000 entries on
  * the testbed made every rsync spend 0.27 s of CPU listing it). Not used unless it is a real
  * directory of this user, mode 0700 (in a shared /tmp someone else could have made it first): the
- * key copies then go into the temp root itself, as before.
+ * scratch directories then go into the temp root itself, as before.
  */
 function scratchParent(): string | undefined {
   const dir = join(tempRoot(), `sandboxer-scratch-${process.getuid?.() ?? 'user'}`);
@@ -61,10 +63,10 @@ function scratchParent(): string | undefined {
 }
 
 /**
- * Removes key scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
+ * Removes sync scratch directories whose process is gone (a create killed with SIGKILL mid-rsync
  * cannot clean up after itself): the name carries the pid that made it. Run before every rsync and
  * by gc (which also looks in the temp root itself, where versions before the scratch parent put
- * them), so a key copy outlives its process only until the next sand-boxer run on this machine.
+ * them), so a directory outlives its process only until the next sand-boxer run on this machine.
  */
 export function sweepStaleScratch(
   parent = scratchParent() ?? tempRoot(),

@@ -54,11 +54,4 @@ describe('SshAccess.target: the flags of this invocation replace the stored sett
   test('without flags the stored target is used as it is', () => {
     expect(new SshAccess({}).target(stored)).toBe(stored);
   });
-
-  test('rsync logs in with the agent when there is no key; key text and identity files come first', () => {
-    const { identity_file: _, ...bare } = stored;
-    expect(new SshAccess({ sshAgent: '/a.sock' }).rsyncKey(bare)).toEqual({ agent: '/a.sock' });
-    expect(new SshAccess({ sshAgent: '/a.sock' }).rsyncKey(stored)).toEqual({ file: '/old/key' });
-    expect(new SshAccess({ sshAgent: '/a.sock', sshKey: 'K' }).rsyncKey(stored)).toEqual({ text: 'K' });
-  });
 });

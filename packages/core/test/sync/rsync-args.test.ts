@@ -13,57 +13,9 @@ const hasRsync = spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status =
 const plan: RsyncPlan = {
   localDir: '/work/repo',
   remoteDir: '/home/sbx/sandboxer/sbx-abc123def456',
-  user: 'sbx',
-  address: '203.0.113.5',
-  port: 2222,
-  keyFile: '/tmp/sandboxer-sync-x/key',
-  knownHostsFile: '/tmp/sandboxer-sync-x/known_hosts',
+  rsh: ['/usr/bin/node', '/tmp/sandboxer-sync-x/bridge.cjs', '/tmp/sandboxer-sync-x/rsync.sock'],
   filterFile: '/tmp/sandboxer-sync-x/filter',
-  connectTimeoutSeconds: 10,
 };
-
-const sshWords = (p: RsyncPlan) => [
-  'ssh',
-  '-p',
-  String(p.port),
-  '-i',
-  p.keyFile as string,
-  '-o',
-  'IdentitiesOnly=yes',
-  '-o',
-  'BatchMode=yes',
-  '-o',
-  'StrictHostKeyChecking=yes',
-  '-o',
-  `UserKnownHostsFile=${p.knownHostsFile}`,
-  '-o',
-  'GlobalKnownHostsFile=/dev/null',
-  '-o',
-  `ConnectTimeout=${p.connectTimeoutSeconds}`,
-  '-F',
-  '/dev/null',
-];
-
-describe('rsyncArgs with an ssh-agent', () => {
-  test('no -i: the agent is named, so a job that loaded its key into an agent needs no key file', () => {
-    const { keyFile: _, ...rest } = plan;
-    const args = rsyncArgs({ ...rest, agentSocket: '/run/agent.sock' });
-    const e = args[args.indexOf('-e') + 1] as string;
-    expect(e).toContain('IdentityAgent=/run/agent.sock');
-    expect(e).not.toContain(' -i ');
-    expect(e).not.toContain('IdentitiesOnly');
-  });
-});
-
-describe('rsyncArgs through a ProxyJump host', () => {
-  test('a ProxyCommand with the same key and known_hosts (ssh -J would use the defaults)', () => {
-    const args = rsyncArgs({ ...plan, jump: { user: 'hop', address: '198.51.100.7', port: 2200 } });
-    const e = args[args.indexOf('-e') + 1] as string;
-    expect(e).toContain(
-      `'ProxyCommand=ssh -p 2200 -i /tmp/sandboxer-sync-x/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/tmp/sandboxer-sync-x/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -F /dev/null -W "[%h]:%p" hop@198.51.100.7'`,
-    );
-  });
-});
 
 describe('rsyncFilterRules', () => {
   test.each<[string, string[], string[]]>([
@@ -108,72 +60,59 @@ describe('rsyncFilterRules', () => {
 });
 
 describe('rsyncArgs', () => {
-  const argv = (p: RsyncPlan, ssh: string, local: string, remote: string) => [
+  const argv = (p: RsyncPlan, rsh: string, local: string, remote: string, extra: string[] = []) => [
     '--archive',
     '--delete',
+    ...extra,
     '--stats',
     '--no-inc-recursive',
     '--protect-args',
     '--timeout=60',
     `--filter=merge ${p.filterFile}`,
     '-e',
-    ssh,
+    rsh,
     '--',
     local,
     remote,
   ];
-  const ssh =
-    'ssh -p 2222 -i /tmp/sandboxer-sync-x/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/tmp/sandboxer-sync-x/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -F /dev/null';
+  const rsh = '/usr/bin/node /tmp/sandboxer-sync-x/bridge.cjs /tmp/sandboxer-sync-x/rsync.sock';
 
   test.each<[string, RsyncPlan, string[]]>([
     [
-      'IPv4, trailing slashes added',
+      'trailing slashes added; the host is the bridge, which the open session stands for',
       plan,
-      argv(plan, ssh, '/work/repo/', 'sbx@203.0.113.5:/home/sbx/sandboxer/sbx-abc123def456/'),
+      argv(plan, rsh, '/work/repo/', 'sandboxer-session:/home/sbx/sandboxer/sbx-abc123def456/'),
     ],
     [
       'trailing slashes not doubled',
       { ...plan, localDir: '/work/repo/', remoteDir: '/srv/x/' },
-      argv(plan, ssh, '/work/repo/', 'sbx@203.0.113.5:/srv/x/'),
+      argv(plan, rsh, '/work/repo/', 'sandboxer-session:/srv/x/'),
     ],
     [
-      'IPv6 address bracketed',
-      { ...plan, address: '2001:db8::1' },
-      argv(plan, ssh, '/work/repo/', 'sbx@[2001:db8::1]:/home/sbx/sandboxer/sbx-abc123def456/'),
-    ],
-    [
-      'a host name',
-      { ...plan, address: 'build-01.example.com', port: 22 },
-      argv(
-        plan,
-        ssh.replace('-p 2222', '-p 22'),
-        '/work/repo/',
-        'sbx@build-01.example.com:/home/sbx/sandboxer/sbx-abc123def456/',
-      ),
+      'the cache: --delete-excluded, and its locked rsync on the host',
+      { ...plan, deleteExcluded: true, rsyncPath: 'flock /c.lock rsync' },
+      [
+        ...argv(plan, rsh, '/work/repo/', 'sandboxer-session:/home/sbx/sandboxer/sbx-abc123def456/', [
+          '--delete-excluded',
+        ]).slice(0, 8),
+        '--rsync-path=flock /c.lock rsync',
+        ...argv(plan, rsh, '/work/repo/', 'sandboxer-session:/home/sbx/sandboxer/sbx-abc123def456/').slice(7),
+      ],
     ],
     [
       // With --protect-args the remote path goes to the remote rsync as data, so it is not quoted here.
       'spaces in paths: local and remote as they are, -e words single-quoted',
       {
-        ...plan,
         localDir: '/Users/me/My Repo',
         remoteDir: '/home/sbx/my sandboxes/sbx-1',
-        keyFile: '/tmp/a b/key',
-        knownHostsFile: '/tmp/a b/known_hosts',
+        rsh: ['/opt/node 20/bin/node', '/tmp/a b/bridge.cjs', '/tmp/a b/rsync.sock'],
         filterFile: '/tmp/a b/filter',
-        connectTimeoutSeconds: 5,
       },
       argv(
         { ...plan, filterFile: '/tmp/a b/filter' },
-        ssh
-          .replace('-i /tmp/sandboxer-sync-x/key', "-i '/tmp/a b/key'")
-          .replace(
-            'UserKnownHostsFile=/tmp/sandboxer-sync-x/known_hosts',
-            "'UserKnownHostsFile=/tmp/a b/known_hosts'",
-          )
-          .replace('ConnectTimeout=10', 'ConnectTimeout=5'),
+        "'/opt/node 20/bin/node' '/tmp/a b/bridge.cjs' '/tmp/a b/rsync.sock'",
         '/Users/me/My Repo/',
-        'sbx@203.0.113.5:/home/sbx/my sandboxes/sbx-1/',
+        'sandboxer-session:/home/sbx/my sandboxes/sbx-1/',
       ),
     ],
   ])('%s', (_name, p, expected) => {
@@ -181,25 +120,22 @@ describe('rsyncArgs', () => {
   });
 
   test.each([
-    ['a single quote in the key path', { keyFile: "/tmp/it's/key" }, "/tmp/it's/key"],
-    ['a newline in the known_hosts path', { knownHostsFile: '/tmp/a\nb' }, 'UserKnownHostsFile=/tmp/a\nb'],
-    ['a CR in the key path', { keyFile: '/tmp/a\rb' }, '/tmp/a\rb'],
-  ])('refuses %s', (_name, change, word) => {
-    expect(() => rsyncArgs({ ...plan, ...change })).toThrow(
+    ['a single quote in the scratch path', "/tmp/it's/bridge.cjs"],
+    ['a newline in the scratch path', '/tmp/a\nb/bridge.cjs'],
+    ['a CR in the scratch path', '/tmp/a\rb/bridge.cjs'],
+  ])('refuses %s', (_name, word) => {
+    expect(() => rsyncArgs({ ...plan, rsh: ['/usr/bin/node', word] })).toThrow(
       `cannot pass ${JSON.stringify(word)} to rsync -e`,
     );
   });
 
   /**
-   * rsync splits `-e` itself (spaces, honouring quotes) and runs the result; a fake `ssh` first in
-   * PATH shows the argv the real one would get, and that the remote path is not on it.
+   * rsync splits `-e` itself (spaces, honouring quotes) and runs the result; a fake remote shell
+   * first in PATH shows the argv the bridge would get, and that the remote path is not on it.
    */
-  test.skipIf(!hasRsync).each([
-    ['IPv4', '203.0.113.5', '203.0.113.5'],
-    ['IPv6 (brackets removed again by rsync)', '2001:db8::1', '2001:db8::1'],
-  ])('real rsync hands ssh exactly these words: %s', (_name, address, host) => {
-    const fake = fakeBin(['ssh'], { exitCode: 255 });
-    const odd = join(fake.root, 'key dir "x" $HOME `id` ;');
+  test.skipIf(!hasRsync)('real rsync hands its remote shell exactly these words', () => {
+    const fake = fakeBin(['bridge'], { exitCode: 255 });
+    const odd = join(fake.root, 'scratch dir "x" $HOME `id` ;');
     mkdirSync(odd);
     const local = join(fake.root, 'repo');
     mkdirSync(local);
@@ -207,19 +143,16 @@ describe('rsyncArgs', () => {
     const filterFile = join(fake.root, 'filter');
     writeFileSync(filterFile, '');
     const p: RsyncPlan = {
-      ...plan,
-      address,
       localDir: local,
       remoteDir: `/home/sbx/my sandboxes/$(touch ${fake.marker})`,
-      keyFile: join(odd, 'key'),
-      knownHostsFile: join(odd, 'known_hosts'),
+      rsh: ['bridge', join(odd, 'bridge.cjs'), join(odd, 'rsync.sock')],
       filterFile,
     };
     const result = spawnSync('rsync', rsyncArgs(p), { env: fake.env(), encoding: 'utf8' });
     expect(result.status).not.toBe(0);
     const [call, ...more] = fake.calls();
     expect(more).toEqual([]);
-    const words = [...sshWords(p).slice(1), '-l', 'sbx', host];
+    const words = [join(odd, 'bridge.cjs'), join(odd, 'rsync.sock'), 'sandboxer-session'];
     expect(call?.args.slice(0, words.length)).toEqual(words);
     expect(call?.args[words.length]).toBe('rsync');
     expect(call?.args.join('\n')).not.toContain('sandboxes');

@@ -165,16 +165,7 @@ export class VmPackerExtension implements SandboxExtension<VmInputs> {
     let syncCache: string | undefined;
     if (inputs.repo && sync) {
       request.signal?.throwIfAborted();
-      const synced = await syncWorkspace(
-        this.#access,
-        session,
-        host,
-        inputs.repo,
-        dir,
-        inputs.sync_method,
-        progress,
-        sync,
-      );
+      const synced = await syncWorkspace(session, inputs.repo, dir, inputs.sync_method, progress, sync);
       if (synced.fill === 'copy') syncCache = sync.cacheDir;
     }
     request.phase?.('synced');

@@ -110,7 +110,7 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
   async provision(request: ProvisionRequest<ComposeInputs>): Promise<ComposeHandle> {
     const stack = await this.#prepare(request);
     request.phase?.('connected');
-    const { session, host, dir, inputs } = stack;
+    const { session, dir, inputs } = stack;
     const repo = inputs.repo as string; // validateInputs requires it for a provision
     request.progress?.(`creating ${dir}`);
     // The host probe for the sync needs no sandbox directory: it runs while the directory is made.
@@ -125,16 +125,7 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
       stackSwitchCommand(stack),
     );
     request.signal?.throwIfAborted();
-    const synced = await syncWorkspace(
-      this.#access,
-      session,
-      host,
-      repo,
-      dir,
-      inputs.syncMethod,
-      request.progress,
-      sync,
-    );
+    const synced = await syncWorkspace(session, repo, dir, inputs.syncMethod, request.progress, sync);
     request.phase?.('synced');
     request.signal?.throwIfAborted();
     const handle = await configureStack(stack, request.progress, repo);

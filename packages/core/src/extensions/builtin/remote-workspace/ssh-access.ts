@@ -5,7 +5,6 @@ import type { HostTarget, RemoteHost, SshTarget } from '../../../records/host-ta
 import { knownHostsLine } from '../../../ssh/known-hosts.js';
 import { type SessionOptions, SshSession, withSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
-import type { RsyncKey } from '../../../sync/request.js';
 import type { ExtensionRuntime, LoginTarget } from '../../contract.js';
 
 /**
@@ -93,13 +92,8 @@ export class SshAccess {
     };
   }
 
-  /** The key for rsync's own ssh: the given text, else the host's identity file as it is (no copy), else the agent. */
-  rsyncKey(stored: SshTarget): RsyncKey {
-    return this.#keyFor(this.target(stored));
-  }
-
   /** How to log in, in this order: the key text given, the host's identity file, the ssh-agent. */
-  #keyFor(target: SshTarget): RsyncKey {
+  #keyFor(target: SshTarget): LoginTarget['key'] {
     if (this.#key) return { text: this.#key };
     if (target.identity_file) return { file: target.identity_file };
     if (this.#agent) return { agent: this.#agent };

@@ -1,10 +1,8 @@
-import type { RemoteHost } from '../../../records/host-target.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { cacheDirOf } from '../../../sync/host-cache.js';
 import { probeHost } from '../../../sync/host-probe.js';
 import type { HostTools, SyncMethod, SyncReport } from '../../../sync/request.js';
 import { syncRepo } from '../../../sync/sync-repo.js';
-import type { SshAccess } from './ssh-access.js';
 import { MARKER_FILE } from './workspace.js';
 
 /** Filling a sandbox directory with the local repo, for SSH-based extensions. */
@@ -31,9 +29,7 @@ export function startSync(
 
 /** Syncs a local repo into the workspace (rsync, through the host's cache of it, or tar), never deleting the marker. */
 export async function syncWorkspace(
-  access: SshAccess,
   session: SshSession,
-  host: RemoteHost,
   repo: string,
   dir: string,
   method: SyncMethod,
@@ -44,8 +40,6 @@ export async function syncWorkspace(
     ...(started.cacheDir ? { cacheDir: started.cacheDir } : {}),
     tools: started.tools,
     session,
-    target: host.ssh,
-    key: access.rsyncKey(host.ssh),
     localDir: repo,
     remoteDir: dir,
     method,
