@@ -23,18 +23,24 @@ function slope(points) {
   return den > 0 ? num / den : Number.NaN;
 }
 
-/** Medians of the numeric fields of the create's own `timings` (when the CLI reports them). */
+/**
+ * Medians of each phase of the create's own `timings` (timestamps accepted → connected → synced → up
+ * → ready, when the CLI reports them), as milliseconds since the phase before.
+ */
 function recordTimings(runs) {
   const withTimings = runs.filter((r) => r.ok && r.record_timings && typeof r.record_timings === 'object');
   if (withTimings.length === 0) return undefined;
-  const keys = Object.keys(withTimings[0].record_timings).filter(
-    (k) => typeof withTimings[0].record_timings[k] === 'number',
-  );
+  const phases = Object.keys(withTimings[0].record_timings);
   const med = (values) => {
     const s = values.filter(Number.isFinite).sort((a, b) => a - b);
     return s.length ? s[Math.floor((s.length - 1) / 2)] : Number.NaN;
   };
-  return Object.fromEntries(keys.map((k) => [k, med(withTimings.map((r) => r.record_timings[k]))]));
+  const since = (timings, i) => Date.parse(timings[phases[i]]) - Date.parse(timings[phases[i - 1]]);
+  return Object.fromEntries(
+    phases
+      .slice(1)
+      .map((phase, i) => [`${phase}_ms`, med(withTimings.map((r) => since(r.record_timings, i + 1)))]),
+  );
 }
 
 /**
