@@ -96,7 +96,14 @@ export function serveBridge(
   const stderr = new TailBuffer(256 * 1024);
   let remote: RemoteStream | undefined;
   let over = false;
-  const status = (code: number | null) => writeFileSync(join(scratch, 'status'), String(code ?? 255));
+  const status = (code: number | null) => {
+    try {
+      writeFileSync(join(scratch, 'status'), String(code ?? 255));
+    } catch {
+      // The scratch directory is gone (rsync failed to start and the sync already cleaned up): no
+      // bridge is left to read it.
+    }
+  };
   // rsync's EOF must not end this side too (Node's default for a child's socket): the bridge reads
   // the status once this side ends, which is after the command, and the command may outlive the EOF.
   socket.allowHalfOpen = true;
