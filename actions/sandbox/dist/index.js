@@ -53912,7 +53912,15 @@ function serveBridge(socket, session, scratch, expect) {
     const stderr = new tail_buffer/* TailBuffer */.v(256 * 1024);
     let remote;
     let over = false;
-    const status = (code) => (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(scratch, 'status'), String(code ?? 255));
+    const status = (code) => {
+        try {
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(scratch, 'status'), String(code ?? 255));
+        }
+        catch {
+            // The scratch directory is gone (rsync failed to start and the sync already cleaned up): no
+            // bridge is left to read it.
+        }
+    };
     // rsync's EOF must not end this side too (Node's default for a child's socket): the bridge reads
     // the status once this side ends, which is after the command, and the command may outlive the EOF.
     socket.allowHalfOpen = true;
@@ -54974,7 +54982,7 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(736)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1736))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(661)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1661))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
     'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };

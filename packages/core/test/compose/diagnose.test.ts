@@ -3,7 +3,6 @@ import {
   containersNamed,
   healthReport,
   overdueHealthchecks,
-  runHealthchecksCommand,
 } from '../../src/extensions/builtin/compose-ssh/diagnose.js';
 import type { ContainerStatus } from '../../src/extensions/builtin/compose-ssh/status.js';
 
@@ -81,10 +80,5 @@ describe('overdueHealthchecks: Podman without systemd runs no checks by itself',
     expect(overdueHealthchecks([container(DB, 'db', extra as Partial<ContainerStatus>)], now)).toEqual(
       overdue ? [DB] : [],
     );
-  });
-
-  test('runs each with podman healthcheck run; refuses what is not an id', () => {
-    expect(runHealthchecksCommand('podman', [DB])).toBe(`podman healthcheck run ${DB} >/dev/null 2>&1; true`);
-    expect(() => runHealthchecksCommand('podman', ['x; rm -rf ~'])).toThrow(/not a container id/);
   });
 });

@@ -1,5 +1,3 @@
-import { InputError } from '../../../errors.js';
-import { command } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { type ComposeRuntime, inspectProjectCommand, logsTailCommand } from './commands.js';
 import { type ContainerRef, serviceOfContainerName, unhealthyContainers } from './compose-output.js';
@@ -115,10 +113,4 @@ export function overdueHealthchecks(containers: ContainerStatus[], hostNowMs: nu
       return since !== undefined && hostNowMs - since > interval + Math.min(interval, 1000);
     })
     .map((c) => c.id);
-}
-
-/** `podman healthcheck run` for each container; a failing check is a result, not an error. */
-export function runHealthchecksCommand(engine: ComposeRuntime['engine'], ids: string[]): string {
-  for (const id of ids) if (!/^[0-9a-f]{12,64}$/.test(id)) throw new InputError(`not a container id: ${id}`);
-  return `${ids.map((id) => `${command(engine, 'healthcheck', 'run', id)} >/dev/null 2>&1`).join('; ')}; true`;
 }

@@ -5,9 +5,10 @@ import type { RemoteHost } from '../../../records/host-target.js';
 import type { SshSession } from '../../../ssh/session.js';
 import { destination } from '../../../ssh/target.js';
 import type { OperationOptions } from '../../contract.js';
-import { composeRuntime, inspectProjectCommand } from './commands.js';
-import { describeServices, overdueHealthchecks, runHealthchecksCommand } from './diagnose.js';
+import { composeRuntime } from './commands.js';
+import { describeServices, overdueHealthchecks } from './diagnose.js';
 import type { ComposeHandle } from './stack.js';
+import { StackPoller } from './stack-poller.js';
 import { type ContainerStatus, parseContainers, pollDelayMs, readiness } from './status.js';
 
 /**
@@ -29,44 +30,47 @@ export async function waitUntilReady(
   const deadline = Number.isFinite(readyBy) ? readyBy : Date.now() + timeoutSeconds * 1000;
   let lastReport = '';
   let overdue: string[] = [];
-  for (;;) {
-    // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
-    // the health checks Podman should have run and did not (see overdueHealthchecks).
-    const checks = overdue.length > 0 ? `${runHealthchecksCommand(runtime.engine, overdue)}; ` : '';
-    const output = await session.run(
-      `${checks}printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`,
-      { what: 'inspecting the stack' },
-    );
-    const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
-    const containers = parseContainers(output);
-    const state = readiness(handle.services, containers);
-    if (state.ready) {
-      return {
-        host: host.name,
-        ssh: `ssh://${destination(host.ssh)}`,
-        remote_dir: handle.remote_dir,
-        compose_project: handle.compose_project,
-        endpoints: endpointsOf(containers, host.ssh.address),
-      };
+  // One command on the host for the whole wait: each poll is a line to it and its answer.
+  const poller = await StackPoller.open(session, runtime, handle.compose_project);
+  try {
+    for (;;) {
+      // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
+      // the health checks Podman should have run and did not (see overdueHealthchecks).
+      const output = await poller.poll(overdue);
+      const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
+      const containers = parseContainers(output);
+      const state = readiness(handle.services, containers);
+      if (state.ready) {
+        return {
+          host: host.name,
+          ssh: `ssh://${destination(host.ssh)}`,
+          remote_dir: handle.remote_dir,
+          compose_project: handle.compose_project,
+          endpoints: endpointsOf(containers, host.ssh.address),
+        };
+      }
+      if (state.failed.length > 0 || Date.now() > deadline) {
+        const why =
+          state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
+        throw new ProvisionError(
+          `services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`,
+          { services: state.notReady.map((s) => s.service) },
+        );
+      }
+      const report = list(state.notReady);
+      if (report !== lastReport) options.progress?.(`waiting for ${report}`);
+      lastReport = report;
+      overdue =
+        runtime.engine === 'podman' && Number.isFinite(hostNow)
+          ? overdueHealthchecks(state.notReady, hostNow)
+          : [];
+      // Readiness is usually a healthcheck flipping: look again just after the next one has run.
+      const delay =
+        overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+      await sleep(delay, undefined, { signal: options.signal });
     }
-    if (state.failed.length > 0 || Date.now() > deadline) {
-      const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
-      throw new ProvisionError(
-        `services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`,
-        { services: state.notReady.map((s) => s.service) },
-      );
-    }
-    const report = list(state.notReady);
-    if (report !== lastReport) options.progress?.(`waiting for ${report}`);
-    lastReport = report;
-    overdue =
-      runtime.engine === 'podman' && Number.isFinite(hostNow)
-        ? overdueHealthchecks(state.notReady, hostNow)
-        : [];
-    // Readiness is usually a healthcheck flipping: look again just after the next one has run.
-    const delay =
-      overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
-    await sleep(delay, undefined, { signal: options.signal });
+  } finally {
+    poller.close();
   }
 }
 

@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 736;
-exports.ids = [736];
+exports.id = 661;
+exports.ids = [661];
 exports.modules = {
 
-/***/ 1736:
+/***/ 1661:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -571,8 +571,6 @@ function parseComposePs(text) {
 
 
 
-
-
 /**
  * Why services are not ready, as a person needs it: each service by name, its state, what its
  * health probe said the last few times (`State.Health.Log`) and the tail of its log. Used for the
@@ -656,15 +654,118 @@ function overdueHealthchecks(containers, hostNowMs) {
     })
         .map((c) => c.id);
 }
-/** `podman healthcheck run` for each container; a failing check is a result, not an error. */
-function runHealthchecksCommand(engine, ids) {
-    for (const id of ids)
-        if (!/^[0-9a-f]{12,64}$/.test(id))
-            throw new errors/* InputError */.dz(`not a container id: ${id}`);
-    return `${ids.map((id) => `${(0,ssh_quote/* command */.G5)(engine, 'healthcheck', 'run', id)} >/dev/null 2>&1`).join('; ')}; true`;
-}
 //# sourceMappingURL=diagnose.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
+var tail_buffer = __webpack_require__(5869);
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/stack-poller.js
+
+
+
+
+
+/**
+ * The readiness polls of one wait as one command on the host. A poll used to be a command of its
+ * own: a channel opened, an exec request answered, then the output — three round trips, the last
+ * of which decides how late a create notices its stack is ready. Here a loop on the host answers
+ * each line it reads with the host's clock and the project's containers, so a poll costs one round
+ * trip, and one channel serves the whole wait.
+ */
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+/** How long one poll may take before the wait gives up on the host (as a command's default limit). */
+const POLL_TIMEOUT_MS = 120_000;
+/**
+ * The loop: for each line (`<ids>`: containers whose overdue health checks to run first, Podman),
+ * it prints `now <ms>`, the project's containers (inspectProjectCommand, in a subshell: its
+ * `exit` ends that poll, not the loop) and `<boundary> <status>`. It ends at EOF on its stdin.
+ */
+function pollLoopScript(runtime, project, boundary) {
+    const healthcheck = `${(0,ssh_quote/* command */.G5)(runtime.engine, 'healthcheck', 'run')} "$id" >/dev/null 2>&1`;
+    return [
+        'while read -r ids; do',
+        // The ids were checked before they were sent; checked again, as anything that reaches a shell.
+        `for id in $ids; do case "$id" in *[!0-9a-f]*) ;; *) ${healthcheck} ;; esac; done`,
+        `(printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)})`,
+        `printf '\\n%s %s\\n' ${boundary} "$?"`,
+        'done',
+    ].join('\n');
+}
+/** One loop on the host, polled by the wait (see waitUntilReady). */
+class StackPoller {
+    #stream;
+    #boundary;
+    #destination;
+    #stdout = '';
+    #stderr = new tail_buffer/* TailBuffer */.v(64 * 1024);
+    #waiting;
+    #over = false;
+    constructor(stream, boundary, destination) {
+        this.#stream = stream;
+        this.#boundary = boundary;
+        this.#destination = destination;
+        stream.output.on('data', (chunk) => {
+            this.#stdout += chunk.toString('utf8');
+            this.#waiting?.();
+        });
+        stream.errors.on('data', (chunk) => this.#stderr.push(chunk));
+        void stream.done.then(() => {
+            this.#over = true;
+            this.#waiting?.(new errors/* SshError */.DZ(`the stack's readiness loop on ${destination} ended`, 'session'));
+        });
+    }
+    /** Starts the loop on `session`; a random boundary, so no container's labels can fake one. */
+    static async open(session, runtime, project) {
+        const boundary = `sandboxer-poll-${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+        const stream = await session.stream(pollLoopScript(runtime, project, boundary), 'inspecting the stack');
+        return new StackPoller(stream, boundary, session.destination);
+    }
+    /**
+     * One poll: runs `overdue` containers' health checks, then returns what the host printed (its
+     * clock and the containers), as one `inspecting the stack` command did. A failing inspection is
+     * a RemoteCommandError with stderr's tail, as before.
+     */
+    async poll(overdue = []) {
+        for (const id of overdue)
+            if (!CONTAINER_ID.test(id))
+                throw new errors/* SshError */.DZ(`not a container id: ${id}`, 'session');
+        const marker = new RegExp(`\\n${this.#boundary} (\\d+)\\n`);
+        this.#stderr = new tail_buffer/* TailBuffer */.v(64 * 1024); // this poll's own
+        this.#stream.input.write(`${overdue.join(' ')}\n`);
+        const found = await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => settle(new errors/* SshError */.DZ(`inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`, 'session')), POLL_TIMEOUT_MS);
+            const settle = (error) => {
+                const match = marker.exec(this.#stdout);
+                if (!match && !error && !this.#over)
+                    return;
+                clearTimeout(timer);
+                this.#waiting = undefined;
+                if (match)
+                    resolve(match);
+                else
+                    reject(error ?? new errors/* SshError */.DZ(`the stack's readiness loop on ${this.#destination} ended`, 'session'));
+            };
+            this.#waiting = settle;
+            settle();
+        });
+        const output = this.#stdout.slice(0, found.index);
+        this.#stdout = this.#stdout.slice(found.index + found[0].length);
+        const status = Number(found[1]);
+        if (status !== 0) {
+            const tail = (0,tail_buffer/* lastLines */.w)(this.#stderr.text() || output, 20);
+            throw new errors/* RemoteCommandError */.at(`inspecting the stack on ${this.#destination} failed (exit ${status})${tail ? `:\n${tail}` : ''}`, status);
+        }
+        return output;
+    }
+    /** Ends the loop (EOF on its stdin), and the channel with it. */
+    close() {
+        this.#stream.input.end();
+        this.#stream.stop();
+    }
+}
+//# sourceMappingURL=stack-poller.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/readiness.js
+
 
 
 
@@ -685,38 +786,44 @@ async function waitUntilReady(session, handle, host, options = {}) {
     const deadline = Number.isFinite(readyBy) ? readyBy : Date.now() + timeoutSeconds * 1000;
     let lastReport = '';
     let overdue = [];
-    for (;;) {
-        // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
-        // the health checks Podman should have run and did not (see overdueHealthchecks).
-        const checks = overdue.length > 0 ? `${runHealthchecksCommand(runtime.engine, overdue)}; ` : '';
-        const output = await session.run(`${checks}printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, handle.compose_project)}`, { what: 'inspecting the stack' });
-        const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
-        const containers = parseContainers(output);
-        const state = readiness(handle.services, containers);
-        if (state.ready) {
-            return {
-                host: host.name,
-                ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
-                remote_dir: handle.remote_dir,
-                compose_project: handle.compose_project,
-                endpoints: endpointsOf(containers, host.ssh.address),
-            };
+    // One command on the host for the whole wait: each poll is a line to it and its answer.
+    const poller = await StackPoller.open(session, runtime, handle.compose_project);
+    try {
+        for (;;) {
+            // The host's clock first (`now <ms>`), so the next health check can be timed on it; before it,
+            // the health checks Podman should have run and did not (see overdueHealthchecks).
+            const output = await poller.poll(overdue);
+            const hostNow = Number(/^now (\d{13})$/m.exec(output)?.[1]);
+            const containers = parseContainers(output);
+            const state = readiness(handle.services, containers);
+            if (state.ready) {
+                return {
+                    host: host.name,
+                    ssh: `ssh://${(0,target/* destination */.j_)(host.ssh)}`,
+                    remote_dir: handle.remote_dir,
+                    compose_project: handle.compose_project,
+                    endpoints: endpointsOf(containers, host.ssh.address),
+                };
+            }
+            if (state.failed.length > 0 || Date.now() > deadline) {
+                const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
+                throw new errors/* ProvisionError */.uv(`services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`, { services: state.notReady.map((s) => s.service) });
+            }
+            const report = list(state.notReady);
+            if (report !== lastReport)
+                options.progress?.(`waiting for ${report}`);
+            lastReport = report;
+            overdue =
+                runtime.engine === 'podman' && Number.isFinite(hostNow)
+                    ? overdueHealthchecks(state.notReady, hostNow)
+                    : [];
+            // Readiness is usually a healthcheck flipping: look again just after the next one has run.
+            const delay = overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
+            await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
         }
-        if (state.failed.length > 0 || Date.now() > deadline) {
-            const why = state.failed.length > 0 ? 'stopped' : `not ready after ${timeoutSeconds} s (wait_timeout)`;
-            throw new errors/* ProvisionError */.uv(`services ${why}: ${list(state.notReady)}\n${await describeServices(session, runtime, state.notReady)}`, { services: state.notReady.map((s) => s.service) });
-        }
-        const report = list(state.notReady);
-        if (report !== lastReport)
-            options.progress?.(`waiting for ${report}`);
-        lastReport = report;
-        overdue =
-            runtime.engine === 'podman' && Number.isFinite(hostNow)
-                ? overdueHealthchecks(state.notReady, hostNow)
-                : [];
-        // Readiness is usually a healthcheck flipping: look again just after the next one has run.
-        const delay = overdue.length > 0 ? 50 : pollDelayMs(state.notReady, Number.isFinite(hostNow) ? hostNow : undefined);
-        await (0,promises_.setTimeout)(delay, undefined, { signal: options.signal });
+    }
+    finally {
+        poller.close();
     }
 }
 function list(services) {
@@ -872,10 +979,10 @@ function artifactPathOf(base, snapshotId) {
     }
     return (0,ssh_quote/* remotePathInside */._Y)(snapshotDirOf(base), `${snapshotId}.tar`);
 }
-const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+const snapshot_commands_CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 const VOLUME_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function checkContainerId(id) {
-    if (!CONTAINER_ID.test(id))
+    if (!snapshot_commands_CONTAINER_ID.test(id))
         throw new errors/* InputError */.dz(`not a container id: ${JSON.stringify(id)}`);
     return id;
 }
@@ -1149,8 +1256,6 @@ async function downloadArtifact(session, path, localPath) {
     }
 }
 //# sourceMappingURL=snapshot.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
-var tail_buffer = __webpack_require__(5869);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
 var dist = __webpack_require__(8293);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/labels-override.js

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { RemoteCommandError, SshError } from '../../../errors.js';
+import { command } from '../../../ssh/quote.js';
+import type { RemoteStream, SshSession } from '../../../ssh/session.js';
+import { lastLines, TailBuffer } from '../../../ssh/tail-buffer.js';
+import { type ComposeRuntime, inspectProjectCommand } from './commands.js';
+
+/**
+ * The readiness polls of one wait as one command on the host. A poll used to be a command of its
+ * own: a channel opened, an exec request answered, then the output — three round trips, the last
+ * of which decides how late a create notices its stack is ready. Here a loop on the host answers
+ * each line it reads with the host's clock and the project's containers, so a poll costs one round
+ * trip, and one channel serves the whole wait.
+ */
+
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+
+/** How long one poll may take before the wait gives up on the host (as a command's default limit). */
+const POLL_TIMEOUT_MS = 120_000;
+
+/**
+ * The loop: for each line (`<ids>`: containers whose overdue health checks to run first, Podman),
+ * it prints `now <ms>`, the project's containers (inspectProjectCommand, in a subshell: its
+ * `exit` ends that poll, not the loop) and `<boundary> <status>`. It ends at EOF on its stdin.
+ */
+export function pollLoopScript(
+  runtime: Pick<ComposeRuntime, 'engine'>,
+  project: string,
+  boundary: string,
+): string {
+  const healthcheck = `${command(runtime.engine, 'healthcheck', 'run')} "$id" >/dev/null 2>&1`;
+  return [
+    'while read -r ids; do',
+    // The ids were checked before they were sent; checked again, as anything that reaches a shell.
+    `for id in $ids; do case "$id" in *[!0-9a-f]*) ;; *) ${healthcheck} ;; esac; done`,
+    `(printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)})`,
+    `printf '\\n%s %s\\n' ${boundary} "$?"`,
+    'done',
+  ].join('\n');
+}
+
+/** One loop on the host, polled by the wait (see waitUntilReady). */
+export class StackPoller {
+  readonly #stream: RemoteStream;
+  readonly #boundary: string;
+  readonly #destination: string;
+  #stdout = '';
+  #stderr = new TailBuffer(64 * 1024);
+  #waiting: ((error?: Error) => void) | undefined;
+  #over = false;
+
+  private constructor(stream: RemoteStream, boundary: string, destination: string) {
+    this.#stream = stream;
+    this.#boundary = boundary;
+    this.#destination = destination;
+    stream.output.on('data', (chunk: Buffer) => {
+      this.#stdout += chunk.toString('utf8');
+      this.#waiting?.();
+    });
+    stream.errors.on('data', (chunk: Buffer) => this.#stderr.push(chunk));
+    void stream.done.then(() => {
+      this.#over = true;
+      this.#waiting?.(new SshError(`the stack's readiness loop on ${destination} ended`, 'session'));
+    });
+  }
+
+  /** Starts the loop on `session`; a random boundary, so no container's labels can fake one. */
+  static async open(
+    session: SshSession,
+    runtime: Pick<ComposeRuntime, 'engine'>,
+    project: string,
+  ): Promise<StackPoller> {
+    const boundary = `sandboxer-poll-${randomBytes(8).toString('hex')}`;
+    const stream = await session.stream(pollLoopScript(runtime, project, boundary), 'inspecting the stack');
+    return new StackPoller(stream, boundary, session.destination);
+  }
+
+  /**
+   * One poll: runs `overdue` containers' health checks, then returns what the host printed (its
+   * clock and the containers), as one `inspecting the stack` command did. A failing inspection is
+   * a RemoteCommandError with stderr's tail, as before.
+   */
+  async poll(overdue: string[] = []): Promise<string> {
+    for (const id of overdue)
+      if (!CONTAINER_ID.test(id)) throw new SshError(`not a container id: ${id}`, 'session');
+    const marker = new RegExp(`\\n${this.#boundary} (\\d+)\\n`);
+    this.#stderr = new TailBuffer(64 * 1024); // this poll's own
+    this.#stream.input.write(`${overdue.join(' ')}\n`);
+    const found = await new Promise<RegExpExecArray>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          settle(
+            new SshError(
+              `inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`,
+              'session',
+            ),
+          ),
+        POLL_TIMEOUT_MS,
+      );
+      const settle = (error?: Error) => {
+        const match = marker.exec(this.#stdout);
+        if (!match && !error && !this.#over) return;
+        clearTimeout(timer);
+        this.#waiting = undefined;
+        if (match) resolve(match);
+        else
+          reject(
+            error ?? new SshError(`the stack's readiness loop on ${this.#destination} ended`, 'session'),
+          );
+      };
+      this.#waiting = settle;
+      settle();
+    });
+    const output = this.#stdout.slice(0, found.index);
+    this.#stdout = this.#stdout.slice(found.index + found[0].length);
+    const status = Number(found[1]);
+    if (status !== 0) {
+      const tail = lastLines(this.#stderr.text() || output, 20);
+      throw new RemoteCommandError(
+        `inspecting the stack on ${this.#destination} failed (exit ${status})${tail ? `:\n${tail}` : ''}`,
+        status,
+      );
+    }
+    return output;
+  }
+
+  /** Ends the loop (EOF on its stdin), and the channel with it. */
+  close(): void {
+    this.#stream.input.end();
+    this.#stream.stop();
+  }
+}
