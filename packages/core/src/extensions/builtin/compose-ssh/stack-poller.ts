@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RemoteCommandError, SshError } from '../../../errors.js';
+import { InputError, RemoteCommandError, SshError } from '../../../errors.js';
 import { command } from '../../../ssh/quote.js';
 import type { RemoteStream, SshSession } from '../../../ssh/session.js';
 import { lastLines, TailBuffer } from '../../../ssh/tail-buffer.js';
@@ -60,7 +60,7 @@ export class StackPoller {
     stream.errors.on('data', (chunk: Buffer) => this.#stderr.push(chunk));
     void stream.done.then(() => {
       this.#over = true;
-      this.#waiting?.(new SshError(`the stack's readiness loop on ${destination} ended`, 'session'));
+      this.#waiting?.();
     });
   }
 
@@ -81,36 +81,10 @@ export class StackPoller {
    * a RemoteCommandError with stderr's tail, as before.
    */
   async poll(overdue: string[] = []): Promise<string> {
-    for (const id of overdue)
-      if (!CONTAINER_ID.test(id)) throw new SshError(`not a container id: ${id}`, 'session');
-    const marker = new RegExp(`\\n${this.#boundary} (\\d+)\\n`);
+    for (const id of overdue) if (!CONTAINER_ID.test(id)) throw new InputError(`not a container id: ${id}`);
     this.#stderr = new TailBuffer(64 * 1024); // this poll's own
     this.#stream.input.write(`${overdue.join(' ')}\n`);
-    const found = await new Promise<RegExpExecArray>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          settle(
-            new SshError(
-              `inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`,
-              'session',
-            ),
-          ),
-        POLL_TIMEOUT_MS,
-      );
-      const settle = (error?: Error) => {
-        const match = marker.exec(this.#stdout);
-        if (!match && !error && !this.#over) return;
-        clearTimeout(timer);
-        this.#waiting = undefined;
-        if (match) resolve(match);
-        else
-          reject(
-            error ?? new SshError(`the stack's readiness loop on ${this.#destination} ended`, 'session'),
-          );
-      };
-      this.#waiting = settle;
-      settle();
-    });
+    const found = await this.#answer(new RegExp(`\\n${this.#boundary} (\\d+)\\n`));
     const output = this.#stdout.slice(0, found.index);
     this.#stdout = this.#stdout.slice(found.index + found[0].length);
     const status = Number(found[1]);
@@ -122,6 +96,29 @@ export class StackPoller {
       );
     }
     return output;
+  }
+
+  /** Waits until the output holds `boundary` (this poll's end), the loop ends, or the poll times out. */
+  #answer(boundary: RegExp): Promise<RegExpExecArray> {
+    const ended = () => new SshError(`the stack's readiness loop on ${this.#destination} ended`, 'session');
+    const late = () =>
+      new SshError(
+        `inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`,
+        'session',
+      );
+    return new Promise((resolve, reject) => {
+      const check = (error?: Error) => {
+        const match = boundary.exec(this.#stdout);
+        if (!match && !error && !this.#over) return; // more output to come
+        clearTimeout(timer);
+        this.#waiting = undefined;
+        if (match) resolve(match);
+        else reject(error ?? ended());
+      };
+      const timer = setTimeout(() => check(late()), POLL_TIMEOUT_MS);
+      this.#waiting = check;
+      check();
+    });
   }
 
   /** Ends the loop (EOF on its stdin), and the channel with it. */
