@@ -6,12 +6,14 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { composeRuntime } from '../../src/extensions/builtin/compose-ssh/commands.js';
+import { SHA256_FUNCTION } from '../../src/extensions/builtin/compose-ssh/hash-command.js';
 import {
   type ArtifactLayout,
   CORRUPT_MEMBER_EXIT,
@@ -42,6 +44,7 @@ import {
   indexLengthOf,
   parseSnapshotIndex,
 } from '../../src/util/snapshot-index.js';
+import { tempDir } from '../support/fixtures.js';
 import { hostileValues } from './fake-bin.js';
 import { CACHE, DB, ID_A, ID_B, type Rig, rig, volumes, workspace } from './fake-docker.js';
 
@@ -394,24 +397,25 @@ describe('parseCaptureOutput', () => {
   const sum = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
   test.each([
-    [`paused_ms=12\n${sum}  /srv/a.tar\n4096\n`, { pausedMs: 12, sha256: sum, size: 4096 }],
-    [`paused_ms=0\n${sum}  /srv/a b.tar\n0`, { pausedMs: 0, sha256: sum, size: 0 }],
+    [`paused_ms=12\n${sum}\n4096\n`, { pausedMs: 12, sha256: sum, size: 4096 }],
+    [`paused_ms=0\n${sum}\n0`, { pausedMs: 0, sha256: sum, size: 0 }],
     // Anything a login shell prints first is ignored.
-    [`motd line\npaused_ms=7\n${sum}  /x\n10\n\n`, { pausedMs: 7, sha256: sum, size: 10 }],
+    [`motd line\npaused_ms=7\n${sum}\n10\n\n`, { pausedMs: 7, sha256: sum, size: 10 }],
   ])('%j', (output, parsed) => {
     expect(parseCaptureOutput(output)).toEqual(parsed);
   });
 
   test.each([
     [''],
-    [`${sum}  /x\n10\n`],
-    [`paused_ms=\n${sum}  /x\n10\n`],
-    [`paused_ms=-1\n${sum}  /x\n10\n`],
-    [`paused_ms=1\n${sum.slice(1)}  /x\n10\n`],
-    [`paused_ms=1\n${sum.toUpperCase()}  /x\n10\n`],
-    [`paused_ms=1\n${sum}  /x\n10 bytes\n`],
-    [`paused_ms=1\n${sum}  /x\n`],
-    [`paused_ms=1\n10\n${sum}  /x\n`],
+    [`${sum}\n10\n`],
+    [`paused_ms=\n${sum}\n10\n`],
+    [`paused_ms=-1\n${sum}\n10\n`],
+    [`paused_ms=1\n${sum.slice(1)}\n10\n`],
+    [`paused_ms=1\n${sum.toUpperCase()}\n10\n`],
+    [`paused_ms=1\n${sum}\n10 bytes\n`],
+    [`paused_ms=1\n${sum}\n`],
+    [`paused_ms=1\n10\n${sum}\n`],
+    [`paused_ms=1\n${sum}  -\n10\n`],
   ])('refuses %j', (output) => {
     expect(() => parseCaptureOutput(output)).toThrow('unexpected output from the snapshot script');
   });
@@ -646,6 +650,26 @@ describe('format 1 restore commands: a missing member fails before anything chan
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('volumes/db-data.tar');
     expect(r.calls()).toEqual([]);
+  });
+});
+
+describe('SHA256_FUNCTION', () => {
+  test.each([
+    ['with OpenSSL (the CPU’s SHA instructions)', true],
+    ['without it: coreutils sha256sum', false],
+  ])('%s prints the hex sha256 of stdin', (_n, withOpenssl) => {
+    const bin = join(tempDir(), 'bin');
+    mkdirSync(bin);
+    const tools = ['sha256sum', 'cut', ...(withOpenssl ? ['openssl'] : [])];
+    for (const tool of tools) {
+      const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(found, join(bin, tool));
+    }
+    const script = `${SHA256_FUNCTION}\ncommand -v openssl >/dev/null && echo openssl; printf abc | sha256hex`;
+    const result = spawnSync('/bin/sh', ['-c', script], { env: { PATH: bin }, encoding: 'utf8' });
+    expect(result.stdout).toBe(
+      `${withOpenssl ? 'openssl\n' : ''}ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n`,
+    );
   });
 });
 

@@ -3,6 +3,7 @@ import { and, command, quote } from '../../../ssh/quote.js';
 import { FOOTER_BYTES, type IndexMember } from '../../../util/snapshot-index.js';
 import { MARKER_FILE } from '../remote-workspace/workspace.js';
 import type { ComposeRuntime } from './commands.js';
+import { SHA256_FUNCTION } from './hash-command.js';
 import { checkContainerId, checkVolume, type VolumeMount } from './snapshot-commands.js';
 
 /**
@@ -23,8 +24,9 @@ export function probeArtifactCommand(artifact: string): string {
   const q = quote(artifact);
   const length = `$(tail -c ${FOOTER_BYTES} -- ${q} | sed -n 's/^sandboxer-index 0*\\([1-9][0-9]*\\)$/\\1/p')`;
   return [
+    SHA256_FUNCTION,
     `if [ ! -f ${q} ]; then echo missing`,
-    `elif n=${length}; [ -z "$n" ]; then echo 'format 1'; sha256sum < ${q} | cut -d' ' -f1`,
+    `elif n=${length}; [ -z "$n" ]; then echo 'format 1'; sha256hex < ${q}`,
     `else echo 'format 2'; tail -c "$((n + ${FOOTER_BYTES}))" -- ${q} | head -c "$n"`,
     'fi',
   ].join('\n');
@@ -32,14 +34,14 @@ export function probeArtifactCommand(artifact: string): string {
 
 /** Prints the sha256 of each member's bytes, one line each, in the order given (a full check). */
 export function memberChecksumsCommand(artifact: string, members: IndexMember[]): string {
-  return members.map((m) => `${sliceOf(artifact, m)} | sha256sum | cut -d' ' -f1`).join('\n');
+  return [SHA256_FUNCTION, ...members.map((m) => `${sliceOf(artifact, m)} | sha256hex`)].join('\n');
 }
 
 /** extractVerifiedCommand's exit status when the member's bytes are not the ones the index names (EX_DATAERR). */
 export const CORRUPT_MEMBER_EXIT = 65;
 
 /**
- * Feeds one member to `consumer` while `sha256sum` reads the same bytes through a FIFO, and compares
+ * Feeds one member to `consumer` while `sha256hex` reads the same bytes through a FIFO, and compares
  * the sum with the index's: the check costs no second read. A mismatch exits CORRUPT_MEMBER_EXIT
  * with both sums on stderr, and the caller rolls back what the member went into; on success it
  * prints `sha256=<hex>`. A consumer that fails (its own status is kept) also stops the checksum
@@ -50,16 +52,17 @@ export function extractVerifiedCommand(artifact: string, member: IndexMember, co
   const slice = sliceOf(artifact, member);
   return [
     'set -e',
+    SHA256_FUNCTION,
     `[ -f ${q} ] || { echo ${quote(`${artifact}: no such artifact`)} >&2; exit 1; }`,
     'v=$(mktemp -d)',
     `trap 'rm -rf -- "$v"' EXIT`,
     'mkfifo "$v/fifo"',
-    'sha256sum < "$v/fifo" > "$v/sum" &',
+    'sha256hex < "$v/fifo" > "$v/sum" &',
     'rc=0',
     `${slice} | tee -- "$v/fifo" | { ${consumer}; } || rc=$?`,
     'wait $! || true',
-    `sum=$(cut -d' ' -f1 < "$v/sum")`,
-    `if [ "$rc" != 0 ]; then sum=$(${slice} | sha256sum | cut -d' ' -f1); fi`,
+    'sum=$(cat "$v/sum")',
+    `if [ "$rc" != 0 ]; then sum=$(${slice} | sha256hex); fi`,
     `if [ "$sum" != ${quote(member.sha256)} ]; then`,
     `  printf 'member %s: sha256 %s, expected %s\\n' ${quote(member.name)} "$sum" ${quote(member.sha256)} >&2`,
     `  exit ${CORRUPT_MEMBER_EXIT}`,

@@ -5,6 +5,7 @@ import { isSnapshotId } from '../../../util/snapshot-ids.js';
 import { FOOTER_PREFIX, INDEX_HEADER } from '../../../util/snapshot-index.js';
 import { MARKER_FILE } from '../remote-workspace/workspace.js';
 import { type ComposeRuntime, LABELS_FILE } from './commands.js';
+import { SHA256_FUNCTION } from './hash-command.js';
 
 /**
  * Pure builders for the shell scripts ext.compose-ssh runs to capture and restore a snapshot.
@@ -71,7 +72,7 @@ export interface CaptureScript {
 /**
  * Writes a format 2 artifact (util/snapshot-index.ts) in one pass: each member's stream (the
  * manifest from stdin, the workspace's `tar`, each volume's `docker cp … -`) is appended to the
- * partial artifact through `tee` and checksummed by `sha256sum` as it goes by; the services are held
+ * partial artifact through `tee` and checksummed (`sha256hex`, hash-command.ts) as it goes by; the services are held
  * still only while the workspace and the volumes stream. No staging copy, no repack, no read-back.
  * The small stage directory holds the manifest, the index being built and failure flags. The `trap`
  * resumes the services and removes the partial files however the script ends (an error, a dropped
@@ -119,13 +120,14 @@ export function captureScript(s: CaptureScript): string {
     `resume() { ${resume}; }`,
     'trap cleanup EXIT',
     'trap "exit 129" HUP INT TERM',
+    SHA256_FUNCTION,
     // member NAME PRODUCER...: appends PRODUCER's stdout to the artifact and its line to the index.
     // sh has no pipefail: a failed producer or tee leaves a flag file, checked before going on. The
     // offsets come from the file's size, exact once the pipeline has ended.
     'member() {',
     '  name=$1; shift',
     `  off=$(${command('stat', '-c', '%s', '--', partial)})`,
-    `  sum=$({ "$@" </dev/null || : > ${quote(failed)}; } | { ${command('tee', '-a', '--', partial)} || : > ${quote(failed)}; } | sha256sum | cut -d' ' -f1)`,
+    `  sum=$({ "$@" </dev/null || : > ${quote(failed)}; } | { ${command('tee', '-a', '--', partial)} || : > ${quote(failed)}; } | sha256hex)`,
     `  [ ! -e ${quote(failed)} ]`,
     `  end=$(${command('stat', '-c', '%s', '--', partial)})`,
     `  printf '%s %s %s %s\\n' "$name" "$off" "$((end - off))" "$sum" >> ${quote(index)}`,
@@ -143,7 +145,7 @@ export function captureScript(s: CaptureScript): string {
     'trap cleanup EXIT',
     'resume',
     `echo "paused_ms=$(( $(${now}) - t0 ))"`,
-    `sum=$(sha256sum < ${quote(index)})`,
+    `sum=$(sha256hex < ${quote(index)})`,
     `cat -- ${quote(index)} >> ${quote(partial)}`,
     `printf '${FOOTER_PREFIX}%015d\\n' "$(${command('stat', '-c', '%s', '--', index)})" >> ${quote(partial)}`,
     command('mv', '--', partial, s.artifact),
@@ -158,7 +160,7 @@ export function captureScript(s: CaptureScript): string {
 export function parseCaptureOutput(output: string): { pausedMs: number; sha256: string; size: number } {
   const lines = output.trim().split('\n');
   const paused = /^paused_ms=(\d+)$/.exec(lines.find((l) => l.startsWith('paused_ms=')) ?? '');
-  const sum = /^([0-9a-f]{64})\s/.exec(lines.at(-2) ?? '');
+  const sum = /^([0-9a-f]{64})$/.exec(lines.at(-2) ?? '');
   const size = /^(\d+)$/.exec(lines.at(-1) ?? '');
   if (!paused || !sum || !size) {
     throw new Error(`unexpected output from the snapshot script: ${JSON.stringify(output.slice(-300))}`);
