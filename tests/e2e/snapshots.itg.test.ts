@@ -238,7 +238,7 @@ describe('snapshots of a compose stack on the real testbed', () => {
   test('a restore that fails half-way leaves no half-made sandbox', () => {
     const before = liveIds();
     const dirs = sandboxDirs();
-    // Fails after the artifact was verified and the workspace unpacked: at `compose config`.
+    // Fails after the artifact was checked and the workspace unpacked: reading its compose model.
     const failed = sandboxer(['restore', snapshot.id, '-i', 'services=nope', '--json'], env);
     expect(failed.code).toBe(4);
     expect(failed.stderr).toMatch(
