@@ -70,13 +70,15 @@ export interface CaptureScript {
 }
 
 /**
- * Writes a format 2 artifact (util/snapshot-index.ts) in one pass: each member's stream (the
- * manifest from stdin, the workspace's `tar`, each volume's `docker cp … -`) is appended to the
- * partial artifact through `tee` and checksummed (`sha256hex`, hash-command.ts) as it goes by; the services are held
- * still only while the workspace and the volumes stream. No staging copy, no repack, no read-back.
- * The small stage directory holds the manifest, the index being built and failure flags. The `trap`
- * resumes the services and removes the partial files however the script ends (an error, a dropped
- * connection's SIGHUP). Prints `paused_ms=<n>`, then the index's sha256 line, then the size in bytes.
+ * Writes a format 2 artifact (util/snapshot-index.ts): each member's stream (the manifest from
+ * stdin, the workspace's `tar`, each volume's `docker cp … -`) is appended straight to the partial
+ * artifact, with no staging copy and no repack. The services are held still only while the
+ * workspace and the volumes stream to disk; each member is hashed (`sha256hex`, hash-command.ts)
+ * after they are resumed, from the page cache the write just filled. Hashing in the same pass (a
+ * `tee` into the hash) was measured and refused: on the testbed's 2 CPUs the hash and the extra copy
+ * compete with the engine's `cp`, and the pause grew from 2.5 s to 4.9 s per GiB (docs/performance.md).
+ * The `trap` resumes the services and removes the partial files however the script ends (an error,
+ * a dropped connection's SIGHUP). Prints `paused_ms=<n>`, then the index's sha256, then the size.
  */
 export function captureScript(s: CaptureScript): string {
   const ids = s.containers.map(checkContainerId);
@@ -87,7 +89,7 @@ export function captureScript(s: CaptureScript): string {
   const stage = `${s.artifact}.stage`;
   const partial = `${s.artifact}.partial`;
   const index = `${stage}/index`;
-  const failed = `${stage}/failed`;
+  const members = `${stage}/members`;
   const e = s.runtime.engine;
   const hold =
     ids.length === 0
@@ -121,21 +123,19 @@ export function captureScript(s: CaptureScript): string {
     'trap cleanup EXIT',
     'trap "exit 129" HUP INT TERM',
     SHA256_FUNCTION,
-    // member NAME PRODUCER...: appends PRODUCER's stdout to the artifact and its line to the index.
-    // sh has no pipefail: a failed producer or tee leaves a flag file, checked before going on. The
-    // offsets come from the file's size, exact once the pipeline has ended.
+    // member NAME PRODUCER...: appends PRODUCER's stdout to the artifact (no pipe, so `set -e` sees
+    // its failure) and notes where it lies, from the file's size before and after.
     'member() {',
-    '  name=$1; shift',
     `  off=$(${command('stat', '-c', '%s', '--', partial)})`,
-    `  sum=$({ "$@" </dev/null || : > ${quote(failed)}; } | { ${command('tee', '-a', '--', partial)} || : > ${quote(failed)}; } | sha256hex)`,
-    `  [ ! -e ${quote(failed)} ]`,
+    `  name=$1; shift; "$@" </dev/null >> ${quote(partial)}`,
     `  end=$(${command('stat', '-c', '%s', '--', partial)})`,
-    `  printf '%s %s %s %s\\n' "$name" "$off" "$((end - off))" "$sum" >> ${quote(index)}`,
+    `  printf '%s %s %s\\n' "$name" "$off" "$((end - off))" >> ${quote(members)}`,
     '}',
     command('mkdir', '-p', '--', posix.dirname(s.artifact)),
     command('mkdir', '--', stage),
     `cat > ${quote(`${stage}/manifest.json`)}`,
     `: > ${quote(partial)}`,
+    `: > ${quote(members)}`,
     `printf '%s\\n' ${quote(INDEX_HEADER)} > ${quote(index)}`,
     `member manifest.json ${command('cat', '--', `${stage}/manifest.json`)}`,
     `t0=$(${now})`,
@@ -145,6 +145,11 @@ export function captureScript(s: CaptureScript): string {
     'trap cleanup EXIT',
     'resume',
     `echo "paused_ms=$(( $(${now}) - t0 ))"`,
+    // The index: each member's line with its sha256 (names and numbers are this script's own).
+    `while read -r name off size; do`,
+    `  sum=$(${command('tail', '-c')} "+$((off + 1))" -- ${quote(partial)} | head -c "$size" | sha256hex)`,
+    `  printf '%s %s %s %s\\n' "$name" "$off" "$size" "$sum" >> ${quote(index)}`,
+    `done < ${quote(members)}`,
     `sum=$(sha256hex < ${quote(index)})`,
     `cat -- ${quote(index)} >> ${quote(partial)}`,
     `printf '${FOOTER_PREFIX}%015d\\n' "$(${command('stat', '-c', '%s', '--', index)})" >> ${quote(partial)}`,
