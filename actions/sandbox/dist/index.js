@@ -54991,7 +54991,7 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(584)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6584))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(490)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4490))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
     'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };

@@ -10,13 +10,15 @@ import {
 import {
   captureSnapshot,
   downloadArtifact,
-  ensureArtifact,
   isOnHost,
   namedVolumes,
-  restoreVolumes,
-  restoreWorkspace,
 } from '../../src/extensions/builtin/compose-ssh/snapshot.js';
 import { artifactPathOf, snapshotDirOf } from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+import {
+  ensureArtifact,
+  restoreVolumes,
+  restoreWorkspace,
+} from '../../src/extensions/builtin/compose-ssh/snapshot-restore.js';
 import { parseContainers } from '../../src/extensions/builtin/compose-ssh/status.js';
 import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { RestoreSource } from '../../src/extensions/contract.js';

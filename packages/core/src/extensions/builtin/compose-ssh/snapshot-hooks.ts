@@ -14,15 +14,9 @@ import { createWorkspace, resolveBaseDir, sandboxDirOf } from '../remote-workspa
 import { composeCommand, composeDownArgs, LABELS_FILE } from './commands.js';
 import { type ComposeInputs, DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE } from './inputs.js';
 import { resolveRuntime } from './runtime-detect.js';
-import {
-  captureSnapshot,
-  downloadArtifact,
-  ensureArtifact,
-  type HostArtifact,
-  restoreVolumes,
-  restoreWorkspace,
-} from './snapshot.js';
+import { captureSnapshot, downloadArtifact } from './snapshot.js';
 import { artifactPathOf, deleteArtifactCommand } from './snapshot-commands.js';
+import { ensureArtifact, type HostArtifact, restoreVolumes, restoreWorkspace } from './snapshot-restore.js';
 import {
   type ComposeHandle,
   configureStack,

@@ -1,9 +1,9 @@
 "use strict";
-exports.id = 584;
-exports.ids = [584];
+exports.id = 490;
+exports.ids = [490];
 exports.modules = {
 
-/***/ 6584:
+/***/ 4490:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -844,6 +844,8 @@ function isAuto(setting) {
 var external_node_fs_ = __webpack_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var external_node_fs_promises_ = __webpack_require__(1455);
+// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
+var snapshot_ids = __webpack_require__(7449);
 // EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-index.js
 var snapshot_index = __webpack_require__(8639);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/hash-command.js
@@ -861,8 +863,6 @@ const SHA256_FUNCTION = [
     'fi',
 ].join('\n');
 //# sourceMappingURL=hash-command.js.map
-// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-ids.js
-var snapshot_ids = __webpack_require__(7449);
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-commands.js
 
 
@@ -1015,6 +1015,91 @@ function deleteArtifactCommand(artifact) {
     return (0,ssh_quote/* command */.G5)('rm', '-f', '--', artifact, `${artifact}.partial`);
 }
 //# sourceMappingURL=snapshot-commands.js.map
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot.js
+
+
+
+
+
+
+
+async function captureSnapshot(session, request) {
+    const containers = parseContainers(await session.run(inspectProjectCommand(request.runtime, request.project), {
+        what: 'inspecting the stack',
+    }));
+    const volumes = request.capture.includes('volumes') ? namedVolumes(containers, request.project) : [];
+    const contents = {
+        workspace: request.capture.includes('workspace'),
+        volumes: volumes.map(({ key, service, path }) => ({ key, service, path })),
+    };
+    const artifact = artifactPathOf(request.base, request.snapshotId);
+    const script = captureScript({
+        runtime: request.runtime,
+        containers: containers.filter((c) => c.running).map((c) => c.id),
+        consistency: request.consistency,
+        stopTimeout: request.stopTimeout,
+        workspaceDir: contents.workspace ? request.dir : undefined,
+        volumes,
+        artifact,
+    });
+    const output = await session.run(script, {
+        stdin: `${JSON.stringify({ format: 2, ...request.manifest, contents }, null, 2)}\n`,
+        what: 'capturing the snapshot',
+        timeoutMs: 30 * 60_000,
+    });
+    const parsed = parseCaptureOutput(output);
+    return { artifact, contents, sha256: parsed.sha256, size: parsed.size, pausedMs: parsed.pausedMs };
+}
+/** One mount per named volume of the project (the first container that mounts it), with its compose key. */
+function namedVolumes(containers, project) {
+    const found = new Map();
+    for (const c of containers) {
+        for (const m of c.mounts) {
+            // Only the project's own volumes: external ones belong to someone else and are not captured.
+            if (m.Type !== 'volume' || !m.Name?.startsWith(`${project}_`))
+                continue;
+            const key = m.Name.slice(project.length + 1);
+            if (!found.has(key))
+                found.set(key, { key, service: c.service, containerId: c.id, path: m.Destination });
+        }
+    }
+    return [...found.values()];
+}
+/** Is this host-kept copy on the host we are connected to? Same address, port and user. */
+function isOnHost(location, host) {
+    if (location.kind !== 'host')
+        return false;
+    const there = location.target.ssh;
+    return (location.host === host.name ||
+        (there?.address === host.ssh.address && there.port === host.ssh.port && there.user === host.ssh.user));
+}
+/** Streams a host-kept artifact into a local file (via a partial file, renamed when complete). */
+async function downloadArtifact(session, path, localPath) {
+    const partial = `${localPath}.partial`;
+    const out = (0,external_node_fs_.createWriteStream)(partial, { mode: 0o600 });
+    let failure;
+    out.on('error', (error) => {
+        failure = error;
+    });
+    try {
+        await session.run(`${(0,ssh_quote/* command */.G5)('cat', '--', path)}`, {
+            onStdout: (chunk) => out.write(chunk),
+            maxOutputBytes: 4096,
+            what: 'downloading the snapshot',
+            timeoutMs: 60 * 60_000,
+        });
+        await new Promise((resolve, reject) => out.end((error) => (error ? reject(error) : resolve())));
+        if (failure)
+            throw failure;
+        await (0,external_node_fs_promises_.rename)(partial, localPath);
+    }
+    catch (error) {
+        out.destroy();
+        await (0,external_node_fs_promises_.rm)(partial, { force: true });
+        throw new errors/* SnapshotError */.JC(`downloading ${path} from ${session.destination} failed: ${(0,errors/* messageOf */.bD)(error)}`);
+    }
+}
+//# sourceMappingURL=snapshot.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/restore-commands.js
 
 
@@ -1125,7 +1210,7 @@ function restoreVolumeCommand(runtime, artifact, layout, volume) {
         : tarMemberOf(artifact, `volumes/${volume.key}.tar`, consumer);
 }
 //# sourceMappingURL=restore-commands.js.map
-;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot.js
+;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-restore.js
 
 
 
@@ -1134,57 +1219,6 @@ function restoreVolumeCommand(runtime, artifact, layout, volume) {
 
 
 
-
-async function captureSnapshot(session, request) {
-    const containers = parseContainers(await session.run(inspectProjectCommand(request.runtime, request.project), {
-        what: 'inspecting the stack',
-    }));
-    const volumes = request.capture.includes('volumes') ? namedVolumes(containers, request.project) : [];
-    const contents = {
-        workspace: request.capture.includes('workspace'),
-        volumes: volumes.map(({ key, service, path }) => ({ key, service, path })),
-    };
-    const artifact = artifactPathOf(request.base, request.snapshotId);
-    const script = captureScript({
-        runtime: request.runtime,
-        containers: containers.filter((c) => c.running).map((c) => c.id),
-        consistency: request.consistency,
-        stopTimeout: request.stopTimeout,
-        workspaceDir: contents.workspace ? request.dir : undefined,
-        volumes,
-        artifact,
-    });
-    const output = await session.run(script, {
-        stdin: `${JSON.stringify({ format: 2, ...request.manifest, contents }, null, 2)}\n`,
-        what: 'capturing the snapshot',
-        timeoutMs: 30 * 60_000,
-    });
-    const parsed = parseCaptureOutput(output);
-    return { artifact, contents, sha256: parsed.sha256, size: parsed.size, pausedMs: parsed.pausedMs };
-}
-/** One mount per named volume of the project (the first container that mounts it), with its compose key. */
-function namedVolumes(containers, project) {
-    const found = new Map();
-    for (const c of containers) {
-        for (const m of c.mounts) {
-            // Only the project's own volumes: external ones belong to someone else and are not captured.
-            if (m.Type !== 'volume' || !m.Name?.startsWith(`${project}_`))
-                continue;
-            const key = m.Name.slice(project.length + 1);
-            if (!found.has(key))
-                found.set(key, { key, service: c.service, containerId: c.id, path: m.Destination });
-        }
-    }
-    return [...found.values()];
-}
-/** Is this host-kept copy on the host we are connected to? Same address, port and user. */
-function isOnHost(location, host) {
-    if (location.kind !== 'host')
-        return false;
-    const there = location.target.ssh;
-    return (location.host === host.name ||
-        (there?.address === host.ssh.address && there.port === host.ssh.port && there.user === host.ssh.user));
-}
 /**
  * Makes sure the artifact is on this host with the right checksum, uploading the verified local copy
  * if the host has none, and returns its path and layout there. A copy whose checksum differs is
@@ -1308,33 +1342,7 @@ async function restoreVolumes(session, runtime, project, artifact, snapshotId, v
         await extractMember(session, artifact, snapshotId, layout, script, `restoring volume ${volume.key}`);
     }
 }
-/** Streams a host-kept artifact into a local file (via a partial file, renamed when complete). */
-async function downloadArtifact(session, path, localPath) {
-    const partial = `${localPath}.partial`;
-    const out = (0,external_node_fs_.createWriteStream)(partial, { mode: 0o600 });
-    let failure;
-    out.on('error', (error) => {
-        failure = error;
-    });
-    try {
-        await session.run(`${(0,ssh_quote/* command */.G5)('cat', '--', path)}`, {
-            onStdout: (chunk) => out.write(chunk),
-            maxOutputBytes: 4096,
-            what: 'downloading the snapshot',
-            timeoutMs: 60 * 60_000,
-        });
-        await new Promise((resolve, reject) => out.end((error) => (error ? reject(error) : resolve())));
-        if (failure)
-            throw failure;
-        await (0,external_node_fs_promises_.rename)(partial, localPath);
-    }
-    catch (error) {
-        out.destroy();
-        await (0,external_node_fs_promises_.rm)(partial, { force: true });
-        throw new errors/* SnapshotError */.JC(`downloading ${path} from ${session.destination} failed: ${(0,errors/* messageOf */.bD)(error)}`);
-    }
-}
-//# sourceMappingURL=snapshot.js.map
+//# sourceMappingURL=snapshot-restore.js.map
 // EXTERNAL MODULE: ../../packages/core/dist/ssh/tail-buffer.js
 var tail_buffer = __webpack_require__(5869);
 // EXTERNAL MODULE: ../../node_modules/.pnpm/yaml@2.9.1/node_modules/yaml/dist/index.js
@@ -1686,6 +1694,7 @@ async function failUp(stack, result, mode) {
 
 //# sourceMappingURL=stack.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/snapshot-hooks.js
+
 
 
 
