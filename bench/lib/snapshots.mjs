@@ -99,10 +99,12 @@ async function oneRun(ctx, i, mib) {
 }
 
 /**
- * Each pass over the data, alone, on the host (not through the proxy), as snapshot-commands.ts makes
- * them: reading the volume out with `docker cp` (the capture, services paused), packing the staged
- * file into the artifact's tar, sha256sum (made after the capture, checked again before a restore),
- * and the member streamed out of the artifact into `docker cp -` (the restore's fill).
+ * Each pass over the data, alone, on the host (not through the proxy), as snapshot-commands.ts and
+ * restore-commands.ts make them for a format 2 artifact: the volume read out with `docker cp` alone
+ * (the floor), the capture's pass (the stream appended to the artifact, services paused), its hash
+ * afterwards from the page cache (OpenSSL, and coreutils' sha256sum for comparison), the same-pass
+ * alternative that was measured and refused (`tee` into the hash while paused), and the restore's
+ * fill (the member into `docker cp -`, hashed through a FIFO in the same read).
  */
 async function passes(ctx, sandboxId) {
   const engine = 'docker';
@@ -119,17 +121,23 @@ async function passes(ctx, sandboxId) {
   };
   await onHost(ctx.testbed, `mkdir -p ${work}`);
   const result = Object.fromEntries([
-    // The capture, while the services are paused: the volume out as a tar stream, to a file.
-    await time('docker_cp_out_to_file', `${engine} cp ${container}:/srv/vol - > ${work}/vol.tar`),
-    // After they are resumed: the staged files packed into the artifact, then its checksum.
-    await time('tar_of_the_stage', `tar -C ${work} -cf ${work}/artifact.tar vol.tar`),
-    await time('sha256sum', `sha256sum < ${work}/artifact.tar`),
-    // A restore: the checksum again (above), the member out of the artifact into `docker cp -`.
+    await time('docker_cp_out_to_dev_null', `${engine} cp ${container}:/srv/vol - > /dev/null`),
+    // The capture, while the services are paused: the stream appended to the artifact.
+    await time('docker_cp_out_to_artifact', `${engine} cp ${container}:/srv/vol - >> ${work}/artifact`),
+    // After they are resumed: the member's hash, from the page cache the write filled.
+    await time('sha256_openssl', `openssl dgst -sha256 -r < ${work}/artifact`),
+    await time('sha256sum_coreutils', `sha256sum < ${work}/artifact`),
+    // The same-pass alternative (hash while paused), measured and refused: it lengthens the pause.
     await time(
-      'tar_member_into_docker_cp_in',
-      `tar -xOf ${work}/artifact.tar vol.tar | ${engine} cp - ${container}:/tmp`,
+      'docker_cp_out_tee_to_file_and_sha256',
+      `${engine} cp ${container}:/srv/vol - | tee ${work}/other | openssl dgst -sha256 -r`,
     ),
     await time('sync_flush_to_disk', 'sync'),
+    // A restore: the member out of the artifact into `docker cp -`, hashed in the same read.
+    await time(
+      'member_into_docker_cp_in_and_sha256',
+      `mkfifo ${work}/fifo; openssl dgst -sha256 -r < ${work}/fifo > /dev/null & tail -c +1 ${work}/artifact | head -c $(stat -c %s ${work}/artifact) | tee ${work}/fifo | ${engine} cp - ${container}:/tmp; wait`,
+    ),
   ]);
   await onHost(ctx.testbed, `rm -rf ${work}; ${engine} exec ${container} rm -rf /tmp/vol`);
   return result;

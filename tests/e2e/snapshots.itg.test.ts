@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -77,6 +77,14 @@ function create(host = 'docker1') {
 /** The sandbox directories on the first host (the product's own dot-directories come and go). */
 function sandboxDirs(): string[] {
   return readdirSync(testbed.sandboxBase).filter((name) => name.startsWith('sbx-'));
+}
+
+/** The engine's volumes, sorted: a rolled-back restore must leave none of its own. */
+function engineVolumes(): string[] {
+  return execFileSync('docker', ['volume', 'ls', '-q'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 }
 
 function liveIds(): string[] {
@@ -189,10 +197,48 @@ describe('snapshots of a compose stack on the real testbed', () => {
     expect(sandboxer(['restore', snapshot.id, '--in-place'], env).code).toBe(0);
   });
 
+  test('a member corrupted inside the artifact: a new restore finds it while extracting and rolls back; in place refuses up front', async () => {
+    // Format 2 (the artifact's members back to back, then an index and a footer): the recorded
+    // digest pins the index, which pins each member's sha256, checked as the member is streamed.
+    const onHost = snapshot.locations[0]?.path as string;
+    const pristine = readFileSync(onHost);
+    const length = Number(
+      /^sandboxer-index (\d{15})\n$/.exec(pristine.subarray(-32).toString('latin1'))?.[1],
+    );
+    const index = pristine.subarray(-32 - length, -32).toString('latin1');
+    const line = index.split('\n').find((l) => l.startsWith('volumes/')) as string;
+    const [name, offset, size] = line.split(' ') as [string, string, string];
+    const bad = Buffer.from(pristine);
+    const at = Number(offset) + Math.floor(Number(size) / 2);
+    bad[at] = (bad[at] as number) ^ 0xff;
+    const before = liveIds();
+    const dirs = sandboxDirs();
+    const volumes = engineVolumes();
+    writeFileSync(onHost, bad);
+    try {
+      const refused = sandboxer(['restore', snapshot.id], env);
+      expect(refused.code, refused.stderr).toBe(10);
+      expect(refused.stderr).toContain(
+        `snapshot ${snapshot.id}: artifact ${onHost} is corrupt (member ${name}: sha256 `,
+      );
+      expect(refused.stderr).toMatch(/; nothing was restored/);
+      expect(liveIds()).toEqual(before);
+      expect(sandboxDirs()).toEqual(dirs);
+      expect(engineVolumes()).toEqual(volumes);
+      const inPlace = sandboxer(['restore', snapshot.id, '--in-place'], env);
+      expect(inPlace.code).toBe(10);
+      expect(inPlace.stderr).toContain(`is corrupt (member ${name}: sha256 `);
+      // The previous test's in-place restore recreated the stack: its endpoint is read afresh.
+      expect(await served(sandboxer(['status', original.id, '--json'], env).json)).toBe('A/A');
+    } finally {
+      writeFileSync(onHost, pristine);
+    }
+  });
+
   test('a restore that fails half-way leaves no half-made sandbox', () => {
     const before = liveIds();
     const dirs = sandboxDirs();
-    // Fails after the artifact was verified and the workspace unpacked: at `compose config`.
+    // Fails after the artifact was checked and the workspace unpacked: reading its compose model.
     const failed = sandboxer(['restore', snapshot.id, '-i', 'services=nope', '--json'], env);
     expect(failed.code).toBe(4);
     expect(failed.stderr).toMatch(

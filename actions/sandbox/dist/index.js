@@ -54485,6 +54485,75 @@ function parseSnapshotName(text) {
 
 /***/ }),
 
+/***/ 8639:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+"use strict";
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Qu: () => (/* binding */ indexLengthOf),
+/* harmony export */   Xp: () => (/* binding */ INDEX_HEADER),
+/* harmony export */   io: () => (/* binding */ parseSnapshotIndex),
+/* harmony export */   pR: () => (/* binding */ FOOTER_PREFIX),
+/* harmony export */   pt: () => (/* binding */ indexDigest),
+/* harmony export */   yn: () => (/* binding */ FOOTER_BYTES)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+
+/**
+ * Format 2 of a snapshot artifact: its members written one after another as they are streamed (the
+ * manifest, the workspace's tar, each volume's `docker cp` tar), then an index, then a fixed-size
+ * footer that says how long the index is. Nothing is staged or repacked, because an outer tar would
+ * need each member's size before its bytes; here sizes are learnt as the bytes go by and written last.
+ *
+ * The index is text, one line per member (`<name> <offset> <size> <sha256>`) after a header line. A
+ * snapshot's recorded sha256 is the sha256 of this index: it pins every member's checksum, so a
+ * reader can check each member while it consumes it (one read) instead of hashing the file first.
+ * Format 1 (one tar: `manifest.json`, `workspace.tar`, `volumes/<key>.tar`; sha256 of the whole
+ * file) ends with tar's zero blocks, never with the footer, which is how the two are told apart.
+ */
+const INDEX_HEADER = 'sandboxer-snapshot 2';
+/** `sandboxer-index <15-digit index length>\n`: 32 bytes at the very end of a format 2 artifact. */
+const FOOTER_PREFIX = 'sandboxer-index ';
+const FOOTER_BYTES = 32;
+const MEMBER_NAME = /^(manifest\.json|workspace\.tar|volumes\/[A-Za-z0-9][A-Za-z0-9_.-]*\.tar)$/;
+const LINE = /^(\S+) (\d{1,15}) (\d{1,15}) ([0-9a-f]{64})$/;
+/**
+ * Parses an index's text, or returns a reason it is not one: the names are those a capture writes,
+ * the members follow each other from offset 0. The caller checks the text's digest first.
+ */
+function parseSnapshotIndex(text) {
+    const lines = text.split('\n');
+    if (lines[0] !== INDEX_HEADER)
+        return `its index does not start with "${INDEX_HEADER}"`;
+    if (lines.at(-1) !== '')
+        return 'its index does not end with a newline';
+    const members = [];
+    let next = 0;
+    for (const line of lines.slice(1, -1)) {
+        const m = LINE.exec(line);
+        if (!m || !MEMBER_NAME.test(m[1]))
+            return `unexpected index line ${JSON.stringify(line)}`;
+        const member = { name: m[1], offset: Number(m[2]), size: Number(m[3]), sha256: m[4] };
+        if (member.offset !== next)
+            return `member ${member.name} is not where the previous one ends`;
+        next += member.size;
+        members.push(member);
+    }
+    return members;
+}
+/** The digest a format 2 snapshot records: the sha256 of its index's text. */
+function indexDigest(text) {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(text, 'utf8').digest('hex');
+}
+/** The index length a footer states, or undefined when these bytes are not a footer (a format 1 tar). */
+function indexLengthOf(footer) {
+    const m = /^sandboxer-index (\d{15})\n$/.exec(footer);
+    return m ? Number(m[1]) : undefined;
+}
+//# sourceMappingURL=snapshot-index.js.map
+
+/***/ }),
+
 /***/ 7058:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -54982,7 +55051,7 @@ function normalizeProfileId(text) {
  * loads the backend it uses.
  */
 const builtinHandlers = {
-    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(661)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1661))).createComposeSsh,
+    'compose-ssh': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(440)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2440))).createComposeSsh,
     'saas-stub': async () => (await __nccwpck_require__.e(/* import() */ 53).then(__nccwpck_require__.bind(__nccwpck_require__, 7053))).createSaasStub,
     'vm-packer': async () => (await Promise.all(/* import() */[__nccwpck_require__.e(996), __nccwpck_require__.e(192)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5192))).createVmPacker,
 };
@@ -58575,6 +58644,61 @@ class RoutingResolver {
 var snapshot_ids = __nccwpck_require__(7449);
 // EXTERNAL MODULE: ../../packages/core/dist/util/sha256-file.js
 var sha256_file = __nccwpck_require__(1364);
+// EXTERNAL MODULE: ../../packages/core/dist/util/snapshot-index.js
+var snapshot_index = __nccwpck_require__(8639);
+;// CONCATENATED MODULE: ../../packages/core/dist/util/artifact-digest.js
+
+
+
+
+
+/**
+ * What a local artifact's recorded sha256 is checked against, in one read of the file: format 1, the
+ * sha256 of the file; format 2 (util/snapshot-index.ts), the sha256 of its index, once every member
+ * was found to hash to what the index says. `problem` names what does not match inside a format 2
+ * artifact (its digest may still be right: only a member's bytes changed).
+ */
+async function artifactDigest(path) {
+    const index = await readIndex(path);
+    if (index === undefined)
+        return { digest: await (0,sha256_file/* sha256File */.Q)(path) };
+    const digest = (0,snapshot_index/* indexDigest */.pt)(index);
+    const members = (0,snapshot_index/* parseSnapshotIndex */.io)(index);
+    if (typeof members === 'string')
+        return { digest, problem: members };
+    for (const member of members) {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        if (member.size > 0) {
+            const range = { start: member.offset, end: member.offset + member.size - 1 };
+            for await (const chunk of (0,external_node_fs_.createReadStream)(path, range))
+                hash.update(chunk);
+        }
+        if (hash.digest('hex') !== member.sha256)
+            return { digest, problem: `member ${member.name} is corrupt` };
+    }
+    return { digest };
+}
+/** A format 2 artifact's index text, or undefined when the file does not end with its footer. */
+async function readIndex(path) {
+    const file = await (0,promises_.open)(path, 'r');
+    try {
+        const { size } = await file.stat();
+        if (size < snapshot_index/* FOOTER_BYTES */.yn)
+            return undefined;
+        const footer = Buffer.alloc(snapshot_index/* FOOTER_BYTES */.yn);
+        await file.read(footer, 0, snapshot_index/* FOOTER_BYTES */.yn, size - snapshot_index/* FOOTER_BYTES */.yn);
+        const length = (0,snapshot_index/* indexLengthOf */.Qu)(footer.toString('latin1'));
+        if (length === undefined || length > size - snapshot_index/* FOOTER_BYTES */.yn)
+            return undefined;
+        const index = Buffer.alloc(length);
+        await file.read(index, 0, length, size - snapshot_index/* FOOTER_BYTES */.yn - length);
+        return index.toString('latin1');
+    }
+    finally {
+        await file.close();
+    }
+}
+//# sourceMappingURL=artifact-digest.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/snapshots/artifact.js
 
 
@@ -58587,7 +58711,7 @@ function localArtifactPath(artifactDir, snapshotId) {
         throw new Error(`not a snapshot id: ${snapshotId}`);
     return (0,external_node_path_.join)(artifactDir, `${snapshotId}.tar`);
 }
-/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
+/** Refuses a local copy whose checksum is not the recorded one (either format), naming the file. */
 async function verifyLocalArtifact(path, expected, id) {
     const info = await (0,promises_.stat)(path).catch(() => undefined);
     if (!info?.isFile()) {
@@ -58596,9 +58720,12 @@ async function verifyLocalArtifact(path, expected, id) {
             path,
         });
     }
-    const actual = await (0,sha256_file/* sha256File */.Q)(path);
-    if (actual !== expected) {
-        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
+    const { digest, problem } = await artifactDigest(path);
+    if (digest !== expected) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (sha256 ${digest.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`, { snapshot: id, path });
+    }
+    if (problem) {
+        throw new dist_errors/* SnapshotCorruptError */.MD(`snapshot ${id}: local copy ${path} is corrupt (${problem}); nothing was restored`, { snapshot: id, path });
     }
 }
 //# sourceMappingURL=artifact.js.map

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotCorruptError } from '../errors.js';
-import { sha256File } from '../util/sha256-file.js';
+import { artifactDigest } from '../util/artifact-digest.js';
 import { isSnapshotId } from '../util/snapshot-ids.js';
 
 /** Where the local store keeps the copy of a snapshot's artifact. */
@@ -10,7 +10,7 @@ export function localArtifactPath(artifactDir: string, snapshotId: string): stri
   return join(artifactDir, `${snapshotId}.tar`);
 }
 
-/** Refuses a local copy whose checksum is not the recorded one, naming the file. */
+/** Refuses a local copy whose checksum is not the recorded one (either format), naming the file. */
 export async function verifyLocalArtifact(
   path: string,
   expected: string | undefined,
@@ -26,10 +26,16 @@ export async function verifyLocalArtifact(
       },
     );
   }
-  const actual = await sha256File(path);
-  if (actual !== expected) {
+  const { digest, problem } = await artifactDigest(path);
+  if (digest !== expected) {
     throw new SnapshotCorruptError(
-      `snapshot ${id}: local copy ${path} is corrupt (sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`,
+      `snapshot ${id}: local copy ${path} is corrupt (sha256 ${digest.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…); nothing was restored`,
+      { snapshot: id, path },
+    );
+  }
+  if (problem) {
+    throw new SnapshotCorruptError(
+      `snapshot ${id}: local copy ${path} is corrupt (${problem}); nothing was restored`,
       { snapshot: id, path },
     );
   }

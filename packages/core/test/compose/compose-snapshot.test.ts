@@ -4,29 +4,57 @@ import { describe, expect, test } from 'vitest';
 import { SnapshotCorruptError, SnapshotError } from '../../src/errors.js';
 import { composeRuntime } from '../../src/extensions/builtin/compose-ssh/commands.js';
 import {
+  memberChecksumsCommand,
+  probeArtifactCommand,
+} from '../../src/extensions/builtin/compose-ssh/restore-commands.js';
+import {
   captureSnapshot,
   downloadArtifact,
-  ensureArtifact,
   isOnHost,
   namedVolumes,
+} from '../../src/extensions/builtin/compose-ssh/snapshot.js';
+import { artifactPathOf, snapshotDirOf } from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+import {
+  ensureArtifact,
   restoreVolumes,
   restoreWorkspace,
-} from '../../src/extensions/builtin/compose-ssh/snapshot.js';
-import {
-  artifactPathOf,
-  checksumCommand,
-  snapshotDirOf,
-} from '../../src/extensions/builtin/compose-ssh/snapshot-commands.js';
+} from '../../src/extensions/builtin/compose-ssh/snapshot-restore.js';
 import { parseContainers } from '../../src/extensions/builtin/compose-ssh/status.js';
 import { MARKER_FILE } from '../../src/extensions/builtin/remote-workspace/workspace.js';
 import type { RestoreSource } from '../../src/extensions/contract.js';
 import type { RemoteHost } from '../../src/records/host-target.js';
 import type { SnapshotLocation, SnapshotRecord } from '../../src/records/snapshot.js';
+import { artifactDigest } from '../../src/util/artifact-digest.js';
 import { sha256File } from '../../src/util/sha256-file.js';
+import {
+  FOOTER_BYTES,
+  type IndexMember,
+  indexLengthOf,
+  parseSnapshotIndex,
+} from '../../src/util/snapshot-index.js';
 import { tempDir } from '../support/fixtures.js';
 import { CACHE, DB, ID_A, ID_B, loopbackSession, rig, volumes, workspace } from './fake-docker.js';
 
 const PROJECT = 'sbx-abc123def456';
+
+/** The members of a format 2 artifact, from its index. */
+function indexMembers(file: string): IndexMember[] {
+  const bytes = readFileSync(file);
+  const length = indexLengthOf(bytes.subarray(-FOOTER_BYTES).toString('latin1')) as number;
+  const members = parseSnapshotIndex(
+    bytes.subarray(-FOOTER_BYTES - length, -FOOTER_BYTES).toString('latin1'),
+  );
+  if (typeof members === 'string') throw new Error(members);
+  return members;
+}
+
+/** Flips one byte of a member (format 2), as a bad disk would. */
+function corruptMember(file: string, name: string): void {
+  const member = indexMembers(file).find((m) => m.name === name) as IndexMember;
+  const bytes = readFileSync(file);
+  bytes[member.offset + 600] = (bytes[member.offset + 600] as number) ^ 1;
+  writeFileSync(file, bytes);
+}
 const SNAP = 'snap-abc123def456';
 const docker = composeRuntime('docker compose');
 
@@ -165,7 +193,7 @@ describe('captureSnapshot over a (loopback) session', () => {
     const artifact = artifactPathOf(base, SNAP);
     expect(result).toEqual({
       artifact,
-      sha256: await sha256File(artifact),
+      sha256: (await artifactDigest(artifact)).digest,
       size: readFileSync(artifact).length,
       pausedMs: expect.any(Number),
       contents: {
@@ -177,8 +205,10 @@ describe('captureSnapshot over a (loopback) session', () => {
       },
     });
     expect(r.order()).toEqual(['ps', 'inspect', 'pause', 'cp', 'cp', 'unpause']);
-    const manifest = JSON.parse(r.run(`tar -xOf '${artifact}' manifest.json`).stdout);
-    expect(manifest).toEqual({ format: 1, snapshot_id: SNAP, contents: result.contents });
+    const first = indexMembers(artifact)[0] as IndexMember;
+    expect(first.name).toBe('manifest.json');
+    const manifest = JSON.parse(readFileSync(artifact).subarray(0, first.size).toString('utf8'));
+    expect(manifest).toEqual({ format: 2, snapshot_id: SNAP, contents: result.contents });
   });
 
   test('capture: [workspace] leaves the volumes out, and only running containers are paused', async () => {
@@ -251,9 +281,50 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
   test('a copy already on this host is verified in place: no upload, nothing recorded', async () => {
     const { session, base, result, source, added } = await captured();
     const before = session.commands.length;
-    expect(await ensureArtifact(session, host(), base, source(), undefined)).toBe(result.artifact);
-    expect(session.commands.slice(before)).toEqual([checksumCommand(result.artifact)]);
+    const checked = await ensureArtifact(session, host(), base, source(), undefined);
+    const members = indexMembers(result.artifact);
+    expect(checked).toEqual({ path: result.artifact, layout: { format: 2, members } });
+    expect(session.commands.slice(before)).toEqual([
+      probeArtifactCommand(result.artifact),
+      memberChecksumsCommand(result.artifact, members),
+    ]);
     expect(added).toEqual([]);
+  });
+
+  test('for a new sandbox (checkData false) only the index is read up front', async () => {
+    const { session, base, result, source } = await captured();
+    const before = session.commands.length;
+    await ensureArtifact(session, host(), base, source(), undefined, false);
+    expect(session.commands.slice(before)).toEqual([probeArtifactCommand(result.artifact)]);
+  });
+
+  test('a format 1 artifact (written by earlier versions) is checked whole and restores', async () => {
+    const { r, session, base, dir, result, snapshot } = await captured();
+    // The same members as one tar, the record's sha256 that of the whole file, as format 1 had it.
+    const stage = join(r.root, 'format1');
+    mkdirSync(join(stage, 'volumes'), { recursive: true });
+    const bytes = readFileSync(result.artifact);
+    for (const m of indexMembers(result.artifact)) {
+      writeFileSync(join(stage, m.name), bytes.subarray(m.offset, m.offset + m.size));
+    }
+    rmSync(result.artifact);
+    r.run(`tar -C '${stage}' -cf '${result.artifact}' manifest.json workspace.tar volumes`);
+    const old: SnapshotRecord = { ...snapshot, sha256: await sha256File(result.artifact) };
+    const checked = await ensureArtifact(session, host(), base, { snapshot: old }, undefined, false);
+    expect(checked).toEqual({ path: result.artifact, layout: { format: 1 } });
+    writeFileSync(join(dir, 'new.txt'), 'after the snapshot\n');
+    await restoreWorkspace(session, checked, SNAP, dir, true);
+    expect(existsSync(join(dir, 'new.txt'))).toBe(false);
+    expect(readFileSync(join(dir, 'src', 'app.txt'), 'utf8')).toBe('app\n');
+    // And its checksum is still the whole file's: a changed byte is refused before anything is made.
+    const corrupt = await ensureArtifact(
+      session,
+      host(),
+      base,
+      { snapshot: { ...old, sha256: 'f'.repeat(64) } },
+      undefined,
+    ).catch((e: unknown) => e);
+    expect(corrupt).toBeInstanceOf(SnapshotCorruptError);
   });
 
   test('another host without a copy gets the verified local copy uploaded, then recorded', async () => {
@@ -266,9 +337,9 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const path = await ensureArtifact(session, other, otherBase, source({ localPath: local }), (m) =>
       progress.push(m),
     );
-    expect(path).toBe(artifactPathOf(otherBase, SNAP));
-    expect(readFileSync(path)).toEqual(readFileSync(local));
-    expect(added).toEqual([{ kind: 'host', host: 'other', target: other, path }]);
+    expect(path.path).toBe(artifactPathOf(otherBase, SNAP));
+    expect(readFileSync(path.path)).toEqual(readFileSync(local));
+    expect(added).toEqual([{ kind: 'host', host: 'other', target: other, path: path.path }]);
     expect(progress[0]).toBe(`uploading snapshot ${SNAP} (${snapshot.size_bytes} bytes) to other`);
   });
 
@@ -282,14 +353,22 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
 
   test('a copy deleted by hand: SnapshotError; a corrupt one: SnapshotCorruptError; nothing restored', async () => {
     const { session, base, result, source, added } = await captured();
-    const bytes = readFileSync(result.artifact);
-    bytes[700] = (bytes[700] as number) ^ 1;
-    writeFileSync(result.artifact, bytes);
+    corruptMember(result.artifact, 'workspace.tar');
     const corrupt = await ensureArtifact(session, host(), base, source(), undefined).catch((e: unknown) => e);
     expect(corrupt).toBeInstanceOf(SnapshotCorruptError);
     expect((corrupt as Error).message).toMatch(
-      new RegExp(`^snapshot ${SNAP}: artifact .* on box is corrupt \\(sha256 [0-9a-f]{16}…, expected`),
+      new RegExp(
+        `^snapshot ${SNAP}: artifact .* on box is corrupt \\(member workspace.tar: sha256 [0-9a-f]{16}…, expected [0-9a-f]{16}…\\); nothing was restored$`,
+      ),
     );
+    // A changed index (or footer) changes the digest the record pins: refused before any data is read.
+    const bytes = readFileSync(result.artifact);
+    bytes[bytes.length - FOOTER_BYTES - 5] = (bytes[bytes.length - FOOTER_BYTES - 5] as number) ^ 1;
+    writeFileSync(result.artifact, bytes);
+    const index = await ensureArtifact(session, host(), base, source(), undefined, false).catch(
+      (e: unknown) => e,
+    );
+    expect((index as Error).message).toMatch(/is corrupt \(sha256 [0-9a-f]{16}…, expected [0-9a-f]{16}…\)/);
     rmSync(result.artifact);
     const gone = await ensureArtifact(session, host(), base, source(), undefined).catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(SnapshotError);
@@ -309,9 +388,10 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
   });
 
   test('restoreWorkspace in place, then restoreVolumes into the recreated containers', async () => {
-    const { r, session, dir, result, snapshot } = await captured();
+    const { r, session, base, dir, snapshot, source } = await captured();
     writeFileSync(join(dir, 'new.txt'), 'after the snapshot\n');
-    await restoreWorkspace(session, result.artifact, dir, true);
+    const artifact = await ensureArtifact(session, host(), base, source(), undefined, false);
+    await restoreWorkspace(session, artifact, SNAP, dir, true);
     expect(existsSync(join(dir, 'new.txt'))).toBe(false);
     expect(readFileSync(join(dir, 'src', 'app.txt'), 'utf8')).toBe('app\n');
     expect(existsSync(join(dir, MARKER_FILE))).toBe(true);
@@ -324,7 +404,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
       `${inspectLine(NEW_DB, 'db', [{ Type: 'volume', Name: `${PROJECT}_db-data`, Destination: DB.path }], 'created')}\n${inspectLine(NEW_REDIS, 'redis', [{ Type: 'volume', Name: `${PROJECT}_cache`, Destination: CACHE.path }], 'created')}\n`,
     );
     const progress: string[] = [];
-    await restoreVolumes(session, docker, PROJECT, result.artifact, snapshot.contents?.volumes ?? [], (m) =>
+    await restoreVolumes(session, docker, PROJECT, artifact, SNAP, snapshot.contents?.volumes ?? [], (m) =>
       progress.push(m),
     );
     expect(r.calls().slice(-2)).toEqual([
@@ -339,16 +419,42 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     ]);
   });
 
+  test('a member that does not match the index while it is extracted: SnapshotCorruptError naming the snapshot', async () => {
+    const { r, session, base, result, snapshot } = await captured();
+    const artifact = await ensureArtifact(session, host(), base, { snapshot }, undefined, false);
+    corruptMember(result.artifact, 'volumes/cache.tar');
+    writeFileSync(
+      join(r.root, 'inspect'),
+      `${inspectLine(ID_A, 'db', [{ Type: 'volume', Name: `${PROJECT}_db-data`, Destination: DB.path }], 'created')}\n${inspectLine(ID_B, 'redis', [{ Type: 'volume', Name: `${PROJECT}_cache`, Destination: CACHE.path }], 'created')}\n`,
+    );
+    const error = await restoreVolumes(
+      session,
+      docker,
+      PROJECT,
+      artifact,
+      SNAP,
+      snapshot.contents?.volumes ?? [],
+      undefined,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SnapshotCorruptError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^snapshot ${SNAP}: artifact .* is corrupt \\(member volumes/cache.tar: sha256 [0-9a-f]{16}…, expected [0-9a-f]{16}…\\); nothing was restored$`,
+      ),
+    );
+  });
+
   test('restoreVolumes refuses a stack where no container of the service mounts the path', async () => {
-    const { r, session, result, snapshot } = await captured();
+    const { r, session, base, snapshot } = await captured();
+    const result = await ensureArtifact(session, host(), base, { snapshot }, undefined, false);
     writeFileSync(join(r.root, 'inspect'), `${inspectLine(ID_A, 'db', [], 'created')}\n`);
     await expect(
-      restoreVolumes(session, docker, PROJECT, result.artifact, snapshot.contents?.volumes ?? [], undefined),
+      restoreVolumes(session, docker, PROJECT, result, SNAP, snapshot.contents?.volumes ?? [], undefined),
     ).rejects.toThrow(
       'volume db-data: no container of service db mounts /var/lib/postgresql/data in the restored stack (was the compose file changed?)',
     );
     const before = r.calls().length;
-    await restoreVolumes(session, docker, PROJECT, result.artifact, [], undefined);
+    await restoreVolumes(session, docker, PROJECT, result, SNAP, [], undefined);
     expect(r.calls()).toHaveLength(before); // nothing to restore: not even an inspect
   });
 
@@ -357,7 +463,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const dir = tempDir();
     const local = join(dir, `${SNAP}.tar`);
     await downloadArtifact(session, result.artifact, local);
-    expect(await sha256File(local)).toBe(result.sha256);
+    expect(await artifactDigest(local)).toEqual({ digest: result.sha256 });
     const missing = join(dir, 'missing.tar');
     const error = await downloadArtifact(
       session,

@@ -2,17 +2,22 @@ import { posix } from 'node:path';
 import { InputError } from '../../../errors.js';
 import { and, command, quote, remotePathInside } from '../../../ssh/quote.js';
 import { isSnapshotId } from '../../../util/snapshot-ids.js';
+import { FOOTER_PREFIX, INDEX_HEADER } from '../../../util/snapshot-index.js';
 import { MARKER_FILE } from '../remote-workspace/workspace.js';
 import { type ComposeRuntime, LABELS_FILE } from './commands.js';
+import { SHA256_FUNCTION } from './hash-command.js';
 
 /**
  * Pure builders for the shell scripts ext.compose-ssh runs to capture and restore a snapshot.
  * Every value is quoted; container ids and volume keys are checked against what the engine itself
  * produces. Tested by table, including hostile values.
  *
- * The artifact is one uncompressed tar on the host: `manifest.json`, `workspace.tar` (the sandbox
+ * The artifact is one file on the host holding `manifest.json`, `workspace.tar` (the sandbox
  * directory without its marker and generated labels file) and `volumes/<key>.tar` (what
- * `docker cp <container>:<mount> -` streams for each named volume).
+ * `docker cp <container>:<mount> -` streams for each named volume): format 2, the members back to
+ * back with an index at the end (util/snapshot-index.ts). Older snapshots are format 1, one tar of
+ * the same members; restore-commands.ts reads both. The file keeps its `.tar` name either way, so
+ * paths recorded by older versions stay valid.
  */
 
 /** Where a host keeps its snapshot artifacts: beside the sandbox directories, never matching `sbx-*`. */
@@ -38,12 +43,12 @@ export interface VolumeMount {
 const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 const VOLUME_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-function checkContainerId(id: string): string {
+export function checkContainerId(id: string): string {
   if (!CONTAINER_ID.test(id)) throw new InputError(`not a container id: ${JSON.stringify(id)}`);
   return id;
 }
 
-function checkVolume(volume: Pick<VolumeMount, 'key' | 'path'>): void {
+export function checkVolume(volume: Pick<VolumeMount, 'key' | 'path'>): void {
   if (!VOLUME_KEY.test(volume.key)) {
     throw new InputError(`not a compose volume name: ${JSON.stringify(volume.key)}`);
   }
@@ -65,10 +70,15 @@ export interface CaptureScript {
 }
 
 /**
- * Builds the artifact in a staging directory while the services are paused (or stopped), resumes
- * them, then packs and checksums it. Reads the manifest from stdin. The `trap` resumes the services
- * and removes the staging files however the script ends (an error, a dropped connection's SIGHUP).
- * Prints `paused_ms=<n>`, then `sha256sum`'s line, then the size in bytes.
+ * Writes a format 2 artifact (util/snapshot-index.ts): each member's stream (the manifest from
+ * stdin, the workspace's `tar`, each volume's `docker cp … -`) is appended straight to the partial
+ * artifact, with no staging copy and no repack. The services are held still only while the
+ * workspace and the volumes stream to disk; each member is hashed (`sha256hex`, hash-command.ts)
+ * after they are resumed, from the page cache the write just filled. Hashing in the same pass (a
+ * `tee` into the hash) was measured and refused: on the testbed's 2 CPUs the hash and the extra copy
+ * compete with the engine's `cp`, and the pause grew from 2.5 s to 4.9 s per GiB (docs/performance.md).
+ * The `trap` resumes the services and removes the partial files however the script ends (an error,
+ * a dropped connection's SIGHUP). Prints `paused_ms=<n>`, then the index's sha256, then the size.
  */
 export function captureScript(s: CaptureScript): string {
   const ids = s.containers.map(checkContainerId);
@@ -78,6 +88,8 @@ export function captureScript(s: CaptureScript): string {
   }
   const stage = `${s.artifact}.stage`;
   const partial = `${s.artifact}.partial`;
+  const index = `${stage}/index`;
+  const members = `${stage}/members`;
   const e = s.runtime.engine;
   const hold =
     ids.length === 0
@@ -94,12 +106,12 @@ export function captureScript(s: CaptureScript): string {
   const captures: string[] = [];
   if (s.workspaceDir) {
     captures.push(
-      `${command('tar', '-C', s.workspaceDir, `--exclude=./${MARKER_FILE}`, `--exclude=./${LABELS_FILE}`, '-cf', `${stage}/workspace.tar`, '.')}`,
+      `member workspace.tar ${command('tar', '-C', s.workspaceDir, `--exclude=./${MARKER_FILE}`, `--exclude=./${LABELS_FILE}`, '-cf', '-', '.')}`,
     );
   }
   for (const v of s.volumes) {
     captures.push(
-      `${command(e, 'cp', `${v.containerId}:${v.path}`, '-')} > ${quote(`${stage}/volumes/${v.key}.tar`)}`,
+      `member ${quote(`volumes/${v.key}.tar`)} ${command(e, 'cp', `${v.containerId}:${v.path}`, '-')}`,
     );
   }
   const now = 'date +%s%N | cut -c1-13';
@@ -110,9 +122,22 @@ export function captureScript(s: CaptureScript): string {
     `resume() { ${resume}; }`,
     'trap cleanup EXIT',
     'trap "exit 129" HUP INT TERM',
+    SHA256_FUNCTION,
+    // member NAME PRODUCER...: appends PRODUCER's stdout to the artifact (no pipe, so `set -e` sees
+    // its failure) and notes where it lies, from the file's size before and after.
+    'member() {',
+    `  off=$(${command('stat', '-c', '%s', '--', partial)})`,
+    `  name=$1; shift; "$@" </dev/null >> ${quote(partial)}`,
+    `  end=$(${command('stat', '-c', '%s', '--', partial)})`,
+    `  printf '%s %s %s\\n' "$name" "$off" "$((end - off))" >> ${quote(members)}`,
+    '}',
     command('mkdir', '-p', '--', posix.dirname(s.artifact)),
-    command('mkdir', '--', stage, `${stage}/volumes`),
+    command('mkdir', '--', stage),
     `cat > ${quote(`${stage}/manifest.json`)}`,
+    `: > ${quote(partial)}`,
+    `: > ${quote(members)}`,
+    `printf '%s\\n' ${quote(INDEX_HEADER)} > ${quote(index)}`,
+    `member manifest.json ${command('cat', '--', `${stage}/manifest.json`)}`,
     `t0=$(${now})`,
     'trap "resume; cleanup" EXIT',
     hold,
@@ -120,12 +145,14 @@ export function captureScript(s: CaptureScript): string {
     'trap cleanup EXIT',
     'resume',
     `echo "paused_ms=$(( $(${now}) - t0 ))"`,
-    // Packed and checksummed in one pass: the checksum is computed as the artifact is written, not
-    // by reading it back (on a 2-CPU host the two still share the CPUs: 11.2 s/GiB in all, against
-    // 10.8 before, within the run-to-run spread). sh has no pipefail: a failed tar or tee leaves a
-    // flag file, checked before the artifact is kept.
-    `sum=$({ ${command('tar', '-C', stage, '-cf', '-', 'manifest.json', ...(s.workspaceDir ? ['workspace.tar'] : []), 'volumes')} || : > ${quote(`${stage}/failed`)}; } | { ${command('tee', '--', partial)} || : > ${quote(`${stage}/failed`)}; } | sha256sum)`,
-    `[ ! -e ${quote(`${stage}/failed`)} ]`,
+    // The index: each member's line with its sha256 (names and numbers are this script's own).
+    `while read -r name off size; do`,
+    `  sum=$(${command('tail', '-c')} "+$((off + 1))" -- ${quote(partial)} | head -c "$size" | sha256hex)`,
+    `  printf '%s %s %s %s\\n' "$name" "$off" "$size" "$sum" >> ${quote(index)}`,
+    `done < ${quote(members)}`,
+    `sum=$(sha256hex < ${quote(index)})`,
+    `cat -- ${quote(index)} >> ${quote(partial)}`,
+    `printf '${FOOTER_PREFIX}%015d\\n' "$(${command('stat', '-c', '%s', '--', index)})" >> ${quote(partial)}`,
     command('mv', '--', partial, s.artifact),
     'trap - EXIT',
     command('rm', '-rf', '--', stage),
@@ -138,18 +165,12 @@ export function captureScript(s: CaptureScript): string {
 export function parseCaptureOutput(output: string): { pausedMs: number; sha256: string; size: number } {
   const lines = output.trim().split('\n');
   const paused = /^paused_ms=(\d+)$/.exec(lines.find((l) => l.startsWith('paused_ms=')) ?? '');
-  const sum = /^([0-9a-f]{64})\s/.exec(lines.at(-2) ?? '');
+  const sum = /^([0-9a-f]{64})$/.exec(lines.at(-2) ?? '');
   const size = /^(\d+)$/.exec(lines.at(-1) ?? '');
   if (!paused || !sum || !size) {
     throw new Error(`unexpected output from the snapshot script: ${JSON.stringify(output.slice(-300))}`);
   }
   return { pausedMs: Number(paused[1]), sha256: sum[1] as string, size: Number(size[1]) };
-}
-
-/** Prints the artifact's sha256, or `missing` when it is not there. */
-export function checksumCommand(artifact: string): string {
-  const q = quote(artifact);
-  return `if [ -f ${q} ]; then sha256sum < ${q} | cut -d' ' -f1; else echo missing; fi`;
 }
 
 /** Receives an artifact on stdin into its place (via a partial file, so a cut upload leaves nothing usable). */
@@ -166,66 +187,4 @@ export function receiveArtifactCommand(artifact: string): string {
 /** Deletes an artifact; succeeds when it is already gone. */
 export function deleteArtifactCommand(artifact: string): string {
   return command('rm', '-f', '--', artifact, `${artifact}.partial`);
-}
-
-/**
- * Empties a sandbox directory except its marker (for an in-place restore), then unpacks the
- * snapshot's workspace into it.
- */
-export function restoreWorkspaceCommand(artifact: string, dir: string, clearFirst: boolean): string {
-  // The member is checked before the directory is emptied: a bad artifact must change nothing.
-  const steps: string[] = [`${command('tar', '-tf', artifact, 'workspace.tar')} >/dev/null`];
-  if (clearFirst) {
-    steps.push(
-      command(
-        'find',
-        dir,
-        '-mindepth',
-        '1',
-        '-maxdepth',
-        '1',
-        '!',
-        '-name',
-        MARKER_FILE,
-        '-exec',
-        'rm',
-        '-rf',
-        '--',
-        '{}',
-        '+',
-      ),
-    );
-  }
-  steps.push(extractMemberCommand(artifact, 'workspace.tar', command('tar', '-C', dir, '-xf', '-')));
-  return and(...steps);
-}
-
-/** Streams one captured volume into a created (not yet started) container of the restored stack. */
-export function restoreVolumeCommand(
-  runtime: ComposeRuntime,
-  artifact: string,
-  volume: Pick<VolumeMount, 'key' | 'path' | 'containerId'>,
-): string {
-  checkVolume(volume);
-  checkContainerId(volume.containerId);
-  // `docker cp C:/data -` names its entries `data/…`, so they go back into the mount's parent;
-  // Podman 4.3's names them `/…` (the directory itself), so they go into the mount. An artifact is
-  // therefore read back by the engine that wrote it (docs/snapshots.md).
-  const parent = runtime.engine === 'podman' ? volume.path : posix.dirname(volume.path);
-  return extractMemberCommand(
-    artifact,
-    `volumes/${volume.key}.tar`,
-    command(runtime.engine, 'cp', '-', `${volume.containerId}:${parent}`),
-  );
-}
-
-/**
- * Pipes one member of the artifact into `consumer`. The member is listed first: a POSIX `sh` has no
- * `pipefail`, and a missing member must fail the step rather than feed the consumer nothing.
- */
-function extractMemberCommand(artifact: string, member: string, consumer: string): string {
-  return and(
-    `${command('tar', '-tf', artifact, member)} >/dev/null`,
-    `${command('tar', '-xOf', artifact, member)} | ${consumer}`,
-  );
 }

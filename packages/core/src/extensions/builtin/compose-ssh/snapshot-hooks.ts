@@ -14,14 +14,9 @@ import { createWorkspace, resolveBaseDir, sandboxDirOf } from '../remote-workspa
 import { composeCommand, composeDownArgs, LABELS_FILE } from './commands.js';
 import { type ComposeInputs, DEFAULT_STOP_GRACE, SNAPSHOT_STOP_GRACE } from './inputs.js';
 import { resolveRuntime } from './runtime-detect.js';
-import {
-  captureSnapshot,
-  downloadArtifact,
-  ensureArtifact,
-  restoreVolumes,
-  restoreWorkspace,
-} from './snapshot.js';
+import { captureSnapshot, downloadArtifact } from './snapshot.js';
 import { artifactPathOf, deleteArtifactCommand } from './snapshot-commands.js';
+import { ensureArtifact, type HostArtifact, restoreVolumes, restoreWorkspace } from './snapshot-restore.js';
 import {
   type ComposeHandle,
   configureStack,
@@ -101,8 +96,9 @@ export async function restoreCompose(
     const { request } = target;
     const stack = await prepare(request);
     const { session, host, dir } = stack;
-    // Checked (and uploaded if need be) before anything is made on the host.
-    const artifact = await ensureArtifact(session, host, stack.base, source, request.progress);
+    // Its index is checked (and the artifact uploaded if need be) before anything is made on the
+    // host; each member is checked as it is extracted, and a mismatch rolls the new sandbox back.
+    const artifact = await ensureArtifact(session, host, stack.base, source, request.progress, false);
     request.progress?.(`creating ${dir} from snapshot ${snapshot.id}`);
     await createWorkspace(
       session,
@@ -116,8 +112,8 @@ export async function restoreCompose(
       },
       stackSwitchCommand(stack),
     );
-    if (contents.workspace) await restoreWorkspace(session, artifact, dir, false);
-    return startRestored(stack, artifact, contents, request.progress);
+    if (contents.workspace) await restoreWorkspace(session, artifact, snapshot.id, dir, false);
+    return startRestored(stack, artifact, snapshot.id, contents, request.progress);
   }
   const handle = target.handle as ComposeHandle;
   const stack = await prepare({
@@ -132,7 +128,8 @@ export async function restoreCompose(
   const host = stack.host;
   const { session, dir, project } = stack;
   try {
-    const artifact = await ensureArtifact(session, host, stack.base, source, target.progress);
+    // Every member is checked before `down -v`: a corrupt artifact must not cost the live data.
+    const artifact = await ensureArtifact(session, host, stack.base, source, target.progress, true);
     target.progress?.(
       `${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`,
     );
@@ -143,8 +140,8 @@ export async function restoreCompose(
       ),
       { what: 'compose down', timeoutMs: 10 * 60_000 },
     );
-    if (contents.workspace) await restoreWorkspace(session, artifact, dir, true);
-    return await startRestored(stack, artifact, contents, target.progress);
+    if (contents.workspace) await restoreWorkspace(session, artifact, snapshot.id, dir, true);
+    return await startRestored(stack, artifact, snapshot.id, contents, target.progress);
   } finally {
     session.close();
     sessions.drop(handle.sandbox_id);
@@ -154,7 +151,8 @@ export async function restoreCompose(
 /** Labels, `up --no-start`, the volumes copied in, then `up -d`: services first run on restored data. */
 async function startRestored(
   stack: Stack,
-  artifact: string,
+  artifact: HostArtifact,
+  snapshotId: string,
   contents: SnapshotContents,
   progress: ProgressFn | undefined,
 ): Promise<ComposeHandle> {
@@ -166,6 +164,7 @@ async function startRestored(
       stack.project.runtime,
       stack.project.project,
       artifact,
+      snapshotId,
       contents.volumes,
       progress,
     );

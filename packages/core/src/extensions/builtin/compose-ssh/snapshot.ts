@@ -1,28 +1,18 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { messageOf, SnapshotCorruptError, SnapshotError } from '../../../errors.js';
+import { messageOf, SnapshotError } from '../../../errors.js';
 import type { RemoteHost } from '../../../records/host-target.js';
 import type { SnapshotContents, SnapshotLocation } from '../../../records/snapshot.js';
 import { command } from '../../../ssh/quote.js';
 import type { SshSession } from '../../../ssh/session.js';
-import type { ProgressFn, RestoreSource } from '../../contract.js';
 import { type ComposeRuntime, inspectProjectCommand } from './commands.js';
-import {
-  artifactPathOf,
-  captureScript,
-  checksumCommand,
-  parseCaptureOutput,
-  receiveArtifactCommand,
-  restoreVolumeCommand,
-  restoreWorkspaceCommand,
-  type VolumeMount,
-} from './snapshot-commands.js';
+import { artifactPathOf, captureScript, parseCaptureOutput, type VolumeMount } from './snapshot-commands.js';
 import { parseContainers } from './status.js';
 
 /**
- * Snapshot and restore for ext.compose-ssh, over an open session. The capture runs as one remote
- * script so the services are held still for as short a time as possible, and resumed by a `trap`
- * however it ends.
+ * Snapshot capture for ext.compose-ssh, over an open session, and moving artifacts (reading one back
+ * is snapshot-restore.ts). The capture runs as one remote script so the services are held still for
+ * as short a time as possible, and resumed by a `trap` however it ends.
  */
 
 export interface CaptureRequest {
@@ -67,7 +57,7 @@ export async function captureSnapshot(session: SshSession, request: CaptureReque
     artifact,
   });
   const output = await session.run(script, {
-    stdin: `${JSON.stringify({ format: 1, ...request.manifest, contents }, null, 2)}\n`,
+    stdin: `${JSON.stringify({ format: 2, ...request.manifest, contents }, null, 2)}\n`,
     what: 'capturing the snapshot',
     timeoutMs: 30 * 60_000,
   });
@@ -98,99 +88,6 @@ export function isOnHost(location: SnapshotLocation, host: RemoteHost): boolean 
     location.host === host.name ||
     (there?.address === host.ssh.address && there.port === host.ssh.port && there.user === host.ssh.user)
   );
-}
-
-/**
- * Makes sure the artifact is on this host with the right checksum, uploading the verified local copy
- * if the host has none, and returns its path there. A copy whose checksum differs is refused before
- * anything is changed.
- */
-export async function ensureArtifact(
-  session: SshSession,
-  host: RemoteHost,
-  base: string,
-  source: RestoreSource,
-  progress: ProgressFn | undefined,
-): Promise<string> {
-  const { snapshot } = source;
-  const here = snapshot.locations.find((l) => isOnHost(l, host));
-  let path = here?.kind === 'host' ? here.path : artifactPathOf(base, snapshot.id);
-  if (!here) {
-    if (!source.localPath) {
-      throw new SnapshotError(
-        `snapshot ${snapshot.id} has no copy on ${host.name} nor on this machine (pull it to this machine first)`,
-        { snapshot: snapshot.id },
-      );
-    }
-    progress?.(`uploading snapshot ${snapshot.id} (${snapshot.size_bytes ?? '?'} bytes) to ${host.name}`);
-    await session.run(receiveArtifactCommand(path), {
-      stdin: createReadStream(source.localPath),
-      what: 'uploading the snapshot',
-      timeoutMs: 60 * 60_000,
-    });
-    path = artifactPathOf(base, snapshot.id);
-  }
-  progress?.(`verifying snapshot ${snapshot.id} on ${host.name}`);
-  const sum = (await session.run(checksumCommand(path), { what: 'checksumming the snapshot' })).trim();
-  if (sum === 'missing') {
-    throw new SnapshotError(
-      `snapshot ${snapshot.id}: its artifact ${path} is gone from ${host.name} (deleted by hand?); restore from another copy or delete the snapshot`,
-      { snapshot: snapshot.id, path },
-    );
-  }
-  if (sum !== snapshot.sha256) {
-    throw new SnapshotCorruptError(
-      `snapshot ${snapshot.id}: artifact ${path} on ${host.name} is corrupt (sha256 ${sum.slice(0, 16)}…, expected ${snapshot.sha256?.slice(0, 16)}…); nothing was restored`,
-      { snapshot: snapshot.id, path, host: host.name },
-    );
-  }
-  if (!here) {
-    await source.addLocation?.({ kind: 'host', host: host.name, target: host, path });
-  }
-  return path;
-}
-
-/** Unpacks the workspace into the sandbox directory (emptied first, except its marker, for in place). */
-export async function restoreWorkspace(
-  session: SshSession,
-  artifact: string,
-  dir: string,
-  inPlace: boolean,
-): Promise<void> {
-  await session.run(restoreWorkspaceCommand(artifact, dir, inPlace), {
-    what: 'restoring the workspace',
-    timeoutMs: 30 * 60_000,
-  });
-}
-
-/** Copies each captured volume into the created (not yet started) containers of the restored stack. */
-export async function restoreVolumes(
-  session: SshSession,
-  runtime: ComposeRuntime,
-  project: string,
-  artifact: string,
-  volumes: SnapshotContents['volumes'],
-  progress: ProgressFn | undefined,
-): Promise<void> {
-  if (volumes.length === 0) return;
-  const containers = parseContainers(
-    await session.run(inspectProjectCommand(runtime, project), { what: 'inspecting the restored stack' }),
-  );
-  for (const volume of volumes) {
-    const container = containers.find(
-      (c) => c.service === volume.service && c.mounts.some((m) => m.Destination === volume.path),
-    );
-    if (!container) {
-      throw new SnapshotError(
-        `volume ${volume.key}: no container of service ${volume.service} mounts ${volume.path} in the restored stack (was the compose file changed?)`,
-      );
-    }
-    progress?.(`restoring volume ${volume.key} (${volume.service}:${volume.path})`);
-    await session.run(restoreVolumeCommand(runtime, artifact, { ...volume, containerId: container.id }), {
-      what: `restoring volume ${volume.key}`,
-      timeoutMs: 30 * 60_000,
-    });
-  }
 }
 
 /** Streams a host-kept artifact into a local file (via a partial file, renamed when complete). */
