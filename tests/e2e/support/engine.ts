@@ -38,8 +38,7 @@ export function engineLeftovers(e: Engine, dirs: string[], trashWaitMs = 30_000)
   const found = [
     ...e.run('ps', '-aq', '--filter', 'label=dev.sandboxer.managed=true').map((id) => `container ${id}`),
     ...e.run('ps', '-aq', '--filter', 'label=com.docker.compose.project').flatMap((id) =>
-      e
-        .run('inspect', '--format', '{{index .Config.Labels "com.docker.compose.project"}}', id)
+      projectOf(e, id)
         .filter((p) => p.startsWith('sbx-'))
         .map((p) => `container ${id} of ${p}`),
     ),
@@ -58,6 +57,19 @@ export function engineLeftovers(e: Engine, dirs: string[], trashWaitMs = 30_000)
     ...(e.name === 'podman' ? e.run('pod', 'ls', '--format', '{{.Name}}').map((n) => `pod ${n}`) : []),
   ];
   return [...new Set([...found, ...directoryLeftovers(dirs, trashWaitMs)])];
+}
+
+/**
+ * A listed container's compose project; none if it is gone by now (a teardown removing it between
+ * the listing and this look: seen with Podman and the expiry switch), as it is then no leftover.
+ */
+function projectOf(e: Engine, id: string): string[] {
+  try {
+    return e.run('inspect', '--format', '{{index .Config.Labels "com.docker.compose.project"}}', id);
+  } catch (error) {
+    if (/no such (object|container)/i.test(String(error))) return [];
+    throw error;
+  }
 }
 
 /** Removes what engineLeftovers finds (the start of a run: an earlier, killed run's leftovers). */
