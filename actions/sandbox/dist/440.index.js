@@ -691,6 +691,8 @@ function pollLoopScript(runtime, project, boundary) {
         'done',
     ].join('\n');
 }
+/** Loops started ahead of their wait (see StackPoller.prepare), by session, for one project each. */
+const prepared = new WeakMap();
 /** One loop on the host, polled by the wait (see waitUntilReady). */
 class StackPoller {
     #stream;
@@ -714,8 +716,32 @@ class StackPoller {
             this.#waiting?.();
         });
     }
-    /** Starts the loop on `session`; a random boundary, so no container's labels can fake one. */
+    /**
+     * Starts the loop while `compose up` runs (it waits on its stdin until the first poll), so the
+     * wait that follows on the same session finds it open: its first poll is one round trip, which
+     * for a stack without health checks is the whole wait. A session that is closed takes it along.
+     */
+    static prepare(session, runtime, project) {
+        const poller = StackPoller.#start(session, runtime, project);
+        poller.catch(() => { }); // the wait opens its own if this one failed
+        prepared.set(session, { project, poller });
+    }
+    /** The loop prepared on `session` for `project`, else a new one. */
     static async open(session, runtime, project) {
+        const ready = prepared.get(session);
+        prepared.delete(session);
+        if (ready?.project === project) {
+            const poller = await ready.poller.catch(() => undefined);
+            if (poller && !poller.#over)
+                return poller;
+        }
+        else if (ready) {
+            void ready.poller.then((other) => other.close(), () => { }); // another project's: not needed
+        }
+        return StackPoller.#start(session, runtime, project);
+    }
+    /** Starts a loop; a random boundary, so no container's labels can fake one. */
+    static async #start(session, runtime, project) {
         const boundary = `sandboxer-poll-${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
         const stream = await session.stream(pollLoopScript(runtime, project, boundary), 'inspecting the stack');
         return new StackPoller(stream, boundary, session.destination);
@@ -2024,6 +2050,7 @@ async function tearDownStack(session, handle, engines, base, options = {}) {
 
 
 
+
 const configSchema = schemas/* object */.Ikc({
     // `auto`: the first of docker compose, docker-compose, podman-compose the host has (runtime-detect.ts).
     compose_command: schemas/* string */.YjP().default(AUTO),
@@ -2092,6 +2119,8 @@ class ComposeSshExtension {
         if (synced.fill === 'copy' && sync.cacheDir)
             handle.sync_cache = sync.cacheDir;
         request.signal?.throwIfAborted();
+        // The readiness loop starts while `up` runs: the wait's first poll is then one round trip.
+        StackPoller.prepare(session, stack.project.runtime, stack.project.project);
         handle.ready_by = await upStack(stack, request.progress);
         request.phase?.('up');
         return handle;

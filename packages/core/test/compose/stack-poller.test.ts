@@ -121,6 +121,24 @@ describe('StackPoller: every readiness poll of a wait on one command', () => {
     }
   });
 
+  test('a loop prepared while `up` runs is the one the wait polls; one for another project is not', async () => {
+    const host = localHost();
+    writeFileSync(join(host.dir, 'state'), state('healthy'));
+    StackPoller.prepare(host.session, { engine: 'docker' }, 'sbx-aaaaaaaaaaaa');
+    expect(host.streams()).toBe(1);
+    const poller = await StackPoller.open(host.session, { engine: 'docker' }, 'sbx-aaaaaaaaaaaa');
+    try {
+      expect(parseContainers(await poller.poll())).toHaveLength(1);
+    } finally {
+      poller.close();
+    }
+    expect(host.streams()).toBe(1);
+    StackPoller.prepare(host.session, { engine: 'docker' }, 'sbx-bbbbbbbbbbbb');
+    const other = await StackPoller.open(host.session, { engine: 'docker' }, 'sbx-aaaaaaaaaaaa');
+    other.close();
+    expect(host.streams()).toBe(3);
+  });
+
   test('the loop quotes the engine and project it runs', () => {
     const script = pollLoopScript({ engine: 'docker' }, "sbx-x'; rm -rf ~", 'sandboxer-poll-0123');
     expect(script).toContain(`'label=com.docker.compose.project=sbx-x'\\''; rm -rf ~'`);

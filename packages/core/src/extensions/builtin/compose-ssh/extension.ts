@@ -52,6 +52,7 @@ import {
   stackSwitchCommand,
   upStack,
 } from './stack.js';
+import { StackPoller } from './stack-poller.js';
 import { tearDownStack } from './teardown.js';
 
 const configSchema = z.object({
@@ -132,6 +133,8 @@ export class ComposeSshExtension implements SandboxExtension<ComposeInputs> {
     // A spare copy of the cache for the next sandbox, started at teardown; an overlay layer needs none.
     if (synced.fill === 'copy' && sync.cacheDir) handle.sync_cache = sync.cacheDir;
     request.signal?.throwIfAborted();
+    // The readiness loop starts while `up` runs: the wait's first poll is then one round trip.
+    StackPoller.prepare(session, stack.project.runtime, stack.project.project);
     handle.ready_by = await upStack(stack, request.progress);
     request.phase?.('up');
     return handle;

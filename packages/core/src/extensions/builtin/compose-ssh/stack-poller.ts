@@ -39,6 +39,9 @@ export function pollLoopScript(
   ].join('\n');
 }
 
+/** Loops started ahead of their wait (see StackPoller.prepare), by session, for one project each. */
+const prepared = new WeakMap<SshSession, { project: string; poller: Promise<StackPoller> }>();
+
 /** One loop on the host, polled by the wait (see waitUntilReady). */
 export class StackPoller {
   readonly #stream: RemoteStream;
@@ -64,8 +67,39 @@ export class StackPoller {
     });
   }
 
-  /** Starts the loop on `session`; a random boundary, so no container's labels can fake one. */
+  /**
+   * Starts the loop while `compose up` runs (it waits on its stdin until the first poll), so the
+   * wait that follows on the same session finds it open: its first poll is one round trip, which
+   * for a stack without health checks is the whole wait. A session that is closed takes it along.
+   */
+  static prepare(session: SshSession, runtime: Pick<ComposeRuntime, 'engine'>, project: string): void {
+    const poller = StackPoller.#start(session, runtime, project);
+    poller.catch(() => {}); // the wait opens its own if this one failed
+    prepared.set(session, { project, poller });
+  }
+
+  /** The loop prepared on `session` for `project`, else a new one. */
   static async open(
+    session: SshSession,
+    runtime: Pick<ComposeRuntime, 'engine'>,
+    project: string,
+  ): Promise<StackPoller> {
+    const ready = prepared.get(session);
+    prepared.delete(session);
+    if (ready?.project === project) {
+      const poller = await ready.poller.catch(() => undefined);
+      if (poller && !poller.#over) return poller;
+    } else if (ready) {
+      void ready.poller.then(
+        (other) => other.close(),
+        () => {},
+      ); // another project's: not needed
+    }
+    return StackPoller.#start(session, runtime, project);
+  }
+
+  /** Starts a loop; a random boundary, so no container's labels can fake one. */
+  static async #start(
     session: SshSession,
     runtime: Pick<ComposeRuntime, 'engine'>,
     project: string,
