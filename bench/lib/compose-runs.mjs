@@ -6,9 +6,11 @@
 //   up     sync done → `compose up -d` returned (sand-boxer: the labels file, and `compose config` only when the files need the host to merge them)
 //   ready  → every service running and healthy (sand-boxer: until the CLI exits)
 //   down   the whole teardown (compose down, leftover sweep, rm -rf of the directory)
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onHost, writeHostsFile } from './testbed.mjs';
+import { startCountingProxy } from './tcp-count-proxy.mjs';
+import { makeHostRoot, onHost, sshdLog, writeHostsFile, writeProxyKnownHosts } from './testbed.mjs';
 import { runTimed } from './timed-run.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -28,6 +30,29 @@ const BASELINE = join(ROOT, 'bench', 'baseline', 'make-e2e.sh');
  * @property {Map<string, NodeJS.ProcessEnv>} live sandboxes created and not yet destroyed, with their env
  * @property {Set<string>} projects every compose project this run started (for the final sweep)
  */
+
+/**
+ * The Context of one benchmark: the counting proxy in front of the testbed's sshd, a local scratch
+ * directory `sbx-bench-<name>-*` with an empty declarations dir, and a directory on the host.
+ * @returns {Promise<Context>}
+ */
+export async function benchContext(testbed, name) {
+  const proxy = await startCountingProxy({ targetHost: testbed.host, targetPort: testbed.port });
+  const scratch = mkdtempSync(join(tmpdir(), `sbx-bench-${name}-`));
+  const configDir = join(scratch, 'config');
+  mkdirSync(configDir); // empty: only the built-in profiles
+  return {
+    testbed,
+    proxy,
+    log: sshdLog(testbed.sshdLog),
+    knownHosts: writeProxyKnownHosts(testbed, proxy.port, join(scratch, 'known_hosts')),
+    hostRoot: await makeHostRoot(testbed),
+    scratch,
+    configDir,
+    live: new Map(),
+    projects: new Set(),
+  };
+}
 
 /** A fresh sand-boxer state: its own SANDBOXER_HOME and hosts file with its own base dir on the host. */
 export function sandboxerState(ctx, name, capacity = 64) {

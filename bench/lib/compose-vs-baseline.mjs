@@ -6,14 +6,15 @@
 //   concurrency  1, 4 and 16 creates at once on one host: throughput and CPU per create
 // Writes bench/results/compose-vs-baseline.{json,svg}. Targets are reported, never enforced.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { editFile, largeRepo, smallRepo } from '../fixtures/large-repo.mjs';
 import { cliCosts } from './cli-costs.mjs';
 import * as report from './compose-report.mjs';
 import {
   baselinePair,
+  benchContext,
   sandboxerDestroy,
   sandboxerPair,
   sandboxerState,
@@ -23,15 +24,7 @@ import { concurrentBatch, concurrentServerBatch } from './concurrency.mjs';
 import { formatJson } from './json-file.mjs';
 import { chartOf } from './results-svg.mjs';
 import { bytes, seconds } from './stats.mjs';
-import { startCountingProxy } from './tcp-count-proxy.mjs';
-import {
-  loadTestbed,
-  makeHostRoot,
-  onHost,
-  sshdLog,
-  sweepProjects,
-  writeProxyKnownHosts,
-} from './testbed.mjs';
+import { loadTestbed, onHost, sweepProjects } from './testbed.mjs';
 import { GNU_TIME, interruptAll } from './timed-run.mjs';
 
 const log = (text = '') => console.log(text);
@@ -143,21 +136,8 @@ export async function composeVsBaseline({ results, runs, parts }) {
   if (!GNU_TIME)
     log('  note: /usr/bin/time is missing (apt-get install time): CPU with children is not measured');
 
-  const proxy = await startCountingProxy({ targetHost: testbed.host, targetPort: testbed.port });
-  const scratch = mkdtempSync(join(tmpdir(), 'sbx-bench-compose-'));
-  const configDir = join(scratch, 'config');
-  mkdirSync(configDir);
-  const ctx = {
-    testbed,
-    proxy,
-    log: sshdLog(testbed.sshdLog),
-    knownHosts: writeProxyKnownHosts(testbed, proxy.port, join(scratch, 'known_hosts')),
-    hostRoot: await makeHostRoot(testbed),
-    scratch,
-    configDir,
-    live: new Map(),
-    projects: new Set(),
-  };
+  const ctx = await benchContext(testbed, 'compose');
+  const { proxy } = ctx;
   // On SIGINT/SIGTERM: stop what runs (creates roll back), start nothing new, and let the `finally`
   // below clean up before exiting 130.
   let interrupted = false;

@@ -7,23 +7,15 @@
 // ≤ the same stack's cold create. Then, once, where the time goes: each pass the capture and the
 // restore make over the data, timed alone on the host. Writes bench/results/snapshots.json.
 // Knobs: BENCH_SNAPSHOT_RUNS (default 2), BENCH_SNAPSHOT_MIB (default 1024).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CLI, counted, sandboxerState } from './compose-runs.mjs';
+import { benchContext, CLI, counted, sandboxerState } from './compose-runs.mjs';
 import { buildInfo } from './compose-vs-baseline.mjs';
 import { formatJson } from './json-file.mjs';
 import { snapshotPrint, snapshotTargets } from './snapshots-report.mjs';
 import { bytes, seconds, summary } from './stats.mjs';
-import { startCountingProxy } from './tcp-count-proxy.mjs';
-import {
-  loadTestbed,
-  makeHostRoot,
-  onHost,
-  sshdLog,
-  sweepProjects,
-  writeProxyKnownHosts,
-} from './testbed.mjs';
+import { loadTestbed, onHost, sweepProjects } from './testbed.mjs';
 import { runTimed } from './timed-run.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -154,21 +146,8 @@ export async function snapshots({ results, runs, mib }) {
   }
   const started = Date.now();
   log(`Snapshots: a compose stack with ${mib} MiB of volume data, ${runs} runs`);
-  const proxy = await startCountingProxy({ targetHost: testbed.host, targetPort: testbed.port });
-  const scratch = mkdtempSync(join(tmpdir(), 'sbx-bench-snap-'));
-  const ctx = {
-    testbed,
-    proxy,
-    log: sshdLog(testbed.sshdLog),
-    knownHosts: writeProxyKnownHosts(testbed, proxy.port, join(scratch, 'known_hosts')),
-    hostRoot: await makeHostRoot(testbed),
-    scratch,
-    configDir: join(scratch, 'config'),
-    live: new Map(),
-    projects: new Set(),
-    snapshots: [],
-  };
-  mkdirSync(ctx.configDir);
+  const ctx = { ...(await benchContext(testbed, 'snap')), snapshots: [] };
+  const { proxy } = ctx;
   const out = {
     generated_at: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavg_start: loadavg() },
@@ -197,7 +176,7 @@ export async function snapshots({ results, runs, mib }) {
     if (swept.length > 0) log(`  cleanup removed leftovers: ${swept.join(', ')}`);
     await onHost(testbed, `rm -rf -- '${ctx.hostRoot}'`).catch(() => {});
     await proxy.close();
-    rmSync(scratch, { recursive: true, force: true });
+    rmSync(ctx.scratch, { recursive: true, force: true });
   }
   if (out.runs.length === 0) return false;
   const of = (pick) => summary(out.runs.map(pick));

@@ -7,17 +7,16 @@
 // and the waits (tcp-count-proxy.mjs), and how many round trips each create's time grows by per
 // RTT (the slope of create time against RTT: its critical path in round trips).
 // Writes bench/results/wan.{json,svg}.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { editFile, largeRepo, smallRepo } from '../fixtures/large-repo.mjs';
 import * as report from './compose-report.mjs';
-import { baselinePair, sandboxerPair, sandboxerState } from './compose-runs.mjs';
+import { baselinePair, benchContext, sandboxerPair, sandboxerState } from './compose-runs.mjs';
 import { buildInfo, cleanUp, describe } from './compose-vs-baseline.mjs';
 import { formatJson } from './json-file.mjs';
 import { bytes } from './stats.mjs';
-import { startCountingProxy } from './tcp-count-proxy.mjs';
-import { loadTestbed, makeHostRoot, onHost, sshdLog, writeProxyKnownHosts } from './testbed.mjs';
+import { loadTestbed, onHost } from './testbed.mjs';
 import { interruptAll } from './timed-run.mjs';
 import { wanPrint, wanSummary } from './wan-report.mjs';
 import { wanChart } from './wan-svg.mjs';
@@ -48,20 +47,8 @@ export async function wan({ results, rtts, runs, scenarios, mbps }) {
   );
   const small = smallRepo();
   const large = scenarios.includes('large_warm') ? largeRepo() : undefined;
-  const proxy = await startCountingProxy({ targetHost: testbed.host, targetPort: testbed.port });
-  const scratch = mkdtempSync(join(tmpdir(), 'sbx-bench-wan-'));
-  const ctx = {
-    testbed,
-    proxy,
-    log: sshdLog(testbed.sshdLog),
-    knownHosts: writeProxyKnownHosts(testbed, proxy.port, join(scratch, 'known_hosts')),
-    hostRoot: await makeHostRoot(testbed),
-    scratch,
-    configDir: join(scratch, 'config'),
-    live: new Map(),
-    projects: new Set(),
-  };
-  mkdirSync(ctx.configDir); // empty: only the built-in profiles
+  const ctx = await benchContext(testbed, 'wan');
+  const { proxy } = ctx;
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) return;
