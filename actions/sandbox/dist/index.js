@@ -53229,7 +53229,7 @@ class SshSession {
      */
     exec(cmd, options = {}) {
         const connection = this.#ssh.connection;
-        const lost = (error) => new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
+        const lost = (error) => this.#lostDuring(options.what ?? 'a command', error);
         const { remote, group } = remoteCommand(cmd, options);
         const context = {
             timeoutMs: options.timeoutMs ?? this.#commandTimeoutMs,
@@ -53258,7 +53258,7 @@ class SshSession {
     stream(cmd, what) {
         const connection = this.#ssh.connection;
         return new Promise((resolve, reject) => {
-            const lost = (error) => new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${what}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
+            const lost = (error) => this.#lostDuring(what, error);
             if (!connection)
                 return reject(lost(new Error('not connected')));
             if (this.#lost)
@@ -53281,6 +53281,10 @@ class SshSession {
                 });
             });
         });
+    }
+    /** The error for a command the connection failed under (`what`: "compose up", "rsync"). */
+    #lostDuring(what, error) {
+        return new errors/* SshError */.DZ(`lost the SSH connection to ${this.destination} during ${what}: ${(0,errors/* messageOf */.bD)(error)}`, 'session', {}, { cause: error });
     }
     /** TERM to a stopped command's process group, then KILL to whatever is left of it. */
     async #killGroup(pgid) {

@@ -183,13 +183,7 @@ export class SshSession {
    */
   exec(cmd: string, options: ExecOptions = {}): Promise<ExecResult> {
     const connection = this.#ssh.connection;
-    const lost = (error: unknown) =>
-      new SshError(
-        `lost the SSH connection to ${this.destination} during ${options.what ?? 'a command'}: ${messageOf(error)}`,
-        'session',
-        {},
-        { cause: error },
-      );
+    const lost = (error: unknown) => this.#lostDuring(options.what ?? 'a command', error);
     const { remote, group } = remoteCommand(cmd, options);
     const context: ChannelContext = {
       timeoutMs: options.timeoutMs ?? this.#commandTimeoutMs,
@@ -218,13 +212,7 @@ export class SshSession {
   stream(cmd: string, what: string): Promise<RemoteStream> {
     const connection = this.#ssh.connection;
     return new Promise((resolve, reject) => {
-      const lost = (error: unknown) =>
-        new SshError(
-          `lost the SSH connection to ${this.destination} during ${what}: ${messageOf(error)}`,
-          'session',
-          {},
-          { cause: error },
-        );
+      const lost = (error: unknown) => this.#lostDuring(what, error);
       if (!connection) return reject(lost(new Error('not connected')));
       if (this.#lost) return reject(lost(this.#lost));
       connection.exec(cmd, (error: Error | undefined, channel: ClientChannel) => {
@@ -244,6 +232,16 @@ export class SshSession {
         });
       });
     });
+  }
+
+  /** The error for a command the connection failed under (`what`: "compose up", "rsync"). */
+  #lostDuring(what: string, error: unknown): SshError {
+    return new SshError(
+      `lost the SSH connection to ${this.destination} during ${what}: ${messageOf(error)}`,
+      'session',
+      {},
+      { cause: error },
+    );
   }
 
   /** TERM to a stopped command's process group, then KILL to whatever is left of it. */
