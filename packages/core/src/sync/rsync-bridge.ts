@@ -45,7 +45,7 @@ let socket;
 try {
   socket = new net.Socket({ fd: ${BRIDGE_FD}, readable: true, writable: true });
 } catch (error) {
-  process.stderr.write('sandboxer rsync bridge: no descriptor ${BRIDGE_FD} from the sync (this rsync closes inherited descriptors): ' + error.message + '\\n');
+  process.stderr.write('sandboxer rsync bridge: no descriptor ${BRIDGE_FD} from the sync (this rsync closes inherited descriptors; use GNU rsync 3.x here, or the input sync_method=tar): ' + error.message + '\\n');
   process.exit(255);
 }
 socket.on('error', (error) => {

@@ -121,6 +121,25 @@ describe('the rsync bridge', () => {
     expect(started).toMatchObject([{ command: 'sleep 30', stopped: true }]);
   });
 
+  test('an rsync that closes inherited descriptors: the bridge says so and how to sync instead', async () => {
+    const scratch = tempDir('sandboxer-sync-test-');
+    dirs.push(scratch);
+    const [node, program] = bridgeRemoteShell(scratch) as [string, string];
+    const child = spawn(node, [program, 'sandboxer-session', 'rsync', '--server'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(255);
+    expect(stderr).toContain(
+      'this rsync closes inherited descriptors; use GNU rsync 3.x here, or the input sync_method=tar',
+    );
+  });
+
   test('this process gone (no status left): the bridge removes its scratch directory and exits', async () => {
     const scratch = tempDir('sandboxer-sync-test-');
     dirs.push(scratch);
