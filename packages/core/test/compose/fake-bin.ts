@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../support/fixtures.js';
+import { pwnedFiles, tempDir } from '../support/fixtures.js';
 
 /**
  * Fake executables (`docker`, `docker-compose`, `podman`, `ssh`, …) that record their argv, working
@@ -105,18 +105,7 @@ export function fakeBin(names: string[], config: FakeConfig = {}): FakeBin {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as FakeCall);
     },
-    pwned() {
-      const found: string[] = [];
-      const walk = (dir: string) => {
-        for (const entry of readdirSync(dir, { withFileTypes: true })) {
-          const path = join(dir, entry.name);
-          if (entry.isDirectory()) walk(path);
-          else if (entry.name === 'pwned') found.push(path);
-        }
-      };
-      walk(root);
-      return found;
-    },
+    pwned: () => pwnedFiles(root),
   };
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -264,19 +264,4 @@ export function argvThroughShell(script: string, cwd: string): string[] {
   return result.stdout.toString('utf8').split('\0').slice(0, -1);
 }
 
-/**
- * Regular files named `pwned` anywhere under `root`: what `touch pwned` (a hostile fragment) leaves
- * if any value ever ran as a command. Directories do not count: their hostile names may end so.
- */
-export function pwnedFiles(root: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name === 'pwned') found.push(path);
-    }
-  };
-  walk(root);
-  return found;
-}
+export { pwnedFiles } from '../support/fixtures.js';

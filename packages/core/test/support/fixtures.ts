@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { type Dirent, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Profile } from '../../src/declarations/profile-schema.js';
@@ -94,3 +94,29 @@ inputs:
 `,
   ),
 ];
+
+/**
+ * Regular files named `pwned` anywhere under `root`: what `touch pwned` (a hostile fragment) leaves
+ * if any value ever ran as a command. Directories do not count: their hostile names may end so.
+ */
+export function pwnedFiles(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    // A removal's background `rm -rf` of its trash directory may still be running: a directory
+    // that vanishes mid-walk holds no marker any more.
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name === 'pwned') found.push(path);
+    }
+  };
+  walk(root);
+  return found;
+}
