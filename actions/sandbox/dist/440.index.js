@@ -677,17 +677,22 @@ const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 const POLL_TIMEOUT_MS = 120_000;
 /**
  * The loop: for each line (`<ids>`: containers whose overdue health checks to run first, Podman),
- * it prints `now <ms>`, the project's containers (inspectProjectCommand, in a subshell: its
- * `exit` ends that poll, not the loop) and `<boundary> <status>`. It ends at EOF on its stdin.
+ * it prints `now <ms>` and the project's containers (inspectProjectCommand, in a command
+ * substitution: its `exit` ends that poll, not the loop), then `<boundary> <status>`, the poll's
+ * stderr and `<boundary>.`. The stderr is captured and printed in line because the channel's
+ * stderr is a stream of its own: its text can arrive after the stdout that ends the poll, and the
+ * poll's error would lose it. (A `( … ) 1>&3` subshell would be simpler, but dash drops that
+ * redirection inside `$( … )`; a `{ …; }` group keeps it.) It ends at EOF on its stdin.
  */
 function pollLoopScript(runtime, project, boundary) {
     const healthcheck = `${(0,ssh_quote/* command */.G5)(runtime.engine, 'healthcheck', 'run')} "$id" >/dev/null 2>&1`;
     return [
+        'exec 3>&1',
         'while read -r ids; do',
         // The ids were checked before they were sent; checked again, as anything that reaches a shell.
         `for id in $ids; do case "$id" in *[!0-9a-f]*) ;; *) ${healthcheck} ;; esac; done`,
-        `(printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)})`,
-        `printf '\\n%s %s\\n' ${boundary} "$?"`,
+        `err=$( { { printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)}; } 1>&3; } 2>&1 )`,
+        `printf '\\n%s %s\\n%s\\n%s.\\n' ${boundary} "$?" "$err" ${boundary}`,
         'done',
     ].join('\n');
 }
@@ -699,6 +704,7 @@ class StackPoller {
     #boundary;
     #destination;
     #stdout = '';
+    /** The loop's own stderr (a poll's comes in line, see pollLoopScript). */
     #stderr = new tail_buffer/* TailBuffer */.v(64 * 1024);
     #waiting;
     #over = false;
@@ -755,21 +761,24 @@ class StackPoller {
         for (const id of overdue)
             if (!CONTAINER_ID.test(id))
                 throw new errors/* InputError */.dz(`not a container id: ${id}`);
-        this.#stderr = new tail_buffer/* TailBuffer */.v(64 * 1024); // this poll's own
         this.#stream.input.write(`${overdue.join(' ')}\n`);
-        const found = await this.#answer(new RegExp(`\\n${this.#boundary} (\\d+)\\n`));
+        const found = await this.#answer(new RegExp(`\\n${this.#boundary} (\\d+)\\n([\\s\\S]*?)\\n${this.#boundary}\\.\\n`));
         const output = this.#stdout.slice(0, found.index);
         this.#stdout = this.#stdout.slice(found.index + found[0].length);
         const status = Number(found[1]);
         if (status !== 0) {
-            const tail = (0,tail_buffer/* lastLines */.w)(this.#stderr.text() || output, 20);
+            const tail = (0,tail_buffer/* lastLines */.w)(found[2] || output, 20);
             throw new errors/* RemoteCommandError */.at(`inspecting the stack on ${this.#destination} failed (exit ${status})${tail ? `:\n${tail}` : ''}`, status);
         }
         return output;
     }
     /** Waits until the output holds `boundary` (this poll's end), the loop ends, or the poll times out. */
     #answer(boundary) {
-        const ended = () => new errors/* SshError */.DZ(`the stack's readiness loop on ${this.#destination} ended`, 'session');
+        const ended = () => {
+            // Each poll's stderr comes in line (see pollLoopScript); what is here is the loop's own.
+            const tail = (0,tail_buffer/* lastLines */.w)(this.#stderr.text(), 20);
+            return new errors/* SshError */.DZ(`the stack's readiness loop on ${this.#destination} ended${tail ? `:\n${tail}` : ''}`, 'session');
+        };
         const late = () => new errors/* SshError */.DZ(`inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`, 'session');
         return new Promise((resolve, reject) => {
             const check = (error) => {

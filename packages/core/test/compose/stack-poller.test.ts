@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RemoteCommandError } from '../../src/errors.js';
 import { pollLoopScript, StackPoller } from '../../src/extensions/builtin/compose-ssh/stack-poller.js';
@@ -18,7 +19,8 @@ const ID = 'a'.repeat(64);
 const ENGINE = `#!/bin/sh
 printf '%s\\n' "$*" >> "$DIR/calls"
 case "$1" in
-  ps) [ -e "$DIR/down" ] && { echo 'Cannot connect to the Docker daemon' >&2; exit 1; }; echo ${ID} ;;
+  ps) [ -e "$DIR/down" ] && { echo 'Cannot connect to the Docker daemon' >&2; exit 1; }
+      [ -e "$DIR/warn" ] && echo 'WARNING: a deprecated setting' >&2; echo ${ID} ;;
   inspect) cat "$DIR/state" ;;
 esac
 `;
@@ -38,8 +40,15 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A session whose one stream runs in a local sh with the stand-in engines; counts the streams. */
-function localHost(): { session: SshSession; dir: string; streams: () => number } {
+/**
+ * A session whose one stream runs in a local sh with the stand-in engines; counts the streams.
+ * `mutedStderr`: the channel's stderr never delivers (as when it arrives after the poll's end).
+ */
+function localHost({ mutedStderr = false } = {}): {
+  session: SshSession;
+  dir: string;
+  streams: () => number;
+} {
   const dir = tempDir('sbx-poller-');
   dirs.push(dir);
   for (const engine of ['docker', 'podman']) {
@@ -52,7 +61,9 @@ function localHost(): { session: SshSession; dir: string; streams: () => number 
     streams += 1;
     const child = spawn('/bin/sh', ['-c', cmd], { env: { PATH: `${dir}:/usr/bin:/bin`, DIR: dir } });
     const done = new Promise<number | null>((resolve) => child.on('close', resolve));
-    return { input: child.stdin, output: child.stdout, errors: child.stderr, done, stop: () => child.kill() };
+    const errors = mutedStderr ? new PassThrough() : child.stderr;
+    if (mutedStderr) child.stderr.resume();
+    return { input: child.stdin, output: child.stdout, errors, done, stop: () => child.kill() };
   };
   return {
     session: { destination: 'sbx@host:22', stream } as unknown as SshSession,
@@ -90,6 +101,38 @@ describe('StackPoller: every readiness poll of a wait on one command', () => {
       const error = await poller.poll().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RemoteCommandError);
       expect(String(error)).toMatch(/inspecting the stack on sbx@host:22 failed \(exit 3\):\nCannot connect/);
+    } finally {
+      poller.close();
+    }
+  });
+
+  test("a poll's stderr comes with its answer, not on the channel's stderr, which may arrive after the poll ends", async () => {
+    const host = localHost({ mutedStderr: true });
+    writeFileSync(join(host.dir, 'state'), state('starting'));
+    writeFileSync(join(host.dir, 'down'), '');
+    const poller = await StackPoller.open(host.session, { engine: 'docker' }, 'sbx-aaaaaaaaaaaa');
+    try {
+      for (let i = 0; i < 3; i++) {
+        await expect(poller.poll()).rejects.toThrow(
+          /failed \(exit 3\):\nCannot connect to the Docker daemon$/,
+        );
+      }
+      rmSync(join(host.dir, 'down'));
+      expect(parseContainers(await poller.poll()).map((c) => c.status)).toEqual(['running, starting']);
+    } finally {
+      poller.close();
+    }
+  });
+
+  test("an engine's warning on stderr does not reach a poll that succeeds", async () => {
+    const host = localHost();
+    writeFileSync(join(host.dir, 'state'), state('healthy'));
+    writeFileSync(join(host.dir, 'warn'), '');
+    const poller = await StackPoller.open(host.session, { engine: 'docker' }, 'sbx-aaaaaaaaaaaa');
+    try {
+      const output = await poller.poll();
+      expect(output).not.toContain('WARNING');
+      expect(parseContainers(output).map((c) => c.status)).toEqual(['running, healthy']);
     } finally {
       poller.close();
     }

@@ -20,8 +20,12 @@ const POLL_TIMEOUT_MS = 120_000;
 
 /**
  * The loop: for each line (`<ids>`: containers whose overdue health checks to run first, Podman),
- * it prints `now <ms>`, the project's containers (inspectProjectCommand, in a subshell: its
- * `exit` ends that poll, not the loop) and `<boundary> <status>`. It ends at EOF on its stdin.
+ * it prints `now <ms>` and the project's containers (inspectProjectCommand, in a command
+ * substitution: its `exit` ends that poll, not the loop), then `<boundary> <status>`, the poll's
+ * stderr and `<boundary>.`. The stderr is captured and printed in line because the channel's
+ * stderr is a stream of its own: its text can arrive after the stdout that ends the poll, and the
+ * poll's error would lose it. (A `( … ) 1>&3` subshell would be simpler, but dash drops that
+ * redirection inside `$( … )`; a `{ …; }` group keeps it.) It ends at EOF on its stdin.
  */
 export function pollLoopScript(
   runtime: Pick<ComposeRuntime, 'engine'>,
@@ -30,11 +34,12 @@ export function pollLoopScript(
 ): string {
   const healthcheck = `${command(runtime.engine, 'healthcheck', 'run')} "$id" >/dev/null 2>&1`;
   return [
+    'exec 3>&1',
     'while read -r ids; do',
     // The ids were checked before they were sent; checked again, as anything that reaches a shell.
     `for id in $ids; do case "$id" in *[!0-9a-f]*) ;; *) ${healthcheck} ;; esac; done`,
-    `(printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)})`,
-    `printf '\\n%s %s\\n' ${boundary} "$?"`,
+    `err=$( { { printf 'now %s\\n' "$(date +%s%3N)"; ${inspectProjectCommand(runtime, project)}; } 1>&3; } 2>&1 )`,
+    `printf '\\n%s %s\\n%s\\n%s.\\n' ${boundary} "$?" "$err" ${boundary}`,
     'done',
   ].join('\n');
 }
@@ -48,6 +53,7 @@ export class StackPoller {
   readonly #boundary: string;
   readonly #destination: string;
   #stdout = '';
+  /** The loop's own stderr (a poll's comes in line, see pollLoopScript). */
   #stderr = new TailBuffer(64 * 1024);
   #waiting: ((error?: Error) => void) | undefined;
   #over = false;
@@ -116,14 +122,15 @@ export class StackPoller {
    */
   async poll(overdue: string[] = []): Promise<string> {
     for (const id of overdue) if (!CONTAINER_ID.test(id)) throw new InputError(`not a container id: ${id}`);
-    this.#stderr = new TailBuffer(64 * 1024); // this poll's own
     this.#stream.input.write(`${overdue.join(' ')}\n`);
-    const found = await this.#answer(new RegExp(`\\n${this.#boundary} (\\d+)\\n`));
+    const found = await this.#answer(
+      new RegExp(`\\n${this.#boundary} (\\d+)\\n([\\s\\S]*?)\\n${this.#boundary}\\.\\n`),
+    );
     const output = this.#stdout.slice(0, found.index);
     this.#stdout = this.#stdout.slice(found.index + found[0].length);
     const status = Number(found[1]);
     if (status !== 0) {
-      const tail = lastLines(this.#stderr.text() || output, 20);
+      const tail = lastLines(found[2] || output, 20);
       throw new RemoteCommandError(
         `inspecting the stack on ${this.#destination} failed (exit ${status})${tail ? `:\n${tail}` : ''}`,
         status,
@@ -134,7 +141,14 @@ export class StackPoller {
 
   /** Waits until the output holds `boundary` (this poll's end), the loop ends, or the poll times out. */
   #answer(boundary: RegExp): Promise<RegExpExecArray> {
-    const ended = () => new SshError(`the stack's readiness loop on ${this.#destination} ended`, 'session');
+    const ended = () => {
+      // Each poll's stderr comes in line (see pollLoopScript); what is here is the loop's own.
+      const tail = lastLines(this.#stderr.text(), 20);
+      return new SshError(
+        `the stack's readiness loop on ${this.#destination} ended${tail ? `:\n${tail}` : ''}`,
+        'session',
+      );
+    };
     const late = () =>
       new SshError(
         `inspecting the stack on ${this.#destination} timed out after ${POLL_TIMEOUT_MS / 1000} s`,
