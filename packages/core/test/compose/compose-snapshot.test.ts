@@ -283,7 +283,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const before = session.commands.length;
     const checked = await ensureArtifact(session, host(), base, source(), undefined);
     const members = indexMembers(result.artifact);
-    expect(checked).toEqual({ path: result.artifact, layout: { format: 2, members } });
+    expect(checked).toEqual({ snapshotId: SNAP, path: result.artifact, layout: { format: 2, members } });
     expect(session.commands.slice(before)).toEqual([
       probeArtifactCommand(result.artifact),
       memberChecksumsCommand(result.artifact, members),
@@ -311,9 +311,9 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     r.run(`tar -C '${stage}' -cf '${result.artifact}' manifest.json workspace.tar volumes`);
     const old: SnapshotRecord = { ...snapshot, sha256: await sha256File(result.artifact) };
     const checked = await ensureArtifact(session, host(), base, { snapshot: old }, undefined, false);
-    expect(checked).toEqual({ path: result.artifact, layout: { format: 1 } });
+    expect(checked).toEqual({ snapshotId: SNAP, path: result.artifact, layout: { format: 1 } });
     writeFileSync(join(dir, 'new.txt'), 'after the snapshot\n');
-    await restoreWorkspace(session, checked, SNAP, dir, true);
+    await restoreWorkspace(session, checked, dir, true);
     expect(existsSync(join(dir, 'new.txt'))).toBe(false);
     expect(readFileSync(join(dir, 'src', 'app.txt'), 'utf8')).toBe('app\n');
     // And its checksum is still the whole file's: a changed byte is refused before anything is made.
@@ -391,7 +391,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const { r, session, base, dir, snapshot, source } = await captured();
     writeFileSync(join(dir, 'new.txt'), 'after the snapshot\n');
     const artifact = await ensureArtifact(session, host(), base, source(), undefined, false);
-    await restoreWorkspace(session, artifact, SNAP, dir, true);
+    await restoreWorkspace(session, artifact, dir, true);
     expect(existsSync(join(dir, 'new.txt'))).toBe(false);
     expect(readFileSync(join(dir, 'src', 'app.txt'), 'utf8')).toBe('app\n');
     expect(existsSync(join(dir, MARKER_FILE))).toBe(true);
@@ -404,7 +404,7 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
       `${inspectLine(NEW_DB, 'db', [{ Type: 'volume', Name: `${PROJECT}_db-data`, Destination: DB.path }], 'created')}\n${inspectLine(NEW_REDIS, 'redis', [{ Type: 'volume', Name: `${PROJECT}_cache`, Destination: CACHE.path }], 'created')}\n`,
     );
     const progress: string[] = [];
-    await restoreVolumes(session, docker, PROJECT, artifact, SNAP, snapshot.contents?.volumes ?? [], (m) =>
+    await restoreVolumes(session, docker, PROJECT, artifact, snapshot.contents?.volumes ?? [], (m) =>
       progress.push(m),
     );
     expect(r.calls().slice(-2)).toEqual([
@@ -432,7 +432,6 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
       docker,
       PROJECT,
       artifact,
-      SNAP,
       snapshot.contents?.volumes ?? [],
       undefined,
     ).catch((e: unknown) => e);
@@ -449,12 +448,12 @@ describe('ensureArtifact, restoreWorkspace, restoreVolumes, downloadArtifact', (
     const result = await ensureArtifact(session, host(), base, { snapshot }, undefined, false);
     writeFileSync(join(r.root, 'inspect'), `${inspectLine(ID_A, 'db', [], 'created')}\n`);
     await expect(
-      restoreVolumes(session, docker, PROJECT, result, SNAP, snapshot.contents?.volumes ?? [], undefined),
+      restoreVolumes(session, docker, PROJECT, result, snapshot.contents?.volumes ?? [], undefined),
     ).rejects.toThrow(
       'volume db-data: no container of service db mounts /var/lib/postgresql/data in the restored stack (was the compose file changed?)',
     );
     const before = r.calls().length;
-    await restoreVolumes(session, docker, PROJECT, result, SNAP, [], undefined);
+    await restoreVolumes(session, docker, PROJECT, result, [], undefined);
     expect(r.calls()).toHaveLength(before); // nothing to restore: not even an inspect
   });
 

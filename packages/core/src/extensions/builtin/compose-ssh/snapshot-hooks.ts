@@ -112,8 +112,8 @@ export async function restoreCompose(
       },
       stackSwitchCommand(stack),
     );
-    if (contents.workspace) await restoreWorkspace(session, artifact, snapshot.id, dir, false);
-    return startRestored(stack, artifact, snapshot.id, contents, request.progress);
+    if (contents.workspace) await restoreWorkspace(session, artifact, dir, false);
+    return startRestored(stack, artifact, contents, request.progress);
   }
   const handle = target.handle as ComposeHandle;
   const stack = await prepare({
@@ -140,8 +140,8 @@ export async function restoreCompose(
       ),
       { what: 'compose down', timeoutMs: 10 * 60_000 },
     );
-    if (contents.workspace) await restoreWorkspace(session, artifact, snapshot.id, dir, true);
-    return await startRestored(stack, artifact, snapshot.id, contents, target.progress);
+    if (contents.workspace) await restoreWorkspace(session, artifact, dir, true);
+    return await startRestored(stack, artifact, contents, target.progress);
   } finally {
     session.close();
     sessions.drop(handle.sandbox_id);
@@ -152,7 +152,6 @@ export async function restoreCompose(
 async function startRestored(
   stack: Stack,
   artifact: HostArtifact,
-  snapshotId: string,
   contents: SnapshotContents,
   progress: ProgressFn | undefined,
 ): Promise<ComposeHandle> {
@@ -164,7 +163,6 @@ async function startRestored(
       stack.project.runtime,
       stack.project.project,
       artifact,
-      snapshotId,
       contents.volumes,
       progress,
     );

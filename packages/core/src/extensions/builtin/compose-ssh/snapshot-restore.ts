@@ -25,10 +25,24 @@ import { parseContainers } from './status.js';
  * member of a format 2 artifact checked as it streams.
  */
 
-/** A host-kept artifact ready to read back: where it is and how it is laid out. */
+/** A host-kept artifact ready to read back: whose it is, where it is and how it is laid out. */
 export interface HostArtifact {
+  snapshotId: string;
   path: string;
   layout: ArtifactLayout;
+}
+
+/** `sha256 <16 hex>…, expected <16 hex>…`: what a corrupt artifact's error says of a checksum. */
+function mismatch(actual: string, expected: string | undefined): string {
+  return `sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…`;
+}
+
+/** The error for an artifact whose bytes are not the recorded ones (`why`); `host` when it is known. */
+function corruptArtifact(snapshotId: string, path: string, why: string, host?: string): SnapshotCorruptError {
+  return new SnapshotCorruptError(
+    `snapshot ${snapshotId}: artifact ${path}${host ? ` on ${host}` : ''} is corrupt (${why}); nothing was restored`,
+    { snapshot: snapshotId, path, ...(host ? { host } : {}) },
+  );
 }
 
 /**
@@ -70,13 +84,7 @@ export async function ensureArtifact(
     what: 'checking the snapshot',
     timeoutMs: 30 * 60_000,
   });
-  const corrupt = (why: string) =>
-    new SnapshotCorruptError(
-      `snapshot ${snapshot.id}: artifact ${path} on ${host.name} is corrupt (${why}); nothing was restored`,
-      { snapshot: snapshot.id, path, host: host.name },
-    );
-  const mismatch = (actual: string, expected: string | undefined) =>
-    `sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…`;
+  const corrupt = (why: string) => corruptArtifact(snapshot.id, path, why, host.name);
   let layout: ArtifactLayout;
   if (probe.trim() === 'missing') {
     throw new SnapshotError(
@@ -109,21 +117,20 @@ export async function ensureArtifact(
   if (!here) {
     await source.addLocation?.({ kind: 'host', host: host.name, target: host, path });
   }
-  return { path, layout };
+  return { snapshotId: snapshot.id, path, layout };
 }
 
 /** The layout restoreWorkspaceCommand/restoreVolumeCommand take for one member. */
 function memberLayout(
   artifact: HostArtifact,
   name: string,
-  snapshotId: string,
 ): { format: 1 } | { format: 2; member: IndexMember } {
   if (artifact.layout.format === 1) return artifact.layout;
   const member = artifact.layout.members.find((m) => m.name === name);
   if (!member) {
     throw new SnapshotCorruptError(
-      `snapshot ${snapshotId}: artifact ${artifact.path} has no member ${name}; nothing was restored`,
-      { snapshot: snapshotId, path: artifact.path },
+      `snapshot ${artifact.snapshotId}: artifact ${artifact.path} has no member ${name}; nothing was restored`,
+      { snapshot: artifact.snapshotId, path: artifact.path },
     );
   }
   return { format: 2, member };
@@ -136,15 +143,15 @@ function memberLayout(
 async function extractMember(
   session: SshSession,
   artifact: HostArtifact,
-  snapshotId: string,
   layout: { format: 1 } | { format: 2; member: IndexMember },
   script: string,
   what: string,
 ): Promise<void> {
   const corrupt = (actual: string | undefined, member: IndexMember) =>
-    new SnapshotCorruptError(
-      `snapshot ${snapshotId}: artifact ${artifact.path} is corrupt (member ${member.name}: sha256 ${(actual ?? '?').slice(0, 16)}…, expected ${member.sha256.slice(0, 16)}…); nothing was restored`,
-      { snapshot: snapshotId, path: artifact.path },
+    corruptArtifact(
+      artifact.snapshotId,
+      artifact.path,
+      `member ${member.name}: ${mismatch(actual ?? '?', member.sha256)}`,
     );
   let output: string;
   try {
@@ -168,13 +175,12 @@ async function extractMember(
 export async function restoreWorkspace(
   session: SshSession,
   artifact: HostArtifact,
-  snapshotId: string,
   dir: string,
   inPlace: boolean,
 ): Promise<void> {
-  const layout = memberLayout(artifact, 'workspace.tar', snapshotId);
+  const layout = memberLayout(artifact, 'workspace.tar');
   const script = restoreWorkspaceCommand(artifact.path, layout, dir, inPlace);
-  await extractMember(session, artifact, snapshotId, layout, script, 'restoring the workspace');
+  await extractMember(session, artifact, layout, script, 'restoring the workspace');
 }
 
 /** Copies each captured volume into the created (not yet started) containers of the restored stack. */
@@ -183,7 +189,6 @@ export async function restoreVolumes(
   runtime: ComposeRuntime,
   project: string,
   artifact: HostArtifact,
-  snapshotId: string,
   volumes: SnapshotContents['volumes'],
   progress: ProgressFn | undefined,
 ): Promise<void> {
@@ -201,11 +206,11 @@ export async function restoreVolumes(
       );
     }
     progress?.(`restoring volume ${volume.key} (${volume.service}:${volume.path})`);
-    const layout = memberLayout(artifact, `volumes/${volume.key}.tar`, snapshotId);
+    const layout = memberLayout(artifact, `volumes/${volume.key}.tar`);
     const script = restoreVolumeCommand(runtime, artifact.path, layout, {
       ...volume,
       containerId: container.id,
     });
-    await extractMember(session, artifact, snapshotId, layout, script, `restoring volume ${volume.key}`);
+    await extractMember(session, artifact, layout, script, `restoring volume ${volume.key}`);
   }
 }
