@@ -17,6 +17,7 @@ export const INDEX_HEADER = 'sandboxer-snapshot 2';
 /** `sandboxer-index <15-digit index length>\n`: 32 bytes at the very end of a format 2 artifact. */
 export const FOOTER_PREFIX = 'sandboxer-index ';
 export const FOOTER_BYTES = 32;
+const FOOTER = new RegExp(`^${FOOTER_PREFIX}(\\d{15})\n$`);
 
 /** One member of a format 2 artifact, where it lies and what it hashes to. */
 export interface IndexMember {
@@ -57,6 +58,6 @@ export function indexDigest(text: string): string {
 
 /** The index length a footer states, or undefined when these bytes are not a footer (a format 1 tar). */
 export function indexLengthOf(footer: string): number | undefined {
-  const m = /^sandboxer-index (\d{15})\n$/.exec(footer);
+  const m = FOOTER.exec(footer);
   return m ? Number(m[1]) : undefined;
 }

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { and, command, quote } from '../../../ssh/quote.js';
-import { FOOTER_BYTES, type IndexMember } from '../../../util/snapshot-index.js';
+import { FOOTER_BYTES, FOOTER_PREFIX, type IndexMember } from '../../../util/snapshot-index.js';
 import { MARKER_FILE } from '../remote-workspace/workspace.js';
 import type { ComposeRuntime } from './commands.js';
 import { SHA256_FUNCTION } from './hash-command.js';
@@ -22,7 +22,7 @@ export type ArtifactLayout = { format: 1 } | { format: 2; members: IndexMember[]
  */
 export function probeArtifactCommand(artifact: string): string {
   const q = quote(artifact);
-  const length = `$(tail -c ${FOOTER_BYTES} -- ${q} | sed -n 's/^sandboxer-index 0*\\([1-9][0-9]*\\)$/\\1/p')`;
+  const length = `$(tail -c ${FOOTER_BYTES} -- ${q} | sed -n 's/^${FOOTER_PREFIX}0*\\([1-9][0-9]*\\)$/\\1/p')`;
   return [
     SHA256_FUNCTION,
     `if [ ! -f ${q} ]; then echo missing`,
