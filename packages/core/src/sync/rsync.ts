@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ProvisionError } from '../errors.js';
-import { TailBuffer } from '../ssh/tail-buffer.js';
+import { lastLines, TailBuffer } from '../ssh/tail-buffer.js';
 import { loadRepoIgnore } from './ignore-rules.js';
 import type { SyncRequest, TransferCounts } from './request.js';
 import { parseRsyncStats, rsyncArgs, rsyncFilterRules } from './rsync-args.js';
@@ -63,7 +63,7 @@ export async function viaRsync(request: SyncRequest, rsyncPath?: string): Promis
       | undefined;
     return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
   }
-  const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+  const tail = lastLines(result.stderr.trim(), 10);
   // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
   const code = result.code ?? 'signal';
   const meaning = RSYNC_EXIT[Number(code)];

@@ -1,6 +1,7 @@
 import { RemoteCommandError } from '../../../errors.js';
 import type { CleanupReport, SandboxHandle } from '../../../records/handle.js';
 import type { SshSession } from '../../../ssh/session.js';
+import { lastLines } from '../../../ssh/tail-buffer.js';
 import type { OperationOptions } from '../../contract.js';
 import { sandboxDirOf, workspaceRemoval } from '../remote-workspace/workspace.js';
 import {
@@ -65,7 +66,7 @@ export async function tearDownStack(
     timeoutMs: 10 * 60_000,
   });
   if (result.code !== 0 || result.timedOut) {
-    const tail = result.stderr.trim().split('\n').slice(-20).join('\n');
+    const tail = lastLines(result.stderr.trim(), 20);
     throw new RemoteCommandError(
       `removing labelled resources and the directory on ${session.destination} failed (${result.timedOut ? 'timed out' : `exit ${result.code}`})${tail ? `:\n${tail}` : ''}`,
       result.code,
