@@ -1261,7 +1261,7 @@ async function downloadArtifact(session, path, localPath) {
  */
 function probeArtifactCommand(artifact) {
     const q = (0,ssh_quote/* quote */.hD)(artifact);
-    const length = `$(tail -c ${snapshot_index/* FOOTER_BYTES */.yn} -- ${q} | sed -n 's/^sandboxer-index 0*\\([1-9][0-9]*\\)$/\\1/p')`;
+    const length = `$(tail -c ${snapshot_index/* FOOTER_BYTES */.yn} -- ${q} | sed -n 's/^${snapshot_index/* FOOTER_PREFIX */.pR}0*\\([1-9][0-9]*\\)$/\\1/p')`;
     return [
         SHA256_FUNCTION,
         `if [ ! -f ${q} ]; then echo missing`,
@@ -1366,6 +1366,14 @@ function restoreVolumeCommand(runtime, artifact, layout, volume) {
 
 
 
+/** `sha256 <16 hex>…, expected <16 hex>…`: what a corrupt artifact's error says of a checksum. */
+function mismatch(actual, expected) {
+    return `sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…`;
+}
+/** The error for an artifact whose bytes are not the recorded ones (`why`); `host` when it is known. */
+function corruptArtifact(snapshotId, path, why, host) {
+    return new errors/* SnapshotCorruptError */.MD(`snapshot ${snapshotId}: artifact ${path}${host ? ` on ${host}` : ''} is corrupt (${why}); nothing was restored`, { snapshot: snapshotId, path, ...(host ? { host } : {}) });
+}
 /**
  * Makes sure the artifact is on this host with the right checksum, uploading the verified local copy
  * if the host has none, and returns its path and layout there. A copy whose checksum differs is
@@ -1395,8 +1403,7 @@ async function ensureArtifact(session, host, base, source, progress, checkData =
         what: 'checking the snapshot',
         timeoutMs: 30 * 60_000,
     });
-    const corrupt = (why) => new errors/* SnapshotCorruptError */.MD(`snapshot ${snapshot.id}: artifact ${path} on ${host.name} is corrupt (${why}); nothing was restored`, { snapshot: snapshot.id, path, host: host.name });
-    const mismatch = (actual, expected) => `sha256 ${actual.slice(0, 16)}…, expected ${expected?.slice(0, 16)}…`;
+    const corrupt = (why) => corruptArtifact(snapshot.id, path, why, host.name);
     let layout;
     if (probe.trim() === 'missing') {
         throw new errors/* SnapshotError */.JC(`snapshot ${snapshot.id}: its artifact ${path} is gone from ${host.name} (deleted by hand?); restore from another copy or delete the snapshot`, { snapshot: snapshot.id, path });
@@ -1430,15 +1437,15 @@ async function ensureArtifact(session, host, base, source, progress, checkData =
     if (!here) {
         await source.addLocation?.({ kind: 'host', host: host.name, target: host, path });
     }
-    return { path, layout };
+    return { snapshotId: snapshot.id, path, layout };
 }
 /** The layout restoreWorkspaceCommand/restoreVolumeCommand take for one member. */
-function memberLayout(artifact, name, snapshotId) {
+function memberLayout(artifact, name) {
     if (artifact.layout.format === 1)
         return artifact.layout;
     const member = artifact.layout.members.find((m) => m.name === name);
     if (!member) {
-        throw new errors/* SnapshotCorruptError */.MD(`snapshot ${snapshotId}: artifact ${artifact.path} has no member ${name}; nothing was restored`, { snapshot: snapshotId, path: artifact.path });
+        throw new errors/* SnapshotCorruptError */.MD(`snapshot ${artifact.snapshotId}: artifact ${artifact.path} has no member ${name}; nothing was restored`, { snapshot: artifact.snapshotId, path: artifact.path });
     }
     return { format: 2, member };
 }
@@ -1446,8 +1453,8 @@ function memberLayout(artifact, name, snapshotId) {
  * Runs one member's extraction. For format 2 the script checks the member's checksum as it streams
  * it; a mismatch is a corrupt artifact, and the caller's rollback removes what was made from it.
  */
-async function extractMember(session, artifact, snapshotId, layout, script, what) {
-    const corrupt = (actual, member) => new errors/* SnapshotCorruptError */.MD(`snapshot ${snapshotId}: artifact ${artifact.path} is corrupt (member ${member.name}: sha256 ${(actual ?? '?').slice(0, 16)}…, expected ${member.sha256.slice(0, 16)}…); nothing was restored`, { snapshot: snapshotId, path: artifact.path });
+async function extractMember(session, artifact, layout, script, what) {
+    const corrupt = (actual, member) => corruptArtifact(artifact.snapshotId, artifact.path, `member ${member.name}: ${mismatch(actual ?? '?', member.sha256)}`);
     let output;
     try {
         output = await session.run(script, { what, timeoutMs: 30 * 60_000 });
@@ -1465,13 +1472,13 @@ async function extractMember(session, artifact, snapshotId, layout, script, what
     }
 }
 /** Unpacks the workspace into the sandbox directory (emptied first, except its marker, for in place). */
-async function restoreWorkspace(session, artifact, snapshotId, dir, inPlace) {
-    const layout = memberLayout(artifact, 'workspace.tar', snapshotId);
+async function restoreWorkspace(session, artifact, dir, inPlace) {
+    const layout = memberLayout(artifact, 'workspace.tar');
     const script = restoreWorkspaceCommand(artifact.path, layout, dir, inPlace);
-    await extractMember(session, artifact, snapshotId, layout, script, 'restoring the workspace');
+    await extractMember(session, artifact, layout, script, 'restoring the workspace');
 }
 /** Copies each captured volume into the created (not yet started) containers of the restored stack. */
-async function restoreVolumes(session, runtime, project, artifact, snapshotId, volumes, progress) {
+async function restoreVolumes(session, runtime, project, artifact, volumes, progress) {
     if (volumes.length === 0)
         return;
     const containers = parseContainers(await session.run(inspectProjectCommand(runtime, project), { what: 'inspecting the restored stack' }));
@@ -1481,12 +1488,12 @@ async function restoreVolumes(session, runtime, project, artifact, snapshotId, v
             throw new errors/* SnapshotError */.JC(`volume ${volume.key}: no container of service ${volume.service} mounts ${volume.path} in the restored stack (was the compose file changed?)`);
         }
         progress?.(`restoring volume ${volume.key} (${volume.service}:${volume.path})`);
-        const layout = memberLayout(artifact, `volumes/${volume.key}.tar`, snapshotId);
+        const layout = memberLayout(artifact, `volumes/${volume.key}.tar`);
         const script = restoreVolumeCommand(runtime, artifact.path, layout, {
             ...volume,
             containerId: container.id,
         });
-        await extractMember(session, artifact, snapshotId, layout, script, `restoring volume ${volume.key}`);
+        await extractMember(session, artifact, layout, script, `restoring volume ${volume.key}`);
     }
 }
 //# sourceMappingURL=snapshot-restore.js.map
@@ -1913,8 +1920,8 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
             ...stack.labels,
         }, stackSwitchCommand(stack));
         if (contents.workspace)
-            await restoreWorkspace(session, artifact, snapshot.id, dir, false);
-        return startRestored(stack, artifact, snapshot.id, contents, request.progress);
+            await restoreWorkspace(session, artifact, dir, false);
+        return startRestored(stack, artifact, contents, request.progress);
     }
     const handle = target.handle;
     const stack = await prepare({
@@ -1934,8 +1941,8 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
         target.progress?.(`${project.runtime.words.join(' ')} -p ${project.project} down -v (restoring in place)`);
         await session.run(composeCommand({ ...project, files: handle.compose_files ?? project.files }, ...composeDownArgs(project.runtime, handle.stop_timeout ?? DEFAULT_STOP_GRACE, { keepImages: true })), { what: 'compose down', timeoutMs: 10 * 60_000 });
         if (contents.workspace)
-            await restoreWorkspace(session, artifact, snapshot.id, dir, true);
-        return await startRestored(stack, artifact, snapshot.id, contents, target.progress);
+            await restoreWorkspace(session, artifact, dir, true);
+        return await startRestored(stack, artifact, contents, target.progress);
     }
     finally {
         session.close();
@@ -1943,11 +1950,11 @@ async function restoreCompose(settings, prepare, sessions, source, target) {
     }
 }
 /** Labels, `up --no-start`, the volumes copied in, then `up -d`: services first run on restored data. */
-async function startRestored(stack, artifact, snapshotId, contents, progress) {
+async function startRestored(stack, artifact, contents, progress) {
     const handle = await configureStack(stack, progress);
     if (contents.volumes.length > 0) {
         await upStack(stack, progress, '--no-start');
-        await restoreVolumes(stack.session, stack.project.runtime, stack.project.project, artifact, snapshotId, contents.volumes, progress);
+        await restoreVolumes(stack.session, stack.project.runtime, stack.project.project, artifact, contents.volumes, progress);
     }
     handle.ready_by = await upStack(stack, progress);
     return handle;
@@ -1980,6 +1987,7 @@ async function deleteComposeArtifact(settings, location) {
 }
 //# sourceMappingURL=snapshot-hooks.js.map
 ;// CONCATENATED MODULE: ../../packages/core/dist/extensions/builtin/compose-ssh/teardown.js
+
 
 
 
@@ -2021,7 +2029,7 @@ async function tearDownStack(session, handle, engines, base, options = {}) {
         timeoutMs: 10 * 60_000,
     });
     if (result.code !== 0 || result.timedOut) {
-        const tail = result.stderr.trim().split('\n').slice(-20).join('\n');
+        const tail = (0,tail_buffer/* lastLines */.w)(result.stderr.trim(), 20);
         throw new errors/* RemoteCommandError */.at(`removing labelled resources and the directory on ${session.destination} failed (${result.timedOut ? 'timed out' : `exit ${result.code}`})${tail ? `:\n${tail}` : ''}`, result.code);
     }
     const downExit = /^down-exit=(\d+)\n/.exec(result.stdout);

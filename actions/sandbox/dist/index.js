@@ -54056,7 +54056,7 @@ async function viaRsync(request, rsyncPath) {
         const fill = /^sandboxer-fill: (overlay|copy)$/m.exec(result.stderr)?.[1];
         return { ...parseRsyncStats(result.stdout), ...(fill ? { fill } : {}) };
     }
-    const tail = result.stderr.trim().split('\n').slice(-10).join('\n');
+    const tail = (0,tail_buffer/* lastLines */.w)(result.stderr.trim(), 10);
     // rsync's own text does not always reach us (a dead connection): its exit code still says what broke.
     const code = result.code ?? 'signal';
     const meaning = RSYNC_EXIT[Number(code)];
@@ -54519,6 +54519,7 @@ const INDEX_HEADER = 'sandboxer-snapshot 2';
 /** `sandboxer-index <15-digit index length>\n`: 32 bytes at the very end of a format 2 artifact. */
 const FOOTER_PREFIX = 'sandboxer-index ';
 const FOOTER_BYTES = 32;
+const FOOTER = new RegExp(`^${FOOTER_PREFIX}(\\d{15})\n$`);
 const MEMBER_NAME = /^(manifest\.json|workspace\.tar|volumes\/[A-Za-z0-9][A-Za-z0-9_.-]*\.tar)$/;
 const LINE = /^(\S+) (\d{1,15}) (\d{1,15}) ([0-9a-f]{64})$/;
 /**
@@ -54551,7 +54552,7 @@ function indexDigest(text) {
 }
 /** The index length a footer states, or undefined when these bytes are not a footer (a format 1 tar). */
 function indexLengthOf(footer) {
-    const m = /^sandboxer-index (\d{15})\n$/.exec(footer);
+    const m = FOOTER.exec(footer);
     return m ? Number(m[1]) : undefined;
 }
 //# sourceMappingURL=snapshot-index.js.map
