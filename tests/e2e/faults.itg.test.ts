@@ -386,7 +386,7 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const onKill = () => {
         lastKill = Date.now();
       };
-      // One more, on purpose: killed while rsync runs, once its scratch dir (the bridge) exists.
+      // One more, on purpose: killed while rsync runs, once rsync has started its bridge.
       // Its own TMPDIR, so the scratch dirs of the runs above cannot be mistaken for its own.
       const repo = generateRepo(200, 6 * 1024 * 1024);
       const syncTmp = join(env.vars.TMPDIR as string, 'killed-during-sync');
@@ -394,10 +394,15 @@ describe('faults: a clear error, and nothing left once cleaned up', () => {
       const duringSync = (async () => {
         const run = startSandboxer([...CREATE, '-i', `repo=${repo}`], { ...env.vars, TMPDIR: syncTmp });
         await run.line(/syncing /);
-        // Once rsync's scratch dir is filled (the filter is written after the bridge listens).
-        const filled = () =>
-          spawnSync('find', [syncTmp, '-name', 'filter'], { encoding: 'utf8' }).stdout.trim() !== '';
-        while (!filled() && run.child.exitCode === null) await sleep(10);
+        // Once the bridge runs (`node <scratch>/bridge.cjs sandboxer-session <command>`; rsync's own
+        // command line has `sandboxer-session:`). Before that, between the scratch dir being made and
+        // rsync starting its remote shell (~0.1 s), no bridge is there to see the kill: that dir is
+        // the next rsync's or gc's to sweep (the test below), not this one's.
+        const bridging = () =>
+          spawnSync('pgrep', ['-f', `${syncTmp}/.*/bridge\\.cjs sandboxer-session `], {
+            encoding: 'utf8',
+          }).stdout.trim() !== '';
+        while (!bridging() && run.child.exitCode === null) await sleep(10);
         run.child.kill('SIGKILL');
         onKill();
         return run.done;
@@ -619,8 +624,8 @@ describe('what the faults found, fixed', () => {
     expect(seen('connection dropped mid-sync').left_before_gc).toEqual([]);
   });
 
-  // A sync scratch dir left by a SIGKILLed create (once a key copy for rsync's ssh; now the bridge's
-  // socket, and the bridge removes it): the next rsync or gc removes any left.
+  // A sync scratch dir left by a SIGKILLed create (once a key copy for rsync's ssh; now the bridge
+  // and the filter, and a running bridge removes it): the next rsync or gc removes any left.
   test('a create killed during rsync leaves no copy of the SSH key on disk', () => {
     expect(seen('CLI killed with SIGKILL at random points of create and destroy').key_copies_left).toBe(0);
   });
